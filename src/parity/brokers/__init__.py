@@ -1,0 +1,1 @@
+"""Brokers: the in-process simulated broker (sim.py); Alpaca's comes with the paper path."""

@@ -1,0 +1,81 @@
+"""The simulated broker: Backtrader's BackBroker configured from a `CostModel`, plus a short-sale
+guard. Market orders fill at the next bar's open (default) or the decision bar's close."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import backtrader as bt
+
+from parity.costs import CostModel
+
+
+class ParityCommission(bt.CommInfoBase):
+    """Per-share plus percent-of-notional commission with a minimum per fill (stocks, no leverage)."""
+
+    params = (
+        ("per_share", 0.0),
+        ("pct", 0.0),
+        ("minimum", 0.0),
+        ("stocklike", True),
+        ("commtype", bt.CommInfoBase.COMM_FIXED),
+        ("percabs", True),
+    )
+
+    def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
+        if not size:
+            return 0.0
+        fee = abs(size) * (self.p.per_share + price * self.p.pct)
+        return max(fee, self.p.minimum)
+
+
+class SimBroker(bt.brokers.BackBroker):
+    """BackBroker that rejects sells which would open a short when shorting is off."""
+
+    params = (("allow_short", False),)
+
+    def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
+        if not self.p.allow_short and order.issell() and self._would_short(order):
+            order.addinfo(reason="short selling is disabled (allow_short=false)")
+            self.orders.append(order)
+            order.reject(self)
+            self.notify(order)
+            return order
+        return super().submit(order, check)
+
+    def _would_short(self, order: bt.Order) -> bool:
+        held = self.getposition(order.data).size
+        committed = sum(
+            o.executed.remsize
+            for o in (*self.submitted, *self.pending)
+            if o is not None and o.data is order.data and o.issell() and o.alive()
+        )
+        return held + committed + order.size < -1e-9
+
+
+def build_sim_broker(
+    *,
+    cash: float,
+    costs: CostModel,
+    fill_at: Literal["open", "close"] = "open",
+    allow_short: bool = False,
+) -> SimBroker:
+    """A ready `SimBroker` for `cerebro.broker = ...`."""
+    broker = SimBroker(
+        cash=cash,
+        coc=fill_at == "close",
+        allow_short=allow_short,
+        slip_perc=costs.slippage_pct,
+        slip_fixed=costs.slippage_fixed,
+        slip_open=True,
+        slip_match=True,
+        slip_out=False,
+    )
+    broker.addcommissioninfo(
+        ParityCommission(
+            per_share=costs.commission_per_share,
+            pct=costs.commission_pct,
+            minimum=costs.commission_min,
+        )
+    )
+    return broker

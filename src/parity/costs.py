@@ -1,0 +1,100 @@
+"""The cost model shared by the simulated broker, the local venue and the backtest twin.
+
+Text forms accepted on the command line and in run files:
+
+- commission: `0`, `0.005/share`, `0.1%`, `10bps`, and `min=1` for a minimum per order, combined
+  with commas: `0.005/share,min=1`.
+- slippage: `0`, `0.05%` or `5bps` (a fraction of price), or `0.01` / `0.01/share` (a fixed amount
+  per share), always against the trader.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from parity.errors import ConfigError
+
+_NUMBER = r"([0-9]*\.?[0-9]+(?:e-?[0-9]+)?)"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CostModel:
+    """Commission and slippage. Fractions, not percents: 0.001 = 0.1 % = 10 bps."""
+
+    commission_per_share: float = 0.0
+    commission_pct: float = 0.0
+    commission_min: float = 0.0
+    slippage_pct: float = 0.0
+    slippage_fixed: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(f"cost {name}={value} must be a non-negative number")
+        if self.slippage_pct and self.slippage_fixed:
+            raise ConfigError("slippage is either a percentage or a fixed amount, not both")
+
+    @property
+    def frictionless(self) -> bool:
+        return not any(vars(self).values())
+
+    def commission(self, qty: float, price: float) -> float:
+        """Commission for one order of `qty` shares at `price`."""
+        if not qty:
+            return 0.0
+        fee = abs(qty) * self.commission_per_share + abs(qty) * price * self.commission_pct
+        return max(fee, self.commission_min)
+
+    def describe(self) -> dict[str, float]:
+        return dict(vars(self))
+
+
+def _amount(term: str, what: str, example: str) -> float:
+    try:
+        return float(term)
+    except ValueError:
+        raise ConfigError(f"{what} term {term!r} is not understood; e.g. {example}") from None
+
+
+def parse_commission(text: str) -> dict[str, float]:
+    """`'0.005/share,min=1'` → `{'commission_per_share': 0.005, 'commission_min': 1.0}`."""
+    example = "--commission 0.005/share,min=1 or --commission 0.1% or --commission 0"
+    out = {"commission_per_share": 0.0, "commission_pct": 0.0, "commission_min": 0.0}
+    for raw in str(text).split(","):
+        term = raw.strip().lower().replace(" ", "")
+        if not term:
+            continue
+        if term.startswith("min="):
+            out["commission_min"] = _amount(term[4:].lstrip("$"), "commission", example)
+        elif term.endswith("/share"):
+            out["commission_per_share"] = _amount(term[:-6].lstrip("$"), "commission", example)
+        elif term.endswith("%"):
+            out["commission_pct"] = _amount(term[:-1], "commission", example) / 100.0
+        elif term.endswith("bps"):
+            out["commission_pct"] = _amount(term[:-3], "commission", example) / 10_000.0
+        elif re.fullmatch(_NUMBER, term) and float(term) == 0:
+            continue
+        else:
+            raise ConfigError(f"commission {text!r} is not understood; use {example}")
+    return out
+
+
+def parse_slippage(text: str) -> dict[str, float]:
+    """`'5bps'` → `{'slippage_pct': 0.0005}`; `'0.01'` → `{'slippage_fixed': 0.01}`."""
+    example = "--slippage 5bps, --slippage 0.05% or --slippage 0.01/share"
+    term = str(text).strip().lower().replace(" ", "")
+    out = {"slippage_pct": 0.0, "slippage_fixed": 0.0}
+    if term.endswith("%"):
+        out["slippage_pct"] = _amount(term[:-1], "slippage", example) / 100.0
+    elif term.endswith("bps"):
+        out["slippage_pct"] = _amount(term[:-3], "slippage", example) / 10_000.0
+    else:
+        out["slippage_fixed"] = _amount(term.removesuffix("/share").lstrip("$"), "slippage", example)
+    return out
+
+
+def cost_model(commission: str, slippage: str) -> CostModel:
+    """Build a `CostModel` from the two command-line texts."""
+    return CostModel(**parse_commission(commission), **parse_slippage(slippage))

@@ -1,0 +1,1 @@
+"""Historical and live bar sources, validation, and the fast Backtrader feed."""

@@ -1,0 +1,229 @@
+"""`load_bars`: the one entry point from a data source string to validated `BarSeries`.
+
+Source grammar:
+
+* `sample`, `sample:daily` - the bundled daily bars (default symbol IBM)
+* `sample:minute` - the bundled 1-minute bars (default symbol IBM)
+* `yahoo`, `yfinance` - Yahoo Finance through the parquet cache (symbols required)
+* a path to one CSV/parquet file - one symbol (the one given, or the file stem upper-cased)
+* a directory of `SYMBOL.csv` / `SYMBOL.parquet` files (matched case-insensitively; all files
+  when no symbols are given)
+* a path template containing `{symbol}`, e.g. `data/{symbol}_1min.csv`
+
+Each symbol is read, validated on its raw rows, resampled if `timeframe` is coarser than the data,
+then cut to the inclusive `[start, end]` date window.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from parity.errors import ConfigError, DataError
+from parity.feeds.bars import COLUMNS, BarSeries
+from parity.feeds.files import apply_adjustment, data_suffix, file_symbol, read_bar_file
+from parity.feeds.resample import infer_timeframe, resample
+from parity.feeds.sample import DEFAULT_SAMPLE_SYMBOL, sample_path
+from parity.feeds.validate import validate_frame
+from parity.feeds.yahoo import fetch_yahoo, yahoo_interval
+from parity.timeframe import DAILY, Timeframe
+
+_SOURCES_HELP = (
+    "use sample, sample:minute, yahoo, a CSV/parquet file, a directory of SYMBOL.csv files "
+    "or a path template with {symbol}"
+)
+
+
+@dataclass(frozen=True)
+class LoadedData:
+    """The validated bars of every requested symbol, the data warnings, and the source string."""
+
+    series: tuple[BarSeries, ...]
+    warnings: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class _Raw:
+    symbol: str
+    frame: pd.DataFrame
+    origin: str
+
+
+def load_bars(
+    source: str,
+    symbols: Sequence[str] | None,
+    *,
+    timeframe: Timeframe | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    adjusted: bool = False,
+    cache_dir: Path | None = None,
+) -> LoadedData:
+    """Load, validate, resample and window the bars of `symbols` from `source`.
+
+    `timeframe=None` keeps the data's native timeframe; a finer timeframe than the data raises
+    `DataError`. `start`/`end` are inclusive dates. Symbols are upper-cased. Raises `ConfigError`
+    for a malformed request and `DataError` for missing or bad data.
+    """
+    if start is not None and end is not None and start > end:
+        raise ConfigError(f"start {start} is after end {end}; swap them")
+    wanted = [s.strip().upper() for s in (symbols or []) if s.strip()]
+    kind = source.strip().lower()
+    if kind in ("yahoo", "yfinance"):
+        return _load_yahoo(source, wanted, timeframe, start, end, adjusted, cache_dir)
+    raws = [
+        _Raw(symbol, read_bar_file(path, adjusted=adjusted), origin)
+        for symbol, path, origin in _resolve_files(source, wanted)
+    ]
+    series: list[BarSeries] = []
+    warnings: list[str] = []
+    for raw in raws:
+        bars, notes = _finish(raw, timeframe, start, end)
+        series.append(bars)
+        warnings.extend(notes)
+    return LoadedData(series=tuple(series), warnings=tuple(warnings), source=source)
+
+
+def _resolve_files(source: str, wanted: list[str]) -> list[tuple[str, Path, str]]:
+    text = source.strip()
+    kind = text.lower()
+    if kind in ("sample", "sample:daily", "sample:minute"):
+        sample_kind = "minute" if kind.endswith("minute") else "daily"
+        names = wanted or [DEFAULT_SAMPLE_SYMBOL]
+        return [(s, sample_path(s, sample_kind), f"sample:{sample_kind}/{s}.csv") for s in names]
+    if kind.startswith("sample:"):
+        raise ConfigError(
+            f"data source {source!r} is not understood; use sample:daily or sample:minute"
+        )
+    if "{symbol}" in text:
+        if not wanted:
+            raise ConfigError(f"data source {source!r} is a template: give the symbols to load")
+        return [(s, p, str(p)) for s in wanted for p in [_template_path(text, s)]]
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return _directory_files(path, wanted)
+    if path.is_file():
+        if len(wanted) > 1:
+            raise ConfigError(
+                f"data source {path} is a single file but {len(wanted)} symbols were given "
+                f"({', '.join(wanted)}); give one symbol, or use a directory or {{symbol}} template"
+            )
+        return [(wanted[0] if wanted else file_symbol(path), path, str(path))]
+    raise DataError(f"data source {source!r}: no such file or directory; {_SOURCES_HELP}")
+
+
+def _directory_files(directory: Path, wanted: list[str]) -> list[tuple[str, Path, str]]:
+    available: dict[str, Path] = {}
+    for entry in sorted(directory.iterdir()):
+        if entry.is_file() and data_suffix(entry) is not None:
+            available.setdefault(file_symbol(entry), entry)
+    if not available:
+        raise DataError(
+            f"directory {directory} has no .csv or .parquet files; add SYMBOL.csv files"
+        )
+    names = wanted or sorted(available)
+    missing = [s for s in names if s not in available]
+    if missing:
+        raise DataError(
+            f"symbol {missing[0]} has no file in {directory} (looked for {missing[0]}.csv, "
+            f".csv.gz, .txt, .parquet, .pq in any case); available: {', '.join(sorted(available))}"
+        )
+    return [(s, available[s], str(available[s])) for s in names]
+
+
+def _template_path(template: str, symbol: str) -> Path:
+    tried = []
+    for spelling in dict.fromkeys((symbol, symbol.lower(), symbol.capitalize())):
+        path = Path(template.replace("{symbol}", spelling)).expanduser()
+        if path.is_file():
+            return path
+        tried.append(str(path))
+    pattern = str(Path(template).expanduser()).replace("{symbol}", "*")
+    prefix, _, suffix = str(Path(template).expanduser()).partition("{symbol}")
+    found = sorted(
+        p[len(prefix) : len(p) - len(suffix)].upper()
+        for p in glob.glob(glob.escape(prefix) + "*" + glob.escape(suffix))
+    )
+    raise DataError(
+        f"symbol {symbol} has no file for template {template} (looked for {tried[0]}); "
+        f"available: {', '.join(found) or f'none matching {pattern}'}"
+    )
+
+
+def _load_yahoo(
+    source: str,
+    wanted: list[str],
+    timeframe: Timeframe | None,
+    start: date | None,
+    end: date | None,
+    adjusted: bool,
+    cache_dir: Path | None,
+) -> LoadedData:
+    if not wanted:
+        raise ConfigError(f"data source {source!r} needs symbols, e.g. --symbols AAPL")
+    interval, native = yahoo_interval(timeframe)
+    series: list[BarSeries] = []
+    warnings: list[str] = []
+    for symbol in wanted:
+        frame = fetch_yahoo(symbol, interval=interval, start=start, end=end, cache_dir=cache_dir)
+        origin = f"yahoo:{symbol}"
+        if adjusted:
+            frame = apply_adjustment(frame, origin=origin)
+        frame = frame.drop(columns=["adj_close"], errors="ignore")
+        frame.attrs["line_kind"] = "row"
+        lines = range(1, len(frame) + 1)
+        notes = validate_frame(frame, origin=origin, timeframe=native, line_numbers=lines)
+        bars = _shape(symbol, frame, native, timeframe, start, end, origin, "yahoo")
+        series.append(bars)
+        warnings.extend(notes)
+    return LoadedData(series=tuple(series), warnings=tuple(warnings), source=source)
+
+
+def _finish(
+    raw: _Raw, timeframe: Timeframe | None, start: date | None, end: date | None
+) -> tuple[BarSeries, list[str]]:
+    index = raw.frame.index
+    native = infer_timeframe(index) if isinstance(index, pd.DatetimeIndex) else DAILY
+    notes = validate_frame(raw.frame, origin=raw.origin, timeframe=native)
+    series_origin = raw.origin.split("/")[0] if raw.origin.startswith("sample:") else raw.origin
+    bars = _shape(raw.symbol, raw.frame, native, timeframe, start, end, raw.origin, series_origin)
+    return bars, notes
+
+
+def _shape(
+    symbol: str,
+    frame: pd.DataFrame,
+    native: Timeframe,
+    timeframe: Timeframe | None,
+    start: date | None,
+    end: date | None,
+    origin: str,
+    series_origin: str,
+) -> BarSeries:
+    """Resample (validated, sorted rows) to `timeframe`, cut to the window, build the series."""
+    target = timeframe or native
+    bars = resample(frame, native, target)
+    first, last = bars.index[0].date(), bars.index[-1].date()
+    days = bars.index.normalize()
+    keep = np.ones(len(bars), dtype=bool)
+    if start is not None:
+        keep &= np.asarray(days >= pd.Timestamp(start))
+    if end is not None:
+        keep &= np.asarray(days <= pd.Timestamp(end))
+    bars = bars[keep]
+    if bars.empty:
+        raise DataError(
+            f"{symbol} ({origin}): no bars between {start or 'the start'} and {end or 'the end'}; "
+            f"the data covers {first}..{last}, pick a window inside it"
+        )
+    bars = bars.loc[:, list(COLUMNS)].astype("float64")
+    bars.index = pd.DatetimeIndex(bars.index, name="datetime")
+    bars.attrs = {}
+    return BarSeries(symbol=symbol, frame=bars, timeframe=target, origin=series_origin)

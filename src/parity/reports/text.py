@@ -1,0 +1,49 @@
+"""Plain-text tables for the terminal: metrics and run listings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "win_rate", "exposure"}
+RATIO = {"sharpe", "sortino", "calmar", "profit_factor", "turnover"}
+MONEY = {"expectancy", "avg_win", "avg_loss"}
+ORDER = (
+    "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
+    "max_drawdown_duration_days", "calmar", "win_rate", "profit_factor", "expectancy",
+    "avg_win", "avg_loss", "trades", "exposure", "turnover",
+)
+
+
+def format_metric(name: str, value: Any, flags: Mapping[str, str] | None = None) -> str:
+    """One metric value as a person reads it (`12.34%`, `1.52`, `-1,234.56`, `n/a`)."""
+    if value is None:
+        flag = (flags or {}).get(name)
+        return f"n/a ({flag.replace('_', ' ')})" if flag else "n/a"
+    if name in PERCENT:
+        return f"{value * 100:.2f}%"
+    if name in RATIO:
+        return f"{value:.2f}"
+    if name in MONEY:
+        return f"{value:,.2f}"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.4f}"
+    return f"{int(value):,}" if isinstance(value, int | float) else str(value)
+
+
+def metrics_table(metrics: Mapping[str, Any]) -> str:
+    """A two-column table of the design's metrics, in the design's order."""
+    flags = metrics.get("flags") or {}
+    rows = [(name, format_metric(name, metrics.get(name), flags)) for name in ORDER]
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"  {name:<{width}}  {text:>14}" for name, text in rows)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A left-aligned text table."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Composition roots: the only place that knows which mode runs and wires the parts together."""

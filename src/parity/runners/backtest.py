@@ -1,0 +1,167 @@
+"""`run_backtest`: config → bars → Cerebro with the simulated broker → run artifacts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import backtrader as bt
+
+from parity.analyzers.ledger import round_trips
+from parity.analyzers.metrics import compute_metrics, daily_returns
+from parity.analyzers.recorder import Recorder
+from parity.brokers.sim import build_sim_broker
+from parity.config import BacktestConfig
+from parity.errors import ParityError, StrategyError
+from parity.feeds.arrayfeed import ArrayFeed
+from parity.feeds.loader import LoadedData, load_bars
+from parity.runstore import RunArtifacts, new_run_id, write_run
+from parity.strategies.params import coerce_params
+from parity.strategies.registry import StrategySpec, resolve_strategy
+from parity.versions import library_versions
+
+ProgressFactory = Callable[[int], Callable[[int], None]]
+"""Given the total number of bars, returns a callback `update(bars_done)`."""
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    run_id: str
+    run_dir: Path
+    metrics: dict[str, Any]
+    warnings: tuple[str, ...]
+
+
+def _data_manifest(config: BacktestConfig, loaded: LoadedData) -> dict[str, Any]:
+    per_symbol = {
+        s.symbol: {
+            "origin": s.origin,
+            "sha256": s.sha256(),
+            "rows": len(s),
+            "first": s.frame.index[0].isoformat(),
+            "last": s.frame.index[-1].isoformat(),
+        }
+        for s in loaded.series
+    }
+    combined = hashlib.sha256("".join(v["sha256"] for v in per_symbol.values()).encode())
+    return {
+        "source": config.data,
+        "adjusted": config.adjusted,
+        "sha256": combined.hexdigest(),
+        "symbols": per_symbol,
+    }
+
+
+def _manifest(
+    run_id: str,
+    config: BacktestConfig,
+    spec: StrategySpec,
+    params: dict[str, Any],
+    loaded: LoadedData,
+) -> dict[str, Any]:
+    first = min(s.frame.index[0] for s in loaded.series)
+    last = max(s.frame.index[-1] for s in loaded.series)
+    return {
+        "run_id": run_id,
+        "mode": "backtest",
+        "venue": "sim",
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "strategy": {
+            "name": spec.name,
+            "class": f"{spec.cls.__module__}.{spec.cls.__qualname__}",
+            "source_path": spec.source_path,
+            "source_sha256": spec.source_sha256,
+        },
+        "params": params,
+        "symbols": [s.symbol for s in loaded.series],
+        "timeframe": loaded.series[0].timeframe.name,
+        "data": _data_manifest(config, loaded),
+        "costs": config.costs.describe(),
+        "commission": config.commission,
+        "slippage": config.slippage,
+        "fill_at": config.fill_at,
+        "allow_short": config.allow_short,
+        "cash": config.cash,
+        "start": first.isoformat(),
+        "end": last.isoformat(),
+        "requested_window": {
+            "from": config.start.isoformat() if config.start else None,
+            "to": config.end.isoformat() if config.end else None,
+        },
+        "preload": config.preload,
+        "warnings": list(loaded.warnings),
+        "versions": library_versions(),
+    }
+
+
+def build_cerebro(
+    config: BacktestConfig,
+    spec: StrategySpec,
+    params: dict[str, Any],
+    loaded: LoadedData,
+    recorder_kwargs: dict[str, Any],
+) -> bt.Cerebro:
+    """Cerebro with the fast feeds, the simulated broker, the strategy and the one recorder."""
+    cerebro = bt.Cerebro(
+        stdstats=False, preload=config.preload, runonce=config.preload, maxcpus=1
+    )
+    for series in loaded.series:
+        cerebro.adddata(ArrayFeed(series=series), name=series.symbol)
+    cerebro.broker = build_sim_broker(
+        cash=config.cash,
+        costs=config.costs,
+        fill_at=config.fill_at,
+        allow_short=config.allow_short,
+    )
+    cerebro.addstrategy(spec.cls, **params)
+    cerebro.addanalyzer(Recorder, _name="recorder", **recorder_kwargs)
+    return cerebro
+
+
+def run_backtest(
+    config: BacktestConfig,
+    *,
+    progress: ProgressFactory | None = None,
+    run_id: str | None = None,
+) -> BacktestResult:
+    """Run one backtest and write its run directory. Raises `ParityError` subclasses on bad input."""
+    spec = resolve_strategy(config.strategy)
+    params = coerce_params(spec.cls, config.params)
+    loaded = load_bars(
+        config.data,
+        config.symbols,
+        timeframe=config.timeframe,
+        start=config.start,
+        end=config.end,
+        adjusted=config.adjusted,
+    )
+    run_id = run_id or new_run_id(spec.name)
+    total = max(len(s) for s in loaded.series)
+    recorder_kwargs: dict[str, Any] = {"id_prefix": run_id}
+    if progress is not None:
+        recorder_kwargs.update(progress=progress(total), progress_every=max(total // 200, 1000))
+    cerebro = build_cerebro(config, spec, params, loaded, recorder_kwargs)
+    try:
+        strategy = cerebro.run()[0]
+    except ParityError:
+        raise
+    except Exception as exc:  # user strategy code can raise anything; name it, keep the cause
+        raise StrategyError(
+            f"strategy {spec.name} raised {type(exc).__name__}: {exc} (rerun with --debug)"
+        ) from exc
+    recorder: Recorder = strategy.analyzers.recorder
+    daily = loaded.series[0].timeframe.is_daily
+    equity = recorder.equity_frame(daily)
+    fills = recorder.fills_frame(daily)
+    orders = recorder.orders_frame(daily)
+    trades = round_trips(fills)
+    metrics = compute_metrics(equity, trades, fills, starting_cash=config.cash)
+    returns = daily_returns(equity["value"], config.cash)
+    run_dir = config.runs_dir / run_id
+    manifest = _manifest(run_id, config, spec, params, loaded)
+    write_run(run_dir, RunArtifacts(manifest, metrics, equity, returns, trades, orders, fills))
+    return BacktestResult(run_id, run_dir, metrics, loaded.warnings)

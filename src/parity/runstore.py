@@ -1,0 +1,142 @@
+"""The runs directory: creating run ids and directories, writing artifacts, finding runs again.
+
+Layout: `RUNS_DIR/RUN_ID/{manifest.json, metrics.json, equity.csv, returns.csv, trades.csv,
+orders.csv, fills.csv}` (see design.md, "Run artifacts").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from parity.errors import ReportError, RunNotFoundError
+
+ENV_RUNS_DIR = "PARITY_RUNS_DIR"
+
+
+def default_runs_dir() -> Path:
+    return Path(os.environ.get(ENV_RUNS_DIR) or "runs")
+
+
+def new_run_id(strategy: str, now: dt.datetime | None = None) -> str:
+    """`20260101-093000-sma_cross-a1b2c3`: sortable by time, readable, unique."""
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
+    slug = re.sub(r"[^A-Za-z0-9_]+", "_", strategy.rsplit(":", 1)[-1]).strip("_")[:24] or "run"
+    return f"{stamp}-{slug}-{secrets.token_hex(3)}"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+@dataclass(frozen=True)
+class RunArtifacts:
+    """Everything a finished run writes."""
+
+    manifest: dict[str, Any]
+    metrics: dict[str, Any]
+    equity: pd.DataFrame
+    returns: pd.Series
+    trades: pd.DataFrame
+    orders: pd.DataFrame
+    fills: pd.DataFrame
+
+
+def write_run(run_dir: Path, artifacts: RunArtifacts) -> None:
+    """Write every artifact; each file is written atomically (tmp + rename)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(run_dir / "manifest.json", json.dumps(artifacts.manifest, indent=2, default=str))
+    _write_atomic(run_dir / "metrics.json", json.dumps(artifacts.metrics, indent=2))
+    _write_atomic(run_dir / "equity.csv", artifacts.equity.to_csv(index_label="datetime"))
+    returns = artifacts.returns.rename("return")
+    returns.index = returns.index.strftime("%Y-%m-%d")
+    _write_atomic(run_dir / "returns.csv", returns.to_csv(index_label="date"))
+    for name in ("trades", "orders", "fills"):
+        _write_atomic(run_dir / f"{name}.csv", getattr(artifacts, name).to_csv(index=False))
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run found on disk."""
+
+    run_id: str
+    path: Path
+    manifest: dict[str, Any]
+    metrics: dict[str, Any]
+
+    def returns(self) -> pd.Series:
+        """The run's daily returns (`returns.csv`) as a float Series on a DatetimeIndex."""
+        path = self.path / "returns.csv"
+        try:
+            frame = pd.read_csv(path, index_col="date", parse_dates=["date"])
+        except (FileNotFoundError, ValueError, KeyError) as exc:
+            raise ReportError(f"{path} is missing or malformed ({exc}); re-run the backtest") from None
+        return frame["return"].astype("float64")
+
+
+class RunStore:
+    """Finds runs under one runs directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.root / run_id
+
+    def runs(self) -> list[RunRecord]:
+        """Every readable run, oldest first. Directories without a manifest are skipped."""
+        if not self.root.is_dir():
+            return []
+        records = []
+        for path in sorted(self.root.iterdir()):
+            if (path / "manifest.json").is_file():
+                records.append(self._read(path))
+        return records
+
+    def get(self, ref: str) -> RunRecord:
+        """A run by id, unique id prefix, `latest`, or path to its directory."""
+        path = Path(ref)
+        if (path / "manifest.json").is_file():
+            return self._read(path)
+        runs = self.runs()
+        if ref == "latest":
+            if not runs:
+                raise RunNotFoundError(f"no runs in {self.root}; run `parity run backtest` first")
+            return runs[-1]
+        exact = [r for r in runs if r.run_id == ref]
+        if exact:
+            return exact[0]
+        matches = [r for r in runs if r.run_id.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise RunNotFoundError(
+                f"run {ref!r} is ambiguous in {self.root} ({len(matches)} runs match); "
+                "give more of the id"
+            )
+        raise RunNotFoundError(
+            f"run {ref!r} not found in {self.root}; see `parity runs list` or pass --runs-dir"
+        )
+
+    def _read(self, path: Path) -> RunRecord:
+        try:
+            manifest = json.loads((path / "manifest.json").read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunNotFoundError(f"{path / 'manifest.json'} is unreadable ({exc})") from None
+        try:
+            metrics = json.loads((path / "metrics.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            metrics = {}
+        return RunRecord(
+            run_id=manifest.get("run_id", path.name), path=path, manifest=manifest, metrics=metrics
+        )
