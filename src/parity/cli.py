@@ -200,11 +200,13 @@ def run_backtest_cmd(ctx: click.Context, **values: Any) -> None:
     config = build_config(file_values, flags)
     progress = _Progress(values["progress"])
     try:
-        result = run_backtest(config, progress=progress.factory if progress.enabled else None)
+        result = run_backtest(
+            config,
+            progress=progress.factory if progress.enabled else None,
+            on_warning=lambda text: click.echo(f"warning: {text}", err=True),
+        )
     finally:
         progress.close()
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
     if values["as_json"]:
         payload = {"run_id": result.run_id, "run_dir": str(result.run_dir), "metrics": result.metrics}
         click.echo(json.dumps(payload))

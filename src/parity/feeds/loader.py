@@ -224,6 +224,6 @@ def _shape(
             f"the data covers {first}..{last}, pick a window inside it"
         )
     bars = bars.loc[:, list(COLUMNS)].astype("float64")
-    bars.index = pd.DatetimeIndex(bars.index, name="datetime")
+    bars.index = pd.DatetimeIndex(bars.index, name="datetime").as_unit("ns")
     bars.attrs = {}
     return BarSeries(symbol=symbol, frame=bars, timeframe=target, origin=series_origin)

@@ -112,13 +112,14 @@ def _download(
     timeout: float,
     directory: Path,
 ) -> pd.DataFrame:
-    result: dict[str, object] = {}
+    frames: list[object] = []
+    errors: list[BaseException] = []
 
     def work() -> None:
         try:
             import yfinance as yf
 
-            result["frame"] = yf.Ticker(symbol).history(
+            frame = yf.Ticker(symbol).history(
                 start=start.isoformat() if start else None,
                 end=(end + timedelta(days=1)).isoformat() if end else None,
                 period="max" if start is None else None,
@@ -126,14 +127,14 @@ def _download(
                 auto_adjust=False,
                 actions=False,
                 timeout=timeout,
-                raise_errors=True,
             )
+            frames.append(frame)
         except BaseException as exc:  # reported to the caller as a DataError
-            result["error"] = exc
+            errors.append(exc)
 
     worker = threading.Thread(target=work, name=f"yahoo-{symbol}", daemon=True)
     worker.start()
-    limit = 3 * timeout + 5
+    limit = 3 * timeout + 1
     worker.join(limit)
     where = f"cache dir {directory}"
     if worker.is_alive():
@@ -141,14 +142,15 @@ def _download(
             f"{symbol}: Yahoo could not be reached within {limit:g} s; "
             f"check the network or use cached data ({where})"
         )
-    error = result.get("error")
-    if error is not None:
-        reason = " ".join(str(error).split())[:200] or type(error).__name__
+    if errors:
+        error = errors[0]
+        reason = " ".join(str(error).split()).split(". See ")[0] or type(error).__name__
+        reason = reason if len(reason) <= 160 else reason[:157] + "..."
         raise DataError(
             f"{symbol}: Yahoo could not be reached or returned no rows ({reason}); "
             f"check the network and symbol ({where})"
         ) from error
-    frame = result.get("frame")
+    frame = frames[0] if frames else None
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"{symbol}: Yahoo returned no rows; check the symbol ({where})")
     return frame

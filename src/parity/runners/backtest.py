@@ -20,7 +20,7 @@ from parity.errors import ParityError, StrategyError
 from parity.feeds.arrayfeed import ArrayFeed
 from parity.feeds.loader import LoadedData, load_bars
 from parity.runstore import RunArtifacts, new_run_id, write_run
-from parity.strategies.params import coerce_params
+from parity.strategies.params import coerce_params, resolved_params
 from parity.strategies.registry import StrategySpec, resolve_strategy
 from parity.versions import library_versions
 
@@ -76,7 +76,7 @@ def _manifest(
             "source_path": spec.source_path,
             "source_sha256": spec.source_sha256,
         },
-        "params": params,
+        "params": resolved_params(spec.cls, params),
         "symbols": [s.symbol for s in loaded.series],
         "timeframe": loaded.series[0].timeframe.name,
         "data": _data_manifest(config, loaded),
@@ -127,6 +127,7 @@ def run_backtest(
     *,
     progress: ProgressFactory | None = None,
     run_id: str | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> BacktestResult:
     """Run one backtest and write its run directory. Raises `ParityError` subclasses on bad input."""
     spec = resolve_strategy(config.strategy)
@@ -139,6 +140,8 @@ def run_backtest(
         end=config.end,
         adjusted=config.adjusted,
     )
+    for warning in loaded.warnings if on_warning else ():
+        on_warning(warning)
     run_id = run_id or new_run_id(spec.name)
     total = max(len(s) for s in loaded.series)
     recorder_kwargs: dict[str, Any] = {"id_prefix": run_id}

@@ -98,6 +98,12 @@ def coerce_params(strategy: type[bt.Strategy], raw: Mapping[str, Any]) -> dict[s
     return values
 
 
+def resolved_params(strategy: type[bt.Strategy], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every parameter the strategy will run with: its defaults overridden by `given`."""
+    defaults = dict(strategy.params._getitems())
+    return {**{k: v for k, v in defaults.items() if k in param_types(strategy)}, **given}
+
+
 def parse_param_pairs(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
     """`('fast=10', 'slow=30')` → `{'fast': '10', 'slow': '30'}`."""
     out: dict[str, str] = {}

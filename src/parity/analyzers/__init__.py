@@ -1,0 +1,1 @@
+"""Post-run analysis: round-trip trade ledger and performance metrics."""

@@ -1,0 +1,305 @@
+"""Read one bar file (CSV or parquet) into the raw, unvalidated bar frame.
+
+`read_bar_file` recognises the common column spellings and date formats, converts tz-aware
+timestamps to naive America/New_York, and optionally applies the adjusted close. It keeps the
+rows exactly as they are in the file (no sorting, no dropping, no de-duplication) so that
+`parity.feeds.validate.validate_frame` can name the offending line of every problem.
+
+The returned frame:
+
+* index: `DatetimeIndex` named `datetime` (naive exchange-local); `NaT` where a date could not be
+  parsed. If the file has no date column at all the index is a plain `RangeIndex`.
+* columns: whichever of `open, high, low, close, volume` were found (float64, `NaN` where a cell
+  is empty or not a number), plus `line` (int64): the 1-based line of the row in the file (the
+  header is line 1). For parquet files `line` is the 1-based row number.
+* `frame.attrs["source_columns"]`: the column names as spelled in the file.
+* `frame.attrs["bad_cells"]`: `{(line, column): raw text}` for the first dates and numbers (up to
+  100 per column) that could not be parsed, so error messages can quote the offending value.
+* `frame.attrs["line_kind"]`: `"line"` (text files) or `"row"` (parquet).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from parity.errors import DataError
+
+EXCHANGE_TZ = "America/New_York"
+PRICE_COLUMNS = ("open", "high", "low", "close")
+BAR_COLUMNS = (*PRICE_COLUMNS, "volume")
+SUFFIXES = (".csv", ".csv.gz", ".txt", ".parquet", ".pq")
+
+_ROLES: dict[str, tuple[str, ...]] = {
+    "datetime": ("datetime", "timestamp", "datetimeutc", "timestamputc", "dt", "t"),
+    "date": ("date", "day", "tradedate", "tradingday"),
+    "time": ("time", "bartime"),
+    "open": ("open", "o", "openprice"),
+    "high": ("high", "h", "highprice"),
+    "low": ("low", "l", "lowprice"),
+    "close": ("close", "c", "closeprice", "last"),
+    "adj_close": ("adjclose", "adjustedclose", "adjcls", "adjustedcloseprice"),
+    "volume": ("volume", "vol", "v"),
+}
+_STRING_FORMATS = (
+    "%Y%m%d",
+    "%Y%m%d %H:%M:%S",
+    "%Y%m%d %H:%M",
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%Y/%m/%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "ISO8601",
+)
+_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
+_MAX_BAD_CELLS = 100  # per column: enough to quote the first offending value
+MISSING_TEXT = {"", "nan", "na", "n/a", "null", "none", "nat"}
+
+
+def data_suffix(path: Path) -> str | None:
+    """The supported suffix of `path` (`.csv`, `.csv.gz`, `.txt`, `.parquet`, `.pq`) or None."""
+    name = path.name.lower()
+    for suffix in sorted(SUFFIXES, key=len, reverse=True):
+        if name.endswith(suffix):
+            return suffix
+    return None
+
+
+def file_symbol(path: Path) -> str:
+    """The symbol a file name stands for: the name without its data suffix, upper-cased."""
+    suffix = data_suffix(path) or path.suffix
+    return path.name[: len(path.name) - len(suffix)].upper()
+
+
+def read_bar_file(path: Path, *, adjusted: bool = False) -> pd.DataFrame:
+    """Read a CSV (`.csv`, `.csv.gz`, `.txt`) or parquet (`.parquet`, `.pq`) bar file.
+
+    Rows keep the file's order; see the module docstring for the returned frame's shape. With
+    `adjusted=True` open/high/low/close are multiplied by `adj_close / close` and volume divided by
+    the same factor; a file without an adjusted close column raises `DataError`.
+    """
+    path = Path(path)
+    suffix = data_suffix(path)
+    if suffix is None:
+        raise DataError(f"{path}: unsupported file type; use .csv, .csv.gz, .txt, .parquet or .pq")
+    if not path.is_file():
+        raise DataError(f"{path}: file not found; check the path")
+    if suffix in (".parquet", ".pq"):
+        raw, line_kind = _read_parquet(path), "row"
+        lines = np.arange(1, len(raw) + 1, dtype="int64")
+    else:
+        raw, line_kind = _read_text(path, sep=None if suffix == ".txt" else ","), "line"
+        lines = raw.index.to_numpy(dtype="int64") + 2
+    frame = _normalise(raw, lines, origin=str(path))
+    frame.attrs["line_kind"] = line_kind
+    if adjusted:
+        frame = apply_adjustment(frame, origin=str(path))
+    frame = frame.drop(columns=["adj_close"], errors="ignore")
+    return frame
+
+
+def apply_adjustment(frame: pd.DataFrame, *, origin: str) -> pd.DataFrame:
+    """Scale prices by `adj_close / close` and volume by its inverse; drops `adj_close`.
+
+    Raises `DataError` if there is no `adj_close` column or a row's adjusted close is not a
+    positive number.
+    """
+    if "adj_close" not in frame.columns:
+        found = ", ".join(map(str, frame.attrs.get("source_columns", frame.columns)))
+        raise DataError(
+            f"{origin}: adjusted prices requested but there is no adjusted close column "
+            f"(found: {found}); add an 'adj_close' column or run without adjustment"
+        )
+    if "close" not in frame.columns:
+        return frame.drop(columns=["adj_close"])
+    adj = frame["adj_close"]
+    bad = ~(adj > 0)
+    if bad.any():
+        pos = int(np.flatnonzero(bad.to_numpy())[0])
+        line = _line_of(frame, pos)
+        raw = frame.attrs.get("bad_cells", {}).get((line, "adj_close"), adj.iloc[pos])
+        kind = frame.attrs.get("line_kind", "line")
+        raise DataError(
+            f"{origin} {kind} {line}: adj_close {raw!s} is not a positive number; "
+            "fix the row or run without adjustment"
+        )
+    factor = adj / frame["close"]
+    out = frame.drop(columns=["adj_close"])
+    for column in PRICE_COLUMNS:
+        if column in out.columns:
+            out[column] = out[column] * factor
+    if "volume" in out.columns:
+        out["volume"] = out["volume"] / factor
+    return out
+
+
+def _line_of(frame: pd.DataFrame, pos: int) -> int:
+    if "line" in frame.columns:
+        return int(frame["line"].iloc[pos])
+    return pos + 2
+
+
+def _read_text(path: Path, *, sep: str | None) -> pd.DataFrame:
+    try:
+        raw = pd.read_csv(
+            path,
+            sep=sep,
+            engine="python" if sep is None else "c",
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            skipinitialspace=True,
+        )
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: cannot be read as CSV ({detail}); fix the file") from exc
+    raw = raw.reset_index(drop=True)
+    blank = raw.apply(lambda col: col.fillna("").str.strip().eq("")).all(axis=1)
+    return raw[~blank]
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        raw = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many different types for a corrupt file
+        raise DataError(f"{path}: cannot be read as parquet ({exc}); fix the file") from exc
+    if not isinstance(raw.index, pd.RangeIndex):
+        raw = raw.reset_index()
+    return raw.reset_index(drop=True)
+
+
+def _canonical(name: object) -> str:
+    return re.sub(r"[\s_\-.]", "", str(name)).lower()
+
+
+def _find_roles(columns: list[str]) -> dict[str, str]:
+    roles: dict[str, str] = {}
+    for column in columns:
+        key = _canonical(column)
+        for role, spellings in _ROLES.items():
+            if key in spellings and role not in roles:
+                roles[role] = column
+    return roles
+
+
+def _normalise(raw: pd.DataFrame, lines: np.ndarray, *, origin: str) -> pd.DataFrame:
+    source_columns = [str(c) for c in raw.columns]
+    roles = _find_roles(source_columns)
+    bad_cells: dict[tuple[int, str], str] = {}
+    data: dict[str, pd.Series] = {}
+    for role in (*BAR_COLUMNS, "adj_close"):
+        if role in roles:
+            values, bad = _to_float(raw[roles[role]])
+            data[role] = pd.Series(values, dtype="float64")
+            bad_cells.update({(int(lines[i]), role): text for i, text in bad[:_MAX_BAD_CELLS]})
+    frame = pd.DataFrame(data, index=pd.RangeIndex(len(raw)))
+    frame["line"] = lines
+    stamps = _timestamps(raw, roles)
+    if stamps is not None:
+        parsed, raw_text = stamps
+        for i in np.flatnonzero(pd.isna(parsed))[:_MAX_BAD_CELLS]:
+            bad_cells[(int(lines[i]), "datetime")] = raw_text[i]
+        frame.index = pd.DatetimeIndex(parsed, name="datetime")
+    frame.attrs["source_columns"] = source_columns
+    frame.attrs["bad_cells"] = bad_cells
+    return frame
+
+
+def _to_float(column: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        values = column.to_numpy(dtype="float64", na_value=np.nan)
+        return values, [(int(i), "") for i in np.flatnonzero(np.isnan(values))]
+    text = column.astype(object).where(column.notna(), "").astype(str).str.strip()
+    values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+    values = values.to_numpy(dtype="float64", na_value=np.nan)
+    bad = [(int(i), str(text.iloc[i])) for i in np.flatnonzero(np.isnan(values))]
+    return values, bad
+
+
+def _timestamps(
+    raw: pd.DataFrame, roles: dict[str, str]
+) -> tuple[pd.DatetimeIndex, list[str]] | None:
+    if "datetime" in roles:
+        column = raw[roles["datetime"]]
+    elif "date" in roles and "time" in roles:
+        date = raw[roles["date"]].astype(str).str.strip()
+        column = date + " " + raw[roles["time"]].astype(str).str.strip()
+    elif "date" in roles:
+        column = raw[roles["date"]]
+    elif "time" in roles:
+        column = raw[roles["time"]]
+    else:
+        return None
+    raw_text = column.astype(object).where(column.notna(), "").astype(str).tolist()
+    return parse_datetimes(column), raw_text
+
+
+def parse_datetimes(column: pd.Series) -> pd.DatetimeIndex:
+    """Parse a date/time column to a naive America/New_York `DatetimeIndex` (NaT if unparseable).
+
+    Accepts datetime64 (tz-aware is converted), epoch seconds or milliseconds, `YYYYMMDD` numbers
+    and strings in ISO, `YYYYMMDD`, `MM/DD/YYYY` and `YYYY/MM/DD` forms with optional time.
+    Epoch values that all fall on UTC midnight are taken as dates (daily bars).
+    """
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        return _to_local(pd.DatetimeIndex(column))
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return pd.DatetimeIndex(column).as_unit("ns")
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return _parse_numeric(column.to_numpy(dtype="float64", na_value=np.nan))
+    text = column.astype(object).where(column.notna(), "").astype(str).str.strip()
+    if len(text) and text.str.fullmatch(r"\d{9,13}(\.\d*)?").all():
+        return _parse_numeric(text.astype("float64").to_numpy())
+    return _parse_strings(text)
+
+
+def _to_local(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    return index.tz_convert(EXCHANGE_TZ).tz_localize(None).as_unit("ns")
+
+
+def _parse_numeric(values: np.ndarray) -> pd.DatetimeIndex:
+    finite = values[np.isfinite(values)]
+    if len(finite) and ((finite >= 19000101) & (finite <= 21001231)).all():
+        text = pd.Series(values).map(lambda v: f"{int(v):08d}" if np.isfinite(v) else "")
+        return pd.DatetimeIndex(pd.to_datetime(text, format="%Y%m%d", errors="coerce"))
+    unit = "ms" if len(finite) and np.nanmedian(np.abs(finite)) > 1e11 else "s"
+    stamps = pd.to_datetime(pd.Series(values), unit=unit, errors="coerce", utc=True)
+    index = pd.DatetimeIndex(stamps)
+    valid = index.dropna()
+    if len(valid) and (valid == valid.normalize()).all():
+        return index.tz_localize(None).as_unit("ns")
+    return _to_local(index)
+
+
+def _parse_strings(text: pd.Series) -> pd.DatetimeIndex:
+    present = text[~text.str.lower().isin(MISSING_TEXT)]
+    if present.empty:
+        return pd.DatetimeIndex(pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]"))
+    has_tz = present.str.contains(_TZ_SUFFIX).any()
+    probe = present.iloc[:200]
+    best_format, best_count = "ISO8601", -1
+    for fmt in _STRING_FORMATS:
+        count = int(_parse_with(probe, fmt, has_tz).notna().sum())
+        if count > best_count:
+            best_format, best_count = fmt, count
+        if count == len(probe):
+            break
+    parsed = _parse_with(text.where(~text.str.lower().isin(MISSING_TEXT), ""), best_format, has_tz)
+    index = pd.DatetimeIndex(parsed)
+    if index.tz is not None:
+        return _to_local(index)
+    return index.as_unit("ns")
+
+
+def _parse_with(text: pd.Series, fmt: str, utc: bool) -> pd.Series:
+    try:
+        return pd.to_datetime(text, format=fmt, errors="coerce", utc=utc)
+    except (ValueError, TypeError):
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")

@@ -1,0 +1,1 @@
+"""Human-facing run reports (QuantStats HTML tearsheets)."""

@@ -1,0 +1,88 @@
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from parity.config import BacktestConfig, build_config, parse_symbols, read_run_file
+from parity.errors import ConfigError
+from parity.timeframe import parse_timeframe
+
+
+def test_run_file_then_flags_override(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        "strategy: rsi_reversion\nsymbols: [ibm, msft]\nfrom: 2005-01-03\nto: 2006-12-29\n"
+        "cash: 50000\ncommission: 0.005/share\nparams:\n  period: 10\n  lower: 25\n"
+    )
+    values = read_run_file(path)
+    config = build_config(values, {"cash": 75_000.0, "params": {"upper": "80"}})
+    assert config.strategy == "rsi_reversion"
+    assert config.symbols == ("IBM", "MSFT")
+    assert config.start == dt.date(2005, 1, 3) and config.end == dt.date(2006, 12, 29)
+    assert config.cash == 75_000.0
+    assert config.params == {"period": 10, "lower": 25, "upper": "80"}
+    assert config.costs.commission_per_share == pytest.approx(0.005)
+
+
+def test_unknown_key_in_run_file(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("strategy: sma_cross\ncapital: 5\n")
+    with pytest.raises(ConfigError, match="unknown key capital; valid: strategy"):
+        read_run_file(path)
+
+
+def test_malformed_yaml_names_line(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("strategy: sma_cross\nsymbols: [IBM\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        read_run_file(path)
+
+
+def test_missing_run_file():
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_run_file(Path("/nonexistent/run.yaml"))
+
+
+def test_run_file_not_a_mapping(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        read_run_file(path)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"cash": 0.0}, "cash"),
+        ({"cash": float("nan")}, "cash"),
+        ({"start": dt.date(2010, 1, 2), "end": dt.date(2009, 1, 1)}, "after"),
+        ({"commission": "lots"}, "commission"),
+        ({"fill_at": "vwap"}, "fill"),
+    ],
+)
+def test_invalid_config(kwargs, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        BacktestConfig(**kwargs)
+
+
+def test_symbols_parsing():
+    assert parse_symbols(" aapl ,msft,,") == ("AAPL", "MSFT")
+    assert parse_symbols(["brk.b"]) == ("BRK.B",)
+    with pytest.raises(ConfigError, match="not a ticker"):
+        parse_symbols("AAPL;rm -rf")
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "seconds"),
+    [("1Min", "1Min", 60), ("5min", "5Min", 300), ("15m", "15Min", 900), ("1Hour", "1Hour", 3600),
+     ("60Min", "1Hour", 3600), ("1d", "1Day", 86400)],
+)
+def test_timeframes(text, name, seconds):
+    tf = parse_timeframe(text)
+    assert (tf.name, tf.seconds) == (name, seconds)
+
+
+@pytest.mark.parametrize("text", ["", "5", "fast", "0Min", "2Day", "1Week"])
+def test_bad_timeframe(text):
+    with pytest.raises(ConfigError, match="timeframe"):
+        parse_timeframe(text)

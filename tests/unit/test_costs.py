@@ -1,0 +1,64 @@
+import pytest
+
+from parity.costs import CostModel, cost_model, parse_commission, parse_slippage
+from parity.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", {"commission_per_share": 0.0, "commission_pct": 0.0, "commission_min": 0.0}),
+        ("0.005/share", {"commission_per_share": 0.005, "commission_pct": 0.0,
+                         "commission_min": 0.0}),
+        ("0.1%", {"commission_per_share": 0.0, "commission_pct": 0.001, "commission_min": 0.0}),
+        ("10bps", {"commission_per_share": 0.0, "commission_pct": 0.001, "commission_min": 0.0}),
+        ("0.005/share, min=1", {"commission_per_share": 0.005, "commission_pct": 0.0,
+                                "commission_min": 1.0}),
+        ("$0.01/share,min=$2.5", {"commission_per_share": 0.01, "commission_pct": 0.0,
+                                  "commission_min": 2.5}),
+    ],
+)
+def test_parse_commission(text, expected):
+    assert parse_commission(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "pct", "fixed"),
+    [("0", 0.0, 0.0), ("5bps", 0.0005, 0.0), ("0.05%", 0.0005, 0.0), ("0.01", 0.0, 0.01),
+     ("0.02/share", 0.0, 0.02)],
+)
+def test_parse_slippage(text, pct, fixed):
+    out = parse_slippage(text)
+    assert out["slippage_pct"] == pytest.approx(pct)
+    assert out["slippage_fixed"] == pytest.approx(fixed)
+
+
+@pytest.mark.parametrize("text", ["abc", "5/lot", "1.2.3%", "min=x", "3"])
+def test_bad_commission_is_one_line_error(text):
+    with pytest.raises(ConfigError) as info:
+        parse_commission(text)
+    assert "commission" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["fast", "bps", "-"])
+def test_bad_slippage(text):
+    with pytest.raises(ConfigError, match="slippage"):
+        parse_slippage(text)
+
+
+def test_negative_costs_rejected():
+    with pytest.raises(ConfigError, match="non-negative"):
+        CostModel(commission_per_share=-0.01)
+
+
+def test_commission_arithmetic_with_minimum():
+    costs = cost_model("0.005/share,min=1", "0")
+    assert costs.commission(100, 50.0) == pytest.approx(1.0)  # 0.50 raised to the minimum
+    assert costs.commission(1000, 50.0) == pytest.approx(5.0)
+    assert costs.commission(0, 50.0) == 0.0
+    assert cost_model("0.1%", "0").commission(10, 200.0) == pytest.approx(2.0)
+
+
+def test_frictionless():
+    assert cost_model("0", "0").frictionless
+    assert not cost_model("0", "5bps").frictionless
