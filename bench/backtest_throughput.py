@@ -62,9 +62,7 @@ def run_plain(path: Path) -> dict[str, float]:
 
     started = time.perf_counter()
     cerebro = bt.Cerebro()
-    cerebro.adddata(
-        bt.feeds.PandasData(dataname=frame, timeframe=bt.TimeFrame.Minutes), name="SYN"
-    )
+    cerebro.adddata(bt.feeds.PandasData(dataname=frame, timeframe=bt.TimeFrame.Minutes), name="SYN")
     cerebro.broker.setcash(100_000.0)
     cerebro.addstrategy(PlainSmaCross)
     cerebro.run()
@@ -124,21 +122,31 @@ def main() -> None:
         for variant in ("plain", "parity", "parity+progress"):
             proc = subprocess.run(
                 [sys.executable, __file__, "--child", variant, "--path", str(path)],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             results[variant] = json.loads(proc.stdout.strip().splitlines()[-1])
     print(f"bars: {args.bars:,}")
     for variant, out in results.items():
         rate = args.bars / out["seconds"]
-        print(f"{variant:<16} {out['seconds']:8.2f} s  {rate:10,.0f} bars/s  "
-              f"peak RSS {out['peak_rss_mb']:8.1f} MB  final value {out['value']:,.2f}")
+        print(
+            f"{variant:<16} {out['seconds']:8.2f} s  {rate:10,.0f} bars/s  "
+            f"peak RSS {out['peak_rss_mb']:8.1f} MB  final value {out['value']:,.2f}"
+        )
     plain, parity = results["plain"], results["parity"]
-    print(f"speed ratio parity/plain:          {plain['seconds'] / parity['seconds']:.2f}x "
-          "(target >= 1.5x)")
-    print(f"peak memory ratio parity/plain:    {parity['peak_rss_mb'] / plain['peak_rss_mb']:.2f} "
-          "(target <= 1.0)")
-    print(f"progress overhead:                 "
-          f"{results['parity+progress']['seconds'] / parity['seconds'] - 1:+.1%}")
+    print(
+        f"speed ratio parity/plain:          {plain['seconds'] / parity['seconds']:.2f}x "
+        "(target >= 1.5x)"
+    )
+    print(
+        f"peak memory ratio parity/plain:    {parity['peak_rss_mb'] / plain['peak_rss_mb']:.2f} "
+        "(target <= 1.0)"
+    )
+    print(
+        f"progress overhead:                 "
+        f"{results['parity+progress']['seconds'] / parity['seconds'] - 1:+.1%}"
+    )
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ class ParityGroup(click.Group):
             if (ctx.obj or {}).get("debug"):
                 traceback.print_exc()
             raise _Failure(
-                f"internal error {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+                f"internal error {type(exc).__name__}: {exc} (rerun with --debug for a traceback)",
                 1,
             ) from exc
 
@@ -161,26 +161,54 @@ class _Progress:
     "or a path template with {symbol}.",
 )
 @click.option("--symbols", default=None, help="Comma-separated symbols [default: IBM for sample]")
-@click.option("--timeframe", default=None, help="1Day, 1Hour, 15Min, 5Min or 1Min [default: the "
-              "data's own]; coarser than the data resamples it.")
+@click.option(
+    "--timeframe",
+    default=None,
+    help="1Day, 1Hour, 15Min, 5Min or 1Min [default: the "
+    "data's own]; coarser than the data resamples it.",
+)
 @click.option("--from", "start", default=None, help="First date, YYYY-MM-DD (inclusive).")
 @click.option("--to", "end", default=None, help="Last date, YYYY-MM-DD (inclusive).")
 @click.option("--cash", type=float, default=100_000.0, help="Starting cash.")
-@click.option("--commission", default="0",
-              help="0, 0.005/share, 0.1%, 10bps; add ,min=1 for a minimum per order.")
+@click.option(
+    "--commission",
+    default="0",
+    help="0, 0.005/share, 0.1%, 10bps; add ,min=1 for a minimum per order.",
+)
 @click.option("--slippage", default="5bps", help="0, 5bps, 0.05% or 0.01/share, against you.")
-@click.option("--fill", type=click.Choice(["open", "close"]), default="open",
-              help="Market orders fill at the next bar's open or the decision bar's close.")
+@click.option(
+    "--fill",
+    type=click.Choice(["open", "close"]),
+    default="open",
+    help="Market orders fill at the next bar's open or the decision bar's close.",
+)
 @click.option("--allow-short/--no-short", default=False, help="Allow sells that open shorts.")
 @click.option("--adjusted/--raw", default=False, help="Use split/dividend-adjusted prices.")
-@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
-              help="Strategy parameter, repeatable (see `parity strategies`).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="YAML run file; flags given on the command line win.")
-@click.option("--no-preload", is_flag=True,
-              help="Feed bars one at a time as live mode does (slower; same results).")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar on stderr [default: when stderr is a terminal].")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Strategy parameter, repeatable (see `parity strategies`).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML run file; flags given on the command line win.",
+)
+@click.option(
+    "--no-preload",
+    is_flag=True,
+    help="Feed bars one at a time as live mode does (slower; same results).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar on stderr [default: when stderr is a terminal].",
+)
 @runs_dir_option
 @json_option
 @click.pass_context
@@ -208,7 +236,11 @@ def run_backtest_cmd(ctx: click.Context, **values: Any) -> None:
     finally:
         progress.close()
     if values["as_json"]:
-        payload = {"run_id": result.run_id, "run_dir": str(result.run_dir), "metrics": result.metrics}
+        payload = {
+            "run_id": result.run_id,
+            "run_dir": str(result.run_dir),
+            "metrics": result.metrics,
+        }
         click.echo(json.dumps(payload))
         return
     click.echo(metrics_table(result.metrics))
@@ -233,11 +265,20 @@ def runs_list(runs_dir: Path, as_json: bool) -> None:
 
     records = RunStore(runs_dir).runs()
     if as_json:
-        click.echo(json.dumps([
-            {"run_id": r.run_id, "run_dir": str(r.path), "mode": r.manifest.get("mode"),
-             "strategy": r.manifest.get("strategy", {}).get("name"), "metrics": r.metrics}
-            for r in records
-        ]))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "run_id": r.run_id,
+                        "run_dir": str(r.path),
+                        "mode": r.manifest.get("mode"),
+                        "strategy": r.manifest.get("strategy", {}).get("name"),
+                        "metrics": r.metrics,
+                    }
+                    for r in records
+                ]
+            )
+        )
         return
     if not records:
         click.echo(f"no runs in {runs_dir}; start with `parity run backtest`")
@@ -245,17 +286,32 @@ def runs_list(runs_dir: Path, as_json: bool) -> None:
     rows = []
     for r in records:
         m, man = r.metrics, r.manifest
-        rows.append([
-            r.run_id, str(man.get("mode", "?")), str(man.get("strategy", {}).get("name", "?")),
-            ",".join(man.get("symbols", [])), str(man.get("timeframe", "")),
-            f"{str(man.get('start', ''))[:10]}..{str(man.get('end', ''))[:10]}",
-            format_metric("total_return", m.get("total_return")),
-            format_metric("sharpe", m.get("sharpe")),
-            format_metric("max_drawdown", m.get("max_drawdown")),
-            format_metric("trades", m.get("trades")),
-        ])
-    headers = ["run", "mode", "strategy", "symbols", "tf", "period", "return", "sharpe", "max dd",
-               "trades"]
+        rows.append(
+            [
+                r.run_id,
+                str(man.get("mode", "?")),
+                str(man.get("strategy", {}).get("name", "?")),
+                ",".join(man.get("symbols", [])),
+                str(man.get("timeframe", "")),
+                f"{str(man.get('start', ''))[:10]}..{str(man.get('end', ''))[:10]}",
+                format_metric("total_return", m.get("total_return")),
+                format_metric("sharpe", m.get("sharpe")),
+                format_metric("max_drawdown", m.get("max_drawdown")),
+                format_metric("trades", m.get("trades")),
+            ]
+        )
+    headers = [
+        "run",
+        "mode",
+        "strategy",
+        "symbols",
+        "tf",
+        "period",
+        "return",
+        "sharpe",
+        "max dd",
+        "trades",
+    ]
     click.echo(table(headers, rows))
 
 
@@ -270,8 +326,16 @@ def runs_show(run_ref: str, runs_dir: Path, as_json: bool) -> None:
 
     record = RunStore(runs_dir).get(run_ref)
     if as_json:
-        click.echo(json.dumps({"run_id": record.run_id, "run_dir": str(record.path),
-                               "manifest": record.manifest, "metrics": record.metrics}))
+        click.echo(
+            json.dumps(
+                {
+                    "run_id": record.run_id,
+                    "run_dir": str(record.path),
+                    "manifest": record.manifest,
+                    "metrics": record.metrics,
+                }
+            )
+        )
         return
     man = record.manifest
     strategy = man.get("strategy", {})
@@ -301,11 +365,18 @@ def report() -> None:
 
 @report.command("tearsheet")
 @click.argument("run_ref", metavar="RUN")
-@click.option("--benchmark", default="buy-and-hold",
-              help="buy-and-hold (the run's symbols), a SYMBOL of the run's data source, "
-              "another RUN, or none.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Output HTML path [default: RUN_DIR/tearsheet.html].")
+@click.option(
+    "--benchmark",
+    default="buy-and-hold",
+    help="buy-and-hold (the run's symbols), a SYMBOL of the run's data source, "
+    "another RUN, or none.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Output HTML path [default: RUN_DIR/tearsheet.html].",
+)
 @runs_dir_option
 def report_tearsheet(run_ref: str, benchmark: str, out: Path | None, runs_dir: Path) -> None:
     """Write a QuantStats HTML tearsheet for RUN (offline) and print its path."""

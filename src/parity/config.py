@@ -69,7 +69,9 @@ def parse_date(text: Any, what: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(text).strip())
     except ValueError:
-        raise ConfigError(f"{what} {text!r} is not a date; use YYYY-MM-DD, e.g. 2012-01-31") from None
+        raise ConfigError(
+            f"{what} {text!r} is not a date; use YYYY-MM-DD, e.g. 2012-01-31"
+        ) from None
 
 
 def parse_symbols(value: Any) -> tuple[str, ...]:

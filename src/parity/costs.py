@@ -91,7 +91,9 @@ def parse_slippage(text: str) -> dict[str, float]:
     elif term.endswith("bps"):
         out["slippage_pct"] = _amount(term[:-3], "slippage", example) / 10_000.0
     else:
-        out["slippage_fixed"] = _amount(term.removesuffix("/share").lstrip("$"), "slippage", example)
+        out["slippage_fixed"] = _amount(
+            term.removesuffix("/share").lstrip("$"), "slippage", example
+        )
     return out
 
 

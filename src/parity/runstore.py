@@ -80,7 +80,9 @@ class RunRecord:
         try:
             frame = pd.read_csv(path, index_col="date", parse_dates=["date"])
         except (FileNotFoundError, ValueError, KeyError) as exc:
-            raise ReportError(f"{path} is missing or malformed ({exc}); re-run the backtest") from None
+            raise ReportError(
+                f"{path} is missing or malformed ({exc}); re-run the backtest"
+            ) from None
         return frame["return"].astype("float64")
 
 

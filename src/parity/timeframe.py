@@ -14,8 +14,15 @@ from parity.errors import ConfigError
 
 _UNITS = {"min": ("Min", 60), "hour": ("Hour", 3600), "day": ("Day", 86400)}
 _PATTERN = re.compile(r"^\s*(\d+)\s*(min|minute|minutes|m|hour|hours|h|day|days|d)\s*$", re.I)
-_ALIASES = {"m": "min", "minute": "min", "minutes": "min", "h": "hour", "hours": "hour",
-            "d": "day", "days": "day"}
+_ALIASES = {
+    "m": "min",
+    "minute": "min",
+    "minutes": "min",
+    "h": "hour",
+    "hours": "hour",
+    "d": "day",
+    "days": "day",
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -43,7 +50,7 @@ class Timeframe:
 
 
 def parse_timeframe(text: str) -> Timeframe:
-    """Parse `1Min`, `5Min`, `15Min`, `1Hour`, `1Day` (case-insensitive, `5m`/`1h`/`1d` accepted)."""
+    """Parse `1Min`, `5Min`, `15Min`, `1Hour`, `1Day` (any case; `5m`, `1h`, `1d` also)."""
     match = _PATTERN.match(str(text))
     if not match:
         raise ConfigError(

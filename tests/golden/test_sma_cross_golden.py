@@ -54,8 +54,11 @@ def independent_sma_cross(bars: pd.DataFrame) -> tuple[list[dict], np.ndarray]:
                 cash += size * price
                 qty -= size
                 assert entry is not None
-                entry.update(exit_time=bars.index[i], exit_price=price,
-                             pnl=size * (price - entry["entry_price"]))
+                entry.update(
+                    exit_time=bars.index[i],
+                    exit_price=price,
+                    pnl=size * (price - entry["entry_price"]),
+                )
                 trades.append(entry)
                 entry = None
             pending = None

@@ -74,8 +74,14 @@ def test_symbols_parsing():
 
 @pytest.mark.parametrize(
     ("text", "name", "seconds"),
-    [("1Min", "1Min", 60), ("5min", "5Min", 300), ("15m", "15Min", 900), ("1Hour", "1Hour", 3600),
-     ("60Min", "1Hour", 3600), ("1d", "1Day", 86400)],
+    [
+        ("1Min", "1Min", 60),
+        ("5min", "5Min", 300),
+        ("15m", "15Min", 900),
+        ("1Hour", "1Hour", 3600),
+        ("60Min", "1Hour", 3600),
+        ("1d", "1Day", 86400),
+    ],
 )
 def test_timeframes(text, name, seconds):
     tf = parse_timeframe(text)

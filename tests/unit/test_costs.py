@@ -8,14 +8,20 @@ from parity.errors import ConfigError
     ("text", "expected"),
     [
         ("0", {"commission_per_share": 0.0, "commission_pct": 0.0, "commission_min": 0.0}),
-        ("0.005/share", {"commission_per_share": 0.005, "commission_pct": 0.0,
-                         "commission_min": 0.0}),
+        (
+            "0.005/share",
+            {"commission_per_share": 0.005, "commission_pct": 0.0, "commission_min": 0.0},
+        ),
         ("0.1%", {"commission_per_share": 0.0, "commission_pct": 0.001, "commission_min": 0.0}),
         ("10bps", {"commission_per_share": 0.0, "commission_pct": 0.001, "commission_min": 0.0}),
-        ("0.005/share, min=1", {"commission_per_share": 0.005, "commission_pct": 0.0,
-                                "commission_min": 1.0}),
-        ("$0.01/share,min=$2.5", {"commission_per_share": 0.01, "commission_pct": 0.0,
-                                  "commission_min": 2.5}),
+        (
+            "0.005/share, min=1",
+            {"commission_per_share": 0.005, "commission_pct": 0.0, "commission_min": 1.0},
+        ),
+        (
+            "$0.01/share,min=$2.5",
+            {"commission_per_share": 0.01, "commission_pct": 0.0, "commission_min": 2.5},
+        ),
     ],
 )
 def test_parse_commission(text, expected):
@@ -24,8 +30,13 @@ def test_parse_commission(text, expected):
 
 @pytest.mark.parametrize(
     ("text", "pct", "fixed"),
-    [("0", 0.0, 0.0), ("5bps", 0.0005, 0.0), ("0.05%", 0.0005, 0.0), ("0.01", 0.0, 0.01),
-     ("0.02/share", 0.0, 0.02)],
+    [
+        ("0", 0.0, 0.0),
+        ("5bps", 0.0005, 0.0),
+        ("0.05%", 0.0005, 0.0),
+        ("0.01", 0.0, 0.01),
+        ("0.02/share", 0.0, 0.02),
+    ],
 )
 def test_parse_slippage(text, pct, fixed):
     out = parse_slippage(text)

@@ -47,7 +47,11 @@ def test_plain_backtrader_strategy_params_by_default_type():
         params = (("period", 10), ("ratio", 0.5), ("flag", False), ("label", "x"))
 
     assert coerce_params(Plain, {"period": "3", "ratio": "1", "flag": "yes", "label": "y"}) == {
-        "period": 3, "ratio": 1.0, "flag": True, "label": "y"}
+        "period": 3,
+        "ratio": 1.0,
+        "flag": True,
+        "label": "y",
+    }
     with pytest.raises(ConfigError, match="valid: flag, label, period, ratio"):
         coerce_params(Plain, {"nope": "1"})
 
@@ -87,5 +91,5 @@ def test_user_strategy_import_error_is_clear(tmp_path):
 def test_not_a_strategy(tmp_path):
     path = tmp_path / "thing.py"
     path.write_text("class Thing:\n    pass\n")
-    with pytest.raises(StrategyError, match="not a backtrader.Strategy"):
+    with pytest.raises(StrategyError, match=r"not a backtrader\.Strategy"):
         resolve_strategy(f"{path}:Thing")

@@ -11,7 +11,7 @@ from parity.costs import CostModel
 
 
 class ParityCommission(bt.CommInfoBase):
-    """Per-share plus percent-of-notional commission with a minimum per fill (stocks, no leverage)."""
+    """Per-share plus percent-of-notional commission, with a minimum per fill (stocks)."""
 
     params = (
         ("per_share", 0.0),

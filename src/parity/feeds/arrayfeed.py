@@ -42,14 +42,15 @@ class ArrayFeed(bt.feed.DataBase):
     def __init__(self) -> None:
         series: BarSeries = self.p.series
         frame = series.frame
-        self._columns: dict[str, list[float]] = {
-            "datetime": datetime_numbers(series).tolist(),
-            "open": frame["open"].to_numpy(dtype="float64").tolist(),
-            "high": frame["high"].to_numpy(dtype="float64").tolist(),
-            "low": frame["low"].to_numpy(dtype="float64").tolist(),
-            "close": frame["close"].to_numpy(dtype="float64").tolist(),
-            "volume": frame["volume"].to_numpy(dtype="float64").tolist(),
+        # contiguous float64 arrays: 8 bytes a value, copied into the lines without boxing
+        self._arrays: dict[str, np.ndarray] = {
+            "datetime": np.ascontiguousarray(datetime_numbers(series), dtype="float64"),
+            **{
+                name: np.ascontiguousarray(frame[name].to_numpy(dtype="float64"))
+                for name in ("open", "high", "low", "close", "volume")
+            },
         }
+        self._columns: dict[str, list[float]] | None = None  # built only for bar-by-bar loading
         self._count = len(frame)
         self._next_index = 0
         if series.timeframe.is_daily:
@@ -65,11 +66,13 @@ class ArrayFeed(bt.feed.DataBase):
     def preload(self) -> None:
         """Fill every line buffer in one assignment instead of one `_load()` per bar."""
         lines = self.lines
-        for name, values in self._columns.items():
-            getattr(lines, name).array = array.array("d", values)
+        for name, values in self._arrays.items():
+            buffer = array.array("d")
+            buffer.frombytes(values.tobytes())
+            getattr(lines, name).array = buffer
         lines.openinterest.array = array.array("d", [0.0]) * self._count
         for alias in self.getlinealiases():
-            if alias not in self._columns and alias != "openinterest":
+            if alias not in self._arrays and alias != "openinterest":
                 getattr(lines, alias).array = array.array("d", [math.nan]) * self._count
         self._next_index = self._count
         self._last()
@@ -80,6 +83,8 @@ class ArrayFeed(bt.feed.DataBase):
         if i >= self._count:
             return False
         columns = self._columns
+        if columns is None:  # first bar-by-bar load: plain floats index fastest
+            columns = self._columns = {k: v.tolist() for k, v in self._arrays.items()}
         lines = self.lines
         lines.datetime[0] = columns["datetime"][i]
         lines.open[0] = columns["open"][i]

@@ -203,9 +203,10 @@ def _normalise(raw: pd.DataFrame, lines: np.ndarray, *, origin: str) -> pd.DataF
     frame["line"] = lines
     stamps = _timestamps(raw, roles)
     if stamps is not None:
-        parsed, raw_text = stamps
+        parsed, column = stamps
         for i in np.flatnonzero(pd.isna(parsed))[:_MAX_BAD_CELLS]:
-            bad_cells[(int(lines[i]), "datetime")] = raw_text[i]
+            cell = column.iloc[i]
+            bad_cells[(int(lines[i]), "datetime")] = "" if pd.isna(cell) else str(cell)
         frame.index = pd.DatetimeIndex(parsed, name="datetime")
     frame.attrs["source_columns"] = source_columns
     frame.attrs["bad_cells"] = bad_cells
@@ -225,7 +226,8 @@ def _to_float(column: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]]]:
 
 def _timestamps(
     raw: pd.DataFrame, roles: dict[str, str]
-) -> tuple[pd.DatetimeIndex, list[str]] | None:
+) -> tuple[pd.DatetimeIndex, pd.Series] | None:
+    """The parsed stamps and the source column (read again only for the cells that failed)."""
     if "datetime" in roles:
         column = raw[roles["datetime"]]
     elif "date" in roles and "time" in roles:
@@ -237,8 +239,7 @@ def _timestamps(
         column = raw[roles["time"]]
     else:
         return None
-    raw_text = column.astype(object).where(column.notna(), "").astype(str).tolist()
-    return parse_datetimes(column), raw_text
+    return parse_datetimes(column), column
 
 
 def parse_datetimes(column: pd.Series) -> pd.DatetimeIndex:

@@ -9,9 +9,22 @@ PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "win_rate", "ex
 RATIO = {"sharpe", "sortino", "calmar", "profit_factor", "turnover"}
 MONEY = {"expectancy", "avg_win", "avg_loss"}
 ORDER = (
-    "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
-    "max_drawdown_duration_days", "calmar", "win_rate", "profit_factor", "expectancy",
-    "avg_win", "avg_loss", "trades", "exposure", "turnover",
+    "total_return",
+    "cagr",
+    "volatility",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "max_drawdown_duration_days",
+    "calmar",
+    "win_rate",
+    "profit_factor",
+    "expectancy",
+    "avg_win",
+    "avg_loss",
+    "trades",
+    "exposure",
+    "turnover",
 )
 
 
@@ -45,5 +58,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
     return "\n".join(lines)

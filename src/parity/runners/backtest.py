@@ -106,11 +106,9 @@ def build_cerebro(
     recorder_kwargs: dict[str, Any],
 ) -> bt.Cerebro:
     """Cerebro with the fast feeds, the simulated broker, the strategy and the one recorder."""
-    cerebro = bt.Cerebro(
-        stdstats=False, preload=config.preload, runonce=config.preload, maxcpus=1
-    )
+    cerebro = bt.Cerebro(stdstats=False, preload=config.preload, runonce=config.preload, maxcpus=1)
     for series in loaded.series:
-        cerebro.adddata(ArrayFeed(series=series), name=series.symbol)
+        cerebro.adddata(ArrayFeed(series=series), name=series.symbol)  # type: ignore[call-arg]
     cerebro.broker = build_sim_broker(
         cash=config.cash,
         costs=config.costs,
@@ -129,7 +127,7 @@ def run_backtest(
     run_id: str | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> BacktestResult:
-    """Run one backtest and write its run directory. Raises `ParityError` subclasses on bad input."""
+    """Run one backtest and write its run directory; bad input raises a `ParityError`."""
     spec = resolve_strategy(config.strategy)
     params = coerce_params(spec.cls, config.params)
     loaded = load_bars(
@@ -140,8 +138,9 @@ def run_backtest(
         end=config.end,
         adjusted=config.adjusted,
     )
-    for warning in loaded.warnings if on_warning else ():
-        on_warning(warning)
+    if on_warning is not None:
+        for warning in loaded.warnings:
+            on_warning(warning)
     run_id = run_id or new_run_id(spec.name)
     total = max(len(s) for s in loaded.series)
     recorder_kwargs: dict[str, Any] = {"id_prefix": run_id}

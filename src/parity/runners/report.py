@@ -30,7 +30,10 @@ def buy_and_hold_returns(record: RunRecord, symbols: list[str] | None = None) ->
     except KeyError as exc:
         raise ReportError(f"{record.path}/manifest.json lacks {exc}; re-run the backtest") from None
     closes = pd.concat(
-        {s.symbol: s.frame["close"].groupby(s.frame.index.normalize()).last() for s in loaded.series},
+        {
+            s.symbol: s.frame["close"].groupby(s.frame.index.normalize()).last()
+            for s in loaded.series
+        },
         axis=1,
     ).ffill()
     growth = closes / closes.bfill().iloc[0]
@@ -57,9 +60,7 @@ def resolve_benchmark(
         return other.returns(), f"run {other.run_id}"
     symbol = benchmark.upper()
     if not symbol.replace(".", "").replace("-", "").isalnum():
-        raise ConfigError(
-            f"benchmark {benchmark!r} is neither buy-and-hold, a symbol nor a run id"
-        )
+        raise ConfigError(f"benchmark {benchmark!r} is neither buy-and-hold, a symbol nor a run id")
     try:
         return buy_and_hold_returns(record, [symbol]), symbol
     except DataError as exc:

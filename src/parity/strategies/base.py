@@ -2,8 +2,8 @@
 
 Sizing (the same three modes for every bundled strategy):
 - `fixed`: buy `size` shares per entry;
-- `percent`: spend `size` × equity ÷ number of symbols per entry (0.95 keeps cash for costs);
-- `target`: bring the position to `size` × equity ÷ number of symbols (net of what is held).
+- `percent`: spend `size` * equity / number of symbols per entry (0.95 keeps cash for costs);
+- `target`: bring the position to `size` * equity / number of symbols (net of what is held).
 
 Strategies never look at the mode they run in: the same class runs in backtest and paper.
 """
@@ -49,7 +49,9 @@ class ParityStrategy(bt.Strategy):
         names = [f.name for f in dataclasses.fields(self.Params)]
         self.cfg: Any = self.Params(**{name: getattr(self.p, name) for name in names})
         self._seen: set[int] = set()
-        self._pending: dict[str, int] = {}  # data name -> live orders, so a slow fill is not doubled
+        self._pending: dict[
+            str, int
+        ] = {}  # data name -> live orders, so a slow fill is not doubled
 
     def notify_order(self, order: bt.Order) -> None:
         """Track live orders per symbol. Subclasses that override this must call super()."""

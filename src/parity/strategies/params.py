@@ -90,7 +90,7 @@ def coerce_params(strategy: type[bt.Strategy], raw: Mapping[str, Any]) -> dict[s
         )
     values = {name: _convert(name, value, types_[name]) for name, value in raw.items()}
     spec = getattr(strategy, "Params", None)
-    if spec is not None and dataclasses.is_dataclass(spec):
+    if isinstance(spec, type) and dataclasses.is_dataclass(spec):
         try:
             spec(**values)  # runs the dataclass's own validation
         except (TypeError, ValueError) as exc:

@@ -81,9 +81,10 @@ def resolve_strategy(name: str) -> StrategySpec:
                 module = importlib.import_module(target)
             except ImportError as exc:
                 raise StrategyError(f"cannot import module {target!r}: {exc}") from None
-            cls = getattr(module, class_name, None)
-            if cls is None:
+            found = getattr(module, class_name, None)
+            if found is None:
                 raise StrategyError(f"module {target} has no class {class_name}")
+            cls = found
     else:
         raise StrategyError(
             f"unknown strategy {name!r}; bundled: {', '.join(BUNDLED)}, "
