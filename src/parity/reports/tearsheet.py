@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,7 +51,16 @@ def write_tearsheet(
     _render(strategy, bench, out, title=title, benchmark_title=benchmark_title)
     if not out.is_file() or out.stat().st_size == 0:
         raise ReportError(f"QuantStats wrote no tearsheet to {out}")
+    _strip_remote_links(out)
     return out
+
+
+def _strip_remote_links(path: Path) -> None:
+    """Drop QuantStats' remote favicon link so opening the page offline fetches nothing."""
+    html = path.read_text(encoding="utf-8")
+    cleaned = re.sub(r"<link[^>]+href=\"https?://[^\"]*\"[^>]*>", "", html)
+    if cleaned != html:
+        path.write_text(cleaned, encoding="utf-8")
 
 
 def align_benchmark(benchmark: pd.Series, dates: pd.DatetimeIndex) -> pd.Series:
