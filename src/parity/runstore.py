@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,10 +34,15 @@ def new_run_id(strategy: str, now: dt.datetime | None = None) -> str:
     return f"{stamp}-{slug}-{secrets.token_hex(3)}"
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """`write(tmp_path)` then rename, so a reader never sees a half-written file."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
+    write(tmp)
     tmp.replace(path)
+
+
+def _text(text: str) -> Callable[[Path], object]:
+    return lambda path: path.write_text(text)
 
 
 @dataclass(frozen=True)
@@ -55,14 +61,18 @@ class RunArtifacts:
 def write_run(run_dir: Path, artifacts: RunArtifacts) -> None:
     """Write every artifact; each file is written atomically (tmp + rename)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(run_dir / "manifest.json", json.dumps(artifacts.manifest, indent=2, default=str))
-    _write_atomic(run_dir / "metrics.json", json.dumps(artifacts.metrics, indent=2))
-    _write_atomic(run_dir / "equity.csv", artifacts.equity.to_csv(index_label="datetime"))
+    manifest = json.dumps(artifacts.manifest, indent=2, default=str)
+    _write_atomic(run_dir / "manifest.json", _text(manifest))
+    _write_atomic(run_dir / "metrics.json", _text(json.dumps(artifacts.metrics, indent=2)))
+    _write_atomic(
+        run_dir / "equity.csv", lambda p: artifacts.equity.to_csv(p, index_label="datetime")
+    )
     returns = artifacts.returns.rename("return")
     returns.index = returns.index.strftime("%Y-%m-%d")
-    _write_atomic(run_dir / "returns.csv", returns.to_csv(index_label="date"))
+    _write_atomic(run_dir / "returns.csv", lambda p: returns.to_csv(p, index_label="date"))
     for name in ("trades", "orders", "fills"):
-        _write_atomic(run_dir / f"{name}.csv", getattr(artifacts, name).to_csv(index=False))
+        frame = getattr(artifacts, name)
+        _write_atomic(run_dir / f"{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))
 
 
 @dataclass(frozen=True)

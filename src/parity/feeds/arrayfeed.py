@@ -75,6 +75,7 @@ class ArrayFeed(bt.feed.DataBase):
             if alias not in self._arrays and alias != "openinterest":
                 getattr(lines, alias).array = array.array("d", [math.nan]) * self._count
         self._next_index = self._count
+        self._arrays = {}  # every bar now lives in the lines; _load() has nothing left to read
         self._last()
         self.home()
 
