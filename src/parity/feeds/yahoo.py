@@ -8,6 +8,7 @@ are labelled with their date at midnight.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import threading
@@ -119,6 +120,8 @@ def _download(
         try:
             import yfinance as yf
 
+            # yfinance logs each failed request itself; we report one line instead
+            logging.getLogger("yfinance").setLevel(logging.CRITICAL)
             frame = yf.Ticker(symbol).history(
                 start=start.isoformat() if start else None,
                 end=(end + timedelta(days=1)).isoformat() if end else None,
