@@ -109,11 +109,10 @@ class RunStore:
         """Every readable run, oldest first. Directories without a manifest are skipped."""
         if not self.root.is_dir():
             return []
-        records = []
-        for path in sorted(self.root.iterdir()):
-            if (path / "manifest.json").is_file():
-                records.append(self._read(path))
-        return records
+        records = [
+            self._read(path) for path in self.root.iterdir() if (path / "manifest.json").is_file()
+        ]
+        return sorted(records, key=lambda r: (str(r.manifest.get("created_at", "")), r.run_id))
 
     def get(self, ref: str) -> RunRecord:
         """A run by id, unique id prefix, `latest`, or path to its directory."""

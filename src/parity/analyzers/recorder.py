@@ -81,15 +81,17 @@ class Recorder(bt.Analyzer):
         self.bar_times = array.array("d")
         self.values = array.array("d")
         self.cash = array.array("d")
-        self.orders: dict[int, dict[str, Any]] = {}
+        self.orders: dict[int, dict[str, Any]] = {}  # Backtrader ref -> record
         self.fills: list[dict[str, Any]] = []
         self._progress: Callable[[int], None] | None = self.p.progress
         self._every = int(self.p.progress_every) or 0
         self._next_tick = self._every
 
-    def client_order_id(self, ref: int) -> str:
-        """Deterministic: the same run prefix and order sequence give the same ids."""
-        return f"{self.p.id_prefix}-{ref:06d}"
+    def client_order_id(self, number: int) -> str:
+        """Deterministic: the run prefix and the order's number within the run (1, 2, ...).
+
+        Backtrader's own `order.ref` counts across a whole process, so it is not used."""
+        return f"{self.p.id_prefix}-{number:06d}"
 
     def next(self) -> None:
         broker = self.strategy.broker
@@ -103,24 +105,27 @@ class Recorder(bt.Analyzer):
     def notify_order(self, order: bt.Order) -> None:
         record = self.orders.get(order.ref)
         if record is None:
-            record = self._new_record(order)
+            record = self._new_record(order, len(self.orders) + 1)
             self.orders[order.ref] = record
         record["status"] = order.getstatusname().lower()
         reason = order.info.get("reason") or _REASONS.get(order.status)
         if reason and order.status != bt.Order.Completed:
             record["reason"] = reason
+        data = order.data
         for bit in order.executed.iterpending():
+            # a close fill (--fill close) is stamped on the decision bar, one bar back
+            bar = len(data) - 1 if bit.dt >= data.datetime[0] else len(data) - 2
             commission = (bit.closedcomm or 0.0) + (bit.openedcomm or 0.0)
             self.fills.append(
                 {
                     "datetime": bit.dt,
-                    "bar": len(order.data) - 1,
+                    "bar": bar,
                     "symbol": order.data._name,
                     "side": record["side"],
                     "qty": abs(bit.size),
                     "price": bit.price,
                     "commission": commission,
-                    "order_id": order.ref,
+                    "order_id": record["order_id"],
                     "client_order_id": record["client_order_id"],
                 }
             )
@@ -130,13 +135,13 @@ class Recorder(bt.Analyzer):
         if record["filled_qty"]:
             record["avg_fill_price"] = record["_notional"] / record["filled_qty"]
 
-    def _new_record(self, order: bt.Order) -> dict[str, Any]:
+    def _new_record(self, order: bt.Order, number: int) -> dict[str, Any]:
         is_stop = order.exectype in (bt.Order.Stop, bt.Order.StopTrail)
         has_limit = order.exectype in (bt.Order.Limit, bt.Order.StopLimit, bt.Order.StopTrailLimit)
         created = order.created
         return {
-            "order_id": order.ref,
-            "client_order_id": self.client_order_id(order.ref),
+            "order_id": number,
+            "client_order_id": self.client_order_id(number),
             "symbol": order.data._name,
             "side": "buy" if order.isbuy() else "sell",
             "type": _EXEC_NAMES.get(order.exectype, str(order.exectype)),

@@ -35,6 +35,8 @@ class SimBroker(bt.brokers.BackBroker):
     params = (("allow_short", False),)
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
+        if self.p.coc:  # a close fill is capped by the decision bar's range, not the next bar's
+            order.addinfo(decision_high=order.data.high[0], decision_low=order.data.low[0])
         if not self.p.allow_short and order.issell() and self._would_short(order):
             order.addinfo(reason="short selling is disabled (allow_short=false)")
             self.orders.append(order)
@@ -42,6 +44,11 @@ class SimBroker(bt.brokers.BackBroker):
             self.notify(order)
             return order
         return super().submit(order, check)
+
+    def _try_exec_market(self, order: bt.Order, popen: float, phigh: float, plow: float) -> None:
+        if self.p.coc and order.info.get("coc", True) and "decision_high" in order.info:
+            phigh, plow = order.info["decision_high"], order.info["decision_low"]
+        super()._try_exec_market(order, popen, phigh, plow)
 
     def _would_short(self, order: bt.Order) -> bool:
         held = self.getposition(order.data).size

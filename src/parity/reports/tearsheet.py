@@ -112,7 +112,7 @@ def _render(
 
         kwargs: dict[str, object] = {"strategy_title": html.escape(title)}
         if benchmark is not None:
-            kwargs["benchmark_title"] = html.escape(benchmark_title or "Benchmark")
+            kwargs["benchmark_title"] = benchmark_title or "Benchmark"  # pandas escapes it
         try:
             qs.reports.html(
                 returns.rename("Strategy"),

@@ -69,7 +69,7 @@ def _manifest(
         "run_id": run_id,
         "mode": "backtest",
         "venue": "sim",
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         "strategy": {
             "name": spec.name,
             "class": f"{spec.cls.__module__}.{spec.cls.__qualname__}",
@@ -104,9 +104,14 @@ def build_cerebro(
     params: dict[str, Any],
     loaded: LoadedData,
     recorder_kwargs: dict[str, Any],
+    *,
+    runonce: bool | None = None,
 ) -> bt.Cerebro:
-    """Cerebro with the fast feeds, the simulated broker, the strategy and the one recorder."""
-    cerebro = bt.Cerebro(stdstats=False, preload=config.preload, runonce=config.preload, maxcpus=1)
+    """Cerebro with the fast feeds, the simulated broker, the strategy and the one recorder.
+
+    `runonce` (vectorised indicators) follows `config.preload` unless given."""
+    runonce = config.preload if runonce is None else runonce
+    cerebro = bt.Cerebro(stdstats=False, preload=config.preload, runonce=runonce, maxcpus=1)
     for series in loaded.series:
         cerebro.adddata(ArrayFeed(series=series), name=series.symbol)  # type: ignore[call-arg]
     cerebro.broker = build_sim_broker(
@@ -146,9 +151,16 @@ def run_backtest(
     recorder_kwargs: dict[str, Any] = {"id_prefix": run_id}
     if progress is not None:
         recorder_kwargs.update(progress=progress(total), progress_every=max(total // 200, 1000))
-    cerebro = build_cerebro(config, spec, params, loaded, recorder_kwargs)
     try:
-        strategy = cerebro.run()[0]
+        try:
+            strategy = build_cerebro(config, spec, params, loaded, recorder_kwargs).run()[0]
+        except IndexError:
+            if not config.preload:
+                raise
+            # Backtrader's vectorised indicators index past the end when the window is shorter
+            # than their warm-up; the bar-by-bar path handles that and gives the same results.
+            cerebro = build_cerebro(config, spec, params, loaded, recorder_kwargs, runonce=False)
+            strategy = cerebro.run()[0]
     except ParityError:
         raise
     except Exception as exc:  # user strategy code can raise anything; name it, keep the cause
@@ -156,6 +168,12 @@ def run_backtest(
             f"strategy {spec.name} raised {type(exc).__name__}: {exc} (rerun with --debug)"
         ) from exc
     recorder: Recorder = strategy.analyzers.recorder
+    warmup = int(getattr(strategy, "_minperiod", 1))
+    if warmup > total and on_warning is not None:
+        on_warning(
+            f"{spec.name} needs {warmup} bars to warm up but the window has {total}; "
+            "it made no decisions (widen --from/--to)"
+        )
     daily = loaded.series[0].timeframe.is_daily
     equity = recorder.equity_frame(daily)
     fills = recorder.fills_frame(daily)
