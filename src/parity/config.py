@@ -86,6 +86,18 @@ def parse_symbols(value: Any) -> tuple[str, ...]:
     return symbols
 
 
+def parse_bool(value: Any) -> bool:
+    """YAML booleans, and the strings true/false/yes/no/on/off/1/0 (a quoted "false" is False)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "yes", "on", "1"}:
+        return True
+    if text in {"false", "no", "off", "0"}:
+        return False
+    raise ValueError(f"{value!r} is not true or false")
+
+
 # run-file key -> (config field, converter)
 _FILE_KEYS: dict[str, tuple[str, Any]] = {
     "strategy": ("strategy", str),
@@ -101,9 +113,9 @@ _FILE_KEYS: dict[str, tuple[str, Any]] = {
     "commission": ("commission", str),
     "slippage": ("slippage", str),
     "fill": ("fill_at", str),
-    "allow_short": ("allow_short", bool),
-    "adjusted": ("adjusted", bool),
-    "preload": ("preload", bool),
+    "allow_short": ("allow_short", parse_bool),
+    "adjusted": ("adjusted", parse_bool),
+    "preload": ("preload", parse_bool),
     "runs_dir": ("runs_dir", Path),
 }
 

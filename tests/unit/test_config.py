@@ -92,3 +92,20 @@ def test_timeframes(text, name, seconds):
 def test_bad_timeframe(text):
     with pytest.raises(ConfigError, match="timeframe"):
         parse_timeframe(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("false", False), ("'false'", False), ("true", True), ("'yes'", True), ("0", False)],
+)
+def test_run_file_booleans_are_parsed_not_truthy(tmp_path, text, expected):
+    path = tmp_path / "run.yaml"
+    path.write_text(f"allow_short: {text}\n")
+    assert read_run_file(path)["allow_short"] is expected
+
+
+def test_run_file_bad_boolean(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("adjusted: maybe\n")
+    with pytest.raises(ConfigError, match="adjusted='maybe' is invalid"):
+        read_run_file(path)
