@@ -172,7 +172,16 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: cannot be read as parquet ({exc}); fix the file") from exc
     if not isinstance(raw.index, pd.RangeIndex):
         raw = raw.reset_index()
+    _release_arrow_memory()
     return raw.reset_index(drop=True)
+
+
+def _release_arrow_memory() -> None:
+    """Arrow's allocator keeps freed buffers for reuse; a backtest never reads parquet again, so
+    hand them back (about 150 MB for a million bars)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _canonical(name: object) -> str:
