@@ -5,27 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from parity.analyzers.metrics import METRIC_KEYS
+
 PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "win_rate", "exposure"}
 RATIO = {"sharpe", "sortino", "calmar", "profit_factor", "turnover"}
 MONEY = {"expectancy", "avg_win", "avg_loss"}
-ORDER = (
-    "total_return",
-    "cagr",
-    "volatility",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "max_drawdown_duration_days",
-    "calmar",
-    "win_rate",
-    "profit_factor",
-    "expectancy",
-    "avg_win",
-    "avg_loss",
-    "trades",
-    "exposure",
-    "turnover",
-)
 
 
 def format_metric(name: str, value: Any, flags: Mapping[str, str] | None = None) -> str:
@@ -47,7 +31,7 @@ def format_metric(name: str, value: Any, flags: Mapping[str, str] | None = None)
 def metrics_table(metrics: Mapping[str, Any]) -> str:
     """A two-column table of the design's metrics, in the design's order."""
     flags = metrics.get("flags") or {}
-    rows = [(name, format_metric(name, metrics.get(name), flags)) for name in ORDER]
+    rows = [(name, format_metric(name, metrics.get(name), flags)) for name in METRIC_KEYS]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"  {name:<{width}}  {text:>14}" for name, text in rows)
 
