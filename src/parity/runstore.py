@@ -13,6 +13,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,10 @@ def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     write(tmp)
     tmp.replace(path)
+
+
+def _frame_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False)
 
 
 def _text(text: str) -> Callable[[Path], object]:
@@ -70,9 +75,12 @@ def write_run(run_dir: Path, artifacts: RunArtifacts) -> None:
     returns = artifacts.returns.rename("return")
     returns.index = returns.index.strftime("%Y-%m-%d")
     _write_atomic(run_dir / "returns.csv", lambda p: returns.to_csv(p, index_label="date"))
-    for name in ("trades", "orders", "fills"):
-        frame = getattr(artifacts, name)
-        _write_atomic(run_dir / f"{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))
+    for name, frame in (
+        ("trades", artifacts.trades),
+        ("orders", artifacts.orders),
+        ("fills", artifacts.fills),
+    ):
+        _write_atomic(run_dir / f"{name}.csv", partial(_frame_csv, frame))
 
 
 @dataclass(frozen=True)

@@ -172,13 +172,15 @@ class Recorder(bt.Analyzer):
 
     def equity_frame(self, daily: bool) -> pd.DataFrame:
         index = num2timestamps(np.frombuffer(self.bar_times), daily)
+        # one row per strategy bar: several feeds at one timestamp make a single bar, so the
+        # index is unique by construction. The arrays are viewed, not copied.
         frame = pd.DataFrame(
-            {"value": np.frombuffer(self.values).copy(), "cash": np.frombuffer(self.cash).copy()},
+            {"value": np.frombuffer(self.values), "cash": np.frombuffer(self.cash)},
             index=index,
+            copy=False,
         )
         frame.index.name = "datetime"
-        # several feeds can share a timestamp only at the same bar; keep the last state of a bar
-        return frame[~frame.index.duplicated(keep="last")]
+        return frame
 
     def orders_frame(self, daily: bool) -> pd.DataFrame:
         rows = [{k: v for k, v in r.items() if not k.startswith("_")} for r in self.orders.values()]

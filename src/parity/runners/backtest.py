@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import backtrader as bt
+import pandas as pd
 
 from parity.analyzers.ledger import round_trips
 from parity.analyzers.metrics import compute_metrics, daily_returns
 from parity.analyzers.recorder import Recorder
+from parity.analyzers.trim import Trimmer
 from parity.brokers.sim import build_sim_broker
 from parity.config import BacktestConfig
 from parity.errors import ParityError, StrategyError
@@ -122,7 +125,50 @@ def build_cerebro(
     )
     cerebro.addstrategy(spec.cls, **params)
     cerebro.addanalyzer(Recorder, _name="recorder", **recorder_kwargs)
+    cerebro.addanalyzer(Trimmer, _name="trimmer")
     return cerebro
+
+
+def _execute(
+    config: BacktestConfig,
+    spec: StrategySpec,
+    params: dict[str, Any],
+    loaded: LoadedData,
+    recorder_kwargs: dict[str, Any],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
+    """Run Cerebro; return equity, orders, fills and the strategy's warm-up in bars.
+
+    Cerebro's lines and indicators are released before returning (Backtrader's objects hold
+    reference cycles, hence the explicit collection), so building the artifacts does not add to
+    the run's peak memory."""
+    try:
+        try:
+            cerebro = build_cerebro(config, spec, params, loaded, recorder_kwargs)
+            strategy = cerebro.run()[0]
+        except IndexError:
+            if not config.preload:
+                raise
+            # Backtrader's vectorised indicators index past the end when the window is shorter
+            # than their warm-up; the bar-by-bar path handles that and gives the same results.
+            cerebro = build_cerebro(config, spec, params, loaded, recorder_kwargs, runonce=False)
+            strategy = cerebro.run()[0]
+    except ParityError:
+        raise
+    except Exception as exc:  # user strategy code can raise anything; name it, keep the cause
+        raise StrategyError(
+            f"strategy {spec.name} raised {type(exc).__name__}: {exc} (rerun with --debug)"
+        ) from exc
+    recorder: Recorder = strategy.analyzers.recorder
+    daily = loaded.series[0].timeframe.is_daily
+    outputs = (
+        recorder.equity_frame(daily),
+        recorder.orders_frame(daily),
+        recorder.fills_frame(daily),
+        int(getattr(strategy, "_minperiod", 1)),
+    )
+    del cerebro, strategy, recorder
+    gc.collect()
+    return outputs
 
 
 def run_backtest(
@@ -151,33 +197,12 @@ def run_backtest(
     recorder_kwargs: dict[str, Any] = {"id_prefix": run_id}
     if progress is not None:
         recorder_kwargs.update(progress=progress(total), progress_every=max(total // 200, 1000))
-    try:
-        try:
-            strategy = build_cerebro(config, spec, params, loaded, recorder_kwargs).run()[0]
-        except IndexError:
-            if not config.preload:
-                raise
-            # Backtrader's vectorised indicators index past the end when the window is shorter
-            # than their warm-up; the bar-by-bar path handles that and gives the same results.
-            cerebro = build_cerebro(config, spec, params, loaded, recorder_kwargs, runonce=False)
-            strategy = cerebro.run()[0]
-    except ParityError:
-        raise
-    except Exception as exc:  # user strategy code can raise anything; name it, keep the cause
-        raise StrategyError(
-            f"strategy {spec.name} raised {type(exc).__name__}: {exc} (rerun with --debug)"
-        ) from exc
-    recorder: Recorder = strategy.analyzers.recorder
-    warmup = int(getattr(strategy, "_minperiod", 1))
+    equity, orders, fills, warmup = _execute(config, spec, params, loaded, recorder_kwargs)
     if warmup > total and on_warning is not None:
         on_warning(
             f"{spec.name} needs {warmup} bars to warm up but the window has {total}; "
             "it made no decisions (widen --from/--to)"
         )
-    daily = loaded.series[0].timeframe.is_daily
-    equity = recorder.equity_frame(daily)
-    fills = recorder.fills_frame(daily)
-    orders = recorder.orders_frame(daily)
     trades = round_trips(fills)
     metrics = compute_metrics(equity, trades, fills, starting_cash=config.cash)
     returns = daily_returns(equity["value"], config.cash)

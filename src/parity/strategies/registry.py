@@ -14,6 +14,7 @@ import backtrader as bt
 
 from parity.errors import StrategyError
 from parity.strategies.buy_and_hold import BuyAndHold
+from parity.strategies.policy import PolicyStrategy  # torch is imported only when a policy loads
 from parity.strategies.rsi_reversion import RsiReversion
 from parity.strategies.sma_cross import SmaCross
 
@@ -21,6 +22,7 @@ BUNDLED: dict[str, type[bt.Strategy]] = {
     "sma_cross": SmaCross,
     "rsi_reversion": RsiReversion,
     "buy_and_hold": BuyAndHold,
+    "policy": PolicyStrategy,
 }
 
 
