@@ -1,0 +1,17 @@
+"""`parity`: the command line. Thin: parse, build the config, call a runner, print, map errors.
+
+One module per command group; heavy modules (backtrader, pandas, quantstats, torch) are imported
+inside the commands so that `parity --help` stays fast.
+"""
+
+from __future__ import annotations
+
+from parity.cli import report, run, runs, strategies, train  # noqa: F401 - registers commands
+from parity.cli._base import ParityGroup, cli
+
+__all__ = ["ParityGroup", "cli", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="parity")

@@ -1,0 +1,75 @@
+"""The `parity` click group, its error mapping and the options shared by several commands."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from parity import __version__
+from parity.errors import ParityError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True, "max_content_width": 100}
+
+
+class _Failure(click.ClickException):
+    """A one-line error with parity's exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        # one line, whatever the exception text held
+        click.echo(f"error: {' '.join(self.format_message().split())}", err=True)
+
+
+class ParityGroup(click.Group):
+    """Maps `ParityError` to its exit code and one line; other errors to exit 1 (`--debug` shows
+    the traceback of either)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except ParityError as exc:
+            if (ctx.obj or {}).get("debug"):
+                traceback.print_exc()
+            raise _Failure(str(exc), exc.exit_code) from exc
+        except KeyboardInterrupt:
+            raise _Failure("interrupted", 130) from None
+        except Exception as exc:
+            if (ctx.obj or {}).get("debug"):
+                traceback.print_exc()
+            raise _Failure(
+                f"internal error {type(exc).__name__}: {exc} (rerun with --debug for a traceback)",
+                1,
+            ) from exc
+
+
+@click.group(cls=ParityGroup, context_settings=CONTEXT)
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.version_option(__version__, prog_name="parity")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """parity: run one Backtrader strategy as a backtest and as paper trading, and compare."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def runs_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--runs-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default="runs",
+        envvar="PARITY_RUNS_DIR",
+        help="Directory holding run directories (env PARITY_RUNS_DIR).",
+    )(func)
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(func)

@@ -1,0 +1,115 @@
+"""`parity runs list` and `parity runs show`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from parity.cli._base import ParityGroup, cli, json_option, runs_dir_option
+
+
+@cli.group(cls=ParityGroup)
+def runs() -> None:
+    """List and inspect runs."""
+
+
+@runs.command("list")
+@runs_dir_option
+@json_option
+def runs_list(runs_dir: Path, as_json: bool) -> None:
+    """List the runs in the runs directory, oldest first."""
+    from parity.reports.text import format_metric, table
+    from parity.runstore import RunStore
+
+    records = RunStore(runs_dir).runs()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "run_id": r.run_id,
+                        "run_dir": str(r.path),
+                        "mode": r.manifest.get("mode"),
+                        "strategy": r.manifest.get("strategy", {}).get("name"),
+                        "metrics": r.metrics,
+                    }
+                    for r in records
+                ]
+            )
+        )
+        return
+    if not records:
+        click.echo(f"no runs in {runs_dir}; start with `parity run backtest`")
+        return
+    rows = []
+    for r in records:
+        m, man = r.metrics, r.manifest
+        rows.append(
+            [
+                r.run_id,
+                str(man.get("mode", "?")),
+                str(man.get("strategy", {}).get("name", "?")),
+                ",".join(man.get("symbols", [])),
+                str(man.get("timeframe", "")),
+                f"{str(man.get('start', ''))[:10]}..{str(man.get('end', ''))[:10]}",
+                format_metric("total_return", m.get("total_return")),
+                format_metric("sharpe", m.get("sharpe")),
+                format_metric("max_drawdown", m.get("max_drawdown")),
+                format_metric("trades", m.get("trades")),
+            ]
+        )
+    headers = [
+        "run",
+        "mode",
+        "strategy",
+        "symbols",
+        "tf",
+        "period",
+        "return",
+        "sharpe",
+        "max dd",
+        "trades",
+    ]
+    click.echo(table(headers, rows))
+
+
+@runs.command("show")
+@click.argument("run_ref", metavar="RUN")
+@runs_dir_option
+@json_option
+def runs_show(run_ref: str, runs_dir: Path, as_json: bool) -> None:
+    """Show RUN (an id, a unique id prefix, `latest`, or a run directory)."""
+    from parity.reports.text import metrics_table
+    from parity.runstore import RunStore
+
+    record = RunStore(runs_dir).get(run_ref)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "run_id": record.run_id,
+                    "run_dir": str(record.path),
+                    "manifest": record.manifest,
+                    "metrics": record.metrics,
+                }
+            )
+        )
+        return
+    man = record.manifest
+    strategy = man.get("strategy", {})
+    lines = [
+        f"run       {record.run_id}",
+        f"dir       {record.path}",
+        f"mode      {man.get('mode')} ({man.get('venue')})",
+        f"strategy  {strategy.get('name')} {json.dumps(man.get('params', {}))}",
+        f"data      {man.get('data', {}).get('source')} {','.join(man.get('symbols', []))} "
+        f"{man.get('timeframe')} {str(man.get('start'))[:10]}..{str(man.get('end'))[:10]}",
+        f"costs     commission {man.get('commission')}, slippage {man.get('slippage')}, "
+        f"fill at {man.get('fill_at')}, cash {man.get('cash'):,.2f}",
+    ]
+    click.echo("\n".join(lines))
+    click.echo(metrics_table(record.metrics))
+    files = sorted(p.name for p in record.path.iterdir() if p.is_file())
+    click.echo(f"files     {', '.join(files)}")
