@@ -211,3 +211,14 @@ def test_adjusted_file(tmp_path: Path) -> None:
 def test_sha256_is_stable() -> None:
     first = load_bars("sample", ["IBM"]).series[0].sha256()
     assert first == load_bars("sample", ["ibm"]).series[0].sha256()
+
+
+def test_gap_warnings_only_cover_the_window() -> None:
+    """IBM's daily sample has one gap (the 2001-09 market closure): reported for a window that
+    contains it, not for one that does not."""
+    whole = load_bars("sample", ["IBM"])
+    assert len(whole.warnings) == 1 and "2001-09-10" in whole.warnings[0]
+    later = load_bars("sample", ["IBM"], start=date(2012, 1, 1))
+    assert later.warnings == ()
+    around = load_bars("sample", ["IBM"], start=date(2001, 9, 1), end=date(2001, 9, 30))
+    assert len(around.warnings) == 1

@@ -30,7 +30,7 @@ from parity.feeds.bars import COLUMNS, BarSeries
 from parity.feeds.files import apply_adjustment, data_suffix, file_symbol, read_bar_file
 from parity.feeds.resample import infer_timeframe, resample
 from parity.feeds.sample import DEFAULT_SAMPLE_SYMBOL, sample_path
-from parity.feeds.validate import validate_frame
+from parity.feeds.validate import gap_warnings, validate_frame
 from parity.feeds.yahoo import fetch_yahoo, yahoo_interval
 from parity.timeframe import DAILY, Timeframe
 
@@ -179,8 +179,9 @@ def _load_yahoo(
         frame = frame.drop(columns=["adj_close"], errors="ignore")
         frame.attrs["line_kind"] = "row"
         lines = range(1, len(frame) + 1)
-        notes = validate_frame(frame, origin=origin, timeframe=native, line_numbers=lines)
+        validate_frame(frame, origin=origin, timeframe=native, line_numbers=lines)
         bars = _shape(symbol, frame, native, timeframe, start, end, origin, "yahoo")
+        notes = _window_gaps(frame.index, bars, origin, native)
         series.append(bars)
         warnings.extend(notes)
     return LoadedData(series=tuple(series), warnings=tuple(warnings), source=source)
@@ -191,10 +192,20 @@ def _finish(
 ) -> tuple[BarSeries, list[str]]:
     index = raw.frame.index
     native = infer_timeframe(index) if isinstance(index, pd.DatetimeIndex) else DAILY
-    notes = validate_frame(raw.frame, origin=raw.origin, timeframe=native)
+    validate_frame(raw.frame, origin=raw.origin, timeframe=native)
     series_origin = raw.origin.split("/")[0] if raw.origin.startswith("sample:") else raw.origin
     bars = _shape(raw.symbol, raw.frame, native, timeframe, start, end, raw.origin, series_origin)
-    return bars, notes
+    return bars, _window_gaps(raw.frame.index, bars, raw.origin, native)
+
+
+def _window_gaps(
+    index: pd.DatetimeIndex, bars: BarSeries, origin: str, native: Timeframe
+) -> list[str]:
+    """Gap warnings for the source rows inside the run's window only: a gap in 2001 is noise
+    for a backtest of 2012."""
+    days = index.normalize()
+    first, last = bars.frame.index[0].normalize(), bars.frame.index[-1].normalize()
+    return gap_warnings(index[(days >= first) & (days <= last)], origin, native)
 
 
 def _shape(

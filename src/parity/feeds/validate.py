@@ -72,7 +72,7 @@ def validate_frame(
     _check_numbers(values, lines, bad_cells, where, count_note)
     _check_ranges(values, where, count_note)
     _check_order(index, lines, where, kind)
-    return _gap_warnings(index, origin, timeframe)
+    return gap_warnings(index, origin, timeframe)
 
 
 def _lines(frame: pd.DataFrame, line_numbers: Sequence[int] | None) -> list[int]:
@@ -205,7 +205,9 @@ def _check_order(
         )
 
 
-def _gap_warnings(index: pd.DatetimeIndex, origin: str, timeframe: Timeframe) -> list[str]:
+def gap_warnings(index: pd.DatetimeIndex, origin: str, timeframe: Timeframe) -> list[str]:
+    """One summary line per file of the gaps in sorted `index` (daily: over 5 calendar days;
+    intraday: over 30 missing bars within a session)."""
     if len(index) < 2:
         return []
     prev, curr = index[:-1], index[1:]
