@@ -1,0 +1,400 @@
+"""`AlpacaBroker`: a Backtrader broker whose orders go to an Alpaca-compatible venue.
+
+Every trade update (`new, accepted, partial_fill, fill, canceled, expired, rejected, replaced,
+done_for_day, pending_*`) becomes the matching Backtrader order state and notification, including
+partial fills and the legs of bracket orders (also after a leg is replaced). Fills are applied
+exactly once, keyed by the order's cumulative filled quantity, whether they arrive on the stream
+or are found by the REST sync that runs on every new bar while orders are open — so a dropped
+stream loses nothing. Client order ids are deterministic (`PREFIX-000001`, ...).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import queue
+from typing import Any
+
+import backtrader as bt
+
+from parity.stores.alpaca import AlpacaStore, OrderRejected, VenueUnavailable
+from parity.stores.types import OrderRequest, OrderSnapshot, PositionInfo, TradeEvent
+
+log = logging.getLogger("parity.broker")
+
+_EXEC_TYPES = {
+    None: "market",
+    bt.Order.Market: "market",
+    bt.Order.Limit: "limit",
+    bt.Order.Stop: "stop",
+    bt.Order.StopLimit: "stop_limit",
+}
+_FINAL = {"canceled", "expired", "rejected", "done_for_day", "stopped", "suspended"}
+
+
+class AlpacaBroker(bt.BrokerBase):
+    """Backtrader broker on an `AlpacaStore`.
+
+    `cash` caps the capital the strategy may use (default: the account's cash). Positions held
+    in the run's symbols at start are taken over through `adopt()`; the runner decides the policy.
+    """
+
+    params = (("cash", None), ("id_prefix", "parity"))
+
+    def __init__(self, store: AlpacaStore) -> None:
+        super().__init__()
+        self.store = store
+        self.notifs: collections.deque[bt.Order] = collections.deque()
+        self._events: queue.SimpleQueue[TradeEvent] = queue.SimpleQueue()
+        self._orders: dict[str, bt.Order] = {}  # client order id -> order
+        self._cid_of_venue_id: dict[str, str] = {}  # venue order id -> client order id
+        self._filled: dict[str, float] = {}  # client order id -> cumulative qty applied
+        self._notional: dict[str, float] = {}  # client order id -> cumulative notional applied
+        self._held: list[bt.Order] = []  # bracket parts waiting for the transmitting order
+        self._adopted: dict[str, PositionInfo] = {}
+        self.positions: collections.defaultdict[Any, bt.Position] = collections.defaultdict(
+            bt.Position
+        )
+        self._seq = 0
+        self._synced_len: dict[Any, int] = {}
+        self.cash = 0.0
+        self.startingcash = 0.0
+        self.account_cash = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        super().start()
+        self.store.subscribe_trade_updates(self._events.put)
+        account = self.store.account()
+        self.account_cash = account.cash
+        wanted = self.p.cash
+        self.cash = self.startingcash = float(wanted if wanted is not None else account.cash)
+
+    def adopt(self, positions: dict[str, PositionInfo]) -> None:
+        """Start with these positions (symbol → qty and average price) as the run's own."""
+        self._adopted = dict(positions)
+
+    # ------------------------------------------------------------------ accounting
+
+    def getcash(self) -> float:
+        return self.cash
+
+    get_cash = getcash
+
+    def getvalue(self, datas: Any = None) -> float:
+        value = self.cash
+        for data, position in self.positions.items():
+            if position.size and len(data) and (datas is None or data in datas):
+                value += position.size * data.close[0]
+        return value
+
+    get_value = getvalue
+
+    def getposition(self, data: Any, clone: bool = True) -> bt.Position:
+        position = self._position(data)
+        return position.clone() if clone else position
+
+    def _position(self, data: Any) -> bt.Position:
+        if data not in self.positions and data._name in self._adopted:
+            held = self._adopted.pop(data._name)
+            self.positions[data] = bt.Position(size=held.qty, price=held.avg_entry_price)
+        return self.positions[data]
+
+    def get_orders_open(self, safe: bool = False) -> list[bt.Order]:
+        return [o for o in self._orders.values() if o.alive()]
+
+    def get_notification(self) -> bt.Order | None:
+        return self.notifs.popleft() if self.notifs else None
+
+    def notify(self, order: bt.Order) -> None:
+        self.notifs.append(order.clone())
+
+    # ------------------------------------------------------------------ orders
+
+    def buy(
+        self,
+        owner: Any,
+        data: Any,
+        size: float,
+        price: float | None = None,
+        plimit: float | None = None,
+        exectype: Any = None,
+        valid: Any = None,
+        tradeid: int = 0,
+        oco: Any = None,
+        trailamount: Any = None,
+        trailpercent: Any = None,
+        parent: Any = None,
+        transmit: bool = True,
+        histnotify: bool = False,
+        _checksubmit: bool = True,
+        **kwargs: Any,
+    ) -> bt.Order:
+        order = bt.BuyOrder(
+            owner=owner,
+            data=data,
+            size=size,
+            price=price,
+            pricelimit=plimit,
+            exectype=exectype,
+            valid=valid,
+            tradeid=tradeid,
+            trailamount=trailamount,
+            trailpercent=trailpercent,
+            parent=parent,
+            transmit=transmit,
+            histnotify=histnotify,
+        )
+        return self._take(order, kwargs)
+
+    def sell(
+        self,
+        owner: Any,
+        data: Any,
+        size: float,
+        price: float | None = None,
+        plimit: float | None = None,
+        exectype: Any = None,
+        valid: Any = None,
+        tradeid: int = 0,
+        oco: Any = None,
+        trailamount: Any = None,
+        trailpercent: Any = None,
+        parent: Any = None,
+        transmit: bool = True,
+        histnotify: bool = False,
+        _checksubmit: bool = True,
+        **kwargs: Any,
+    ) -> bt.Order:
+        order = bt.SellOrder(
+            owner=owner,
+            data=data,
+            size=size,
+            price=price,
+            pricelimit=plimit,
+            exectype=exectype,
+            valid=valid,
+            tradeid=tradeid,
+            trailamount=trailamount,
+            trailpercent=trailpercent,
+            parent=parent,
+            transmit=transmit,
+            histnotify=histnotify,
+        )
+        return self._take(order, kwargs)
+
+    def _take(self, order: bt.Order, info: dict[str, Any]) -> bt.Order:
+        order.addinfo(**info)
+        order.addcomminfo(self.getcommissioninfo(order.data))
+        self._seq += 1
+        cid = f"{self.p.id_prefix}-{self._seq:06d}"
+        order.addinfo(client_order_id=cid)
+        self._orders[cid] = order
+        if not order.transmit:
+            self._held.append(order)  # a bracket's parent/stop: sent with the transmitting leg
+            return order
+        group = [*self._held, order] if order.parent is not None else [order]
+        self._held = [o for o in self._held if o not in group]
+        self._send(group)
+        return order
+
+    def _reject(self, orders: list[bt.Order], reason: str) -> None:
+        for order in orders:
+            order.addinfo(reason=reason)
+            if order.status == bt.Order.Created:
+                order.submit(self)
+            order.reject(self)
+            self.notify(order)
+
+    def _send(self, group: list[bt.Order]) -> None:
+        parent = group[0] if group[0].parent is None else group[0].parent
+        data = parent.data
+        if not getattr(data, "bar_is_live", lambda: True)():
+            self._reject(group, "decided on a warm-up (backfilled) bar: no order sent")
+            return
+        request = self._request(parent, group)
+        if request is None:
+            self._reject(group, "order type not supported by Alpaca")
+            return
+        for order in group:
+            order.submit(self)
+            self.notify(order)
+        try:
+            placed = self.store.submit_order(request)
+        except (OrderRejected, VenueUnavailable) as exc:
+            self._reject(group, str(exc))
+            return
+        self._map(placed, parent, group)
+        self._apply(placed, placed.status, None, None, placed.updated_at)
+
+    def _request(self, parent: bt.Order, group: list[bt.Order]) -> OrderRequest | None:
+        kind = _EXEC_TYPES.get(parent.exectype)
+        if kind is None:
+            return None
+        created = parent.created
+        limit = created.pricelimit if kind == "stop_limit" else created.price
+        take_profit = stop_loss = None
+        for child in group[1:]:
+            if child.exectype == bt.Order.Limit:
+                take_profit = child.created.price
+            elif child.exectype in (bt.Order.Stop, bt.Order.StopLimit):
+                stop_loss = child.created.price
+        return OrderRequest(
+            symbol=parent.data._name,
+            side="buy" if parent.isbuy() else "sell",
+            qty=abs(created.size),
+            type=kind,
+            time_in_force="gtc" if parent.valid is None and kind != "market" else "day",
+            limit_price=limit if kind in ("limit", "stop_limit") else None,
+            stop_price=created.price if kind in ("stop", "stop_limit") else None,
+            client_order_id=parent.info["client_order_id"],
+            take_profit=take_profit,
+            stop_loss=stop_loss,
+        )
+
+    def _map(self, placed: OrderSnapshot, parent: bt.Order, group: list[bt.Order]) -> None:
+        self._cid_of_venue_id[placed.id] = parent.info["client_order_id"]
+        children = {o.exectype: o for o in group[1:]}
+        for leg in placed.legs:
+            child = children.get(bt.Order.Limit if leg.type == "limit" else bt.Order.Stop)
+            child = child or children.get(bt.Order.StopLimit)
+            if child is not None:
+                self._cid_of_venue_id[leg.id] = child.info["client_order_id"]
+
+    def cancel(self, order: bt.Order, bracket: bool = False) -> bt.Order:
+        if not order.alive():
+            return order
+        venue_ids = [
+            v for v, c in self._cid_of_venue_id.items() if c == order.info.get("client_order_id")
+        ]
+        for venue_id in venue_ids:
+            self.store.cancel_order(venue_id)
+        return order
+
+    # ------------------------------------------------------------------ updates
+
+    def next(self) -> None:
+        """Apply queued trade updates; on a new bar with orders open, sync them over REST."""
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                break
+            self._apply(event.order, event.event, event.price, event.qty, event.timestamp)
+        self.sync_open_orders(only_on_new_bar=True)
+
+    def sync_open_orders(self, only_on_new_bar: bool = False) -> None:
+        """Read every open order back from the venue (fills the stream may have lost)."""
+        open_orders = [o for o in self._orders.values() if o.alive() and o not in self._held]
+        if not open_orders:
+            return
+        if only_on_new_bar:
+            fresh = False
+            for order in open_orders:
+                seen = self._synced_len.get(order.data, -1)
+                fresh |= len(order.data) != seen
+                self._synced_len[order.data] = len(order.data)
+            if not fresh:
+                return
+        wanted = {o.info["client_order_id"] for o in open_orders}
+        for venue_id, cid in list(self._cid_of_venue_id.items()):
+            if cid not in wanted:
+                continue
+            try:
+                snap = self.store.order(venue_id)
+            except (OrderRejected, VenueUnavailable) as exc:
+                log.warning("sync of order %s failed: %s", cid, exc)
+                continue
+            self._apply(snap, snap.status, None, None, snap.filled_at or snap.updated_at)
+
+    def _apply(
+        self, snap: OrderSnapshot, event: str, price: float | None, qty: float | None, when: Any
+    ) -> None:
+        cid = self._cid_of_venue_id.get(snap.id)
+        if cid is None and snap.replaces and snap.replaces in self._cid_of_venue_id:
+            cid = self._cid_of_venue_id[snap.id] = self._cid_of_venue_id[snap.replaces]
+        if cid is None and snap.client_order_id in self._orders:
+            cid = self._cid_of_venue_id[snap.id] = snap.client_order_id
+        for leg in snap.legs:
+            if leg.id in self._cid_of_venue_id:
+                self._apply(leg, leg.status, None, None, leg.filled_at or when)
+        if cid is None:
+            return  # not an order of this run
+        order = self._orders[cid]
+        if not order.alive():
+            return
+        if order.status == bt.Order.Submitted and event not in ("pending_new", "rejected"):
+            order.accept(self)
+            self.notify(order)
+        self._fill(cid, order, snap, price, qty, when)
+        if event in _FINAL or snap.status in _FINAL:
+            if not order.alive():
+                return
+            order.addinfo(reason=f"venue: {snap.status or event}")
+            {"expired": order.expire, "done_for_day": order.expire}.get(
+                snap.status, order.cancel if snap.status != "rejected" else order.reject
+            )()
+            self.notify(order)
+
+    def _fill(
+        self,
+        cid: str,
+        order: bt.Order,
+        snap: OrderSnapshot,
+        price: float | None,
+        qty: float | None,
+        when: Any,
+    ) -> None:
+        done = self._filled.get(cid, 0.0)
+        increment = snap.filled_qty - done
+        if increment <= 1e-9:
+            return
+        if price is None or qty is None or abs(qty - increment) > 1e-9:
+            average = snap.filled_avg_price or price or 0.0
+            price = (average * snap.filled_qty - self._notional.get(cid, 0.0)) / increment
+        self._filled[cid] = snap.filled_qty
+        self._notional[cid] = self._notional.get(cid, 0.0) + increment * price
+        self._execute(order, increment, price, when)
+
+    def _execute(self, order: bt.Order, qty: float, price: float, when: Any) -> None:
+        data = order.data
+        size = qty if order.isbuy() else -qty
+        position = self._position(data)
+        basis = position.price
+        psize, pprice, opened, closed = position.update(size, price, when)
+        comminfo = order.comminfo or self.getcommissioninfo(data)
+        pnl = comminfo.profitandloss(-closed, basis, price) if closed else 0.0
+        closedvalue = comminfo.getoperationcost(closed, basis) if closed else 0.0
+        closedcomm = comminfo.getcommission(closed, price) if closed else 0.0
+        openedvalue = comminfo.getoperationcost(opened, price) if opened else 0.0
+        openedcomm = comminfo.getcommission(opened, price) if opened else 0.0
+        self.cash -= size * price + closedcomm + openedcomm
+        stamp = bt.date2num(when) if when is not None else data.datetime[0]
+        order.execute(
+            stamp,
+            size,
+            price,
+            closed,
+            closedvalue,
+            closedcomm,
+            opened,
+            openedvalue,
+            openedcomm,
+            comminfo.margin,
+            pnl,
+            psize,
+            pprice,
+        )
+        self.notify(order)
+
+    # ------------------------------------------------------------------ shutdown
+
+    def cancel_all(self) -> int:
+        """Cancel every open order of this run; returns how many were asked to cancel."""
+        count = 0
+        for order in list(self._orders.values()):
+            if order.alive() and order not in self._held:
+                self.cancel(order)
+                count += 1
+        return count

@@ -1,0 +1,65 @@
+"""Clock-aligned aggregation of 1-minute bars into a coarser timeframe, live.
+
+Buckets are aligned to midnight like `feeds.resample` (a 5Min bar labelled 09:30 covers
+09:30:00-09:34:59), so live bars carry exactly the labels the backtest uses. A bucket is emitted
+as soon as its last minute arrives, or when a minute of a later bucket arrives, or on `flush()`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from parity.stores.types import StreamBar
+from parity.timeframe import Timeframe
+
+_MIDNIGHT = dt.time(0, 0)
+
+
+def bucket_start(start: dt.datetime, timeframe: Timeframe) -> dt.datetime:
+    """The label of the bucket `start` falls in."""
+    if timeframe.is_daily:
+        return dt.datetime.combine(start.date(), _MIDNIGHT)
+    since_midnight = (start - dt.datetime.combine(start.date(), _MIDNIGHT)).total_seconds()
+    offset = int(since_midnight // timeframe.seconds) * timeframe.seconds
+    return dt.datetime.combine(start.date(), _MIDNIGHT) + dt.timedelta(seconds=offset)
+
+
+class BarAggregator:
+    """Feed 1-minute bars in time order with `add`; completed bars come back, oldest first."""
+
+    def __init__(self, timeframe: Timeframe) -> None:
+        self.timeframe = timeframe
+        self._current: StreamBar | None = None
+
+    def add(self, bar: StreamBar) -> list[StreamBar]:
+        if self.timeframe.seconds <= 60:
+            return [bar]
+        label = bucket_start(bar.start, self.timeframe)
+        done: list[StreamBar] = []
+        current = self._current
+        if current is not None and current.start != label:
+            done.append(current)
+            current = None
+        if current is None:
+            current = replace(bar, start=label)
+        else:
+            current = replace(
+                current,
+                high=max(current.high, bar.high),
+                low=min(current.low, bar.low),
+                close=bar.close,
+                volume=current.volume + bar.volume,
+                received_at=bar.received_at,
+            )
+        last_minute = label + dt.timedelta(seconds=self.timeframe.seconds - 60)
+        if not self.timeframe.is_daily and bar.start >= last_minute:
+            done.append(current)
+            current = None
+        self._current = current
+        return done
+
+    def flush(self) -> list[StreamBar]:
+        """Emit the bucket in progress (end of data or end of session)."""
+        current, self._current = self._current, None
+        return [current] if current is not None else []

@@ -1,0 +1,178 @@
+"""`AlpacaLiveFeed`: a Backtrader live feed on an `AlpacaStore`'s one data websocket.
+
+- Warm-up: the last `backfill` bars before now come from history first; orders decided on them
+  are refused by the broker (`bar_is_live()` is False), never sent.
+- Then 1-minute bars from the stream, aggregated on the clock into the requested timeframe with
+  the backtest's bar labels (`feeds.aggregate`).
+- A gap inside a session (a bar that should have come and did not) is refilled from history
+  before the later bar is used.
+- `on_consumed(bar_start)` is called once the strategy is done with every bar received so far
+  (the local venue's lock-step acknowledgement); `is_finished()` ends the feed when the venue's
+  replay (or the run's `--until`) is over; `on_bar(bar)` sees every bar received (the tape).
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import queue
+from collections.abc import Callable
+from typing import Any
+
+import backtrader as bt
+
+from parity.feeds.aggregate import BarAggregator
+from parity.stores.types import StreamBar
+from parity.timeframe import MINUTE, Timeframe
+
+_SESSION_END = (23 * 3600 + 59 * 60 + 59 + 0.99999) / 86400.0
+
+
+def _noop(*_: Any) -> None:
+    return None
+
+
+class AlpacaLiveFeed(bt.feed.DataBase):
+    """Live bars of one symbol. Construct through the runner or `store.getdata(dataname=SYM)`."""
+
+    params = (
+        ("symbol", None),
+        ("store", None),
+        ("bar_timeframe", MINUTE),
+        ("backfill", 0),
+        ("qcheck", 0.5),
+        ("on_consumed", None),
+        ("is_finished", None),
+        ("on_bar", None),
+        ("now", None),
+    )
+
+    def __init__(self) -> None:
+        timeframe: Timeframe = self.p.bar_timeframe
+        self.symbol: str = self.p.symbol
+        self._aggregator = BarAggregator(timeframe)
+        self._ready: collections.deque[tuple[StreamBar, bool]] = collections.deque()
+        self._incoming: queue.SimpleQueue[StreamBar] = queue.SimpleQueue()
+        self._on_consumed: Callable[[dt.datetime], Any] = self.p.on_consumed or _noop
+        self._is_finished: Callable[[], bool] = self.p.is_finished or (lambda: False)
+        self._on_bar: Callable[[StreamBar], Any] = self.p.on_bar or _noop
+        self._last_minute: dt.datetime | None = None
+        self._acked: dt.datetime | None = None
+        self._live_bar = False
+        self._live = False
+        self.state = "connecting"
+        self.refilled = 0
+        if timeframe.is_daily:
+            self.p.timeframe, self.p.compression = bt.TimeFrame.Days, 1
+        else:
+            self.p.timeframe = bt.TimeFrame.Minutes
+            self.p.compression = max(1, timeframe.seconds // 60)
+
+    def islive(self) -> bool:
+        return True
+
+    def haslivedata(self) -> bool:
+        return bool(self._ready) or not self._incoming.empty()
+
+    def bar_is_live(self) -> bool:
+        """False while the current bar is a warm-up bar from history."""
+        return self._live_bar
+
+    def start(self) -> None:
+        super().start()
+        store = self.p.store
+        store.subscribe_bars(self.symbol, self._incoming.put)
+        if self.p.backfill:
+            self._backfill(store)
+        self._live = True
+
+    def _backfill(self, store: Any) -> None:
+        self.state = "delayed"
+        now: dt.datetime = self.p.now() if self.p.now else store.clock().timestamp
+        span = dt.timedelta(seconds=self.p.bar_timeframe.seconds * int(self.p.backfill) * 3)
+        bars = store.history_bars(self.symbol, now - max(span, dt.timedelta(days=5)), now)
+        minutes = [b for b in bars if b.start < now]
+        for bar in minutes:
+            self._ingest(bar, live=False)
+        done = list(self._ready)
+        keep = done[-int(self.p.backfill) :] if self.p.backfill else []
+        self._ready = collections.deque(keep)
+
+    # ------------------------------------------------------------------ bars in
+
+    def _ingest(self, bar: StreamBar, *, live: bool) -> None:
+        last = self._last_minute
+        if last is not None and bar.start <= last:
+            return  # a duplicate (history overlapping the stream)
+        same_session = last is not None and bar.start.date() == last.date()
+        if (
+            live
+            and last is not None
+            and same_session
+            and bar.start - last > dt.timedelta(minutes=1)
+        ):
+            self._refill(last + dt.timedelta(minutes=1), bar.start)
+        self._on_bar(bar)
+        self._last_minute = bar.start
+        for done in self._aggregator.add(bar):
+            self._ready.append((done, live))
+
+    def _refill_gap(self, last: dt.datetime, start: dt.datetime) -> None:
+        if start - last > dt.timedelta(minutes=1):
+            self._refill(last + dt.timedelta(minutes=1), start)
+
+    def _refill(self, start: dt.datetime, end: dt.datetime) -> None:
+        """Bars the stream skipped, from history (they are late, but not lost)."""
+        try:
+            missed = self.p.store.history_bars(self.symbol, start, end)
+        except Exception:  # a failed refill must not stop trading; the gap stays visible
+            return
+        for bar in missed:
+            if self._last_minute is None or bar.start > self._last_minute:
+                self.refilled += 1
+                self._on_bar(StreamBar(**{**bar.__dict__, "source": "refill"}))
+                self._last_minute = bar.start
+                for done in self._aggregator.add(bar):
+                    self._ready.append((done, True))
+
+    # ------------------------------------------------------------------ bars out
+
+    def _load(self) -> bool | None:
+        while True:
+            if self._ready:
+                bar, live = self._ready.popleft()
+                self._deliver(bar, live)
+                return True
+            if not self._live:
+                return None
+            newest = self._last_minute
+            if newest is not None and newest != self._acked:
+                self._acked = newest
+                self._on_consumed(newest)
+            try:
+                bar = self._incoming.get(timeout=self._qcheck or 0.0)
+            except queue.Empty:
+                if self._is_finished() and self._incoming.empty():
+                    for done in self._aggregator.flush():
+                        self._ready.append((done, True))
+                    if self._ready:
+                        continue
+                    self.state = "finished"
+                    return False
+                return None
+            self.state = "live"
+            self._ingest(bar, live=True)
+
+    def _deliver(self, bar: StreamBar, live: bool) -> None:
+        self._live_bar = live
+        lines = self.lines
+        number = bt.date2num(bar.start)
+        if self.p.bar_timeframe.is_daily:
+            number = float(int(number)) + _SESSION_END
+        lines.datetime[0] = number
+        lines.open[0] = bar.open
+        lines.high[0] = bar.high
+        lines.low[0] = bar.low
+        lines.close[0] = bar.close
+        lines.volume[0] = bar.volume
+        lines.openinterest[0] = 0.0

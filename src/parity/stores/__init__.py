@@ -1,0 +1,1 @@
+"""Stores own the connections to a venue. `alpaca.py` is the only module importing alpaca-py."""

@@ -1,0 +1,560 @@
+"""`AlpacaStore`: the REST clients and the two websocket streams of alpaca-py, behind plain values.
+
+The only module in parity that imports alpaca-py. The same code talks to Alpaca's paper API and to
+the local venue: only the URLs differ (alpaca-py reads no environment variables, so keys and URL
+overrides are passed in explicitly).
+
+Shape kept from alpaca-backtrader-api so its users can move over: `store = AlpacaStore(...)`,
+`store.getbroker()`, `store.getdata(dataname=SYMBOL, ...)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import requests
+
+from parity.errors import BrokerError, ConfigError
+from parity.stores.types import (
+    AccountInfo,
+    AssetInfo,
+    ClockInfo,
+    OrderRequest,
+    OrderSnapshot,
+    PositionInfo,
+    StreamBar,
+    TradeEvent,
+)
+
+NY = ZoneInfo("America/New_York")
+UTC = dt.UTC
+log = logging.getLogger("parity.alpaca")
+T = TypeVar("T")
+
+KEY_VARIABLES = (
+    ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY"),
+    ("ALPACA_API_KEY", "ALPACA_SECRET_KEY"),
+)
+
+
+class OrderRejected(BrokerError):
+    """The venue refused an order (HTTP 403/422): the reason goes to the strategy's notify_order."""
+
+    def __init__(self, message: str, *, status: int, code: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class VenueUnavailable(BrokerError):
+    """The venue did not answer (connection refused, timeouts, 5xx after retries)."""
+
+
+@dataclass(frozen=True)
+class AlpacaCredentials:
+    key_id: str
+    secret_key: str
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"AlpacaCredentials(key_id={self.key_id[:4]}…)"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AlpacaCredentials:
+        """Keys from APCA_API_KEY_ID/APCA_API_SECRET_KEY, else ALPACA_API_KEY/ALPACA_SECRET_KEY."""
+        env = os.environ if env is None else env
+        for key_name, secret_name in KEY_VARIABLES:
+            key, secret = env.get(key_name, "").strip(), env.get(secret_name, "").strip()
+            if key and secret:
+                return cls(key, secret)
+        raise ConfigError(
+            "no Alpaca keys: set APCA_API_KEY_ID and APCA_API_SECRET_KEY (or ALPACA_API_KEY and "
+            "ALPACA_SECRET_KEY), or rehearse offline with --venue local"
+        )
+
+
+@dataclass(frozen=True)
+class AlpacaEndpoints:
+    """URL overrides; None means Alpaca's own paper endpoints."""
+
+    trading_url: str | None = None
+    data_url: str | None = None
+    trading_stream_url: str | None = None
+    data_stream_url: str | None = None
+    feed: str = "iex"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> AlpacaEndpoints:
+        env = os.environ if env is None else env
+        return cls(
+            trading_url=env.get("APCA_API_BASE_URL") or None,
+            data_url=env.get("APCA_API_DATA_URL") or None,
+            trading_stream_url=env.get("APCA_API_STREAM_URL") or None,
+            data_stream_url=env.get("APCA_DATA_STREAM_URL") or None,
+            feed=env.get("APCA_DATA_FEED", "iex"),
+        )
+
+
+def _f(value: Any) -> float | None:
+    return None if value is None or value == "" else float(value)
+
+
+def _ny(value: dt.datetime | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(NY).replace(tzinfo=None)
+
+
+def _enum(value: Any) -> str:
+    return str(getattr(value, "value", value) or "")
+
+
+def snapshot(order: Any) -> OrderSnapshot:
+    """alpaca-py `Order` → `OrderSnapshot`."""
+    return OrderSnapshot(
+        id=str(order.id),
+        client_order_id=order.client_order_id,
+        symbol=order.symbol or "",
+        side=_enum(order.side),
+        type=_enum(order.type or order.order_type),
+        status=_enum(order.status),
+        qty=float(order.qty or 0),
+        filled_qty=float(order.filled_qty or 0),
+        filled_avg_price=_f(order.filled_avg_price),
+        limit_price=_f(order.limit_price),
+        stop_price=_f(order.stop_price),
+        order_class=_enum(order.order_class) or "simple",
+        legs=tuple(snapshot(leg) for leg in (order.legs or ())),
+        replaces=str(order.replaces) if order.replaces else None,
+        updated_at=_ny(order.updated_at),
+        filled_at=_ny(order.filled_at),
+    )
+
+
+class AlpacaStore:
+    """REST + streams. Construct cheaply; `start()` connects; callbacks run on stream threads."""
+
+    def __init__(
+        self,
+        credentials: AlpacaCredentials,
+        endpoints: AlpacaEndpoints | None = None,
+        *,
+        retries: int = 4,
+        retry_wait: float = 1.0,
+        reconnect_backoff: float | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.endpoints = endpoints or AlpacaEndpoints()
+        self.retries = retries
+        self.retry_wait = retry_wait
+        self.reconnect_backoff = reconnect_backoff
+        self._trading: Any = None
+        self._data: Any = None
+        self._data_stream: Any = None
+        self._trading_stream: Any = None
+        self._threads: list[threading.Thread] = []
+        self._bar_handlers: dict[str, list[Callable[[StreamBar], None]]] = {}
+        self._trade_handlers: list[Callable[[TradeEvent], None]] = []
+        self._session = requests.Session()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def connect(self) -> None:
+        """Build the REST clients (no network yet)."""
+        if self._trading is not None:
+            return
+        from alpaca.data.historical import StockHistoricalDataClient
+        from alpaca.trading.client import TradingClient
+
+        key, secret = self.credentials.key_id, self.credentials.secret_key
+        self._trading = TradingClient(
+            key, secret, paper=True, url_override=self.endpoints.trading_url
+        )
+        self._data = StockHistoricalDataClient(key, secret, url_override=self.endpoints.data_url)
+        for client in (self._trading, self._data):
+            client._retry_wait = self.retry_wait  # alpaca-py's own 429/504 retry pause
+
+    def start_streams(self) -> None:
+        """Open the data stream (for subscribed symbols) and the trading stream, on threads."""
+        self.connect()
+        key, secret = self.credentials.key_id, self.credentials.secret_key
+        if self._bar_handlers and self._data_stream is None:
+            from alpaca.data.enums import DataFeed
+            from alpaca.data.live import StockDataStream
+
+            feed = DataFeed.SIP if self.endpoints.feed == "sip" else DataFeed.IEX
+            stream = StockDataStream(
+                key, secret, feed=feed, url_override=self.endpoints.data_stream_url
+            )
+            self._tune(stream)
+            stream.subscribe_bars(self._on_bar, *self._bar_handlers)
+            self._data_stream = stream
+            self._spawn("alpaca-data", stream.run)
+        if self._trade_handlers and self._trading_stream is None:
+            from alpaca.trading.stream import TradingStream
+
+            tstream = TradingStream(
+                key, secret, paper=True, url_override=self.endpoints.trading_stream_url or ""
+            )
+            self._tune(tstream)
+            tstream.subscribe_trade_updates(self._on_trade_update)
+            self._trading_stream = tstream
+            self._spawn("alpaca-trading", tstream.run)
+
+    def _tune(self, stream: Any) -> None:
+        if self.reconnect_backoff is not None:
+            stream._reconnect_min_backoff = self.reconnect_backoff
+            stream._reconnect_max_backoff = max(self.reconnect_backoff * 8, 1.0)
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Stop both streams (alpaca-py may need up to ~5 s to notice)."""
+        for stream in (self._data_stream, self._trading_stream):
+            if stream is None:
+                continue
+            try:
+                stream.stop()
+            except Exception as exc:  # a stream that never connected has no loop to stop
+                log.debug("stream stop: %s", exc)
+        for thread in self._threads:
+            thread.join(timeout=6)
+        self._threads.clear()
+        self._session.close()
+
+    # ------------------------------------------------------------------ subscriptions
+
+    def subscribe_bars(self, symbol: str, handler: Callable[[StreamBar], None]) -> None:
+        self._bar_handlers.setdefault(symbol, []).append(handler)
+
+    def subscribe_trade_updates(self, handler: Callable[[TradeEvent], None]) -> None:
+        self._trade_handlers.append(handler)
+
+    async def _on_bar(self, bar: Any) -> None:
+        value = StreamBar(
+            symbol=bar.symbol,
+            start=_ny(bar.timestamp) or dt.datetime.min,
+            open=float(bar.open),
+            high=float(bar.high),
+            low=float(bar.low),
+            close=float(bar.close),
+            volume=float(bar.volume),
+            received_at=time.time(),
+        )
+        for handler in self._bar_handlers.get(value.symbol, ()):
+            handler(value)
+
+    async def _on_trade_update(self, update: Any) -> None:
+        event = TradeEvent(
+            event=_enum(update.event),
+            order=snapshot(update.order),
+            timestamp=_ny(update.timestamp) or dt.datetime.min,
+            price=_f(update.price),
+            qty=_f(update.qty),
+        )
+        for handler in self._trade_handlers:
+            handler(event)
+
+    # ------------------------------------------------------------------ REST with retries
+
+    def _call(self, what: str, func: Callable[[], T], *, idempotent: bool = True) -> T:
+        from alpaca.common.exceptions import APIError
+
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return func()
+            except APIError as exc:
+                status = exc.status_code or 0
+                message = _api_message(exc)
+                if status in (403, 404, 422):
+                    raise OrderRejected(
+                        f"{what}: {message}", status=status, code=_api_code(exc)
+                    ) from None
+                if status in (401, 402):
+                    raise ConfigError(
+                        f"{what}: the venue refused the keys ({message}); check "
+                        "APCA_API_KEY_ID/APCA_API_SECRET_KEY"
+                    ) from None
+                if attempt > self.retries or not (status >= 500 or status == 429):
+                    raise VenueUnavailable(f"{what} failed: HTTP {status} {message}") from None
+                log.warning("%s: HTTP %s, retry %d/%d", what, status, attempt, self.retries)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt > self.retries:
+                    raise VenueUnavailable(
+                        f"{what}: venue unreachable ({type(exc).__name__}); is it running?"
+                    ) from None
+                log.warning("%s: %s, retry %d/%d", what, type(exc).__name__, attempt, self.retries)
+            if not idempotent and attempt > 1:
+                pass  # callers of non-idempotent requests handle duplicates themselves
+            time.sleep(self.retry_wait * min(2 ** (attempt - 1), 8))
+
+    def account(self) -> AccountInfo:
+        self.connect()
+        acct = self._call("get account", self._trading.get_account)
+        return AccountInfo(
+            status=_enum(acct.status),
+            cash=float(acct.cash or 0),
+            equity=float(acct.equity or 0),
+            buying_power=float(acct.buying_power or 0),
+            currency=acct.currency or "USD",
+            blocked=bool(acct.trading_blocked or acct.account_blocked),
+        )
+
+    def clock(self) -> ClockInfo:
+        self.connect()
+        clock = self._call("get clock", self._trading.get_clock)
+        return ClockInfo(
+            timestamp=_ny(clock.timestamp) or dt.datetime.min,
+            is_open=bool(clock.is_open),
+            next_open=_ny(clock.next_open),
+            next_close=_ny(clock.next_close),
+        )
+
+    def asset(self, symbol: str) -> AssetInfo | None:
+        self.connect()
+        try:
+            asset = self._call(f"get asset {symbol}", lambda: self._trading.get_asset(symbol))
+        except OrderRejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return AssetInfo(
+            symbol=asset.symbol,
+            tradable=bool(asset.tradable),
+            shortable=bool(asset.shortable),
+            status=_enum(asset.status),
+            exchange=_enum(asset.exchange),
+        )
+
+    def positions(self) -> dict[str, PositionInfo]:
+        self.connect()
+        rows = self._call("get positions", self._trading.get_all_positions)
+        return {
+            p.symbol: PositionInfo(p.symbol, float(p.qty), float(p.avg_entry_price)) for p in rows
+        }
+
+    def open_orders(self) -> list[OrderSnapshot]:
+        from alpaca.trading.enums import QueryOrderStatus
+        from alpaca.trading.requests import GetOrdersRequest
+
+        self.connect()
+        request = GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=500, nested=True)
+        rows = self._call("list orders", lambda: self._trading.get_orders(request))
+        return [snapshot(o) for o in rows]
+
+    def order(self, order_id: str) -> OrderSnapshot:
+        self.connect()
+        return snapshot(self._call("get order", lambda: self._trading.get_order_by_id(order_id)))
+
+    def order_by_client_id(self, client_order_id: str) -> OrderSnapshot | None:
+        self.connect()
+        try:
+            found = self._call(
+                "get order by client id",
+                lambda: self._trading.get_order_by_client_id(client_order_id),
+            )
+        except OrderRejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return snapshot(found)
+
+    def submit_order(self, request: OrderRequest) -> OrderSnapshot:
+        """Submit; a retried request that the venue already took is found by its client id."""
+        self.connect()
+        alpaca_request = _order_request(request)
+        try:
+            placed = self._call(
+                f"submit {request.client_order_id}",
+                lambda: self._trading.submit_order(alpaca_request),
+                idempotent=False,
+            )
+        except OrderRejected as exc:
+            if exc.status == 422 and "unique" in str(exc):
+                existing = self.order_by_client_id(request.client_order_id)
+                if existing is not None:
+                    return existing
+            raise
+        return snapshot(placed)
+
+    def cancel_order(self, order_id: str) -> None:
+        self.connect()
+        try:
+            self._call("cancel order", lambda: self._trading.cancel_order_by_id(order_id))
+        except OrderRejected as exc:
+            if exc.status not in (404, 422):  # already gone or already final
+                raise
+
+    def close_position(self, symbol: str) -> OrderSnapshot | None:
+        self.connect()
+        try:
+            return snapshot(
+                self._call(f"close {symbol}", lambda: self._trading.close_position(symbol))
+            )
+        except OrderRejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def history_bars(
+        self, symbol: str, start: dt.datetime, end: dt.datetime | None = None
+    ) -> list[StreamBar]:
+        """1-minute bars with start in [start, end) (naive New York times)."""
+        from alpaca.data.enums import DataFeed
+        from alpaca.data.requests import StockBarsRequest
+        from alpaca.data.timeframe import TimeFrame
+
+        self.connect()
+        request = StockBarsRequest(
+            symbol_or_symbols=symbol,
+            timeframe=TimeFrame.Minute,
+            start=start.replace(tzinfo=NY).astimezone(UTC),
+            end=end.replace(tzinfo=NY).astimezone(UTC) if end else None,
+            feed=DataFeed.SIP if self.endpoints.feed == "sip" else DataFeed.IEX,
+        )
+        result = self._call(f"history {symbol}", lambda: self._data.get_stock_bars(request))
+        rows = result.data.get(symbol, []) if hasattr(result, "data") else []
+        now = time.time()
+        bars = [
+            StreamBar(
+                symbol=symbol,
+                start=_ny(b.timestamp) or dt.datetime.min,
+                open=float(b.open),
+                high=float(b.high),
+                low=float(b.low),
+                close=float(b.close),
+                volume=float(b.volume),
+                received_at=now,
+                source="history",
+            )
+            for b in rows
+        ]
+        return [b for b in bars if end is None or b.start < end]
+
+    # ------------------------------------------------------------------ local venue control
+
+    def venue_ack(self, through: dt.datetime) -> dict[str, Any] | None:
+        """Tell a parity venue the client is done with every bar up to `through` (lock-step)."""
+        return self._venue("POST", "ack", {"through": through.isoformat()})
+
+    def venue_status(self) -> dict[str, Any] | None:
+        return self._venue("GET", "status", None)
+
+    def _venue(self, method: str, what: str, body: dict[str, Any] | None) -> dict[str, Any] | None:
+        base = self.endpoints.trading_url
+        if not base:
+            return None
+        headers = {
+            "APCA-API-KEY-ID": self.credentials.key_id,
+            "APCA-API-SECRET-KEY": self.credentials.secret_key,
+        }
+        url = f"{base}/parity/v1/{what}"
+        for attempt in range(1, self.retries + 2):
+            try:
+                response = self._session.request(
+                    method, url, json=body, headers=headers, timeout=10
+                )
+            except (requests.ConnectionError, requests.Timeout):
+                if attempt > self.retries:
+                    raise VenueUnavailable(f"venue {what}: unreachable at {base}") from None
+                time.sleep(self.retry_wait)
+                continue
+            if response.status_code == 404:
+                return None  # not a parity venue
+            if response.status_code < 400:
+                result: dict[str, Any] = response.json()
+                return result
+            if attempt > self.retries:
+                raise VenueUnavailable(f"venue {what}: HTTP {response.status_code}")
+            time.sleep(self.retry_wait)
+        return None
+
+    # ------------------------------------------------------------------ backtrader-api shape
+
+    def getbroker(self, **kwargs: Any) -> Any:
+        """An `AlpacaBroker` on this store (alpaca-backtrader-api compatible entry point)."""
+        from parity.brokers.alpaca import AlpacaBroker
+
+        return AlpacaBroker(self, **kwargs)
+
+    def getdata(self, **kwargs: Any) -> Any:
+        """An `AlpacaLiveFeed` on this store; `dataname=SYMBOL` as in alpaca-backtrader-api."""
+        from parity.feeds.live import AlpacaLiveFeed
+
+        if "dataname" in kwargs:
+            kwargs["symbol"] = kwargs.pop("dataname")
+        return AlpacaLiveFeed(store=self, **kwargs)
+
+    def with_endpoints(self, **changes: Any) -> AlpacaStore:
+        return AlpacaStore(
+            self.credentials,
+            replace(self.endpoints, **changes),
+            retries=self.retries,
+            retry_wait=self.retry_wait,
+            reconnect_backoff=self.reconnect_backoff,
+        )
+
+
+def _api_message(exc: Any) -> str:
+    try:
+        return str(exc.message)
+    except Exception:  # body was not JSON
+        return " ".join(str(exc).split())[:200]
+
+
+def _api_code(exc: Any) -> int | None:
+    try:
+        return int(exc.code)
+    except Exception:  # body without a code
+        return None
+
+
+def _order_request(request: OrderRequest) -> Any:
+    from alpaca.trading.enums import OrderClass, OrderSide, TimeInForce
+    from alpaca.trading.requests import (
+        LimitOrderRequest,
+        MarketOrderRequest,
+        StopLimitOrderRequest,
+        StopLossRequest,
+        StopOrderRequest,
+        TakeProfitRequest,
+    )
+
+    common: dict[str, Any] = {
+        "symbol": request.symbol,
+        "qty": request.qty,
+        "side": OrderSide(request.side),
+        "time_in_force": TimeInForce(request.time_in_force),
+        "client_order_id": request.client_order_id,
+    }
+    if request.take_profit is not None and request.stop_loss is not None:
+        common.update(
+            order_class=OrderClass.BRACKET,
+            take_profit=TakeProfitRequest(limit_price=request.take_profit),
+            stop_loss=StopLossRequest(stop_price=request.stop_loss),
+        )
+    kinds: dict[str, Callable[[], Any]] = {
+        "market": lambda: MarketOrderRequest(**common),
+        "limit": lambda: LimitOrderRequest(limit_price=request.limit_price, **common),
+        "stop": lambda: StopOrderRequest(stop_price=request.stop_price, **common),
+        "stop_limit": lambda: StopLimitOrderRequest(
+            stop_price=request.stop_price, limit_price=request.limit_price, **common
+        ),
+    }
+    if request.type not in kinds:
+        raise OrderRejected(f"order type {request.type} is not supported", status=422)
+    return kinds[request.type]()

@@ -1,0 +1,106 @@
+"""Plain values the store hands to the broker and the feeds (no alpaca-py types leak out)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StreamBar:
+    """One bar as received; `start` is the naive America/New_York bar-start label."""
+
+    symbol: str
+    start: dt.datetime
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    received_at: float = 0.0  # wall-clock epoch seconds when it arrived
+    source: str = "stream"  # stream | history | refill
+
+
+@dataclass(frozen=True)
+class OrderSnapshot:
+    """The venue's view of one order, from REST or a trade update."""
+
+    id: str
+    client_order_id: str
+    symbol: str
+    side: str  # buy | sell
+    type: str  # market | limit | stop | stop_limit | trailing_stop
+    status: str
+    qty: float
+    filled_qty: float
+    filled_avg_price: float | None
+    limit_price: float | None = None
+    stop_price: float | None = None
+    order_class: str = "simple"
+    legs: tuple[OrderSnapshot, ...] = ()
+    replaces: str | None = None
+    updated_at: dt.datetime | None = None
+    filled_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class TradeEvent:
+    """A trade update: `event` (new, partial_fill, fill, canceled, ...) and the order after it."""
+
+    event: str
+    order: OrderSnapshot
+    timestamp: dt.datetime  # naive America/New_York
+    price: float | None = None
+    qty: float | None = None
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    status: str
+    cash: float
+    equity: float
+    buying_power: float
+    currency: str = "USD"
+    blocked: bool = False
+
+
+@dataclass(frozen=True)
+class ClockInfo:
+    timestamp: dt.datetime  # naive America/New_York
+    is_open: bool
+    next_open: dt.datetime | None
+    next_close: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class AssetInfo:
+    symbol: str
+    tradable: bool
+    shortable: bool
+    status: str
+    exchange: str
+
+
+@dataclass(frozen=True)
+class PositionInfo:
+    symbol: str
+    qty: float
+    avg_entry_price: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderRequest:
+    """What the broker asks the venue to do (market/limit/stop/stop_limit, optional bracket)."""
+
+    symbol: str
+    side: str
+    qty: float
+    type: str = "market"
+    time_in_force: str = "day"
+    limit_price: float | None = None
+    stop_price: float | None = None
+    client_order_id: str
+    take_profit: float | None = None
+    stop_loss: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
