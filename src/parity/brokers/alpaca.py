@@ -60,12 +60,12 @@ class AlpacaBroker(bt.BrokerBase):
         self.cash = 0.0
         self.startingcash = 0.0
         self.account_cash = 0.0
+        store.subscribe_trade_updates(self._events.put)  # registration only; no I/O here
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
         super().start()
-        self.store.subscribe_trade_updates(self._events.put)
         account = self.store.account()
         self.account_cash = account.cash
         wanted = self.p.cash

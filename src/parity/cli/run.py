@@ -175,3 +175,157 @@ def run_backtest_cmd(ctx: click.Context, **values: Any) -> None:
         return
     click.echo(metrics_table(result.metrics))
     click.echo(f"run {result.run_id} written to {result.run_dir}")
+
+
+def _parse_speed(text: str) -> float | None:
+    from parity.errors import ConfigError
+
+    if text.strip().lower() == "max":
+        return None
+    try:
+        speed = float(text)
+    except ValueError:
+        raise ConfigError(f"--speed {text!r} must be max or a positive number, e.g. 60") from None
+    if not speed > 0:
+        raise ConfigError(f"--speed {text!r} must be max or a positive number, e.g. 60")
+    return speed
+
+
+def _parse_until(text: str | None) -> Any:
+    import datetime as dt
+
+    from parity.errors import ConfigError
+
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"--until {text!r} is not a time; use YYYY-MM-DDTHH:MM (New York time)"
+        ) from None
+
+
+@run.command("paper")
+@click.argument("strategy", required=False, default="sma_cross")
+@click.option("--symbols", required=True, help="Comma-separated symbols, e.g. AAPL,MSFT.")
+@click.option("--timeframe", default="1Min", help="1Min, 5Min, 15Min, 1Hour or 1Day.")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Strategy parameter, repeatable.",
+)
+@click.option(
+    "--venue",
+    type=click.Choice(["alpaca", "local"]),
+    default="alpaca",
+    help="Alpaca's paper API (keys from the environment) or the local venue.",
+)
+@click.option(
+    "--data", default="sample:minute", help="Bars the local venue replays (any backtest source)."
+)
+@click.option("--from", "start", default=None, help="Local venue: first date to replay.")
+@click.option("--to", "end", default=None, help="Local venue: last date to replay.")
+@click.option(
+    "--speed",
+    default="max",
+    help="Local venue: max (lock-step, deterministic) or N times real time.",
+)
+@click.option("--until", default=None, help="Stop at this New York time (YYYY-MM-DDTHH:MM).")
+@click.option(
+    "--cash",
+    type=float,
+    default=None,
+    help="Capital the strategy may use [default: account cash; local 100000].",
+)
+@click.option("--commission", default="0", help="Local venue commission, as in backtests.")
+@click.option("--slippage", default="0", help="Local venue slippage, as in backtests.")
+@click.option(
+    "--latency",
+    "latency_ms",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Local venue: ms before an order can fill.",
+)
+@click.option(
+    "--volume-share",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=1.0,
+    help="Local venue: max share of a bar's volume one order fills.",
+)
+@click.option(
+    "--backfill",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Warm-up bars read from history before streaming (no orders on them).",
+)
+@click.option(
+    "--existing",
+    type=click.Choice(["refuse", "adopt", "flatten"]),
+    default="refuse",
+    help="Positions the account already holds in these symbols.",
+)
+@click.option("--flatten-on-exit", is_flag=True, help="Close this run's positions when it stops.")
+@click.option(
+    "--validate-only", is_flag=True, help="Check keys, account, clock and symbols; trade nothing."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Live data and decisions, simulated fills; no order is sent."
+)
+@runs_dir_option
+@json_option
+def run_paper_cmd(**values: Any) -> None:
+    """Paper trade STRATEGY on live bars: Alpaca paper, or the local venue (--venue local)."""
+    from parity.config import parse_date, parse_symbols
+    from parity.reports.text import metrics_table
+    from parity.runners.paper import PaperConfig, run_paper, validate_paper
+    from parity.strategies.params import parse_param_pairs
+    from parity.timeframe import parse_timeframe
+
+    config = PaperConfig(
+        strategy=values["strategy"],
+        params=parse_param_pairs(values["params"]),
+        symbols=parse_symbols(values["symbols"]),
+        timeframe=parse_timeframe(values["timeframe"]),
+        venue=values["venue"],
+        data=values["data"],
+        start=parse_date(values["start"], "--from"),
+        end=parse_date(values["end"], "--to"),
+        speed=_parse_speed(values["speed"]),
+        until=_parse_until(values["until"]),
+        cash=values["cash"],
+        commission=values["commission"],
+        slippage=values["slippage"],
+        latency_ms=values["latency_ms"],
+        volume_share=values["volume_share"],
+        backfill=values["backfill"],
+        existing=values["existing"],
+        flatten_on_exit=values["flatten_on_exit"],
+        dry_run=values["dry_run"],
+        runs_dir=values["runs_dir"],
+    )
+    config.costs  # noqa: B018 - a bad cost text fails before anything starts
+
+    def say(text: str) -> None:
+        click.echo(text, err=True)
+
+    if values["validate_only"]:
+        report = validate_paper(config, say)
+        if values["as_json"]:
+            click.echo(json.dumps(report, default=str))
+        else:
+            click.echo("validation passed: nothing was traded")
+        return
+    result = run_paper(config, notify=say)
+    if values["as_json"]:
+        click.echo(
+            json.dumps(
+                {"run_id": result.run_id, "run_dir": str(result.run_dir), "metrics": result.metrics}
+            )
+        )
+        return
+    click.echo(metrics_table(result.metrics))
+    click.echo(f"run {result.run_id} ({result.stopped_by}) written to {result.run_dir}")

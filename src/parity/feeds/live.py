@@ -62,6 +62,7 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         self._live = False
         self.state = "connecting"
         self.refilled = 0
+        self.p.store.subscribe_bars(self.symbol, self._incoming.put)  # registration only
         if timeframe.is_daily:
             self.p.timeframe, self.p.compression = bt.TimeFrame.Days, 1
         else:
@@ -81,7 +82,6 @@ class AlpacaLiveFeed(bt.feed.DataBase):
     def start(self) -> None:
         super().start()
         store = self.p.store
-        store.subscribe_bars(self.symbol, self._incoming.put)
         if self.p.backfill:
             self._backfill(store)
         self._live = True

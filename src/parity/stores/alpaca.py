@@ -210,6 +210,15 @@ class AlpacaStore:
             self._trading_stream = tstream
             self._spawn("alpaca-trading", tstream.run)
 
+    def start_streams_for(self, symbols: tuple[str, ...], *, trading: bool = True) -> None:
+        """Open the streams once the feeds and the broker have subscribed."""
+        missing = [s for s in symbols if s not in self._bar_handlers]
+        if missing:
+            raise ConfigError(f"no feed subscribed for {', '.join(missing)}")
+        if not trading:
+            self._trade_handlers.clear()
+        self.start_streams()
+
     def _tune(self, stream: Any) -> None:
         if self.reconnect_backoff is not None:
             stream._reconnect_min_backoff = self.reconnect_backoff
@@ -497,7 +506,7 @@ class AlpacaStore:
 
         if "dataname" in kwargs:
             kwargs["symbol"] = kwargs.pop("dataname")
-        return AlpacaLiveFeed(store=self, **kwargs)
+        return AlpacaLiveFeed(store=self, **kwargs)  # type: ignore[call-arg]
 
     def with_endpoints(self, **changes: Any) -> AlpacaStore:
         return AlpacaStore(
