@@ -7,6 +7,7 @@ inside the commands so that `parity --help` stays fast.
 from __future__ import annotations
 
 from parity.cli import report, run, runs, strategies, train  # noqa: F401 - registers commands
+from parity.cli import venue as _venue  # noqa: F401 - registers `parity venue`
 from parity.cli._base import ParityGroup, cli
 
 __all__ = ["ParityGroup", "cli", "main"]

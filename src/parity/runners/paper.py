@@ -64,6 +64,7 @@ class PaperConfig:
     flatten_on_exit: bool = False
     dry_run: bool = False
     runs_dir: Path = Path("runs")
+    faults: Any = None  # a venue FaultPlan (local venue only): injected errors for rehearsals
 
     @property
     def costs(self) -> CostModel:
@@ -143,6 +144,7 @@ def _local_session(config: PaperConfig, notify: Notify) -> _Session:
             latency_ms=config.latency_ms,
             volume_share=config.volume_share,
             cash=config.cash or 100_000.0,
+            **({"faults": config.faults} if config.faults is not None else {}),
         )
     )
     venue.start()

@@ -1,0 +1,663 @@
+"""The venue's matching engine and account: pure logic, no I/O, no clock of its own.
+
+The server tells the engine the simulated time (`advance`) and hands it each replay step's bars
+(`on_step`); the engine fills open orders against them with the Backtrader rules in
+`parity.venue.fills`, keeps cash, positions and fills, and queues trade updates (`drain_events`).
+REST handlers call `submit`, `replace`, `cancel`, `cancel_all`, `close_position`, `close_all`,
+which raise `VenueError` (HTTP status, Alpaca error code, message) on refusal.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from parity.costs import CostModel
+from parity.venue import fills
+from parity.venue.clock import MarketCalendar
+from parity.venue.fills import Bar
+
+OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "held", "pending_new"})
+ORDER_TYPES = frozenset({"market", "limit", "stop", "stop_limit"})
+TIME_IN_FORCE = frozenset({"day", "gtc"})
+EPS = 1e-9
+ASSET_NAMESPACE = uuid.UUID("6f1c1a52-3c43-4d0e-9a8e-5f0a4c2b7d11")
+
+
+def asset_id(symbol: str) -> str:
+    """A stable UUID for a symbol."""
+    return str(uuid.uuid5(ASSET_NAMESPACE, symbol))
+
+
+class VenueError(Exception):
+    """A refused request: HTTP `status`, Alpaca error `code`, `message`, extra body fields."""
+
+    def __init__(self, status: int, code: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body."""
+        return {"code": self.code, "message": self.message, **self.extra}
+
+
+def invalid(message: str) -> VenueError:
+    """422 40010001, Alpaca's "invalid order" error."""
+    return VenueError(422, 40010001, message)
+
+
+@dataclass(eq=False)
+class Order:
+    """One order (a bracket's legs are `Order`s too, with `parent_id` set)."""
+
+    id: str
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    time_in_force: str
+    qty: float
+    created_at: datetime
+    fillable_from: datetime
+    limit_price: float | None = None
+    stop_price: float | None = None
+    order_class: str = "simple"
+    status: str = "accepted"
+    updated_at: datetime | None = None
+    filled_qty: float = 0.0
+    filled_notional: float = 0.0
+    filled_at: datetime | None = None
+    canceled_at: datetime | None = None
+    expired_at: datetime | None = None
+    failed_at: datetime | None = None
+    replaced_at: datetime | None = None
+    replaced_by: str | None = None
+    replaces: str | None = None
+    legs: list[Order] = field(default_factory=list)
+    parent_id: str | None = None
+    triggered: bool = False
+    session_date: date | None = None
+    extended_hours: bool = False
+
+    @property
+    def remaining(self) -> float:
+        return max(self.qty - self.filled_qty, 0.0)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def filled_avg_price(self) -> float | None:
+        return self.filled_notional / self.filled_qty if self.filled_qty > EPS else None
+
+    @property
+    def reference_price(self) -> float | None:
+        return self.limit_price if self.type in ("limit", "stop_limit") else None
+
+
+@dataclass
+class Position:
+    """A long position: quantity and average entry price."""
+
+    qty: float
+    avg_price: float
+
+
+@dataclass(frozen=True)
+class TradeEvent:
+    """A trade update waiting to be sent: the order as it was at the event."""
+
+    event: str
+    order: Order
+    order_json: dict[str, Any]
+    timestamp: datetime
+    price: float | None = None
+    qty: float | None = None
+    position_qty: float | None = None
+    execution_id: str | None = None
+
+
+def _number(body: Mapping[str, Any], key: str) -> float | None:
+    value = body.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise invalid(f"{key} is not a number: {value!r}") from None
+    if not math.isfinite(number):
+        raise invalid(f"{key} must be finite")
+    return number
+
+
+class Engine:
+    """Orders, fills, cash and positions of one paper account."""
+
+    def __init__(
+        self,
+        symbols: list[str],
+        *,
+        cash: float,
+        costs: CostModel,
+        calendar: MarketCalendar,
+        now: datetime,
+        latency_ms: int = 0,
+        volume_share: float = 1.0,
+        reference_prices: Mapping[str, float] | None = None,
+    ) -> None:
+        self.symbols = list(symbols)
+        self.cash = float(cash)
+        self.initial_cash = float(cash)
+        self.costs = costs
+        self.calendar = calendar
+        self.now = now
+        self.latency = timedelta(milliseconds=latency_ms)
+        self.volume_share = volume_share
+        self.last_price: dict[str, float] = dict(reference_prices or {})
+        self.orders: dict[str, Order] = {}
+        self.by_client_id: dict[str, Order] = {}
+        self.positions: dict[str, Position] = {}
+        self.fills: list[dict[str, Any]] = []
+        self.events: list[TradeEvent] = []
+        self.reject_ids: set[str] = set()
+        self.last_equity = float(cash)
+        self._equity_date: date | None = None
+
+    # ----------------------------------------------------------------- time and prices
+    def advance(self, now: datetime) -> None:
+        """Move the simulated clock forward (never back)."""
+        self.now = max(self.now, now)
+
+    def equity(self) -> float:
+        return self.cash + sum(
+            p.qty * self.last_price.get(s, p.avg_price) for s, p in self.positions.items()
+        )
+
+    def reserved_cash(self) -> float:
+        """Cash committed to open buy orders (remaining qty x limit or last price)."""
+        total = 0.0
+        for order in self.orders.values():
+            if order.is_open and order.side == "buy" and order.status != "held":
+                price = order.reference_price or self.last_price.get(order.symbol, 0.0)
+                total += order.remaining * price
+        return total
+
+    def buying_power(self) -> float:
+        return max(self.cash - self.reserved_cash(), 0.0)
+
+    def held_for_orders(self, symbol: str) -> float:
+        """Shares committed to open sell orders (a bracket's two legs count once)."""
+        held = 0.0
+        for order in self.orders.values():
+            if not order.is_open or order.symbol != symbol or order.side != "sell":
+                continue
+            if order.parent_id is None:
+                held += order.remaining
+        for parent in self.orders.values():
+            legs = [leg for leg in parent.legs if leg.is_open and leg.status != "held"]
+            sells = [leg.remaining for leg in legs if leg.side == "sell" and leg.symbol == symbol]
+            held += max(sells, default=0.0)
+        return held
+
+    # ----------------------------------------------------------------- events
+    def drain_events(self) -> list[TradeEvent]:
+        """Take the queued trade updates, oldest first."""
+        events, self.events = self.events, []
+        return events
+
+    def _emit(self, event: str, order: Order, at: datetime | None = None, **extra: Any) -> None:
+        """Queue a trade update; `at` stamps an execution with the time it happened."""
+        from parity.venue.models import order_json
+
+        order.updated_at = self.now
+        stamp = at or self.now
+        self.events.append(TradeEvent(event, order, order_json(order), timestamp=stamp, **extra))
+
+    # ----------------------------------------------------------------- submission
+    def submit(self, body: Mapping[str, Any]) -> Order:
+        """Validate and accept a new order (the `POST /v2/orders` body)."""
+        order = self._build(body)
+        if order.client_order_id in self.reject_ids:
+            self.reject_ids.discard(order.client_order_id)
+            order.status = "rejected"
+            order.failed_at = self.now
+            self._register(order)
+            self._emit("rejected", order)
+            return order
+        self._check_funds(order)
+        self._register(order)
+        self._emit("new", self._set(order, "new"))
+        return order
+
+    def _set(self, order: Order, status: str) -> Order:
+        order.status = status
+        for leg in order.legs:
+            leg.updated_at = self.now
+        return order
+
+    def _register(self, order: Order) -> None:
+        self.orders[order.id] = order
+        self.by_client_id[order.client_order_id] = order
+        for leg in order.legs:
+            self.orders[leg.id] = leg
+            self.by_client_id[leg.client_order_id] = leg
+
+    def _build(self, body: Mapping[str, Any]) -> Order:
+        symbol = str(body.get("symbol") or "").upper()
+        if symbol not in self.symbols:
+            raise invalid(f"asset {symbol!r} not found" if symbol else "symbol is required")
+        if body.get("notional") not in (None, ""):
+            raise invalid("notional orders are not supported by the parity venue; use qty")
+        qty = _number(body, "qty")
+        if qty is None or qty <= 0:
+            raise invalid("qty must be > 0")
+        side = str(body.get("side") or "")
+        if side not in ("buy", "sell"):
+            raise invalid(f"invalid side: {side!r}")
+        kind = str(body.get("type") or body.get("order_type") or "")
+        if kind not in ORDER_TYPES:
+            raise invalid(f"invalid order type: {kind!r}")
+        tif = str(body.get("time_in_force") or "")
+        if tif not in TIME_IN_FORCE:
+            raise invalid("invalid time_in_force")
+        limit, stop = _number(body, "limit_price"), _number(body, "stop_price")
+        self._check_prices(kind, limit, stop)
+        cid = str(body.get("client_order_id") or uuid.uuid4())
+        if cid in self.by_client_id:
+            raise invalid("client_order_id must be unique")
+        order_class = str(body.get("order_class") or "simple")
+        if order_class not in ("simple", "bracket"):
+            raise invalid(f"order_class {order_class!r} is not supported (simple, bracket)")
+        order = Order(
+            id=str(uuid.uuid4()),
+            client_order_id=cid,
+            symbol=symbol,
+            side=side,
+            type=kind,
+            time_in_force=tif,
+            qty=qty,
+            created_at=self.now,
+            updated_at=self.now,
+            fillable_from=self.now + self.latency,
+            limit_price=limit,
+            stop_price=stop,
+            order_class=order_class,
+            extended_hours=bool(body.get("extended_hours") or False),
+        )
+        if tif == "day":
+            order.session_date = self.calendar.session_date_for(self.now)
+        if order_class == "bracket":
+            self._attach_legs(order, body)
+        return order
+
+    @staticmethod
+    def _check_prices(kind: str, limit: float | None, stop: float | None) -> None:
+        if kind == "market" and (limit is not None or stop is not None):
+            raise invalid("market orders require no stop or limit price")
+        if kind in ("limit", "stop_limit") and limit is None:
+            raise invalid(f"{kind} orders require a limit price")
+        if kind in ("stop", "stop_limit") and stop is None:
+            raise invalid(f"{kind} orders require a stop price")
+        if kind == "limit" and stop is not None:
+            raise invalid("limit orders require no stop price")
+        if kind == "stop" and limit is not None:
+            raise invalid("stop orders require no limit price")
+        if limit is not None and limit <= 0:
+            raise invalid("limit price must be > 0")
+        if stop is not None and stop <= 0:
+            raise invalid("stop price must be > 0")
+
+    def _attach_legs(self, parent: Order, body: Mapping[str, Any]) -> None:
+        take = body.get("take_profit") or {}
+        loss = body.get("stop_loss") or {}
+        if not isinstance(take, Mapping) or not isinstance(loss, Mapping):
+            raise invalid("take_profit and stop_loss must be objects")
+        tp = _number(take, "limit_price")
+        sl = _number(loss, "stop_price")
+        sl_limit = _number(loss, "limit_price")
+        if tp is None or sl is None:
+            raise invalid("bracket orders require take_profit.limit_price and stop_loss.stop_price")
+        if parent.type not in ("market", "limit"):
+            raise invalid("bracket orders must be market or limit orders")
+        if tp <= 0 or sl <= 0:
+            raise invalid("take_profit and stop_loss prices must be > 0")
+        if (parent.side == "buy" and tp <= sl) or (parent.side == "sell" and tp >= sl):
+            raise invalid("take_profit.limit_price must be on the profit side of stop_loss")
+        leg_side = "sell" if parent.side == "buy" else "buy"
+        for kind, limit, stop in (
+            ("limit", tp, None),
+            ("stop_limit" if sl_limit is not None else "stop", sl_limit, sl),
+        ):
+            parent.legs.append(
+                Order(
+                    id=str(uuid.uuid4()),
+                    client_order_id=str(uuid.uuid4()),
+                    symbol=parent.symbol,
+                    side=leg_side,
+                    type=kind,
+                    time_in_force=parent.time_in_force,
+                    qty=parent.qty,
+                    created_at=self.now,
+                    updated_at=self.now,
+                    fillable_from=self.now,
+                    limit_price=limit,
+                    stop_price=stop,
+                    order_class="bracket",
+                    status="held",
+                    parent_id=parent.id,
+                )
+            )
+
+    def _check_funds(self, order: Order) -> None:
+        if order.side == "buy":
+            price = order.reference_price or self.last_price.get(order.symbol, 0.0)
+            cost = order.qty * price
+            power = self.buying_power()
+            if cost > power + EPS:
+                raise VenueError(
+                    403,
+                    40310000,
+                    "insufficient buying power",
+                    buying_power=_text(power),
+                    cost_basis=_text(cost),
+                )
+            return
+        position = self.positions.get(order.symbol)
+        existing = position.qty if position else 0.0
+        held = self.held_for_orders(order.symbol)
+        available = max(existing - held, 0.0)
+        if order.qty > available + EPS:
+            raise VenueError(
+                403,
+                40310000,
+                f"insufficient qty available for order (requested: {_text(order.qty)}, "
+                f"available: {_text(available)})",
+                available=_text(available),
+                existing_qty=_text(existing),
+                held_for_orders=_text(held),
+                symbol=order.symbol,
+            )
+
+    # ----------------------------------------------------------------- lookups
+    def get(self, order_id: str) -> Order:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise VenueError(404, 40410000, "order not found")
+        return order
+
+    def get_by_client_id(self, client_order_id: str) -> Order:
+        order = self.by_client_id.get(client_order_id)
+        if order is None:
+            raise VenueError(404, 40410000, "order not found")
+        return order
+
+    # ----------------------------------------------------------------- cancel / replace
+    def cancel(self, order_id: str) -> Order:
+        """Cancel an open order (a bracket parent takes its legs along; a leg, its sibling)."""
+        order = self.get(order_id)
+        if not order.is_open:
+            raise VenueError(422, 42210000, f'order is already in "{order.status}" state')
+        if order.parent_id is not None:
+            parent = self.orders[order.parent_id]
+            for leg in parent.legs:
+                self._cancel_one(leg)
+            return order
+        self._cancel_one(order)
+        for leg in order.legs:
+            self._cancel_one(leg)
+        return order
+
+    def _cancel_one(self, order: Order) -> None:
+        if order.is_open:
+            order.status = "canceled"
+            order.canceled_at = self.now
+            self._emit("canceled", order)
+
+    def cancel_all(self) -> list[Order]:
+        """Cancel every open order; returns the top-level orders canceled."""
+        done = []
+        for order in list(self.orders.values()):
+            if order.parent_id is None and (
+                order.is_open or any(leg.is_open for leg in order.legs)
+            ):
+                self._cancel_one(order)
+                for leg in order.legs:
+                    self._cancel_one(leg)
+                done.append(order)
+        return done
+
+    def replace(self, order_id: str, body: Mapping[str, Any]) -> Order:
+        """`PATCH /v2/orders/{id}`: a new order replaces an open one."""
+        old = self.get(order_id)
+        if not old.is_open or old.status == "held":
+            raise VenueError(422, 42210000, f"cannot replace order in {old.status} status")
+        qty = _number(body, "qty")
+        if qty is not None and qty <= 0:
+            raise invalid("qty must be > 0")
+        tif = str(body.get("time_in_force") or old.time_in_force)
+        if tif not in TIME_IN_FORCE:
+            raise invalid("invalid time_in_force")
+        limit = _number(body, "limit_price")
+        stop = _number(body, "stop_price")
+        limit = old.limit_price if limit is None else limit
+        stop = old.stop_price if stop is None else stop
+        self._check_prices(old.type, limit, stop)
+        cid = str(body.get("client_order_id") or uuid.uuid4())
+        if cid in self.by_client_id:
+            raise invalid("client_order_id must be unique")
+        new = Order(
+            id=str(uuid.uuid4()),
+            client_order_id=cid,
+            symbol=old.symbol,
+            side=old.side,
+            type=old.type,
+            time_in_force=tif,
+            qty=qty if qty is not None else old.remaining,
+            created_at=self.now,
+            updated_at=self.now,
+            fillable_from=self.now + self.latency,
+            limit_price=limit,
+            stop_price=stop,
+            order_class=old.order_class,
+            replaces=old.id,
+            parent_id=old.parent_id,
+            triggered=old.triggered,
+            extended_hours=old.extended_hours,
+        )
+        if tif == "day":
+            new.session_date = self.calendar.session_date_for(self.now)
+        old.status = "replaced"
+        old.replaced_at = self.now
+        old.replaced_by = new.id
+        if old.parent_id is not None:
+            parent = self.orders[old.parent_id]
+            parent.legs = [new if leg is old else leg for leg in parent.legs]
+        self._register(new)
+        self._emit("replaced", old)
+        self._emit("new", self._set(new, "new"))
+        return new
+
+    # ----------------------------------------------------------------- positions
+    def close_position(
+        self, symbol: str, *, qty: float | None = None, percentage: float | None = None
+    ) -> Order:
+        """Submit the market sell that liquidates (part of) a position."""
+        position = self.positions.get(symbol.upper())
+        if position is None:
+            raise VenueError(404, 40410000, "position does not exist")
+        if qty is None:
+            share = 1.0 if percentage is None else percentage / 100.0
+            if not 0 < share <= 1:
+                raise invalid("percentage must be in (0, 100]")
+            qty = position.qty * share
+            if float(position.qty).is_integer() and share < 1:
+                qty = float(math.floor(qty))
+        return self.submit(
+            {
+                "symbol": symbol.upper(),
+                "qty": qty,
+                "side": "sell",
+                "type": "market",
+                "time_in_force": "day",
+            }
+        )
+
+    def close_all(self, *, cancel_orders: bool) -> list[tuple[str, Order | VenueError]]:
+        """Liquidate every position (optionally canceling open orders first)."""
+        if cancel_orders:
+            self.cancel_all()
+        out: list[tuple[str, Order | VenueError]] = []
+        for symbol in list(self.positions):
+            try:
+                out.append((symbol, self.close_position(symbol)))
+            except VenueError as exc:
+                out.append((symbol, exc))
+        return out
+
+    # ----------------------------------------------------------------- replay
+    def on_step(self, when: datetime, bars: Mapping[str, Bar]) -> None:
+        """Match every open order against its symbol's bar starting at `when` (aware), then
+        mark positions to the bars' closes. Call `advance` first."""
+        if self._equity_date is None:
+            self._equity_date = when.date()
+        elif when.date() != self._equity_date:
+            self.last_equity = self.equity()
+            self._equity_date = when.date()
+        self._expire(when)
+        for order in list(self.orders.values()):
+            bar = bars.get(order.symbol)
+            if bar is None or not order.is_open or order.status == "held":
+                continue
+            if when < order.fillable_from:
+                continue
+            self._match(order, when, bar)
+        for symbol, bar in bars.items():
+            self.last_price[symbol] = bar.close
+
+    def _expire(self, when: datetime) -> None:
+        for order in list(self.orders.values()):
+            if (
+                order.is_open
+                and order.status != "held"
+                and order.session_date is not None
+                and when >= self.calendar.close_of(order.session_date)
+            ):
+                order.status = "expired"
+                order.expired_at = self.now
+                self._emit("expired", order)
+                if order.parent_id is None:
+                    for leg in order.legs:
+                        self._cancel_one(leg)
+                else:
+                    for leg in self.orders[order.parent_id].legs:
+                        self._cancel_one(leg)
+
+    def _price(self, order: Order, bar: Bar) -> float | None:
+        buy = order.side == "buy"
+        if order.type == "market":
+            return fills.market_price(self.costs, buy, bar)
+        if order.type == "limit":
+            assert order.limit_price is not None
+            return fills.limit_price(self.costs, buy, bar, order.limit_price)
+        if order.type == "stop":
+            assert order.stop_price is not None
+            return fills.stop_price(self.costs, buy, bar, order.stop_price)
+        assert order.limit_price is not None and order.stop_price is not None
+        if order.triggered:
+            return fills.limit_price(self.costs, buy, bar, order.limit_price)
+        triggered, price = fills.stop_limit_price(
+            self.costs, buy, bar, order.stop_price, order.limit_price
+        )
+        order.triggered = triggered
+        return price
+
+    def _match(self, order: Order, when: datetime, bar: Bar) -> None:
+        price = self._price(order, bar)
+        if price is None:
+            return
+        qty = order.remaining
+        if self.volume_share < 1.0:
+            qty = min(qty, float(math.floor(bar.volume * self.volume_share)))
+        if qty <= EPS:
+            return
+        self._fill(order, qty, price, when)
+
+    def _fill(self, order: Order, qty: float, price: float, when: datetime) -> None:
+        commission = self.costs.commission(qty, price)
+        position = self.positions.get(order.symbol)
+        if order.side == "buy":
+            self.cash -= qty * price + commission
+            if position is None:
+                self.positions[order.symbol] = Position(qty, price)
+            else:
+                total = position.qty + qty
+                position.avg_price = (position.qty * position.avg_price + qty * price) / total
+                position.qty = total
+        else:
+            self.cash += qty * price - commission
+            if position is not None:
+                position.qty -= qty
+                if abs(position.qty) <= EPS:
+                    del self.positions[order.symbol]
+            else:
+                self.positions[order.symbol] = Position(-qty, price)
+        order.filled_qty += qty
+        order.filled_notional += qty * price
+        done = order.remaining <= EPS
+        order.status = "filled" if done else "partially_filled"
+        if done:
+            order.filled_at = when  # the fill happened at the open/touch of the bar at `when`
+        execution = str(uuid.uuid4())
+        held = self.positions.get(order.symbol)
+        self.fills.append(
+            {
+                "order_id": order.id,
+                "client_order_id": order.client_order_id,
+                "symbol": order.symbol,
+                "side": order.side,
+                "qty": qty,
+                "price": price,
+                "commission": commission,
+                "time": when.replace(tzinfo=None).isoformat(),
+            }
+        )
+        self._emit(
+            "fill" if done else "partial_fill",
+            order,
+            at=when,
+            price=price,
+            qty=qty,
+            position_qty=held.qty if held else 0.0,
+            execution_id=execution,
+        )
+        if done and order.legs:
+            self._activate_legs(order, when)
+        if done and order.parent_id is not None:
+            for leg in self.orders[order.parent_id].legs:
+                if leg is not order:
+                    self._cancel_one(leg)
+
+    def _activate_legs(self, parent: Order, when: datetime) -> None:
+        """After the parent filled at the bar starting `when`, its legs work from the next bar."""
+        for leg in parent.legs:
+            if leg.status != "held":
+                continue
+            leg.qty = parent.filled_qty
+            leg.fillable_from = when + timedelta(microseconds=1)
+            if leg.time_in_force == "day":
+                leg.session_date = self.calendar.session_date_for(self.now)
+            self._emit("new", self._set(leg, "new"))
+
+
+def _text(value: float) -> str:
+    from parity.venue.models import decimal
+
+    return decimal(value)

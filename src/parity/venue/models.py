@@ -1,0 +1,230 @@
+"""JSON shapes of the Alpaca API as alpaca-py 0.44 parses them: decimals as strings, UUID ids,
+RFC 3339 UTC times with `Z`, the Asset key `class`, calendar times as `HH:MM`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from parity.venue.clock import MarketCalendar, rfc3339
+
+if TYPE_CHECKING:
+    from parity.venue.engine import Engine, Order, TradeEvent
+
+ACCOUNT_ID = "5d1ba0b4-5c6b-4bd1-9a5e-2f0b7c3d9e01"
+EXCHANGE = "NYSE"
+
+
+def decimal(value: float) -> str:
+    """A float as Alpaca's decimal string: integers without `.0`, others round-tripping exactly."""
+    if value == 0:
+        return "0"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    text = repr(float(value))
+    if "e" in text or "E" in text:
+        text = f"{value:.12f}".rstrip("0").rstrip(".")
+    return text
+
+
+def _opt(value: float | None) -> str | None:
+    return None if value is None else decimal(value)
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else rfc3339(value)
+
+
+def error_body(code: int, message: str, **extra: Any) -> dict[str, Any]:
+    """Alpaca's error body."""
+    return {"code": code, "message": message, **extra}
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    """The Order object (legs nested)."""
+    from parity.venue.engine import asset_id
+
+    intent = None
+    if order.side == "buy":
+        intent = "buy_to_open"
+    elif order.side == "sell":
+        intent = "sell_to_close"
+    return {
+        "id": order.id,
+        "client_order_id": order.client_order_id,
+        "created_at": rfc3339(order.created_at),
+        "updated_at": rfc3339(order.updated_at or order.created_at),
+        "submitted_at": rfc3339(order.created_at),
+        "filled_at": _time(order.filled_at),
+        "expired_at": _time(order.expired_at),
+        "expires_at": None,
+        "canceled_at": _time(order.canceled_at),
+        "failed_at": _time(order.failed_at),
+        "replaced_at": _time(order.replaced_at),
+        "replaced_by": order.replaced_by,
+        "replaces": order.replaces,
+        "asset_id": asset_id(order.symbol),
+        "symbol": order.symbol,
+        "asset_class": "us_equity",
+        "notional": None,
+        "qty": decimal(order.qty),
+        "filled_qty": decimal(order.filled_qty),
+        "filled_avg_price": _opt(order.filled_avg_price),
+        "order_class": order.order_class,
+        "order_type": order.type,
+        "type": order.type,
+        "side": order.side,
+        "position_intent": intent,
+        "time_in_force": order.time_in_force,
+        "limit_price": _opt(order.limit_price),
+        "stop_price": _opt(order.stop_price),
+        "status": order.status,
+        "extended_hours": order.extended_hours,
+        "legs": [order_json(leg) for leg in order.legs] if order.legs else None,
+        "trail_percent": None,
+        "trail_price": None,
+        "hwm": None,
+        "subtag": None,
+        "source": None,
+    }
+
+
+def trade_update_json(event: TradeEvent) -> dict[str, Any]:
+    """One `trade_updates` message."""
+    data: dict[str, Any] = {
+        "event": event.event,
+        "timestamp": rfc3339(event.timestamp),
+        "order": event.order_json,
+    }
+    if event.execution_id is not None:
+        data["execution_id"] = event.execution_id
+    for key in ("price", "qty", "position_qty"):
+        value = getattr(event, key)
+        if value is not None:
+            data[key] = decimal(value)
+    return {"stream": "trade_updates", "data": data}
+
+
+def account_json(engine: Engine) -> dict[str, Any]:
+    """The TradeAccount object."""
+    cash = engine.cash
+    equity = engine.equity()
+    long_value = equity - cash
+    power = decimal(engine.buying_power())
+    text = decimal
+    return {
+        "id": ACCOUNT_ID,
+        "account_number": "PA0PARITY01",
+        "status": "ACTIVE",
+        "crypto_status": "ACTIVE",
+        "currency": "USD",
+        "cash": text(cash),
+        "buying_power": power,
+        "regt_buying_power": power,
+        "daytrading_buying_power": "0",
+        "non_marginable_buying_power": power,
+        "options_buying_power": power,
+        "equity": text(equity),
+        "last_equity": text(engine.last_equity),
+        "portfolio_value": text(equity),
+        "long_market_value": text(long_value),
+        "short_market_value": "0",
+        "initial_margin": "0",
+        "maintenance_margin": "0",
+        "last_maintenance_margin": "0",
+        "sma": "0",
+        "accrued_fees": "0",
+        "pending_transfer_in": "0",
+        "pending_transfer_out": "0",
+        "multiplier": "1",
+        "shorting_enabled": False,
+        "pattern_day_trader": False,
+        "trading_blocked": False,
+        "transfers_blocked": False,
+        "account_blocked": False,
+        "trade_suspended_by_user": False,
+        "created_at": "2010-01-04T14:30:00Z",
+        "daytrade_count": 0,
+        "options_approved_level": 0,
+        "options_trading_level": 0,
+    }
+
+
+def position_json(engine: Engine, symbol: str) -> dict[str, Any]:
+    """The Position object of `symbol` (must be held)."""
+    from parity.venue.engine import asset_id
+
+    position = engine.positions[symbol]
+    price = engine.last_price.get(symbol, position.avg_price)
+    value = position.qty * price
+    basis = position.qty * position.avg_price
+    pnl = value - basis
+    held = engine.held_for_orders(symbol)
+    return {
+        "asset_id": asset_id(symbol),
+        "symbol": symbol,
+        "exchange": EXCHANGE,
+        "asset_class": "us_equity",
+        "asset_marginable": False,
+        "qty": decimal(position.qty),
+        "qty_available": decimal(max(position.qty - held, 0.0)),
+        "avg_entry_price": decimal(position.avg_price),
+        "side": "long" if position.qty >= 0 else "short",
+        "market_value": decimal(value),
+        "cost_basis": decimal(basis),
+        "unrealized_pl": decimal(pnl),
+        "unrealized_plpc": decimal(pnl / basis if basis else 0.0),
+        "unrealized_intraday_pl": decimal(pnl),
+        "unrealized_intraday_plpc": decimal(pnl / basis if basis else 0.0),
+        "current_price": decimal(price),
+        "lastday_price": decimal(price),
+        "change_today": "0",
+    }
+
+
+def asset_json(symbol: str) -> dict[str, Any]:
+    """The Asset object."""
+    from parity.venue.engine import asset_id
+
+    return {
+        "id": asset_id(symbol),
+        "class": "us_equity",
+        "exchange": EXCHANGE,
+        "symbol": symbol,
+        "name": f"{symbol} (parity venue replay)",
+        "status": "active",
+        "tradable": True,
+        "marginable": False,
+        "shortable": False,
+        "easy_to_borrow": False,
+        "fractionable": True,
+        "maintenance_margin_requirement": 100.0,
+        "attributes": [],
+    }
+
+
+def clock_json(calendar: MarketCalendar, now: datetime) -> dict[str, Any]:
+    """The Clock object; times with the New York offset."""
+    return {
+        "timestamp": now.isoformat(timespec="microseconds"),
+        "is_open": calendar.is_open(now),
+        "next_open": calendar.next_open(now).isoformat(),
+        "next_close": calendar.next_close(now).isoformat(),
+    }
+
+
+def calendar_json(day: date) -> dict[str, Any]:
+    """One Calendar entry (regular session)."""
+    return {
+        "date": day.isoformat(),
+        "open": "09:30",
+        "close": "16:00",
+        "session_open": "0400",
+        "session_close": "2000",
+        "settlement_date": (day + timedelta(days=2)).isoformat(),
+    }
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
