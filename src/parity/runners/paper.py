@@ -192,9 +192,10 @@ def validate_paper(config: PaperConfig, notify: Notify) -> dict[str, Any]:
     try:
         return _check_account(session.store, config, notify)
     finally:
-        session.store.stop()
+        session.store.stop(join=False)
         if session.venue is not None:
             session.venue.stop()
+        session.store.join()
 
 
 def _check_account(store: AlpacaStore, config: PaperConfig, notify: Notify) -> dict[str, Any]:
@@ -350,9 +351,10 @@ def run_paper(
         result = _write(config, spec, params, run_id, strategy, tape, session, stopped_by[0])
         return result
     finally:
-        store.stop()
+        store.stop(join=False)  # the venue closing its sockets lets the streams end at once
         if session.venue is not None:
             session.venue.stop()
+        store.join()
 
 
 def _finished(session: _Session, stop: threading.Event | None) -> Callable[[], bool]:

@@ -11,10 +11,13 @@ Shape kept from alpaca-backtrader-api so its users can move over: `store = Alpac
 from __future__ import annotations
 
 import datetime as dt
+import http.client
+import json
 import logging
 import os
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -165,6 +168,7 @@ class AlpacaStore:
         self._bar_handlers: dict[str, list[Callable[[StreamBar], None]]] = {}
         self._trade_handlers: list[Callable[[TradeEvent], None]] = []
         self._session = requests.Session()
+        self._control = _ControlClient(self.endpoints.trading_url, credentials)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -229,8 +233,11 @@ class AlpacaStore:
         thread.start()
         self._threads.append(thread)
 
-    def stop(self) -> None:
-        """Stop both streams (alpaca-py may need up to ~5 s to notice)."""
+    def stop(self, *, join: bool = True) -> None:
+        """Ask both streams to stop. alpaca-py notices within ~5 s, at once if the server closes
+        the sockets: so stop a local venue after this and before `join()`."""
+        for name in ("alpaca.data.live.websocket", "alpaca.trading.stream"):
+            logging.getLogger(name).setLevel(logging.ERROR)  # the goodbye is not a warning
         for stream in (self._data_stream, self._trading_stream):
             if stream is None:
                 continue
@@ -238,10 +245,16 @@ class AlpacaStore:
                 stream.stop()
             except Exception as exc:  # a stream that never connected has no loop to stop
                 log.debug("stream stop: %s", exc)
+        self._session.close()
+        self._control.close()
+        if join:
+            self.join()
+
+    def join(self) -> None:
+        """Wait for the stream threads to end."""
         for thread in self._threads:
             thread.join(timeout=6)
         self._threads.clear()
-        self._session.close()
 
     # ------------------------------------------------------------------ subscriptions
 
@@ -464,31 +477,24 @@ class AlpacaStore:
         return self._venue("GET", "status", None)
 
     def _venue(self, method: str, what: str, body: dict[str, Any] | None) -> dict[str, Any] | None:
-        base = self.endpoints.trading_url
-        if not base:
+        if not self.endpoints.trading_url:
             return None
-        headers = {
-            "APCA-API-KEY-ID": self.credentials.key_id,
-            "APCA-API-SECRET-KEY": self.credentials.secret_key,
-        }
-        url = f"{base}/parity/v1/{what}"
         for attempt in range(1, self.retries + 2):
             try:
-                response = self._session.request(
-                    method, url, json=body, headers=headers, timeout=10
-                )
-            except (requests.ConnectionError, requests.Timeout):
+                status, payload = self._control.request(method, f"/parity/v1/{what}", body)
+            except OSError:
                 if attempt > self.retries:
-                    raise VenueUnavailable(f"venue {what}: unreachable at {base}") from None
+                    raise VenueUnavailable(
+                        f"venue {what}: unreachable at {self.endpoints.trading_url}"
+                    ) from None
                 time.sleep(self.retry_wait)
                 continue
-            if response.status_code == 404:
+            if status == 404:
                 return None  # not a parity venue
-            if response.status_code < 400:
-                result: dict[str, Any] = response.json()
-                return result
+            if status < 400:
+                return payload
             if attempt > self.retries:
-                raise VenueUnavailable(f"venue {what}: HTTP {response.status_code}")
+                raise VenueUnavailable(f"venue {what}: HTTP {status}")
             time.sleep(self.retry_wait)
         return None
 
@@ -516,6 +522,47 @@ class AlpacaStore:
             retry_wait=self.retry_wait,
             reconnect_backoff=self.reconnect_backoff,
         )
+
+
+class _ControlClient:
+    """A kept-alive plain HTTP connection for the venue's lock-step acks (one per bar: requests'
+    per-call overhead was most of a rehearsal's time per bar)."""
+
+    def __init__(self, base_url: str | None, credentials: AlpacaCredentials) -> None:
+        self._base = urllib.parse.urlsplit(base_url) if base_url else None
+        self._conn: http.client.HTTPConnection | None = None
+        self._headers = {
+            "APCA-API-KEY-ID": credentials.key_id,
+            "APCA-API-SECRET-KEY": credentials.secret_key,
+            "Content-Type": "application/json",
+        }
+        self._lock = threading.Lock()
+
+    def request(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        assert self._base is not None
+        data = json.dumps(body).encode() if body is not None else None
+        with self._lock:
+            for attempt in (1, 2):  # a kept-alive socket the server closed: reconnect once
+                if self._conn is None:
+                    host, port = self._base.hostname or "127.0.0.1", self._base.port or 80
+                    self._conn = http.client.HTTPConnection(host, port, timeout=30)
+                try:
+                    self._conn.request(method, path, body=data, headers=self._headers)
+                    response = self._conn.getresponse()
+                    raw = response.read()
+                except (http.client.HTTPException, OSError):
+                    self.close()
+                    if attempt == 2:
+                        raise OSError(f"venue control {path} failed") from None
+                    continue
+                payload = json.loads(raw) if raw else None
+                return response.status, payload
+        raise OSError("unreachable")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def _api_message(exc: Any) -> str:
