@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import backtrader as bt
 import pandas as pd
@@ -172,12 +173,17 @@ def _local_session(config: PaperConfig, notify: Notify) -> _Session:
     return _Session(store, is_finished, store.venue_ack, venue, list(loaded.warnings))
 
 
+def new_york_now() -> dt.datetime:
+    """Naive America/New_York wall-clock time (the convention of `--until` and bar labels)."""
+    return dt.datetime.now(ZoneInfo("America/New_York")).replace(tzinfo=None)
+
+
 def _alpaca_session(config: PaperConfig) -> _Session:
     store = AlpacaStore(AlpacaCredentials.from_env(), AlpacaEndpoints.from_env())
     until = config.until
 
     def is_finished() -> bool:
-        return until is not None and dt.datetime.now() >= until
+        return until is not None and new_york_now() >= until
 
     return _Session(store, is_finished, lambda _t: None)
 
