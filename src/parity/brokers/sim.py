@@ -35,6 +35,12 @@ class SimBroker(bt.brokers.BackBroker):
     params = (("allow_short", False),)
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
+        if not getattr(order.data, "bar_is_live", lambda: True)():
+            order.addinfo(reason="decided on a warm-up (history) bar: not traded")
+            self.orders.append(order)
+            order.reject(self)
+            self.notify(order)
+            return order
         if self.p.coc:  # a close fill is capped by the decision bar's range, not the next bar's
             order.addinfo(decision_high=order.data.high[0], decision_low=order.data.low[0])
         if not self.p.allow_short and order.issell() and self._would_short(order):

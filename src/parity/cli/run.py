@@ -220,9 +220,11 @@ def _parse_until(text: str | None) -> Any:
 )
 @click.option(
     "--venue",
-    type=click.Choice(["alpaca", "local"]),
+    type=click.Choice(["alpaca", "local", "sim"]),
     default="alpaca",
-    help="Alpaca's paper API (keys from the environment) or the local venue.",
+    help="alpaca: Alpaca's paper API (keys from the environment); local: the local venue "
+    "replaying --data; sim: Yahoo bars polled every --poll-seconds, simulated fills (markets "
+    "Alpaca does not cover).",
 )
 @click.option(
     "--data", default="sample:minute", help="Bars the local venue replays (any backtest source)."
@@ -275,6 +277,12 @@ def _parse_until(text: str | None) -> Any:
 @click.option(
     "--dry-run", is_flag=True, help="Live data and decisions, simulated fills; no order is sent."
 )
+@click.option(
+    "--poll-seconds",
+    type=click.FloatRange(min=1),
+    default=30.0,
+    help="--venue sim: seconds between polls.",
+)
 @runs_dir_option
 @json_option
 def run_paper_cmd(**values: Any) -> None:
@@ -302,6 +310,7 @@ def run_paper_cmd(**values: Any) -> None:
         latency_ms=values["latency_ms"],
         volume_share=values["volume_share"],
         backfill=values["backfill"],
+        poll_seconds=values["poll_seconds"],
         existing=values["existing"],
         flatten_on_exit=values["flatten_on_exit"],
         dry_run=values["dry_run"],

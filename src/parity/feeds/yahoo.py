@@ -12,8 +12,10 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
@@ -191,3 +193,38 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def recent_yahoo_bars(
+    symbol: str, timeframe: Timeframe, *, timeout: float = DEFAULT_TIMEOUT
+) -> list[Any]:
+    """The last few days of `timeframe` bars of `symbol`, fresh from Yahoo (never cached): the
+    source of the polling live feed. Labels follow parity's convention (naive New York time,
+    bar start). Raises `DataError` when Yahoo cannot be reached."""
+    from parity.feeds.resample import resample
+    from parity.stores.types import StreamBar
+
+    interval, native = yahoo_interval(timeframe)
+    start = date.today() - timedelta(days=5)
+    frame = _normalise(
+        _download(symbol.upper(), interval, start, None, timeout, Path(".")),
+        daily=interval == "1d",
+    )
+    if frame.empty:
+        return []
+    frame = resample(frame[["open", "high", "low", "close", "volume"]], native, timeframe)
+    received = time.time()
+    return [
+        StreamBar(
+            symbol.upper(),
+            stamp.to_pydatetime(),
+            row.open,
+            row.high,
+            row.low,
+            row.close,
+            row.volume,
+            received_at=received,
+            source="poll",
+        )
+        for stamp, row in zip(frame.index, frame.itertuples(), strict=True)
+    ]

@@ -1,0 +1,125 @@
+"""`PollingFeed`: a live feed that polls a bar source (Yahoo Finance by default) for markets the
+Alpaca stream does not cover (e.g. `RELIANCE.NS` at 5Min), for use with the simulated broker.
+
+Each poll asks `fetch(symbol)` for recent bars and delivers, oldest first, every bar that is
+complete (its end is at or before `now()`) and newer than the last one delivered. The first poll's
+bars are warm-up (`bar_is_live()` False: the simulated broker refuses orders decided on them); the
+last `backfill` of them are delivered. A failed poll is reported through `on_error` and retried at
+the next poll; trading goes on.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import backtrader as bt
+
+from parity.stores.types import StreamBar
+from parity.timeframe import MINUTE, Timeframe
+
+_SESSION_END = (23 * 3600 + 59 * 60 + 59 + 0.99999) / 86400.0
+
+
+def _noop(*_: Any) -> None:
+    return None
+
+
+class PollingFeed(bt.feed.DataBase):
+    """Polls `fetch(symbol) -> list[StreamBar]` every `poll_seconds` (clock: `now()`)."""
+
+    params = (
+        ("symbol", None),
+        ("fetch", None),
+        ("bar_timeframe", MINUTE),
+        ("poll_seconds", 30.0),
+        ("backfill", 0),
+        ("now", None),
+        ("is_finished", None),
+        ("on_bar", None),
+        ("on_error", None),
+        ("sleep", 0.2),
+    )
+
+    def __init__(self) -> None:
+        timeframe: Timeframe = self.p.bar_timeframe
+        self.symbol: str = self.p.symbol
+        self._ready: collections.deque[tuple[StreamBar, bool]] = collections.deque()
+        self._newest: dt.datetime | None = None
+        self._next_poll = 0.0
+        self._polled = False
+        self._live_bar = False
+        self.state = "connecting"
+        self._wallclock: Callable[[], dt.datetime] = self.p.now or dt.datetime.now
+        self._on_bar: Callable[[StreamBar], Any] = self.p.on_bar or _noop
+        self._on_error: Callable[[str], Any] = self.p.on_error or _noop
+        self._is_finished: Callable[[], bool] = self.p.is_finished or (lambda: False)
+        if timeframe.is_daily:
+            self.p.timeframe, self.p.compression = bt.TimeFrame.Days, 1
+        else:
+            self.p.timeframe = bt.TimeFrame.Minutes
+            self.p.compression = max(1, timeframe.seconds // 60)
+
+    def islive(self) -> bool:
+        return True
+
+    def bar_is_live(self) -> bool:
+        return self._live_bar
+
+    def _poll(self) -> None:
+        self._next_poll = time.monotonic() + float(self.p.poll_seconds)
+        try:
+            bars = self.p.fetch(self.symbol)
+        except Exception as exc:  # the network may fail; say so and try again next poll
+            self.state = "disconnected"
+            self._on_error(f"{self.symbol}: poll failed ({' '.join(str(exc).split())[:160]})")
+            return
+        length = dt.timedelta(seconds=self.p.bar_timeframe.seconds)
+        now = self._wallclock()
+        complete = sorted((b for b in bars if b.start + length <= now), key=lambda b: b.start)
+        if not self._polled:  # the first answer is history: the warm-up, never traded on
+            self._polled = True
+            warm = complete[-int(self.p.backfill) :] if self.p.backfill else []
+            self._newest = complete[-1].start if complete else None
+            for bar in warm:
+                self._on_bar(replace(bar, source="history"))
+                self._ready.append((bar, False))
+            self.state = "delayed" if warm else "live"
+            return
+        for bar in complete:
+            if self._newest is None or bar.start > self._newest:
+                self._on_bar(bar)
+                self._ready.append((bar, True))
+                self._newest = bar.start
+        self.state = "live"
+
+    def _load(self) -> bool | None:
+        if not self._ready and time.monotonic() >= self._next_poll:
+            self._poll()
+        if self._ready:
+            bar, live = self._ready.popleft()
+            self._deliver(bar, live)
+            return True
+        if self._is_finished():
+            self.state = "finished"
+            return False
+        time.sleep(float(self.p.sleep))
+        return None
+
+    def _deliver(self, bar: StreamBar, live: bool) -> None:
+        self._live_bar = live
+        number = bt.date2num(bar.start)
+        if self.p.bar_timeframe.is_daily:
+            number = float(int(number)) + _SESSION_END
+        lines = self.lines
+        lines.datetime[0] = number
+        lines.open[0] = bar.open
+        lines.high[0] = bar.high
+        lines.low[0] = bar.low
+        lines.close[0] = bar.close
+        lines.volume[0] = bar.volume
+        lines.openinterest[0] = 0.0

@@ -1,0 +1,398 @@
+"""`run_compare`: a paper run against its backtest twin, an existing backtest, or stated figures.
+
+Default mode builds the twin itself, from the paper run's manifest: the same strategy (its source
+sha256 must match unless `allow_code_change`), params, starting cash, window (the dates of the
+first and last equity bar), timeframe and cost model (the venue's fill model; `twin_costs="zero"`
+makes both twins frictionless so the venue's costs show up as execution divergence). The twin
+runs twice through `run_backtest`, into `PAPER_RUN/compare/`:
+
+* ``tape-twin``: on the bars the paper run received (`tape.csv`, one SYMBOL.csv per symbol in a
+  temporary directory, resampled to the run's timeframe exactly as a backtest feed would be);
+* ``history-twin``: on vendor history for the same window: the local venue's data source
+  (`history` overrides it), or Alpaca's history for an Alpaca run (needs keys and a network).
+
+Outputs: `divergence.json` and `divergence.html` in the paper run directory (or `out`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from parity.analyzers.divergence import RunData, compute_divergence
+from parity.analyzers.matching import missing_fills
+from parity.analyzers.metrics import METRIC_KEYS
+from parity.analyzers.verdict import Thresholds, check_stated, verdict
+from parity.errors import ConfigError, DataError, ReportError, StrategyError
+from parity.runstore import RunRecord, RunStore
+from parity.timeframe import parse_timeframe
+
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompareConfig:
+    """One comparison. Exactly one of default (twin), ``against`` or ``expect`` mode applies."""
+
+    paper_run: str
+    runs_dir: Path = Path("runs")
+    against: str | None = None
+    expect: Mapping[str, float] | None = None
+    history: str | None = None
+    twin_costs: Literal["same", "zero"] = "same"
+    allow_code_change: bool = False
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    out: Path | None = None
+    resamples: int = 2000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.against and self.expect:
+            raise ConfigError("give --against or --expect, not both")
+        if self.twin_costs not in ("same", "zero"):
+            raise ConfigError(f"--twin-costs {self.twin_costs!r} must be same or zero")
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    divergence: dict[str, Any]
+    json_path: Path
+    html_path: Path
+    warnings: tuple[str, ...]
+
+    @property
+    def status(self) -> str:
+        return str(self.divergence["verdict"]["status"])
+
+
+def parse_expect(text: str) -> dict[str, float]:
+    """``'sharpe=1.8,win_rate=65%'`` → ``{'sharpe': 1.8, 'win_rate': 0.65}``."""
+    out: dict[str, float] = {}
+    for raw in str(text).split(","):
+        term = raw.strip()
+        if not term:
+            continue
+        name, sep, value = term.partition("=")
+        name = name.strip().lower()
+        if not sep or not name or not value.strip():
+            raise ConfigError(
+                f"--expect term {term!r} is not NAME=VALUE; e.g. --expect sharpe=1.8,win_rate=0.65"
+            )
+        if name not in METRIC_KEYS:
+            raise ConfigError(f"--expect: unknown metric {name!r}; valid: {', '.join(METRIC_KEYS)}")
+        number = value.strip()
+        scale = 0.01 if number.endswith("%") else 1.0
+        try:
+            out[name] = float(number.rstrip("%")) * scale
+        except ValueError:
+            raise ConfigError(f"--expect {name}={value!r} is not a number") from None
+    if not out:
+        raise ConfigError("--expect needs at least one NAME=VALUE, e.g. --expect sharpe=1.8")
+    return out
+
+
+def _paper_record(store: RunStore, ref: str) -> RunRecord:
+    record = store.get(ref)
+    if record.manifest.get("mode") != "paper":
+        raise ConfigError(
+            f"run {record.run_id} is a {record.manifest.get('mode')} run; compare takes a paper run"
+        )
+    return record
+
+
+def run_compare(config: CompareConfig, *, notify: Notify = lambda _m: None) -> CompareResult:
+    """Compare, write divergence.json / divergence.html, return the figures and warnings."""
+    from parity.reports.divergence import write_html
+
+    store = RunStore(config.runs_dir)
+    record = _paper_record(store, config.paper_run)
+    live = RunData.from_dir(record.path, record.manifest)
+    warnings: list[str] = []
+    if config.expect:
+        divergence = _expect(live, config.expect, config.thresholds)
+        series: dict[str, pd.Series] = {}
+    elif config.against:
+        other = store.get(config.against)
+        warnings += manifest_differences(record, other)
+        for text in warnings:
+            notify(f"warning: {text}")
+        reference = RunData.from_dir(other.path, other.manifest)
+        divergence = compute_divergence(
+            live,
+            reference,
+            thresholds=config.thresholds,
+            bar_seconds=_bar_seconds(record.manifest),
+            resamples=config.resamples,
+            seed=config.seed,
+        )
+        divergence["mode"] = "against"
+        series = {"live": live.equity["value"], "reference": reference.equity["value"]}
+    else:
+        twins = build_twins(record, config, warnings.append)
+        for text in warnings:
+            notify(f"warning: {text}")
+        divergence = compute_divergence(
+            live,
+            twins.history,
+            tape=twins.tape,
+            thresholds=config.thresholds,
+            bar_seconds=_bar_seconds(record.manifest),
+            bars=twins.bars,
+            resamples=config.resamples,
+            seed=config.seed,
+        )
+        divergence["mode"] = "twin"
+        divergence["twin_costs"] = config.twin_costs
+        series = {
+            "live": live.equity["value"],
+            "tape": twins.tape.equity["value"],
+            "reference": twins.history.equity["value"],
+        }
+    divergence["warnings"] = warnings
+    divergence["thresholds"] = vars(config.thresholds)
+    out = Path(config.out) if config.out else record.path
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "divergence.json"
+    json_path.write_text(json.dumps(divergence, indent=2, default=str, allow_nan=False) + "\n")
+    html_path = write_html(divergence, series, out / "divergence.html")
+    return CompareResult(divergence, json_path, html_path, tuple(warnings))
+
+
+def _bar_seconds(manifest: Mapping[str, Any]) -> float:
+    return float(parse_timeframe(str(manifest.get("timeframe") or "1Min")).seconds)
+
+
+def _expect(live: RunData, stated: Mapping[str, float], t: Thresholds) -> dict[str, Any]:
+    metrics = {}
+    for name, want in stated.items():
+        got = live.metrics.get(name)
+        delta = None if got is None else float(got) - want
+        metrics[name] = {
+            "live": got,
+            "stated": want,
+            "abs_diff": delta,
+            "rel_diff": delta / abs(want) if delta is not None and want else None,
+        }
+    missing = missing_fills(live.orders, live.fills)
+    return {
+        "mode": "expect",
+        "live_run": live.run_id,
+        "metrics": metrics,
+        "missing_fills": missing,
+        "verdict": verdict(check_stated(live.metrics, stated, t), missing),
+    }
+
+
+def tape_sha256(record: RunRecord) -> str | None:
+    """The combined sha256 of the tape's bars, as a backtest on them would record it."""
+    from parity.feeds.loader import load_bars
+
+    if not (record.path / "tape.csv").is_file():
+        return None
+    with tempfile.TemporaryDirectory(prefix="parity-tape-") as tmp:
+        symbols = write_tape(record.path / "tape.csv", Path(tmp))
+        loaded = load_bars(
+            tmp, symbols, timeframe=parse_timeframe(str(record.manifest.get("timeframe")))
+        )
+        digests = "".join(s.sha256() for s in loaded.series)
+    return hashlib.sha256(digests.encode()).hexdigest()
+
+
+def _get(manifest: Mapping[str, Any], dotted: str) -> Any:
+    value: Any = manifest
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
+
+
+def _day(value: Any) -> str | None:
+    return dt.datetime.fromisoformat(value).date().isoformat() if value else None
+
+
+def manifest_differences(paper: RunRecord, other: RunRecord) -> list[str]:
+    """Every difference that makes ``other`` not the paper run's twin, one line each."""
+    a, b = paper.manifest, other.manifest
+    out: list[str] = []
+    for key in sorted(set(a.get("params") or {}) | set(b.get("params") or {})):
+        pa, pb = (a.get("params") or {}).get(key), (b.get("params") or {}).get(key)
+        if pa != pb:
+            out.append(f"params.{key}: paper {pa!r}, backtest {pb!r}")
+    for label, key in (
+        ("strategy", "strategy.name"),
+        ("code hash (strategy.source_sha256)", "strategy.source_sha256"),
+        ("timeframe", "timeframe"),
+        ("symbols", "symbols"),
+        ("commission", "commission"),
+        ("slippage", "slippage"),
+        ("cash", "cash"),
+    ):
+        if _get(a, key) != _get(b, key):
+            out.append(f"{label}: paper {_get(a, key)!r}, backtest {_get(b, key)!r}")
+    if a.get("venue") == "local" and _get(a, "data.source") != _get(b, "data.source"):
+        out.append(
+            f"data source: paper replayed {_get(a, 'data.source')!r}, "
+            f"backtest used {_get(b, 'data.source')!r}"
+        )
+    for label, key in (("window start", "start"), ("window end", "end")):
+        if _day(a.get(key)) != _day(b.get(key)):
+            out.append(f"{label}: paper {_day(a.get(key))}, backtest {_day(b.get(key))}")
+    if out or _get(b, "data.sha256"):
+        try:
+            sha = tape_sha256(paper)
+        except (DataError, ConfigError, OSError) as exc:
+            out.append(f"data sha256: the tape could not be read ({exc})")
+        else:
+            if sha is not None and sha != _get(b, "data.sha256"):
+                theirs = str(_get(b, "data.sha256"))[:12]
+                out.append(
+                    f"data sha256: paper tape {sha[:12]}, backtest {theirs} "
+                    "(the backtest ran on other bars)"
+                )
+    return out
+
+
+# ---------------------------------------------------------------------------- building the twin
+
+
+@dataclass(frozen=True)
+class Twins:
+    """The two twin runs and the bars each saw (per source, per symbol, at the run timeframe)."""
+
+    tape: RunData
+    history: RunData
+    bars: dict[str, dict[str, pd.DataFrame]]
+
+
+def write_tape(tape_csv: Path, directory: Path) -> tuple[str, ...]:
+    """Write `tape.csv` as one `SYMBOL.csv` per symbol (a bar received twice counts once, the
+    last copy wins); return the symbols."""
+    try:
+        tape = pd.read_csv(tape_csv, parse_dates=["datetime"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise DataError(
+            f"{tape_csv} is missing or malformed ({exc}); the paper run has no tape"
+        ) from None
+    if tape.empty:
+        raise DataError(f"{tape_csv} holds no bars: the paper run received nothing to compare")
+    columns = ["datetime", "open", "high", "low", "close", "volume"]
+    symbols = []
+    for symbol, rows in tape.groupby("symbol", sort=True):
+        bars = rows[columns].drop_duplicates("datetime", keep="last").sort_values("datetime")
+        bars.to_csv(directory / f"{symbol}.csv", index=False)
+        symbols.append(str(symbol))
+    return tuple(symbols)
+
+
+def _check_source(record: RunRecord, allow: bool, warn: Notify) -> str:
+    from parity.strategies.registry import resolve_strategy
+
+    strategy = record.manifest.get("strategy") or {}
+    name = str(strategy.get("name") or "")
+    spec = resolve_strategy(name)
+    recorded = strategy.get("source_sha256")
+    if recorded and spec.source_sha256 != recorded:
+        text = (
+            f"strategy source {spec.source_path} changed since run {record.run_id} (sha256 "
+            f"{str(recorded)[:12]} then, {spec.source_sha256[:12]} now)"
+        )
+        if not allow:
+            raise StrategyError(f"{text}; restore it, or pass --allow-code-change")
+        warn(f"{text}; compared anyway (--allow-code-change)")
+    return name
+
+
+def _window(manifest: Mapping[str, Any]) -> tuple[dt.date, dt.date]:
+    start, end = manifest.get("start"), manifest.get("end")
+    if not start or not end:
+        raise ReportError(
+            f"paper run {manifest.get('run_id')} recorded no bars (no start/end); "
+            "nothing to compare"
+        )
+    return dt.datetime.fromisoformat(start).date(), dt.datetime.fromisoformat(end).date()
+
+
+def _alpaca_history(
+    symbols: tuple[str, ...], start: dt.date, end: dt.date, directory: Path
+) -> None:
+    """Alpaca's 1-minute history of the window into `directory` as SYMBOL.csv files."""
+    from parity.stores.alpaca import AlpacaCredentials, AlpacaEndpoints, AlpacaStore
+
+    hint = "pass --against BACKTEST_RUN or --expect NAME=VALUE,... to compare without it"
+    try:
+        store = AlpacaStore(AlpacaCredentials.from_env(), AlpacaEndpoints.from_env())
+        first = dt.datetime.combine(start, dt.time())
+        last = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+        for symbol in symbols:
+            bars = store.history_bars(symbol, first, last)
+            frame = pd.DataFrame(
+                [(b.start, b.open, b.high, b.low, b.close, b.volume) for b in bars],
+                columns=["datetime", "open", "high", "low", "close", "volume"],
+            )
+            frame.to_csv(directory / f"{symbol}.csv", index=False)
+    except Exception as exc:  # no keys, no network, API errors: all end in the same advice
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise DataError(f"Alpaca history is unreachable ({reason}); {hint}") from exc
+
+
+def _twin_run(
+    record: RunRecord,
+    config: CompareConfig,
+    strategy: str,
+    data: str,
+    run_id: str,
+) -> tuple[RunData, dict[str, pd.DataFrame]]:
+    from parity.config import BacktestConfig
+    from parity.feeds.loader import load_bars
+    from parity.runners.backtest import run_backtest
+
+    manifest = record.manifest
+    start, end = _window(manifest)
+    timeframe = parse_timeframe(str(manifest.get("timeframe") or "1Min"))
+    symbols = tuple(manifest.get("symbols") or ())
+    zero = config.twin_costs == "zero"
+    backtest = BacktestConfig(
+        strategy=strategy,
+        params=dict(manifest.get("params") or {}),
+        data=data,
+        symbols=symbols,
+        timeframe=timeframe,
+        start=start,
+        end=end,
+        cash=float(manifest.get("cash") or 100_000.0),
+        commission="0" if zero else str(manifest.get("commission") or "0"),
+        slippage="0" if zero else str(manifest.get("slippage") or "0"),
+        fill_at="open",
+        runs_dir=record.path / "compare",
+    )
+    result = run_backtest(backtest, run_id=run_id)
+    loaded = load_bars(data, symbols, timeframe=timeframe, start=start, end=end)
+    bars = {s.symbol: s.frame for s in loaded.series}
+    return RunData.from_dir(result.run_dir), bars
+
+
+def build_twins(record: RunRecord, config: CompareConfig, warn: Notify) -> Twins:
+    """Run the tape twin and the history twin of a paper run (module doc)."""
+    strategy = _check_source(record, config.allow_code_change, warn)
+    manifest = record.manifest
+    with tempfile.TemporaryDirectory(prefix="parity-compare-") as tmp:
+        tape_dir = Path(tmp) / "tape"
+        tape_dir.mkdir()
+        write_tape(record.path / "tape.csv", tape_dir)
+        tape, tape_bars = _twin_run(record, config, strategy, str(tape_dir), "tape-twin")
+        source = config.history or str(_get(manifest, "data.source") or "")
+        if not config.history and (manifest.get("venue") != "local" or source == "alpaca"):
+            history_dir = Path(tmp) / "history"
+            history_dir.mkdir()
+            start, end = _window(manifest)
+            _alpaca_history(tuple(manifest.get("symbols") or ()), start, end, history_dir)
+            source = str(history_dir)
+        history, history_bars = _twin_run(record, config, strategy, source, "history-twin")
+    return Twins(tape, history, {"tape": tape_bars, "history": history_bars})
