@@ -254,7 +254,7 @@ class PollingSession:
         return self.until is not None and self.now() >= self.until
 
     def check(self, config: Any, notify: Notify) -> dict[str, Any]:
-        found = {}
+        found: dict[str, dict[str, Any]] = {}
         for symbol in config.symbols:
             bars = self.fetch(symbol)  # raises DataError if the source cannot be reached
             if not bars:
