@@ -57,6 +57,7 @@ class AlpacaBroker(bt.BrokerBase):
         )
         self._seq = 0
         self._synced_len: dict[Any, int] = {}
+        self._catching_up: set[str] = set()  # client ids of bracket parents being read back
         self.cash = 0.0
         self.startingcash = 0.0
         self.account_cash = 0.0
@@ -311,14 +312,19 @@ class AlpacaBroker(bt.BrokerBase):
     def _apply(
         self, snap: OrderSnapshot, event: str, price: float | None, qty: float | None, when: Any
     ) -> None:
+        self._apply_one(snap, event, price, qty, when)
+        for leg in snap.legs:  # after the parent: a leg never fills before its parent
+            if leg.id in self._cid_of_venue_id:
+                self._apply(leg, leg.status, None, None, leg.filled_at or when)
+
+    def _apply_one(
+        self, snap: OrderSnapshot, event: str, price: float | None, qty: float | None, when: Any
+    ) -> None:
         cid = self._cid_of_venue_id.get(snap.id)
         if cid is None and snap.replaces and snap.replaces in self._cid_of_venue_id:
             cid = self._cid_of_venue_id[snap.id] = self._cid_of_venue_id[snap.replaces]
         if cid is None and snap.client_order_id in self._orders:
             cid = self._cid_of_venue_id[snap.id] = snap.client_order_id
-        for leg in snap.legs:
-            if leg.id in self._cid_of_venue_id:
-                self._apply(leg, leg.status, None, None, leg.filled_at or when)
         if cid is None:
             return  # not an order of this run
         order = self._orders[cid]
@@ -327,6 +333,10 @@ class AlpacaBroker(bt.BrokerBase):
         if order.status == bt.Order.Submitted and event not in ("pending_new", "rejected"):
             order.accept(self)
             self.notify(order)
+        if snap.filled_qty > self._filled.get(cid, 0.0) + 1e-9:
+            self._parent_first(order)
+            if not order.alive():
+                return  # the parent's snapshot carried this leg's fill: already applied
         self._fill(cid, order, snap, price, qty, when)
         if event in _FINAL or snap.status in _FINAL:
             if not order.alive():
@@ -336,6 +346,29 @@ class AlpacaBroker(bt.BrokerBase):
                 snap.status, order.cancel if snap.status != "rejected" else order.reject
             )()
             self.notify(order)
+
+    def _parent_first(self, order: bt.Order) -> None:
+        """A bracket leg's fill seen before its parent's (the parent's update was lost with a
+        stream drop, or a sync failed): read the parent back and apply its fills first."""
+        parent = order.parent
+        if parent is None or not parent.alive():
+            return
+        wanted = parent.info.get("client_order_id")
+        if wanted in self._catching_up:
+            return
+        self._catching_up.add(wanted)
+        try:
+            for venue_id, cid in list(self._cid_of_venue_id.items()):
+                if cid != wanted:
+                    continue
+                try:
+                    snap = self.store.order(venue_id)
+                except (OrderRejected, VenueUnavailable) as exc:
+                    log.warning("sync of bracket parent %s failed: %s", cid, exc)
+                    continue
+                self._apply(snap, snap.status, None, None, snap.filled_at or snap.updated_at)
+        finally:
+            self._catching_up.discard(wanted)
 
     def _fill(
         self,
