@@ -11,6 +11,7 @@ stream loses nothing. Client order ids are deterministic (`PREFIX-000001`, ...).
 from __future__ import annotations
 
 import collections
+import copy
 import logging
 import queue
 from typing import Any
@@ -109,7 +110,9 @@ class AlpacaBroker(bt.BrokerBase):
         return self.notifs.popleft() if self.notifs else None
 
     def notify(self, order: bt.Order) -> None:
-        self.notifs.append(order.clone())
+        clone = order.clone()
+        clone.info = copy.copy(order.info)  # a later reason must not rewrite this notification
+        self.notifs.append(clone)
 
     # ------------------------------------------------------------------ orders
 

@@ -67,6 +67,7 @@ class PaperConfig:
     dry_run: bool = False
     runs_dir: Path = Path("runs")
     faults: Any = None  # a venue FaultPlan (local venue only): injected errors for rehearsals
+    run_id: str | None = None  # default: a new id (client order ids are `RUN_ID-000001`, ...)
 
     @property
     def costs(self) -> CostModel:
@@ -137,7 +138,7 @@ def run_paper(
     spec = resolve_strategy(config.strategy)
     params = coerce_params(spec.cls, config.params)
     session = session or open_session(config, notify)
-    run_id = new_run_id(spec.name)
+    run_id = config.run_id or new_run_id(spec.name)
     stopped_by = ["end of data"]
 
     def finished() -> bool:

@@ -43,16 +43,22 @@ class AlpacaSession:
         self.until = until
         self.warnings: list[str] = []
         self._broker: Any = None
+        self._parity_venue = False  # a parity venue (e.g. `parity venue serve`) behind the URLs
+        self._replay_done = False
 
     @classmethod
     def from_env(cls, until: dt.datetime | None) -> AlpacaSession:
         return cls(AlpacaStore(AlpacaCredentials.from_env(), AlpacaEndpoints.from_env()), until)
 
     def finished(self) -> bool:
-        return self.until is not None and new_york_now() >= self.until
+        if self._parity_venue and not self._replay_done:
+            self._replay_done = bool((self.store.venue_status() or {}).get("finished"))
+        return self._replay_done or (self.until is not None and new_york_now() >= self.until)
 
     def consumed(self, bar_start: dt.datetime) -> None:
-        """Nothing to acknowledge on a real venue."""
+        """A parity venue in lock-step waits for this; Alpaca itself needs nothing."""
+        if self._parity_venue:
+            self.store.venue_ack(bar_start)
 
     # -------------------------------------------------------------- checks
     def check(self, config: Any, notify: Notify) -> dict[str, Any]:
@@ -60,6 +66,9 @@ class AlpacaSession:
         store = self.store
         account = store.account()
         clock = store.clock()
+        self._parity_venue = store.venue_status() is not None
+        if self._parity_venue:
+            notify("the endpoints are a parity venue: acknowledging bars, ending with its replay")
         notify(
             f"account {account.status}: cash {account.cash:,.2f}, buying power "
             f"{account.buying_power:,.2f} {account.currency}"
@@ -204,14 +213,7 @@ class LocalVenueSession(AlpacaSession):
         )
         super().__init__(store, config.until)
         self.warnings = list(loaded.warnings)
-        self._done = False
-
-    def finished(self) -> bool:
-        self._done = self._done or bool((self.store.venue_status() or {}).get("finished"))
-        return self._done or super().finished()
-
-    def consumed(self, bar_start: dt.datetime) -> None:
-        self.store.venue_ack(bar_start)
+        self._parity_venue = True
 
     def close(self) -> None:
         self.store.stop(join=False)  # the venue closing its sockets ends the streams at once

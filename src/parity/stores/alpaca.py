@@ -10,6 +10,7 @@ Shape kept from alpaca-backtrader-api so its users can move over: `store = Alpac
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import http.client
 import json
@@ -243,6 +244,11 @@ class AlpacaStore:
                 continue
             try:
                 stream.stop()
+                loop = getattr(stream, "_loop", None)
+                if loop is not None and loop.is_running():
+                    # close our end now: alpaca-py otherwise notices the stop only when its
+                    # 5 s receive timeout expires
+                    asyncio.run_coroutine_threadsafe(stream.close(), loop)
             except Exception as exc:  # a stream that never connected has no loop to stop
                 log.debug("stream stop: %s", exc)
         self._session.close()
