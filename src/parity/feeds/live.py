@@ -16,6 +16,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import queue
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,9 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         ("is_finished", None),
         ("on_bar", None),
         ("now", None),
+        ("on_state", None),
+        ("stale_after", 0.0),
+        ("market_open", None),
     )
 
     def __init__(self) -> None:
@@ -61,6 +65,8 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         self._live_bar = False
         self._live = False
         self.state = "connecting"
+        self._on_state: Callable[[str, str], Any] = self.p.on_state or _noop
+        self._last_arrival = time.monotonic()
         self.refilled = 0
         self.p.store.subscribe_bars(self.symbol, self._incoming.put)  # registration only
         if timeframe.is_daily:
@@ -87,7 +93,7 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         self._live = True
 
     def _backfill(self, store: Any) -> None:
-        self.state = "delayed"
+        self._set_state("delayed")
         now: dt.datetime = self.p.now() if self.p.now else store.clock().timestamp
         span = dt.timedelta(seconds=self.p.bar_timeframe.seconds * int(self.p.backfill) * 3)
         bars = store.history_bars(self.symbol, now - max(span, dt.timedelta(days=5)), now)
@@ -157,11 +163,32 @@ class AlpacaLiveFeed(bt.feed.DataBase):
                         self._ready.append((done, True))
                     if self._ready:
                         continue
-                    self.state = "finished"
+                    self._set_state("finished")
                     return False
+                self._check_stale()
                 return None
-            self.state = "live"
+            self._last_arrival = time.monotonic()
+            self._set_state("live")
             self._ingest(bar, live=True)
+
+    def _set_state(self, state: str) -> None:
+        """Record a feed state change; the strategy sees it in `notify_data`, the runner logs it."""
+        if state == self.state:
+            return
+        self.state = state
+        status = {"delayed": self.DELAYED, "live": self.LIVE, "stale": self.DISCONNECTED}.get(state)
+        if status is not None:
+            self.put_notification(status)
+        self._on_state(self.symbol, state)
+
+    def _check_stale(self) -> None:
+        """No bar for `stale_after` seconds while the market is open: the stream is stale."""
+        limit = float(self.p.stale_after or 0.0)
+        if not limit or self.state != "live":
+            return
+        market_open = self.p.market_open or (lambda: True)
+        if time.monotonic() - self._last_arrival > limit and market_open():
+            self._set_state("stale")
 
     def _deliver(self, bar: StreamBar, live: bool) -> None:
         self._live_bar = live

@@ -11,6 +11,7 @@ The runner picks one; nothing below it branches on the kind.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo
 import backtrader as bt
 
 from parity.brokers.sim import ParityCommission, build_sim_broker
-from parity.errors import BrokerError, ConfigError
+from parity.errors import BrokerError, ConfigError, ParityError
 from parity.feeds.live import AlpacaLiveFeed
 from parity.stores.alpaca import AlpacaCredentials, AlpacaEndpoints, AlpacaStore
 from parity.stores.types import StreamBar
@@ -45,6 +46,8 @@ class AlpacaSession:
         self._broker: Any = None
         self._parity_venue = False  # a parity venue (e.g. `parity venue serve`) behind the URLs
         self._replay_done = False
+        self.notify: Notify = lambda _m: None
+        self._market = (False, -1e9)  # (is open, when it was asked)
 
     @classmethod
     def from_env(cls, until: dt.datetime | None) -> AlpacaSession:
@@ -64,6 +67,7 @@ class AlpacaSession:
     def check(self, config: Any, notify: Notify) -> dict[str, Any]:
         """Account status, buying power, clock and every symbol; raises on a problem."""
         store = self.store
+        self.notify = notify
         account = store.account()
         clock = store.clock()
         self._parity_venue = store.venue_status() is not None
@@ -120,6 +124,9 @@ class AlpacaSession:
         return broker
 
     def feed(self, symbol: str, config: Any, on_bar: OnBar, finished: Finished) -> bt.DataBase:
+        # a lock-step parity venue never goes quiet on its own; elsewhere no bar for three bar
+        # lengths (at least 90 s) while the market is open means the stream is stale
+        stale = 0.0 if self._parity_venue else max(90.0, 3.0 * config.timeframe.seconds)
         return AlpacaLiveFeed(  # type: ignore[call-arg]
             symbol=symbol,
             store=self.store,
@@ -128,7 +135,21 @@ class AlpacaSession:
             on_consumed=self.consumed,
             is_finished=finished,
             on_bar=on_bar,
+            on_state=lambda sym, state: self.notify(f"{sym} feed: {state}"),
+            stale_after=stale,
+            market_open=self.market_open,
         )
+
+    def market_open(self) -> bool:
+        """The venue's clock, asked at most once a minute."""
+        is_open, asked = self._market
+        if time.monotonic() - asked > 60:
+            try:
+                is_open = self.store.clock().is_open
+            except ParityError:
+                is_open = True  # cannot tell: report staleness rather than hide it
+            self._market = (is_open, time.monotonic())
+        return is_open
 
     def start(self, config: Any) -> None:
         self.store.start_streams_for(config.symbols, trading=not config.dry_run)
