@@ -1,6 +1,12 @@
-"""`Recorder`: the one analyzer a parity run needs. It keeps per-bar equity and cash in plain lists
+"""`Recorder`: the one analyzer a parity run needs. It keeps per-bar equity and cash in plain arrays
 and every order and fill as they are notified; all metrics are computed once at the end from these
-arrays (stacking Backtrader's own analyzers costs +77 % run time)."""
+arrays (stacking Backtrader's own analyzers costs +77 % run time).
+
+Given a `journal` (an `OrderJournal`), it also writes everything it sees to the run journal:
+equity in batches of `batch` bars (the journal's `executemany`), and per bar with positions when
+`live` (a paper run: flushed and heart-beaten on every bar); order intents, order states (as the
+strategy saw them) and fills as they are notified. The run artifacts are exported from there.
+"""
 
 from __future__ import annotations
 
@@ -12,50 +18,20 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from parity.journal.codec import bt_datetimes
+from parity.journal.columns import FILL_COLUMNS, ORDER_COLUMNS
+from parity.journal.hook import OrderJournal, fill_bar, order_fields
+from parity.journal.writer import EquityRecord
+
+__all__ = ["FILL_COLUMNS", "ORDER_COLUMNS", "Recorder", "num2timestamps"]
+
 _EPOCH_ORDINAL = 719163.0
-_EXEC_NAMES = {
-    bt.Order.Market: "market",
-    bt.Order.Close: "close",
-    bt.Order.Limit: "limit",
-    bt.Order.Stop: "stop",
-    bt.Order.StopLimit: "stop_limit",
-    bt.Order.StopTrail: "trailing_stop",
-    bt.Order.StopTrailLimit: "trailing_stop_limit",
-}
 _REASONS = {
     bt.Order.Margin: "insufficient cash or margin",
     bt.Order.Expired: "expired",
     bt.Order.Canceled: "canceled",
     bt.Order.Rejected: "rejected by broker",
 }
-
-ORDER_COLUMNS = [
-    "order_id",
-    "client_order_id",
-    "symbol",
-    "side",
-    "type",
-    "qty",
-    "limit_price",
-    "stop_price",
-    "submitted_at",
-    "status",
-    "reason",
-    "filled_qty",
-    "avg_fill_price",
-    "commission",
-]
-FILL_COLUMNS = [
-    "datetime",
-    "bar",
-    "symbol",
-    "side",
-    "qty",
-    "price",
-    "commission",
-    "order_id",
-    "client_order_id",
-]
 
 
 def num2timestamps(values: Sequence[float] | np.ndarray, daily: bool) -> pd.DatetimeIndex:
@@ -74,6 +50,9 @@ class Recorder(bt.Analyzer):
         ("id_prefix", "run"),
         ("progress", None),
         ("progress_every", 0),
+        ("journal", None),  # an OrderJournal, or None to keep everything in memory only
+        ("live", False),  # journal every bar with positions, flushed (paper runs)
+        ("batch", 5000),  # bars per equity batch written to the journal (backtests)
     )
 
     def __init__(self) -> None:
@@ -86,6 +65,8 @@ class Recorder(bt.Analyzer):
         self._progress: Callable[[int], None] | None = self.p.progress
         self._every = int(self.p.progress_every) or 0
         self._next_tick = self._every
+        self._journal: OrderJournal | None = self.p.journal
+        self._sent = 0  # bars already written to the journal
 
     def client_order_id(self, number: int) -> str:
         """Deterministic: the run prefix and the order's number within the run (1, 2, ...).
@@ -101,62 +82,134 @@ class Recorder(bt.Analyzer):
         if self._progress is not None and len(self.values) >= self._next_tick:
             self._progress(len(self.values))
             self._next_tick += self._every
+        if self._journal is not None:
+            if self.p.live:
+                self._journal_live_bar()
+            elif len(self.values) - self._sent >= self.p.batch:
+                self._journal_equity()
+
+    def stop(self) -> None:
+        if self._journal is not None:
+            self._journal_equity()
+            self._journal.journal.flush()
+
+    def _journal_equity(self) -> None:
+        """Equity of the bars not yet journaled, as one batch."""
+        assert self._journal is not None
+        start, end = self._sent, len(self.values)
+        if end <= start:
+            return
+        times = bt_datetimes(np.frombuffer(self.bar_times)[start:end], self._journal.daily)
+        self._journal.journal.equity_arrays(
+            start, times, np.frombuffer(self.values)[start:end], np.frombuffer(self.cash)[start:end]
+        )
+        self._sent = end
+
+    def _journal_live_bar(self) -> None:
+        """A paper bar: its equity with positions, flushed at once, and a heartbeat."""
+        assert self._journal is not None
+        broker = self.strategy.broker
+        positions = {}
+        for data in self.strategy.datas:
+            size = broker.getposition(data).size
+            if size:
+                positions[data._name] = float(size)
+        bar = len(self.values) - 1
+        record = EquityRecord(
+            bar, self._journal.bar_time(self.bar_times[bar]), self.values[bar], self.cash[bar],
+            positions,
+        )  # fmt: skip
+        journal = self._journal.journal
+        journal.equity([record])
+        journal.flush()
+        journal.heartbeat(min_interval=1.0)
+        self._sent = bar + 1
 
     def notify_order(self, order: bt.Order) -> None:
         record = self.orders.get(order.ref)
         if record is None:
             record = self._new_record(order, len(self.orders) + 1)
             self.orders[order.ref] = record
+            if self._journal is not None:
+                self._journal_intent(record)
         record["status"] = order.getstatusname().lower()
         reason = order.info.get("reason") or _REASONS.get(order.status)
-        if reason and order.status != bt.Order.Completed:
-            record["reason"] = reason
+        recorded_reason = reason if reason and order.status != bt.Order.Completed else None
+        if recorded_reason:
+            record["reason"] = recorded_reason
         data = order.data
         for bit in order.executed.iterpending():
-            # a close fill (--fill close) is stamped on the decision bar, one bar back
-            bar = len(data) - 1 if bit.dt >= data.datetime[0] else len(data) - 2
             commission = (bit.closedcomm or 0.0) + (bit.openedcomm or 0.0)
-            self.fills.append(
-                {
-                    "datetime": bit.dt,
-                    "bar": bar,
-                    "symbol": order.data._name,
-                    "side": record["side"],
-                    "qty": abs(bit.size),
-                    "price": bit.price,
-                    "commission": commission,
-                    "order_id": record["order_id"],
-                    "client_order_id": record["client_order_id"],
-                }
-            )
+            fill = {
+                "datetime": bit.dt,
+                "bar": fill_bar(data, bit.dt),
+                "symbol": order.data._name,
+                "side": record["side"],
+                "qty": abs(bit.size),
+                "price": bit.price,
+                "commission": commission,
+                "order_id": record["order_id"],
+                "client_order_id": record["client_order_id"],
+            }
+            self.fills.append(fill)
             record["filled_qty"] += abs(bit.size)
             record["commission"] += commission
             record["_notional"] += abs(bit.size) * bit.price
+            if self._journal is not None:
+                self._journal_fill(fill, record["filled_qty"])
         if record["filled_qty"]:
             record["avg_fill_price"] = record["_notional"] / record["filled_qty"]
+        if self._journal is not None:
+            self._journal.journal.order_event(
+                record["client_order_id"],
+                record["status"],
+                filled_qty=record["filled_qty"],
+                avg_price=record["avg_fill_price"],
+                reason=recorded_reason,
+                at=self._journal.bar_time(self.strategy.datetime[0]) if len(self.strategy) else None,
+                source="strategy",
+                durable=bool(self.p.live),
+            )
+
+    def _journal_intent(self, record: dict[str, Any]) -> None:
+        assert self._journal is not None
+        self._journal.journal.intent(
+            record["client_order_id"],
+            seq=record["order_id"],
+            symbol=record["symbol"],
+            side=record["side"],
+            qty=record["qty"],
+            type=record["type"],
+            limit_price=record["limit_price"],
+            stop_price=record["stop_price"],
+            decided_at=self._journal.bar_time(record["submitted_at"]),
+            durable=bool(self.p.live),
+        )
+
+    def _journal_fill(self, fill: dict[str, Any], cum_qty: float) -> None:
+        assert self._journal is not None
+        self._journal.journal.fill(
+            fill["client_order_id"],
+            order_seq=fill["order_id"],
+            symbol=fill["symbol"],
+            side=fill["side"],
+            cum_qty=cum_qty,
+            qty=fill["qty"],
+            price=fill["price"],
+            commission=fill["commission"],
+            at=self._journal.bar_time(fill["datetime"]),
+            bar=fill["bar"],
+            durable=bool(self.p.live),
+        )
 
     def _new_record(self, order: bt.Order, number: int) -> dict[str, Any]:
-        is_stop = order.exectype in (bt.Order.Stop, bt.Order.StopTrail)
-        has_limit = order.exectype in (bt.Order.Limit, bt.Order.StopLimit, bt.Order.StopTrailLimit)
-        created = order.created
+        # a live broker's client order id (the venue's key) when it assigned one
+        cid = order.info.get("client_order_id") or self.client_order_id(number)
         return {
             "order_id": number,
-            "client_order_id": self.client_order_id(number),
-            "symbol": order.data._name,
-            "side": "buy" if order.isbuy() else "sell",
-            "type": _EXEC_NAMES.get(order.exectype, str(order.exectype)),
-            "qty": abs(created.size),
-            "limit_price": (
-                created.pricelimit
-                if order.exectype == bt.Order.StopLimit
-                else created.price
-                if has_limit
-                else None
-            ),
-            "stop_price": created.price
-            if is_stop or order.exectype == bt.Order.StopLimit
-            else None,
-            "submitted_at": created.dt,
+            "client_order_id": cid,
+            **order_fields(order),
+            "submitted_at": order.created.dt,
             "status": "",
             "reason": "",
             "filled_qty": 0.0,

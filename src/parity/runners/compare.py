@@ -19,12 +19,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from parity.analyzers.divergence import RunData, compute_divergence
@@ -158,12 +160,28 @@ def run_compare(config: CompareConfig, *, notify: Notify = lambda _m: None) -> C
         }
     divergence["warnings"] = warnings
     divergence["thresholds"] = vars(config.thresholds)
+    divergence = _finite(divergence)
     out = Path(config.out) if config.out else record.path
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / "divergence.json"
     json_path.write_text(json.dumps(divergence, indent=2, default=str, allow_nan=False) + "\n")
     html_path = write_html(divergence, series, out / "divergence.html")
     return CompareResult(divergence, json_path, html_path, tuple(warnings))
+
+
+def _finite(value: Any) -> Any:
+    """A JSON-safe copy: NaN/inf become None, numpy scalars plain Python numbers."""
+    if isinstance(value, Mapping):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    return value
 
 
 def _bar_seconds(manifest: Mapping[str, Any]) -> float:

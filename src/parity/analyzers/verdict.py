@@ -1,0 +1,178 @@
+"""PASS / WARN / FAIL against configurable thresholds.
+
+Checks (each gives a level; the verdict is the worst):
+
+* **Sharpe**: ``|live - reference| / max(|reference|, sharpe_floor)`` at most ``sharpe_pass``
+  (default 0.2, "within 20 %") PASS, at most ``sharpe_warn`` (0.4) WARN, beyond FAIL. The floor
+  (0.1) keeps a reference Sharpe near zero from turning noise into an infinite relative gap.
+  Undefined on both sides is PASS, on one side WARN.
+* **Correlation** of returns: ``>= min_correlation`` (0.8) PASS, ``>= fail_correlation`` (0.5)
+  WARN, below FAIL; undefined WARN.
+* **DTW** (annualised): ``< max_dtw`` (0.2) PASS, ``< fail_dtw`` (0.5) WARN, else FAIL.
+  Correlation and DTW are read on daily returns when there are at least ``min_days`` (20) days,
+  otherwise on per-bar returns (a few days of daily returns say nothing).
+* **Missing fills**: any order reported filled without matching fill rows is FAIL.
+* **Stated figures** (``--expect``): Sharpe as above; every other stated metric by its relative
+  gap ``|live - stated| / max(|stated|, 1e-9)`` against ``metric_pass`` / ``metric_warn``.
+
+Exit codes of `parity compare`: 0 PASS, 1 WARN, 2 FAIL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from parity.errors import ConfigError
+
+LEVELS = ("PASS", "WARN", "FAIL")
+EXIT_CODES = {"PASS": 0, "WARN": 1, "FAIL": 2}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Thresholds:
+    """Verdict thresholds (fractions; see the module doc)."""
+
+    sharpe_pass: float = 0.2
+    sharpe_warn: float = 0.4
+    sharpe_floor: float = 0.1
+    min_correlation: float = 0.8
+    fail_correlation: float = 0.5
+    max_dtw: float = 0.2
+    fail_dtw: float = 0.5
+    min_days: int = 20
+    metric_pass: float = 0.2
+    metric_warn: float = 0.4
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise ConfigError(f"threshold {f.name}={value!r} must be a non-negative number")
+        if self.sharpe_warn < self.sharpe_pass or self.metric_warn < self.metric_pass:
+            raise ConfigError("a *_warn threshold must be at least its *_pass threshold")
+        if self.fail_correlation > self.min_correlation or self.fail_dtw < self.max_dtw:
+            raise ConfigError("fail_correlation <= min_correlation and fail_dtw >= max_dtw")
+
+    def with_overrides(self, values: Mapping[str, Any]) -> Thresholds:
+        """A copy with ``values`` (None entries ignored); unknown names are a ConfigError."""
+        names = {f.name: f.type for f in dataclasses.fields(self)}
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise ConfigError(
+                f"unknown threshold {', '.join(unknown)}; valid: {', '.join(sorted(names))}"
+            )
+        clean: dict[str, Any] = {}
+        for name, value in values.items():
+            if value is None:
+                continue
+            try:
+                clean[name] = int(value) if name == "min_days" else float(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"threshold {name}={value!r} must be a number") from None
+        return dataclasses.replace(self, **clean)
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> Thresholds:
+        """Thresholds from a YAML mapping of names to numbers (defaults for the rest)."""
+        try:
+            raw = yaml.safe_load(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(
+                f"thresholds file {path} does not exist; check --thresholds"
+            ) from None
+        except yaml.YAMLError:
+            raise ConfigError(f"thresholds file {path} is not valid YAML; fix the syntax") from None
+        if raw is None:
+            return cls()
+        if not isinstance(raw, dict):
+            raise ConfigError(f"thresholds file {path} must map names to numbers")
+        return cls().with_overrides(raw)
+
+
+def _worst(levels: list[str]) -> str:
+    return max(levels, key=LEVELS.index, default="PASS")
+
+
+def _band(value: float, pass_at: float, warn_at: float) -> str:
+    return "PASS" if value <= pass_at else "WARN" if value <= warn_at else "FAIL"
+
+
+def check_sharpe(live: float | None, reference: float | None, t: Thresholds) -> tuple[str, str]:
+    """The Sharpe check: ``(level, reason)``."""
+    if live is None and reference is None:
+        return "PASS", "sharpe undefined on both sides"
+    if live is None or reference is None:
+        return "WARN", f"sharpe undefined on one side (live {live}, reference {reference})"
+    rel = abs(live - reference) / max(abs(reference), t.sharpe_floor)
+    level = _band(rel, t.sharpe_pass, t.sharpe_warn)
+    return level, (
+        f"sharpe {live:.3f} vs {reference:.3f}: {rel:.1%} apart "
+        f"(PASS <= {t.sharpe_pass:.0%}, WARN <= {t.sharpe_warn:.0%})"
+    )
+
+
+def check_curves(curves: Mapping[str, Any], t: Thresholds) -> list[tuple[str, str]]:
+    """Correlation and DTW checks on the daily grid (enough days) or the per-bar grid."""
+    grid = "daily" if curves["daily"]["n"] >= t.min_days else "per_bar"
+    figures = curves[grid]
+    out: list[tuple[str, str]] = []
+    corr = figures["correlation"]
+    if corr is None:
+        out.append(("WARN", f"{grid} returns correlation undefined"))
+    else:
+        level = (
+            "PASS"
+            if corr >= t.min_correlation
+            else "WARN"
+            if corr >= t.fail_correlation
+            else "FAIL"
+        )
+        out.append((level, f"{grid} returns correlation {corr:.4f} (PASS >= {t.min_correlation})"))
+    dtw = figures["dtw"]
+    if dtw is None:
+        out.append(("WARN", f"{grid} DTW undefined"))
+    else:
+        level = "PASS" if dtw < t.max_dtw else "WARN" if dtw < t.fail_dtw else "FAIL"
+        out.append((level, f"{grid} annualised DTW {dtw:.4f} (PASS < {t.max_dtw})"))
+    return out
+
+
+def check_stated(
+    live: Mapping[str, Any], stated: Mapping[str, float], t: Thresholds
+) -> list[tuple[str, str]]:
+    """Stated figures (``--expect``) against the live metrics."""
+    out = []
+    for name, want in stated.items():
+        got = live.get(name)
+        if name == "sharpe":
+            out.append(check_sharpe(got, want, t))
+        elif got is None:
+            out.append(("WARN", f"{name} undefined live (stated {want:g})"))
+        else:
+            rel = abs(got - want) / max(abs(want), 1e-9)
+            out.append(
+                (
+                    _band(rel, t.metric_pass, t.metric_warn),
+                    f"{name} {got:.4g} vs stated {want:.4g}: {rel:.1%} apart",
+                )
+            )
+    return out
+
+
+def verdict(checks: list[tuple[str, str]], missing: list[str]) -> dict[str, Any]:
+    """Combine checks and missing-fill problems into ``{status, exit_code, reasons, checks}``."""
+    checks = list(checks) + [("FAIL", f"unexplained missing fill: {m}") for m in missing]
+    status = _worst([level for level, _ in checks])
+    return {
+        "status": status,
+        "exit_code": EXIT_CODES[status],
+        "reasons": [text for level, text in checks if level != "PASS"],
+        "checks": [{"level": level, "text": text} for level, text in checks],
+    }

@@ -1,0 +1,171 @@
+"""`parity compare` on a real lock-step local-venue rehearsal (two sessions of sample:minute IBM),
+through the runner and through the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from parity.cli import cli
+from parity.config import BacktestConfig
+from parity.runners.backtest import run_backtest
+from parity.runners.compare import CompareConfig, run_compare
+from parity.runners.paper import PaperConfig, run_paper
+
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.timeout(120)]
+
+WINDOW = {"start": dt.date(2013, 10, 4), "end": dt.date(2013, 10, 7)}
+PARAMS = {"fast": "5", "slow": "20"}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> Path:
+    """A runs directory holding one frictionless paper rehearsal and one frictionless backtest."""
+    root = tmp_path_factory.mktemp("compare")
+    common = {"strategy": "sma_cross", "params": PARAMS, "symbols": ("IBM",), "runs_dir": root}
+    run_paper(PaperConfig(venue="local", data="sample:minute", cash=100_000.0, **common, **WINDOW))
+    run_backtest(
+        BacktestConfig(data="sample:minute", commission="0", slippage="0", **common, **WINDOW)
+    )
+    return root
+
+
+def _run(runs: Path, mode: str) -> Path:
+    found = [p for p in runs.iterdir() if (p / "manifest.json").is_file()]
+    modes = {p: json.loads((p / "manifest.json").read_text())["mode"] for p in found}
+    return next(p for p, m in modes.items() if m == mode)
+
+
+def compare(runs: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["compare", *args, "--runs-dir", str(runs)])
+
+
+def test_frictionless_rehearsal_passes_with_every_trade_matched(runs):
+    paper = _run(runs, "paper")
+    result = run_compare(CompareConfig(paper_run=paper.name, runs_dir=runs))
+    div = result.divergence
+    assert result.status == "PASS" and div["verdict"]["exit_code"] == 0
+    per_bar = div["curves"]["per_bar"]
+    assert per_bar["correlation"] > 0.999
+    assert per_bar["dtw"] < 1e-9 and per_bar["tracking_error"] < 1e-9
+    counts = div["ledger"]["counts"]
+    closed = [r for r in div["ledger"]["rows"] if not r["open_at_end"]]
+    assert len(closed) == div["metrics"]["trades"]["live"] > 10
+    assert counts["matched"] == len(div["ledger"]["rows"])
+    assert counts["missed"] == counts["extra"] == 0
+    assert all(abs(v) < 1e-6 for v in div["waterfall"]["components"].values())
+    assert abs(div["waterfall"]["total"]) < 1e-6
+    assert div["first_divergence"] == {"data": None, "execution": None}
+    assert div["missing_fills"] == []
+    assert (paper / "divergence.json").is_file()
+    page = (paper / "divergence.html").read_text()
+    assert "<svg" in page and "PASS" in page
+    assert 'src="http' not in page and 'href="http' not in page  # self-contained, offline
+    assert (paper / "compare" / "tape-twin" / "metrics.json").is_file()
+    assert (paper / "compare" / "history-twin" / "metrics.json").is_file()
+
+
+def test_cli_default_prints_the_verdict_and_exits_0(runs):
+    result = compare(runs, _run(runs, "paper").name)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("verdict: PASS")
+    assert "P&L gap attribution" in result.stdout and "residual" in result.stdout
+
+
+def test_cli_json(runs, tmp_path):
+    result = compare(runs, _run(runs, "paper").name, "--json", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["verdict"]["status"] == "PASS" and payload["mode"] == "twin"
+    assert set(payload["waterfall"]["components"]) >= {"data", "fill_price", "fees", "residual"}
+    assert (tmp_path / "divergence.json").is_file() and (tmp_path / "divergence.html").is_file()
+
+
+def test_cli_against_a_backtest_names_every_manifest_difference(runs, tmp_path):
+    paper, backtest = _run(runs, "paper"), _run(runs, "backtest")
+    same = compare(runs, paper.name, "--against", backtest.name, "--out", str(tmp_path))
+    assert same.exit_code == 0, same.output
+    assert "warning" not in same.stderr
+    other = run_backtest(
+        BacktestConfig(
+            strategy="sma_cross",
+            params={"fast": "10", "slow": "30"},
+            data="sample:minute",
+            symbols=("IBM",),
+            slippage="5bps",
+            runs_dir=tmp_path / "other",
+            start=WINDOW["start"],
+            end=WINDOW["start"],
+        )
+    )
+    differ = compare(runs, paper.name, "--against", str(other.run_dir), "--out", str(tmp_path))
+    assert differ.exit_code in (1, 2), differ.output
+    for text in ("params.fast", "params.slow", "slippage", "window end", "data sha256"):
+        assert text in differ.stderr
+
+
+def test_cli_expect_stated_figures(runs, tmp_path):
+    paper = _run(runs, "paper")
+    metrics = json.loads((paper / "metrics.json").read_text())
+    close = f"sharpe={metrics['sharpe'] * 1.1},win_rate={metrics['win_rate']}"
+    ok = compare(runs, paper.name, "--expect", close, "--out", str(tmp_path))
+    assert ok.exit_code == 0, ok.output
+    far = compare(
+        runs,
+        paper.name,
+        "--expect",
+        "sharpe=1.8,win_rate=0.65,profit_factor=2.5,max_drawdown=-0.12",
+        "--out",
+        str(tmp_path),
+    )
+    assert far.exit_code == 2 and far.stdout.startswith("verdict: FAIL")
+
+
+def test_cli_bad_expect_text_and_unknown_metric(runs):
+    paper = _run(runs, "paper").name
+    bad = compare(runs, paper, "--expect", "sharpe")
+    assert bad.exit_code == 12 and "NAME=VALUE" in bad.stderr
+    unknown = compare(runs, paper, "--expect", "sharp=1.8")
+    assert unknown.exit_code == 12
+    assert "unknown metric 'sharp'" in unknown.stderr and "profit_factor" in unknown.stderr
+
+
+def test_cli_unknown_run(runs):
+    result = compare(runs, "no-such-run")
+    assert result.exit_code == 16 and "not found" in result.stderr
+    backtest = compare(runs, _run(runs, "backtest").name)
+    assert backtest.exit_code == 12 and "takes a paper run" in backtest.stderr
+
+
+def test_cli_changed_strategy_source(runs, tmp_path):
+    copy = tmp_path / "changed"
+    shutil.copytree(_run(runs, "paper"), copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["strategy"]["source_sha256"] = "0" * 64
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    refused = compare(runs, str(copy))
+    assert refused.exit_code == 14
+    assert "changed since run" in refused.stderr and "--allow-code-change" in refused.stderr
+    allowed = compare(runs, str(copy), "--allow-code-change")
+    assert allowed.exit_code == 0, allowed.output
+    assert "warning: strategy source" in allowed.stderr
+
+
+def test_alpaca_run_without_history_access_suggests_against_or_expect(runs, tmp_path, monkeypatch):
+    for name in ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY", "ALPACA_API_KEY", "ALPACA_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    copy = tmp_path / "alpaca"
+    shutil.copytree(_run(runs, "paper"), copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest.update(venue="alpaca-paper", data={"source": "alpaca", "bars_received": 1})
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    result = compare(runs, str(copy))
+    assert result.exit_code == 13, result.output
+    assert "Alpaca history is unreachable" in result.stderr
+    assert "--against" in result.stderr and "--expect" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -1,0 +1,130 @@
+"""DTW against a hand-filled table, the bootstrap's determinism, the power formula, verdicts."""
+
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+
+import numpy as np
+import pytest
+
+from parity.analyzers.dtw import annualised_dtw, dtw_cost, dtw_distance
+from parity.analyzers.evidence import bootstrap_sharpe_diff, days_to_detect
+from parity.analyzers.verdict import Thresholds, check_curves, check_sharpe, check_stated, verdict
+from parity.errors import ConfigError
+from parity.runners.compare import parse_expect
+
+
+def test_dtw_matches_a_hand_filled_table():
+    # a = [1, 2, 3], b = [1, 3]; squared costs c[i][j]:
+    #   [[0, 4], [1, 1], [4, 0]]
+    # D[0][0] = 0, D[0][1] = 4, D[1][0] = 1, D[1][1] = 1 + min(0, 4, 1) = 1,
+    # D[2][0] = 4 + 1 = 5, D[2][1] = 0 + min(D[1][0]=1, D[1][1]=1, D[2][0]=5) = 1
+    assert dtw_cost([1, 2, 3], [1, 3]) == 1.0
+    assert dtw_distance([1, 2, 3], [1, 3]) == 1.0
+    assert annualised_dtw([1, 2, 3], [1, 3], 252) == pytest.approx(math.sqrt(252 / 3))
+    # a lagged copy warps onto itself at no cost; a one-to-one comparison would not
+    assert dtw_cost([0, 1, 0, 0], [0, 0, 1, 0]) == 0.0
+    assert dtw_cost([2.0], [5.0]) == 9.0
+
+
+def _reference_dtw(a: np.ndarray, b: np.ndarray, band: int | None) -> float:
+    n, m = len(a), len(b)
+    d = np.full((n + 1, m + 1), math.inf)
+    d[0, 0] = 0.0
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            if band is not None and abs(i - j) > max(band, abs(n - m)):
+                continue
+            d[i, j] = (a[i - 1] - b[j - 1]) ** 2 + min(d[i - 1, j - 1], d[i - 1, j], d[i, j - 1])
+    return float(d[n, m])
+
+
+@pytest.mark.parametrize("band", [None, 0, 2, 5])
+def test_dtw_diagonal_fill_equals_the_plain_table(band):
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=23), rng.normal(size=19)
+    assert dtw_cost(a, b, band=band) == pytest.approx(_reference_dtw(a, b, band))
+
+
+def test_dtw_identical_series_is_zero_and_long_series_use_a_band():
+    x = np.random.default_rng(1).normal(0, 0.001, size=3000)
+    assert dtw_distance(x, x) == 0.0
+    assert annualised_dtw(x, x + 0.001, 252 * 390) > 0
+
+
+def test_bootstrap_is_deterministic_with_a_seed():
+    rng = np.random.default_rng(3)
+    live = rng.normal(0.001, 0.01, size=60)
+    twin = live + rng.normal(0.0, 0.002, size=60)
+    first = bootstrap_sharpe_diff(live, twin, resamples=500, seed=11)
+    again = bootstrap_sharpe_diff(live, twin, resamples=500, seed=11)
+    other = bootstrap_sharpe_diff(live, twin, resamples=500, seed=12)
+    assert first == again
+    assert first["low"] != other["low"]
+    assert first["low"] < first["observed"] < first["high"]
+    assert first["mean_block"] == round(60 ** (1 / 3))
+    short = bootstrap_sharpe_diff(live[:3], twin[:3])
+    assert short["low"] is None and "needs at least" in short["note"]
+
+
+def test_power_formula_by_hand():
+    d = np.array([0.001, 0.003, -0.001, 0.002, 0.0])
+    twin = np.zeros(5)
+    mu, sigma = 0.001, float(np.std(d, ddof=1))
+    z = NormalDist().inv_cdf(0.975) + NormalDist().inv_cdf(0.8)
+    needed = math.ceil((z * sigma / mu) ** 2)
+    out = days_to_detect(d, twin)
+    assert out["days_needed"] == needed and out["more_days"] == max(0, needed - 5)
+    assert days_to_detect(twin, twin)["more_days"] is None  # no gap to detect
+
+
+@pytest.mark.parametrize(
+    ("live", "expected"),
+    [(1.9, "PASS"), (2.4, "PASS"), (2.6, "WARN"), (1.3, "WARN"), (1.1, "FAIL")],
+)
+def test_sharpe_thresholds(live, expected):
+    assert check_sharpe(live, 2.0, Thresholds())[0] == expected
+
+
+def test_curve_thresholds_and_missing_fills():
+    t = Thresholds()
+
+    def curves(corr, dtw, days=2):
+        grid = {"n": days, "correlation": corr, "dtw": dtw}
+        return {"daily": grid, "per_bar": grid}
+
+    assert [c[0] for c in check_curves(curves(0.95, 0.1), t)] == ["PASS", "PASS"]
+    assert [c[0] for c in check_curves(curves(0.7, 0.3), t)] == ["WARN", "WARN"]
+    assert [c[0] for c in check_curves(curves(0.3, 0.6), t)] == ["FAIL", "FAIL"]
+    assert "daily" in check_curves(curves(0.9, 0.1, days=30), t)[0][1]
+    assert verdict([("PASS", "ok")], [])["exit_code"] == 0
+    failed = verdict([("PASS", "ok")], ["order x reported filled"])
+    assert failed["status"] == "FAIL" and failed["exit_code"] == 2
+
+
+def test_stated_figures_and_parse_expect():
+    stated = parse_expect("sharpe=1.8,win_rate=65%,max_drawdown=-0.12")
+    assert stated == {"sharpe": 1.8, "win_rate": 0.65, "max_drawdown": -0.12}
+    levels = check_stated(
+        {"sharpe": 1.7, "win_rate": 0.6, "max_drawdown": -0.2}, stated, Thresholds()
+    )
+    assert [level for level, _ in levels] == ["PASS", "PASS", "FAIL"]
+    with pytest.raises(ConfigError, match="valid: total_return"):
+        parse_expect("sharp=1")
+    with pytest.raises(ConfigError, match="NAME=VALUE"):
+        parse_expect("sharpe")
+    with pytest.raises(ConfigError, match="not a number"):
+        parse_expect("sharpe=high")
+
+
+def test_thresholds_from_yaml_and_overrides(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("sharpe_pass: 0.1\nmax_dtw: 0.3\n")
+    t = Thresholds.from_yaml(path).with_overrides({"sharpe_warn": 0.5, "max_dtw": None})
+    assert (t.sharpe_pass, t.sharpe_warn, t.max_dtw) == (0.1, 0.5, 0.3)
+    path.write_text("sharpe_pas: 0.1\n")
+    with pytest.raises(ConfigError, match="unknown threshold sharpe_pas"):
+        Thresholds.from_yaml(path)
+    with pytest.raises(ConfigError):
+        Thresholds(sharpe_pass=0.5, sharpe_warn=0.4)
