@@ -93,3 +93,13 @@ def test_live_aggregation_equals_backtest_resampling_on_the_sample():
     pd.testing.assert_frame_equal(
         got, expected[got.columns], check_freq=False, check_index_type=False, check_names=False
     )
+
+
+def test_a_quiet_bucket_closes_on_the_clock():
+    agg = BarAggregator(parse_timeframe("5Min"))
+    assert agg.add(minute(9, 31, 1, 2, 1, 2, 1)) == []
+    grace = dt.timedelta(seconds=2)
+    assert agg.due(dt.datetime(2024, 1, 2, 9, 35, 1), grace) == []  # within the grace
+    done = agg.due(dt.datetime(2024, 1, 2, 9, 35, 2), grace)
+    assert [b.start for b in done] == [dt.datetime(2024, 1, 2, 9, 30)]
+    assert agg.due(dt.datetime(2024, 1, 2, 9, 50), grace) == []  # nothing in progress

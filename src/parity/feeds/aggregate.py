@@ -59,6 +59,16 @@ class BarAggregator:
         self._current = current
         return done
 
+    def due(self, now: dt.datetime, grace: dt.timedelta) -> list[StreamBar]:
+        """The bucket in progress if the clock has passed its end (+ grace): no later minute
+        needs to arrive for a quiet bucket to close on time."""
+        current = self._current
+        if current is None or self.timeframe.is_daily:
+            return []
+        if now >= current.start + dt.timedelta(seconds=self.timeframe.seconds) + grace:
+            return self.flush()
+        return []
+
     def flush(self) -> list[StreamBar]:
         """Emit the bucket in progress (end of data or end of session)."""
         current, self._current = self._current, None

@@ -6,8 +6,8 @@
   the backtest's bar labels (`feeds.aggregate`).
 - A gap inside a session (a bar that should have come and did not) is refilled from history
   before the later bar is used.
-- `on_consumed(bar_start)` is called once the strategy is done with every bar received so far
-  (the local venue's lock-step acknowledgement); `is_finished()` ends the feed when the venue's
+- `lockstep` (a `feeds.lockstep.Lockstep`) acknowledges a lock-step venue's steps once the
+  strategy is done with every bar received so far; `is_finished()` ends the feed when the venue's
   replay (or the run's `--until`) is over; `on_bar(bar)` sees every bar received (the tape).
 """
 
@@ -42,7 +42,7 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         ("bar_timeframe", MINUTE),
         ("backfill", 0),
         ("qcheck", 0.5),
-        ("on_consumed", None),
+        ("lockstep", None),
         ("is_finished", None),
         ("on_bar", None),
         ("now", None),
@@ -57,18 +57,19 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         self._aggregator = BarAggregator(timeframe)
         self._ready: collections.deque[tuple[StreamBar, bool]] = collections.deque()
         self._incoming: queue.SimpleQueue[StreamBar] = queue.SimpleQueue()
-        self._on_consumed: Callable[[dt.datetime], Any] = self.p.on_consumed or _noop
         self._is_finished: Callable[[], bool] = self.p.is_finished or (lambda: False)
         self._on_bar: Callable[[StreamBar], Any] = self.p.on_bar or _noop
         self._last_minute: dt.datetime | None = None
-        self._acked: dt.datetime | None = None
         self._live_bar = False
         self._live = False
         self.state = "connecting"
         self._on_state: Callable[[str, str], Any] = self.p.on_state or _noop
         self._last_arrival = time.monotonic()
         self.refilled = 0
-        self.p.store.subscribe_bars(self.symbol, self._incoming.put)  # registration only
+        self._lockstep = self.p.lockstep
+        if self._lockstep is not None:
+            self._lockstep.register(self)
+        self.p.store.subscribe_bars(self.symbol, self._receive)  # registration only
         if timeframe.is_daily:
             self.p.timeframe, self.p.compression = bt.TimeFrame.Days, 1
         else:
@@ -81,16 +82,32 @@ class AlpacaLiveFeed(bt.feed.DataBase):
     def haslivedata(self) -> bool:
         return bool(self._ready) or not self._incoming.empty()
 
+    def _receive(self, bar: StreamBar) -> None:
+        """Stream thread: queue the bar first, then tell the lock-step coordinator."""
+        self._incoming.put(bar)
+        if self._lockstep is not None:
+            self._lockstep.arrived(bar.start)
+
+    def has_pending(self) -> bool:
+        """Bars received but not yet handed to the strategy."""
+        return bool(self._ready) or not self._incoming.empty()
+
     def bar_is_live(self) -> bool:
         """False while the current bar is a warm-up bar from history."""
         return self._live_bar
 
     def start(self) -> None:
+        status = self._laststatus if hasattr(self, "_laststatus") else None
         super().start()
-        store = self.p.store
-        if self.p.backfill:
-            self._backfill(store)
+        if status is not None:
+            self._laststatus = status  # keep the warm-up's DELAYED (announced before start)
         self._live = True
+
+    def backfill(self) -> None:
+        """Read the warm-up bars from history. Call before the stream starts, so that the first
+        streamed bar is live and never mistaken for history."""
+        if self.p.backfill:
+            self._backfill(self.p.store)
 
     def _backfill(self, store: Any) -> None:
         self._set_state("delayed")
@@ -151,12 +168,8 @@ class AlpacaLiveFeed(bt.feed.DataBase):
                 return True
             if not self._live:
                 return None
-            newest = self._last_minute
-            if newest is not None and newest != self._acked:
-                self._acked = newest
-                self._on_consumed(newest)
             try:
-                bar = self._incoming.get(timeout=self._qcheck or 0.0)
+                bar = self._next_incoming()
             except queue.Empty:
                 if self._is_finished() and self._incoming.empty():
                     for done in self._aggregator.flush():
@@ -166,10 +179,29 @@ class AlpacaLiveFeed(bt.feed.DataBase):
                     self._set_state("finished")
                     return False
                 self._check_stale()
+                self._close_due_bucket()
+                if self._ready:
+                    continue
                 return None
             self._last_arrival = time.monotonic()
             self._set_state("live")
             self._ingest(bar, live=True)
+
+    def _next_incoming(self) -> StreamBar:
+        """The next bar received; waits up to `qcheck` (after acknowledging, in lock-step)."""
+        wait = float(self.p.qcheck)
+        if self._lockstep is None:
+            return self._incoming.get(timeout=wait)
+        if self._incoming.empty():
+            self._lockstep.idle(self, wait)
+        return self._incoming.get_nowait()
+
+    def _close_due_bucket(self) -> None:
+        """With a wall clock (`now`), a coarser bar closes when its time is up."""
+        if self.p.now is None or self._aggregator.timeframe.seconds <= 60:
+            return
+        for done in self._aggregator.due(self.p.now(), dt.timedelta(seconds=2)):
+            self._ready.append((done, True))
 
     def _set_state(self, state: str) -> None:
         """Record a feed state change; the strategy sees it in `notify_data`, the runner logs it."""
@@ -178,6 +210,8 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         self.state = state
         status = {"delayed": self.DELAYED, "live": self.LIVE, "stale": self.DISCONNECTED}.get(state)
         if status is not None:
+            if not hasattr(self, "_laststatus"):  # before start(): the warm-up announces itself
+                self._laststatus = self.CONNECTED
             self.put_notification(status)
         self._on_state(self.symbol, state)
 
@@ -192,6 +226,8 @@ class AlpacaLiveFeed(bt.feed.DataBase):
 
     def _deliver(self, bar: StreamBar, live: bool) -> None:
         self._live_bar = live
+        if self._lockstep is not None:
+            self._lockstep.delivered()
         lines = self.lines
         number = bt.date2num(bar.start)
         if self.p.bar_timeframe.is_daily:

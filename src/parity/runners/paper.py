@@ -23,6 +23,8 @@ from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
 from parity.costs import CostModel, cost_model
 from parity.errors import ConfigError, ParityError, StrategyError
+from parity.risk.limits import RiskLimits
+from parity.risk.monitor import attach_risk, risk_notifier
 from parity.runners.paper_output import Tape, write_paper_run
 from parity.runners.sessions import (
     AlpacaSession,
@@ -67,7 +69,9 @@ class PaperConfig:
     dry_run: bool = False
     runs_dir: Path = Path("runs")
     faults: Any = None  # a venue FaultPlan (local venue only): injected errors for rehearsals
+    risk: RiskLimits | None = None  # risk limits; a paper run always has a kill switch
     run_id: str | None = None  # default: a new id (client order ids are `RUN_ID-000001`, ...)
+    replay_start: str | None = None  # local venue: first streamed bar (ISO); earlier = history
 
     @property
     def costs(self) -> CostModel:
@@ -149,12 +153,18 @@ def run_paper(
         tape = Tape()
         cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, maxcpus=1)
         cerebro.broker = session.broker(config, run_id, notify)
-        for symbol in config.symbols:
-            cerebro.adddata(session.feed(symbol, config, tape.add, finished), name=symbol)
+        attach_risk(
+            cerebro, config.risk, config.runs_dir / run_id, emit=risk_notifier(notify), always=True
+        )
+        feeds = [session.feed(symbol, config, tape.add, finished) for symbol in config.symbols]
+        for symbol, feed in zip(config.symbols, feeds, strict=True):
+            cerebro.adddata(feed, name=symbol)
         cerebro.addstrategy(spec.cls, **params)
         cerebro.addanalyzer(Recorder, _name="recorder", id_prefix=run_id)
         cerebro.addanalyzer(Trimmer, _name="trimmer")
-        session.start(config)
+        for analyzer, kwargs in session.analyzers():
+            cerebro.addanalyzer(analyzer, **kwargs)
+        session.start(config, feeds)
         notify(
             f"run {run_id}: {spec.name} on {','.join(config.symbols)} {config.timeframe}, "
             + ("dry run (no orders sent)" if config.dry_run else f"venue {session.venue}")

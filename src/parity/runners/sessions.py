@@ -21,6 +21,7 @@ import backtrader as bt
 from parity.brokers.sim import ParityCommission, build_sim_broker
 from parity.errors import BrokerError, ConfigError, ParityError
 from parity.feeds.live import AlpacaLiveFeed
+from parity.feeds.lockstep import Lockstep, LockstepMark
 from parity.stores.alpaca import AlpacaCredentials, AlpacaEndpoints, AlpacaStore
 from parity.stores.types import StreamBar
 
@@ -48,6 +49,7 @@ class AlpacaSession:
         self._replay_done = False
         self.notify: Notify = lambda _m: None
         self._market = (False, -1e9)  # (is open, when it was asked)
+        self.lockstep: Lockstep | None = None
 
     @classmethod
     def from_env(cls, until: dt.datetime | None) -> AlpacaSession:
@@ -58,11 +60,6 @@ class AlpacaSession:
             self._replay_done = bool((self.store.venue_status() or {}).get("finished"))
         return self._replay_done or (self.until is not None and new_york_now() >= self.until)
 
-    def consumed(self, bar_start: dt.datetime) -> None:
-        """A parity venue in lock-step waits for this; Alpaca itself needs nothing."""
-        if self._parity_venue:
-            self.store.venue_ack(bar_start)
-
     # -------------------------------------------------------------- checks
     def check(self, config: Any, notify: Notify) -> dict[str, Any]:
         """Account status, buying power, clock and every symbol; raises on a problem."""
@@ -70,8 +67,9 @@ class AlpacaSession:
         self.notify = notify
         account = store.account()
         clock = store.clock()
-        self._parity_venue = store.venue_status() is not None
+        self._parity_venue = self._parity_venue or store.venue_status() is not None
         if self._parity_venue:
+            self.lockstep = Lockstep(store.venue_ack)
             notify("the endpoints are a parity venue: acknowledging bars, ending with its replay")
         notify(
             f"account {account.status}: cash {account.cash:,.2f}, buying power "
@@ -132,12 +130,13 @@ class AlpacaSession:
             store=self.store,
             bar_timeframe=config.timeframe,
             backfill=config.backfill,
-            on_consumed=self.consumed,
+            lockstep=self.lockstep,
             is_finished=finished,
             on_bar=on_bar,
             on_state=lambda sym, state: self.notify(f"{sym} feed: {state}"),
             stale_after=stale,
             market_open=self.market_open,
+            now=None if self._parity_venue else new_york_now,
         )
 
     def market_open(self) -> bool:
@@ -151,7 +150,14 @@ class AlpacaSession:
             self._market = (is_open, time.monotonic())
         return is_open
 
-    def start(self, config: Any) -> None:
+    def analyzers(self) -> list[tuple[type, dict[str, Any]]]:
+        """Analyzers this session needs beside the run's own (the lock-step mark)."""
+        return [(LockstepMark, {"lockstep": self.lockstep})] if self.lockstep else []
+
+    def start(self, config: Any, feeds: list[Any]) -> None:
+        """Warm-up from history first, then open the streams (which starts a venue's replay)."""
+        for feed in feeds:
+            feed.backfill()
         self.store.start_streams_for(config.symbols, trading=not config.dry_run)
 
     def _existing_positions(self, broker: Any, config: Any, notify: Notify) -> None:
@@ -204,7 +210,9 @@ class LocalVenueSession(AlpacaSession):
         from parity.venue.server import VenueServer
 
         loaded = load_bars(config.data, config.symbols, start=config.start, end=config.end)
-        extra = {"faults": config.faults} if config.faults is not None else {}
+        extra: dict[str, Any] = {"faults": config.faults} if config.faults is not None else {}
+        if config.replay_start:
+            extra["start"] = config.replay_start
         self.server = VenueServer(
             VenueConfig(
                 data=loaded,
@@ -310,7 +318,10 @@ class PollingSession:
             sleep=min(0.2, self.poll_seconds),
         )
 
-    def start(self, config: Any) -> None:
+    def analyzers(self) -> list[tuple[type, dict[str, Any]]]:
+        return []
+
+    def start(self, config: Any, feeds: list[Any]) -> None:
         """Polling starts with the first bar request."""
 
     def shutdown(self, config: Any, notify: Notify) -> None:
