@@ -128,3 +128,15 @@ def test_thresholds_from_yaml_and_overrides(tmp_path):
         Thresholds.from_yaml(path)
     with pytest.raises(ConfigError):
         Thresholds(sharpe_pass=0.5, sharpe_warn=0.4)
+
+
+def test_total_return_check_judges_runs_too_short_for_sharpe():
+    from parity.analyzers.verdict import Thresholds, check_return
+
+    t = Thresholds()
+    assert check_return(0.010, 0.011, t)[0] == "PASS"  # 9.1 % apart
+    assert check_return(0.008, 0.011, t)[0] == "WARN"  # 27 % apart
+    assert check_return(-0.002, 0.011, t)[0] == "FAIL"  # 118 % apart
+    # a flat reference: the 1 % floor keeps a small gap small
+    assert check_return(0.001, 0.0, t)[0] == "PASS"
+    assert check_return(None, 0.01, t)[0] == "WARN"

@@ -35,7 +35,13 @@ from parity.analyzers.matching import (
     missing_fills,
 )
 from parity.analyzers.metrics import compute_metrics
-from parity.analyzers.verdict import Thresholds, check_curves, check_sharpe, verdict
+from parity.analyzers.verdict import (
+    Thresholds,
+    check_curves,
+    check_return,
+    check_sharpe,
+    verdict,
+)
 from parity.errors import ReportError
 
 COMPARED_METRICS = (
@@ -223,6 +229,9 @@ def compute_divergence(
     daily = paired_daily(live.equity["value"], reference.equity["value"], live.cash, reference.cash)
     missing = missing_fills(live.orders, live.fills)
     checks = [check_sharpe(live.metrics.get("sharpe"), reference.metrics.get("sharpe"), t)]
+    checks.append(
+        check_return(live.metrics.get("total_return"), reference.metrics.get("total_return"), t)
+    )
     checks += check_curves(curves, t)
     out: dict[str, Any] = {
         "live_run": live.run_id,

@@ -6,6 +6,9 @@ Checks (each gives a level; the verdict is the worst):
   (default 0.2, "within 20 %") PASS, at most ``sharpe_warn`` (0.4) WARN, beyond FAIL. The floor
   (0.1) keeps a reference Sharpe near zero from turning noise into an infinite relative gap.
   Undefined on both sides is PASS, on one side WARN.
+* **Total return**: ``|live - reference| / max(|reference|, return_floor)`` against
+  ``return_pass`` (0.2) / ``return_warn`` (0.4); the floor (1 %) keeps a flat reference from
+  making any gap infinite. It still judges runs too short for a Sharpe ratio.
 * **Correlation** of returns: ``>= min_correlation`` (0.8) PASS, ``>= fail_correlation`` (0.5)
   WARN, below FAIL; undefined WARN.
 * **DTW** (annualised): ``< max_dtw`` (0.2) PASS, ``< fail_dtw`` (0.5) WARN, else FAIL.
@@ -49,13 +52,20 @@ class Thresholds:
     min_days: int = 20
     metric_pass: float = 0.2
     metric_warn: float = 0.4
+    return_pass: float = 0.2
+    return_warn: float = 0.4
+    return_floor: float = 0.01
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
                 raise ConfigError(f"threshold {f.name}={value!r} must be a non-negative number")
-        if self.sharpe_warn < self.sharpe_pass or self.metric_warn < self.metric_pass:
+        if (
+            self.sharpe_warn < self.sharpe_pass
+            or self.metric_warn < self.metric_pass
+            or self.return_warn < self.return_pass
+        ):
             raise ConfigError("a *_warn threshold must be at least its *_pass threshold")
         if self.fail_correlation > self.min_correlation or self.fail_dtw < self.max_dtw:
             raise ConfigError("fail_correlation <= min_correlation and fail_dtw >= max_dtw")
@@ -115,6 +125,19 @@ def check_sharpe(live: float | None, reference: float | None, t: Thresholds) -> 
     return level, (
         f"sharpe {live:.3f} vs {reference:.3f}: {rel:.1%} apart "
         f"(PASS <= {t.sharpe_pass:.0%}, WARN <= {t.sharpe_warn:.0%})"
+    )
+
+
+def check_return(live: float | None, reference: float | None, t: Thresholds) -> tuple[str, str]:
+    """Total return gap, relative to the reference's (floored at `return_floor`, 1 % by default):
+    the check that still speaks when a run is too short for a Sharpe ratio."""
+    if live is None or reference is None:
+        return "WARN", f"total return undefined (live {live}, reference {reference})"
+    rel = abs(live - reference) / max(abs(reference), t.return_floor)
+    level = _band(rel, t.return_pass, t.return_warn)
+    return level, (
+        f"total return {live:.4%} vs {reference:.4%}: {rel:.1%} apart "
+        f"(PASS <= {t.return_pass:.0%}, WARN <= {t.return_warn:.0%})"
     )
 
 

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -390,6 +391,8 @@ def _twin_run(
         fill_at="open",
         runs_dir=record.path / "compare",
     )
+    # a twin is derived output of this compare: rebuilt every time, never mixed with a stale one
+    shutil.rmtree(record.path / "compare" / run_id, ignore_errors=True)
     result = run_backtest(backtest, run_id=run_id)
     loaded = load_bars(data, symbols, timeframe=timeframe, start=start, end=end)
     bars = {s.symbol: s.frame for s in loaded.series}
