@@ -17,6 +17,7 @@ import yaml
 
 from parity.costs import CostModel, cost_model
 from parity.errors import ConfigError
+from parity.risk.limits import RiskLimits
 from parity.timeframe import Timeframe, parse_timeframe
 
 DEFAULT_CASH = 100_000.0
@@ -43,6 +44,7 @@ class BacktestConfig:
     adjusted: bool = False
     preload: bool = True
     runs_dir: Path = Path("runs")
+    risk: RiskLimits | None = None
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.cash) or self.cash <= 0:
@@ -117,6 +119,7 @@ _FILE_KEYS: dict[str, tuple[str, Any]] = {
     "adjusted": ("adjusted", parse_bool),
     "preload": ("preload", parse_bool),
     "runs_dir": ("runs_dir", Path),
+    "risk": ("risk", lambda v: RiskLimits.from_mapping(v, source="run file")),
 }
 
 

@@ -80,6 +80,16 @@ class Scripted(bt.Strategy):
         if op == "cancel":
             self.cancel(self.by_tag[tag])
             return
+        if op == "replace":  # another client (an operator) replaces the order at the venue
+            cid = self.by_tag[tag].info["client_order_id"]
+            venue_id = next(v for v, c in self.broker._cid_of_venue_id.items() if c == cid)
+            keys = {"APCA-API-KEY-ID": "parity-local", "APCA-API-SECRET-KEY": "parity-local"}
+            response = requests.patch(
+                self.venue_url() + "/v2/orders/" + venue_id, json=action["body"], headers=keys,
+                timeout=5,
+            )
+            response.raise_for_status()
+            return
         exectype = EXEC[action.get("type", "market")]
         if op == "bracket":
             orders = self.buy_bracket(
@@ -384,3 +394,24 @@ def test_a_cancelled_far_limit_order_is_notified_canceled(tmp_path: Path) -> Non
     assert pd.read_csv(run_dir / "orders.csv").loc[0, "status"] == "canceled"
     assert record["position"] == 0
     assert_broker_matches_venue(record)
+
+
+def test_a_replaced_bracket_leg_keeps_reporting_to_its_order(tmp_path: Path) -> None:
+    """The stop-loss leg is replaced at the venue by another client (183.70 -> 183.60) after the
+    parent filled: the replacement's fill is the leg's fill, notified to the strategy (the old
+    library lost bracket stop fills, and replaced legs entirely)."""
+    plan = [
+        bracket(10, "b", stop=183.7, take=184.5),
+        # the parent fills at bar 11's open; bar 12 (low 183.58) reaches the new stop 183.60
+        {"bar": 11, "op": "replace", "tag": "b.stop", "body": {"stop_price": 183.6}},
+    ]
+    record, _ = scripted(tmp_path, plan, stop_at=15)
+    assert statuses(record, "b.parent") == ["Submitted", "Accepted", "Completed"]
+    assert statuses(record, "b.stop") == ["Submitted", "Accepted", "Completed"]
+    assert statuses(record, "b.limit") == ["Submitted", "Accepted", "Canceled"]
+    assert fills_of(record, "b.stop") == [pytest.approx([-10.0, 183.60])]
+    assert record["position"] == 0
+    assert_broker_matches_venue(record)
+    # the fill came from the replacement order at the new stop, not from the original leg
+    sells = [f for f in record["venue"]["fills"] if f["side"] == "sell"]
+    assert [f["price"] for f in sells] == [pytest.approx(183.60)]

@@ -41,6 +41,7 @@ class AlpacaBroker(bt.BrokerBase):
     """
 
     params = (("cash", None), ("id_prefix", "parity"))
+    risk: Any = None  # a parity.risk.RiskGuard, set by the runner (None: no risk limits)
 
     def __init__(self, store: AlpacaStore) -> None:
         super().__init__()
@@ -220,6 +221,10 @@ class AlpacaBroker(bt.BrokerBase):
         request = self._request(parent, group)
         if request is None:
             self._reject(group, "order type not supported by Alpaca")
+            return
+        reason = self.risk.review(parent, self) if self.risk is not None else None
+        if reason:
+            self._reject(group, reason)
             return
         for order in group:
             order.submit(self)

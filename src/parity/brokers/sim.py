@@ -3,7 +3,7 @@ guard. Market orders fill at the next bar's open (default) or the decision bar's
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import backtrader as bt
 
@@ -33,6 +33,7 @@ class SimBroker(bt.brokers.BackBroker):
     """BackBroker that rejects sells which would open a short when shorting is off."""
 
     params = (("allow_short", False),)
+    risk: Any = None  # a parity.risk.RiskGuard, set by the runner (None: no risk limits)
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         if not getattr(order.data, "bar_is_live", lambda: True)():
@@ -45,6 +46,13 @@ class SimBroker(bt.brokers.BackBroker):
             order.addinfo(decision_high=order.data.high[0], decision_low=order.data.low[0])
         if not self.p.allow_short and order.issell() and self._would_short(order):
             order.addinfo(reason="short selling is disabled (allow_short=false)")
+            self.orders.append(order)
+            order.reject(self)
+            self.notify(order)
+            return order
+        reason = self.risk.review(order, self) if self.risk and order.parent is None else None
+        if reason:
+            order.addinfo(reason=reason)
             self.orders.append(order)
             order.reject(self)
             self.notify(order)

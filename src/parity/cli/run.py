@@ -12,6 +12,7 @@ import click
 from click.core import ParameterSource
 
 from parity.cli._base import ParityGroup, cli, json_option, runs_dir_option
+from parity.cli.risk import limits_from_flags, risk_options
 
 
 @cli.group(cls=ParityGroup)
@@ -139,6 +140,7 @@ class _Progress:
     default=None,
     help="Progress bar on stderr [default: when stderr is a terminal].",
 )
+@risk_options
 @runs_dir_option
 @json_option
 @click.pass_context
@@ -155,6 +157,9 @@ def run_backtest_cmd(ctx: click.Context, **values: Any) -> None:
         flags["params"] = parse_param_pairs(values["params"])
     if values["no_preload"]:
         flags["preload"] = False
+    risk = limits_from_flags(values, file_values.get("risk"))
+    if risk is not None:
+        flags["risk"] = risk
     config = build_config(file_values, flags)
     progress = _Progress(values["progress"])
     try:
@@ -283,6 +288,7 @@ def _parse_until(text: str | None) -> Any:
     default=30.0,
     help="--venue sim: seconds between polls.",
 )
+@risk_options
 @runs_dir_option
 @json_option
 def run_paper_cmd(**values: Any) -> None:
@@ -315,6 +321,7 @@ def run_paper_cmd(**values: Any) -> None:
         flatten_on_exit=values["flatten_on_exit"],
         dry_run=values["dry_run"],
         runs_dir=values["runs_dir"],
+        risk=limits_from_flags(values),
     )
     config.costs  # noqa: B018 - a bad cost text fails before anything starts
 

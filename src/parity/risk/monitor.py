@@ -1,0 +1,79 @@
+"""`RiskMonitor`: the analyzer that feeds the guard one bar at a time (and closes positions when
+the kill switch trips with `flatten_on_kill`), and `attach_risk`, the runners' one call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import backtrader as bt
+
+from parity.risk.guard import Emit, RiskGuard
+from parity.risk.limits import RiskLimits
+from parity.risk.state import JsonRiskStateStore
+
+
+class RiskMonitor(bt.Analyzer):
+    """Calls `guard.on_bar(bar time, equity)` after the strategy's decisions on every bar."""
+
+    params = (("guard", None),)
+
+    def next(self) -> None:
+        guard: RiskGuard = self.p.guard
+        strategy = self.strategy
+        guard.on_bar(strategy.datetime.datetime(0), strategy.broker.getvalue())
+        if guard.wants_flatten:
+            self._flatten(guard)
+
+    def _flatten(self, guard: RiskGuard) -> None:
+        """Close every position that has no open order yet (the orders pass the guard: exits)."""
+        broker = self.strategy.broker
+        busy = {o.data for o in broker.get_orders_open() if o.alive()}
+        for data in self.strategy.datas:
+            size = broker.getposition(data).size
+            if size and data not in busy:
+                self.strategy.close(data=data, risk="flatten")
+                guard.emit(
+                    "risk.flatten",
+                    {"reason": "kill switch: closing position", "symbol": data._name, "qty": size},
+                )
+
+    def stop(self) -> None:
+        self.p.guard.flush()
+
+    def get_analysis(self) -> dict[str, Any]:
+        guard: RiskGuard = self.p.guard
+        return {"state": guard.state.to_dict(), "events": len(guard.events)}
+
+
+def attach_risk(
+    cerebro: bt.Cerebro,
+    limits: RiskLimits | None,
+    run_dir: Path,
+    *,
+    emit: Emit | None = None,
+    always: bool = False,
+    fresh: bool = False,
+) -> RiskGuard | None:
+    """Give `cerebro.broker` a guard whose state lives in `run_dir/risk_state.json`, and add the
+    `RiskMonitor`. No limits and not `always` (a backtest without limits): nothing is attached.
+    Paper runs pass `always=True` so that `parity halt` works on them."""
+    if limits is None or not limits.active:
+        if not always:
+            return None
+        limits = limits or RiskLimits()
+    store = JsonRiskStateStore.in_run(run_dir)
+    guard = RiskGuard(limits, store, emit=emit, fresh=fresh, watch=not fresh)
+    cerebro.broker.risk = guard
+    cerebro.addanalyzer(RiskMonitor, _name="risk", guard=guard)
+    return guard
+
+
+def risk_notifier(notify: Callable[[str], None]) -> Emit:
+    """An `emit` that tells the operator (a paper run's `notify`) about every risk event."""
+
+    def emit(kind: str, payload: dict[str, Any]) -> None:
+        notify(f"{kind}: {payload.get('reason', '')}")
+
+    return emit
