@@ -35,6 +35,7 @@ from parity.analyzers.matching import missing_fills
 from parity.analyzers.metrics import METRIC_KEYS
 from parity.analyzers.verdict import Thresholds, check_stated, verdict
 from parity.errors import ConfigError, DataError, ReportError, StrategyError
+from parity.risk.limits import RiskLimits
 from parity.runstore import RunRecord, RunStore
 from parity.timeframe import parse_timeframe
 
@@ -389,6 +390,7 @@ def _twin_run(
         commission="0" if zero else str(manifest.get("commission") or "0"),
         slippage="0" if zero else str(manifest.get("slippage") or "0"),
         fill_at="open",
+        risk=RiskLimits.from_mapping(manifest.get("risk") or {}, source="the paper manifest"),
         runs_dir=record.path / "compare",
     )
     # a twin is derived output of this compare: rebuilt every time, never mixed with a stale one
