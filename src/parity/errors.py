@@ -43,3 +43,9 @@ class ReportError(ParityError):
     """A report could not be produced."""
 
     exit_code = 7
+
+
+class JournalError(ParityError):
+    """A run journal is missing, unreadable, of a newer schema, or would be overwritten."""
+
+    exit_code = 8

@@ -1,7 +1,9 @@
 """The runs directory: creating run ids and directories, writing artifacts, finding runs again.
 
 Layout: `RUNS_DIR/RUN_ID/{manifest.json, metrics.json, equity.csv, returns.csv, trades.csv,
-orders.csv, fills.csv}` (see design.md, "Run artifacts").
+orders.csv, fills.csv}` (see design.md, "Run artifacts"), beside the run's `journal.sqlite`
+(unless `PARITY_DB_URL` names a database): `equity.csv`, `orders.csv`, `fills.csv` (and a paper
+run's `tape.csv`) are exports of the journal, written by the runners from its frames.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
 
 def _frame_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False)
+
+
+def write_frame(path: Path, frame: pd.DataFrame) -> None:
+    """One CSV artifact (no index), written atomically."""
+    _write_atomic(path, partial(_frame_csv, frame))
 
 
 def _text(text: str) -> Callable[[Path], object]:

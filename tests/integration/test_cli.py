@@ -206,7 +206,7 @@ def test_run_backtest_without_arguments(tmp_path: Path, monkeypatch: pytest.Monk
     assert lines[-1] == f"run {run_id} written to runs/{run_id}"
     run_dir = tmp_path / "runs" / run_id
     assert sorted(p.name for p in run_dir.iterdir()) == sorted(
-        ["manifest.json", "metrics.json", *COLUMNS]
+        ["manifest.json", "metrics.json", "journal.sqlite", *COLUMNS]
     )
     for name, columns in COLUMNS.items():
         assert list(read(run_dir, name).columns) == columns, name
@@ -653,8 +653,8 @@ def test_runs_show(two_runs: tuple[Path, list[str]], how: str) -> None:
     for name in METRICS:
         assert any(line.split()[:1] == [name] for line in lines), name
     assert lines[-1] == (
-        "files     equity.csv, fills.csv, manifest.json, metrics.json, orders.csv, "
-        "returns.csv, trades.csv"
+        "files     equity.csv, fills.csv, journal.sqlite, manifest.json, metrics.json, "
+        "orders.csv, returns.csv, trades.csv"
     )
 
 

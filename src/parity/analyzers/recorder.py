@@ -67,6 +67,9 @@ class Recorder(bt.Analyzer):
         self._next_tick = self._every
         self._journal: OrderJournal | None = self.p.journal
         self._sent = 0  # bars already written to the journal
+        # journal when this many bars are recorded (every bar when live; never without one)
+        self._journal_at = (1 if self.p.live else int(self.p.batch)) if self._journal else -1
+        self._open_orders: dict[str, dict[str, Any]] = {}  # backtest: state not yet journaled
 
     def client_order_id(self, number: int) -> str:
         """Deterministic: the run prefix and the order's number within the run (1, 2, ...).
@@ -82,15 +85,19 @@ class Recorder(bt.Analyzer):
         if self._progress is not None and len(self.values) >= self._next_tick:
             self._progress(len(self.values))
             self._next_tick += self._every
-        if self._journal is not None:
+        if 0 <= self._journal_at <= len(self.values):
             if self.p.live:
                 self._journal_live_bar()
-            elif len(self.values) - self._sent >= self.p.batch:
+            else:
                 self._journal_equity()
+                self._journal_at = self._sent + int(self.p.batch)
 
     def stop(self) -> None:
         if self._journal is not None:
             self._journal_equity()
+            for record in list(self._open_orders.values()):  # still open at the end
+                self._journal_event(record, record["reason"] or None, None, False)
+            self._open_orders.clear()
             self._journal.journal.flush()
 
     def _journal_equity(self) -> None:
@@ -160,16 +167,35 @@ class Recorder(bt.Analyzer):
         if record["filled_qty"]:
             record["avg_fill_price"] = record["_notional"] / record["filled_qty"]
         if self._journal is not None:
-            self._journal.journal.order_event(
-                record["client_order_id"],
-                record["status"],
-                filled_qty=record["filled_qty"],
-                avg_price=record["avg_fill_price"],
-                reason=recorded_reason,
-                at=self._journal.bar_time(self.strategy.datetime[0]) if len(self.strategy) else None,
-                source="strategy",
-                durable=bool(self.p.live),
-            )
+            self._journal_state(order, record, recorded_reason)
+
+    def _journal_state(self, order: bt.Order, record: dict[str, Any], reason: str | None) -> None:
+        """The order's state as the strategy sees it. Live: every change, committed. Backtest:
+        only the final state of each order (its intermediate states carry nothing a re-run
+        would not reproduce, and a backtest can place tens of thousands of orders)."""
+        assert self._journal is not None
+        live = bool(self.p.live)
+        if not live and order.alive():
+            self._open_orders[record["client_order_id"]] = record
+            return
+        self._open_orders.pop(record["client_order_id"], None)
+        at = self._journal.bar_time(self.strategy.datetime[0]) if len(self.strategy) else None
+        self._journal_event(record, reason if live else record["reason"] or None, at, live)
+
+    def _journal_event(
+        self, record: dict[str, Any], reason: str | None, at: Any, durable: bool
+    ) -> None:
+        assert self._journal is not None
+        self._journal.journal.order_event(
+            record["client_order_id"],
+            record["status"],
+            filled_qty=record["filled_qty"],
+            avg_price=record["avg_fill_price"],
+            reason=reason,
+            at=at,
+            source="strategy",
+            durable=durable,
+        )
 
     def _journal_intent(self, record: dict[str, Any]) -> None:
         assert self._journal is not None

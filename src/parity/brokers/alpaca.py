@@ -18,6 +18,7 @@ from typing import Any
 
 import backtrader as bt
 
+from parity.journal.hook import OrderJournal
 from parity.stores.alpaca import AlpacaStore, OrderRejected, VenueUnavailable
 from parity.stores.types import OrderRequest, OrderSnapshot, PositionInfo, TradeEvent
 
@@ -64,6 +65,11 @@ class AlpacaBroker(bt.BrokerBase):
         self.startingcash = 0.0
         self.account_cash = 0.0
         store.subscribe_trade_updates(self._events.put)  # registration only; no I/O here
+        self.journal: OrderJournal | None = None
+
+    def attach_journal(self, journal: OrderJournal) -> None:
+        """Journal intents before they are sent, and every venue event and fill."""
+        self.journal = journal
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -229,6 +235,9 @@ class AlpacaBroker(bt.BrokerBase):
         for order in group:
             order.submit(self)
             self.notify(order)
+        if self.journal is not None:
+            for order in group:
+                self.journal.intent(order)  # committed before the order leaves
         try:
             placed = self.store.submit_order(request)
         except (OrderRejected, VenueUnavailable) as exc:
@@ -336,6 +345,15 @@ class AlpacaBroker(bt.BrokerBase):
         if cid is None:
             return  # not an order of this run
         order = self._orders[cid]
+        if self.journal is not None:
+            self.journal.order_event(
+                cid,
+                event,
+                status=snap.status,
+                filled_qty=snap.filled_qty,
+                avg_price=snap.filled_avg_price,
+                at=when,
+            )
         if not order.alive():
             return
         if order.status == bt.Order.Submitted and event not in ("pending_new", "rejected"):
@@ -427,6 +445,15 @@ class AlpacaBroker(bt.BrokerBase):
             psize,
             pprice,
         )
+        if self.journal is not None:
+            self.journal.fill(
+                order,
+                qty=qty,
+                price=price,
+                commission=closedcomm + openedcomm,
+                cum_qty=self._filled[order.info["client_order_id"]],
+                stamp=stamp,
+            )
         self.notify(order)
 
     # ------------------------------------------------------------------ shutdown

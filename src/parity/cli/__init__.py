@@ -7,6 +7,7 @@ inside the commands so that `parity --help` stays fast.
 from __future__ import annotations
 
 from parity.cli import compare as _compare  # noqa: F401 - registers `parity compare`
+from parity.cli import operate as _operate  # noqa: F401 - registers `parity status`
 from parity.cli import report, run, runs, strategies, train  # noqa: F401 - registers commands
 from parity.cli import risk as _risk  # noqa: F401 - registers `parity halt`, `parity risk`
 from parity.cli import venue as _venue  # noqa: F401 - registers `parity venue`

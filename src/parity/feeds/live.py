@@ -97,7 +97,7 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         return self._live_bar
 
     def start(self) -> None:
-        status = self._laststatus if hasattr(self, "_laststatus") else None
+        status: Any = getattr(self, "_laststatus", None)
         super().start()
         if status is not None:
             self._laststatus = status  # keep the warm-up's DELAYED (announced before start)

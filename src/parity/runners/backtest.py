@@ -1,17 +1,22 @@
-"""`run_backtest`: config → bars → Cerebro with the simulated broker → run artifacts."""
+"""`run_backtest`: config → bars → Cerebro with the simulated broker → journal → run artifacts.
+
+The run is journaled (`RUNS_DIR/RUN_ID/journal.sqlite`, or the `PARITY_DB_URL` database) while it
+runs; `equity.csv`, `orders.csv` and `fills.csv` are exports of the journal, and the metrics are
+computed from the same frames, so the journal is the one source of truth."""
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
 import hashlib
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import backtrader as bt
-import pandas as pd
 
 from parity.analyzers.ledger import round_trips
 from parity.analyzers.metrics import compute_metrics, daily_returns
@@ -22,6 +27,9 @@ from parity.config import BacktestConfig
 from parity.errors import ParityError, StrategyError
 from parity.feeds.arrayfeed import ArrayFeed
 from parity.feeds.loader import LoadedData, load_bars
+from parity.journal import Journal, run_journal_target
+from parity.journal.hook import OrderJournal
+from parity.risk.monitor import attach_risk
 from parity.runstore import RunArtifacts, new_run_id, write_run
 from parity.strategies.params import coerce_params, resolved_params
 from parity.strategies.registry import StrategySpec, resolve_strategy
@@ -96,6 +104,7 @@ def _manifest(
             "to": config.end.isoformat() if config.end else None,
         },
         "preload": config.preload,
+        "risk": config.risk.describe() if config.risk else None,
         "warnings": list(loaded.warnings),
         "versions": library_versions(),
     }
@@ -126,6 +135,8 @@ def build_cerebro(
     cerebro.addstrategy(spec.cls, **params)
     cerebro.addanalyzer(Recorder, _name="recorder", **recorder_kwargs)
     cerebro.addanalyzer(Trimmer, _name="trimmer")
+    run_dir = config.runs_dir / str(recorder_kwargs.get("id_prefix", "run"))
+    attach_risk(cerebro, config.risk, run_dir, fresh=True)
     return cerebro
 
 
@@ -135,8 +146,9 @@ def _execute(
     params: dict[str, Any],
     loaded: LoadedData,
     recorder_kwargs: dict[str, Any],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, int]:
-    """Run Cerebro; return equity, orders, fills and the strategy's warm-up in bars.
+    journal: Journal,
+) -> int:
+    """Run Cerebro (the recorder writes the journal); return the strategy's warm-up in bars.
 
     Cerebro's lines and indicators are released before returning (Backtrader's objects hold
     reference cycles, hence the explicit collection), so building the artifacts does not add to
@@ -150,6 +162,7 @@ def _execute(
                 raise
             # Backtrader's vectorised indicators index past the end when the window is shorter
             # than their warm-up; the bar-by-bar path handles that and gives the same results.
+            journal.discard_run_outputs()
             cerebro = build_cerebro(config, spec, params, loaded, recorder_kwargs, runonce=False)
             strategy = cerebro.run()[0]
     except ParityError:
@@ -158,17 +171,11 @@ def _execute(
         raise StrategyError(
             f"strategy {spec.name} raised {type(exc).__name__}: {exc} (rerun with --debug)"
         ) from exc
-    recorder: Recorder = strategy.analyzers.recorder
-    daily = loaded.series[0].timeframe.is_daily
-    outputs = (
-        recorder.equity_frame(daily),
-        recorder.orders_frame(daily),
-        recorder.fills_frame(daily),
-        int(getattr(strategy, "_minperiod", 1)),
-    )
-    del cerebro, strategy, recorder
+    warmup = int(getattr(strategy, "_minperiod", 1))
+    del cerebro, strategy
     gc.collect()
-    return outputs
+    journal.flush()
+    return warmup
 
 
 def run_backtest(
@@ -178,7 +185,10 @@ def run_backtest(
     run_id: str | None = None,
     on_warning: Callable[[str], None] | None = None,
 ) -> BacktestResult:
-    """Run one backtest and write its run directory; bad input raises a `ParityError`."""
+    """Run one backtest, journal it and write its run directory; bad input raises a
+    `ParityError`. A backtest that fails leaves its journal marked `crashed` in a database
+    (`PARITY_DB_URL`); a per-run SQLite journal is removed with its run directory, since a
+    backtest records nothing that re-running it would not reproduce."""
     spec = resolve_strategy(config.strategy)
     params = coerce_params(spec.cls, config.params)
     loaded = load_bars(
@@ -194,10 +204,29 @@ def run_backtest(
             on_warning(warning)
     run_id = run_id or new_run_id(spec.name)
     total = max(len(s) for s in loaded.series)
-    recorder_kwargs: dict[str, Any] = {"id_prefix": run_id}
-    if progress is not None:
-        recorder_kwargs.update(progress=progress(total), progress_every=max(total // 200, 1000))
-    equity, orders, fills, warmup = _execute(config, spec, params, loaded, recorder_kwargs)
+    run_dir = config.runs_dir / run_id
+    manifest = _manifest(run_id, config, spec, params, loaded)
+    created_dir = not run_dir.exists()
+    target = run_journal_target(run_dir)
+    journal = Journal.open(target, create=True)
+    try:
+        journal.start_run(run_id, manifest, mode="backtest", venue="sim", pid=os.getpid())
+        daily = loaded.series[0].timeframe.is_daily
+        recorder_kwargs: dict[str, Any] = {
+            "id_prefix": run_id,
+            "journal": OrderJournal(journal, daily=daily),
+        }
+        if progress is not None:
+            recorder_kwargs.update(progress=progress(total), progress_every=max(total // 200, 1000))
+        warmup = _execute(config, spec, params, loaded, recorder_kwargs, journal)
+        equity = journal.reader.equity(run_id)
+        orders = journal.reader.orders(run_id)
+        fills = journal.reader.fills(run_id)
+        journal.finish_run("finished")
+    except BaseException:
+        _abandon(journal, run_dir if created_dir and not isinstance(target, str) else None)
+        raise
+    journal.close()
     if warmup > total and on_warning is not None:
         on_warning(
             f"{spec.name} needs {warmup} bars to warm up but the window has {total}; "
@@ -206,7 +235,18 @@ def run_backtest(
     trades = round_trips(fills)
     metrics = compute_metrics(equity, trades, fills, starting_cash=config.cash)
     returns = daily_returns(equity["value"], config.cash)
-    run_dir = config.runs_dir / run_id
-    manifest = _manifest(run_id, config, spec, params, loaded)
     write_run(run_dir, RunArtifacts(manifest, metrics, equity, returns, trades, orders, fills))
     return BacktestResult(run_id, run_dir, metrics, loaded.warnings)
+
+
+def _abandon(journal: Journal, run_dir: Path | None) -> None:
+    """A failed backtest: mark the journal crashed; remove the run directory this run made."""
+    try:
+        if journal.run_id is not None:
+            journal.finish_run("crashed")
+    except ParityError:
+        pass  # the original error is the one to report
+    finally:
+        journal.close()
+    if run_dir is not None:
+        shutil.rmtree(run_dir, ignore_errors=True)

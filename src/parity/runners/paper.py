@@ -23,9 +23,15 @@ from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
 from parity.costs import CostModel, cost_model
 from parity.errors import ConfigError, ParityError, StrategyError
+from parity.journal.hook import OrderJournal
 from parity.risk.limits import RiskLimits
 from parity.risk.monitor import attach_risk, risk_notifier
-from parity.runners.paper_output import Tape, write_paper_run
+from parity.runners.paper_output import (
+    Tape,
+    close_paper_journal,
+    open_paper_journal,
+    write_paper_run,
+)
 from parity.runners.sessions import (
     AlpacaSession,
     LocalVenueSession,
@@ -148,11 +154,19 @@ def run_paper(
     def finished() -> bool:
         return (stop is not None and stop.is_set()) or session.finished()
 
+    journal = None
     try:
         session.check(config, notify)
-        tape = Tape()
+        journal = open_paper_journal(
+            config, spec=spec, params=params, run_id=run_id, venue=session.venue
+        )
+        orders_journal = OrderJournal(journal, daily=config.timeframe.is_daily)
+        tape = Tape(journal)
         cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, maxcpus=1)
         cerebro.broker = session.broker(config, run_id, notify)
+        attach = getattr(cerebro.broker, "attach_journal", None)
+        if callable(attach):  # a live broker journals intents before it sends them
+            attach(orders_journal)
         attach_risk(
             cerebro, config.risk, config.runs_dir / run_id, emit=risk_notifier(notify), always=True
         )
@@ -160,7 +174,9 @@ def run_paper(
         for symbol, feed in zip(config.symbols, feeds, strict=True):
             cerebro.adddata(feed, name=symbol)
         cerebro.addstrategy(spec.cls, **params)
-        cerebro.addanalyzer(Recorder, _name="recorder", id_prefix=run_id)
+        cerebro.addanalyzer(
+            Recorder, _name="recorder", id_prefix=run_id, journal=orders_journal, live=True
+        )
         cerebro.addanalyzer(Trimmer, _name="trimmer")
         for analyzer, kwargs in session.analyzers():
             cerebro.addanalyzer(analyzer, **kwargs)
@@ -192,7 +208,12 @@ def run_paper(
             venue=session.venue,
             warnings=session.warnings,
             stopped_by=stopped_by[0],
+            journal=journal,
         )
+        close_paper_journal(journal, "finished")
         return PaperResult(run_id, run_dir, metrics, stopped_by[0])
+    except BaseException:
+        close_paper_journal(journal, "crashed")
+        raise
     finally:
         session.close()

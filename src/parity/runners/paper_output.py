@@ -1,4 +1,7 @@
-"""What a paper run leaves behind: a backtest's artifacts plus the tape of bars received."""
+"""What a paper run leaves behind: a backtest's artifacts plus the tape of bars received.
+
+Everything is journaled while the run goes (`journal.sqlite` in the run directory, or the
+`PARITY_DB_URL` database); the CSV artifacts are exported from the journal at the end."""
 
 from __future__ import annotations
 
@@ -11,33 +14,42 @@ import pandas as pd
 
 from parity.analyzers.ledger import round_trips
 from parity.analyzers.metrics import compute_metrics, daily_returns
-from parity.analyzers.recorder import Recorder
-from parity.runstore import RunArtifacts, write_run
+from parity.errors import JournalError, ParityError
+from parity.journal import BarRecord, Journal, run_journal_target
+from parity.journal.columns import TAPE_COLUMNS
+from parity.runstore import RunArtifacts, write_frame, write_run
 from parity.stores.types import StreamBar
 from parity.strategies.params import resolved_params
 from parity.versions import library_versions
 
-TAPE_COLUMNS = [
-    "symbol",
-    "datetime",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "source",
-    "received_at",
-]
+__all__ = ["TAPE_COLUMNS", "Tape", "open_paper_journal", "write_paper_run"]
 
 
 class Tape:
-    """Every bar received, in arrival order, with its source and arrival time (thread-safe)."""
+    """Every bar received, in arrival order, with its source and arrival time (thread-safe).
 
-    def __init__(self) -> None:
+    With a journal the bars go to its `bars` table (committed with the strategy's next bar);
+    without one they are kept in memory."""
+
+    def __init__(self, journal: Journal | None = None) -> None:
+        self.journal = journal
         self.rows: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     def add(self, bar: StreamBar) -> None:
+        received = dt.datetime.fromtimestamp(bar.received_at or time.time(), dt.UTC)
+        if self.journal is not None:
+            record = BarRecord(
+                bar.symbol, bar.start, bar.open, bar.high, bar.low, bar.close, bar.volume,
+                bar.source, received,
+            )  # fmt: skip
+            try:
+                self.journal.bars([record])
+            except JournalError:
+                if not self.journal.closed:
+                    raise
+                # a bar arriving after the run ended and its journal closed is not the run's
+            return
         row = {
             "symbol": bar.symbol,
             "datetime": bar.start,
@@ -47,14 +59,68 @@ class Tape:
             "close": bar.close,
             "volume": bar.volume,
             "source": bar.source,
-            "received_at": dt.datetime.fromtimestamp(bar.received_at or time.time(), dt.UTC),
+            "received_at": received,
         }
         with self._lock:
             self.rows.append(row)
 
     def frame(self) -> pd.DataFrame:
+        if self.journal is not None and self.journal.run_id is not None:
+            self.journal.flush()
+            return self.journal.reader.tape(self.journal.run_id)
         with self._lock:
             return pd.DataFrame(list(self.rows), columns=TAPE_COLUMNS)
+
+
+def _strategy_manifest(spec: Any) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "class": f"{spec.cls.__module__}.{spec.cls.__qualname__}",
+        "source_path": spec.source_path,
+        "source_sha256": spec.source_sha256,
+    }
+
+
+def open_paper_journal(
+    config: Any, *, spec: Any, params: dict[str, Any], run_id: str, venue: str
+) -> Journal:
+    """Create the run's journal and record the run as running (the full manifest is recorded
+    when the run ends)."""
+    journal = Journal.open(run_journal_target(config.runs_dir / run_id), create=True)
+    try:
+        journal.start_run(
+            run_id,
+            {
+                "run_id": run_id,
+                "mode": "paper",
+                "venue": venue,
+                "dry_run": config.dry_run,
+                "strategy": _strategy_manifest(spec),
+                "params": resolved_params(spec.cls, params),
+                "symbols": list(config.symbols),
+                "timeframe": config.timeframe.name,
+            },
+            mode="paper",
+            venue=venue,
+        )
+    except BaseException:
+        journal.close()
+        raise
+    return journal
+
+
+def close_paper_journal(journal: Journal | None, status: str) -> None:
+    """Mark the run `finished`/`crashed` and close the journal; never masks the run's error."""
+    if journal is None:
+        return
+    try:
+        if journal.run_id is not None:
+            journal.finish_run(status)
+    except ParityError:
+        if status == "finished":
+            raise
+    finally:
+        journal.close()
 
 
 def write_paper_run(
@@ -68,30 +134,26 @@ def write_paper_run(
     venue: str,
     warnings: list[str],
     stopped_by: str,
+    journal: Journal,
 ) -> tuple[Any, dict[str, Any]]:
-    """Write the run directory; returns it and the metrics."""
-    recorder: Recorder = strategy.analyzers.recorder
-    daily = config.timeframe.is_daily
-    equity = recorder.equity_frame(daily)
-    fills = recorder.fills_frame(daily)
-    orders = recorder.orders_frame(daily)
+    """Write the run directory from the journal; returns it and the metrics."""
+    journal.flush()
+    reader, run = journal.reader, journal.run_id or run_id
+    equity = reader.equity(run)
+    fills = reader.fills(run)
+    orders = reader.orders(run)
     trades = round_trips(fills)
     cash = float(strategy.broker.startingcash)
     metrics = compute_metrics(equity, trades, fills, starting_cash=cash)
     returns = daily_returns(equity["value"], cash) if len(equity) else pd.Series(dtype=float)
-    tape_frame = tape.frame()
+    tape_frame = reader.tape(run)
     manifest = {
         "run_id": run_id,
         "mode": "paper",
         "venue": venue,
         "dry_run": config.dry_run,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
-        "strategy": {
-            "name": spec.name,
-            "class": f"{spec.cls.__module__}.{spec.cls.__qualname__}",
-            "source_path": spec.source_path,
-            "source_sha256": spec.source_sha256,
-        },
+        "strategy": _strategy_manifest(spec),
         "params": resolved_params(spec.cls, params),
         "symbols": list(config.symbols),
         "timeframe": config.timeframe.name,
@@ -107,10 +169,12 @@ def write_paper_run(
         "start": equity.index[0].isoformat() if len(equity) else None,
         "end": equity.index[-1].isoformat() if len(equity) else None,
         "stopped_by": stopped_by,
+        "risk": config.risk.describe() if config.risk else None,
         "warnings": warnings,
         "versions": library_versions(),
     }
     run_dir = config.runs_dir / run_id
     write_run(run_dir, RunArtifacts(manifest, metrics, equity, returns, trades, orders, fills))
-    tape_frame.to_csv(run_dir / "tape.csv", index=False)
+    write_frame(run_dir / "tape.csv", tape_frame)
+    journal.set_manifest(manifest)
     return run_dir, metrics

@@ -1,0 +1,58 @@
+"""`parity status RUN` and `parity flatten RUN`: the operator's view of a (paper) run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from parity.cli._base import cli, json_option, runs_dir_option
+
+
+def _money(value: Any) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+@cli.command("status")
+@click.argument("run_ref", metavar="RUN")
+@runs_dir_option
+@json_option
+def status_cmd(run_ref: str, runs_dir: Path, as_json: bool) -> None:
+    """Equity, cash, positions with unrealized P&L, open orders, today's P&L, risk and feed
+    state, last bar, and whether RUN's process is alive (read from its journal)."""
+    from parity.cli.risk import find_run_dir
+    from parity.runners.operate import run_status
+
+    run_dir = find_run_dir(run_ref, runs_dir)
+    status = run_status(run_dir, run_dir.name)
+    if as_json:
+        click.echo(json.dumps(status.as_dict(), default=str))
+        return
+    alive = f"alive (pid {status.pid})" if status.alive else "not running"
+    lines = [
+        f"run        {status.run_id}: {status.status}, process {alive}",
+        f"heartbeat  {status.heartbeat_at or '-'}   last bar {status.last_bar or '-'}",
+        f"equity     {_money(status.equity)}   cash {_money(status.cash)}   "
+        f"today {_money(status.today_pnl)}",
+    ]
+    for p in status.positions:
+        lines.append(
+            f"position   {p['symbol']:<6} {p['qty']:>10g} @ {p['avg_price']:,.4f}  last "
+            f"{_money(p['last_price'])}  unrealized {_money(p['unrealized_pnl'])}"
+        )
+    if not status.positions:
+        lines.append("position   none")
+    for o in status.open_orders:
+        lines.append(
+            f"open order {o['client_order_id']} {o['side']} {o['qty']} {o['symbol']} "
+            f"{o['type']} ({o['status']})"
+        )
+    risk = status.risk
+    if risk:
+        switch = f"ON ({risk.get('kill_reason')})" if risk.get("killed") else "off"
+        lines.append(f"risk       kill switch {switch}, orders today {risk.get('orders_today', 0)}")
+    if status.feeds:
+        lines.append("feeds      " + ", ".join(f"{s} {v}" for s, v in status.feeds.items()))
+    click.echo("\n".join(lines))

@@ -1,0 +1,168 @@
+"""Where a journal lives and how it is opened: a SQLite file (WAL) or a database URL.
+
+`PARITY_DB_URL` (e.g. `postgresql+psycopg://user@127.0.0.1:5432/parity`) puts every run in one
+database; without it each run has `RUNS_DIR/RUN_ID/journal.sqlite`. Opening never overwrites:
+`create=True` refuses an existing non-empty file, `create=False` refuses a missing one, and a
+file that is not a journal, or a journal of a newer schema, is a one-line `JournalError`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from parity.errors import JournalError
+from parity.journal.schema import SCHEMA_VERSION, Base, SchemaInfo
+
+ENV_DB_URL = "PARITY_DB_URL"
+JOURNAL_FILE = "journal.sqlite"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def run_journal_target(run_dir: Path, env: dict[str, str] | None = None) -> str | Path:
+    """`PARITY_DB_URL` if set, else the run directory's `journal.sqlite`."""
+    url = (env if env is not None else os.environ).get(ENV_DB_URL, "").strip()
+    return url or Path(run_dir) / JOURNAL_FILE
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved journal location: the URL, a label for messages, the file if it is one, and
+    whether it is a database shared by many runs (a URL) rather than one run's own file."""
+
+    url: str
+    label: str
+    path: Path | None
+    shared: bool = False
+
+    @classmethod
+    def of(cls, url_or_path: str | Path) -> Target:
+        text = str(url_or_path)
+        if "://" in text:
+            try:
+                url = sa.engine.make_url(text)
+            except (sa.exc.ArgumentError, ValueError):
+                raise JournalError(
+                    f"{ENV_DB_URL} {text!r} is not a database URL; use e.g. "
+                    "postgresql+psycopg://user@127.0.0.1:5432/parity"
+                ) from None
+            if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+                return cls(text, url.render_as_string(hide_password=True), None, shared=True)
+            path = Path(url.database).expanduser().resolve()
+            return cls(f"sqlite:///{path}", str(path), path, shared=True)
+        path = Path(text).expanduser().resolve()
+        return cls(f"sqlite:///{path}", str(path), path)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+    finally:
+        cursor.close()
+
+
+def make_engine(target: Target) -> Engine:
+    """An engine with `pool_pre_ping`; SQLite connections get WAL, NORMAL sync, foreign keys."""
+    if target.path is None:
+        return sa.create_engine(target.url, pool_pre_ping=True)
+    engine = sa.create_engine(
+        target.url,
+        pool_pre_ping=True,
+        connect_args={"check_same_thread": False, "timeout": 10.0},
+    )
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def check_file(target: Target, *, create: bool) -> None:
+    """Refuse to overwrite a run's journal file, to open a missing one, or to read a non-SQLite
+    file. A shared database (given as a URL) holds many runs: `create` may open it again."""
+    path = target.path
+    if path is None:
+        return
+    wal = path.with_name(path.name + "-wal")
+    exists = path.is_file() and (
+        path.stat().st_size > 0 or (wal.is_file() and wal.stat().st_size > 0)
+    )
+    if create and exists and not target.shared:
+        raise JournalError(
+            f"journal {path} already exists and holds data; parity never overwrites a journal "
+            "(use a new run id or directory, or open it without create)"
+        )
+    if not create and not exists:
+        raise JournalError(
+            f"journal {path} not found: nothing to read or resume (check the run directory, "
+            "or start a new run)"
+        )
+    if exists and path.stat().st_size > 0:
+        with path.open("rb") as handle:
+            head = handle.read(len(_SQLITE_MAGIC))
+        if head != _SQLITE_MAGIC:
+            raise _corrupt(target, "not an SQLite database")
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _corrupt(target: Target, why: str) -> JournalError:
+    return JournalError(
+        f"journal {target.label} is unreadable ({why}); parity leaves it untouched: restore it "
+        "from a backup, or start a new run elsewhere"
+    )
+
+
+def prepare_schema(engine: Engine, target: Target, *, create: bool) -> None:
+    """Create the tables (`create`) or check they exist; refuse a newer schema version."""
+    try:
+        if create:
+            Base.metadata.create_all(engine)
+            with engine.begin() as conn:
+                found = conn.execute(
+                    sa.select(SchemaInfo.value).where(SchemaInfo.key == "schema_version")
+                ).scalar()
+                if found is None:
+                    conn.execute(
+                        sa.insert(SchemaInfo).values(
+                            key="schema_version", value=str(SCHEMA_VERSION)
+                        )
+                    )
+        _check_version(engine, target)
+    except sa.exc.DatabaseError as exc:
+        detail = (str(exc.orig) if exc.orig else str(exc)).strip().splitlines()[0]
+        if target.path is None and isinstance(exc, sa.exc.OperationalError):
+            raise JournalError(
+                f"cannot reach journal database {target.label} ({detail}); check {ENV_DB_URL} "
+                "and that the server is running"
+            ) from None
+        raise _corrupt(target, detail) from None
+
+
+def _check_version(engine: Engine, target: Target) -> None:
+    if not sa.inspect(engine).has_table(SchemaInfo.__tablename__):
+        raise JournalError(
+            f"{target.label} is not a parity journal (no schema_info table); point parity at "
+            "a run's journal.sqlite or at a database parity created"
+        )
+    with engine.connect() as conn:
+        text = conn.execute(
+            sa.select(SchemaInfo.value).where(SchemaInfo.key == "schema_version")
+        ).scalar()
+    try:
+        version = int(text or 0)
+    except ValueError:
+        version = -1
+    if version > SCHEMA_VERSION:
+        raise JournalError(
+            f"journal {target.label} has schema version {version}, newer than this parity "
+            f"reads ({SCHEMA_VERSION}); upgrade parity (pip install -U parity) to open it"
+        )
+    if version < 1:
+        raise _corrupt(target, f"bad schema version {text!r}")

@@ -1,0 +1,139 @@
+"""Journaling Backtrader orders: shared by the `Recorder` and a live broker.
+
+`OrderJournal` turns Backtrader orders and executions into journal rows exactly as the
+`Recorder` does, so the broker (which sees an order before it is sent, and a fill before the
+strategy is notified of it) and the recorder write identical rows and the journal's
+`ON CONFLICT DO NOTHING` keeps one of each. The broker's writes are durable (committed at once).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import backtrader as bt
+
+from parity.journal.codec import bt_datetime
+from parity.journal.writer import Journal
+
+EXEC_NAMES = {
+    bt.Order.Market: "market",
+    bt.Order.Close: "close",
+    bt.Order.Limit: "limit",
+    bt.Order.Stop: "stop",
+    bt.Order.StopLimit: "stop_limit",
+    bt.Order.StopTrail: "trailing_stop",
+    bt.Order.StopTrailLimit: "trailing_stop_limit",
+}
+
+
+def order_fields(order: bt.Order) -> dict[str, Any]:
+    """Symbol, side, type, qty, limit and stop price of a Backtrader order as created."""
+    is_stop = order.exectype in (bt.Order.Stop, bt.Order.StopTrail)
+    has_limit = order.exectype in (bt.Order.Limit, bt.Order.StopLimit, bt.Order.StopTrailLimit)
+    created = order.created
+    if order.exectype == bt.Order.StopLimit:
+        limit = created.pricelimit
+    else:
+        limit = created.price if has_limit else None
+    stop = created.price if is_stop or order.exectype == bt.Order.StopLimit else None
+    return {
+        "symbol": order.data._name,
+        "side": "buy" if order.isbuy() else "sell",
+        "type": EXEC_NAMES.get(order.exectype, str(order.exectype)),
+        "qty": abs(created.size),
+        "limit_price": limit,
+        "stop_price": stop,
+    }
+
+
+def fill_bar(data: Any, stamp: float) -> int:
+    """The bar index a fill belongs to: a close fill (`--fill close`) is stamped on the decision
+    bar, one bar back from the bar being processed."""
+    return len(data) - 1 if stamp >= data.datetime[0] else len(data) - 2
+
+
+def client_seq(client_order_id: str) -> int:
+    """`RUN-000042` → 42 (the order's number within its run)."""
+    tail = client_order_id.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+class OrderJournal:
+    """Journals one run's orders from Backtrader objects (`daily`: bar times are dates)."""
+
+    def __init__(self, journal: Journal, *, daily: bool) -> None:
+        self.journal = journal
+        self.daily = daily
+        self._venue_state: dict[str, tuple[str, str, float]] = {}  # cid -> last update journaled
+
+    def bar_time(self, stamp: float) -> dt.datetime:
+        return bt_datetime(stamp, self.daily)
+
+    def intent(self, order: bt.Order, *, durable: bool = True) -> None:
+        """Before the order is sent (call before `store.submit_order`): committed."""
+        cid = str(order.info["client_order_id"])
+        self.journal.intent(
+            cid,
+            seq=client_seq(cid),
+            decided_at=self.bar_time(order.created.dt),
+            durable=durable,
+            **order_fields(order),
+        )
+
+    def order_event(
+        self,
+        client_order_id: str,
+        event: str,
+        *,
+        status: str,
+        filled_qty: float,
+        avg_price: float | None,
+        reason: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> None:
+        """A trade update or REST snapshot as the venue reported it; the same state seen again
+        (the REST sync re-reads open orders on every bar) is journaled once."""
+        state = (event, status, round(float(filled_qty), 6))
+        if self._venue_state.get(client_order_id) == state:
+            return
+        self._venue_state[client_order_id] = state
+        self.journal.order_event(
+            client_order_id,
+            status,
+            event=event,
+            filled_qty=filled_qty,
+            avg_price=avg_price,
+            reason=reason,
+            at=at,
+            source="venue",
+            durable=True,
+        )
+
+    def fill(
+        self,
+        order: bt.Order,
+        *,
+        qty: float,
+        price: float,
+        commission: float,
+        cum_qty: float,
+        stamp: float,
+        durable: bool = True,
+    ) -> None:
+        """An execution applied to `order` (`stamp`: its Backtrader time, as given to
+        `order.execute`); `cum_qty` is the order's filled quantity after it."""
+        cid = str(order.info["client_order_id"])
+        self.journal.fill(
+            cid,
+            order_seq=client_seq(cid),
+            symbol=order.data._name,
+            side="buy" if order.isbuy() else "sell",
+            cum_qty=cum_qty,
+            qty=abs(qty),
+            price=price,
+            commission=commission,
+            at=self.bar_time(stamp),
+            bar=fill_bar(order.data, stamp),
+            durable=durable,
+        )

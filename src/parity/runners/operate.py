@@ -1,0 +1,159 @@
+"""Operator views and actions on a run: `parity status RUN` (and `flatten`, `halt` elsewhere).
+
+Everything is read from the run's journal (and its risk state file), so status works while the
+run is alive (SQLite in WAL mode lets a reader in beside the writer) and after it has died.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from parity.errors import RunNotFoundError
+
+OPEN_STATUSES = {"submitted", "accepted", "partial", "new", "partially_filled", "pending_new"}
+STALE_HEARTBEAT = dt.timedelta(seconds=90)
+
+
+def journal_location(run_dir: Path) -> str | Path:
+    """`PARITY_DB_URL` if set (one database for all runs), else the run's own SQLite file."""
+    return os.environ.get("PARITY_DB_URL") or run_dir / "journal.sqlite"
+
+
+def process_alive(pid: int | None) -> bool:
+    """Whether a process with `pid` exists on this machine."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class RunStatus:
+    """What `parity status` shows."""
+
+    run_id: str
+    status: str
+    alive: bool
+    pid: int | None
+    heartbeat_at: dt.datetime | None
+    last_bar: dt.datetime | None
+    equity: float | None
+    cash: float | None
+    today_pnl: float | None
+    positions: list[dict[str, Any]] = field(default_factory=list)
+    open_orders: list[dict[str, Any]] = field(default_factory=list)
+    risk: dict[str, Any] = field(default_factory=dict)
+    feeds: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            k: (v.isoformat() if isinstance(v, dt.datetime) else v)
+            for k, v in self.__dict__.items()
+        }
+
+
+def _positions(fills: pd.DataFrame, tape: pd.DataFrame) -> list[dict[str, Any]]:
+    """Open positions with average cost (running average, reset when flat) and unrealized P&L
+    at the last price received."""
+    held: dict[str, tuple[float, float]] = {}
+    for row in fills.itertuples():
+        qty = float(row.qty) if row.side == "buy" else -float(row.qty)
+        size, avg = held.get(row.symbol, (0.0, 0.0))
+        new = size + qty
+        if abs(new) < 1e-9:
+            held[row.symbol] = (0.0, 0.0)
+        elif size == 0 or (size > 0) != (new > 0):
+            held[row.symbol] = (new, float(row.price))  # opened, or flipped through flat
+        elif (qty > 0) == (size > 0):
+            held[row.symbol] = (new, (size * avg + qty * float(row.price)) / new)
+        else:
+            held[row.symbol] = (new, avg)  # a partial exit keeps the average cost
+    last = tape.groupby("symbol")["close"].last().to_dict() if len(tape) else {}
+    out = []
+    for symbol, (size, avg) in held.items():
+        if abs(size) < 1e-9:
+            continue
+        price = last.get(symbol)
+        unrealized = (price - avg) * size if price is not None else None
+        out.append(
+            {
+                "symbol": symbol,
+                "qty": size,
+                "avg_price": avg,
+                "last_price": price,
+                "unrealized_pnl": unrealized,
+            }
+        )
+    return out
+
+
+def run_status(run_dir: Path, run_id: str) -> RunStatus:
+    """Status of `run_id` from its journal; a run that has no journal is an error."""
+    from parity.journal.reader import JournalReader
+    from parity.risk.state import JsonRiskStateStore
+
+    location = journal_location(run_dir)
+    if isinstance(location, Path) and not location.is_file():
+        raise RunNotFoundError(
+            f"run {run_id} has no journal at {location}; status needs a paper run made with "
+            "this version (or PARITY_DB_URL for a database journal)"
+        )
+    reader = JournalReader.open(location)
+    try:
+        info = reader.run(run_id)
+        equity = reader.equity(run_id)
+        fills = reader.fills(run_id)
+        orders = reader.orders(run_id)
+        tape = reader.tape(run_id)
+        last_bar = reader.last_bar(run_id)
+        feed_events = reader.events(run_id, kind="feed")
+    finally:
+        reader.close()
+    value = cash = today = None
+    if len(equity):
+        value, cash = float(equity["value"].iloc[-1]), float(equity["cash"].iloc[-1])
+        day = equity.index[-1].normalize()
+        before = equity[equity.index < day]
+        opening = float(before["value"].iloc[-1]) if len(before) else float(equity["value"].iloc[0])
+        today = value - opening
+    open_orders = (
+        orders[orders["status"].str.lower().isin(OPEN_STATUSES)] if len(orders) else orders
+    )
+    feeds = {}
+    for payload in feed_events["payload"] if len(feed_events) else []:
+        feeds[str(payload.get("symbol"))] = str(payload.get("state"))
+    alive = process_alive(info.pid) and info.status == "running"
+    status = info.status
+    if status == "running" and not alive:
+        status = "crashed (process gone; resume with --resume)"
+    risk_file = run_dir / "risk_state.json"
+    risk = JsonRiskStateStore(risk_file).load().__dict__ if risk_file.is_file() else {}
+    return RunStatus(
+        run_id=run_id,
+        status=status,
+        alive=alive,
+        pid=info.pid,
+        heartbeat_at=info.heartbeat_at,
+        last_bar=last_bar,
+        equity=value,
+        cash=cash,
+        today_pnl=today,
+        positions=_positions(fills, tape),
+        open_orders=open_orders.to_dict("records") if len(open_orders) else [],
+        risk={
+            k: (v.isoformat() if isinstance(v, dt.datetime | dt.date) else v)
+            for k, v in risk.items()
+        },
+        feeds=feeds,
+    )
