@@ -41,7 +41,7 @@ class AlpacaBroker(bt.BrokerBase):
     in the run's symbols at start are taken over through `adopt()`; the runner decides the policy.
     """
 
-    params = (("cash", None), ("id_prefix", "parity"))
+    params = (("cash", None), ("id_prefix", "parity"), ("starting_cash", None), ("first_seq", 1))
     risk: Any = None  # a parity.risk.RiskGuard, set by the runner (None: no risk limits)
 
     def __init__(self, store: AlpacaStore) -> None:
@@ -58,7 +58,7 @@ class AlpacaBroker(bt.BrokerBase):
         self.positions: collections.defaultdict[Any, bt.Position] = collections.defaultdict(
             bt.Position
         )
-        self._seq = 0
+        self._seq = int(self.p.first_seq) - 1  # a resumed run numbers on from its journal
         self._synced_len: dict[Any, int] = {}
         self._catching_up: set[str] = set()  # client ids of bracket parents being read back
         self.cash = 0.0
@@ -79,6 +79,8 @@ class AlpacaBroker(bt.BrokerBase):
         self.account_cash = account.cash
         wanted = self.p.cash
         self.cash = self.startingcash = float(wanted if wanted is not None else account.cash)
+        if self.p.starting_cash is not None:  # resumed: `cash` is what is left, this the start
+            self.startingcash = float(self.p.starting_cash)
 
     def adopt(self, positions: dict[str, PositionInfo]) -> None:
         """Start with these positions (symbol → qty and average price) as the run's own."""

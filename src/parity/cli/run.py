@@ -213,7 +213,7 @@ def _parse_until(text: str | None) -> Any:
 
 @run.command("paper")
 @click.argument("strategy", required=False, default="sma_cross")
-@click.option("--symbols", required=True, help="Comma-separated symbols, e.g. AAPL,MSFT.")
+@click.option("--symbols", default=None, help="Comma-separated symbols, e.g. AAPL,MSFT.")
 @click.option("--timeframe", default="1Min", help="1Min, 5Min, 15Min, 1Hour or 1Day.")
 @click.option(
     "--param",
@@ -288,6 +288,19 @@ def _parse_until(text: str | None) -> Any:
     default=30.0,
     help="--venue sim: seconds between polls.",
 )
+@click.option(
+    "--resume",
+    "resume_ref",
+    default=None,
+    metavar="RUN",
+    help="Continue a crashed run: reconcile journal and venue, then go on.",
+)
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="With --resume: on an unexplained mismatch take the venue's state.",
+)
+@click.option("--run-id", default=None, help="Id for a new run [default: generated].")
 @risk_options
 @runs_dir_option
 @json_option
@@ -295,10 +308,20 @@ def run_paper_cmd(**values: Any) -> None:
     """Paper trade STRATEGY on live bars: Alpaca paper, or the local venue (--venue local)."""
     from parity.config import parse_date, parse_symbols
     from parity.reports.text import metrics_table
-    from parity.runners.paper import PaperConfig, run_paper, validate_paper
+    from parity.runners.paper import PaperConfig, resume_paper, run_paper, validate_paper
     from parity.strategies.params import parse_param_pairs
     from parity.timeframe import parse_timeframe
 
+    def say(text: str) -> None:
+        click.echo(text, err=True)
+
+    if values["resume_ref"]:
+        from parity.cli.risk import find_run_dir
+
+        run_dir = find_run_dir(values["resume_ref"], values["runs_dir"])
+        result = resume_paper(run_dir, adopt=values["adopt"], notify=say)
+        _print_paper(result, values["as_json"], metrics_table)
+        return
     config = PaperConfig(
         strategy=values["strategy"],
         params=parse_param_pairs(values["params"]),
@@ -322,11 +345,9 @@ def run_paper_cmd(**values: Any) -> None:
         dry_run=values["dry_run"],
         runs_dir=values["runs_dir"],
         risk=limits_from_flags(values),
+        run_id=values["run_id"],
     )
     config.costs  # noqa: B018 - a bad cost text fails before anything starts
-
-    def say(text: str) -> None:
-        click.echo(text, err=True)
 
     if values["validate_only"]:
         report = validate_paper(config, say)
@@ -336,12 +357,17 @@ def run_paper_cmd(**values: Any) -> None:
             click.echo("validation passed: nothing was traded")
         return
     result = run_paper(config, notify=say)
-    if values["as_json"]:
-        click.echo(
-            json.dumps(
-                {"run_id": result.run_id, "run_dir": str(result.run_dir), "metrics": result.metrics}
-            )
-        )
+    _print_paper(result, values["as_json"], metrics_table)
+
+
+def _print_paper(result: Any, as_json: bool, metrics_table: Any) -> None:
+    if as_json:
+        payload = {
+            "run_id": result.run_id,
+            "run_dir": str(result.run_dir),
+            "metrics": result.metrics,
+        }
+        click.echo(json.dumps(payload))
         return
     click.echo(metrics_table(result.metrics))
     click.echo(f"run {result.run_id} ({result.stopped_by}) written to {result.run_dir}")

@@ -32,6 +32,7 @@ from parity.runners.paper_output import (
     open_paper_journal,
     write_paper_run,
 )
+from parity.runners.resume import reconcile, resumed_cash
 from parity.runners.sessions import (
     AlpacaSession,
     LocalVenueSession,
@@ -41,7 +42,7 @@ from parity.runners.sessions import (
 from parity.runstore import new_run_id
 from parity.strategies.params import coerce_params
 from parity.strategies.registry import resolve_strategy
-from parity.timeframe import MINUTE, Timeframe
+from parity.timeframe import MINUTE, Timeframe, parse_timeframe
 
 __all__ = ["PaperConfig", "PaperResult", "new_york_now", "run_paper", "validate_paper"]
 
@@ -83,8 +84,56 @@ class PaperConfig:
     def costs(self) -> CostModel:
         return cost_model(self.commission, self.slippage)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The run's configuration as JSON-ready values (journaled, so a resume rebuilds it)."""
+        return {
+            "strategy": self.strategy, "params": dict(self.params),
+            "symbols": list(self.symbols), "timeframe": self.timeframe.name,
+            "venue": self.venue, "data": self.data,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "speed": self.speed, "until": self.until.isoformat() if self.until else None,
+            "cash": self.cash, "commission": self.commission, "slippage": self.slippage,
+            "latency_ms": self.latency_ms, "volume_share": self.volume_share,
+            "backfill": self.backfill, "poll_seconds": self.poll_seconds,
+            "flatten_on_exit": self.flatten_on_exit, "dry_run": self.dry_run,
+            "risk": self.risk.describe() if self.risk else None,
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], **overrides: Any) -> PaperConfig:
+        """Rebuild a configuration recorded by `as_dict`."""
+        v = dict(values)
+        fields_: dict[str, Any] = {
+            "strategy": v["strategy"], "params": v.get("params") or {},
+            "symbols": tuple(v["symbols"]), "timeframe": parse_timeframe(v["timeframe"]),
+            "venue": v["venue"], "data": v.get("data", "sample:minute"),
+            "start": dt.date.fromisoformat(v["start"]) if v.get("start") else None,
+            "end": dt.date.fromisoformat(v["end"]) if v.get("end") else None,
+            "speed": v.get("speed"),
+            "until": dt.datetime.fromisoformat(v["until"]) if v.get("until") else None,
+            "cash": v.get("cash"), "commission": v.get("commission", "0"),
+            "slippage": v.get("slippage", "0"), "latency_ms": v.get("latency_ms", 0),
+            "volume_share": v.get("volume_share", 1.0), "backfill": v.get("backfill", 0),
+            "poll_seconds": v.get("poll_seconds", 30.0),
+            "flatten_on_exit": v.get("flatten_on_exit", False),
+            "dry_run": v.get("dry_run", False),
+            "risk": RiskLimits.from_mapping(v.get("risk") or {}, source="the journal"),
+        }  # fmt: skip
+        return cls(**{**fields_, **overrides})
+
     def data_source_label(self) -> str:
         return {"local": self.data, "sim": "yahoo (polled)"}.get(self.venue, "alpaca")
+
+
+@dataclass
+class Resume:
+    """How to continue a crashed run: `adopt` takes the venue's state on a mismatch."""
+
+    adopt: bool = False
+    cash: float = 0.0
+    starting_cash: float = 0.0
+    next_seq: int = 1
 
 
 @dataclass(frozen=True)
@@ -139,10 +188,12 @@ def run_paper(
     notify: Notify = lambda _m: None,
     stop: threading.Event | None = None,
     session: Any = None,
+    resume: Resume | None = None,
 ) -> PaperResult:
     """Run until the replay ends (local venue), `until`, a signal, or `stop` is set.
 
-    `session` overrides the one `config.venue` names (tests and embedding applications)."""
+    `session` overrides the one `config.venue` names (tests and embedding applications);
+    `resume` continues `config.run_id` after a crash (see `resume_paper`)."""
     if not config.symbols:
         raise ConfigError("paper trading needs --symbols, e.g. --symbols AAPL")
     spec = resolve_strategy(config.strategy)
@@ -156,14 +207,34 @@ def run_paper(
 
     journal = None
     try:
-        session.check(config, notify)
+        report = session.check(config, notify)
+        starting_cash = float(config.cash or (report.get("account") or {}).get("cash") or 100_000.0)
         journal = open_paper_journal(
-            config, spec=spec, params=params, run_id=run_id, venue=session.venue
+            config,
+            spec=spec,
+            params=params,
+            run_id=run_id,
+            venue=session.venue,
+            extra={"config": config.as_dict(), "starting_cash": starting_cash},
+            resume=resume is not None,
         )
+        if resume is not None:
+            rec = reconcile(session.store, journal, run_id, config.symbols, adopt=resume.adopt)
+            notify(rec.report())
+            resume.starting_cash = float(
+                (journal.reader.run(run_id).manifest or {}).get("starting_cash", starting_cash)
+            )
+            resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
+            resume.next_seq = rec.next_seq
         orders_journal = OrderJournal(journal, daily=config.timeframe.is_daily)
         tape = Tape(journal)
         cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, maxcpus=1)
         cerebro.broker = session.broker(config, run_id, notify)
+        if resume is not None:
+            cerebro.broker.p.cash = resume.cash
+            cerebro.broker.p.starting_cash = resume.starting_cash
+            cerebro.broker.p.first_seq = resume.next_seq
+            cerebro.broker._seq = resume.next_seq - 1
         attach = getattr(cerebro.broker, "attach_journal", None)
         if callable(attach):  # a live broker journals intents before it sends them
             attach(orders_journal)
@@ -217,3 +288,44 @@ def run_paper(
         raise
     finally:
         session.close()
+
+
+def resume_paper(
+    run_dir: Path,
+    *,
+    adopt: bool = False,
+    backfill: int | None = None,
+    notify: Notify = lambda _m: None,
+    stop: threading.Event | None = None,
+) -> PaperResult:
+    """Continue the crashed paper run in `run_dir`: its journal gives the configuration; the
+    venue and the journal are reconciled (orders, fills, positions), the warm-up is read from
+    history, and the same run goes on (same id, client order ids numbered on)."""
+    from parity.journal.database import run_journal_target
+    from parity.journal.reader import JournalReader
+
+    reader = JournalReader.open(run_journal_target(run_dir))
+    try:
+        info = reader.run(run_dir.name)
+    finally:
+        reader.close()
+    recorded = (info.manifest or {}).get("config")
+    if not recorded:
+        raise ConfigError(f"run {run_dir.name} has no recorded configuration; it cannot be resumed")
+    if recorded["venue"] != "alpaca":
+        raise ConfigError(
+            f"run {run_dir.name} ran on venue {recorded['venue']!r}, which ended with its process; "
+            "rehearse crash recovery against `parity venue serve` with --venue alpaca and the "
+            "APCA_* URLs pointing at it"
+        )
+    warm = backfill if backfill is not None else max(int(recorded.get("backfill") or 0), 200)
+    config = PaperConfig.from_dict(
+        recorded,
+        run_id=run_dir.name,
+        runs_dir=run_dir.parent,
+        existing="adopt",
+        backfill=warm,
+        cash=None,  # the capital is invested now: what is left comes from the journal
+    )
+    notify(f"resuming {run_dir.name} (was {info.status}, pid {info.pid})")
+    return run_paper(config, notify=notify, stop=stop, resume=Resume(adopt=adopt))

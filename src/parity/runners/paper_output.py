@@ -6,6 +6,7 @@ Everything is journaled while the run goes (`journal.sqlite` in the run director
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 from typing import Any
@@ -82,11 +83,25 @@ def _strategy_manifest(spec: Any) -> dict[str, Any]:
 
 
 def open_paper_journal(
-    config: Any, *, spec: Any, params: dict[str, Any], run_id: str, venue: str
+    config: Any,
+    *,
+    spec: Any,
+    params: dict[str, Any],
+    run_id: str,
+    venue: str,
+    extra: dict[str, Any] | None = None,
+    resume: bool = False,
 ) -> Journal:
     """Create the run's journal and record the run as running (the full manifest is recorded
-    when the run ends)."""
-    journal = Journal.open(run_journal_target(config.runs_dir / run_id), create=True)
+    when the run ends); with `resume`, reopen it and mark the run running again."""
+    journal = Journal.open(run_journal_target(config.runs_dir / run_id), create=not resume)
+    if resume:
+        try:
+            journal.resume_run(run_id)
+        except BaseException:
+            journal.close()
+            raise
+        return journal
     try:
         journal.start_run(
             run_id,
@@ -99,9 +114,11 @@ def open_paper_journal(
                 "params": resolved_params(spec.cls, params),
                 "symbols": list(config.symbols),
                 "timeframe": config.timeframe.name,
+                **(extra or {}),
             },
             mode="paper",
             venue=venue,
+            pid=os.getpid(),
         )
     except BaseException:
         journal.close()

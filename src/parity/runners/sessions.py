@@ -158,6 +158,12 @@ class AlpacaSession:
         """Warm-up from history first, then open the streams (which starts a venue's replay)."""
         for feed in feeds:
             feed.backfill()
+        if self.lockstep is not None:
+            # joining a lock-step replay already under way (a restart): the step it waits on was
+            # read with the warm-up; acknowledging it lets the replay go on
+            now = (self.store.venue_status() or {}).get("time")
+            if now:
+                self.lockstep.arrived(dt.datetime.fromisoformat(now).replace(tzinfo=None))
         self.store.start_streams_for(config.symbols, trading=not config.dry_run)
 
     def _existing_positions(self, broker: Any, config: Any, notify: Notify) -> None:

@@ -1,0 +1,156 @@
+"""Resuming a paper run after a crash (`parity run paper --resume RUN`).
+
+Journal and venue are reconciled in this order, as NautilusTrader does at startup:
+
+1. orders — every journaled intent is looked up at the venue by its client order id: never sent
+   (the crash came between journaling and sending) is recorded as such; still open is cancelled
+   (the strategy decides again from the current bar);
+2. fills — what the venue filled beyond what the journal holds happened while the run was down:
+   recorded now, once;
+3. positions — the journal's positions (from fills) must equal the venue's for the run's symbols.
+
+Anything unexplained refuses the resume unless `adopt` (then the venue's state is taken).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from parity.errors import BrokerError
+from parity.journal.hook import client_seq
+from parity.stores.types import PositionInfo
+
+OPEN = {
+    "new",
+    "accepted",
+    "partially_filled",
+    "pending_new",
+    "held",
+    "pending_replace",
+    "pending_cancel",
+    "accepted_for_bidding",
+    "calculated",
+}
+
+
+@dataclass
+class Reconciliation:
+    """What resuming found and did."""
+
+    lines: list[str] = field(default_factory=list)
+    unexplained: list[str] = field(default_factory=list)
+    positions: dict[str, PositionInfo] = field(default_factory=dict)
+    next_seq: int = 1
+
+    def report(self) -> str:
+        body = self.lines or ["journal and venue agree: nothing to do"]
+        return "\n".join(["reconciliation:", *(f"  {line}" for line in body)])
+
+
+def reconcile(
+    store: Any, journal: Any, run_id: str, symbols: tuple[str, ...], *, adopt: bool
+) -> Reconciliation:
+    """Bring the journal up to date with the venue (orders, then fills, then positions)."""
+    reader = journal.reader
+    intents = reader.intents(run_id)
+    fills = reader.fills(run_id)
+    have = fills.groupby("client_order_id")["qty"].sum().to_dict() if len(fills) else {}
+    notional = (
+        (fills["qty"] * fills["price"]).groupby(fills["client_order_id"]).sum().to_dict()
+        if len(fills)
+        else {}
+    )
+    result = Reconciliation()
+    seqs = [int(s) for s in intents["seq"]] if len(intents) else []
+    result.next_seq = max(seqs, default=0) + 1
+    for row in intents.itertuples():
+        cid = row.client_order_id
+        snap = store.order_by_client_id(cid)
+        if snap is None:
+            journal.order_event(
+                cid,
+                status="rejected",
+                event="never_sent",
+                reason="the run stopped before it was sent",
+                source="resume",
+                durable=True,
+            )
+            result.lines.append(f"{cid}: journaled, never reached the venue (marked not sent)")
+            continue
+        journaled = float(have.get(cid, 0.0))
+        if snap.filled_qty > journaled + 1e-9:
+            missing = snap.filled_qty - journaled
+            average = snap.filled_avg_price or 0.0
+            price = (average * snap.filled_qty - float(notional.get(cid, 0.0))) / missing
+            when = snap.filled_at or snap.updated_at or dt.datetime.now()
+            journal.fill(
+                cid,
+                order_seq=client_seq(cid),
+                symbol=snap.symbol,
+                side=snap.side,
+                cum_qty=snap.filled_qty,
+                qty=missing,
+                price=price,
+                commission=0.0,
+                at=when,
+                durable=True,
+            )
+            result.lines.append(
+                f"{cid}: recorded {missing:g} {snap.symbol} filled at "
+                f"{price:.4f} while the run was down"
+            )
+        elif snap.filled_qty < journaled - 1e-9:
+            result.unexplained.append(
+                f"{cid}: the journal holds {journaled:g} filled, the venue {snap.filled_qty:g}"
+            )
+        if snap.status in OPEN:
+            store.cancel_order(snap.id)
+            journal.order_event(
+                cid,
+                status="canceled",
+                event="canceled_on_resume",
+                reason="open at resume: cancelled, the strategy decides again",
+                source="resume",
+                durable=True,
+            )
+            result.lines.append(f"{cid}: was open ({snap.status}); cancelled")
+        journal.order_event(
+            cid,
+            status=snap.status,
+            event="reconciled",
+            filled_qty=snap.filled_qty,
+            avg_price=snap.filled_avg_price,
+            source="resume",
+            durable=True,
+        )
+    journal.flush()
+    ours = reader.positions(run_id)
+    venue = store.positions()
+    for symbol in symbols:
+        want = float(ours.get(symbol, 0.0))
+        held = venue.get(symbol)
+        got = held.qty if held is not None else 0.0
+        if abs(want - got) > 1e-9:
+            result.unexplained.append(f"{symbol}: journal position {want:g}, venue {got:g}")
+        if held is not None and held.qty:
+            result.positions[symbol] = held
+    if result.unexplained and not adopt:
+        raise BrokerError(
+            "resume refused, journal and venue disagree: "
+            + "; ".join(result.unexplained)
+            + " (pass --adopt to continue from the venue's state)"
+        )
+    for text in result.unexplained:
+        result.lines.append(f"adopted the venue's state: {text}")
+    return result
+
+
+def resumed_cash(journal: Any, run_id: str, starting_cash: float) -> float:
+    """Cash of the run after every journaled fill (and its commission)."""
+    fills = journal.reader.fills(run_id)
+    if not len(fills):
+        return starting_cash
+    signed = fills["qty"] * fills["price"] * fills["side"].map({"buy": -1.0, "sell": 1.0})
+    return float(starting_cash + signed.sum() - fills["commission"].sum())
