@@ -56,3 +56,18 @@ def status_cmd(run_ref: str, runs_dir: Path, as_json: bool) -> None:
     if status.feeds:
         lines.append("feeds      " + ", ".join(f"{s} {v}" for s, v in status.feeds.items()))
     click.echo("\n".join(lines))
+
+
+@cli.command("flatten")
+@click.argument("run_ref", metavar="RUN")
+@runs_dir_option
+def flatten_cmd(run_ref: str, runs_dir: Path) -> None:
+    """Cancel every open order of RUN and close every position now; the kill switch stays on
+    (no new entries) until `parity risk reset RUN`. A running run does it itself on its next
+    bar (journaled like any order); for a stopped Alpaca run it is done here, at the venue."""
+    from parity.cli.risk import find_run_dir
+    from parity.runners.operate import flatten_run
+
+    run_dir = find_run_dir(run_ref, runs_dir)
+    for line in flatten_run(run_dir):
+        click.echo(line)

@@ -82,9 +82,11 @@ class RiskGuard:
             state.resets, state.day_halt_reason = theirs.resets, theirs.day_halt_reason
             state.killed, state.kill_reason = theirs.killed, theirs.kill_reason
             state.killed_at, state.peak_equity = theirs.killed_at, theirs.peak_equity
-        elif theirs.killed and not state.killed:  # `parity halt`
+        elif theirs.killed and not state.killed:  # `parity halt` (or `parity flatten`)
             state.killed, state.kill_reason = theirs.killed, theirs.kill_reason
             state.killed_at = theirs.killed_at
+        if theirs.flatten_requested and state.killed:
+            state.flatten_requested = True
         if state.killed and not was_killed:
             self.emit("risk.kill_switch", {"reason": state.kill_reason, "source": "external"})
         elif was_killed and not state.killed:
@@ -95,7 +97,7 @@ class RiskGuard:
     @property
     def wants_flatten(self) -> bool:
         """The kill switch is on and the limits ask to close positions when it trips."""
-        return self.state.killed and self.limits.flatten_on_kill
+        return self.state.killed and (self.limits.flatten_on_kill or self.state.flatten_requested)
 
     def on_bar(self, now: dt.datetime, equity: float) -> None:
         """Update the day's P&L and the drawdown from the bar `now` (naive New York time)."""

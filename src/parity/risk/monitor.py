@@ -29,6 +29,10 @@ class RiskMonitor(bt.Analyzer):
     def _flatten(self, guard: RiskGuard) -> None:
         """Close every position that has no open order yet (the orders pass the guard: exits)."""
         broker = self.strategy.broker
+        if guard.state.flatten_requested:  # `parity flatten`: cancel everything first
+            for order in broker.get_orders_open():
+                if order.alive() and not order.info.get("risk"):
+                    broker.cancel(order)
         busy = {o.data for o in broker.get_orders_open() if o.alive()}
         for data in self.strategy.datas:
             size = broker.getposition(data).size

@@ -33,6 +33,7 @@ class RiskState:
     peak_equity: float | None = None
     last_equity: float | None = None
     resets: int = 0  # how many times an operator cleared it (`parity risk reset`)
+    flatten_requested: bool = False  # `parity flatten`: cancel everything, close every position
 
     def halt(self, reason: str, when: str) -> None:
         """Turn the kill switch on (an operator's `parity halt`)."""
@@ -43,6 +44,7 @@ class RiskState:
         equity (else the next bar would trip the switch again)."""
         self.killed, self.kill_reason, self.killed_at = False, "", None
         self.day_halt_reason = ""
+        self.flatten_requested = False
         self.peak_equity = self.last_equity
         self.resets += 1
 

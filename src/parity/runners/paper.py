@@ -182,6 +182,29 @@ def _stop_on_signals(cerebro: bt.Cerebro, reason: list[str]) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+@contextlib.contextmanager
+def _stop_on_event(cerebro: bt.Cerebro, stop: threading.Event | None) -> Iterator[None]:
+    """`stop` set from another thread ends the run at the next bar, however busy the feed."""
+    if stop is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if stop.wait(0.2):
+                cerebro.runstop()
+                return
+
+    watcher = threading.Thread(target=watch, name="paper-stop", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join(timeout=1)
+
+
 def run_paper(
     config: PaperConfig,
     *,
@@ -256,7 +279,7 @@ def run_paper(
             f"run {run_id}: {spec.name} on {','.join(config.symbols)} {config.timeframe}, "
             + ("dry run (no orders sent)" if config.dry_run else f"venue {session.venue}")
         )
-        with _stop_on_signals(cerebro, stopped_by):
+        with _stop_on_signals(cerebro, stopped_by), _stop_on_event(cerebro, stop):
             try:
                 strategy = cerebro.run()[0]
             except ParityError:

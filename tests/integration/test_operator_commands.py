@@ -1,0 +1,93 @@
+"""`parity status` and `parity flatten` on a live paper run (the local venue, timed, in a thread)
+and after it has ended."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from parity.cli import cli
+from parity.journal.reader import JournalReader
+from parity.runners.paper import PaperConfig, run_paper
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def wait_for(predicate, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def position(run_dir: Path) -> float:
+    journal = run_dir / "journal.sqlite"
+    if not journal.is_file():
+        return 0.0
+    reader = JournalReader.open(journal)
+    try:
+        return reader.positions(run_dir.name).get("IBM", 0.0)
+    except Exception:  # the run row may not exist yet
+        return 0.0
+    finally:
+        reader.close()
+
+
+def test_status_and_flatten_of_a_live_run(tmp_path: Path):
+    runs = tmp_path / "runs"
+    config = PaperConfig(strategy="buy_and_hold", symbols=("IBM",), venue="local",
+                         data="sample:minute", start=dt.date(2013, 10, 4),
+                         end=dt.date(2013, 10, 4), speed=600.0, cash=100_000.0,
+                         runs_dir=runs, run_id="live")  # fmt: skip
+    stop = threading.Event()
+    result: dict[str, object] = {}
+    thread = threading.Thread(
+        target=lambda: result.update(run=run_paper(config, stop=stop)), daemon=True
+    )
+    thread.start()
+    run_dir = runs / "live"
+    try:
+        wait_for(lambda: position(run_dir) > 0)
+        shown = CliRunner().invoke(cli, ["status", "live", "--runs-dir", str(runs), "--json"])
+        assert shown.exit_code == 0, shown.output
+        status = json.loads(shown.stdout)
+        assert status["alive"] is True and status["status"] == "running"
+        assert status["positions"][0]["symbol"] == "IBM" and status["positions"][0]["qty"] > 0
+        assert status["equity"] > 0 and status["last_bar"]
+        text = CliRunner().invoke(cli, ["status", "live", "--runs-dir", str(runs)])
+        assert "process alive" in text.stdout and "position   IBM" in text.stdout
+
+        flat = CliRunner().invoke(cli, ["flatten", "live", "--runs-dir", str(runs)])
+        assert flat.exit_code == 0, flat.output
+        assert "closes its positions on its next bar" in flat.stdout
+        wait_for(lambda: position(run_dir) == 0)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    orders = pd.read_csv(run_dir / "orders.csv")
+    assert list(orders["side"]) == ["buy", "sell"]  # no re-entry after the flatten
+    assert (orders["status"] == "completed").all()
+    after = json.loads(
+        CliRunner().invoke(cli, ["status", "live", "--runs-dir", str(runs), "--json"]).stdout
+    )
+    assert after["alive"] is False and after["status"] == "finished"
+    assert after["positions"] == [] and after["risk"]["killed"] is True
+    again = CliRunner().invoke(cli, ["flatten", "live", "--runs-dir", str(runs)])
+    assert "nothing is open" in again.stdout
+
+
+def test_status_of_a_run_without_journal_is_a_clear_error(tmp_path: Path):
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "manifest.json").write_text("{}")
+    result = CliRunner().invoke(cli, ["status", "old", "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 6
+    assert "has no journal" in result.stderr
