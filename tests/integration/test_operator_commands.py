@@ -63,6 +63,7 @@ def test_status_and_flatten_of_a_live_run(tmp_path: Path):
         assert status["alive"] is True and status["status"] == "running"
         assert status["positions"][0]["symbol"] == "IBM" and status["positions"][0]["qty"] > 0
         assert status["equity"] > 0 and status["last_bar"]
+        assert status["feeds"] == {"IBM": "live"}
         text = CliRunner().invoke(cli, ["status", "live", "--runs-dir", str(runs)])
         assert "process alive" in text.stdout and "position   IBM" in text.stdout
 

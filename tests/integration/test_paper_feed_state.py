@@ -41,8 +41,8 @@ class Watch(bt.Strategy):
 class QuickStale(LocalVenueSession):
     """The local venue, timed (not lock-step), with a short staleness limit."""
 
-    def feed(self, symbol, config, on_bar, finished):  # type: ignore[no-untyped-def]
-        feed = super().feed(symbol, config, on_bar, finished)
+    def feed(self, symbol, config, on_bar, finished, on_state=None):  # type: ignore[no-untyped-def]
+        feed = super().feed(symbol, config, on_bar, finished, on_state)
         feed.p.stale_after = 0.3
         feed.p.market_open = lambda: True
         return feed

@@ -264,7 +264,19 @@ def run_paper(
         attach_risk(
             cerebro, config.risk, config.runs_dir / run_id, emit=risk_notifier(notify), always=True
         )
-        feeds = [session.feed(symbol, config, tape.add, finished) for symbol in config.symbols]
+
+        def feed_state(symbol: str, state: str) -> None:
+            notify(f"{symbol} feed: {state}")
+            journal.event(
+                "feed",
+                {"symbol": symbol, "state": state},
+                level="warning" if state == "stale" else "info",
+            )
+
+        feeds = [
+            session.feed(symbol, config, tape.add, finished, feed_state)
+            for symbol in config.symbols
+        ]
         for symbol, feed in zip(config.symbols, feeds, strict=True):
             cerebro.adddata(feed, name=symbol)
         cerebro.addstrategy(spec.cls, **params)

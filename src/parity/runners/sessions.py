@@ -121,7 +121,14 @@ class AlpacaSession:
         self._broker = broker
         return broker
 
-    def feed(self, symbol: str, config: Any, on_bar: OnBar, finished: Finished) -> bt.DataBase:
+    def feed(
+        self,
+        symbol: str,
+        config: Any,
+        on_bar: OnBar,
+        finished: Finished,
+        on_state: Callable[[str, str], None] | None = None,
+    ) -> bt.DataBase:
         # a lock-step parity venue never goes quiet on its own; elsewhere no bar for three bar
         # lengths (at least 90 s) while the market is open means the stream is stale
         stale = 0.0 if self._parity_venue else max(90.0, 3.0 * config.timeframe.seconds)
@@ -133,7 +140,7 @@ class AlpacaSession:
             lockstep=self.lockstep,
             is_finished=finished,
             on_bar=on_bar,
-            on_state=lambda sym, state: self.notify(f"{sym} feed: {state}"),
+            on_state=on_state or (lambda sym, state: self.notify(f"{sym} feed: {state}")),
             stale_after=stale,
             market_open=self.market_open,
             now=None if self._parity_venue else new_york_now,
@@ -308,7 +315,14 @@ class PollingSession:
         self.notify = notify
         return build_sim_broker(cash=config.cash or 100_000.0, costs=config.costs)
 
-    def feed(self, symbol: str, config: Any, on_bar: OnBar, finished: Finished) -> bt.DataBase:
+    def feed(
+        self,
+        symbol: str,
+        config: Any,
+        on_bar: OnBar,
+        finished: Finished,
+        on_state: Callable[[str, str], None] | None = None,
+    ) -> bt.DataBase:
         from parity.feeds.polling import PollingFeed
 
         return PollingFeed(  # type: ignore[call-arg]
