@@ -5,6 +5,7 @@ each poll advances simulated time by five minutes and returns what had completed
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -122,3 +123,46 @@ def test_warm_up_bars_are_never_traded_and_poll_failures_do_not_stop_the_run(tmp
     live = tape[tape["source"] == "poll"]
     expected = source.frame[source.frame.index >= pd.Timestamp(start) - pd.Timedelta(minutes=5)]
     assert len(live) == len(expected[expected.index > pd.Timestamp(tape.iloc[9]["datetime"])])
+
+
+def test_a_simulated_broker_run_resumes_with_cash_and_positions_from_its_journal(tmp_path: Path):
+    """The run stops at 11:00 holding a position (as a crash would leave it); resumed, the
+    simulated broker starts with the journal's cash and position, so buy_and_hold buys nothing
+    more, and the run's equity goes on from where it was."""
+    from parity.runners.paper import resume_paper
+
+    first = RecordedSource(dt.datetime.combine(DAY, dt.time(9, 0)))
+    stop_at = dt.datetime.combine(DAY, dt.time(11, 0))
+    paper = run_paper(
+        PaperConfig(
+            strategy="buy_and_hold",
+            symbols=("IBM",),
+            venue="sim",
+            cash=100_000.0,
+            runs_dir=tmp_path,
+            run_id="sim1",
+        ),
+        session=PollingSession(first.fetch, poll_seconds=0, until=stop_at, now=first.now),
+    )
+    before = pd.read_csv(paper.run_dir / "equity.csv")
+    held_cash = before["cash"].iloc[-1]
+    assert held_cash < 10_000  # invested
+
+    second = RecordedSource(stop_at - dt.timedelta(minutes=5))
+    end = dt.datetime.combine(DAY, dt.time(13, 0))
+    messages: list[str] = []
+    resumed = resume_paper(
+        paper.run_dir,
+        backfill=0,
+        notify=messages.append,
+        session=PollingSession(second.fetch, poll_seconds=0, until=end, now=second.now),
+    )
+    orders = pd.read_csv(resumed.run_dir / "orders.csv")
+    assert list(orders["side"]) == ["buy"]  # the restored position: no second entry
+    equity = pd.read_csv(resumed.run_dir / "equity.csv")
+    assert len(equity) > len(before)
+    after = equity.iloc[len(before)]
+    assert after["cash"] == pytest.approx(held_cash)  # cash restored from the journal
+    assert any("restored from the journal" in m for m in messages)
+    manifest = json.loads((resumed.run_dir / "manifest.json").read_text())
+    assert manifest["cash"] == pytest.approx(100_000.0)  # metrics still start from the start

@@ -53,6 +53,7 @@ class Recorder(bt.Analyzer):
         ("journal", None),  # an OrderJournal, or None to keep everything in memory only
         ("live", False),  # journal every bar with positions, flushed (paper runs)
         ("batch", 5000),  # bars per equity batch written to the journal (backtests)
+        ("first_number", 1),  # a resumed run numbers its orders on from its journal
     )
 
     def __init__(self) -> None:
@@ -135,7 +136,7 @@ class Recorder(bt.Analyzer):
     def notify_order(self, order: bt.Order) -> None:
         record = self.orders.get(order.ref)
         if record is None:
-            record = self._new_record(order, len(self.orders) + 1)
+            record = self._new_record(order, len(self.orders) + int(self.p.first_number))
             self.orders[order.ref] = record
             if self._journal is not None:
                 self._journal_intent(record)

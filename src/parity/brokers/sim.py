@@ -59,6 +59,17 @@ class SimBroker(bt.brokers.BackBroker):
             return order
         return super().submit(order, check)
 
+    def next(self) -> None:
+        # a position restored on resume (before its data's first bar) cannot be marked yet:
+        # Backtrader's own next() would read a bar that does not exist
+        waiting = {d: p for d, p in self.positions.items() if p and not len(d)}
+        for data in waiting:
+            del self.positions[data]
+        try:
+            super().next()
+        finally:
+            self.positions.update(waiting)
+
     def _try_exec_market(self, order: bt.Order, popen: float, phigh: float, plow: float) -> None:
         if self.p.coc and order.info.get("coc", True) and "decision_high" in order.info:
             phigh, plow = order.info["decision_high"], order.info["decision_low"]

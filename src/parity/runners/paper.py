@@ -32,7 +32,12 @@ from parity.runners.paper_output import (
     open_paper_journal,
     write_paper_run,
 )
-from parity.runners.resume import reconcile, resumed_cash
+from parity.runners.resume import (
+    RestoreSimState,
+    journal_positions,
+    reconcile,
+    resumed_cash,
+)
 from parity.runners.sessions import (
     AlpacaSession,
     LocalVenueSession,
@@ -241,19 +246,35 @@ def run_paper(
             extra={"config": config.as_dict(), "starting_cash": starting_cash},
             resume=resume is not None,
         )
+        simulated = config.dry_run or session.venue == "sim"
         if resume is not None:
-            rec = reconcile(session.store, journal, run_id, config.symbols, adopt=resume.adopt)
-            notify(rec.report())
             resume.starting_cash = float(
                 (journal.reader.run(run_id).manifest or {}).get("starting_cash", starting_cash)
             )
             resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
-            resume.next_seq = rec.next_seq
+            if simulated:  # nothing at a venue: the journal is the whole truth
+                intents = journal.reader.intents(run_id)
+                resume.next_seq = int(intents["seq"].max()) + 1 if len(intents) else 1
+                notify(
+                    f"reconciliation: simulated broker restored from the journal (cash "
+                    f"{resume.cash:,.2f}, positions {journal_positions(journal, run_id)})"
+                )
+            else:
+                rec = reconcile(session.store, journal, run_id, config.symbols, adopt=resume.adopt)
+                notify(rec.report())
+                resume.next_seq = rec.next_seq
         orders_journal = OrderJournal(journal, daily=config.timeframe.is_daily)
         tape = Tape(journal)
         cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, maxcpus=1)
         cerebro.broker = session.broker(config, run_id, notify)
-        if resume is not None:
+        if resume is not None and simulated:
+            cerebro.addanalyzer(
+                RestoreSimState,
+                cash=resume.cash,
+                starting_cash=resume.starting_cash,
+                positions=journal_positions(journal, run_id),
+            )
+        elif resume is not None:
             cerebro.broker.p.cash = resume.cash
             cerebro.broker.p.starting_cash = resume.starting_cash
             cerebro.broker.p.first_seq = resume.next_seq
@@ -281,7 +302,12 @@ def run_paper(
             cerebro.adddata(feed, name=symbol)
         cerebro.addstrategy(spec.cls, **params)
         cerebro.addanalyzer(
-            Recorder, _name="recorder", id_prefix=run_id, journal=orders_journal, live=True
+            Recorder,
+            _name="recorder",
+            id_prefix=run_id,
+            journal=orders_journal,
+            live=True,
+            first_number=resume.next_seq if resume is not None else 1,
         )
         cerebro.addanalyzer(Trimmer, _name="trimmer")
         for analyzer, kwargs in session.analyzers():
@@ -332,6 +358,7 @@ def resume_paper(
     backfill: int | None = None,
     notify: Notify = lambda _m: None,
     stop: threading.Event | None = None,
+    session: Any = None,
 ) -> PaperResult:
     """Continue the crashed paper run in `run_dir`: its journal gives the configuration; the
     venue and the journal are reconciled (orders, fills, positions), the warm-up is read from
@@ -347,7 +374,7 @@ def resume_paper(
     recorded = (info.manifest or {}).get("config")
     if not recorded:
         raise ConfigError(f"run {run_dir.name} has no recorded configuration; it cannot be resumed")
-    if recorded["venue"] != "alpaca":
+    if recorded["venue"] == "local":
         raise ConfigError(
             f"run {run_dir.name} ran on venue {recorded['venue']!r}, which ended with its process; "
             "rehearse crash recovery against `parity venue serve` with --venue alpaca and the "
@@ -363,4 +390,4 @@ def resume_paper(
         cash=None,  # the capital is invested now: what is left comes from the journal
     )
     notify(f"resuming {run_dir.name} (was {info.status}, pid {info.pid})")
-    return run_paper(config, notify=notify, stop=stop, resume=Resume(adopt=adopt))
+    return run_paper(config, notify=notify, stop=stop, session=session, resume=Resume(adopt=adopt))

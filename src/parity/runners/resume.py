@@ -18,6 +18,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import backtrader as bt
+
 from parity.errors import BrokerError
 from parity.journal.hook import client_seq
 from parity.stores.types import PositionInfo
@@ -154,3 +156,37 @@ def resumed_cash(journal: Any, run_id: str, starting_cash: float) -> float:
         return starting_cash
     signed = fills["qty"] * fills["price"] * fills["side"].map({"buy": -1.0, "sell": 1.0})
     return float(starting_cash + signed.sum() - fills["commission"].sum())
+
+
+def journal_positions(journal: Any, run_id: str) -> dict[str, tuple[float, float]]:
+    """Symbol -> (quantity, average cost) from the journal's fills (running average cost)."""
+    held: dict[str, tuple[float, float]] = {}
+    for row in journal.reader.fills(run_id).itertuples():
+        qty = float(row.qty) if row.side == "buy" else -float(row.qty)
+        size, avg = held.get(row.symbol, (0.0, 0.0))
+        new = size + qty
+        if abs(new) < 1e-9:
+            held[row.symbol] = (0.0, 0.0)
+        elif size == 0 or (size > 0) != (new > 0):
+            held[row.symbol] = (new, float(row.price))
+        elif (qty > 0) == (size > 0):
+            held[row.symbol] = (new, (size * avg + qty * float(row.price)) / new)
+        else:
+            held[row.symbol] = (new, avg)
+    return {s: v for s, v in held.items() if abs(v[0]) > 1e-9}
+
+
+class RestoreSimState(bt.Analyzer):
+    """A resumed run on the in-process simulated broker: cash and positions from the journal,
+    set once the broker has started."""
+
+    params = (("cash", 0.0), ("starting_cash", 0.0), ("positions", None))
+
+    def start(self) -> None:
+        broker = self.strategy.broker
+        broker.set_cash(float(self.p.cash))
+        broker.startingcash = float(self.p.starting_cash)
+        for data in self.strategy.datas:
+            held = (self.p.positions or {}).get(data._name)
+            if held:
+                broker.positions[data] = bt.Position(size=held[0], price=held[1])
