@@ -75,8 +75,11 @@ def test_status_and_flatten_of_a_live_run(tmp_path: Path):
         stop.set()
         thread.join(timeout=60)
     orders = pd.read_csv(run_dir / "orders.csv")
-    assert list(orders["side"]) == ["buy", "sell"]  # no re-entry after the flatten
-    assert (orders["status"] == "completed").all()
+    done = orders[orders["status"] == "completed"]
+    assert list(done["side"]) == ["buy", "sell"]  # flattened, and no re-entry after it
+    later = orders.iloc[2:]  # buy_and_hold tries again each bar: the kill switch refuses
+    assert (later["status"] == "rejected").all()
+    assert later["reason"].str.contains("kill switch").all()
     after = json.loads(
         CliRunner().invoke(cli, ["status", "live", "--runs-dir", str(runs), "--json"]).stdout
     )
