@@ -326,3 +326,48 @@ def test_cli_refuses_mismatch_and_bad_checkpoints(checkpoint: Path, tmp_path: Pa
     assert "metadata.json is not valid JSON" in line
     line = error_line(parity("train", "ppo", "--symbols", "IBM,MSFT", "--out", tmp_path / "x"), 2)
     assert "one symbol at a time" in line
+
+
+def test_the_policy_runs_unchanged_as_a_paper_rehearsal(checkpoint: Path, tmp_path: Path) -> None:
+    """The same policy and checkpoint as a backtest and as a lock-step paper run on the local
+    venue (same minute bars, no costs): the same trades."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from parity.config import BacktestConfig
+    from parity.runners.backtest import run_backtest
+    from parity.runners.paper import PaperConfig, run_paper
+
+    day = dt.date(2013, 10, 9)
+    params = {"checkpoint": str(checkpoint)}
+    backtest = run_backtest(
+        BacktestConfig(
+            strategy="policy",
+            params=params,
+            data="sample:minute",
+            symbols=("IBM",),
+            start=day,
+            end=day,
+            commission="0",
+            slippage="0",
+            runs_dir=tmp_path / "bt",
+        )
+    )
+    paper = run_paper(
+        PaperConfig(
+            strategy="policy",
+            params=params,
+            symbols=("IBM",),
+            venue="local",
+            data="sample:minute",
+            start=day,
+            end=day,
+            cash=100_000.0,
+            runs_dir=tmp_path / "paper",
+        )
+    )
+    expected = pd.read_csv(backtest.run_dir / "trades.csv")
+    got = pd.read_csv(paper.run_dir / "trades.csv")
+    assert len(expected) > 0
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)

@@ -93,3 +93,20 @@ def test_not_a_strategy(tmp_path):
     path.write_text("class Thing:\n    pass\n")
     with pytest.raises(StrategyError, match=r"not a backtrader\.Strategy"):
         resolve_strategy(f"{path}:Thing")
+
+
+def test_optional_params_accept_none_as_recorded_in_a_manifest():
+    from dataclasses import dataclass
+
+    from parity.strategies.params import bt_params
+
+    @dataclass(frozen=True, kw_only=True)
+    class P:
+        size: int | None = None
+
+    class WithOptional(bt.Strategy):
+        Params = P
+        params = bt_params(P)
+
+    assert coerce_params(WithOptional, {"size": None}) == {"size": None}
+    assert coerce_params(WithOptional, {"size": "7"}) == {"size": 7}

@@ -31,7 +31,7 @@ def _convert(name: str, raw: Any, kind: Any) -> Any:
     origin = typing.get_origin(kind)
     if origin in (typing.Union, types.UnionType):
         options = [k for k in typing.get_args(kind) if k is not type(None)]
-        if isinstance(raw, str) and raw.strip().lower() in {"none", "null", ""}:
+        if raw is None or (isinstance(raw, str) and raw.strip().lower() in {"none", "null", ""}):
             return None
         return _convert(name, raw, options[0]) if options else raw
     if origin is typing.Literal:
