@@ -7,7 +7,7 @@ are plain exports of these frames and other code can read either.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -113,6 +113,24 @@ class JournalReader:
                 try:
                     cursor.execute(compiled.string, params)
                     return list(cursor.fetchall())
+                finally:
+                    cursor.close()
+        except (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error) as exc:
+            raise self._error("reading", exc) from None
+
+    def _fetch_chunks(self, query: Any, size: int = 50_000) -> Iterator[list[Any]]:
+        """Like `_fetch`, `size` rows at a time."""
+        compiled = query.compile(dialect=self.engine.dialect)
+        params: Any = compiled.params
+        if compiled.positional:
+            params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+        try:
+            with self.engine.connect() as conn:
+                cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+                try:
+                    cursor.execute(compiled.string, params)
+                    while rows := cursor.fetchmany(size):
+                        yield list(rows)
                 finally:
                     cursor.close()
         except (sa.exc.SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error) as exc:
@@ -275,9 +293,16 @@ class JournalReader:
         """`value` and `cash` per bar on a `datetime` index (`equity.csv`)."""
         table = table_of(EquitySnapshot)
         query = sa.select(*(sa.type_coerce(table.c[n], _RAW) for n in ("at", "value", "cash")))
-        rows = self._fetch(query.where(table.c.run_id == run_id).order_by(table.c.id))
-        # one C pass over the rows (SQLite's text times and PostgreSQL's datetimes alike)
-        array = np.array(rows, dtype=[("at", "datetime64[us]"), ("value", "f8"), ("cash", "f8")])
+        dtype = [("at", "datetime64[us]"), ("value", "f8"), ("cash", "f8")]
+        # chunk by chunk, each in one C pass (SQLite's text times and PostgreSQL's datetimes
+        # alike): a million rows never exist as Python tuples all at once
+        parts = [
+            np.array(rows, dtype=dtype)
+            for rows in self._fetch_chunks(
+                query.where(table.c.run_id == run_id).order_by(table.c.id)
+            )
+        ]
+        array = np.concatenate(parts) if parts else np.array([], dtype=dtype)
         index = pd.DatetimeIndex(array["at"].astype("datetime64[ns]"))
         frame = pd.DataFrame({"value": array["value"], "cash": array["cash"]}, index=index)
         frame.index.name = "datetime"
