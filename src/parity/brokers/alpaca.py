@@ -125,75 +125,25 @@ class AlpacaBroker(bt.BrokerBase):
 
     # ------------------------------------------------------------------ orders
 
-    def buy(
-        self,
-        owner: Any,
-        data: Any,
-        size: float,
-        price: float | None = None,
-        plimit: float | None = None,
-        exectype: Any = None,
-        valid: Any = None,
-        tradeid: int = 0,
-        oco: Any = None,
-        trailamount: Any = None,
-        trailpercent: Any = None,
-        parent: Any = None,
-        transmit: bool = True,
-        histnotify: bool = False,
-        _checksubmit: bool = True,
-        **kwargs: Any,
-    ) -> bt.Order:
-        order = bt.BuyOrder(
-            owner=owner,
-            data=data,
-            size=size,
-            price=price,
-            pricelimit=plimit,
-            exectype=exectype,
-            valid=valid,
-            tradeid=tradeid,
-            trailamount=trailamount,
-            trailpercent=trailpercent,
-            parent=parent,
-            transmit=transmit,
-            histnotify=histnotify,
-        )
-        return self._take(order, kwargs)
+    # Backtrader's order arguments; anything else a strategy passes goes into `order.info`
+    _ORDER_ARGS = ("price", "exectype", "valid", "tradeid", "trailamount", "trailpercent",
+                   "parent", "transmit", "histnotify")  # fmt: skip
+    _IGNORED = ("oco", "_checksubmit")  # OCO groups are not supported by Alpaca's simple orders
 
-    def sell(
-        self,
-        owner: Any,
-        data: Any,
-        size: float,
-        price: float | None = None,
-        plimit: float | None = None,
-        exectype: Any = None,
-        valid: Any = None,
-        tradeid: int = 0,
-        oco: Any = None,
-        trailamount: Any = None,
-        trailpercent: Any = None,
-        parent: Any = None,
-        transmit: bool = True,
-        histnotify: bool = False,
-        _checksubmit: bool = True,
-        **kwargs: Any,
+    def buy(self, owner: Any, data: Any, size: float, **kwargs: Any) -> bt.Order:
+        return self._create(bt.BuyOrder, owner, data, size, kwargs)
+
+    def sell(self, owner: Any, data: Any, size: float, **kwargs: Any) -> bt.Order:
+        return self._create(bt.SellOrder, owner, data, size, kwargs)
+
+    def _create(
+        self, kind: type, owner: Any, data: Any, size: float, kwargs: dict[str, Any]
     ) -> bt.Order:
-        order = bt.SellOrder(
-            owner=owner,
-            data=data,
-            size=size,
-            price=price,
-            pricelimit=plimit,
-            exectype=exectype,
-            valid=valid,
-            tradeid=tradeid,
-            trailamount=trailamount,
-            trailpercent=trailpercent,
-            parent=parent,
-            transmit=transmit,
-            histnotify=histnotify,
+        args = {k: kwargs.pop(k) for k in self._ORDER_ARGS if k in kwargs}
+        for name in self._IGNORED:
+            kwargs.pop(name, None)
+        order = kind(
+            owner=owner, data=data, size=size, pricelimit=kwargs.pop("plimit", None), **args
         )
         return self._take(order, kwargs)
 

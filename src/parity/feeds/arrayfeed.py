@@ -16,9 +16,9 @@ import backtrader as bt
 import numpy as np
 
 from parity.feeds.bars import BarSeries
+from parity.feeds.lines import SESSION_END
 
 _EPOCH_ORDINAL = 719163.0  # datetime.date(1970, 1, 1).toordinal(): Backtrader's float-day epoch
-_SESSION_END = (23 * 3600 + 59 * 60 + 59 + 0.99999) / 86400.0  # Backtrader's daily sessionend
 
 
 def datetime_numbers(series: BarSeries) -> np.ndarray:
@@ -30,7 +30,7 @@ def datetime_numbers(series: BarSeries) -> np.ndarray:
     seconds = series.frame.index.as_unit("ns").asi8 / 1e9
     days = _EPOCH_ORDINAL + seconds / 86400.0
     if series.timeframe.is_daily:
-        days = np.floor(days) + _SESSION_END
+        days = np.floor(days) + SESSION_END
     return days
 
 

@@ -23,14 +23,9 @@ from typing import Any
 import backtrader as bt
 
 from parity.feeds.aggregate import BarAggregator
+from parity.feeds.lines import noop, write_bar
 from parity.stores.types import StreamBar
 from parity.timeframe import MINUTE, Timeframe
-
-_SESSION_END = (23 * 3600 + 59 * 60 + 59 + 0.99999) / 86400.0
-
-
-def _noop(*_: Any) -> None:
-    return None
 
 
 class AlpacaLiveFeed(bt.feed.DataBase):
@@ -58,12 +53,12 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         self._ready: collections.deque[tuple[StreamBar, bool]] = collections.deque()
         self._incoming: queue.SimpleQueue[StreamBar] = queue.SimpleQueue()
         self._is_finished: Callable[[], bool] = self.p.is_finished or (lambda: False)
-        self._on_bar: Callable[[StreamBar], Any] = self.p.on_bar or _noop
+        self._on_bar: Callable[[StreamBar], Any] = self.p.on_bar or noop
         self._last_minute: dt.datetime | None = None
         self._live_bar = False
         self._live = False
         self.state = "connecting"
-        self._on_state: Callable[[str, str], Any] = self.p.on_state or _noop
+        self._on_state: Callable[[str, str], Any] = self.p.on_state or noop
         self._last_arrival = time.monotonic()
         self.refilled = 0
         self._lockstep = self.p.lockstep
@@ -228,14 +223,4 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         self._live_bar = live
         if self._lockstep is not None:
             self._lockstep.delivered()
-        lines = self.lines
-        number = bt.date2num(bar.start)
-        if self.p.bar_timeframe.is_daily:
-            number = float(int(number)) + _SESSION_END
-        lines.datetime[0] = number
-        lines.open[0] = bar.open
-        lines.high[0] = bar.high
-        lines.low[0] = bar.low
-        lines.close[0] = bar.close
-        lines.volume[0] = bar.volume
-        lines.openinterest[0] = 0.0
+        write_bar(self.lines, bar, self.p.bar_timeframe.is_daily)

@@ -19,14 +19,9 @@ from typing import Any
 
 import backtrader as bt
 
+from parity.feeds.lines import noop, write_bar
 from parity.stores.types import StreamBar
 from parity.timeframe import MINUTE, Timeframe
-
-_SESSION_END = (23 * 3600 + 59 * 60 + 59 + 0.99999) / 86400.0
-
-
-def _noop(*_: Any) -> None:
-    return None
 
 
 class PollingFeed(bt.feed.DataBase):
@@ -55,8 +50,8 @@ class PollingFeed(bt.feed.DataBase):
         self._live_bar = False
         self.state = "connecting"
         self._wallclock: Callable[[], dt.datetime] = self.p.now or dt.datetime.now
-        self._on_bar: Callable[[StreamBar], Any] = self.p.on_bar or _noop
-        self._on_error: Callable[[str], Any] = self.p.on_error or _noop
+        self._on_bar: Callable[[StreamBar], Any] = self.p.on_bar or noop
+        self._on_error: Callable[[str], Any] = self.p.on_error or noop
         self._is_finished: Callable[[], bool] = self.p.is_finished or (lambda: False)
         if timeframe.is_daily:
             self.p.timeframe, self.p.compression = bt.TimeFrame.Days, 1
@@ -112,14 +107,4 @@ class PollingFeed(bt.feed.DataBase):
 
     def _deliver(self, bar: StreamBar, live: bool) -> None:
         self._live_bar = live
-        number = bt.date2num(bar.start)
-        if self.p.bar_timeframe.is_daily:
-            number = float(int(number)) + _SESSION_END
-        lines = self.lines
-        lines.datetime[0] = number
-        lines.open[0] = bar.open
-        lines.high[0] = bar.high
-        lines.low[0] = bar.low
-        lines.close[0] = bar.close
-        lines.volume[0] = bar.volume
-        lines.openinterest[0] = 0.0
+        write_bar(self.lines, bar, self.p.bar_timeframe.is_daily)
