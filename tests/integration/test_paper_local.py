@@ -276,3 +276,20 @@ def test_orders_decided_on_warm_up_bars_are_refused_by_the_alpaca_broker(tmp_pat
     assert (warm["status"] == "rejected").all()
     assert warm["reason"].str.contains("warm-up").all()
     assert list(live["status"]) == ["completed"]
+
+
+def test_divergence_is_computed_and_journaled_at_each_session_end(twin):
+    """During the run, each session's end compares the run with its twin on the tape so far."""
+    from parity.journal.reader import JournalReader
+
+    _, paper_dir = twin
+    reader = JournalReader.open(paper_dir / "journal.sqlite")
+    try:
+        events = reader.events(paper_dir.name, kind="divergence")
+    finally:
+        reader.close()
+    checks = [e for e in events["payload"] if e["event"] == "divergence"]
+    assert [c["session"] for c in checks] == ["2013-10-04", "2013-10-07"]
+    assert all(c["status"] == "PASS" for c in checks)
+    assert all(abs(c["pnl_gap"]) < 0.01 for c in checks)
+    assert not any(e["event"] == "divergence_threshold_crossed" for e in events["payload"])

@@ -38,6 +38,7 @@ from parity.runners.resume import (
     reconcile,
     resumed_cash,
 )
+from parity.runners.session_divergence import SessionEnd, session_checker
 from parity.runners.sessions import (
     AlpacaSession,
     LocalVenueSession,
@@ -310,6 +311,16 @@ def run_paper(
             first_number=resume.next_seq if resume is not None else 1,
         )
         cerebro.addanalyzer(Trimmer, _name="trimmer")
+        cerebro.addanalyzer(
+            SessionEnd,
+            check=session_checker(
+                config,
+                journal=journal,
+                run_id=run_id,
+                notify=notify,
+                starting_cash=resume.starting_cash if resume is not None else starting_cash,
+            ),
+        )
         for analyzer, kwargs in session.analyzers():
             cerebro.addanalyzer(analyzer, **kwargs)
         session.start(config, feeds)
