@@ -278,11 +278,12 @@ def test_orders_decided_on_warm_up_bars_are_refused_by_the_alpaca_broker(tmp_pat
     assert list(live["status"]) == ["completed"]
 
 
-def test_divergence_is_computed_and_journaled_at_each_session_end(twin):
-    """During the run, each session's end compares the run with its twin on the tape so far."""
+def test_divergence_is_computed_and_journaled_at_each_session_end(tmp_path):
+    """With --divergence-check, each session's end compares the run with its twin on the tape
+    so far and journals the figures."""
     from parity.journal.reader import JournalReader
 
-    _, paper_dir = twin
+    paper_dir = paper(tmp_path, divergence_check=True)
     reader = JournalReader.open(paper_dir / "journal.sqlite")
     try:
         events = reader.events(paper_dir.name, kind="divergence")

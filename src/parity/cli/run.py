@@ -301,6 +301,12 @@ def _parse_until(text: str | None) -> Any:
     help="With --resume: on an unexplained mismatch take the venue's state.",
 )
 @click.option("--run-id", default=None, help="Id for a new run [default: generated].")
+@click.option(
+    "--divergence-check",
+    is_flag=True,
+    help="At each session end compare with the backtest twin on the bars received "
+    "(re-runs the strategy in-process) and journal the figures.",
+)
 @risk_options
 @runs_dir_option
 @json_option
@@ -346,6 +352,7 @@ def run_paper_cmd(**values: Any) -> None:
         runs_dir=values["runs_dir"],
         risk=limits_from_flags(values),
         run_id=values["run_id"],
+        divergence_check=values["divergence_check"],
     )
     config.costs  # noqa: B018 - a bad cost text fails before anything starts
 

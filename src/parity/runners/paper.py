@@ -85,6 +85,9 @@ class PaperConfig:
     risk: RiskLimits | None = None  # risk limits; a paper run always has a kill switch
     run_id: str | None = None  # default: a new id (client order ids are `RUN_ID-000001`, ...)
     replay_start: str | None = None  # local venue: first streamed bar (ISO); earlier = history
+    # compare with the backtest twin on the tape at each session end (re-runs the strategy
+    # in-process, so it is opt-in: a strategy with side effects would repeat them)
+    divergence_check: bool = False
 
     @property
     def costs(self) -> CostModel:
@@ -103,6 +106,7 @@ class PaperConfig:
             "latency_ms": self.latency_ms, "volume_share": self.volume_share,
             "backfill": self.backfill, "poll_seconds": self.poll_seconds,
             "flatten_on_exit": self.flatten_on_exit, "dry_run": self.dry_run,
+            "divergence_check": self.divergence_check,
             "risk": self.risk.describe() if self.risk else None,
         }  # fmt: skip
 
@@ -124,6 +128,7 @@ class PaperConfig:
             "poll_seconds": v.get("poll_seconds", 30.0),
             "flatten_on_exit": v.get("flatten_on_exit", False),
             "dry_run": v.get("dry_run", False),
+            "divergence_check": v.get("divergence_check", False),
             "risk": RiskLimits.from_mapping(v.get("risk") or {}, source="the journal"),
         }  # fmt: skip
         return cls(**{**fields_, **overrides})
@@ -311,16 +316,17 @@ def run_paper(
             first_number=resume.next_seq if resume is not None else 1,
         )
         cerebro.addanalyzer(Trimmer, _name="trimmer")
-        cerebro.addanalyzer(
-            SessionEnd,
-            check=session_checker(
-                config,
-                journal=journal,
-                run_id=run_id,
-                notify=notify,
-                starting_cash=resume.starting_cash if resume is not None else starting_cash,
-            ),
-        )
+        if config.divergence_check:
+            cerebro.addanalyzer(
+                SessionEnd,
+                check=session_checker(
+                    config,
+                    journal=journal,
+                    run_id=run_id,
+                    notify=notify,
+                    starting_cash=resume.starting_cash if resume is not None else starting_cash,
+                ),
+            )
         for analyzer, kwargs in session.analyzers():
             cerebro.addanalyzer(analyzer, **kwargs)
         session.start(config, feeds)

@@ -16,7 +16,6 @@ import pandas as pd
 
 from parity.analyzers.divergence import DivergenceMonitor
 from parity.config import BacktestConfig
-from parity.errors import ParityError
 
 
 class SessionEnd(bt.Analyzer):
@@ -60,15 +59,17 @@ def session_checker(
         try:
             journal.flush()
             reader = journal.reader
-            live = (reader.equity(run_id), reader.orders(run_id), reader.fills(run_id))
+            equity = reader.equity(run_id)
+            equity = equity[~equity.index.duplicated(keep="last")]  # a resumed run's overlap
+            live = (equity, reader.orders(run_id), reader.fills(run_id))
             tape = reader.tape(run_id)
             if not len(live[0]) or not len(tape):
                 return
             with tempfile.TemporaryDirectory(prefix="parity-twin-") as tmp:
                 twin = _in_own_thread(lambda: _tape_twin(config, tape, Path(tmp), starting_cash))
                 monitor.on_session_end(day, live=live, twin=twin)
-        except ParityError as exc:  # a check that fails must not stop trading
-            notify(f"divergence check after {day} skipped: {exc}")
+        except Exception as exc:  # a check that fails must never stop trading
+            notify(f"divergence check after {day} skipped: {type(exc).__name__}: {exc}")
 
     return check
 
