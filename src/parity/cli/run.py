@@ -170,16 +170,7 @@ def run_backtest_cmd(ctx: click.Context, **values: Any) -> None:
         )
     finally:
         progress.close()
-    if values["as_json"]:
-        payload = {
-            "run_id": result.run_id,
-            "run_dir": str(result.run_dir),
-            "metrics": result.metrics,
-        }
-        click.echo(json.dumps(payload))
-        return
-    click.echo(metrics_table(result.metrics))
-    click.echo(f"run {result.run_id} written to {result.run_dir}")
+    _print_run(result, values["as_json"], metrics_table)
 
 
 def _parse_speed(text: str) -> float | None:
@@ -326,7 +317,7 @@ def run_paper_cmd(**values: Any) -> None:
 
         run_dir = find_run_dir(values["resume_ref"], values["runs_dir"])
         result = resume_paper(run_dir, adopt=values["adopt"], notify=say)
-        _print_paper(result, values["as_json"], metrics_table)
+        _print_run(result, values["as_json"], metrics_table, result.stopped_by)
         return
     config = PaperConfig(
         strategy=values["strategy"],
@@ -364,10 +355,11 @@ def run_paper_cmd(**values: Any) -> None:
             click.echo("validation passed: nothing was traded")
         return
     result = run_paper(config, notify=say)
-    _print_paper(result, values["as_json"], metrics_table)
+    _print_run(result, values["as_json"], metrics_table, result.stopped_by)
 
 
-def _print_paper(result: Any, as_json: bool, metrics_table: Any) -> None:
+def _print_run(result: Any, as_json: bool, metrics_table: Any, ended: str = "") -> None:
+    """The metrics table and where the run is, or one JSON object with `--json`."""
     if as_json:
         payload = {
             "run_id": result.run_id,
@@ -377,4 +369,4 @@ def _print_paper(result: Any, as_json: bool, metrics_table: Any) -> None:
         click.echo(json.dumps(payload))
         return
     click.echo(metrics_table(result.metrics))
-    click.echo(f"run {result.run_id} ({result.stopped_by}) written to {result.run_dir}")
+    click.echo(f"run {result.run_id}{f' ({ended})' if ended else ''} written to {result.run_dir}")

@@ -100,6 +100,16 @@ class JournalReader:
         columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
         return {n: list(c) for n, c in zip(names, columns, strict=True)}
 
+    def _frame(
+        self, model: type[Base], names: list[str], run_id: str, *, times: tuple[str, ...]
+    ) -> pd.DataFrame:
+        """`names` of `model`'s rows of `run_id` as a frame, the `times` columns as datetimes."""
+        cols = self._columns(model, names, run_id)
+        frame = pd.DataFrame(cols, columns=names)
+        for name in times:
+            frame[name] = to_datetimes(cols[name])
+        return frame
+
     def _fetch(self, query: sa.ClauseElement) -> list[Any]:
         """Rows as the driver returns them: the hot reads (an equity row per bar) skip
         SQLAlchemy's per-row result processing."""
@@ -192,11 +202,7 @@ class JournalReader:
             "decided_at",
             "created_at",
         ]
-        cols = self._columns(OrderIntent, names, run_id)
-        frame = pd.DataFrame(cols, columns=names)
-        for name in ("decided_at", "created_at"):
-            frame[name] = to_datetimes(cols[name])
-        return frame
+        return self._frame(OrderIntent, names, run_id, times=("decided_at", "created_at"))
 
     def order_events(self, run_id: str) -> pd.DataFrame:
         names = [
@@ -210,11 +216,7 @@ class JournalReader:
             "at",
             "recorded_at",
         ]
-        cols = self._columns(OrderEvent, names, run_id)
-        frame = pd.DataFrame(cols, columns=names)
-        for name in ("at", "recorded_at"):
-            frame[name] = to_datetimes(cols[name])
-        return frame
+        return self._frame(OrderEvent, names, run_id, times=("at", "recorded_at"))
 
     def orders(self, run_id: str) -> pd.DataFrame:
         """One row per order (`orders.csv`): its intent and its last state. The strategy's view

@@ -353,7 +353,6 @@ def run_paper(
             params=params,
             run_id=run_id,
             strategy=strategy,
-            tape=tape,
             venue=session.venue,
             warnings=session.warnings,
             stopped_by=stopped_by[0],

@@ -147,7 +147,6 @@ def write_paper_run(
     params: dict[str, Any],
     run_id: str,
     strategy: Any,
-    tape: Tape,
     venue: str,
     warnings: list[str],
     stopped_by: str,

@@ -20,7 +20,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -168,7 +168,6 @@ class AlpacaStore:
         self._threads: list[threading.Thread] = []
         self._bar_handlers: dict[str, list[Callable[[StreamBar], None]]] = {}
         self._trade_handlers: list[Callable[[TradeEvent], None]] = []
-        self._session = requests.Session()
         self._control = _ControlClient(self.endpoints.trading_url, credentials)
 
     # ------------------------------------------------------------------ lifecycle
@@ -251,7 +250,6 @@ class AlpacaStore:
                     asyncio.run_coroutine_threadsafe(stream.close(), loop)
             except Exception as exc:  # a stream that never connected has no loop to stop
                 log.debug("stream stop: %s", exc)
-        self._session.close()
         self._control.close()
         if join:
             self.join()
@@ -297,7 +295,10 @@ class AlpacaStore:
 
     # ------------------------------------------------------------------ REST with retries
 
-    def _call(self, what: str, func: Callable[[], T], *, idempotent: bool = True) -> T:
+    def _call(self, what: str, func: Callable[[], T]) -> T:
+        """`func()` with retries on 429/5xx and connection errors; 401/403/404/422 raise at once.
+        (A retried order submission that already reached the venue is found by its client id
+        in `submit_order`.)"""
         from alpaca.common.exceptions import APIError
 
         attempt = 0
@@ -326,8 +327,6 @@ class AlpacaStore:
                         f"{what}: venue unreachable ({type(exc).__name__}); is it running?"
                     ) from None
                 log.warning("%s: %s, retry %d/%d", what, type(exc).__name__, attempt, self.retries)
-            if not idempotent and attempt > 1:
-                pass  # callers of non-idempotent requests handle duplicates themselves
             time.sleep(self.retry_wait * min(2 ** (attempt - 1), 8))
 
     def account(self) -> AccountInfo:
@@ -409,7 +408,6 @@ class AlpacaStore:
             placed = self._call(
                 f"submit {request.client_order_id}",
                 lambda: self._trading.submit_order(alpaca_request),
-                idempotent=False,
             )
         except OrderRejected as exc:
             if exc.status == 422 and "unique" in str(exc):
@@ -519,15 +517,6 @@ class AlpacaStore:
         if "dataname" in kwargs:
             kwargs["symbol"] = kwargs.pop("dataname")
         return AlpacaLiveFeed(store=self, **kwargs)  # type: ignore[call-arg]
-
-    def with_endpoints(self, **changes: Any) -> AlpacaStore:
-        return AlpacaStore(
-            self.credentials,
-            replace(self.endpoints, **changes),
-            retries=self.retries,
-            retry_wait=self.retry_wait,
-            reconnect_backoff=self.reconnect_backoff,
-        )
 
 
 class _ControlClient:
