@@ -164,6 +164,12 @@ class AlpacaBroker(bt.BrokerBase):
 
     def _reject(self, orders: list[bt.Order], reason: str) -> None:
         for order in orders:
+            log.warning(
+                "order %s rejected: %s",
+                order.info.get("client_order_id", "?"),
+                reason,
+                extra={"client_order_id": order.info.get("client_order_id"), "reason": reason},
+            )
             order.addinfo(reason=reason)
             if order.status == bt.Order.Created:
                 order.submit(self)
@@ -320,6 +326,12 @@ class AlpacaBroker(bt.BrokerBase):
             if not order.alive():
                 return
             order.addinfo(reason=f"venue: {snap.status or event}")
+            if snap.status == "rejected" or event == "rejected":
+                log.warning(
+                    "order %s rejected by the venue",
+                    cid,
+                    extra={"client_order_id": cid, "reason": f"venue: {snap.status or event}"},
+                )
             {"expired": order.expire, "done_for_day": order.expire}.get(
                 snap.status, order.cancel if snap.status != "rejected" else order.reject
             )()

@@ -53,12 +53,37 @@ class ParityGroup(click.Group):
 
 @click.group(cls=ParityGroup, context_settings=CONTEXT)
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.option(
+    "--log-json",
+    is_flag=True,
+    envvar="PARITY_LOG_JSON",
+    help="Log JSON lines (console, --log-file and a paper run's log) instead of human lines.",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    envvar="PARITY_LOG_LEVEL",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    help="Least severe level logged.",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    envvar="PARITY_LOG_FILE",
+    help="Also log to this file, rotated at 10 MB (5 kept).",
+)
 @click.version_option(__version__, prog_name="parity")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(
+    ctx: click.Context, debug: bool, log_json: bool, log_level: str, log_file: Path | None
+) -> None:
     """parity: run one Backtrader strategy as a backtest and as paper trading, and compare."""
+    from parity.logs import configure_logging
+
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    configure_logging(as_json=log_json, level="debug" if debug else log_level, file=log_file)
 
 
 def runs_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -73,3 +98,16 @@ def runs_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(func)
+
+
+def say(text: str) -> None:
+    """An operator message of a long-running command, through the `parity.run` logger (so it
+    reaches the console, `--log-file` and the run's log in the chosen format). A message that
+    starts with `warning: ` is logged at WARNING."""
+    import logging
+
+    log = logging.getLogger("parity.run")
+    if text.startswith("warning: "):
+        log.warning(text.removeprefix("warning: "))
+    else:
+        log.info(text)

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from parity.cli._base import _Failure, cli, json_option, runs_dir_option
+from parity.cli._base import _Failure, cli, json_option, runs_dir_option, say
 from parity.errors import ParityError
 
 ERROR_BASE = 10
@@ -131,7 +131,7 @@ def compare_cmd(**values: Any) -> None:
         resamples=values["resamples"],
         seed=values["seed"],
     )
-    result = run_compare(config, notify=lambda text: click.echo(text, err=True))
+    result = run_compare(config, notify=say)
     if values["as_json"]:
         click.echo(json.dumps(result.divergence, default=str))
     else:

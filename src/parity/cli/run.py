@@ -11,7 +11,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from parity.cli._base import ParityGroup, cli, json_option, runs_dir_option
+from parity.cli._base import ParityGroup, cli, json_option, runs_dir_option, say
 from parity.cli.risk import limits_from_flags, risk_options
 
 
@@ -308,9 +308,6 @@ def run_paper_cmd(**values: Any) -> None:
     from parity.runners.paper import PaperConfig, resume_paper, run_paper, validate_paper
     from parity.strategies.params import parse_param_pairs
     from parity.timeframe import parse_timeframe
-
-    def say(text: str) -> None:
-        click.echo(text, err=True)
 
     if values["resume_ref"]:
         from parity.cli.risk import find_run_dir

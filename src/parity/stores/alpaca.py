@@ -320,13 +320,21 @@ class AlpacaStore:
                     ) from None
                 if attempt > self.retries or not (status >= 500 or status == 429):
                     raise VenueUnavailable(f"{what} failed: HTTP {status} {message}") from None
-                log.warning("%s: HTTP %s, retry %d/%d", what, status, attempt, self.retries)
+                log.warning(
+                    "%s: HTTP %s %s, retry %d/%d",
+                    what, status, message, attempt, self.retries,
+                    extra={"call": what, "status": status, "reason": message, "attempt": attempt},
+                )  # fmt: skip
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt > self.retries:
                     raise VenueUnavailable(
                         f"{what}: venue unreachable ({type(exc).__name__}); is it running?"
                     ) from None
-                log.warning("%s: %s, retry %d/%d", what, type(exc).__name__, attempt, self.retries)
+                log.warning(
+                    "%s: %s (%s), retry %d/%d",
+                    what, type(exc).__name__, exc, attempt, self.retries,
+                    extra={"call": what, "reason": type(exc).__name__, "attempt": attempt},
+                )  # fmt: skip
             time.sleep(self.retry_wait * min(2 ** (attempt - 1), 8))
 
     def account(self) -> AccountInfo:
