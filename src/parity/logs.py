@@ -37,9 +37,18 @@ def _utc(created: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# `extra=FILE_ONLY`: for the log files, not the console (e.g. the traceback of an error the CLI
+# already reports in its one `error:` line)
+FILE_ONLY = {"file_only": True}
+
+
 def extras(record: logging.LogRecord) -> dict[str, Any]:
     """The structured fields a call site attached with `extra=`."""
-    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+    return {
+        k: v
+        for k, v in vars(record).items()
+        if k not in _STANDARD and not k.startswith("_") and k != "file_only"
+    }
 
 
 class JsonFormatter(logging.Formatter):
@@ -96,6 +105,7 @@ class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
+        self.addFilter(lambda record: not getattr(record, "file_only", False))
 
     @property  # type: ignore[override]
     def stream(self) -> TextIO:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -24,6 +25,7 @@ from parity.analyzers.trim import Trimmer
 from parity.costs import CostModel, cost_model
 from parity.errors import ConfigError, ParityError, StrategyError
 from parity.journal.hook import OrderJournal
+from parity.logs import FILE_ONLY, run_log
 from parity.risk.limits import RiskLimits
 from parity.risk.monitor import attach_risk, risk_notifier
 from parity.runners.paper_output import (
@@ -53,6 +55,7 @@ from parity.timeframe import MINUTE, Timeframe, parse_timeframe
 __all__ = ["PaperConfig", "PaperResult", "new_york_now", "run_paper", "validate_paper"]
 
 Notify = Callable[[str], None]
+log = logging.getLogger("parity.run")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,6 +243,7 @@ def run_paper(
         return (stop is not None and stop.is_set()) or session.finished()
 
     journal = None
+    run_logging = contextlib.ExitStack()
     try:
         report = session.check(config, notify)
         starting_cash = float(config.cash or (report.get("account") or {}).get("cash") or 100_000.0)
@@ -252,6 +256,8 @@ def run_paper(
             extra={"config": config.as_dict(), "starting_cash": starting_cash},
             resume=resume is not None,
         )
+        log_path = run_logging.enter_context(run_log(config.runs_dir / run_id))
+        log.info("run %s logging to %s", run_id, log_path, extra={"run_id": run_id})
         simulated = config.dry_run or session.venue == "sim"
         if resume is not None:
             resume.starting_cash = float(
@@ -361,10 +367,12 @@ def run_paper(
         close_paper_journal(journal, "finished")
         return PaperResult(run_id, run_dir, metrics, stopped_by[0])
     except BaseException:
+        log.exception("run %s stopped by an error", run_id, extra=FILE_ONLY)
         close_paper_journal(journal, "crashed")
         raise
     finally:
         session.close()
+        run_logging.close()
 
 
 def resume_paper(
