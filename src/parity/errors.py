@@ -49,3 +49,9 @@ class JournalError(ParityError):
     """A run journal is missing, unreadable, of a newer schema, or would be overwritten."""
 
     exit_code = 8
+
+
+class AlertError(ParityError):
+    """An alert could not be delivered (`parity alerts test`; a run only logs it)."""
+
+    exit_code = 9

@@ -6,7 +6,9 @@ inside the commands so that `parity --help` stays fast.
 
 from __future__ import annotations
 
+from parity.cli import alerts as _alerts  # noqa: F401 - registers `parity alerts`
 from parity.cli import compare as _compare  # noqa: F401 - registers `parity compare`
+from parity.cli import dashboard as _dashboard  # noqa: F401 - registers `parity dashboard`
 from parity.cli import operate as _operate  # noqa: F401 - registers `parity status`
 from parity.cli import report, run, runs, strategies, train  # noqa: F401 - registers commands
 from parity.cli import risk as _risk  # noqa: F401 - registers `parity halt`, `parity risk`

@@ -12,6 +12,7 @@ import click
 from click.core import ParameterSource
 
 from parity.cli._base import ParityGroup, cli, json_option, runs_dir_option, say
+from parity.cli.alerts import alert_options, alerts_from_flags
 from parity.cli.risk import limits_from_flags, risk_options
 
 
@@ -298,7 +299,13 @@ def _parse_until(text: str | None) -> Any:
     help="At each session end compare with the backtest twin on the bars received "
     "(re-runs the strategy in-process) and journal the figures.",
 )
+@click.option(
+    "--daily-reports/--no-daily-reports",
+    default=True,
+    help="Write a daily report (RUN_DIR/reports/daily-DATE.*) at each session close.",
+)
 @risk_options
+@alert_options
 @runs_dir_option
 @json_option
 def run_paper_cmd(**values: Any) -> None:
@@ -313,7 +320,8 @@ def run_paper_cmd(**values: Any) -> None:
         from parity.cli.risk import find_run_dir
 
         run_dir = find_run_dir(values["resume_ref"], values["runs_dir"])
-        result = resume_paper(run_dir, adopt=values["adopt"], notify=say)
+        urls = alerts_from_flags(values).urls  # thresholds come from the journal
+        result = resume_paper(run_dir, adopt=values["adopt"], notify=say, alert_urls=urls)
         _print_run(result, values["as_json"], metrics_table, result.stopped_by)
         return
     config = PaperConfig(
@@ -341,6 +349,8 @@ def run_paper_cmd(**values: Any) -> None:
         risk=limits_from_flags(values),
         run_id=values["run_id"],
         divergence_check=values["divergence_check"],
+        alerts=alerts_from_flags(values),
+        daily_reports=values["daily_reports"],
     )
     config.costs  # noqa: B018 - a bad cost text fails before anything starts
 

@@ -74,10 +74,18 @@ def attach_risk(
     return guard
 
 
-def risk_notifier(notify: Callable[[str], None]) -> Emit:
-    """An `emit` that tells the operator (a paper run's `notify`) about every risk event."""
+def risk_notifier(
+    notify: Callable[[str], None],
+    record: Callable[[str, dict[str, Any], str], None] | None = None,
+) -> Emit:
+    """An `emit` that tells the operator (a paper run's `notify`) about every risk event and,
+    with `record(kind, payload, level)` (a journal's `event`), journals it as kind "risk":
+    `{"event": "risk.kill_switch"|..., **payload}`, level error for the kill switch."""
 
     def emit(kind: str, payload: dict[str, Any]) -> None:
         notify(f"{kind}: {payload.get('reason', '')}")
+        if record is not None:
+            level = "error" if kind == "risk.kill_switch" else "warning"
+            record("risk", {"event": kind, **payload}, level)
 
     return emit

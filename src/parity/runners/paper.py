@@ -9,6 +9,7 @@ time).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import signal
@@ -20,6 +21,8 @@ from typing import Any, Literal
 
 import backtrader as bt
 
+from parity.alerts.config import AlertConfig
+from parity.alerts.engine import RunAlerts
 from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
 from parity.costs import CostModel, cost_model
@@ -28,6 +31,8 @@ from parity.journal.hook import OrderJournal
 from parity.logs import FILE_ONLY, run_log
 from parity.risk.limits import RiskLimits
 from parity.risk.monitor import attach_risk, risk_notifier
+from parity.runners.daily import daily_report_checker
+from parity.runners.paper_events import journal_error, stream_journal
 from parity.runners.paper_output import (
     Tape,
     close_paper_journal,
@@ -91,6 +96,9 @@ class PaperConfig:
     # compare with the backtest twin on the tape at each session end (re-runs the strategy
     # in-process, so it is opt-in: a strategy with side effects would repeat them)
     divergence_check: bool = False
+    alerts: AlertConfig = field(default_factory=AlertConfig)  # thresholds and sink URLs
+    # write RUN_DIR/reports/daily-DATE.{txt,json,html} at each session close (journaled)
+    daily_reports: bool = True
 
     @property
     def costs(self) -> CostModel:
@@ -110,7 +118,9 @@ class PaperConfig:
             "backfill": self.backfill, "poll_seconds": self.poll_seconds,
             "flatten_on_exit": self.flatten_on_exit, "dry_run": self.dry_run,
             "divergence_check": self.divergence_check,
+            "daily_reports": self.daily_reports,
             "risk": self.risk.describe() if self.risk else None,
+            "alerts": self.alerts.describe(),  # redacted: no sink URL is ever journaled
         }  # fmt: skip
 
     @classmethod
@@ -132,7 +142,9 @@ class PaperConfig:
             "flatten_on_exit": v.get("flatten_on_exit", False),
             "dry_run": v.get("dry_run", False),
             "divergence_check": v.get("divergence_check", False),
+            "daily_reports": v.get("daily_reports", True),
             "risk": RiskLimits.from_mapping(v.get("risk") or {}, source="the journal"),
+            "alerts": AlertConfig.from_record(v.get("alerts")),  # URLs: from env/flags again
         }  # fmt: skip
         return cls(**{**fields_, **overrides})
 
@@ -243,6 +255,7 @@ def run_paper(
         return (stop is not None and stop.is_set()) or session.finished()
 
     journal = None
+    alerts: RunAlerts | None = None
     run_logging = contextlib.ExitStack()
     try:
         report = session.check(config, notify)
@@ -258,6 +271,7 @@ def run_paper(
         )
         log_path = run_logging.enter_context(run_log(config.runs_dir / run_id))
         log.info("run %s logging to %s", run_id, log_path, extra={"run_id": run_id})
+        alerts = RunAlerts.start(config.alerts, journal, run_id, resumed=resume is not None)
         simulated = config.dry_run or session.venue == "sim"
         if resume is not None:
             resume.starting_cash = float(
@@ -295,7 +309,11 @@ def run_paper(
         if callable(attach):  # a live broker journals intents before it sends them
             attach(orders_journal)
         attach_risk(
-            cerebro, config.risk, config.runs_dir / run_id, emit=risk_notifier(notify), always=True
+            cerebro,
+            config.risk,
+            config.runs_dir / run_id,
+            emit=risk_notifier(notify, journal.event),
+            always=True,
         )
 
         def feed_state(symbol: str, state: str) -> None:
@@ -333,8 +351,21 @@ def run_paper(
                     starting_cash=resume.starting_cash if resume is not None else starting_cash,
                 ),
             )
+        if config.daily_reports:  # after the divergence check: the report shows its figures
+            cerebro.addanalyzer(
+                SessionEnd,
+                _name="daily_reports",
+                check=daily_report_checker(
+                    journal=journal,
+                    run_id=run_id,
+                    run_dir=config.runs_dir / run_id,
+                    notify=notify,
+                    sender=alerts if config.alerts.send_daily_report else None,
+                ),
+            )
         for analyzer, kwargs in session.analyzers():
             cerebro.addanalyzer(analyzer, **kwargs)
+        session.watch_streams(stream_journal(journal))
         session.start(config, feeds)
         notify(
             f"run {run_id}: {spec.name} on {','.join(config.symbols)} {config.timeframe}, "
@@ -364,13 +395,20 @@ def run_paper(
             stopped_by=stopped_by[0],
             journal=journal,
         )
+        if alerts is not None:
+            alerts.finish()
         close_paper_journal(journal, "finished")
         return PaperResult(run_id, run_dir, metrics, stopped_by[0])
-    except BaseException:
+    except BaseException as exc:
         log.exception("run %s stopped by an error", run_id, extra=FILE_ONLY)
+        journal_error(journal, exc)
+        if alerts is not None:
+            alerts.finish()  # the error's alert goes out before the process ends
         close_paper_journal(journal, "crashed")
         raise
     finally:
+        if alerts is not None:
+            alerts.stop()
         session.close()
         run_logging.close()
 
@@ -383,8 +421,10 @@ def resume_paper(
     notify: Notify = lambda _m: None,
     stop: threading.Event | None = None,
     session: Any = None,
+    alert_urls: tuple[str, ...] = (),
 ) -> PaperResult:
-    """Continue the crashed paper run in `run_dir`: its journal gives the configuration; the
+    """Continue the crashed paper run in `run_dir`: its journal gives the configuration (alert
+    thresholds included; `alert_urls` are given again, they are never journaled); the
     venue and the journal are reconciled (orders, fills, positions), the warm-up is read from
     history, and the same run goes on (same id, client order ids numbered on)."""
     from parity.journal.database import run_journal_target
@@ -413,5 +453,6 @@ def resume_paper(
         backfill=warm,
         cash=None,  # the capital is invested now: what is left comes from the journal
     )
+    config = dataclasses.replace(config, alerts=config.alerts.with_urls(alert_urls))
     notify(f"resuming {run_dir.name} (was {info.status}, pid {info.pid})")
     return run_paper(config, notify=notify, stop=stop, session=session, resume=Resume(adopt=adopt))

@@ -30,6 +30,13 @@ OnBar = Callable[[StreamBar], None]
 Finished = Callable[[], bool]
 
 
+def stale_seconds(config: Any) -> float:
+    """Seconds without a bar after which a live feed is stale: `stale_bars` bar lengths."""
+    alerts = getattr(config, "alerts", None)
+    bars = alerts.stale_bars if alerts is not None else 3
+    return float(bars * config.timeframe.seconds)
+
+
 def new_york_now() -> dt.datetime:
     """Naive America/New_York wall-clock time (the convention of `--until` and bar labels)."""
     return dt.datetime.now(ZoneInfo("America/New_York")).replace(tzinfo=None)
@@ -129,9 +136,9 @@ class AlpacaSession:
         finished: Finished,
         on_state: Callable[[str, str], None] | None = None,
     ) -> bt.DataBase:
-        # a lock-step parity venue never goes quiet on its own; elsewhere no bar for three bar
-        # lengths (at least 90 s) while the market is open means the stream is stale
-        stale = 0.0 if self._parity_venue else max(90.0, 3.0 * config.timeframe.seconds)
+        # a lock-step parity venue never goes quiet on its own; elsewhere no bar for the alert
+        # config's `stale_bars` bar lengths while the market is open means the stream is stale
+        stale = 0.0 if self._parity_venue else stale_seconds(config)
         return AlpacaLiveFeed(  # type: ignore[call-arg]
             symbol=symbol,
             store=self.store,
@@ -145,6 +152,10 @@ class AlpacaSession:
             market_open=self.market_open,
             now=None if self._parity_venue else new_york_now,
         )
+
+    def watch_streams(self, on_state: Callable[[str, str, str], None]) -> None:
+        """`on_state(stream, state, reason)` on every stream disconnect and reconnect."""
+        self.store.watch_streams(on_state)
 
     def market_open(self) -> bool:
         """The venue's clock, asked at most once a minute."""
@@ -340,6 +351,9 @@ class PollingSession:
 
     def analyzers(self) -> list[tuple[type, dict[str, Any]]]:
         return []
+
+    def watch_streams(self, on_state: Callable[[str, str, str], None]) -> None:
+        """Polling has no stream to drop."""
 
     def start(self, config: Any, feeds: list[Any]) -> None:
         """Polling starts with the first bar request."""

@@ -37,6 +37,7 @@ from parity.stores.types import (
     StreamBar,
     TradeEvent,
 )
+from parity.stores.watch import StreamState, StreamWatch
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
@@ -155,7 +156,10 @@ class AlpacaStore:
         retries: int = 4,
         retry_wait: float = 1.0,
         reconnect_backoff: float | None = None,
+        on_stream_state: StreamState | None = None,
     ) -> None:
+        """`on_stream_state(stream, state, reason)` hears every disconnect and reconnect of the
+        "data" and "trading" streams (from a watch thread)."""
         self.credentials = credentials
         self.endpoints = endpoints or AlpacaEndpoints()
         self.retries = retries
@@ -169,6 +173,11 @@ class AlpacaStore:
         self._bar_handlers: dict[str, list[Callable[[StreamBar], None]]] = {}
         self._trade_handlers: list[Callable[[TradeEvent], None]] = []
         self._control = _ControlClient(self.endpoints.trading_url, credentials)
+        self._watch = StreamWatch(on_stream_state)
+
+    def watch_streams(self, on_stream_state: StreamState | None) -> None:
+        """Set the callback told of stream disconnects and reconnects (before `start_streams`)."""
+        self._watch.on_state = on_stream_state
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -202,7 +211,7 @@ class AlpacaStore:
             self._tune(stream)
             stream.subscribe_bars(self._on_bar, *self._bar_handlers)
             self._data_stream = stream
-            self._spawn("alpaca-data", stream.run)
+            self._watch.add("data", stream, self._spawn("alpaca-data", stream.run))
         if self._trade_handlers and self._trading_stream is None:
             from alpaca.trading.stream import TradingStream
 
@@ -212,7 +221,9 @@ class AlpacaStore:
             self._tune(tstream)
             tstream.subscribe_trade_updates(self._on_trade_update)
             self._trading_stream = tstream
-            self._spawn("alpaca-trading", tstream.run)
+            self._watch.add("trading", tstream, self._spawn("alpaca-trading", tstream.run))
+        if self._threads:
+            self._watch.start()
 
     def start_streams_for(self, symbols: tuple[str, ...], *, trading: bool = True) -> None:
         """Open the streams once the feeds and the broker have subscribed."""
@@ -228,14 +239,16 @@ class AlpacaStore:
             stream._reconnect_min_backoff = self.reconnect_backoff
             stream._reconnect_max_backoff = max(self.reconnect_backoff * 8, 1.0)
 
-    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+    def _spawn(self, name: str, target: Callable[[], None]) -> threading.Thread:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
         self._threads.append(thread)
+        return thread
 
     def stop(self, *, join: bool = True) -> None:
         """Ask both streams to stop. alpaca-py notices within ~5 s, at once if the server closes
         the sockets: so stop a local venue after this and before `join()`."""
+        self._watch.stop()  # a requested stop is not a disconnect
         for name in ("alpaca.data.live.websocket", "alpaca.trading.stream"):
             logging.getLogger(name).setLevel(logging.ERROR)  # the goodbye is not a warning
         for stream in (self._data_stream, self._trading_stream):

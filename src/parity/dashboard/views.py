@@ -1,0 +1,323 @@
+"""The JSON the pages poll: one row per run for the list, and a run's summary (equity and its
+twin, drawdown, positions, orders, fills, alerts, divergence, risk, feeds and streams).
+
+Everything here is synchronous and read-only; the routes run it in worker threads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from parity.dashboard.catalog import Catalog, RunRef, read_json, run_status, utcnow
+from parity.dashboard.sources import ArtifactSource, JournalSource, RunSource
+from parity.dashboard.twin import Twin, TwinWorker, compare_twin
+
+OPEN_STATUSES = {"submitted", "accepted", "partial", "new", "partially_filled", "pending_new"}
+MAX_POINTS = 5000  # a full equity curve is thinned to this many points (appends are not)
+RECENT = 50  # fills, alerts, events shown
+
+
+def clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf → None, numpy scalars and timestamps → plain values."""
+    if isinstance(value, Mapping):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
+        return None if pd.isna(value) else value.isoformat()
+    return str(value)
+
+
+def source_of(catalog: Catalog, ref: RunRef) -> tuple[RunSource, dict[str, Any]]:
+    """The run's source and its status (from the journal row, else the artifacts)."""
+    info = catalog.info(ref)
+    status = run_status(info, utcnow())
+    if info is not None and ref.journal is not None:
+        manifest = read_json(ref.run_dir / "manifest.json") or info.manifest
+        source: RunSource = JournalSource(catalog.reader(ref.journal), ref.run_id, manifest)
+        status.update(
+            mode=info.mode,
+            venue=info.venue,
+            strategy=info.strategy,
+            created_at=info.created_at.isoformat(),
+            finished_at=info.finished_at.isoformat() if info.finished_at else None,
+        )
+        return source, status
+    source = ArtifactSource(ref.run_dir)
+    manifest = source.manifest()
+    status.update(
+        mode=manifest.get("mode"),
+        venue=manifest.get("venue") or "sim",
+        strategy=(manifest.get("strategy") or {}).get("name"),
+        created_at=manifest.get("created_at"),
+        finished_at=None,
+    )
+    return source, status
+
+
+def starting_cash(manifest: Mapping[str, Any]) -> float | None:
+    for key in ("starting_cash", "cash"):
+        value = manifest.get(key)
+        if isinstance(value, int | float) and value > 0:
+            return float(value)
+    config = manifest.get("config") or {}
+    value = config.get("cash") if isinstance(config, Mapping) else None
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def run_row(catalog: Catalog, ref: RunRef) -> dict[str, Any]:
+    """One line of the runs list."""
+    source, status = source_of(catalog, ref)
+    manifest = source.manifest()
+    last = source.last_equity()
+    cash = starting_cash(manifest)
+    equity = last[0] if last else None
+    return clean(
+        {
+            "run_id": ref.run_id,
+            **status,
+            "symbols": list(manifest.get("symbols") or []),
+            "equity": equity,
+            "total_return": equity / cash - 1.0 if equity is not None and cash else None,
+            "last_bar": last[1] if last else None,
+            "last_update": status.get("heartbeat_at") or status.get("finished_at"),
+        }
+    )
+
+
+# ---------------------------------------------------------------------------- the run summary
+
+
+def _epoch(index: pd.DatetimeIndex) -> list[float]:
+    """Bar times as seconds since the epoch, read as UTC (the page draws them in UTC, so the
+    axis shows the journal's bar labels unchanged)."""
+    return (index.as_unit("ns").asi8 / 1e9).tolist()
+
+
+def _thin(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
+    if len(frame) <= limit:
+        return frame
+    step = math.ceil(len(frame) / limit)
+    keep = np.zeros(len(frame), dtype=bool)
+    keep[::step] = True
+    keep[-1] = True
+    return frame[keep]
+
+
+def series(equity: pd.DataFrame, twin: Twin, since: dt.datetime | None) -> dict[str, Any]:
+    """Equity, drawdown and the twin on the equity's times; only bars after `since` if given
+    (drawdown is always measured from the whole curve's peak)."""
+    values = equity["value"].astype("float64")
+    frame = pd.DataFrame({"equity": values, "drawdown": values / values.cummax() - 1.0})
+    if twin.series is not None and len(twin.series) and len(frame):
+        other = twin.series[~twin.series.index.duplicated(keep="last")].sort_index()
+        frame["twin"] = other.reindex(frame.index)
+    else:
+        frame["twin"] = np.nan
+    mode = "full"
+    if since is not None:
+        frame = frame[frame.index > pd.Timestamp(since)]
+        mode = "append"
+    else:
+        frame = _thin(frame, MAX_POINTS)
+    return clean(
+        {
+            "mode": mode,
+            "t": _epoch(pd.DatetimeIndex(frame.index)),
+            "equity": frame["equity"].tolist(),
+            "drawdown": frame["drawdown"].tolist(),
+            "twin": frame["twin"].tolist(),
+            "cursor": frame.index[-1].isoformat()
+            if len(frame)
+            else (since.isoformat() if since else None),
+        }
+    )
+
+
+def positions(fills: pd.DataFrame, last: Mapping[str, float]) -> list[dict[str, Any]]:
+    """Open positions with average cost (reset when flat) and unrealized P&L at the last price."""
+    held: dict[str, tuple[float, float]] = {}
+    for symbol, side, qty_, price in zip(
+        fills.get("symbol", []),
+        fills.get("side", []),
+        fills.get("qty", []),
+        fills.get("price", []),
+        strict=True,
+    ):
+        qty = float(qty_) if side == "buy" else -float(qty_)
+        size, avg = held.get(symbol, (0.0, 0.0))
+        new = size + qty
+        if abs(new) < 1e-9:
+            held[symbol] = (0.0, 0.0)
+        elif size == 0 or (size > 0) != (new > 0):
+            held[symbol] = (new, float(price))
+        elif (qty > 0) == (size > 0):
+            held[symbol] = (new, (size * avg + qty * float(price)) / new)
+        else:
+            held[symbol] = (new, avg)
+    out = []
+    for symbol, (size, avg) in held.items():
+        if abs(size) < 1e-9:
+            continue
+        price = last.get(symbol)
+        out.append(
+            {
+                "symbol": symbol,
+                "qty": size,
+                "avg_price": avg,
+                "last_price": price,
+                "unrealized_pnl": (price - avg) * size if price is not None else None,
+            }
+        )
+    return out
+
+
+def _records(frame: pd.DataFrame, columns: Iterable[str]) -> list[dict[str, Any]]:
+    cols = [c for c in columns if c in frame]
+    return clean(frame[cols].to_dict("records")) if len(frame) else []
+
+
+def _events(events: pd.DataFrame, kind: str) -> list[dict[str, Any]]:
+    rows = events[events["kind"] == kind] if len(events) else events
+    return [
+        {"at": clean(at), "level": level, **(payload if isinstance(payload, dict) else {})}
+        for at, level, payload in zip(rows["at"], rows["level"], rows["payload"], strict=True)
+    ]
+
+
+def _latest(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    state: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        state[str(row.get(key))] = row
+    return list(state.values())
+
+
+def divergence(run_dir: Any, events: pd.DataFrame) -> dict[str, Any]:
+    """The latest `parity compare` result (divergence.json) and the run's divergence events."""
+    rows = _events(events, "divergence")
+    found = read_json(run_dir / "divergence.json") if run_dir is not None else None
+    report = None
+    if found is not None:
+        curves = found.get("curves") or {}
+        report = {
+            "mode": found.get("mode"),
+            "verdict": found.get("verdict"),
+            "metrics": found.get("metrics"),
+            "correlation": ((curves.get("per_bar") or {}).get("correlation")),
+            "final_equity": curves.get("final_equity"),
+            "warnings": found.get("warnings"),
+        }
+    latest = rows[-1] if rows else None
+    verdict = (report or {}).get("verdict") or (
+        {"status": latest.get("status"), "reasons": latest.get("reasons") or []} if latest else None
+    )
+    return clean({"verdict": verdict, "report": report, "events": rows[-RECENT:][::-1]})
+
+
+def risk(run_dir: Any, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    config = manifest.get("config") or {}
+    limits = manifest.get("risk") or (config.get("risk") if isinstance(config, Mapping) else None)
+    state = read_json(run_dir / "risk_state.json") if run_dir is not None else None
+    return clean({"state": state, "limits": limits})
+
+
+def twin_for(
+    ref: RunRef, source: RunSource, manifest: Mapping[str, Any], worker: TwinWorker | None
+) -> Twin:
+    if manifest.get("mode") == "backtest":
+        return Twin("none", "a backtest run has no twin: it is the reference")
+    found = compare_twin(ref.run_dir)
+    if found is not None:
+        return found
+    if worker is None or not manifest.get("config"):
+        return Twin("none", "no twin: run `parity compare RUN` to build one")
+    return worker.view(
+        ref.run_id, bars=source.tape_size(), manifest=manifest, load_tape=source.tape
+    )
+
+
+def summary(
+    catalog: Catalog,
+    ref: RunRef,
+    *,
+    since: dt.datetime | None,
+    twin_rev: str | None,
+    fills_limit: int,
+    worker: TwinWorker | None,
+) -> dict[str, Any]:
+    """A run's page data. With `since` (the last bar the page has) only newer equity points are
+    sent, unless the twin changed since `twin_rev` (then the whole curve is)."""
+    source, status = source_of(catalog, ref)
+    manifest = source.manifest()
+    twin = twin_for(ref, source, manifest, worker)
+    equity = source.equity()
+    if twin.rev != (twin_rev or ""):
+        since = None
+    fills = source.fills()
+    orders = source.orders()
+    events = source.events()
+    status_col = orders["status"].astype(str).str.lower() if "status" in orders else None
+    open_orders = orders[status_col.isin(OPEN_STATUSES)] if status_col is not None else orders[:0]
+    alerts = _events(events, "alert")
+    cash = starting_cash(manifest)
+    last_value = float(equity["value"].iloc[-1]) if len(equity) else None
+    return {
+        "run": clean(
+            {
+                "run_id": ref.run_id,
+                **status,
+                "symbols": list(manifest.get("symbols") or []),
+                "timeframe": manifest.get("timeframe"),
+                "starting_cash": cash,
+                "equity": last_value,
+                "total_return": last_value / cash - 1.0
+                if last_value is not None and cash
+                else None,
+                "max_drawdown": float((equity["value"] / equity["value"].cummax() - 1.0).min())
+                if len(equity)
+                else None,
+            }
+        ),
+        "series": series(equity, twin, since),
+        "twin": twin.describe(),
+        "positions": clean(positions(fills, source.last_prices())),
+        "open_orders": _records(
+            open_orders,
+            [
+                "client_order_id",
+                "symbol",
+                "side",
+                "type",
+                "qty",
+                "limit_price",
+                "stop_price",
+                "status",
+                "filled_qty",
+                "submitted_at",
+            ],
+        ),
+        "fills": _records(
+            fills.iloc[::-1].head(fills_limit),
+            ["datetime", "symbol", "side", "qty", "price", "commission", "client_order_id"],
+        ),
+        "fills_total": len(fills),
+        "alerts": alerts[-RECENT:][::-1],
+        "divergence": divergence(ref.run_dir, events),
+        "risk": risk(ref.run_dir, manifest),
+        "feeds": _latest(_events(events, "feed"), "symbol"),
+        "streams": _latest(_events(events, "stream"), "stream"),
+        "errors": _events(events, "error")[-RECENT:][::-1],
+        "risk_events": _events(events, "risk")[-RECENT:][::-1],
+        "generated_at": utcnow().isoformat(),
+    }

@@ -1,0 +1,377 @@
+"""Daily and weekly reports as text (terminal), JSON (stable keys) and self-contained HTML."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from parity.reports.chart import sparkline, svg_line_chart
+from parity.reports.periodic import Report
+from parity.reports.text import format_metric, table
+
+FORMATS = ("text", "json", "html")
+SUFFIX = {"text": "txt", "json": "json", "html": "html"}
+OVERALL = ("trades", "win_rate", "profit_factor", "sharpe", "max_drawdown", "total_return")
+
+
+def render(report: Report, fmt: str) -> str:
+    """`report` in `fmt` (`text`, `json` or `html`)."""
+    return {"text": to_text, "json": to_json, "html": to_html}[fmt](report)
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(report.as_dict(), indent=2, allow_nan=False) + "\n"
+
+
+def title_of(report: Report) -> str:
+    run = report.run
+    return f"parity {report.kind} report {report.period['label']} — {run['run_id']}"
+
+
+# ---------------------------------------------------------------------------- formatting
+
+
+def money(value: Any, sign: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:+,.2f}" if sign else f"{value:,.2f}"
+
+
+def pct(value: Any, sign: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value * 100:+.2f}%" if sign else f"{value * 100:.2f}%"
+
+
+def qty(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.4f}"
+
+
+def _time(text: Any) -> str:
+    return str(text or "-").replace("T", " ")[:16]
+
+
+def _trade_line(trade: Mapping[str, Any] | None) -> str:
+    if trade is None:
+        return "none (no closed trades in the period)"
+    return (
+        f"{trade['symbol']} {trade['side']} {qty(trade['qty'])} "
+        f"{_time(trade['entry_time'])} → {_time(trade['exit_time'])}  "
+        f"{money(trade['pnl_net'], sign=True)}"
+    )
+
+
+def _positions_rows(report: Report) -> list[list[str]]:
+    return [
+        [
+            p["symbol"],
+            qty(p["qty"]),
+            money(p["avg_price"]),
+            money(p["last_price"]),
+            money(p["market_value"]),
+            money(p["unrealized_pnl"], sign=True),
+        ]
+        for p in report.portfolio["positions"]
+    ]
+
+
+def _fill_rows(report: Report) -> list[list[str]]:
+    return [
+        [
+            _time(f["datetime"]),
+            f["symbol"],
+            f["side"],
+            qty(f["qty"]),
+            money(f["price"]),
+            money(f["commission"]),
+        ]
+        for f in report.trades["fills"]
+    ]
+
+
+def _trade_rows(report: Report) -> list[list[str]]:
+    return [
+        [
+            t["symbol"],
+            t["side"],
+            qty(t["qty"]),
+            _time(t["entry_time"]),
+            _time(t["exit_time"]),
+            money(t["entry_price"]),
+            money(t["exit_price"]),
+            money(t["pnl_net"], sign=True),
+        ]
+        for t in report.trades["closed"]
+    ]
+
+
+def _limit_rows(report: Report) -> list[list[str]]:
+    out = []
+    for item in report.limits:
+        show = {
+            "max_drawdown": pct,
+            "gross_exposure": pct,
+            "daily_loss": money,
+            "gross_notional": money,
+            "position_notional": money,
+        }.get(item["limit"], qty)
+        out.append(
+            [
+                item["text"],
+                show(item["value"]),
+                show(item["threshold"]),
+                pct(item["usage"]) if item["usage"] is not None else "n/a",
+                item["date"],
+                "BREACHED" if item["breached"] else ("near" if item["near"] else "ok"),
+            ]
+        )
+    return out
+
+
+def _day_rows(report: Report) -> list[list[str]]:
+    return [
+        [
+            d["date"],
+            money(d["pnl"], sign=True),
+            pct(d["return"], sign=True),
+            str(d["fills"]),
+            str(d["trades"]),
+            money(d["end_equity"]),
+        ]
+        for d in report.days
+    ]
+
+
+def divergence_line(div: Mapping[str, Any]) -> str:
+    if not div.get("checked"):
+        return "not checked (run `parity compare RUN`, or a paper run with --divergence-check)"
+    where = (
+        f"session check of {div.get('session')} (journal)"
+        if div.get("source") == "journal"
+        else f"`parity compare` ({div.get('path')})"
+    )
+    line = (
+        f"{div.get('status')}  from {where}, at {_time(div.get('at'))} UTC; correlation "
+        f"{_fmt(div.get('correlation'))}, P&L gap {money(div.get('pnl_gap'), sign=True)}, "
+        f"final equity gap {money(div.get('final_equity_gap'), sign=True)}"
+    )
+    if div.get("reasons"):
+        line += "; " + "; ".join(str(r) for r in div["reasons"])
+    return line
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+# ---------------------------------------------------------------------------- text
+
+
+def _indent(text: str, by: str = "  ") -> str:
+    return "\n".join(by + line for line in text.splitlines())
+
+
+def to_text(report: Report) -> str:
+    run, port, pnl_, done = report.run, report.portfolio, report.pnl, report.trades
+    kind = "Day" if report.kind == "daily" else "Week"
+    lines = [
+        f"{report.kind.capitalize()} report {report.period['label']} "
+        f"({report.period['start']} to {report.period['end']})",
+        f"run {run['run_id']}  {run['mode']} / {run['venue'] or '-'}  status {run['status']}",
+        f"{run['strategy']} on {','.join(run['symbols'])} {run['timeframe'] or ''}".rstrip(),
+        "",
+        f"Portfolio at {_time(port['as_of'])}",
+        f"  equity        {money(port['equity']):>16}   total return "
+        f"{pct(port['total_return'], True)} (from {money(port['starting_cash'])})",
+        f"  cash          {money(port['cash']):>16}",
+        f"  market value  {money(port['market_value']):>16}   unrealized "
+        f"{money(port['unrealized_pnl'], True)}",
+    ]
+    if port["positions"]:
+        head = ["symbol", "qty", "avg price", "last price", "market value", "unrealized"]
+        lines.append(_indent(table(head, _positions_rows(report)), "    "))
+    else:
+        lines.append("  positions     none (flat)")
+    lines += [
+        "",
+        kind,
+        f"  P&L           {money(pnl_['pnl'], True):>16}   return {pct(pnl_['return'], True)}"
+        f"   ({money(pnl_['start_equity'])} → {money(pnl_['end_equity'])})",
+        f"  fills         {done['fill_count']:>16}   closed trades {done['closed_count']}"
+        f", realized {money(done['realized_pnl'], True)}",
+        f"  best trade    {_trade_line(done['best'])}",
+        f"  worst trade   {_trade_line(done['worst'])}",
+    ]
+    if report.days:
+        head = ["date", "P&L", "return", "fills", "trades", "end equity"]
+        lines += ["", "Per day", _indent(table(head, _day_rows(report)))]
+    if report.equity_curve:
+        values = [p["value"] for p in report.equity_curve]
+        lines += ["", f"Equity  {sparkline(values)}  {money(values[0])} → {money(values[-1])}"]
+    if done["fills"]:
+        head = ["time", "symbol", "side", "qty", "price", "commission"]
+        lines += ["", "Fills", _indent(table(head, _fill_rows(report)))]
+    if done["closed"]:
+        head = ["symbol", "side", "qty", "entry", "exit", "entry px", "exit px", "P&L net"]
+        lines += ["", "Closed trades", _indent(table(head, _trade_rows(report)))]
+    perf = report.performance
+    flags = perf.get("flags") or {}
+    lines += ["", f"Performance to date (through {perf['as_of']}, as `parity runs show`)"]
+    lines += [f"  {name:<14}{format_metric(name, perf.get(name), flags):>16}" for name in OVERALL]
+    lines += ["", "Backtest vs live", f"  {divergence_line(report.divergence)}"]
+    lines += ["", "Action items"]
+    if report.actions:
+        lines += [f"  [{a['severity']}] {a['message']}" for a in report.actions]
+    else:
+        lines.append("  none")
+    if report.limits:
+        head = ["limit", "worst", "threshold", "usage", "date", "state"]
+        lines += [
+            "",
+            "Risk limits (worst of the period)",
+            _indent(table(head, _limit_rows(report))),
+        ]
+    if report.alerts:
+        lines += ["", f"Alerts ({len(report.alerts)})"]
+        lines += [
+            f"  {_time(a['at'])}  {a['level']:<8} {a['title'] or a['rule']}"
+            + ("  (suppressed)" if a["suppressed"] else "")
+            for a in report.alerts
+        ]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- html
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222;
+max-width:980px}
+h1{font-size:20px;margin-bottom:4px}h2{font-size:16px;margin:22px 0 6px;border-bottom:1px solid
+#ddd;padding-bottom:3px}.muted{color:#666}table{border-collapse:collapse;font-size:13px}
+td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:right}th{background:#f4f4f4}
+td:first-child,th:first-child{text-align:left}.pos{color:#137a2f}.neg{color:#b3261e}
+.critical{color:#b3261e;font-weight:600}.warning{color:#a15c00}.info{color:#555}
+.PASS{color:#137a2f;font-weight:600}.WARN{color:#a15c00;font-weight:600}
+.FAIL{color:#b3261e;font-weight:600}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], cls: str = "") -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _kv(rows: Sequence[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def to_html(report: Report) -> str:
+    run, port, pnl_, done = report.run, report.portfolio, report.pnl, report.trades
+    parts = [
+        f"<h1>{_e(report.kind.capitalize())} report {_e(report.period['label'])}</h1>",
+        f'<p class="muted">run {_e(run["run_id"])} · {_e(run["mode"])} / {_e(run["venue"])} · '
+        f"status {_e(run['status'])} · {_e(run['strategy'])} on {_e(','.join(run['symbols']))} "
+        f"{_e(run['timeframe'] or '')} · {_e(report.period['start'])} to "
+        f"{_e(report.period['end'])} · generated {_e(report.generated_at)}</p>",
+        f"<h2>Portfolio at {_e(_time(port['as_of']))}</h2>",
+        _kv(
+            [
+                ("equity", money(port["equity"])),
+                ("total return", pct(port["total_return"], True)),
+                ("starting cash", money(port["starting_cash"])),
+                ("cash", money(port["cash"])),
+                ("market value", money(port["market_value"])),
+                ("unrealized P&L", money(port["unrealized_pnl"], True)),
+            ]
+        ),
+    ]
+    if port["positions"]:
+        head = ["symbol", "qty", "avg price", "last price", "market value", "unrealized"]
+        parts.append("<p></p>" + _html_table(head, _positions_rows(report), "positions"))
+    else:
+        parts.append("<p>No open positions.</p>")
+    parts += [
+        f"<h2>{'Day' if report.kind == 'daily' else 'Week'}</h2>",
+        _kv(
+            [
+                ("P&L", money(pnl_["pnl"], True)),
+                ("return", pct(pnl_["return"], True)),
+                (
+                    "start → end equity",
+                    f"{money(pnl_['start_equity'])} → {money(pnl_['end_equity'])}",
+                ),
+                ("fills", str(done["fill_count"])),
+                ("closed trades", str(done["closed_count"])),
+                ("realized P&L", money(done["realized_pnl"], True)),
+                ("best trade", _trade_line(done["best"])),
+                ("worst trade", _trade_line(done["worst"])),
+            ]
+        ),
+    ]
+    if report.equity_curve:
+        labels = [_time(p["datetime"]) for p in report.equity_curve]
+        values = [p["value"] for p in report.equity_curve]
+        parts += ["<h2>Equity</h2>", svg_line_chart(labels, values, title="equity")]
+    if report.days:
+        head = ["date", "P&L", "return", "fills", "trades", "end equity"]
+        parts += ["<h2>Per day</h2>", _html_table(head, _day_rows(report), "days")]
+    if done["fills"]:
+        head = ["time", "symbol", "side", "qty", "price", "commission"]
+        parts += ["<h2>Fills</h2>", _html_table(head, _fill_rows(report), "fills")]
+    if done["closed"]:
+        head = ["symbol", "side", "qty", "entry", "exit", "entry px", "exit px", "P&L net"]
+        parts += ["<h2>Closed trades</h2>", _html_table(head, _trade_rows(report), "trades")]
+    perf = report.performance
+    flags = perf.get("flags") or {}
+    parts += [
+        f"<h2>Performance to date (through {_e(perf['as_of'])})</h2>",
+        _kv([(n.replace("_", " "), format_metric(n, perf.get(n), flags)) for n in OVERALL]),
+    ]
+    div = report.divergence
+    status = div.get("status")
+    badge = f'<span class="{_e(status)}">{_e(status)}</span> ' if status else ""
+    parts += [
+        "<h2>Backtest vs live</h2>",
+        f"<p>{badge}{_e(divergence_line(div).removeprefix(str(status or '')).strip())}</p>",
+        "<h2>Action items</h2>",
+    ]
+    if report.actions:
+        items = "".join(
+            f'<li class="{_e(a["severity"])}">[{_e(a["severity"])}] {_e(a["message"])}</li>'
+            for a in report.actions
+        )
+        parts.append(f'<ul class="actions">{items}</ul>')
+    else:
+        parts.append("<p>None.</p>")
+    if report.limits:
+        head = ["limit", "worst", "threshold", "usage", "date", "state"]
+        parts += ["<h2>Risk limits</h2>", _html_table(head, _limit_rows(report), "limits")]
+    if report.alerts:
+        rows = [
+            [
+                _time(a["at"]),
+                a["level"],
+                a["title"] or a["rule"] or "",
+                a["message"] or "",
+                "yes" if a["suppressed"] else "",
+            ]
+            for a in report.alerts
+        ]
+        head = ["time", "level", "alert", "message", "suppressed"]
+        parts += ["<h2>Alerts</h2>", _html_table(head, rows, "alerts")]
+    body = "\n".join(parts)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{_e(title_of(report))}</title><style>{_CSS}</style></head>"
+        f"<body>\n{body}\n</body></html>\n"
+    )

@@ -1,0 +1,252 @@
+"""Daily and weekly reports composed: read a run's journal (live or finished), build the report,
+render and write it; and the automatic daily report at each session close of a paper run.
+
+Reports are read from the journal, not from the artifacts a run writes when it ends, so they
+work on a paper run that is still trading. Files go to `RUN_DIR/reports/daily-YYYY-MM-DD.*` and
+`RUN_DIR/reports/weekly-YYYY-Www.*`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from parity.errors import ConfigError, ParityError, RunNotFoundError
+from parity.journal.database import run_journal_target
+from parity.journal.reader import JournalReader
+from parity.reports.daily import daily_report
+from parity.reports.periodic import Report, ReportInputs, session_dates
+from parity.reports.render import FORMATS, SUFFIX, render, title_of
+from parity.reports.weekly import weekly_report
+
+REPORTS_DIR = "reports"
+Notify = Callable[[str], None]
+
+
+class ReportSender(Protocol):
+    """Where a finished daily report is sent (the alert dispatcher's sinks)."""
+
+    def send_report(self, title: str, body: str) -> object: ...
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+def _file_json(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _tape_closes(tape: pd.DataFrame) -> pd.DataFrame:
+    bars = tape.sort_values("datetime", kind="stable")
+    days = pd.DatetimeIndex(pd.to_datetime(bars["datetime"])).normalize()
+    closes = bars.groupby([days, bars["symbol"]])["close"].last().unstack()
+    closes.index.name = "date"
+    return closes
+
+
+def _data_closes(manifest: dict[str, Any]) -> pd.DataFrame:
+    """Last close per date and symbol from a backtest's data source (empty if unavailable)."""
+    from parity.feeds.loader import load_bars
+    from parity.timeframe import parse_timeframe
+
+    data = manifest.get("data") or {}
+    try:
+        loaded = load_bars(
+            str(data.get("source") or "sample"),
+            manifest.get("symbols") or None,
+            timeframe=parse_timeframe(manifest["timeframe"]),
+            start=dt.date.fromisoformat(str(manifest["start"])[:10]),
+            end=dt.date.fromisoformat(str(manifest["end"])[:10]),
+            adjusted=bool(data.get("adjusted", False)),
+        )
+    except (ParityError, KeyError, ValueError, TypeError, OSError):
+        return pd.DataFrame()
+    closes = {
+        s.symbol: s.frame["close"].groupby(pd.DatetimeIndex(s.frame.index).normalize()).last()
+        for s in loaded.series
+    }
+    return pd.concat(closes, axis=1) if closes else pd.DataFrame()
+
+
+def _limits(manifest: dict[str, Any]) -> Any:
+    from parity.risk.limits import RiskLimits
+
+    raw = (manifest.get("config") or {}).get("risk") or manifest.get("risk")
+    if not raw:
+        return None
+    try:
+        limits = RiskLimits.from_mapping(raw, source="the run's manifest")
+    except ConfigError:
+        return None
+    return limits if limits.active else None
+
+
+def _risk_state(run_dir: Path) -> dict[str, Any] | None:
+    from parity.risk.state import JsonRiskStateStore
+
+    store = JsonRiskStateStore.in_run(run_dir)
+    if not store.path.is_file():
+        return None
+    try:
+        return store.load().to_dict()
+    except ConfigError:
+        return None
+
+
+def read_inputs(reader: JournalReader, run_id: str, run_dir: Path) -> ReportInputs:
+    """Everything a report needs of `run_id`, from its journal and its run directory."""
+    info = reader.run(run_id)
+    manifest = dict(info.manifest or {})
+    manifest.update(_file_json(run_dir / "manifest.json") or {})
+    equity = reader.equity(run_id)
+    equity = equity[~equity.index.duplicated(keep="last")].sort_index()  # a resumed run's overlap
+    tape = reader.tape(run_id)
+    events = reader.events(run_id)
+    arrivals = tape[["received_at", "datetime"]] if len(tape) else None
+    events["date"] = pd.Series(session_dates(events, arrivals), index=events.index, dtype=object)
+    cash = manifest.get("starting_cash") or manifest.get("cash")
+    if cash is None:
+        cash = float(equity["value"].iloc[0]) if len(equity) else 0.0
+    compare_path = run_dir / "divergence.json"
+    compare = _file_json(compare_path)
+    compare_at = None
+    if compare is not None:
+        stamp = compare_path.stat().st_mtime
+        compare_at = dt.datetime.fromtimestamp(stamp, dt.UTC).replace(tzinfo=None)
+    return ReportInputs(
+        run_id=run_id,
+        mode=str(manifest.get("mode") or info.mode),
+        status=info.status,
+        manifest=manifest,
+        starting_cash=float(cash),
+        equity=equity,
+        fills=reader.fills(run_id),
+        orders=reader.orders(run_id),
+        closes=_tape_closes(tape) if len(tape) else _data_closes(manifest),
+        events=events,
+        limits=_limits(manifest),
+        risk_state=_risk_state(run_dir),
+        compare=compare,
+        compare_at=compare_at,
+        compare_path=str(compare_path) if compare is not None else None,
+    )
+
+
+def open_inputs(run_dir: Path) -> ReportInputs:
+    """`read_inputs` for the run in `run_dir` (its journal opened read-only, then closed)."""
+    target = run_journal_target(run_dir)
+    if isinstance(target, Path) and not target.is_file():
+        raise RunNotFoundError(
+            f"run {run_dir.name} has no journal at {target}; reports need a run made with this "
+            "version (or PARITY_DB_URL for a database journal)"
+        )
+    reader = JournalReader.open(target)
+    try:
+        return read_inputs(reader, run_dir.name, run_dir)
+    finally:
+        reader.close()
+
+
+# ---------------------------------------------------------------------------- output
+
+
+def report_path(run_dir: Path, report: Report, fmt: str) -> Path:
+    """`RUN_DIR/reports/{daily|weekly}-{label}.{txt|json|html}`."""
+    return run_dir / REPORTS_DIR / f"{report.kind}-{report.period['label']}.{SUFFIX[fmt]}"
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write atomically (tmp + rename): a dashboard never reads half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+def make_report(
+    run_dir: Path,
+    kind: str,
+    *,
+    day: dt.date | None = None,
+    week: tuple[int, int] | None = None,
+) -> Report:
+    """The `daily` report of `day` or the `weekly` report of `week` (or of `day`'s week)."""
+    inputs = open_inputs(run_dir)
+    if kind == "daily":
+        return daily_report(inputs, day)
+    return weekly_report(inputs, week, day=day)
+
+
+def produce(
+    run_dir: Path, report: Report, fmt: str, out: Path | None
+) -> tuple[str | None, Path | None]:
+    """`(text to print, None)`, or `(None, path written)` for HTML or `out`."""
+    text = render(report, fmt)
+    if out is None and fmt != "html":
+        return text, None
+    return None, write_text(out or report_path(run_dir, report, fmt), text)
+
+
+# ---------------------------------------------------------------------------- during a run
+
+
+def daily_report_checker(
+    *,
+    journal: Any,
+    run_id: str,
+    run_dir: Path,
+    notify: Notify,
+    sender: ReportSender | None = None,
+    formats: Sequence[str] = FORMATS,
+) -> Callable[[dt.date], None]:
+    """The `check` of `SessionEnd` that writes `RUN_DIR/reports/daily-DATE.{txt,json,html}` at
+    each session close, journals a `daily_report` event and sends the text through `sender`.
+    Whatever fails is told through `notify` and journaled as a warning; trading goes on."""
+
+    def record(payload: dict[str, Any], level: str) -> None:
+        try:
+            journal.event("daily_report", payload, level=level)
+        except Exception as exc:  # a report must never stop trading
+            notify(f"daily report event not journaled: {type(exc).__name__}: {exc}")
+
+    def check(day: dt.date) -> None:
+        paths: dict[str, str] = {}
+        try:
+            journal.flush()
+            report = daily_report(read_inputs(journal.reader, run_id, run_dir), day)
+            text = render(report, "text")
+            for fmt in formats:
+                rendered = text if fmt == "text" else render(report, fmt)
+                paths[fmt] = str(write_text(report_path(run_dir, report, fmt), rendered))
+        except Exception as exc:  # a report must never stop trading
+            error = f"{type(exc).__name__}: {exc}"
+            notify(f"daily report for {day} failed: {error}")
+            record(
+                {"date": day.isoformat(), "paths": paths, "sent": False, "error": error},
+                "warning",
+            )
+            return
+        payload: dict[str, Any] = {"date": day.isoformat(), "paths": paths, "sent": False}
+        level = "info"
+        if sender is not None:
+            try:
+                # queued for the sinks (delivery runs on the dispatcher's thread)
+                payload["sent"] = sender.send_report(title_of(report), text) is not False
+            except Exception as exc:  # a failing sink never stops trading
+                payload["send_error"] = f"{type(exc).__name__}: {exc}"
+                level = "warning"
+                notify(f"daily report for {day} not sent: {payload['send_error']}")
+        record(payload, level)
+        notify(f"daily report {day}: {paths.get('text') or next(iter(paths.values()), '')}")
+
+    return check

@@ -1,0 +1,38 @@
+"""`parity dashboard`'s composition: the dashboard over a runs directory, with the backtest
+twin of a paper run computed the way the session-end divergence check computes it."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from parity.dashboard import Catalog, DashboardServer, TwinWorker
+from parity.errors import ConfigError
+
+
+def tape_twin_equity(manifest: Mapping[str, Any], tape: pd.DataFrame) -> pd.Series:
+    """Equity of the backtest twin of a paper run on the bars it received (its tape): the
+    journaled configuration (strategy, params, symbols, timeframe, costs, risk) and cash."""
+    from parity.runners.paper import PaperConfig
+    from parity.runners.session_divergence import _tape_twin
+
+    recorded = manifest.get("config")
+    if not recorded:
+        raise ConfigError("the run recorded no configuration: no twin can be built")
+    config = PaperConfig.from_dict(recorded)
+    cash = float(manifest.get("starting_cash") or config.cash or 100_000.0)
+    with tempfile.TemporaryDirectory(prefix="parity-dashboard-twin-") as tmp:
+        equity, _orders, _fills = _tape_twin(config, tape, Path(tmp), cash)
+    return equity["value"]
+
+
+def dashboard_server(
+    runs_dir: Path, *, host: str = "127.0.0.1", port: int = 0, twin_interval: float = 60.0
+) -> DashboardServer:
+    """The dashboard server (not started) over `runs_dir`."""
+    worker = TwinWorker(tape_twin_equity, min_interval=twin_interval)
+    return DashboardServer(Catalog(runs_dir), worker=worker, host=host, port=port)

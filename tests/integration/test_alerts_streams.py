@@ -1,0 +1,95 @@
+"""Stream disconnects seen by the store's watch thread, against the local venue over loopback:
+the venue drops the data and trading websockets (`FaultPlan`), alpaca-py reconnects, and the
+paper run journals each transition (kind "stream") with the reason; past the grace period an
+alert is raised. Also: the staleness limit follows the alert config's `stale_bars`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import pytest
+
+from parity.alerts import AlertConfig
+from parity.journal import run_journal_target
+from parity.journal.reader import JournalReader
+from parity.runners.paper import PaperConfig, run_paper
+from parity.runners.sessions import AlpacaSession
+from parity.stores.alpaca import AlpacaCredentials, AlpacaEndpoints, AlpacaStore
+from parity.timeframe import parse_timeframe
+from parity.venue.config import FaultPlan
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.timeout(120),
+]
+
+
+def test_dropped_streams_are_journaled_with_their_reason_and_alerted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = PaperConfig(
+        strategy="sma_cross",
+        params={"fast": "5", "slow": "20"},
+        symbols=("IBM",),
+        venue="local",
+        start=dt.date(2013, 10, 7),
+        end=dt.date(2013, 10, 7),
+        runs_dir=tmp_path,
+        faults=FaultPlan(disconnect_data_after=(60,), disconnect_trading_after=(120,)),
+        alerts=AlertConfig(disconnect_grace_s=0.0),
+    )
+    with caplog.at_level(logging.INFO, logger="parity.alpaca"):
+        result = run_paper(config)
+    reader = JournalReader.open(run_journal_target(result.run_dir))
+    try:
+        streams = reader.events(result.run_id, kind="stream")
+        alerts = reader.events(result.run_id, kind="alert")
+    finally:
+        reader.close()
+    seen = [(p["stream"], p["state"]) for p in streams["payload"]]
+    for name in ("data", "trading"):
+        mine = [state for stream, state in seen if stream == name]
+        assert mine == ["connected", "disconnected", "connected"], (name, seen)
+    dropped = streams[[p["state"] == "disconnected" for p in streams["payload"]]]
+    assert set(dropped["level"]) == {"warning"}
+    assert all(p["reason"] for p in dropped["payload"])
+    back = [p["reason"] for p in streams["payload"] if p["state"] == "connected"]
+    assert back.count("reconnected") == 2
+    rules = sorted(p["rule"] for p in alerts["payload"] if p["rule"].startswith("stream"))
+    assert rules == ["stream_disconnected", "stream_disconnected"]
+    assert "data stream disconnected: " in caplog.text
+    assert "trading stream reconnected" in caplog.text
+    assert result.stopped_by == "end of data"
+
+
+def test_a_requested_stop_is_not_a_disconnect(tmp_path: Path) -> None:
+    config = PaperConfig(
+        strategy="sma_cross",
+        symbols=("IBM",),
+        venue="local",
+        start=dt.date(2013, 10, 7),
+        end=dt.date(2013, 10, 7),
+        runs_dir=tmp_path,
+    )
+    result = run_paper(config)
+    reader = JournalReader.open(run_journal_target(result.run_dir))
+    try:
+        states = [p["state"] for p in reader.events(result.run_id, kind="stream")["payload"]]
+    finally:
+        reader.close()
+    assert states == ["connected", "connected"]
+
+
+@pytest.mark.parametrize(("bars", "timeframe", "seconds"), [(3, "1Min", 180), (2, "5Min", 600)])
+def test_the_feed_goes_stale_after_the_configured_bar_intervals(bars, timeframe, seconds):
+    store = AlpacaStore(AlpacaCredentials("k", "s"), AlpacaEndpoints())  # nothing is started
+    session = AlpacaSession(store)
+    config = PaperConfig(
+        symbols=("IBM",),
+        timeframe=parse_timeframe(timeframe),
+        alerts=AlertConfig(stale_bars=bars),
+    )
+    feed = session.feed("IBM", config, lambda _bar: None, lambda: False)
+    assert feed.p.stale_after == seconds
