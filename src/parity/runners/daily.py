@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +28,7 @@ from parity.reports.weekly import weekly_report
 
 REPORTS_DIR = "reports"
 Notify = Callable[[str], None]
+log = logging.getLogger("parity.reports")
 
 
 class ReportSender(Protocol):
@@ -250,3 +253,76 @@ def daily_report_checker(
         notify(f"daily report {day}: {paths.get('text') or next(iter(paths.values()), '')}")
 
     return check
+
+
+def once_per_day(check: Callable[[dt.date], None]) -> Callable[[dt.date], None]:
+    """`check` at most once per date, whichever trigger comes first (the wall-clock close or the
+    first bar of the next date); thread-safe."""
+    done: set[dt.date] = set()
+    lock = threading.Lock()
+
+    def once(day: dt.date) -> None:
+        with lock:
+            if day in done:
+                return
+            done.add(day)
+        check(day)
+
+    return once
+
+
+class SessionCloseTimer:
+    """Calls `check(today)` once the New York wall clock passes `close` (default 20:05, after
+    the extended session) on a day the run received bars: with a live feed no bar of the next
+    date arrives until the next morning, and the operator wants the day's report tonight.
+    Replays (a parity venue) have no wall clock: their reports follow the bars only."""
+
+    def __init__(
+        self,
+        check: Callable[[dt.date], None],
+        *,
+        traded_on: Callable[[dt.date], bool],
+        now: Callable[[], dt.datetime],
+        close: dt.time = dt.time(20, 5),
+        poll_seconds: float = 30.0,
+    ) -> None:
+        self.check = check
+        self.traded_on = traded_on
+        self.now = now
+        self.close = close
+        self.poll_seconds = poll_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> None:
+        """One look at the clock (the thread's loop; tests call it directly)."""
+        now = self.now()
+        if now.time() >= self.close and self.traded_on(now.date()):
+            self.check(now.date())
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                self.tick()
+            except Exception as exc:  # a report must never stop trading
+                log.warning("daily report at the session close failed: %s", exc)
+
+    def start(self) -> SessionCloseTimer:
+        self._thread = threading.Thread(target=self._loop, name="parity-session-close", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def traded_on(journal: Any, run_id: str) -> Callable[[dt.date], bool]:
+    """Whether the last bar the run received is of `day` (the run traded that day)."""
+
+    def traded(day: dt.date) -> bool:
+        last = journal.reader.last_bar(run_id)
+        return last is not None and last.date() == day
+
+    return traded

@@ -10,28 +10,30 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import backtrader as bt
 
-from parity.alerts.config import AlertConfig
 from parity.alerts.engine import RunAlerts
 from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
-from parity.costs import CostModel, cost_model
 from parity.errors import ConfigError, ParityError, StrategyError
 from parity.journal.hook import OrderJournal
 from parity.logs import FILE_ONLY, run_log
-from parity.risk.limits import RiskLimits
 from parity.risk.monitor import attach_risk, risk_notifier
-from parity.runners.daily import daily_report_checker
+from parity.runners.daily import (
+    SessionCloseTimer,
+    daily_report_checker,
+    once_per_day,
+    traded_on,
+)
+from parity.runners.paper_config import PaperConfig
 from parity.runners.paper_events import journal_error, stream_journal
 from parity.runners.paper_output import (
     Tape,
@@ -55,101 +57,11 @@ from parity.runners.sessions import (
 from parity.runstore import new_run_id
 from parity.strategies.params import coerce_params
 from parity.strategies.registry import resolve_strategy
-from parity.timeframe import MINUTE, Timeframe, parse_timeframe
 
 __all__ = ["PaperConfig", "PaperResult", "new_york_now", "run_paper", "validate_paper"]
 
 Notify = Callable[[str], None]
 log = logging.getLogger("parity.run")
-
-
-@dataclass(frozen=True, kw_only=True)
-class PaperConfig:
-    """A paper run. Costs, latency and volume share set the local venue's fill model (and the
-    simulated broker's for `--venue sim` and `--dry-run`)."""
-
-    strategy: str = "sma_cross"
-    params: Mapping[str, Any] = field(default_factory=dict)
-    symbols: tuple[str, ...] = ()
-    timeframe: Timeframe = MINUTE
-    venue: Literal["alpaca", "local", "sim"] = "alpaca"
-    data: str = "sample:minute"
-    start: dt.date | None = None
-    end: dt.date | None = None
-    speed: float | None = None
-    until: dt.datetime | None = None
-    cash: float | None = None
-    commission: str = "0"
-    slippage: str = "0"
-    latency_ms: int = 0
-    volume_share: float = 1.0
-    backfill: int = 0
-    poll_seconds: float = 30.0
-    existing: Literal["refuse", "adopt", "flatten"] = "refuse"
-    flatten_on_exit: bool = False
-    dry_run: bool = False
-    runs_dir: Path = Path("runs")
-    faults: Any = None  # a venue FaultPlan (local venue only): injected errors for rehearsals
-    risk: RiskLimits | None = None  # risk limits; a paper run always has a kill switch
-    run_id: str | None = None  # default: a new id (client order ids are `RUN_ID-000001`, ...)
-    replay_start: str | None = None  # local venue: first streamed bar (ISO); earlier = history
-    # compare with the backtest twin on the tape at each session end (re-runs the strategy
-    # in-process, so it is opt-in: a strategy with side effects would repeat them)
-    divergence_check: bool = False
-    alerts: AlertConfig = field(default_factory=AlertConfig)  # thresholds and sink URLs
-    # write RUN_DIR/reports/daily-DATE.{txt,json,html} at each session close (journaled)
-    daily_reports: bool = True
-
-    @property
-    def costs(self) -> CostModel:
-        return cost_model(self.commission, self.slippage)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The run's configuration as JSON-ready values (journaled, so a resume rebuilds it)."""
-        return {
-            "strategy": self.strategy, "params": dict(self.params),
-            "symbols": list(self.symbols), "timeframe": self.timeframe.name,
-            "venue": self.venue, "data": self.data,
-            "start": self.start.isoformat() if self.start else None,
-            "end": self.end.isoformat() if self.end else None,
-            "speed": self.speed, "until": self.until.isoformat() if self.until else None,
-            "cash": self.cash, "commission": self.commission, "slippage": self.slippage,
-            "latency_ms": self.latency_ms, "volume_share": self.volume_share,
-            "backfill": self.backfill, "poll_seconds": self.poll_seconds,
-            "flatten_on_exit": self.flatten_on_exit, "dry_run": self.dry_run,
-            "divergence_check": self.divergence_check,
-            "daily_reports": self.daily_reports,
-            "risk": self.risk.describe() if self.risk else None,
-            "alerts": self.alerts.describe(),  # redacted: no sink URL is ever journaled
-        }  # fmt: skip
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any], **overrides: Any) -> PaperConfig:
-        """Rebuild a configuration recorded by `as_dict`."""
-        v = dict(values)
-        fields_: dict[str, Any] = {
-            "strategy": v["strategy"], "params": v.get("params") or {},
-            "symbols": tuple(v["symbols"]), "timeframe": parse_timeframe(v["timeframe"]),
-            "venue": v["venue"], "data": v.get("data", "sample:minute"),
-            "start": dt.date.fromisoformat(v["start"]) if v.get("start") else None,
-            "end": dt.date.fromisoformat(v["end"]) if v.get("end") else None,
-            "speed": v.get("speed"),
-            "until": dt.datetime.fromisoformat(v["until"]) if v.get("until") else None,
-            "cash": v.get("cash"), "commission": v.get("commission", "0"),
-            "slippage": v.get("slippage", "0"), "latency_ms": v.get("latency_ms", 0),
-            "volume_share": v.get("volume_share", 1.0), "backfill": v.get("backfill", 0),
-            "poll_seconds": v.get("poll_seconds", 30.0),
-            "flatten_on_exit": v.get("flatten_on_exit", False),
-            "dry_run": v.get("dry_run", False),
-            "divergence_check": v.get("divergence_check", False),
-            "daily_reports": v.get("daily_reports", True),
-            "risk": RiskLimits.from_mapping(v.get("risk") or {}, source="the journal"),
-            "alerts": AlertConfig.from_record(v.get("alerts")),  # URLs: from env/flags again
-        }  # fmt: skip
-        return cls(**{**fields_, **overrides})
-
-    def data_source_label(self) -> str:
-        return {"local": self.data, "sim": "yahoo (polled)"}.get(self.venue, "alpaca")
 
 
 @dataclass
@@ -256,7 +168,7 @@ def run_paper(
 
     journal = None
     alerts: RunAlerts | None = None
-    run_logging = contextlib.ExitStack()
+    cleanup = contextlib.ExitStack()
     try:
         report = session.check(config, notify)
         starting_cash = float(config.cash or (report.get("account") or {}).get("cash") or 100_000.0)
@@ -269,7 +181,7 @@ def run_paper(
             extra={"config": config.as_dict(), "starting_cash": starting_cash},
             resume=resume is not None,
         )
-        log_path = run_logging.enter_context(run_log(config.runs_dir / run_id))
+        log_path = cleanup.enter_context(run_log(config.runs_dir / run_id))
         log.info("run %s logging to %s", run_id, log_path, extra={"run_id": run_id})
         alerts = RunAlerts.start(config.alerts, journal, run_id, resumed=resume is not None)
         simulated = config.dry_run or session.venue == "sim"
@@ -352,17 +264,21 @@ def run_paper(
                 ),
             )
         if config.daily_reports:  # after the divergence check: the report shows its figures
-            cerebro.addanalyzer(
-                SessionEnd,
-                _name="daily_reports",
-                check=daily_report_checker(
+            report_day = once_per_day(
+                daily_report_checker(
                     journal=journal,
                     run_id=run_id,
                     run_dir=config.runs_dir / run_id,
                     notify=notify,
                     sender=alerts if config.alerts.send_daily_report else None,
-                ),
+                )
             )
+            cerebro.addanalyzer(SessionEnd, _name="daily_reports", check=report_day)
+            if session.wall_clock:  # live: tonight, not at the next morning's first bar
+                timer = SessionCloseTimer(
+                    report_day, traded_on=traded_on(journal, run_id), now=new_york_now
+                ).start()
+                cleanup.callback(timer.stop)
         for analyzer, kwargs in session.analyzers():
             cerebro.addanalyzer(analyzer, **kwargs)
         session.watch_streams(stream_journal(journal))
@@ -410,7 +326,7 @@ def run_paper(
         if alerts is not None:
             alerts.stop()
         session.close()
-        run_logging.close()
+        cleanup.close()
 
 
 def resume_paper(

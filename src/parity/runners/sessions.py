@@ -62,6 +62,11 @@ class AlpacaSession:
     def from_env(cls, until: dt.datetime | None) -> AlpacaSession:
         return cls(AlpacaStore(AlpacaCredentials.from_env(), AlpacaEndpoints.from_env()), until)
 
+    @property
+    def wall_clock(self) -> bool:
+        """Bars follow the wall clock (Alpaca), not a parity venue's replay."""
+        return not self._parity_venue
+
     def finished(self) -> bool:
         if self._parity_venue and not self._replay_done:
             self._replay_done = bool((self.store.venue_status() or {}).get("finished"))
@@ -278,6 +283,7 @@ class PollingSession:
     """Bars polled from a source (Yahoo by default), fills from the in-process simulated broker."""
 
     venue = "sim"
+    wall_clock = True
 
     def __init__(
         self,
