@@ -20,27 +20,13 @@ from typing import Any
 from parity.errors import JournalError, RunNotFoundError
 from parity.journal.database import ENV_DB_URL, JOURNAL_FILE, run_journal_target
 from parity.journal.reader import JournalReader, RunInfo
+from parity.runstore import process_alive
 
 STALE_HEARTBEAT_S = 90.0  # a running run whose heartbeat is older than this looks hung
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-def process_alive(pid: int | None) -> bool:
-    """Whether a process with `pid` exists on this machine."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

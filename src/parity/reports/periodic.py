@@ -19,26 +19,13 @@ from typing import Any
 
 import pandas as pd
 
-from parity.analyzers.ledger import round_trips
+from parity.analyzers.ledger import TRADE_COLUMNS, round_trips
 from parity.analyzers.metrics import compute_metrics
 
 SCHEMA_VERSION = 1
 NEAR_BREACH = 0.8  # a limit used this much (or more) is an action item
 SEVERITIES = ("critical", "warning", "info")
 _FILL_KEYS = ("datetime", "symbol", "side", "qty", "price", "commission", "client_order_id")
-_TRADE_KEYS = (
-    "symbol",
-    "side",
-    "entry_time",
-    "exit_time",
-    "entry_price",
-    "exit_price",
-    "qty",
-    "pnl_gross",
-    "pnl_net",
-    "commission",
-    "bars_held",
-)
 
 
 @dataclass(frozen=True)
@@ -332,7 +319,7 @@ def trades(inputs: ReportInputs, first: dt.date, last: dt.date) -> dict[str, Any
     closed = round_trips(upto) if len(upto) else round_trips(inputs.fills.iloc[:0])
     if len(closed):
         closed = closed[_between(closed["exit_time"], first, last)]
-    rows = records(closed, _TRADE_KEYS)
+    rows = records(closed, TRADE_COLUMNS)
     best = max(rows, key=lambda r: r["pnl_net"]) if rows else None
     worst = min(rows, key=lambda r: r["pnl_net"]) if rows else None
     return {

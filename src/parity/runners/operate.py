@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from parity.errors import RunNotFoundError
+from parity.runstore import process_alive
 
 OPEN_STATUSES = {"submitted", "accepted", "partial", "new", "partially_filled", "pending_new"}
 STALE_HEARTBEAT = dt.timedelta(seconds=90)
@@ -23,19 +24,6 @@ STALE_HEARTBEAT = dt.timedelta(seconds=90)
 def journal_location(run_dir: Path) -> str | Path:
     """`PARITY_DB_URL` if set (one database for all runs), else the run's own SQLite file."""
     return os.environ.get("PARITY_DB_URL") or run_dir / "journal.sqlite"
-
-
-def process_alive(pid: int | None) -> bool:
-    """Whether a process with `pid` exists on this machine."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass
