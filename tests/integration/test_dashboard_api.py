@@ -334,3 +334,33 @@ def test_runs_in_a_shared_database_are_listed_and_read(tmp_path):
         assert body["runs"][0]["total_return"] == pytest.approx(0.01)
         _, _, summary = fetch(srv.url + "api/runs/20240304-093000-db-hhhhhh/summary")
         assert summary["series"]["equity"] == [1010.0] and summary["risk"]["state"] is None
+
+
+def test_incremental_reads_equal_a_fresh_read(server, runs, tmp_path):
+    """The dashboard reads only what is new on each poll; what it shows equals reading the whole
+    journal afresh (a new catalog, nothing cached)."""
+    from parity.dashboard.catalog import Catalog
+    from parity.dashboard.views import summary
+
+    live = runs["live"]
+    url = f"{server.url}api/runs/{live.run_id}/summary"
+    fetch(url)
+    live.add_bars(7)
+    live.add_fill("buy", 50, 182.0)
+    _, _, cached = fetch(url)
+    fresh_catalog = Catalog(server.catalog.runs_dir)
+    try:
+        fresh = summary(
+            fresh_catalog,
+            fresh_catalog.get(live.run_id),
+            since=None,
+            twin_rev=None,
+            fills_limit=50,
+            worker=None,
+        )
+    finally:
+        fresh_catalog.close()
+    assert cached["series"]["t"] == fresh["series"]["t"]
+    assert cached["series"]["equity"] == fresh["series"]["equity"]
+    assert cached["positions"] == fresh["positions"] and cached["positions"]
+    assert cached["fills_total"] == fresh["fills_total"]

@@ -57,6 +57,10 @@ class Catalog:
         self.env = dict(os.environ if env is None else env)
         self._readers: dict[str, JournalReader] = {}
         self._lock = threading.Lock()
+        # per run: the equity read so far with the id of its last row (a live page's poll reads
+        # only the rows written since), and fills/orders/events with the newest row ids they
+        # were read at (read again only when those change)
+        self.source_cache: dict[str, tuple[Any, Any]] = {}
 
     # ------------------------------------------------------------------ finding runs
 

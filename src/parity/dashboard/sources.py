@@ -3,6 +3,7 @@ its CSV artifacts (`ArtifactSource`). Both answer the same few questions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -12,7 +13,15 @@ import sqlalchemy as sa
 from parity.dashboard.catalog import read_json
 from parity.journal.codec import to_datetimes
 from parity.journal.reader import JournalReader
-from parity.journal.schema import Bar, EquitySnapshot, table_of
+from parity.journal.schema import (
+    Bar,
+    EquitySnapshot,
+    Event,
+    Fill,
+    OrderEvent,
+    OrderIntent,
+    table_of,
+)
 
 _EVENT_COLUMNS = ["kind", "level", "payload", "at"]
 
@@ -25,6 +34,8 @@ class RunSource(Protocol):
     def last_equity(self) -> tuple[float, pd.Timestamp] | None: ...
 
     def fills(self) -> pd.DataFrame: ...
+
+    def from_fills(self, name: str, derive: Callable[[pd.DataFrame], Any]) -> Any: ...
 
     def orders(self) -> pd.DataFrame: ...
 
@@ -40,17 +51,34 @@ class RunSource(Protocol):
 class JournalSource:
     """A run read through its journal (read-only)."""
 
-    def __init__(self, reader: JournalReader, run_id: str, manifest: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        reader: JournalReader,
+        run_id: str,
+        manifest: dict[str, Any],
+        cache: dict[str, tuple[Any, Any]] | None = None,
+    ) -> None:
         self.reader = reader
         self.run_id = run_id
         self._manifest = manifest
+        self._cache = {} if cache is None else cache
+        self._key = f"{reader.target.label}#{run_id}"
 
     def manifest(self) -> dict[str, Any]:
         return self._manifest
 
     def equity(self) -> pd.DataFrame:
-        equity = self.reader.equity(self.run_id)
-        return equity[~equity.index.duplicated(keep="last")]  # a resumed run's overlap
+        """The whole curve; only the rows written since the last call are read."""
+        last_id = self.reader.equity_last_id(self.run_id)
+        frame, seen = self._cache.get(self._key, (None, 0))
+        if frame is None or last_id < seen:  # first read, or a journal written anew
+            frame, seen = None, 0
+        if frame is None or last_id > seen:
+            new = self.reader.equity(self.run_id, after_id=seen)
+            frame = new if frame is None else pd.concat([frame, new])
+            frame = frame[~frame.index.duplicated(keep="last")]  # a resumed run's overlap
+            self._cache[self._key] = (frame, last_id)
+        return frame
 
     def _scalar_row(self, query: Any) -> Any:
         with self.reader.engine.connect() as conn:
@@ -68,14 +96,40 @@ class JournalSource:
             return None
         return float(row[0]), to_datetimes([row[1]])[0]
 
+    def _version(self, *models: Any) -> tuple[int, ...]:
+        """The newest row id of each table for this run: unchanged ids, unchanged data."""
+        tables = [table_of(m) for m in models]
+        query = sa.select(
+            *(sa.select(sa.func.max(t.c.id)).where(t.c.run_id == self.run_id).scalar_subquery()
+              for t in tables)
+        )  # fmt: skip
+        row = self._scalar_row(query)
+        return tuple(int(v or 0) for v in row) if row is not None else ()
+
+    def _memo(self, name: str, models: tuple[Any, ...], load: Callable[[], Any]) -> Any:
+        """`load()` again only when one of `models`' tables got rows for the run since."""
+        key, version = f"{self._key}:{name}", self._version(*models)
+        hit = self._cache.get(key)
+        if hit is not None and hit[1] == version:
+            return hit[0]
+        value = load()
+        self._cache[key] = (value, version)
+        return value
+
     def fills(self) -> pd.DataFrame:
-        return self.reader.fills(self.run_id)
+        return self._memo("fills", (Fill,), lambda: self.reader.fills(self.run_id))
+
+    def from_fills(self, name: str, derive: Callable[[pd.DataFrame], Any]) -> Any:
+        """`derive(fills)`, computed again only when the run has new fills."""
+        return self._memo(f"fills:{name}", (Fill,), lambda: derive(self.fills()))
 
     def orders(self) -> pd.DataFrame:
-        return self.reader.orders(self.run_id)
+        return self._memo(
+            "orders", (OrderIntent, OrderEvent), lambda: self.reader.orders(self.run_id)
+        )
 
     def events(self) -> pd.DataFrame:
-        return self.reader.events(self.run_id)
+        return self._memo("events", (Event,), lambda: self.reader.events(self.run_id))
 
     def tape_size(self) -> int:
         table = table_of(Bar)
@@ -129,6 +183,9 @@ class ArtifactSource:
 
     def fills(self) -> pd.DataFrame:
         return self._csv("fills.csv", parse_dates=["datetime"])
+
+    def from_fills(self, name: str, derive: Callable[[pd.DataFrame], Any]) -> Any:
+        return derive(self.fills())
 
     def orders(self) -> pd.DataFrame:
         return self._csv("orders.csv")

@@ -45,7 +45,9 @@ def source_of(catalog: Catalog, ref: RunRef) -> tuple[RunSource, dict[str, Any]]
     status = run_status(info, utcnow())
     if info is not None and ref.journal is not None:
         manifest = read_json(ref.run_dir / "manifest.json") or info.manifest
-        source: RunSource = JournalSource(catalog.reader(ref.journal), ref.run_id, manifest)
+        source: RunSource = JournalSource(
+            catalog.reader(ref.journal), ref.run_id, manifest, catalog.source_cache
+        )
         status.update(
             mode=info.mode,
             venue=info.venue,
@@ -145,8 +147,8 @@ def series(equity: pd.DataFrame, twin: Twin, since: dt.datetime | None) -> dict[
     )
 
 
-def positions(fills: pd.DataFrame, last: Mapping[str, float]) -> list[dict[str, Any]]:
-    """Open positions with average cost (reset when flat) and unrealized P&L at the last price."""
+def holdings(fills: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """symbol → (size, average cost) after every fill (the cost resets when flat)."""
     held: dict[str, tuple[float, float]] = {}
     for symbol, side, qty_, price in zip(
         fills.get("symbol", []),
@@ -166,6 +168,13 @@ def positions(fills: pd.DataFrame, last: Mapping[str, float]) -> list[dict[str, 
             held[symbol] = (new, (size * avg + qty * float(price)) / new)
         else:
             held[symbol] = (new, avg)
+    return held
+
+
+def positions(
+    held: Mapping[str, tuple[float, float]], last: Mapping[str, float]
+) -> list[dict[str, Any]]:
+    """Open positions with average cost and unrealized P&L at the last price."""
     out = []
     for symbol, (size, avg) in held.items():
         if abs(size) < 1e-9:
@@ -291,7 +300,9 @@ def summary(
         ),
         "series": series(equity, twin, since),
         "twin": twin.describe(),
-        "positions": clean(positions(fills, source.last_prices())),
+        "positions": clean(
+            positions(source.from_fills("holdings", holdings), source.last_prices())
+        ),
         "open_orders": _records(
             open_orders,
             [

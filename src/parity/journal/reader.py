@@ -291,8 +291,17 @@ class JournalReader:
 
     # ------------------------------------------------------------------ bars and equity
 
-    def equity(self, run_id: str) -> pd.DataFrame:
-        """`value` and `cash` per bar on a `datetime` index (`equity.csv`)."""
+    def equity_last_id(self, run_id: str) -> int:
+        """The id of the run's newest equity row (0 without one): what `equity(after_id=)` takes
+        to read only what is new."""
+        table = table_of(EquitySnapshot)
+        query = sa.select(sa.func.max(table.c.id)).where(table.c.run_id == run_id)
+        rows = self._fetch(query)
+        return int(rows[0][0] or 0) if rows else 0
+
+    def equity(self, run_id: str, *, after_id: int = 0) -> pd.DataFrame:
+        """`value` and `cash` per bar on a `datetime` index (`equity.csv`); with `after_id`,
+        only the rows written after that row."""
         table = table_of(EquitySnapshot)
         query = sa.select(*(sa.type_coerce(table.c[n], _RAW) for n in ("at", "value", "cash")))
         dtype = [("at", "datetime64[us]"), ("value", "f8"), ("cash", "f8")]
@@ -301,7 +310,7 @@ class JournalReader:
         parts = [
             np.array(rows, dtype=dtype)
             for rows in self._fetch_chunks(
-                query.where(table.c.run_id == run_id).order_by(table.c.id)
+                query.where(table.c.run_id == run_id, table.c.id > after_id).order_by(table.c.id)
             )
         ]
         array = np.concatenate(parts) if parts else np.array([], dtype=dtype)
