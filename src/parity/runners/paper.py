@@ -34,7 +34,7 @@ from parity.runners.daily import (
     traded_on,
 )
 from parity.runners.paper_config import PaperConfig
-from parity.runners.paper_events import journal_error, stream_journal
+from parity.runners.paper_events import Heartbeat, journal_error, stream_journal
 from parity.runners.paper_output import (
     Tape,
     close_paper_journal,
@@ -184,6 +184,7 @@ def run_paper(
         log_path = cleanup.enter_context(run_log(config.runs_dir / run_id))
         log.info("run %s logging to %s", run_id, log_path, extra={"run_id": run_id})
         alerts = RunAlerts.start(config.alerts, journal, run_id, resumed=resume is not None)
+        cleanup.callback(Heartbeat(journal).start().stop)
         simulated = config.dry_run or session.venue == "sim"
         if resume is not None:
             resume.starting_cash = float(
