@@ -121,3 +121,22 @@ def test_cli_error_stays_one_line_and_the_run_log_keeps_the_traceback(tmp_path):
         result.stderr.strip().splitlines()[-1]
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_log_json_makes_warnings_and_the_error_json_lines(tmp_path):
+    from click.testing import CliRunner
+
+    from parity.cli import cli
+
+    ok = CliRunner().invoke(cli, ["--log-json", "run", "backtest", "--runs-dir", str(tmp_path)])
+    assert ok.exit_code == 0, ok.stderr
+    warnings = [json.loads(line) for line in ok.stderr.splitlines() if line.startswith("{")]
+    assert any(w["level"] == "warning" and "gap" in w["message"] for w in warnings)
+    assert all(line.startswith("{") for line in ok.stderr.splitlines() if "gap" in line)
+    bad = CliRunner().invoke(
+        cli, ["--log-json", "run", "backtest", "--symbols", "NOPE", "--runs-dir", str(tmp_path)]
+    )
+    assert bad.exit_code == 3
+    lines = [json.loads(line) for line in bad.stderr.splitlines()]
+    assert lines[-1]["level"] == "error" and lines[-1]["exit_code"] == 3
+    assert "NOPE" in lines[-1]["message"] and not bad.stderr.startswith("error:")

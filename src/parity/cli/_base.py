@@ -23,8 +23,16 @@ class _Failure(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file: Any = None) -> None:
-        # one line, whatever the exception text held
-        click.echo(f"error: {' '.join(self.format_message().split())}", err=True)
+        # one line, whatever the exception text held; a JSON line with --log-json
+        from parity.logs import console_is_json
+
+        text = " ".join(self.format_message().split())
+        if console_is_json():
+            import logging
+
+            logging.getLogger("parity.cli").error(text, extra={"exit_code": self.exit_code})
+        else:
+            click.echo(f"error: {text}", err=True)
 
 
 class ParityGroup(click.Group):

@@ -167,7 +167,7 @@ def run_backtest_cmd(ctx: click.Context, **values: Any) -> None:
         result = run_backtest(
             config,
             progress=progress.factory if progress.enabled else None,
-            on_warning=lambda text: click.echo(f"warning: {text}", err=True),
+            on_warning=lambda text: say(f"warning: {text}"),
         )
     finally:
         progress.close()

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from parity.cli._base import ParityGroup, cli, json_option
+from parity.cli._base import ParityGroup, cli, json_option, say
 
 
 @cli.group(cls=ParityGroup)
@@ -101,7 +101,7 @@ def train_ppo_cmd(**values: Any) -> None:
         if bar is not None:
             bar.__exit__(None, None, None)
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        say(f"warning: {warning}")
     if values["as_json"]:
         payload = {
             "checkpoint": str(result.checkpoint),
