@@ -450,3 +450,14 @@ def test_a_reader_beside_a_live_writer(run_dir: Path) -> None:
         reader.close()
         journal.close()
     assert report.portfolio["equity"] == 10_500.0 and report.run["status"] == "running"
+
+
+def test_text_tables_keep_the_latest_rows_and_say_how_many_are_left_out():
+    from parity.reports.render import TEXT_ROWS, _last_rows
+
+    rows = [[str(i), "IBM"] for i in range(TEXT_ROWS + 7)]
+    lines = _last_rows(["n", "symbol"], rows, "fills")
+    assert lines[0].strip() == "(7 earlier fills in the JSON and HTML forms)"
+    body = lines[1].splitlines()
+    assert body[-1].split()[0] == str(TEXT_ROWS + 6) and len(body) == TEXT_ROWS + 1
+    assert len(_last_rows(["n", "symbol"], rows[:3], "fills")) == 1

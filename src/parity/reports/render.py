@@ -79,6 +79,17 @@ def _positions_rows(report: Report) -> list[list[str]]:
     ]
 
 
+TEXT_ROWS = 40  # the text form lists this many fills / trades, the latest; JSON and HTML all
+
+
+def _last_rows(head: list[str], rows: list[list[str]], what: str) -> list[str]:
+    """The table of the last `TEXT_ROWS` rows, saying how many earlier ones are left out."""
+    lines = [_indent(table(head, rows[-TEXT_ROWS:]))]
+    if len(rows) > TEXT_ROWS:
+        lines.insert(0, f"  ({len(rows) - TEXT_ROWS} earlier {what} in the JSON and HTML forms)")
+    return lines
+
+
 def _fill_rows(report: Report) -> list[list[str]]:
     return [
         [
@@ -214,10 +225,10 @@ def to_text(report: Report) -> str:
         lines += ["", f"Equity  {sparkline(values)}  {money(values[0])} → {money(values[-1])}"]
     if done["fills"]:
         head = ["time", "symbol", "side", "qty", "price", "commission"]
-        lines += ["", "Fills", _indent(table(head, _fill_rows(report)))]
+        lines += ["", "Fills", *_last_rows(head, _fill_rows(report), "fills")]
     if done["closed"]:
         head = ["symbol", "side", "qty", "entry", "exit", "entry px", "exit px", "P&L net"]
-        lines += ["", "Closed trades", _indent(table(head, _trade_rows(report)))]
+        lines += ["", "Closed trades", *_last_rows(head, _trade_rows(report), "closed trades")]
     perf = report.performance
     flags = perf.get("flags") or {}
     lines += ["", f"Performance to date (through {perf['as_of']}, as `parity runs show`)"]
