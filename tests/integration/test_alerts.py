@@ -428,3 +428,51 @@ def test_daily_reports_go_through_the_alert_sinks(tmp_path, webhook):
         assert day in payload["title"]
         on_disk = (run_dir / "reports" / f"daily-{day}.txt").read_text()
         assert payload["message"].strip() == on_disk.strip()
+
+
+class FlakyWebhook(Webhook):
+    """Answers 502 to the first `failures` POSTs, then keeps bodies like `Webhook`."""
+
+    def __init__(self, failures: int) -> None:
+        received: list[dict] = []
+        self.received = received
+        self.attempts = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length))
+                outer.attempts += 1
+                if outer.attempts <= failures:
+                    self.send_response(502)
+                else:
+                    received.append(body)
+                    self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"json://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_a_failed_delivery_is_retried_and_a_hanging_sink_delays_no_other(hanging, caplog):
+    from parity.alerts.sinks import Delivery
+
+    flaky = FlakyWebhook(failures=1)
+    try:
+        delivery = Delivery([hanging, flaky.url], retry_wait=0.1)
+        started = time.monotonic()
+        assert delivery.put("[parity] feed stale", "IBM: no bar for 3 intervals", "warning")
+        received = flaky.wait(1, timeout=10)
+        took = time.monotonic() - started
+        assert [r["title"] for r in received] == ["[parity] feed stale"]
+        assert flaky.attempts == 2  # one 502, one retry delivered
+        assert took < 3.0  # the hanging sink's timeouts are its own worker's business
+        assert f"alert sink {flaky.url} failed" in caplog.text
+        delivery.stop()
+    finally:
+        flaky.close()
