@@ -229,6 +229,13 @@ def test_paper_run_alerts_end_to_end(tmp_path, webhook):
     assert len(json.loads(listed.output)["alerts"]) == len(alerts)
     text = CliRunner().invoke(cli, ["alerts", "list", run_dir.name, "--runs-dir", str(tmp_path)])
     assert f"{len(alerts)} alert(s), {len(sent)} sent" in text.output
+    status = CliRunner().invoke(cli, ["status", run_dir.name, "--runs-dir", str(tmp_path)])
+    assert status.exit_code == 0, status.output
+    assert f"alerts     {len(alerts)}, latest 5:" in status.output
+    newest = alerts["payload"].iloc[-1]["title"]
+    assert newest in status.output.split("alerts     ")[1].splitlines()[1]
+    assert f"log        {run_dir / 'logs' / 'parity.log'}" in status.output
+    assert "report     " in status.output and "daily-2013-10-07.txt" in status.output
 
 
 def _paper(tmp_path: Path, name: str, urls: tuple[str, ...]) -> tuple[float, Path]:

@@ -55,6 +55,17 @@ def status_cmd(run_ref: str, runs_dir: Path, as_json: bool) -> None:
         lines.append(f"risk       kill switch {switch}, orders today {risk.get('orders_today', 0)}")
     if status.feeds:
         lines.append("feeds      " + ", ".join(f"{s} {v}" for s, v in status.feeds.items()))
+    if status.streams:
+        lines.append("streams    " + ", ".join(f"{s} {v}" for s, v in status.streams.items()))
+    shown = f", latest {len(status.alerts)}:" if status.alerts else ""
+    lines.append(f"alerts     {status.alerts_total}{shown}")
+    for a in status.alerts:
+        held = "  (held back)" if a.get("suppressed") else ""
+        lines.append(f"  {a['at'][:19]}Z {a['severity']:<8} {a.get('title', '')}{held}")
+    if status.daily_report:
+        lines.append(f"report     {status.daily_report}")
+    if status.log:
+        lines.append(f"log        {status.log}")
     click.echo("\n".join(lines))
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from parity.analyzers.holdings import holdings, open_positions
 from parity.dashboard.catalog import Catalog, RunRef, read_json, run_status, utcnow
 from parity.dashboard.sources import ArtifactSource, JournalSource, RunSource
 from parity.dashboard.twin import Twin, TwinWorker, compare_twin
@@ -147,51 +148,6 @@ def series(equity: pd.DataFrame, twin: Twin, since: dt.datetime | None) -> dict[
     )
 
 
-def holdings(fills: pd.DataFrame) -> dict[str, tuple[float, float]]:
-    """symbol → (size, average cost) after every fill (the cost resets when flat)."""
-    held: dict[str, tuple[float, float]] = {}
-    for symbol, side, qty_, price in zip(
-        fills.get("symbol", []),
-        fills.get("side", []),
-        fills.get("qty", []),
-        fills.get("price", []),
-        strict=True,
-    ):
-        qty = float(qty_) if side == "buy" else -float(qty_)
-        size, avg = held.get(symbol, (0.0, 0.0))
-        new = size + qty
-        if abs(new) < 1e-9:
-            held[symbol] = (0.0, 0.0)
-        elif size == 0 or (size > 0) != (new > 0):
-            held[symbol] = (new, float(price))
-        elif (qty > 0) == (size > 0):
-            held[symbol] = (new, (size * avg + qty * float(price)) / new)
-        else:
-            held[symbol] = (new, avg)
-    return held
-
-
-def positions(
-    held: Mapping[str, tuple[float, float]], last: Mapping[str, float]
-) -> list[dict[str, Any]]:
-    """Open positions with average cost and unrealized P&L at the last price."""
-    out = []
-    for symbol, (size, avg) in held.items():
-        if abs(size) < 1e-9:
-            continue
-        price = last.get(symbol)
-        out.append(
-            {
-                "symbol": symbol,
-                "qty": size,
-                "avg_price": avg,
-                "last_price": price,
-                "unrealized_pnl": (price - avg) * size if price is not None else None,
-            }
-        )
-    return out
-
-
 def _records(frame: pd.DataFrame, columns: Iterable[str]) -> list[dict[str, Any]]:
     cols = [c for c in columns if c in frame]
     return clean(frame[cols].to_dict("records")) if len(frame) else []
@@ -301,7 +257,7 @@ def summary(
         "series": series(equity, twin, since),
         "twin": twin.describe(),
         "positions": clean(
-            positions(source.from_fills("holdings", holdings), source.last_prices())
+            open_positions(source.from_fills("holdings", holdings), source.last_prices())
         ),
         "open_orders": _records(
             open_orders,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from parity.analyzers.holdings import holdings, open_positions
 from parity.errors import RunNotFoundError
 from parity.runstore import process_alive
 
@@ -43,6 +44,11 @@ class RunStatus:
     open_orders: list[dict[str, Any]] = field(default_factory=list)
     risk: dict[str, Any] = field(default_factory=dict)
     feeds: dict[str, str] = field(default_factory=dict)
+    streams: dict[str, str] = field(default_factory=dict)
+    alerts_total: int = 0
+    alerts: list[dict[str, Any]] = field(default_factory=list)  # the latest, newest first
+    log: str | None = None  # the run's log file
+    daily_report: str | None = None  # the latest daily report (text)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,38 +58,9 @@ class RunStatus:
 
 
 def _positions(fills: pd.DataFrame, tape: pd.DataFrame) -> list[dict[str, Any]]:
-    """Open positions with average cost (running average, reset when flat) and unrealized P&L
-    at the last price received."""
-    held: dict[str, tuple[float, float]] = {}
-    for row in fills.itertuples():
-        qty = float(row.qty) if row.side == "buy" else -float(row.qty)
-        size, avg = held.get(row.symbol, (0.0, 0.0))
-        new = size + qty
-        if abs(new) < 1e-9:
-            held[row.symbol] = (0.0, 0.0)
-        elif size == 0 or (size > 0) != (new > 0):
-            held[row.symbol] = (new, float(row.price))  # opened, or flipped through flat
-        elif (qty > 0) == (size > 0):
-            held[row.symbol] = (new, (size * avg + qty * float(row.price)) / new)
-        else:
-            held[row.symbol] = (new, avg)  # a partial exit keeps the average cost
+    """Open positions with average cost and unrealized P&L at the last price received."""
     last = tape.groupby("symbol")["close"].last().to_dict() if len(tape) else {}
-    out = []
-    for symbol, (size, avg) in held.items():
-        if abs(size) < 1e-9:
-            continue
-        price = last.get(symbol)
-        unrealized = (price - avg) * size if price is not None else None
-        out.append(
-            {
-                "symbol": symbol,
-                "qty": size,
-                "avg_price": avg,
-                "last_price": price,
-                "unrealized_pnl": unrealized,
-            }
-        )
-    return out
+    return open_positions(holdings(fills), last)
 
 
 def run_status(run_dir: Path, run_id: str) -> RunStatus:
@@ -106,6 +83,8 @@ def run_status(run_dir: Path, run_id: str) -> RunStatus:
         tape = reader.tape(run_id)
         last_bar = reader.last_bar(run_id)
         feed_events = reader.events(run_id, kind="feed")
+        stream_events = reader.events(run_id, kind="stream")
+        alert_events = reader.events(run_id, kind="alert")
     finally:
         reader.close()
     value = cash = today = None
@@ -144,7 +123,25 @@ def run_status(run_dir: Path, run_id: str) -> RunStatus:
             for k, v in risk.items()
         },
         feeds=feeds,
+        streams={
+            str(p.get("stream")): str(p.get("state"))
+            for p in (stream_events["payload"] if len(stream_events) else [])
+        },
+        alerts_total=len(alert_events),
+        alerts=[
+            {"at": at.isoformat(), "severity": level, **(payload or {})}
+            for at, level, payload in zip(
+                alert_events["at"], alert_events["level"], alert_events["payload"], strict=True
+            )
+        ][::-1][:5],
+        log=_newest(run_dir / "logs", "parity.log"),
+        daily_report=_newest(run_dir / "reports", "daily-*.txt"),
     )
+
+
+def _newest(directory: Path, pattern: str) -> str | None:
+    found = sorted(directory.glob(pattern)) if directory.is_dir() else []
+    return str(found[-1]) if found else None
 
 
 def flatten_run(run_dir: Path) -> list[str]:
