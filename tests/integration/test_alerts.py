@@ -40,17 +40,24 @@ DAY = ["--from", "2013-10-07", "--to", "2013-10-07"]
 
 
 class Webhook:
-    """An HTTP server keeping every POSTed JSON body."""
+    """An HTTP server keeping every POSTed JSON body; the first `failures` POSTs get a 502."""
 
-    def __init__(self) -> None:
+    def __init__(self, failures: int = 0) -> None:
         received: list[dict] = []
         self.received = received
+        self.attempts = 0
+        outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                received.append({"path": self.path, **json.loads(self.rfile.read(length))})
-                self.send_response(200)
+                body = json.loads(self.rfile.read(length))
+                outer.attempts += 1
+                if outer.attempts <= failures:
+                    self.send_response(502)
+                else:
+                    received.append({"path": self.path, **body})
+                    self.send_response(200)
                 self.end_headers()
 
             def log_message(self, *_args) -> None:
@@ -437,39 +444,10 @@ def test_daily_reports_go_through_the_alert_sinks(tmp_path, webhook):
         assert payload["message"].strip() == on_disk.strip()
 
 
-class FlakyWebhook(Webhook):
-    """Answers 502 to the first `failures` POSTs, then keeps bodies like `Webhook`."""
-
-    def __init__(self, failures: int) -> None:
-        received: list[dict] = []
-        self.received = received
-        self.attempts = 0
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length))
-                outer.attempts += 1
-                if outer.attempts <= failures:
-                    self.send_response(502)
-                else:
-                    received.append(body)
-                    self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *_args) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"json://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 def test_a_failed_delivery_is_retried_and_a_hanging_sink_delays_no_other(hanging, caplog):
     from parity.alerts.sinks import Delivery
 
-    flaky = FlakyWebhook(failures=1)
+    flaky = Webhook(failures=1)
     try:
         delivery = Delivery([hanging, flaky.url], retry_wait=0.1)
         started = time.monotonic()
