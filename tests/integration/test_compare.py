@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
@@ -169,3 +170,28 @@ def test_alpaca_run_without_history_access_suggests_against_or_expect(runs, tmp_
     assert "Alpaca history is unreachable" in result.stderr
     assert "--against" in result.stderr and "--expect" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_order_decided_on_the_last_bar_is_no_divergence(tmp_path):
+    """sma_cross fast 3 / slow 10 sells on the day's last bar (19:26): the paper run records it
+    (accepted, never filled), and so does the twin now; no first execution divergence."""
+    paper_dir = run_paper(
+        PaperConfig(
+            strategy="sma_cross",
+            params={"fast": "3", "slow": "10"},
+            symbols=("IBM",),
+            venue="local",
+            data="sample:minute",
+            start=dt.date(2013, 10, 7),
+            end=dt.date(2013, 10, 7),
+            cash=100_000.0,
+            runs_dir=tmp_path,
+        )
+    ).run_dir
+    orders = pd.read_csv(paper_dir / "orders.csv")
+    assert orders["submitted_at"].iloc[-1] == "2013-10-07 19:26:00"  # the last bar's decision
+    result = run_compare(CompareConfig(paper_run=paper_dir.name, runs_dir=tmp_path))
+    assert result.divergence["first_divergence"]["execution"] is None
+    twin = pd.read_csv(next((paper_dir / "compare").glob("tape-twin*")) / "orders.csv")
+    assert twin["submitted_at"].iloc[-1] == "2013-10-07 19:26:00"
+    assert twin["status"].iloc[-1] == "submitted" and twin["filled_qty"].iloc[-1] == 0

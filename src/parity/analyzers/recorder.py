@@ -94,6 +94,11 @@ class Recorder(bt.Analyzer):
                 self._journal_at = self._sent + int(self.p.batch)
 
     def stop(self) -> None:
+        # notifications Backtrader never delivered: a backtest ends before the order decided
+        # on its last bar is notified (a live run delivers it while waiting for the next bar);
+        # recorded here, both modes hold the same decisions
+        for order in list(getattr(self.strategy.broker, "notifs", ())):
+            self.notify_order(order)
         if self._journal is not None:
             self._journal_equity()
             for record in list(self._open_orders.values()):  # still open at the end
