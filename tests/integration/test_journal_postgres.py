@@ -357,3 +357,52 @@ def test_unknown_run_is_a_clear_error(target: Target) -> None:
     assert journal.reader.equity("no-such-run").empty
     assert journal.reader.last_bar("no-such-run") is None
     journal.close()
+
+
+def test_alerts_and_the_dashboard_read_either_database(target: Target, tmp_path: Path) -> None:
+    """Monitoring over the same journal on SQLite and PostgreSQL: the alert engine finds a
+    drawdown, a rejected order and a stale feed; the dashboard's summary shows the run, its
+    alerts and its fills."""
+    from parity.alerts.config import AlertConfig
+    from parity.alerts.engine import RunAlerts
+    from parity.dashboard.catalog import Catalog
+    from parity.dashboard.views import summary
+
+    location = target()
+    journal = started(location)
+    run = journal.run_id
+    assert run is not None
+    values = [100_000.0, 101_000.0, 95_000.0, 80_000.0]
+    journal.equity([EquityRecord(i, minute(i), v, v) for i, v in enumerate(values)])
+    cid = f"{run}-000001"
+    journal.intent(cid, seq=1, symbol="IBM", side="buy", qty=10, type="market",
+                   decided_at=minute(1))  # fmt: skip
+    journal.order_event(cid, "rejected", reason="insufficient buying power", at=minute(1))
+    journal.event("feed", {"symbol": "IBM", "state": "stale"}, level="warning")
+    journal.flush()
+    alerts = RunAlerts.start(AlertConfig(drawdown_pct=15.0, daily_loss_pct=50.0), journal, run)
+    alerts.finish()
+    alerts.stop()
+    rows = journal.reader.events(run, kind="alert")
+    rules = sorted(p["rule"] for p in rows["payload"])
+    assert rules == ["drawdown", "feed_stale", "order_rejected"]
+    rejected = next(p for p in rows["payload"] if p["rule"] == "order_rejected")
+    assert "insufficient buying power" in rejected["message"] and rejected["symbol"] == "IBM"
+    journal.close()
+
+    env = {"PARITY_DB_URL": location} if isinstance(location, str) else {}
+    runs_dir = tmp_path / "runs"
+    if not env:  # a per-run SQLite file lives in its run's directory
+        (runs_dir / run).mkdir(parents=True)
+        Path(location).rename(runs_dir / run / "journal.sqlite")
+    catalog = Catalog(runs_dir, env=env)
+    try:
+        body = summary(
+            catalog, catalog.get(run), since=None, twin_rev=None, fills_limit=10, worker=None
+        )
+    finally:
+        catalog.close()
+    assert body["series"]["equity"] == values
+    assert body["run"]["max_drawdown"] == pytest.approx(80_000 / 101_000 - 1)
+    assert sorted(a["rule"] for a in body["alerts"]) == rules
+    assert body["feeds"][0]["state"] == "stale"
