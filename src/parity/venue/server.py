@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
+from parity.aiosite import START_TIMEOUT, SiteTimeout, ThreadedSite
 from parity.errors import BrokerError
 from parity.venue.config import VenueConfig
 from parity.venue.rest import add_routes, auth_middleware, errors_middleware, faults_middleware
@@ -19,8 +19,6 @@ from parity.venue.state import VenueState
 from parity.venue.streams import STATE, data_stream, trading_stream
 
 log = logging.getLogger(__name__)
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 15.0
 
 
 def build_app(state: VenueState) -> web.Application:
@@ -43,43 +41,38 @@ class VenueServer:
 
     def __init__(self, config: VenueConfig, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.config = config
-        self.host = host
-        self._port = port
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._state: VenueState | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._shutdown: asyncio.Event | None = None
-        self._stopped = False
+        self._replay: asyncio.Task[None] | None = None
+        self._site = ThreadedSite(
+            self._app,
+            name="parity-venue",
+            host=host,
+            port=port,
+            on_start=self._start_replay,
+            on_stop=self._stop_replay,
+        )
+
+    @property
+    def host(self) -> str:
+        return self._site.host
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Start serving in a background thread; returns when the port is listening."""
-        if self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="parity-venue", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(START_TIMEOUT):
-            raise BrokerError(f"the parity venue did not start within {START_TIMEOUT:.0f}s")
-        if self._error is not None:
-            self._thread.join(STOP_TIMEOUT)
-            self._thread = None
+        try:
+            self._site.start()
+        except SiteTimeout:
             raise BrokerError(
-                f"the parity venue could not start on {self.host}:{self._port}: {self._error}"
-            ) from self._error
+                f"the parity venue did not start within {START_TIMEOUT:.0f}s"
+            ) from None
+        except Exception as exc:
+            raise BrokerError(
+                f"the parity venue could not start on {self.host}:{self._site.port}: {exc}"
+            ) from exc
 
     def stop(self) -> None:
         """Stop serving (idempotent): close websockets and the listener, join the thread."""
-        if self._stopped or self._thread is None:
-            self._stopped = True
-            return
-        self._stopped = True
-        loop, shutdown = self._loop, self._shutdown
-        if loop is not None and shutdown is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(shutdown.set)
-        self._thread.join(STOP_TIMEOUT)
+        self._site.stop()
 
     def __enter__(self) -> VenueServer:
         self.start()
@@ -93,64 +86,45 @@ class VenueServer:
     ) -> None:
         self.stop()
 
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        except BaseException as exc:
-            self._error = exc
-        finally:
-            self._ready.set()
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+    def _app(self) -> web.Application:
+        self._state = VenueState(self.config)
+        return build_app(self._state)
 
-    async def _serve(self) -> None:
-        self._shutdown = asyncio.Event()
-        state = VenueState(self.config)
-        self._state = state
-        runner = web.AppRunner(build_app(state), access_log=None, handle_signals=False)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, self.host, self._port, shutdown_timeout=1.0)
-            await site.start()
-            server = site._server
-            sockets = getattr(server, "sockets", None) or []
-            if sockets:
-                self._port = sockets[0].getsockname()[1]
-            replay = asyncio.create_task(state.replay())
-            self._ready.set()
-            await self._shutdown.wait()
-            state.stopping = True
+    async def _start_replay(self) -> None:
+        assert self._state is not None
+        self._replay = asyncio.create_task(self._state.replay())
+
+    async def _stop_replay(self) -> None:
+        state, replay = self._state, self._replay
+        assert state is not None
+        state.stopping = True
+        if replay is not None:
             replay.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await replay
-            await state.close_data(reason="venue stopping")
-            await state.close_trading(reason="venue stopping")
-        finally:
-            await runner.cleanup()
+        await state.close_data(reason="venue stopping")
+        await state.close_trading(reason="venue stopping")
 
     # ------------------------------------------------------------------ addresses
     @property
     def port(self) -> int:
         """The listening port (known after `start()`)."""
-        return self._port
+        return self._site.port
 
     @property
     def base_url(self) -> str:
         """REST `url_override` for `TradingClient` and `StockHistoricalDataClient`."""
-        return f"http://{self.host}:{self._port}"
+        return f"http://{self.host}:{self._site.port}"
 
     @property
     def trading_stream_url(self) -> str:
         """`url_override` for `TradingStream`."""
-        return f"ws://{self.host}:{self._port}/stream"
+        return f"ws://{self.host}:{self._site.port}/stream"
 
     @property
     def data_stream_url(self) -> str:
         """`url_override` for `StockDataStream` (IEX path)."""
-        return f"ws://{self.host}:{self._port}/v2/iex"
+        return f"ws://{self.host}:{self._site.port}/v2/iex"
 
     # ------------------------------------------------------------------ state
     @property
@@ -159,16 +133,10 @@ class VenueServer:
         return self._state is not None and self._state.finished
 
     def _call(self, func: Any) -> Any:
-        loop, state = self._loop, self._state
+        state = self._state
         if state is None:
             raise BrokerError("the parity venue has not been started")
-        if loop is None or loop.is_closed() or not loop.is_running():
-            return func(state)
-
-        async def run() -> Any:
-            return func(state)
-
-        return asyncio.run_coroutine_threadsafe(run(), loop).result(STOP_TIMEOUT)
+        return self._site.call(lambda: func(state))
 
     def snapshot(self) -> dict[str, Any]:
         """Account (cash, equity, buying_power as floats), positions, every top-level order as
