@@ -79,7 +79,8 @@ def test_halt_stops_new_entries_of_a_running_paper_run_until_reset(tmp_path):
     orders = pd.read_csv(result[0].run_dir / "orders.csv", keep_default_na=False)
     halted_reason = "risk: kill switch on (halted by `parity halt`: test); `parity risk reset`"
     is_halted = orders["reason"].str.startswith(halted_reason)
-    assert orders["status"][~is_halted].eq("completed").all()
+    others = orders[~is_halted]
+    assert others["status"].eq("completed").all(), others.to_string()
     assert (~is_halted).sum() >= 3 and is_halted.sum() >= 10
     first = is_halted.idxmax()
     assert is_halted.loc[first:].all()  # nothing got through once halted
