@@ -22,20 +22,39 @@ pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.m
 DAY = ["--from", "2013-10-04", "--to", "2013-10-04"]
 
 SLOW_BUYER = '''
-"""Buys one share every `every` bars, sleeping `pause` seconds a bar (a slow, steady run)."""
+"""Buys one share every `every` bars, sleeping `pause` seconds a bar (a slow, steady run). At
+bar `wait_at` it writes `runs/waiting` and waits (up to 30 s) until a `risk_state.json` under
+`runs` says the kill switch is on: the test's `parity halt` lands at a known bar, however busy
+the machine."""
 
+import json
 import time
+from pathlib import Path
 
 import backtrader as bt
 
 
 class SlowBuyer(bt.Strategy):
-    params = (("every", 3), ("pause", 0.006))
+    params = (("every", 3), ("pause", 0.006), ("wait_at", 40), ("runs", ""))
 
     def next(self):
         time.sleep(self.p.pause)
+        if len(self) == self.p.wait_at:
+            self._wait_for_halt()
         if len(self) % self.p.every == 0:
             self.buy(size=1)
+
+    def _wait_for_halt(self):
+        (Path(self.p.runs) / "waiting").write_text("bar %d" % len(self))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for path in Path(self.p.runs).glob("*/risk_state.json"):
+                try:
+                    if json.loads(path.read_text()).get("killed"):
+                        return
+                except ValueError:
+                    pass
+            time.sleep(0.02)
 '''
 
 
@@ -56,6 +75,7 @@ def test_halt_stops_new_entries_of_a_running_paper_run_until_reset(tmp_path):
     runs = tmp_path / "runs"
     config = PaperConfig(
         strategy=f"{strategy}:SlowBuyer",
+        params={"runs": str(runs)},
         symbols=("IBM",),
         venue="local",
         data="sample:minute",
@@ -69,7 +89,7 @@ def test_halt_stops_new_entries_of_a_running_paper_run_until_reset(tmp_path):
     worker.start()
     _wait_for(lambda: any(runs.glob("*/risk_state.json")))
     run_id = next(runs.glob("*/risk_state.json")).parent.name
-    time.sleep(1.0)  # let it trade for a while
+    _wait_for(lambda: (runs / "waiting").is_file())  # the strategy is at bar 40: halt it there
     halted = invoke("halt", run_id[:20], "--runs-dir", str(runs), "--reason", "test")
     assert halted.exit_code == 0, halted.output
     assert f"run {run_id} halted" in halted.output
