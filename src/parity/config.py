@@ -17,6 +17,7 @@ import yaml
 
 from parity.costs import CostModel, cost_model
 from parity.errors import ConfigError
+from parity.parsing import parse_bool
 from parity.risk.limits import RiskLimits
 from parity.timeframe import Timeframe, parse_timeframe
 
@@ -86,18 +87,6 @@ def parse_symbols(value: Any) -> tuple[str, ...]:
         if not all(c.isalnum() or c in ".-^=" for c in symbol):
             raise ConfigError(f"symbol {symbol!r} is not a ticker; use e.g. --symbols AAPL,MSFT")
     return symbols
-
-
-def parse_bool(value: Any) -> bool:
-    """YAML booleans, and the strings true/false/yes/no/on/off/1/0 (a quoted "false" is False)."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"true", "yes", "on", "1"}:
-        return True
-    if text in {"false", "no", "off", "0"}:
-        return False
-    raise ValueError(f"{value!r} is not true or false")
 
 
 # run-file key -> (config field, converter)

@@ -109,3 +109,21 @@ def test_run_file_bad_boolean(tmp_path):
     path.write_text("adjusted: maybe\n")
     with pytest.raises(ConfigError, match="adjusted='maybe' is invalid"):
         read_run_file(path)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(True, True), ("yes", True), (" ON ", True), (1, True), ("false", False), ("0", False)],
+)
+def test_parse_bool_reads_the_yaml_and_text_forms(value, expected):
+    from parity.parsing import parse_bool
+
+    assert parse_bool(value) is expected
+
+
+@pytest.mark.parametrize("value", ["maybe", "", "2", None])
+def test_parse_bool_refuses_anything_else(value):
+    from parity.parsing import parse_bool
+
+    with pytest.raises(ValueError, match="is not true or false"):
+        parse_bool(value)

@@ -70,6 +70,7 @@ def test_percent_or_amount_forms(option, text, fields):
         ("max-gross-exposure", "abc%", "--max-gross-exposure 150%"),
         ("trading-hours", "9-10", "--trading-hours 09:35-15:55"),
         ("trading-hours", "15:55-09:35", "--trading-hours 09:35-15:55"),
+        ("flatten-on-kill", "maybe", "--flatten-on-kill true"),
     ],
 )
 def test_bad_flag_is_one_line_naming_the_flag_and_an_example(option, text, example):

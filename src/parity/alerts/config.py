@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from parity.errors import ConfigError
+from parity.parsing import parse_bool
 
 ENV_ALERT_URLS = "PARITY_ALERT_URLS"
 
@@ -228,14 +229,10 @@ def _seconds(raw: Any, key: str, where: str) -> float:
 
 
 def _flag(raw: Any, key: str, where: str) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("true", "yes", "on", "1"):
-        return True
-    if text in ("false", "no", "off", "0"):
-        return False
-    raise ConfigError(f"alerts {key} {raw!r} ({where}) must be true or false")
+    try:
+        return parse_bool(raw)
+    except ValueError:
+        raise ConfigError(f"alerts {key} {raw!r} ({where}) must be true or false") from None
 
 
 # ---------------------------------------------------------------------- URLs

@@ -12,10 +12,19 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from parity.parsing import parse_bool
+
 Parser = Callable[[Any], dict[str, Any]]
 
 # Plain amounts this small are almost certainly a forgotten `%` (e.g. `2` meaning 2 %).
 _AMBIGUOUS_AMOUNT = 10.0
+
+
+def flag(value: Any) -> bool:
+    try:
+        return parse_bool(value)
+    except ValueError:
+        raise ValueError("true or false") from None
 
 
 def _number(value: Any) -> float:
@@ -98,17 +107,6 @@ def daily_loss(value: Any) -> dict[str, Any]:
 def gross_exposure(value: Any) -> dict[str, Any]:
     fraction, amount = fraction_or_amount(value)
     return {"max_gross_exposure": fraction, "max_gross_notional": amount}
-
-
-def flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"true", "yes", "on", "1"}:
-        return True
-    if text in {"false", "no", "off", "0"}:
-        return False
-    raise ValueError("true or false")
 
 
 # option (run-file key; the flag is --key-with-dashes) -> (parser, example value)
