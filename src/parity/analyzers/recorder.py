@@ -119,7 +119,7 @@ class Recorder(bt.Analyzer):
         self._sent = end
 
     def _journal_live_bar(self) -> None:
-        """A paper bar: its equity with positions, flushed at once, and a heartbeat."""
+        """A paper bar: its equity with positions, flushed at once."""
         assert self._journal is not None
         broker = self.strategy.broker
         positions = {}
@@ -134,8 +134,7 @@ class Recorder(bt.Analyzer):
         )  # fmt: skip
         journal = self._journal.journal
         journal.equity([record])
-        journal.flush()
-        journal.heartbeat(min_interval=1.0)
+        journal.flush()  # (the run's liveness is the paper runner's `Heartbeat` thread)
         self._sent = bar + 1
 
     def notify_order(self, order: bt.Order) -> None:

@@ -16,7 +16,6 @@ import itertools
 import json
 import os
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,7 +111,6 @@ class Journal:
         self._lock = threading.RLock()
         self._buffers: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _TABLES}
         self._sql = {name: self._insert_sql(model, cols) for name, (model, cols) in _TABLES.items()}
-        self._last_beat = 0.0
         self._closed = False
 
     @classmethod
@@ -207,12 +205,8 @@ class Journal:
         self._update(status="running", pid=os.getpid(), heartbeat_at=utcnow(), finished_at=None)
         self.event("resumed", {"previous_status": info.status, "previous_pid": info.pid})
 
-    def heartbeat(self, *, min_interval: float = 0.0) -> None:
-        """Mark the run alive now (skipped if the last beat is younger than `min_interval` s)."""
-        now = time.monotonic()
-        if min_interval and now - self._last_beat < min_interval:
-            return
-        self._last_beat = now
+    def heartbeat(self) -> None:
+        """Mark the run alive now."""
         self._update(heartbeat_at=utcnow())
 
     def finish_run(self, status: str = "finished") -> None:
