@@ -47,6 +47,23 @@ class CostModel:
         fee = abs(qty) * self.commission_per_share + abs(qty) * price * self.commission_pct
         return max(fee, self.commission_min)
 
+    def fill_commission(
+        self, qty: float, price: float, *, prior_qty: float = 0.0, prior_notional: float = 0.0
+    ) -> float:
+        """Commission for one fill of an order that had already filled `prior_qty` shares for
+        `prior_notional` dollars: what the order owes after the fill minus what it owed before,
+        so the minimum is charged once per order, not once per partial fill."""
+        if not qty:
+            return 0.0
+        after = self._owed(abs(prior_qty) + abs(qty), abs(prior_notional) + abs(qty) * price)
+        return after - self._owed(abs(prior_qty), abs(prior_notional))
+
+    def _owed(self, qty: float, notional: float) -> float:
+        if not qty:
+            return 0.0
+        fee = qty * self.commission_per_share + notional * self.commission_pct
+        return max(fee, self.commission_min)
+
     def describe(self) -> dict[str, float]:
         return dict(vars(self))
 

@@ -71,6 +71,7 @@ class Recorder(bt.Analyzer):
         # journal when this many bars are recorded (every bar when live; never without one)
         self._journal_at = (1 if self.p.live else int(self.p.batch)) if self._journal else -1
         self._open_orders: dict[str, dict[str, Any]] = {}  # backtest: state not yet journaled
+        self._recorded_notifs = 0  # broker notifications recorded at stop()
 
     def client_order_id(self, number: int) -> str:
         """Deterministic: the run prefix and the order's number within the run (1, 2, ...).
@@ -97,13 +98,25 @@ class Recorder(bt.Analyzer):
         # notifications Backtrader never delivered: a backtest ends before the order decided
         # on its last bar is notified (a live run delivers it while waiting for the next bar);
         # recorded here, both modes hold the same decisions
-        for order in list(getattr(self.strategy.broker, "notifs", ())):
+        notifs = list(getattr(self.strategy.broker, "notifs", ()))
+        for order in notifs:
             self.notify_order(order)
+        self._recorded_notifs = len(notifs)
         if self._journal is not None:
             self._journal_equity()
             for record in list(self._open_orders.values()):  # still open at the end
                 self._journal_event(record, record["reason"] or None, None, False)
             self._open_orders.clear()
+            self._journal.journal.flush()
+
+    def record_late(self) -> None:
+        """Record what the broker notified after the strategy stopped (the graceful stop's
+        cancels), as the strategy would have seen it."""
+        notifs = list(getattr(self.strategy.broker, "notifs", ()))
+        for order in notifs[self._recorded_notifs :]:
+            self.notify_order(order)
+        self._recorded_notifs = len(notifs)
+        if self._journal is not None:
             self._journal.journal.flush()
 
     def _journal_equity(self) -> None:

@@ -14,12 +14,14 @@ import collections
 import copy
 import logging
 import queue
+import time
 from typing import Any
 
 import backtrader as bt
 
+from parity.errors import BrokerError
 from parity.journal.hook import OrderJournal
-from parity.stores.alpaca import AlpacaStore, OrderRejected, VenueUnavailable
+from parity.stores.alpaca import AlpacaStore, OrderRejected, SubmissionUnknown, VenueUnavailable
 from parity.stores.types import OrderRequest, OrderSnapshot, PositionInfo, TradeEvent
 
 log = logging.getLogger("parity.broker")
@@ -32,6 +34,19 @@ _EXEC_TYPES = {
     bt.Order.StopLimit: "stop_limit",
 }
 _FINAL = {"canceled", "expired", "rejected", "done_for_day", "stopped", "suspended"}
+
+
+def _end(order: bt.Order, state: str, broker: bt.BrokerBase) -> None:
+    """The venue's final word as Backtrader's terminal state, for every order type (Backtrader's
+    own `expire()` refuses market orders and orders without `valid`: the order would stay
+    accepted forever)."""
+    if state == "rejected":
+        order.reject(broker)
+    elif state in ("expired", "done_for_day"):
+        order.status = bt.Order.Expired
+        order.executed.dt = order.data.datetime[0]
+    else:
+        order.cancel()
 
 
 class AlpacaBroker(bt.BrokerBase):
@@ -61,6 +76,10 @@ class AlpacaBroker(bt.BrokerBase):
         self._seq = int(self.p.first_seq) - 1  # a resumed run numbers on from its journal
         self._synced_len: dict[Any, int] = {}
         self._catching_up: set[str] = set()  # client ids of bracket parents being read back
+        # sent, but neither the answer nor a look-up came back: looked up again, never resent
+        # blindly (client id -> the request and the orders it carries)
+        self._unconfirmed: dict[str, tuple[OrderRequest, bt.Order, list[bt.Order]]] = {}
+        self._confirm_after = 0.0  # monotonic time of the next look-up of those
         self.cash = 0.0
         self.startingcash = 0.0
         self.account_cash = 0.0
@@ -162,7 +181,8 @@ class AlpacaBroker(bt.BrokerBase):
         self._send(group)
         return order
 
-    def _reject(self, orders: list[bt.Order], reason: str) -> None:
+    def _reject(self, orders: list[bt.Order], reason: str, *, journaled: bool = False) -> None:
+        """Reject locally; `journaled`: the intents are in the journal, so is the rejection."""
         for order in orders:
             log.warning(
                 "order %s rejected: %s",
@@ -175,6 +195,15 @@ class AlpacaBroker(bt.BrokerBase):
                 order.submit(self)
             order.reject(self)
             self.notify(order)
+            if journaled and self.journal is not None:
+                self.journal.order_event(
+                    order.info["client_order_id"],
+                    "rejected",
+                    status="rejected",
+                    filled_qty=0.0,
+                    avg_price=None,
+                    reason=reason,
+                )
 
     def _send(self, group: list[bt.Order]) -> None:
         parent = group[0] if group[0].parent is None else group[0].parent
@@ -196,13 +225,44 @@ class AlpacaBroker(bt.BrokerBase):
         if self.journal is not None:
             for order in group:
                 self.journal.intent(order)  # committed before the order leaves
+        self._submit(request, parent, group)
+
+    def _submit(self, request: OrderRequest, parent: bt.Order, group: list[bt.Order]) -> None:
+        cid = request.client_order_id
         try:
             placed = self.store.submit_order(request)
-        except (OrderRejected, VenueUnavailable) as exc:
-            self._reject(group, str(exc))
+        except SubmissionUnknown as exc:
+            log.warning(
+                "order %s: %s; looking it up again on the next bars", cid, exc,
+                extra={"client_order_id": cid, "reason": str(exc)},
+            )  # fmt: skip
+            self._unconfirmed[cid] = (request, parent, group)
             return
+        except (OrderRejected, VenueUnavailable) as exc:
+            self._reject(group, str(exc), journaled=True)
+            return
+        self._unconfirmed.pop(cid, None)
         self._map(placed, parent, group)
         self._apply(placed, placed.status, None, None, placed.updated_at)
+
+    def _confirm(self) -> None:
+        """Orders whose submission went unanswered: adopt the venue's copy, or send them again
+        when the venue does not have one (at most once a second)."""
+        if not self._unconfirmed or time.monotonic() < self._confirm_after:
+            return
+        self._confirm_after = time.monotonic() + 1.0
+        for cid, (request, parent, group) in list(self._unconfirmed.items()):
+            try:
+                found = self.store.order_by_client_id(cid)
+            except BrokerError as exc:
+                log.warning("look-up of unconfirmed order %s failed: %s", cid, exc)
+                continue
+            if found is None:
+                self._submit(request, parent, group)
+                continue
+            del self._unconfirmed[cid]
+            self._map(found, parent, group)
+            self._apply(found, found.status, None, None, found.filled_at or found.updated_at)
 
     def _request(self, parent: bt.Order, group: list[bt.Order]) -> OrderRequest | None:
         kind = _EXEC_TYPES.get(parent.exectype)
@@ -252,13 +312,17 @@ class AlpacaBroker(bt.BrokerBase):
 
     def next(self) -> None:
         """Apply queued trade updates; on a new bar with orders open, sync them over REST."""
+        self._drain_events()
+        self._confirm()
+        self.sync_open_orders(only_on_new_bar=True)
+
+    def _drain_events(self) -> None:
         while True:
             try:
                 event = self._events.get_nowait()
             except queue.Empty:
-                break
+                return
             self._apply(event.order, event.event, event.price, event.qty, event.timestamp)
-        self.sync_open_orders(only_on_new_bar=True)
 
     def sync_open_orders(self, only_on_new_bar: bool = False) -> None:
         """Read every open order back from the venue (fills the stream may have lost)."""
@@ -303,6 +367,8 @@ class AlpacaBroker(bt.BrokerBase):
         if cid is None:
             return  # not an order of this run
         order = self._orders[cid]
+        final = snap.status if snap.status in _FINAL else event if event in _FINAL else None
+        reason = self._final_reason(snap, final) if final and order.alive() else None
         if self.journal is not None:
             self.journal.order_event(
                 cid,
@@ -310,6 +376,7 @@ class AlpacaBroker(bt.BrokerBase):
                 status=snap.status,
                 filled_qty=snap.filled_qty,
                 avg_price=snap.filled_avg_price,
+                reason=reason,
                 at=when,
             )
         if not order.alive():
@@ -322,20 +389,26 @@ class AlpacaBroker(bt.BrokerBase):
             if not order.alive():
                 return  # the parent's snapshot carried this leg's fill: already applied
         self._fill(cid, order, snap, price, qty, when)
-        if event in _FINAL or snap.status in _FINAL:
-            if not order.alive():
-                return
-            order.addinfo(reason=f"venue: {snap.status or event}")
-            if snap.status == "rejected" or event == "rejected":
-                log.warning(
-                    "order %s rejected by the venue",
-                    cid,
-                    extra={"client_order_id": cid, "reason": f"venue: {snap.status or event}"},
-                )
-            {"expired": order.expire, "done_for_day": order.expire}.get(
-                snap.status, order.cancel if snap.status != "rejected" else order.reject
-            )()
-            self.notify(order)
+        if final is None or not order.alive():
+            return
+        order.addinfo(reason=reason)
+        if final == "rejected":
+            log.warning(
+                "order %s rejected by the venue: %s", cid, reason,
+                extra={"client_order_id": cid, "reason": reason},
+            )  # fmt: skip
+        _end(order, final, self)
+        self.notify(order)
+
+    def _final_reason(self, snap: OrderSnapshot, final: str) -> str:
+        """`venue: expired`, ...; a rejection with the venue's message when it gives one."""
+        if final != "rejected":
+            return f"venue: {final}"
+        try:
+            message = self.store.rejection_reason(snap.id)
+        except BrokerError as exc:
+            message = f"(its reason could not be read: {exc})"
+        return f"venue: rejected: {message or '(the venue gave no reason)'}"
 
     def _parent_first(self, order: bt.Order) -> None:
         """A bracket leg's fill seen before its parent's (the parent's update was lost with a
@@ -387,11 +460,13 @@ class AlpacaBroker(bt.BrokerBase):
         basis = position.price
         psize, pprice, opened, closed = position.update(size, price, when)
         comminfo = order.comminfo or self.getcommissioninfo(data)
+        # a per-order view charges a commission minimum once per order, not per partial fill
+        fees = comminfo.for_order(order) if hasattr(comminfo, "for_order") else comminfo
         pnl = comminfo.profitandloss(-closed, basis, price) if closed else 0.0
         closedvalue = comminfo.getoperationcost(closed, basis) if closed else 0.0
-        closedcomm = comminfo.getcommission(closed, price) if closed else 0.0
+        closedcomm = fees.getcommission(closed, price) if closed else 0.0
         openedvalue = comminfo.getoperationcost(opened, price) if opened else 0.0
-        openedcomm = comminfo.getcommission(opened, price) if opened else 0.0
+        openedcomm = fees.getcommission(opened, price) if opened else 0.0
         self.cash -= size * price + closedcomm + openedcomm
         stamp = bt.date2num(when) if when is not None else data.datetime[0]
         order.execute(
@@ -422,11 +497,24 @@ class AlpacaBroker(bt.BrokerBase):
 
     # ------------------------------------------------------------------ shutdown
 
-    def cancel_all(self) -> int:
-        """Cancel every open order of this run; returns how many were asked to cancel."""
-        count = 0
-        for order in list(self._orders.values()):
-            if order.alive() and order not in self._held:
-                self.cancel(order)
-                count += 1
-        return count
+    def cancel_all(self, *, settle: float = 5.0) -> int:
+        """Cancel every open order of this run and read them back until the venue reports them
+        final (at most `settle` seconds): the cancels (or a last fill) are journaled and notified
+        like any other update. Returns how many were asked to cancel."""
+        asked = [
+            o
+            for o in self._orders.values()
+            if o.alive()
+            and o not in self._held
+            and o.info["client_order_id"] not in self._unconfirmed
+        ]
+        for order in asked:
+            self.cancel(order)
+        deadline = time.monotonic() + settle
+        while any(o.alive() for o in asked):
+            self._drain_events()
+            self.sync_open_orders()
+            if time.monotonic() > deadline or not any(o.alive() for o in asked):
+                break
+            time.sleep(0.05)
+        return len(asked)

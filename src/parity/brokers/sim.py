@@ -3,6 +3,7 @@ guard. Market orders fill at the next bar's open (default) or the decision bar's
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Literal
 
 import backtrader as bt
@@ -11,7 +12,11 @@ from parity.costs import CostModel
 
 
 class ParityCommission(bt.CommInfoBase):
-    """Per-share plus percent-of-notional commission, with a minimum per fill (stocks)."""
+    """Per-share plus percent-of-notional commission, with a minimum per order (stocks).
+
+    `getcommission(size, price)` prices a whole order; `for_order(order)` gives the view that
+    prices one execution of `order` as `CostModel.fill_commission` does (what the order owes
+    after it minus what it owed before), so partial fills pay the minimum once."""
 
     params = (
         ("per_share", 0.0),
@@ -21,12 +26,33 @@ class ParityCommission(bt.CommInfoBase):
         ("commtype", bt.CommInfoBase.COMM_FIXED),
         ("percabs", True),
     )
+    _base: ParityCommission | None = None  # set on a per-order view: the shared object
+    _prior = (0.0, 0.0)  # a view's order: quantity and notional filled before
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # params are taken by Backtrader
+        super().__init__(*args, **kwargs)
+        self.costs = CostModel(
+            commission_per_share=self.p.per_share,
+            commission_pct=self.p.pct,
+            commission_min=self.p.minimum,
+        )
+
+    def for_order(self, order: bt.Order) -> ParityCommission:
+        """A view pricing the next executions of `order` (call before `order.execute`)."""
+        view = copy.copy(self)
+        view._base = self
+        done = order.executed
+        view._prior = (abs(done.size), abs(done.size * done.price))
+        return view
 
     def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
-        if not size:
-            return 0.0
-        fee = abs(size) * (self.p.per_share + price * self.p.pct)
-        return max(fee, self.p.minimum)
+        if self._base is None:
+            return self.costs.commission(size, price)
+        qty, notional = self._prior
+        fee = self.costs.fill_commission(size, price, prior_qty=qty, prior_notional=notional)
+        if pseudoexec:  # getcommission: one part of an execution; confirmexec only asks again
+            self._prior = (qty + abs(size), notional + abs(size) * price)
+        return fee
 
 
 class SimBroker(bt.brokers.BackBroker):
@@ -69,6 +95,34 @@ class SimBroker(bt.brokers.BackBroker):
             super().next()
         finally:
             self.positions.update(waiting)
+
+    _executing: bt.Order | None = None  # the order `_execute` is filling
+
+    def _execute(
+        self,
+        order: bt.Order,
+        ago: int | None = None,
+        price: float | None = None,
+        cash: float | None = None,
+        position: Any = None,
+        dtcoc: float | None = None,
+    ) -> Any:
+        # partial fills (a volume filler) pay the commission minimum once per order: the
+        # commission of this execution comes from a per-order view (see `getcommissioninfo`)
+        self._executing = order if ago is not None else None
+        try:
+            return super()._execute(order, ago, price, cash, position, dtcoc)
+        finally:
+            self._executing = None
+            base = getattr(order.comminfo, "_base", None)
+            if base is not None:
+                order.comminfo = base
+
+    def getcommissioninfo(self, data: Any) -> Any:
+        comminfo = super().getcommissioninfo(data)
+        if self._executing is not None and isinstance(comminfo, ParityCommission):
+            return comminfo.for_order(self._executing)
+        return comminfo
 
     def _try_exec_market(self, order: bt.Order, popen: float, phigh: float, plow: float) -> None:
         if self.p.coc and order.info.get("coc", True) and "decision_high" in order.info:

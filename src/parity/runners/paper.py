@@ -301,6 +301,7 @@ def run_paper(
             stopped_by[0] = "stop requested"
         if not config.dry_run:
             session.shutdown(config, notify)
+            strategy.analyzers.recorder.record_late()  # the shutdown's cancels, journaled
         run_dir, metrics = write_paper_run(
             config,
             spec=spec,

@@ -63,6 +63,11 @@ class VenueUnavailable(BrokerError):
     """The venue did not answer (connection refused, timeouts, 5xx after retries)."""
 
 
+class SubmissionUnknown(VenueUnavailable):
+    """Neither a submission nor the look-up of its client order id was answered: the venue may
+    or may not have the order (look it up again later; never resend it blindly)."""
+
+
 @dataclass(frozen=True)
 class AlpacaCredentials:
     key_id: str
@@ -154,6 +159,7 @@ class AlpacaStore:
         endpoints: AlpacaEndpoints | None = None,
         *,
         retries: int = 4,
+        submit_rounds: int = 3,
         retry_wait: float = 1.0,
         reconnect_backoff: float | None = None,
         on_stream_state: StreamState | None = None,
@@ -163,6 +169,7 @@ class AlpacaStore:
         self.credentials = credentials
         self.endpoints = endpoints or AlpacaEndpoints()
         self.retries = retries
+        self.submit_rounds = submit_rounds
         self.retry_wait = retry_wait
         self.reconnect_backoff = reconnect_backoff
         self._trading: Any = None
@@ -422,21 +429,55 @@ class AlpacaStore:
         return snapshot(found)
 
     def submit_order(self, request: OrderRequest) -> OrderSnapshot:
-        """Submit; a retried request that the venue already took is found by its client id."""
+        """Submit, never twice. A retried request that the venue already took is found by its
+        client id; after a burst of errors that outlasts the retries the order is looked up by
+        its client id and sent again only when the venue does not have it (`submit_rounds`
+        times at most). Raises `SubmissionUnknown` when even the look-up is not answered."""
         self.connect()
         alpaca_request = _order_request(request)
-        try:
-            placed = self._call(
-                f"submit {request.client_order_id}",
-                lambda: self._trading.submit_order(alpaca_request),
-            )
-        except OrderRejected as exc:
-            if exc.status == 422 and "unique" in str(exc):
-                existing = self.order_by_client_id(request.client_order_id)
-                if existing is not None:
-                    return existing
-            raise
-        return snapshot(placed)
+        cid = request.client_order_id
+        failure = VenueUnavailable(f"submit {cid}: not sent")
+        for round_ in range(1, self.submit_rounds + 1):
+            try:
+                placed = self._call(
+                    f"submit {cid}", lambda: self._trading.submit_order(alpaca_request)
+                )
+                return snapshot(placed)
+            except OrderRejected as exc:
+                if exc.status != 422 or "unique" not in str(exc):
+                    raise
+                failure = VenueUnavailable(f"submit {cid}: the venue already has it")
+            except VenueUnavailable as exc:
+                failure = exc
+            try:
+                existing = self.order_by_client_id(cid)
+            except VenueUnavailable as exc:
+                raise SubmissionUnknown(
+                    f"{failure}; looking {cid} up failed too ({exc}): it may or may not be "
+                    "at the venue"
+                ) from None
+            if existing is not None:
+                log.warning(
+                    "submit %s: the venue had taken it (its answer was lost)", cid,
+                    extra={"client_order_id": cid, "round": round_},
+                )  # fmt: skip
+                return existing
+            log.warning(
+                "submit %s: the venue does not have it after %s; sending it again (%d/%d)",
+                cid, failure, round_, self.submit_rounds,
+                extra={"client_order_id": cid, "round": round_},
+            )  # fmt: skip
+        raise VenueUnavailable(
+            f"{failure}; the venue does not have {cid} after {self.submit_rounds} submissions"
+        )
+
+    def rejection_reason(self, order_id: str) -> str | None:
+        """The venue's message for a rejected order, when it gives one: Alpaca's order object
+        has no such field (alpaca-py drops unknown ones); a parity venue sends `reject_reason`."""
+        self.connect()
+        raw = self._call("get order", lambda: self._trading.get(f"/orders/{order_id}"))
+        reason = raw.get("reject_reason") if isinstance(raw, dict) else None
+        return str(reason) if reason else None
 
     def cancel_order(self, order_id: str) -> None:
         self.connect()

@@ -17,6 +17,9 @@ class FaultPlan:
 
     - `rest_errors`: `(http_status, count)` pairs: the next `count` REST requests (not
       `/parity/*`) answer `http_status` with a JSON error body; pairs are consumed in order.
+    - `lost_responses`: `(http_status, count)` pairs queued with `rest_errors`: the next `count`
+      REST requests are carried out, then answered `http_status` (an order the venue took
+      whose answer never arrived).
     - `drop_bars`: ISO bar-start times (naive New York, `2013-10-07T10:15:00`) whose bars are never
       sent on the data stream (they stay in the REST history).
     - `disconnect_data_after` / `disconnect_trading_after`: close every data (trading) stream
@@ -26,13 +29,14 @@ class FaultPlan:
     """
 
     rest_errors: tuple[tuple[int, int], ...] = ()
+    lost_responses: tuple[tuple[int, int], ...] = ()
     drop_bars: tuple[str, ...] = ()
     disconnect_data_after: tuple[int, ...] = ()
     disconnect_trading_after: tuple[int, ...] = ()
     reject_orders: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for status, count in self.rest_errors:
+        for status, count in (*self.rest_errors, *self.lost_responses):
             if status not in REST_FAULT_STATUSES or count < 0:
                 raise ConfigError(
                     f"rest fault ({status}, {count}) is invalid; use a status in "

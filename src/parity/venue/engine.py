@@ -85,6 +85,7 @@ class Order:
     triggered: bool = False
     session_date: date | None = None
     extended_hours: bool = False
+    reject_reason: str | None = None  # the venue's message for a rejected order
 
     @property
     def remaining(self) -> float:
@@ -229,6 +230,7 @@ class Engine:
             self.reject_ids.discard(order.client_order_id)
             order.status = "rejected"
             order.failed_at = self.now
+            order.reject_reason = "rejected by the venue's fault plan (reject_orders)"
             self._register(order)
             self._emit("rejected", order)
             return order
@@ -591,7 +593,9 @@ class Engine:
         self._fill(order, qty, price, when)
 
     def _fill(self, order: Order, qty: float, price: float, when: datetime) -> None:
-        commission = self.costs.commission(qty, price)
+        commission = self.costs.fill_commission(  # the minimum once per order
+            qty, price, prior_qty=order.filled_qty, prior_notional=order.filled_notional
+        )
         position = self.positions.get(order.symbol)
         if order.side == "buy":
             self.cash -= qty * price + commission

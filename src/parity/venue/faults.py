@@ -24,6 +24,7 @@ def plan_from_json(body: Mapping[str, Any]) -> FaultPlan:
     """A `FaultPlan` from JSON using its field names (lists for tuples)."""
     known = {
         "rest_errors",
+        "lost_responses",
         "drop_bars",
         "disconnect_data_after",
         "disconnect_trading_after",
@@ -34,6 +35,7 @@ def plan_from_json(body: Mapping[str, Any]) -> FaultPlan:
         raise ValueError(f"unknown fault fields {sorted(unknown)}; use {sorted(known)}")
     return FaultPlan(
         rest_errors=tuple((int(s), int(n)) for s, n in body.get("rest_errors", ())),
+        lost_responses=tuple((int(s), int(n)) for s, n in body.get("lost_responses", ())),
         drop_bars=tuple(str(t) for t in body.get("drop_bars", ())),
         disconnect_data_after=tuple(int(n) for n in body.get("disconnect_data_after", ())),
         disconnect_trading_after=tuple(int(n) for n in body.get("disconnect_trading_after", ())),
@@ -45,7 +47,7 @@ class FaultState:
     """The faults still to inject."""
 
     def __init__(self) -> None:
-        self.rest: deque[list[int]] = deque()
+        self.rest: deque[list[int]] = deque()  # [status, count, 1 if the request is carried out]
         self.dropped: set[datetime] = set()
         self.disconnect_data: set[int] = set()
         self.disconnect_trading: set[int] = set()
@@ -53,25 +55,28 @@ class FaultState:
 
     def add(self, plan: FaultPlan) -> None:
         """Queue more faults (REST errors after those already queued)."""
-        self.rest.extend([status, count] for status, count in plan.rest_errors if count > 0)
+        self.rest.extend([status, count, 0] for status, count in plan.rest_errors if count > 0)
+        self.rest.extend([status, count, 1] for status, count in plan.lost_responses if count > 0)
         self.dropped.update(parse_naive_ny(t) for t in plan.drop_bars)
         self.disconnect_data.update(plan.disconnect_data_after)
         self.disconnect_trading.update(plan.disconnect_trading_after)
         self.reject_orders.update(plan.reject_orders)
 
-    def next_rest_error(self) -> int | None:
-        """The status the next REST request must fail with, consuming it; `None` = no fault."""
+    def next_rest_error(self) -> tuple[int, bool] | None:
+        """The status the next REST request must answer, and whether it is carried out first
+        (a lost response), consuming it; `None` = no fault."""
         while self.rest and self.rest[0][1] <= 0:
             self.rest.popleft()
         if not self.rest:
             return None
         entry = self.rest[0]
         entry[1] -= 1
-        return entry[0]
+        return entry[0], bool(entry[2])
 
     def describe(self) -> dict[str, Any]:
         return {
-            "rest_errors": [list(e) for e in self.rest if e[1] > 0],
+            "rest_errors": [e[:2] for e in self.rest if e[1] > 0 and not e[2]],
+            "lost_responses": [e[:2] for e in self.rest if e[1] > 0 and e[2]],
             "drop_bars": sorted(t.isoformat() for t in self.dropped),
             "disconnect_data_after": sorted(self.disconnect_data),
             "disconnect_trading_after": sorted(self.disconnect_trading),

@@ -50,7 +50,9 @@ def order_json(order: Order) -> dict[str, Any]:
         intent = "buy_to_open"
     elif order.side == "sell":
         intent = "sell_to_close"
+    extra = {"reject_reason": order.reject_reason} if order.reject_reason else {}
     return {
+        **extra,  # a parity extension: Alpaca's order object carries no reason
         "id": order.id,
         "client_order_id": order.client_order_id,
         "created_at": rfc3339(order.created_at),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -61,11 +62,15 @@ async def faults_middleware(request: web.Request, handler: Handler) -> web.Strea
     """Injected REST errors (count-based), for every REST path except `/parity/*`."""
     if request.path.startswith("/parity/") or request.path in STREAM_PATHS:
         return await handler(request)
-    status = request.app[STATE].faults.next_rest_error()
-    if status is not None:
-        code, message = REST_ERROR_BODIES[status]
-        return _error(status, code, message)
-    return await handler(request)
+    fault = request.app[STATE].faults.next_rest_error()
+    if fault is None:
+        return await handler(request)
+    status, carried_out = fault
+    if carried_out:  # the request takes effect (or is refused); either way its answer is lost
+        with contextlib.suppress(VenueError):
+            await handler(request)
+    code, message = REST_ERROR_BODIES[status]
+    return _error(status, code, message)
 
 
 @web.middleware
