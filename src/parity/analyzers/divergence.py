@@ -35,6 +35,7 @@ from parity.analyzers.matching import (
     missing_fills,
 )
 from parity.analyzers.metrics import compute_metrics
+from parity.analyzers.unfilled import unfilled_orders
 from parity.analyzers.verdict import (
     Thresholds,
     check_curves,
@@ -220,6 +221,7 @@ def compute_divergence(
     live_trades = _trades(live)
     seen_trades = _trades(seen)
     ledger = match_trades(live_trades, seen_trades, bar_seconds=bar_seconds)
+    unfilled, ledger = unfilled_orders(live.orders, ledger)
     curves = curve_agreement(
         live.equity["value"],
         reference.equity["value"],
@@ -241,7 +243,11 @@ def compute_divergence(
             live.metrics, reference.metrics, tape.metrics if tape is not None else None
         ),
         "curves": curves,
-        "ledger": {**_ledger_summary(ledger), "rows": [r.as_dict() for r in ledger]},
+        "ledger": {
+            **_ledger_summary(ledger),
+            "unfilled_orders": unfilled,
+            "rows": [r.as_dict() for r in ledger],
+        },
         "waterfall": waterfall(
             live_pnl=live.pnl,
             reference_pnl=reference.pnl,

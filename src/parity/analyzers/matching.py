@@ -200,6 +200,7 @@ class LedgerRow:
     price_pnl: float = 0.0
     qty_pnl: float = 0.0
     timing_pnl: float = 0.0
+    live_order: str | None = None  # a missed trade: the live order that ended unfilled
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -76,10 +76,9 @@ class AlpacaBroker(bt.BrokerBase):
         self._seq = int(self.p.first_seq) - 1  # a resumed run numbers on from its journal
         self._synced_len: dict[Any, int] = {}
         self._catching_up: set[str] = set()  # client ids of bracket parents being read back
-        # sent, but neither the answer nor a look-up came back: looked up again, never resent
-        # blindly (client id -> the request and the orders it carries)
-        self._unconfirmed: dict[str, tuple[OrderRequest, bt.Order, list[bt.Order]]] = {}
-        self._confirm_after = 0.0  # monotonic time of the next look-up of those
+        # sent, but neither the answer nor a look-up came back: looked up again on each new
+        # bar, never resent blindly (client id -> the request, its orders, the bar last tried)
+        self._unconfirmed: dict[str, tuple[OrderRequest, bt.Order, list[bt.Order], int]] = {}
         self.cash = 0.0
         self.startingcash = 0.0
         self.account_cash = 0.0
@@ -236,7 +235,7 @@ class AlpacaBroker(bt.BrokerBase):
                 "order %s: %s; looking it up again on the next bars", cid, exc,
                 extra={"client_order_id": cid, "reason": str(exc)},
             )  # fmt: skip
-            self._unconfirmed[cid] = (request, parent, group)
+            self._unconfirmed[cid] = (request, parent, group, len(parent.data))
             return
         except (OrderRejected, VenueUnavailable) as exc:
             self._reject(group, str(exc), journaled=True)
@@ -246,12 +245,12 @@ class AlpacaBroker(bt.BrokerBase):
         self._apply(placed, placed.status, None, None, placed.updated_at)
 
     def _confirm(self) -> None:
-        """Orders whose submission went unanswered: adopt the venue's copy, or send them again
-        when the venue does not have one (at most once a second)."""
-        if not self._unconfirmed or time.monotonic() < self._confirm_after:
-            return
-        self._confirm_after = time.monotonic() + 1.0
-        for cid, (request, parent, group) in list(self._unconfirmed.items()):
+        """Orders whose submission went unanswered: on each new bar, adopt the venue's copy, or
+        send them again when the venue does not have one."""
+        for cid, (request, parent, group, tried) in list(self._unconfirmed.items()):
+            if len(parent.data) == tried:
+                continue
+            self._unconfirmed[cid] = (request, parent, group, len(parent.data))
             try:
                 found = self.store.order_by_client_id(cid)
             except BrokerError as exc:

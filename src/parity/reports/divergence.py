@@ -50,9 +50,16 @@ def summary_text(div: Mapping[str, Any]) -> str:
         f"mean fill gap {_num(led['mean_entry_gap_bps'], '.2f')} bps entry, "
         f"{_num(led['mean_exit_gap_bps'], '.2f')} bps exit; "
         f"mean latency {_num(led['mean_latency_s'], '.1f')} s",
-        "",
-        "P&L gap attribution",
     ]
+    for order in led.get("unfilled_orders", ()):
+        cost = order["missed_twin_pnl"]
+        lines.append(
+            f"  unfilled: {order['client_order_id']} {order['side']} {order['qty']:g} "
+            f"{order['symbol']} decided {order['decision_bar']} ended {order['status']}"
+            + (f" ({order['reason']})" if order["reason"] else "")
+            + (f"; the twin's trade from it made {cost:,.2f}" if cost is not None else "")
+        )
+    lines += ["", "P&L gap attribution"]
     wf = div["waterfall"]
     for name, value in wf["components"].items():
         lines.append(f"  {name:<16} {value:>14,.2f}")
@@ -199,6 +206,7 @@ LEDGER_FIELDS = (
     "fee_diff",
     "live_pnl",
     "twin_pnl",
+    "live_order",
 )
 
 
