@@ -40,6 +40,7 @@ pytestmark = [pytest.mark.timeout(120)]
 GUARDED = '''
 """Acts on signals at given bar times, never while an order is pending (`has_pending` style)."""
 
+import datetime
 import json
 
 import backtrader as bt
@@ -63,7 +64,13 @@ class Guarded(bt.Strategy):
             self.skipped.append(at)
             return
         act = self.buy if signal["side"] == "buy" else self.sell
-        self.pending = act(size=signal["size"])
+        if "limit" in signal:  # a limit order with a Backtrader validity: a day order at Alpaca
+            self.pending = act(
+                size=signal["size"], exectype=bt.Order.Limit, price=signal["limit"],
+                valid=datetime.timedelta(days=signal["valid_days"]),
+            )
+        else:
+            self.pending = act(size=signal["size"])
 
     def notify_order(self, order):
         self.events.append(
@@ -105,20 +112,22 @@ def regular_hours(root: Path) -> Path:
     return folder
 
 
-def guarded_run(root: Path, name: str = "expiry") -> tuple[dict[str, Any], Path]:
+def guarded_run(
+    root: Path, signals: list[dict[str, Any]] = SIGNALS, latency_ms: int = 500
+) -> tuple[dict[str, Any], Path]:
     strategy = root / "guarded.py"
     strategy.write_text(GUARDED)
-    out = root / f"{name}.json"
+    out = root / "guarded.json"
     config = PaperConfig(
         strategy=f"{strategy}:Guarded",
-        params={"signals": json.dumps(SIGNALS), "out": str(out)},
+        params={"signals": json.dumps(signals), "out": str(out)},
         symbols=("IBM",),
         venue="local",
         data=str(regular_hours(root)),
         start=dt.date(2013, 10, 4),
         end=dt.date(2013, 10, 7),
         cash=100_000.0,
-        latency_ms=500,
+        latency_ms=latency_ms,
         runs_dir=root / "runs",
         daily_reports=False,
     )
@@ -186,6 +195,28 @@ def test_an_expired_market_order_ends_and_the_strategy_trades_again(tmp_path: Pa
         f"unfilled: {expired} buy 10 IBM decided 2013-10-04T15:58:00 ended expired "
         "(venue: expired); the twin's trade from it made"
     ) in summary_text(result.divergence)
+
+
+def test_an_expired_limit_order_ends_and_the_strategy_trades_again(tmp_path: Path) -> None:
+    signals = [
+        # never touched; valid for 3 days in Backtrader's terms, the venue expires it at the close
+        {"at": "2013-10-04 15:00", "side": "buy", "size": 10, "limit": 150.0, "valid_days": 3},
+        {"at": "2013-10-07 10:00", "side": "buy", "size": 10},
+        {"at": "2013-10-07 11:00", "side": "sell", "size": 10},
+    ]
+    record, run_dir = guarded_run(tmp_path, signals, latency_ms=0)
+    first = f"{run_dir.name}-000001"
+    assert [e["status"] for e in record["events"] if e["cid"] == first] == [
+        "Submitted",
+        "Accepted",
+        "Expired",
+    ]
+    assert record["skipped"] == []
+    fills = pd.read_csv(run_dir / "fills.csv")
+    assert list(fills["datetime"]) == ["2013-10-07 10:01:00", "2013-10-07 11:01:00"]
+    orders = pd.read_csv(run_dir / "orders.csv")
+    assert list(orders["status"]) == ["expired", "completed", "completed"]
+    assert list(orders["type"]) == ["limit", "market", "market"]
 
 
 def test_the_graceful_stops_cancels_are_journaled(tmp_path: Path) -> None:
