@@ -332,3 +332,18 @@ def test_the_commission_minimum_is_charged_once_per_order_across_partial_fills(
     notional = sum(q * p for q, p in pieces)
     assert record["cash"] == pytest.approx(100_000.0 - notional - 1.0, abs=1e-6)
     assert_broker_matches_venue(record)
+
+
+def test_an_order_unanswered_when_the_run_ends_is_settled_not_left_submitted(
+    tmp_path: Path,
+) -> None:
+    # ten 503s on the last bar: neither the submission nor its look-up is answered; the
+    # graceful stop looks it up once more, finds the venue never had it, and says so
+    plan = [{"bar": 9, "op": "faults", "body": {"rest_errors": [[503, 10]]}}]
+    plan.append({"bar": 9, "op": "buy", "size": 10, "tag": "late"})
+    record, run_dir = scripted(tmp_path, plan, stop_at=9)
+    assert record["venue"]["orders"] == []
+    orders = pd.read_csv(run_dir / "orders.csv")
+    assert list(orders["status"]) == ["rejected"]
+    assert orders.loc[0, "reason"] == "the run ended before the venue took it"
+    assert venue_events(run_dir)["reason"].tolist() == ["the run ended before the venue took it"]

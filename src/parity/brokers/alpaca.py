@@ -244,17 +244,22 @@ class AlpacaBroker(bt.BrokerBase):
         self._map(placed, parent, group)
         self._apply(placed, placed.status, None, None, placed.updated_at)
 
-    def _confirm(self) -> None:
+    def _confirm(self, *, ending: bool = False) -> None:
         """Orders whose submission went unanswered: on each new bar, adopt the venue's copy, or
-        send them again when the venue does not have one."""
+        send them again when the venue does not have one (`ending`: the run is over; reject
+        them instead)."""
         for cid, (request, parent, group, tried) in list(self._unconfirmed.items()):
-            if len(parent.data) == tried:
+            if len(parent.data) == tried and not ending:
                 continue
             self._unconfirmed[cid] = (request, parent, group, len(parent.data))
             try:
                 found = self.store.order_by_client_id(cid)
             except BrokerError as exc:
                 log.warning("look-up of unconfirmed order %s failed: %s", cid, exc)
+                continue
+            if found is None and ending:
+                del self._unconfirmed[cid]
+                self._reject(group, "the run ended before the venue took it", journaled=True)
                 continue
             if found is None:
                 self._submit(request, parent, group)
@@ -500,6 +505,7 @@ class AlpacaBroker(bt.BrokerBase):
         """Cancel every open order of this run and read them back until the venue reports them
         final (at most `settle` seconds): the cancels (or a last fill) are journaled and notified
         like any other update. Returns how many were asked to cancel."""
+        self._confirm(ending=True)  # an unanswered submission: cancel the venue's copy if any
         asked = [
             o
             for o in self._orders.values()
