@@ -5,7 +5,10 @@ done_for_day, pending_*`) becomes the matching Backtrader order state and notifi
 partial fills and the legs of bracket orders (also after a leg is replaced). Fills are applied
 exactly once, keyed by the order's cumulative filled quantity, whether they arrive on the stream
 or are found by the REST sync that runs on every new bar while orders are open — so a dropped
-stream loses nothing. Client order ids are deterministic (`PREFIX-000001`, ...).
+stream loses nothing. Every final venue state ends the Backtrader order, whatever its type, with
+the venue's reason. Client order ids are deterministic (`PREFIX-000001`, ...), so a submission
+left unanswered is looked up by its id, never blindly sent twice; the graceful stop's cancels are
+read back, so they are journaled like any other update.
 """
 
 from __future__ import annotations
