@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from parity.errors import ReportError, RunNotFoundError
+from parity.errors import ConfigError, ReportError, RunNotFoundError
 
 ENV_RUNS_DIR = "PARITY_RUNS_DIR"
 
@@ -35,6 +35,21 @@ def new_run_id(strategy: str, now: dt.datetime | None = None) -> str:
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
     slug = re.sub(r"[^A-Za-z0-9_]+", "_", strategy.rsplit(":", 1)[-1]).strip("_")[:24] or "run"
     return f"{stamp}-{slug}-{secrets.token_hex(3)}"
+
+
+def check_runs_dir(root: Path) -> None:
+    """Refuse, before a run starts, a runs directory that cannot hold a new run: one under a
+    file, or one (or its nearest existing parent) this user cannot write. Creates nothing."""
+    root = Path(root)
+    hint = "pass --runs-dir DIR (or PARITY_RUNS_DIR) naming a writable directory"
+    existing = root.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"runs directory {root} cannot be created: {existing} is a file; {hint}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "it" if existing == root.absolute() else f"its parent {existing}"
+        raise ConfigError(f"runs directory {root} is not writable: {what} is read-only; {hint}")
 
 
 def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:

@@ -92,10 +92,15 @@ class Thresholds:
     def from_yaml(cls, path: Path) -> Thresholds:
         """Thresholds from a YAML mapping of names to numbers (defaults for the rest)."""
         try:
-            raw = yaml.safe_load(Path(path).read_text())
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(
                 f"thresholds file {path} does not exist; check --thresholds"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"thresholds file {path} is not text (byte {exc.start} is not UTF-8); "
+                "give a YAML file"
             ) from None
         except yaml.YAMLError:
             raise ConfigError(f"thresholds file {path} is not valid YAML; fix the syntax") from None
