@@ -89,8 +89,10 @@ def _metrics_table(div: Mapping[str, Any]) -> str:
             ]
         )
         cells += [_num(m["abs_diff"]), _num(m["rel_diff"], ".1%")]
+        if expect:
+            cells.append(m.get("worse") or "either")
         rows.append(cells)
-    return table([*head, "diff", "rel"], rows)
+    return table([*head, "diff", "rel", *(["worse if"] if expect else [])], rows)
 
 
 # ------------------------------------------------------------------------------------ HTML

@@ -33,7 +33,7 @@ import pandas as pd
 from parity.analyzers.divergence import RunData, compute_divergence
 from parity.analyzers.matching import missing_fills
 from parity.analyzers.metrics import METRIC_KEYS
-from parity.analyzers.verdict import Thresholds, check_stated, verdict
+from parity.analyzers.verdict import WORSE, Thresholds, check_stated, verdict
 from parity.errors import ConfigError, DataError, ReportError, StrategyError
 from parity.risk.limits import RiskLimits
 from parity.runstore import RunRecord, RunStore
@@ -200,6 +200,7 @@ def _expect(live: RunData, stated: Mapping[str, float], t: Thresholds) -> dict[s
             "stated": want,
             "abs_diff": delta,
             "rel_diff": delta / abs(want) if delta is not None and want else None,
+            "worse": WORSE.get(name, "either"),
         }
     missing = missing_fills(live.orders, live.fills)
     return {
