@@ -193,6 +193,9 @@
     const status = div.verdict ? div.verdict.status : null;
     verdict.className = `badge ${status || ""}`;
     verdict.textContent = status || "no verdict yet";
+    verdict.title = div.source ? `verdict of ${div.source}` : "";
+    const source = document.getElementById("verdict-source");
+    if (source) source.textContent = div.source ? `from ${div.source}` : "";
     const box = document.getElementById("divergence");
     const parts = [];
     const reasons = (div.verdict && div.verdict.reasons) || [];
@@ -201,7 +204,7 @@
     if (div.report) {
       const r = div.report;
       parts.push(facts([
-        ["compare mode", r.mode || "–"],
+        ["compared with", r.compared_with || "–"],
         ["returns correlation", P.num(r.correlation, 3)],
         ["final equity gap", P.num(r.final_equity && r.final_equity.gap)],
       ]));
