@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from parity.analyzers.holdings import holdings, open_positions
+from parity.analyzers.metrics import max_drawdown
 from parity.dashboard.catalog import Catalog, RunRef, read_json, run_status, utcnow
 from parity.dashboard.sources import ArtifactSource, JournalSource, RunSource
 from parity.dashboard.twin import Twin, TwinWorker, compare_twin
@@ -263,7 +264,14 @@ def summary(
                 "total_return": last_value / cash - 1.0
                 if last_value is not None and cash
                 else None,
-                "max_drawdown": float((equity["value"] / equity["value"].cummax() - 1.0).min())
+                # the run's max_drawdown as `runs show` has it (daily closes from the starting
+                # cash); the chart's per-bar curve goes deeper intraday: both are labelled
+                "max_drawdown": max_drawdown(equity["value"], cash or equity["value"].iloc[0])
+                if len(equity)
+                else None,
+                "max_drawdown_per_bar": float(
+                    (equity["value"] / equity["value"].cummax() - 1.0).min()
+                )
                 if len(equity)
                 else None,
             }

@@ -41,7 +41,7 @@
       scales: { x: { time: true } },
       series: [
         {},
-        { label: "drawdown", stroke: "#b3261e", width: 1, fill: "rgba(179, 38, 30, 0.15)",
+        { label: "drawdown (per bar)", stroke: "#b3261e", width: 1, fill: "rgba(179, 38, 30, 0.15)",
           value: (u, v) => P.pct(v) },
       ],
       axes: [{}, { size: 80, values: (u, vals) => vals.map((v) => P.pct(v, 1)) }],
@@ -86,7 +86,8 @@
     document.getElementById("cards").replaceChildren(
       card("equity", P.num(run.equity)),
       card("total return", P.signed(run.total_return, P.pct(run.total_return))),
-      card("max drawdown", P.pct(run.max_drawdown)),
+      card("max drawdown (daily closes)", P.pct(run.max_drawdown)),
+      card("max drawdown (per bar)", P.pct(run.max_drawdown_per_bar)),
       card("starting cash", P.num(run.starting_cash)),
       card("mode · venue", `${run.mode || "–"} · ${run.venue || "–"}`),
       card("strategy", `${run.strategy || "–"} ${run.timeframe || ""}`),
