@@ -183,11 +183,13 @@ def resolve_run_dir(ref: str, runs_dir: Path) -> Path:
     path = Path(ref)
     if ref != "latest" and _is_run_dir(path):
         return path
-    dirs = sorted(p for p in runs_dir.iterdir() if _is_run_dir(p)) if runs_dir.is_dir() else []
+    # by name: any directory (a run killed as it started may hold nothing yet: `--resume` it)
+    dirs = sorted(p for p in runs_dir.iterdir() if p.is_dir()) if runs_dir.is_dir() else []
     if ref == "latest":
-        if not dirs:
+        runs = [p for p in dirs if _is_run_dir(p)]
+        if not runs:
             raise RunNotFoundError(f"no runs in {runs_dir}; run `parity run backtest` first")
-        return max(dirs, key=lambda p: (run_created_at(p), p.name))
+        return max(runs, key=lambda p: (run_created_at(p), p.name))
     matches = [p for p in dirs if p.name == ref] or [p for p in dirs if p.name.startswith(ref)]
     if len(matches) == 1:
         return matches[0]
