@@ -9,7 +9,6 @@ import pytest
 from click.testing import CliRunner
 
 from parity.cli import cli
-from parity.runstore import resolve_run_dir, run_created_at
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -40,6 +39,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 
 def test_the_paper_manifest_records_when_the_run_was_created_not_when_it_ended(runs):
+    from parity.runstore import resolve_run_dir, run_created_at
+
     root, backtest = runs
     paper = json.loads((root / "zz-paper" / "manifest.json").read_text())
     assert paper["created_at"] < paper["finished_at"]
@@ -94,8 +95,10 @@ def test_tearsheet_compare_halt_and_flatten_take_the_backtest_as_latest(runs):
 
 def test_a_running_run_counts_by_its_journal_stamp(runs, tmp_path):
     """A paper run still running has no manifest: its journal's creation stamp dates it."""
-    root, backtest = runs
     from parity.journal import Journal
+    from parity.runstore import resolve_run_dir
+
+    root, backtest = runs
 
     live = root / "aa-running"
     live.mkdir()
