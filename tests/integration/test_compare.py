@@ -125,7 +125,8 @@ def test_each_comparison_keeps_its_own_file_and_reports_show_the_twin_verdict(ru
         "divergence-expect.json",
         f"divergence-against-{backtest.name}.json",
     }
-    assert (paper / "divergence-expect.html").is_file()
+    assert "vs stated figures (--expect)</h1>" in (paper / "divergence-expect.html").read_text()
+    assert "vs its backtest twin</h1>" in (paper / "divergence.html").read_text()
     assert (paper / f"divergence-against-{backtest.name}.html").is_file()
     assert files["divergence.json"]["mode"] == "twin"
     assert files["divergence.json"]["verdict"]["status"] == "PASS"

@@ -206,6 +206,7 @@ LEDGER_FIELDS = (
     "symbol",
     "side",
     "decision_bar",
+    "open_at_end",
     "live_qty",
     "twin_qty",
     "entry_gap_bps",
@@ -221,7 +222,9 @@ def render_html(div: Mapping[str, Any], series: Mapping[str, pd.Series]) -> str:
     """The whole page as one string."""
     v = div["verdict"]
     body = [
-        f"<h1>parity compare: {html.escape(str(div.get('live_run')))}</h1>",
+        f"<h1>parity compare: {html.escape(str(div.get('live_run')))}"
+        + (f" vs {html.escape(str(div['compared_with']))}" if div.get("compared_with") else "")
+        + "</h1>",
         f'<h2 class="{v["status"]}">{v["status"]}</h2>',
         "<ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in v["reasons"]) + "</ul>",
     ]
