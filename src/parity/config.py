@@ -115,9 +115,17 @@ _FILE_KEYS: dict[str, tuple[str, Any]] = {
 def read_run_file(path: Path) -> dict[str, Any]:
     """Read a YAML run file into config field values; unknown keys are an error."""
     try:
-        raw = yaml.safe_load(Path(path).read_text())
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"run file {path} does not exist; check --config") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"run file {path}: cannot read it ({exc.strerror}); check --config"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"run file {path} is not text (byte {exc.start} is not UTF-8); give a YAML file"
+        ) from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" line {line + 1}" if line is not None else ""

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from parity.errors import ReportError, RunNotFoundError
+from parity.errors import ConfigError, ReportError, RunNotFoundError
 
 ENV_RUNS_DIR = "PARITY_RUNS_DIR"
 
@@ -35,6 +35,21 @@ def new_run_id(strategy: str, now: dt.datetime | None = None) -> str:
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")
     slug = re.sub(r"[^A-Za-z0-9_]+", "_", strategy.rsplit(":", 1)[-1]).strip("_")[:24] or "run"
     return f"{stamp}-{slug}-{secrets.token_hex(3)}"
+
+
+def check_runs_dir(root: Path) -> None:
+    """Refuse, before a run starts, a runs directory that cannot hold a new run: one under a
+    file, or one (or its nearest existing parent) this user cannot write. Creates nothing."""
+    root = Path(root)
+    hint = "pass --runs-dir DIR (or PARITY_RUNS_DIR) naming a writable directory"
+    existing = root.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"runs directory {root} cannot be created: {existing} is a file; {hint}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "it" if existing == root.absolute() else f"its parent {existing}"
+        raise ConfigError(f"runs directory {root} is not writable: {what} is read-only; {hint}")
 
 
 def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
@@ -111,6 +126,83 @@ class RunRecord:
         return frame["return"].astype("float64")
 
 
+RUN_MARKERS = ("manifest.json", "journal.sqlite", "risk_state.json", "logs")
+
+
+def _is_run_dir(path: Path) -> bool:
+    return path.is_dir() and any((path / name).exists() for name in RUN_MARKERS)
+
+
+def _as_utc(value: Any) -> dt.datetime | None:
+    try:
+        stamp = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+    return stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)
+
+
+def _journal_created_at(run_dir: Path) -> dt.datetime | None:
+    """The creation stamp the journal recorded when the run started (a running paper run has
+    no manifest yet)."""
+    from parity.errors import ParityError
+    from parity.journal.database import run_journal_target
+    from parity.journal.reader import JournalReader
+
+    target = run_journal_target(run_dir)
+    if isinstance(target, Path) and not target.is_file():
+        return None
+    try:
+        reader = JournalReader.open(target)
+    except (ParityError, OSError):
+        return None
+    try:
+        return _as_utc(reader.run(run_dir.name).created_at)
+    except (ParityError, OSError):
+        return None
+    finally:
+        reader.close()
+
+
+def run_created_at(run_dir: Path, manifest: Any = None) -> dt.datetime:
+    """When the run was created (UTC): the manifest's `created_at`, else the journal's creation
+    stamp (a run still running), else the directory's modification time."""
+    if manifest is None:
+        try:
+            manifest = json.loads((run_dir / "manifest.json").read_text())
+        except (OSError, ValueError):
+            manifest = None
+    stamp = _as_utc(manifest.get("created_at")) if isinstance(manifest, dict) else None
+    stamp = stamp or _journal_created_at(run_dir)
+    return stamp or dt.datetime.fromtimestamp(run_dir.stat().st_mtime, dt.UTC)
+
+
+def resolve_run_dir(ref: str, runs_dir: Path) -> Path:
+    """A run's directory by path, exact id, unique id prefix, or `latest` (the run created
+    last, by `run_created_at`, whatever its id): the one meaning of RUN for every command,
+    running runs included."""
+    path = Path(ref)
+    if ref != "latest" and _is_run_dir(path):
+        return path
+    # by name: any directory (a run killed as it started may hold nothing yet: `--resume` it)
+    dirs = sorted(p for p in runs_dir.iterdir() if p.is_dir()) if runs_dir.is_dir() else []
+    if ref == "latest":
+        runs = [p for p in dirs if _is_run_dir(p)]
+        if not runs:
+            raise RunNotFoundError(f"no runs in {runs_dir}; run `parity run backtest` first")
+        return max(runs, key=lambda p: (run_created_at(p), p.name))
+    matches = [p for p in dirs if p.name == ref] or [p for p in dirs if p.name.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise RunNotFoundError(
+            f"run {ref!r} is ambiguous in {runs_dir} ({len(matches)} runs match); "
+            "give more of the id"
+        )
+    raise RunNotFoundError(
+        f"run {ref!r} not found in {runs_dir}; see `parity runs list` or pass --runs-dir"
+    )
+
+
 class RunStore:
     """Finds runs under one runs directory."""
 
@@ -127,32 +219,17 @@ class RunStore:
         records = [
             self._read(path) for path in self.root.iterdir() if (path / "manifest.json").is_file()
         ]
-        return sorted(records, key=lambda r: (str(r.manifest.get("created_at", "")), r.run_id))
+        return sorted(records, key=lambda r: (run_created_at(r.path, r.manifest), r.run_id))
 
     def get(self, ref: str) -> RunRecord:
-        """A run by id, unique id prefix, `latest`, or path to its directory."""
-        path = Path(ref)
-        if (path / "manifest.json").is_file():
-            return self._read(path)
-        runs = self.runs()
-        if ref == "latest":
-            if not runs:
-                raise RunNotFoundError(f"no runs in {self.root}; run `parity run backtest` first")
-            return runs[-1]
-        exact = [r for r in runs if r.run_id == ref]
-        if exact:
-            return exact[0]
-        matches = [r for r in runs if r.run_id.startswith(ref)]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
+        """A finished run by id, unique id prefix, `latest`, or path (see `resolve_run_dir`)."""
+        path = resolve_run_dir(ref, self.root)
+        if not (path / "manifest.json").is_file():
             raise RunNotFoundError(
-                f"run {ref!r} is ambiguous in {self.root} ({len(matches)} runs match); "
-                "give more of the id"
+                f"run {path.name!r} has no manifest.json yet (still running, or it crashed "
+                f"before the end); see `parity status {path.name}`"
             )
-        raise RunNotFoundError(
-            f"run {ref!r} not found in {self.root}; see `parity runs list` or pass --runs-dir"
-        )
+        return self._read(path)
 
     def _read(self, path: Path) -> RunRecord:
         try:

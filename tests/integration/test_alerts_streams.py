@@ -57,8 +57,21 @@ def test_dropped_streams_are_journaled_with_their_reason_and_alerted(
     assert all(p["reason"] for p in dropped["payload"])
     back = [p["reason"] for p in streams["payload"] if p["state"] == "connected"]
     assert back.count("reconnected") == 2
-    rules = sorted(p["rule"] for p in alerts["payload"] if p["rule"].startswith("stream"))
-    assert rules == ["stream_disconnected", "stream_disconnected"]
+    # One disconnect alert per stream. Whether the alert engine's poll saw the stream while it
+    # was still down (then "has been disconnected", and a `stream_reconnected` follows when it
+    # is back) or only after the reconnect ("was disconnected", nothing more to say) is a race
+    # with the venue's reconnect: assert the rule for either path, not one path's outcome.
+    payloads = [p for p in alerts["payload"] if p["rule"].startswith("stream")]
+    down = {p["key"].split(":", 1)[1]: p for p in payloads if p["rule"] == "stream_disconnected"}
+    assert sorted(down) == ["data", "trading"]
+    assert len([p for p in payloads if p["rule"] == "stream_disconnected"]) == 2
+    still_down = sorted(n for n, p in down.items() if " has been disconnected " in p["message"])
+    after = sorted(n for n, p in down.items() if " was disconnected " in p["message"])
+    assert sorted(still_down + after) == ["data", "trading"]
+    back_alerts = sorted(
+        p["key"].split(":", 1)[1] for p in payloads if p["rule"] == "stream_reconnected"
+    )
+    assert back_alerts == still_down
     assert "data stream disconnected: " in caplog.text
     assert "trading stream reconnected" in caplog.text
     assert result.stopped_by == "end of data"

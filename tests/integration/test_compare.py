@@ -71,6 +71,88 @@ def test_frictionless_rehearsal_passes_with_every_trade_matched(runs):
     assert (paper / "compare" / "history-twin" / "metrics.json").is_file()
 
 
+def test_counts_are_named_and_a_lock_step_replay_has_zero_latency(runs):
+    """The ledger counts a position still open at the end beside the closed trades, and
+    latency is measured from the first moment an order could fill (the next bar the replay
+    had, across gaps in the minute bars), so the zero-latency rehearsal shows 0 everywhere."""
+    paper = _run(runs, "paper")
+    div = run_compare(CompareConfig(paper_run=paper.name, runs_dir=runs)).divergence
+    counts, rows = div["ledger"]["counts"], div["ledger"]["rows"]
+    closed = div["metrics"]["trades"]["live"]
+    assert counts["matched_open"] == sum(r["open_at_end"] for r in rows) == 1
+    assert counts["matched_closed"] == closed == counts["matched"] - 1
+    assert [r["latency_s"] for r in rows] == [0.0] * len(rows)
+    assert [r["twin_latency_s"] for r in rows] == [0.0] * len(rows)
+    assert div["ledger"]["mean_latency_s"] == 0.0
+    gaps = [r for r in rows if _next_bar_gap(paper, r["decision_bar"]) > 60]
+    assert gaps  # the rehearsal has decisions before a gap in the bars: still 0
+    text = compare(runs, paper.name).stdout
+    assert (
+        f"round trips: {closed + 1} matched ({closed} closed + 1 open at the end), 0 missed, "
+        "0 extra"
+    ) in text
+    assert "mean latency 0.0 s (fill time minus the first moment the order could fill)" in text
+    assert f"trades (closed)  {closed}" in text
+
+
+def _next_bar_gap(paper: Path, decision_bar: str) -> float:
+    """Seconds from the end of the decision bar to the start of the next bar the run had."""
+    index = pd.read_csv(paper / "equity.csv", parse_dates=["datetime"])["datetime"]
+    end = pd.Timestamp(decision_bar) + pd.Timedelta(minutes=1)
+    later = index[index >= end]
+    return (later.iloc[0] - end).total_seconds() + 60 if len(later) else 0.0
+
+
+def test_each_comparison_keeps_its_own_file_and_reports_show_the_twin_verdict(runs):
+    """--expect and --against no longer replace the twin's verdict in divergence.json: the
+    daily report and the dashboard keep showing the twin's PASS and say what it is."""
+    from parity.dashboard.views import divergence as dashboard_divergence
+
+    paper, backtest = _run(runs, "paper"), _run(runs, "backtest")
+    twin = compare(runs, paper.name)
+    assert twin.exit_code == 0, twin.output
+    assert twin.stdout.startswith("verdict: PASS (paper run vs its backtest twin)")
+    stated = "sharpe=9,win_rate=0.9,profit_factor=9,max_drawdown=-0.0001"
+    far = compare(runs, paper.name, "--expect", stated)
+    assert far.exit_code == 2 and far.stdout.startswith("verdict: FAIL (paper run vs stated")
+    against = compare(runs, paper.name, "--against", backtest.name)
+    assert against.exit_code == 0, against.output
+    assert against.stdout.startswith(f"verdict: PASS (paper run vs run {backtest.name}")
+
+    files = {p.name: json.loads(p.read_text()) for p in paper.glob("divergence*.json")}
+    assert set(files) == {
+        "divergence.json",
+        "divergence-expect.json",
+        f"divergence-against-{backtest.name}.json",
+    }
+    assert "vs stated figures (--expect)</h1>" in (paper / "divergence-expect.html").read_text()
+    assert "vs its backtest twin</h1>" in (paper / "divergence.html").read_text()
+    assert (paper / f"divergence-against-{backtest.name}.html").is_file()
+    assert files["divergence.json"]["mode"] == "twin"
+    assert files["divergence.json"]["verdict"]["status"] == "PASS"
+    assert files["divergence-expect.json"]["verdict"]["status"] == "FAIL"
+    assert files["divergence-expect.json"]["compared_with"] == "stated figures (--expect)"
+
+    daily = CliRunner().invoke(
+        cli, ["report", "daily", paper.name, "--runs-dir", str(runs), "--format", "json"]
+    )
+    assert daily.exit_code == 0, daily.output
+    report = json.loads(daily.stdout)
+    shown = report["divergence"]
+    assert (shown["status"], shown["source"]) == ("PASS", "compare")
+    assert shown["compared_with"] == "its backtest twin"
+    assert shown["path"] == str(paper / "divergence.json")
+    assert not [a for a in report["actions"] if a["kind"] == "divergence"]
+    text = CliRunner().invoke(cli, ["report", "daily", paper.name, "--runs-dir", str(runs)])
+    assert "PASS  from `parity compare` with its backtest twin" in text.stdout
+    assert "backtest vs live FAIL" not in text.stdout
+
+    board = dashboard_divergence(paper, pd.DataFrame(columns=["kind", "at", "level", "payload"]))
+    assert board["verdict"]["status"] == "PASS"
+    assert board["source"] == "parity compare with its backtest twin"
+    assert board["report"]["compared_with"] == "its backtest twin"
+
+
 def test_cli_default_prints_the_verdict_and_exits_0(runs):
     result = compare(runs, _run(runs, "paper").name)
     assert result.exit_code == 0, result.output

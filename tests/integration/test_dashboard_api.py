@@ -149,7 +149,7 @@ def test_summary_has_every_panel(server, runs):
     assert streams["data"]["state"] == "disconnected" and streams["data"]["level"] == "warning"
     assert streams["trading"]["state"] == "connected"
     assert body["risk_events"][0]["event"] == "risk.rejected"
-    assert body["run"]["max_drawdown"] == pytest.approx(min(series["drawdown"]))
+    assert body["run"]["max_drawdown_per_bar"] == pytest.approx(min(series["drawdown"]))
 
 
 def test_summary_since_sends_only_new_bars_and_fills(server, runs):
@@ -364,3 +364,33 @@ def test_incremental_reads_equal_a_fresh_read(server, runs, tmp_path):
     assert cached["series"]["equity"] == fresh["series"]["equity"]
     assert cached["positions"] == fresh["positions"] and cached["positions"]
     assert cached["fills_total"] == fresh["fills_total"]
+
+
+def test_the_dashboard_max_drawdown_is_the_one_runs_show_prints(tmp_path: Path) -> None:
+    """One definition: the card's max drawdown is metrics.json's (daily closes from the starting
+    cash); the deeper per-bar figure of the chart is labelled as such."""
+    import datetime as _dt
+
+    from parity.dashboard.views import summary
+    from parity.runners.paper import PaperConfig, run_paper
+
+    runs_dir = tmp_path / "runs"
+    run_paper(
+        PaperConfig(strategy="sma_cross", params={"fast": "5", "slow": "20"}, symbols=("IBM",),
+                    venue="local", data="sample:minute", start=_dt.date(2013, 10, 4),
+                    end=_dt.date(2013, 10, 7), cash=100_000.0, runs_dir=runs_dir, run_id="p")
+    )  # fmt: skip
+    shown = CliRunner().invoke(cli, ["runs", "show", "p", "--runs-dir", str(runs_dir), "--json"])
+    expected = json.loads(shown.stdout)["metrics"]["max_drawdown"]
+    catalog = Catalog(runs_dir)
+    try:
+        body = summary(catalog, catalog.get("p"), since=None, twin_rev=None, fills_limit=5,
+                       worker=None)  # fmt: skip
+    finally:
+        catalog.close()
+    assert body["run"]["max_drawdown"] == pytest.approx(expected, abs=1e-15)
+    per_bar = body["run"]["max_drawdown_per_bar"]
+    assert per_bar == pytest.approx(min(body["series"]["drawdown"]))
+    assert per_bar < expected < 0  # intraday goes deeper than the daily closes
+    page = (Path(parity.__file__).parent / "dashboard" / "static" / "run.js").read_text()
+    assert 'card("max drawdown (daily closes)"' in page and '"max drawdown (per bar)"' in page

@@ -212,7 +212,13 @@ def test_missing_fills_are_named():
 
 def test_compute_divergence_on_the_fixture():
     div = compute_divergence(live_run(), twin_run(), bar_seconds=60, resamples=200)
-    assert div["ledger"]["counts"] == {"matched": 1, "missed": 1, "extra": 1}
+    assert div["ledger"]["counts"] == {
+        "matched": 1,
+        "missed": 1,
+        "extra": 1,
+        "matched_closed": 1,
+        "matched_open": 0,
+    }
     assert div["waterfall"]["total"] == pytest.approx(-772.0)
     assert div["waterfall"]["components"]["residual"] == pytest.approx(0.0, abs=1e-9)
     assert div["metrics"]["trades"]["live"] == 2 and div["metrics"]["trades"]["abs_diff"] == 0
@@ -246,7 +252,13 @@ def test_monitor_clips_the_twin_to_the_live_run_so_far():
         live=(LIVE_EQUITY[cut], early_orders, early_fills),
         twin=(TWIN_EQUITY, TWIN_ORDERS, TWIN_FILLS),
     )
-    assert report.figures["ledger"]["counts"] == {"matched": 1, "missed": 0, "extra": 0}
+    assert report.figures["ledger"]["counts"] == {
+        "matched": 1,
+        "missed": 0,
+        "extra": 0,
+        "matched_closed": 1,
+        "matched_open": 0,
+    }
 
 
 def test_wall_clock_latency_when_recorded():
@@ -269,3 +281,22 @@ def test_report_text_and_self_contained_html():
     page = render_html(div, {"live": LIVE_EQUITY["value"], "reference": TWIN_EQUITY["value"]})
     assert page.count("<svg") == 3 and "missed_trades" in page
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_latency_counts_from_the_first_bar_an_order_could_fill_at():
+    """A Friday decision on daily bars fills at Monday's open: zero latency, not two days; an
+    order that waited one bar more than it had to shows that bar."""
+    from parity.analyzers.matching import could_fill
+
+    days = pd.DatetimeIndex(["2024-01-04", "2024-01-05", "2024-01-08", "2024-01-09"])
+    friday, monday = T("2024-01-05"), T("2024-01-08")
+    assert could_fill(friday, 86_400, days, monday) == monday
+    assert could_fill(friday, 86_400, None, monday) == T("2024-01-06")  # no bars: the bar's end
+    minutes = pd.DatetimeIndex([T("2024-01-02 10:00"), T("2024-01-02 10:16")])
+    # a fill inside the gap (a live venue): measured from the decision bar's end
+    assert could_fill(T("2024-01-02 10:00"), 60, minutes, T("2024-01-02 10:01:02")) == T(
+        "2024-01-02 10:01"
+    )
+    assert could_fill(T("2024-01-02 10:00"), 60, minutes, T("2024-01-02 10:17")) == T(
+        "2024-01-02 10:16"
+    )

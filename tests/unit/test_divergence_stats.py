@@ -10,7 +10,15 @@ import pytest
 
 from parity.analyzers.dtw import annualised_dtw, dtw_cost, dtw_distance
 from parity.analyzers.evidence import bootstrap_sharpe_diff, days_to_detect
-from parity.analyzers.verdict import Thresholds, check_curves, check_sharpe, check_stated, verdict
+from parity.analyzers.metrics import METRIC_KEYS
+from parity.analyzers.verdict import (
+    WORSE,
+    Thresholds,
+    check_curves,
+    check_sharpe,
+    check_stated,
+    verdict,
+)
 from parity.errors import ConfigError
 from parity.runners.compare import parse_expect
 
@@ -140,3 +148,21 @@ def test_total_return_check_judges_runs_too_short_for_sharpe():
     # a flat reference: the 1 % floor keeps a small gap small
     assert check_return(0.001, 0.0, t)[0] == "PASS"
     assert check_return(None, 0.01, t)[0] == "WARN"
+
+
+def test_stated_figures_are_judged_on_their_worse_side_only():
+    """A run better than stated on a risk figure is no failure: -0.97% vs -12% passes."""
+    stated = parse_expect("max_drawdown=-0.12,volatility=0.30,sharpe=1.0,trades=40")
+    live = {"max_drawdown": -0.0097, "volatility": 0.10, "sharpe": 2.5, "trades": 80}
+    checks = check_stated(live, stated, Thresholds())
+    assert [level for level, _ in checks] == ["PASS", "PASS", "PASS", "FAIL"]
+    assert checks[0][1] == (
+        "max_drawdown -0.0097 vs stated -0.12: better than stated (worse is lower)"
+    )
+    assert checks[1][1] == "volatility 0.1 vs stated 0.3: better than stated (worse is higher)"
+    assert checks[3][1] == "trades 80 vs stated 40: 100.0% apart (a gap either way counts)"
+    worse = {"max_drawdown": -0.30, "volatility": 0.45, "sharpe": 0.5, "trades": 40}
+    checks = check_stated(worse, stated, Thresholds())
+    assert [level for level, _ in checks] == ["FAIL", "FAIL", "FAIL", "PASS"]
+    assert checks[0][1] == "max_drawdown -0.3 vs stated -0.12: 150.0% apart (worse is lower)"
+    assert set(WORSE) == set(METRIC_KEYS)  # every metric states its worse side

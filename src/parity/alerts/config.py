@@ -153,10 +153,14 @@ def read_alert_file(path: Path) -> tuple[dict[str, Any], list[str]]:
     import yaml
 
     try:
-        raw = yaml.safe_load(Path(path).read_text())
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(
             f"--alerts {path}: cannot read it ({exc.strerror}); check the path"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"--alerts {path}: not text (byte {exc.start} is not UTF-8); give a YAML file"
         ) from None
     except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())[:160]

@@ -73,6 +73,11 @@ class RunData:
     manifest: Mapping[str, Any] = field(default_factory=dict)
 
     @property
+    def bar_times(self) -> pd.DatetimeIndex:
+        """The labels of the bars the run received (its equity rows)."""
+        return pd.DatetimeIndex(self.equity.index)
+
+    @property
     def pnl(self) -> float:
         """Final equity minus starting cash (0 with no equity yet)."""
         return float(self.equity["value"].iloc[-1]) - self.cash if len(self.equity) else 0.0
@@ -182,8 +187,12 @@ def first_divergence(
 
 
 def _ledger_summary(rows: list[Any]) -> dict[str, Any]:
+    # `matched` counts positions still open at the end too (marked to the last price): the
+    # closed trades of `metrics.trades` are `matched_closed` (+ missed/extra closed ones)
     counts = {s: sum(r.status == s for r in rows) for s in ("matched", "missed", "extra")}
     matched = [r for r in rows if r.status == "matched"]
+    counts["matched_open"] = sum(bool(r.open_at_end) for r in matched)
+    counts["matched_closed"] = counts["matched"] - counts["matched_open"]
 
     def mean(values: list[float | None]) -> float | None:
         clean = [v for v in values if v is not None and math.isfinite(v)]
@@ -220,7 +229,13 @@ def compute_divergence(
     seen = tape if tape is not None else reference
     live_trades = _trades(live)
     seen_trades = _trades(seen)
-    ledger = match_trades(live_trades, seen_trades, bar_seconds=bar_seconds)
+    ledger = match_trades(
+        live_trades,
+        seen_trades,
+        bar_seconds=bar_seconds,
+        live_bars=live.bar_times,
+        twin_bars=seen.bar_times,
+    )
     unfilled, ledger = unfilled_orders(live.orders, ledger)
     curves = curve_agreement(
         live.equity["value"],
@@ -279,7 +294,13 @@ def compute_divergence(
         "verdict": verdict(checks, missing),
     }
     if tape is not None:
-        data_ledger = match_trades(seen_trades, _trades(reference), bar_seconds=bar_seconds)
+        data_ledger = match_trades(
+            seen_trades,
+            _trades(reference),
+            bar_seconds=bar_seconds,
+            live_bars=seen.bar_times,
+            twin_bars=reference.bar_times,
+        )
         out["data_ledger"] = _ledger_summary(data_ledger)
     return out
 

@@ -10,8 +10,11 @@ Per matched trade (signs: a positive ``*_gap_bps`` is worse for the trader):
 * ``entry_gap_bps = dir * (live entry - twin entry) / twin entry * 1e4`` and
   ``exit_gap_bps = dir * (twin exit - live exit) / twin exit * 1e4`` with ``dir = +1`` long,
   ``-1`` short: 10 bps of slippage on every fill shows as ``+10`` on both;
-* ``latency_s``: live entry fill time minus the end of the decision bar (its label plus the bar
-  length), in seconds; ``0`` means "filled at the next bar's open", as the backtest does;
+* ``latency_s``: live entry fill time minus the moment the decision could first be sent and
+  filled: the end of the decision bar (its label plus the bar length), or, when the market
+  printed no bar then, the start of the first bar the run received after it (a replay fills
+  there), in seconds; ``0`` means "filled at the next bar's open", as the backtest does, so a
+  zero-latency lock-step replay shows 0 across gaps, nights and weekends;
 * ``qty_shortfall = twin qty - live qty`` and ``unfilled_qty = ordered - filled`` of the live
   entry order (a partial fill);
 * ``fee_diff = live commission - twin commission``;
@@ -210,8 +213,18 @@ def _key(row: Any) -> tuple[str, str, pd.Timestamp]:
     return (str(row.symbol), str(row.side), pd.Timestamp(row.decision_bar))
 
 
-def match_trades(live: pd.DataFrame, twin: pd.DataFrame, *, bar_seconds: float) -> list[LedgerRow]:
-    """Pair ``live`` and ``twin`` (both from :func:`decision_trades`); rows in decision order."""
+def match_trades(
+    live: pd.DataFrame,
+    twin: pd.DataFrame,
+    *,
+    bar_seconds: float,
+    live_bars: pd.DatetimeIndex | None = None,
+    twin_bars: pd.DatetimeIndex | None = None,
+) -> list[LedgerRow]:
+    """Pair ``live`` and ``twin`` (both from :func:`decision_trades`); rows in decision order.
+    ``live_bars`` / ``twin_bars``: the bar labels each side received (its equity index), which
+    date the moment an order could first fill (module doc, ``latency_s``)."""
+    bars = (_sorted(live_bars), _sorted(twin_bars))
     pending: dict[tuple[str, str, pd.Timestamp], deque[Any]] = defaultdict(deque)
     for row in twin.itertuples(index=False):
         pending[_key(row)].append(row)
@@ -219,7 +232,7 @@ def match_trades(live: pd.DataFrame, twin: pd.DataFrame, *, bar_seconds: float) 
     for row in live.itertuples(index=False):
         queue = pending.get(_key(row))
         if queue:
-            out.append(_matched(row, queue.popleft(), bar_seconds))
+            out.append(_matched(row, queue.popleft(), bar_seconds, bars))
         else:
             out.append(_single("extra", row))
     for queue in pending.values():
@@ -251,7 +264,31 @@ def _iso(value: Any) -> str:
     return "" if pd.isna(stamp) else stamp.isoformat()
 
 
-def _matched(live: Any, twin: Any, bar_seconds: float) -> LedgerRow:
+def _sorted(bars: pd.DatetimeIndex | None) -> pd.DatetimeIndex | None:
+    return None if bars is None else pd.DatetimeIndex(bars).unique().sort_values()
+
+
+def could_fill(
+    decision_bar: Any, bar_seconds: float, bars: pd.DatetimeIndex | None, filled: Any
+) -> pd.Timestamp:
+    """The moment an order decided on ``decision_bar`` could first fill: the bar's end, or the
+    start of the first bar received after it when none started then and that bar is not later
+    than the fill (a replay fills at that bar's open)."""
+    end = pd.Timestamp(decision_bar) + pd.Timedelta(seconds=bar_seconds)
+    if bars is None or not len(bars):
+        return end
+    i = int(bars.searchsorted(end, side="left"))
+    if i < len(bars) and bars[i] <= pd.Timestamp(filled):
+        return pd.Timestamp(bars[i])
+    return end
+
+
+def _matched(
+    live: Any,
+    twin: Any,
+    bar_seconds: float,
+    bars: tuple[pd.DatetimeIndex | None, pd.DatetimeIndex | None] = (None, None),
+) -> LedgerRow:
     """Price, quantity and exit-timing parts of ``live pnl_gross - twin pnl_gross``.
 
     With ``d`` the direction, ``q`` quantities, ``E``/``X`` entry/exit prices (live ``l``, twin
@@ -266,7 +303,8 @@ def _matched(live: Any, twin: Any, bar_seconds: float) -> LedgerRow:
     same_exit = _iso(live.exit_decision_bar) == _iso(twin.exit_decision_bar)
     entry_part = -d * q_l * (e_l - e_t)
     exit_part = d * q_l * (x_l - x_t)
-    decision_end = pd.Timestamp(live.decision_bar) + pd.Timedelta(seconds=bar_seconds)
+    live_start = could_fill(live.decision_bar, bar_seconds, bars[0], live.entry_time)
+    twin_start = could_fill(twin.decision_bar, bar_seconds, bars[1], twin.entry_time)
     ordered = float(live.ordered_qty)
     return LedgerRow(
         status="matched",
@@ -285,8 +323,8 @@ def _matched(live: Any, twin: Any, bar_seconds: float) -> LedgerRow:
         exit_gap_bps=d * (x_t - x_l) / x_t * 1e4 if x_t else None,
         same_exit_decision=same_exit,
         open_at_end=bool(live.open_at_end or twin.open_at_end),
-        latency_s=(pd.Timestamp(live.entry_time) - decision_end).total_seconds(),
-        twin_latency_s=(pd.Timestamp(twin.entry_time) - decision_end).total_seconds(),
+        latency_s=(pd.Timestamp(live.entry_time) - live_start).total_seconds(),
+        twin_latency_s=(pd.Timestamp(twin.entry_time) - twin_start).total_seconds(),
         wall_latency_s=_optional(live.wall_latency_s),
         qty_shortfall=q_t - q_l,
         unfilled_qty=ordered - q_l if math.isfinite(ordered) else None,

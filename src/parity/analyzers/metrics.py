@@ -157,6 +157,12 @@ def _risk_metrics(returns: pd.Series, risk_free: float, periods: int) -> dict[st
     return {"volatility": volatility, "sharpe": sharpe, "sortino": sortino}
 
 
+def max_drawdown(equity: pd.Series, starting_cash: float) -> float | None:
+    """`metrics.max_drawdown` of an equity curve (daily closes, the starting cash the first
+    peak): the one definition `runs show`, reports and the dashboard print."""
+    return _drawdown_metrics(daily_equity(equity), starting_cash)["max_drawdown"]
+
+
 def _drawdown_metrics(closes: pd.Series, starting_cash: float) -> dict[str, Any]:
     if closes.empty:
         return {"max_drawdown": None, "max_drawdown_duration_days": None}

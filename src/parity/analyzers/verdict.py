@@ -15,8 +15,11 @@ Checks (each gives a level; the verdict is the worst):
   Correlation and DTW are read on daily returns when there are at least ``min_days`` (20) days,
   otherwise on per-bar returns (a few days of daily returns say nothing).
 * **Missing fills**: any order reported filled without matching fill rows is FAIL.
-* **Stated figures** (``--expect``): Sharpe as above; every other stated metric by its relative
-  gap ``|live - stated| / max(|stated|, 1e-9)`` against ``metric_pass`` / ``metric_warn``.
+* **Stated figures** (``--expect``): each metric has a worse direction (`WORSE`): a run better
+  than stated (a higher Sharpe, a shallower drawdown, a lower volatility) PASSes; a worse one is
+  judged by its gap, Sharpe as above, every other metric by ``|live - stated| /
+  max(|stated|, 1e-9)`` against ``metric_pass`` / ``metric_warn``. Trades, exposure and
+  turnover have no better side: a gap either way counts.
 
 Exit codes of `parity compare`: 0 PASS, 1 WARN, 2 FAIL.
 """
@@ -92,10 +95,15 @@ class Thresholds:
     def from_yaml(cls, path: Path) -> Thresholds:
         """Thresholds from a YAML mapping of names to numbers (defaults for the rest)."""
         try:
-            raw = yaml.safe_load(Path(path).read_text())
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(
                 f"thresholds file {path} does not exist; check --thresholds"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"thresholds file {path} is not text (byte {exc.start} is not UTF-8); "
+                "give a YAML file"
             ) from None
         except yaml.YAMLError:
             raise ConfigError(f"thresholds file {path} is not valid YAML; fix the syntax") from None
@@ -104,6 +112,33 @@ class Thresholds:
         if not isinstance(raw, dict):
             raise ConfigError(f"thresholds file {path} must map names to numbers")
         return cls().with_overrides(raw)
+
+
+# For each metric, which side of a stated figure is worse ("either": a gap either way counts).
+WORSE: dict[str, str] = {
+    "total_return": "lower",
+    "cagr": "lower",
+    "volatility": "higher",
+    "sharpe": "lower",
+    "sortino": "lower",
+    "max_drawdown": "lower",  # negative: -12% is worse than -1%
+    "max_drawdown_duration_days": "higher",
+    "calmar": "lower",
+    "win_rate": "lower",
+    "profit_factor": "lower",
+    "expectancy": "lower",
+    "avg_win": "lower",
+    "avg_loss": "lower",  # negative: a bigger average loss is lower
+    "trades": "either",
+    "exposure": "either",
+    "turnover": "either",
+}
+
+
+def better_than_stated(name: str, live: float, stated: float) -> bool:
+    """Whether `live` is on the better side of `stated` (never for an "either" metric)."""
+    worse = WORSE.get(name, "either")
+    return (worse == "lower" and live > stated) or (worse == "higher" and live < stated)
 
 
 def _worst(levels: list[str]) -> str:
@@ -170,22 +205,24 @@ def check_curves(curves: Mapping[str, Any], t: Thresholds) -> list[tuple[str, st
 def check_stated(
     live: Mapping[str, Any], stated: Mapping[str, float], t: Thresholds
 ) -> list[tuple[str, str]]:
-    """Stated figures (``--expect``) against the live metrics."""
+    """Stated figures (``--expect``) against the live metrics: a gap on the worse side of a
+    metric (`WORSE`) counts, a run better than stated PASSes."""
     out = []
     for name, want in stated.items():
         got = live.get(name)
-        if name == "sharpe":
-            out.append(check_sharpe(got, want, t))
-        elif got is None:
-            out.append(("WARN", f"{name} undefined live (stated {want:g})"))
+        worse = WORSE.get(name, "either")
+        side = "a gap either way counts" if worse == "either" else f"worse is {worse}"
+        if got is None:
+            level, text = "WARN", f"{name} undefined live (stated {want:g})"
+        elif better_than_stated(name, got, want):
+            level, text = "PASS", f"{name} {got:.4g} vs stated {want:.4g}: better than stated"
+        elif name == "sharpe":
+            level, text = check_sharpe(got, want, t)
         else:
             rel = abs(got - want) / max(abs(want), 1e-9)
-            out.append(
-                (
-                    _band(rel, t.metric_pass, t.metric_warn),
-                    f"{name} {got:.4g} vs stated {want:.4g}: {rel:.1%} apart",
-                )
-            )
+            level = _band(rel, t.metric_pass, t.metric_warn)
+            text = f"{name} {got:.4g} vs stated {want:.4g}: {rel:.1%} apart"
+        out.append((level, f"{text} ({side})"))
     return out
 
 

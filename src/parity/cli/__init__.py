@@ -6,6 +6,9 @@ inside the commands so that `parity --help` stays fast.
 
 from __future__ import annotations
 
+import os
+import sys
+
 from parity.cli import alerts as _alerts  # noqa: F401 - registers `parity alerts`
 from parity.cli import compare as _compare  # noqa: F401 - registers `parity compare`
 from parity.cli import dashboard as _dashboard  # noqa: F401 - registers `parity dashboard`
@@ -19,5 +22,15 @@ __all__ = ["ParityGroup", "cli", "main"]
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="parity")
+    """Console-script entry point. Output to a pipe closed early (`parity runs list | head -3`)
+    ends quietly with exit code 1, as click does, also when it is only found when stdout is
+    flushed at exit."""
+    try:
+        try:
+            cli(prog_name="parity")
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)  # nothing left to flush at shutdown
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)

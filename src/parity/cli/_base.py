@@ -42,8 +42,8 @@ class ParityGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort, BrokenPipeError):
+            raise  # a closed pipe (`parity ... | head`): click ends quietly
         except ParityError as exc:
             if (ctx.obj or {}).get("debug"):
                 traceback.print_exc()

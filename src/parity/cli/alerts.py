@@ -103,27 +103,50 @@ def alerts_list(run_ref: str, runs_dir: Path, as_json: bool) -> None:
     reader = JournalReader.open(run_journal_target(run_dir))
     try:
         events = reader.events(run_dir.name, kind="alert")
+        sinks = _configured_sinks(reader, run_dir.name)
     finally:
         reader.close()
     rows = [
         {"at": at.isoformat(), "severity": level, **(payload or {})}
         for at, level, payload in zip(events["at"], events["level"], events["payload"], strict=True)
     ]
+    if sinks is None:  # a journal without the run's configuration: what the alerts record
+        sinks = sorted({sink for row in rows for sink in row.get("sinks") or ()})
     if as_json:
-        click.echo(json.dumps({"run_id": run_dir.name, "alerts": rows}))
+        click.echo(json.dumps({"run_id": run_dir.name, "sinks": sinks, "alerts": rows}))
         return
     if not rows:
         click.echo(f"run {run_dir.name}: no alerts")
         return
     for row in rows:
         why = row.get("suppressed_by") or "suppressed"
-        held = f"  [not sent: {why}]" if row["suppressed"] else ""
+        held = f"  [not sent: {why}]" if row["suppressed"] and sinks else ""
         click.echo(
             f"{row['at'][:19]}Z  {row['severity']:<8}  {row['rule']:<20}  {row['title']}: "
             f"{row['message']}{held}"
         )
+    if not sinks:
+        click.echo(
+            f"{len(rows)} alert(s), journaled and logged only: no sink configured "
+            "(--alert-url, --alerts FILE or PARITY_ALERT_URLS)"
+        )
+        return
     sent = sum(1 for row in rows if not row["suppressed"])
     click.echo(f"{len(rows)} alert(s), {sent} sent, {len(rows) - sent} held back")
+
+
+def _configured_sinks(reader: Any, run_id: str) -> list[str] | None:
+    """The run's alert sinks (redacted) as its configuration recorded them; None if unknown."""
+    from parity.errors import JournalError
+
+    try:
+        manifest = reader.run(run_id).manifest or {}
+    except JournalError:
+        return None
+    alerts = (manifest.get("config") or {}).get("alerts")
+    if not isinstance(alerts, dict) or not isinstance(alerts.get("sinks"), list):
+        return None
+    return [str(sink) for sink in alerts["sinks"]]
 
 
 @alerts.command("test")

@@ -42,8 +42,8 @@ class CompareCommand(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
-            raise
+        except (click.ClickException, click.exceptions.Exit, click.Abort, BrokenPipeError):
+            raise  # a closed pipe: click ends quietly
         except ParityError as exc:
             if (ctx.find_root().obj or {}).get("debug"):
                 traceback.print_exc()

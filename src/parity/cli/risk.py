@@ -53,22 +53,9 @@ def limits_from_flags(values: Mapping[str, Any], base: Any = None) -> Any:
 
 def find_run_dir(ref: str, runs_dir: Path) -> Path:
     """A run's directory by path, id, unique prefix or `latest` (running runs included)."""
-    from parity.errors import RunNotFoundError
+    from parity.runstore import resolve_run_dir
 
-    path = Path(ref)
-    markers = ("risk_state.json", "manifest.json")
-    if path.is_dir() and any((path / name).exists() for name in markers):
-        return path
-    dirs = sorted(p for p in runs_dir.iterdir() if p.is_dir()) if runs_dir.is_dir() else []
-    if ref == "latest" and dirs:
-        return dirs[-1]
-    matches = [p for p in dirs if p.name == ref] or [p for p in dirs if p.name.startswith(ref)]
-    if len(matches) == 1:
-        return matches[0]
-    what = "is ambiguous" if matches else "not found"
-    raise RunNotFoundError(
-        f"run {ref!r} {what} in {runs_dir}; give the full id (`parity runs list`) or --runs-dir"
-    )
+    return resolve_run_dir(ref, runs_dir)
 
 
 def _describe(state: Any) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from parity.analyzers.holdings import holdings, open_positions
+from parity.analyzers.metrics import max_drawdown
 from parity.dashboard.catalog import Catalog, RunRef, read_json, run_status, utcnow
 from parity.dashboard.sources import ArtifactSource, JournalSource, RunSource
 from parity.dashboard.twin import Twin, TwinWorker, compare_twin
@@ -169,14 +170,19 @@ def _latest(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 
 def divergence(run_dir: Any, events: pd.DataFrame) -> dict[str, Any]:
-    """The latest `parity compare` result (divergence.json) and the run's divergence events."""
+    """The twin verdict: `parity compare`'s with its backtest twin (divergence.json; --expect
+    and --against write their own files), else the run's last session check; and the run's
+    divergence events. `source` names what the verdict is."""
     rows = _events(events, "divergence")
     found = read_json(run_dir / "divergence.json") if run_dir is not None else None
+    if found is not None and found.get("mode") not in (None, "twin"):
+        found = None  # an older parity's --expect/--against output: not the twin's verdict
     report = None
     if found is not None:
         curves = found.get("curves") or {}
         report = {
             "mode": found.get("mode"),
+            "compared_with": found.get("compared_with") or "its backtest twin",
             "verdict": found.get("verdict"),
             "metrics": found.get("metrics"),
             "correlation": ((curves.get("per_bar") or {}).get("correlation")),
@@ -187,7 +193,16 @@ def divergence(run_dir: Any, events: pd.DataFrame) -> dict[str, Any]:
     verdict = (report or {}).get("verdict") or (
         {"status": latest.get("status"), "reasons": latest.get("reasons") or []} if latest else None
     )
-    return clean({"verdict": verdict, "report": report, "events": rows[-RECENT:][::-1]})
+    source = (
+        "parity compare with its backtest twin"
+        if report and report.get("verdict")
+        else f"session check of {latest.get('session') or latest.get('at')}"
+        if latest
+        else None
+    )
+    return clean(
+        {"verdict": verdict, "source": source, "report": report, "events": rows[-RECENT:][::-1]}
+    )
 
 
 def risk(run_dir: Any, manifest: Mapping[str, Any]) -> dict[str, Any]:
@@ -249,7 +264,14 @@ def summary(
                 "total_return": last_value / cash - 1.0
                 if last_value is not None and cash
                 else None,
-                "max_drawdown": float((equity["value"] / equity["value"].cummax() - 1.0).min())
+                # the run's max_drawdown as `runs show` has it (daily closes from the starting
+                # cash); the chart's per-bar curve goes deeper intraday: both are labelled
+                "max_drawdown": max_drawdown(equity["value"], cash or equity["value"].iloc[0])
+                if len(equity)
+                else None,
+                "max_drawdown_per_bar": float(
+                    (equity["value"] / equity["value"].cummax() - 1.0).min()
+                )
                 if len(equity)
                 else None,
             }

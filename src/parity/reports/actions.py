@@ -220,11 +220,16 @@ def action_items(
     status = divergence.get("status")
     if status in ("WARN", "FAIL"):
         reasons = "; ".join(divergence.get("reasons") or []) or "see `parity compare`"
+        where = (
+            f"session check of {divergence.get('session')}"
+            if divergence.get("source") == "journal"
+            else "`parity compare` with its backtest twin"
+        )
         out.append(
             _action(
                 "critical" if status == "FAIL" else "warning",
                 "divergence",
-                f"backtest vs live {status}: {reasons}",
+                f"backtest vs live {status} ({where}): {reasons}",
             )
         )
     return sorted(out, key=lambda a: SEVERITIES.index(a["severity"]))

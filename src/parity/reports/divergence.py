@@ -31,7 +31,9 @@ def _num(value: Any, spec: str = ".4g") -> str:
 def summary_text(div: Mapping[str, Any]) -> str:
     """A few screens of plain text: verdict, metrics, curves, ledger, waterfall, evidence."""
     v = div["verdict"]
-    lines = [f"verdict: {v['status']}"] + [f"  - {r}" for r in v["reasons"]]
+    what = div.get("compared_with")
+    lines = [f"verdict: {v['status']}" + (f" (paper run vs {what})" if what else "")]
+    lines += [f"  - {r}" for r in v["reasons"]]
     lines += [f"warning: {w}" for w in div.get("warnings", [])]
     lines += ["", _metrics_table(div)]
     if div.get("mode") == "expect":
@@ -46,10 +48,12 @@ def summary_text(div: Mapping[str, Any]) -> str:
     counts = led["counts"]
     lines += [
         "",
-        f"trades: {counts['matched']} matched, {counts['missed']} missed, {counts['extra']} extra; "
+        f"round trips: {counts['matched']} matched{_open_part(counts)}, "
+        f"{counts['missed']} missed, {counts['extra']} extra; "
         f"mean fill gap {_num(led['mean_entry_gap_bps'], '.2f')} bps entry, "
         f"{_num(led['mean_exit_gap_bps'], '.2f')} bps exit; "
-        f"mean latency {_num(led['mean_latency_s'], '.1f')} s",
+        f"mean latency {_num(led['mean_latency_s'], '.1f')} s (fill time minus the first "
+        "moment the order could fill)",
     ]
     for order in led.get("unfilled_orders", ()):
         cost = order["missed_twin_pnl"]
@@ -81,12 +85,21 @@ def summary_text(div: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _open_part(counts: Mapping[str, Any]) -> str:
+    """`(54 closed + 1 open at the end)`: `metrics.trades` counts closed trades only."""
+    still_open = counts.get("matched_open")
+    if not still_open:
+        return ""
+    return f" ({counts.get('matched_closed')} closed + {still_open} open at the end)"
+
+
 def _metrics_table(div: Mapping[str, Any]) -> str:
     expect = div.get("mode") == "expect"
     head = ["metric", "paper", "stated"] if expect else ["metric", "paper", "tape", "reference"]
     rows = []
     for name, m in div["metrics"].items():
-        cells = [name, format_metric(name, m["live"])]
+        label = "trades (closed)" if name == "trades" else name
+        cells = [label, format_metric(name, m["live"])]
         cells += (
             [format_metric(name, m["stated"])]
             if expect
@@ -96,8 +109,10 @@ def _metrics_table(div: Mapping[str, Any]) -> str:
             ]
         )
         cells += [_num(m["abs_diff"]), _num(m["rel_diff"], ".1%")]
+        if expect:
+            cells.append(m.get("worse") or "either")
         rows.append(cells)
-    return table([*head, "diff", "rel"], rows)
+    return table([*head, "diff", "rel", *(["worse if"] if expect else [])], rows)
 
 
 # ------------------------------------------------------------------------------------ HTML
@@ -198,6 +213,7 @@ LEDGER_FIELDS = (
     "symbol",
     "side",
     "decision_bar",
+    "open_at_end",
     "live_qty",
     "twin_qty",
     "entry_gap_bps",
@@ -214,7 +230,9 @@ def render_html(div: Mapping[str, Any], series: Mapping[str, pd.Series]) -> str:
     """The whole page as one string."""
     v = div["verdict"]
     body = [
-        f"<h1>parity compare: {html.escape(str(div.get('live_run')))}</h1>",
+        f"<h1>parity compare: {html.escape(str(div.get('live_run')))}"
+        + (f" vs {html.escape(str(div['compared_with']))}" if div.get("compared_with") else "")
+        + "</h1>",
         f'<h2 class="{v["status"]}">{v["status"]}</h2>',
         "<ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in v["reasons"]) + "</ul>",
     ]

@@ -387,6 +387,7 @@ def divergence(inputs: ReportInputs, last: dt.date) -> dict[str, Any]:
         compare = {
             "checked": True,
             "source": "compare",
+            "compared_with": figures.get("compared_with") or "its backtest twin",
             "at": _iso(inputs.compare_at),
             "session": None,
             "status": verdict.get("status"),

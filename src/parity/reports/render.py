@@ -163,7 +163,8 @@ def divergence_line(div: Mapping[str, Any]) -> str:
     where = (
         f"session check of {div.get('session')} (journal)"
         if div.get("source") == "journal"
-        else f"`parity compare` ({div.get('path')})"
+        else f"`parity compare` with {div.get('compared_with') or 'its backtest twin'} "
+        f"({div.get('path')})"
     )
     line = (
         f"{div.get('status')}  from {where}, at {_time(div.get('at'))} UTC; correlation "

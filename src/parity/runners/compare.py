@@ -11,7 +11,9 @@ runs twice through `run_backtest`, into `PAPER_RUN/compare/`:
 * ``history-twin``: on vendor history for the same window: the local venue's data source
   (`history` overrides it), or Alpaca's history for an Alpaca run (needs keys and a network).
 
-Outputs: `divergence.json` and `divergence.html` in the paper run directory (or `out`).
+Outputs: `divergence.json` and `divergence.html` (the twin's: what reports and the dashboard
+show), `divergence-expect.*` (`expect`) or `divergence-against-RUN.*` (`against`), in the paper
+run directory (or `out`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
@@ -33,13 +36,14 @@ import pandas as pd
 from parity.analyzers.divergence import RunData, compute_divergence
 from parity.analyzers.matching import missing_fills
 from parity.analyzers.metrics import METRIC_KEYS
-from parity.analyzers.verdict import Thresholds, check_stated, verdict
+from parity.analyzers.verdict import WORSE, Thresholds, check_stated, verdict
 from parity.errors import ConfigError, DataError, ReportError, StrategyError
 from parity.risk.limits import RiskLimits
 from parity.runstore import RunRecord, RunStore
 from parity.timeframe import parse_timeframe
 
 Notify = Callable[[str], None]
+TWIN_STEM = "divergence"  # divergence.json / .html: the twin compare, read by reports
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +124,7 @@ def run_compare(config: CompareConfig, *, notify: Notify = lambda _m: None) -> C
     record = _paper_record(store, config.paper_run)
     live = RunData.from_dir(record.path, record.manifest)
     warnings: list[str] = []
+    other: RunRecord | None = None
     if config.expect:
         divergence = _expect(live, config.expect, config.thresholds)
         series: dict[str, pd.Series] = {}
@@ -160,15 +165,27 @@ def run_compare(config: CompareConfig, *, notify: Notify = lambda _m: None) -> C
             "tape": twins.tape.equity["value"],
             "reference": twins.history.equity["value"],
         }
+    stem, divergence["compared_with"] = _what(config, other_id=other.run_id if other else None)
     divergence["warnings"] = warnings
     divergence["thresholds"] = vars(config.thresholds)
     divergence = _finite(divergence)
     out = Path(config.out) if config.out else record.path
     out.mkdir(parents=True, exist_ok=True)
-    json_path = out / "divergence.json"
+    json_path = out / f"{stem}.json"
     json_path.write_text(json.dumps(divergence, indent=2, default=str, allow_nan=False) + "\n")
-    html_path = write_html(divergence, series, out / "divergence.html")
+    html_path = write_html(divergence, series, out / f"{stem}.html")
     return CompareResult(divergence, json_path, html_path, tuple(warnings))
+
+
+def _what(config: CompareConfig, *, other_id: str | None) -> tuple[str, str]:
+    """Each comparison keeps its own file (`divergence.json` is the twin's, the one reports and
+    the dashboard read) and says what it compared with."""
+    if config.expect:
+        return "divergence-expect", "stated figures (--expect)"
+    if other_id is not None:
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", other_id)
+        return f"divergence-against-{safe}", f"run {other_id} (--against)"
+    return TWIN_STEM, "its backtest twin"
 
 
 def _finite(value: Any) -> Any:
@@ -200,6 +217,7 @@ def _expect(live: RunData, stated: Mapping[str, float], t: Thresholds) -> dict[s
             "stated": want,
             "abs_diff": delta,
             "rel_diff": delta / abs(want) if delta is not None and want else None,
+            "worse": WORSE.get(name, "either"),
         }
     missing = missing_fills(live.orders, live.fills)
     return {

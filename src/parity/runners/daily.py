@@ -119,8 +119,10 @@ def read_inputs(reader: JournalReader, run_id: str, run_dir: Path) -> ReportInpu
     cash = manifest.get("starting_cash") or manifest.get("cash")
     if cash is None:
         cash = float(equity["value"].iloc[0]) if len(equity) else 0.0
-    compare_path = run_dir / "divergence.json"
+    compare_path = run_dir / "divergence.json"  # the twin compare's (--expect/--against: own files)
     compare = _file_json(compare_path)
+    if compare is not None and compare.get("mode") not in (None, "twin"):
+        compare = None  # written by an older parity's --expect or --against: not the twin verdict
     compare_at = None
     if compare is not None:
         stamp = compare_path.stat().st_mtime

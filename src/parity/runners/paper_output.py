@@ -140,6 +140,12 @@ def close_paper_journal(journal: Journal | None, status: str) -> None:
         journal.close()
 
 
+def _created_at(reader: Any, run_id: str) -> str:
+    stamp = reader.run(run_id).created_at  # naive UTC, or aware from some databases
+    stamp = stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)
+    return str(stamp.isoformat(timespec="microseconds"))
+
+
 def write_paper_run(
     config: Any,
     *,
@@ -168,7 +174,10 @@ def write_paper_run(
         "mode": "paper",
         "venue": venue,
         "dry_run": config.dry_run,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+        # when the run was created (its journal's stamp), not when it ended: `latest` is the
+        # run created last, whatever ran longest
+        "created_at": _created_at(reader, run),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         "strategy": _strategy_manifest(spec),
         "params": resolved_params(spec.cls, params),
         "symbols": list(config.symbols),

@@ -41,7 +41,7 @@
       scales: { x: { time: true } },
       series: [
         {},
-        { label: "drawdown", stroke: "#b3261e", width: 1, fill: "rgba(179, 38, 30, 0.15)",
+        { label: "drawdown (per bar)", stroke: "#b3261e", width: 1, fill: "rgba(179, 38, 30, 0.15)",
           value: (u, v) => P.pct(v) },
       ],
       axes: [{}, { size: 80, values: (u, vals) => vals.map((v) => P.pct(v, 1)) }],
@@ -86,7 +86,8 @@
     document.getElementById("cards").replaceChildren(
       card("equity", P.num(run.equity)),
       card("total return", P.signed(run.total_return, P.pct(run.total_return))),
-      card("max drawdown", P.pct(run.max_drawdown)),
+      card("max drawdown (daily closes)", P.pct(run.max_drawdown)),
+      card("max drawdown (per bar)", P.pct(run.max_drawdown_per_bar)),
       card("starting cash", P.num(run.starting_cash)),
       card("mode · venue", `${run.mode || "–"} · ${run.venue || "–"}`),
       card("strategy", `${run.strategy || "–"} ${run.timeframe || ""}`),
@@ -193,6 +194,9 @@
     const status = div.verdict ? div.verdict.status : null;
     verdict.className = `badge ${status || ""}`;
     verdict.textContent = status || "no verdict yet";
+    verdict.title = div.source ? `verdict of ${div.source}` : "";
+    const source = document.getElementById("verdict-source");
+    if (source) source.textContent = div.source ? `from ${div.source}` : "";
     const box = document.getElementById("divergence");
     const parts = [];
     const reasons = (div.verdict && div.verdict.reasons) || [];
@@ -201,7 +205,7 @@
     if (div.report) {
       const r = div.report;
       parts.push(facts([
-        ["compare mode", r.mode || "–"],
+        ["compared with", r.compared_with || "–"],
         ["returns correlation", P.num(r.correlation, 3)],
         ["final equity gap", P.num(r.final_equity && r.final_equity.gap)],
       ]));
