@@ -54,7 +54,7 @@ from parity.runners.sessions import (
     PollingSession,
     new_york_now,
 )
-from parity.runstore import new_run_id
+from parity.runstore import check_run_id, new_run_id
 from parity.strategies.params import coerce_params
 from parity.strategies.registry import resolve_strategy
 
@@ -157,6 +157,8 @@ def run_paper(
     `resume` continues `config.run_id` after a crash (see `resume_paper`)."""
     if not config.symbols:
         raise ConfigError("paper trading needs --symbols, e.g. --symbols AAPL")
+    if config.run_id is not None and resume is None:
+        check_run_id(config.run_id)
     spec = resolve_strategy(config.strategy)
     params = coerce_params(spec.cls, config.params)
     session = session or open_session(config, notify)
