@@ -173,14 +173,19 @@ def run_paper(
     cleanup = contextlib.ExitStack()
     try:
         report = session.check(config, notify)
-        starting_cash = float(config.cash or (report.get("account") or {}).get("cash") or 100_000.0)
+        account_cash = (report.get("account") or {}).get("cash")
+        starting_cash = float(config.cash or account_cash or 100_000.0)
         journal = open_paper_journal(
             config,
             spec=spec,
             params=params,
             run_id=run_id,
             venue=session.venue,
-            extra={"config": config.as_dict(), "starting_cash": starting_cash},
+            extra={
+                "config": config.as_dict(),
+                "starting_cash": starting_cash,
+                "account_cash": account_cash,  # what `--resume` checks the venue's cash against
+            },
             resume=resume is not None,
         )
         log_path = cleanup.enter_context(run_log(config.runs_dir / run_id))
@@ -201,7 +206,14 @@ def run_paper(
                     f"{resume.cash:,.2f}, positions {journal_positions(journal, run_id)})"
                 )
             else:
-                rec = reconcile(session.store, journal, run_id, config.symbols, adopt=resume.adopt)
+                rec = reconcile(
+                    session.store,
+                    journal,
+                    run_id,
+                    config.symbols,
+                    adopt=resume.adopt,
+                    notify=notify,
+                )
                 notify(rec.report())
                 resume.next_seq = rec.next_seq
         orders_journal = OrderJournal(journal, daily=config.timeframe.is_daily)
