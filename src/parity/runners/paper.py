@@ -24,7 +24,9 @@ from parity.alerts.engine import RunAlerts
 from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
 from parity.errors import ConfigError, ParityError, StrategyError
+from parity.journal.database import run_journal_target
 from parity.journal.hook import OrderJournal
+from parity.journal.lock import RunLock, lock_run
 from parity.logs import FILE_ONLY, run_log
 from parity.risk.monitor import attach_risk, risk_notifier
 from parity.runners.daily import (
@@ -72,6 +74,7 @@ class Resume:
     cash: float = 0.0
     starting_cash: float = 0.0
     next_seq: int = 1
+    lock: RunLock | None = None  # the run's writer lock, taken before anything else
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,8 @@ def run_paper(
         report = session.check(config, notify)
         account_cash = (report.get("account") or {}).get("cash")
         starting_cash = float(config.cash or account_cash or 100_000.0)
+        if resume is None or resume.lock is None:  # one process writes a run at a time
+            cleanup.callback(lock_run(run_journal_target(config.runs_dir / run_id), run_id).release)
         journal = open_paper_journal(
             config,
             spec=spec,
@@ -358,7 +363,6 @@ def resume_paper(
     thresholds included; `alert_urls` are given again, they are never journaled); the
     venue and the journal are reconciled (orders, fills, positions), the warm-up is read from
     history, and the same run goes on (same id, client order ids numbered on)."""
-    from parity.journal.database import run_journal_target
     from parity.journal.reader import JournalReader
 
     reader = JournalReader.open(run_journal_target(run_dir))
@@ -385,5 +389,10 @@ def resume_paper(
         cash=None,  # the capital is invested now: what is left comes from the journal
     )
     config = dataclasses.replace(config, alerts=config.alerts.with_urls(alert_urls))
+    run_lock = lock_run(run_journal_target(run_dir), run_dir.name)  # refused if another writes
     notify(f"resuming {run_dir.name} (was {info.status}, pid {info.pid})")
-    return run_paper(config, notify=notify, stop=stop, session=session, resume=Resume(adopt=adopt))
+    try:
+        resume = Resume(adopt=adopt, lock=run_lock)
+        return run_paper(config, notify=notify, stop=stop, session=session, resume=resume)
+    finally:
+        run_lock.release()
