@@ -51,9 +51,9 @@ time.sleep(600)
 """
 
 
-def _run_row(path: Path, run_id: str) -> tuple[int | None, int]:
+def _run_row(path: Path | str, run_id: str) -> tuple[int | None, int]:
     """The run's recorded pid and its number of fills ((None, 0) while it is being created)."""
-    if not path.is_file():
+    if isinstance(path, Path) and not path.is_file():
         return None, 0
     try:
         reader = JournalReader.open(path)
@@ -75,10 +75,20 @@ def _wait(condition, what: str, proc: subprocess.Popen[bytes], log: Path) -> Non
         time.sleep(0.2)
 
 
-def test_a_second_resume_is_refused_while_status_and_the_dashboard_read(tmp_path: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str | None:
+    """None: each run's own SQLite file; else the PostgreSQL database (`PARITY_DB_URL`)."""
+    return str(request.getfixturevalue("pg_url")) if request.param == "postgresql" else None
+
+
+def test_a_second_resume_is_refused_while_status_and_the_dashboard_read(
+    tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "slow.py").write_text(SLOW)
     runs = tmp_path / "runs"
-    journal = runs / "k" / "journal.sqlite"
+    journal: Path | str = db_url or runs / "k" / "journal.sqlite"
+    if db_url:
+        monkeypatch.setenv("PARITY_DB_URL", db_url)  # the runs, status and the dashboard
     data = load_bars("sample:minute", ["IBM"], start=dt.date(2013, 10, 4), end=dt.date(2013, 10, 4))
     venue = VenueServer(VenueConfig(data=data, ack_timeout=3600.0))
     venue.start()
