@@ -63,9 +63,9 @@ class _FileLock(RunLock):
     @classmethod
     def take(cls, path: Path, run_id: str) -> _FileLock:
         owner = path.with_name(path.name + ".pid")
-        path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(path), timeout=0)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             lock.acquire()
         except Timeout:
             try:
@@ -73,9 +73,17 @@ class _FileLock(RunLock):
             except OSError:
                 pid = None
             raise _refusal(run_id, pid) from None
-        tmp = owner.with_name(owner.name + ".tmp")
-        tmp.write_text(f"{os.getpid()}\n")
-        tmp.replace(owner)
+        except OSError as exc:
+            raise JournalError(
+                f"cannot lock run {run_id} ({path}: {exc.strerror or exc}); check the run "
+                "directory is writable"
+            ) from None
+        try:
+            tmp = owner.with_name(owner.name + ".tmp")
+            tmp.write_text(f"{os.getpid()}\n")
+            tmp.replace(owner)
+        except OSError:
+            pass  # the lock holds; a refusal then names no pid
         return cls(lock, owner)
 
     def release(self) -> None:
