@@ -147,7 +147,7 @@ def reconcile(
     _check_cash(store, journal, run_id, result, others=any(s not in symbols for s in venue))
     if result.unexplained and not adopt:
         notify("reconciliation: journal and venue disagree:")
-        for text in result.unexplained:
+        for text in _concise(result.unexplained, f"{run_id}-"):
             notify(f"  {text}")
         count = len(result.unexplained)
         raise BrokerError(
@@ -158,6 +158,14 @@ def reconcile(
     for text in result.unexplained:
         result.lines.append(f"adopted the venue's state: {text}")
     return result
+
+
+def _concise(differences: list[str], order_prefix: str, most: int = 10) -> list[str]:
+    """At most `most` order lines (then how many more), and every other line."""
+    orders = [d for d in differences if d.startswith(order_prefix)]
+    rest = [d for d in differences if not d.startswith(order_prefix)]
+    more = [f"... and {len(orders) - most} more orders"] if len(orders) > most else []
+    return [*orders[:most], *more, *rest]
 
 
 def _absent(journal: Any, result: Reconciliation, cid: str, journaled: float, status: str) -> None:
