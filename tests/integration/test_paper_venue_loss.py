@@ -140,8 +140,9 @@ def test_a_dead_venue_stops_the_run_in_one_line_and_a_fresh_one_is_not_believed(
     assert "Traceback" not in stderr
     lines = stderr.splitlines()
     errors = [line for line in lines if line.startswith("error: ")]
-    own = [line for line in errors if not line.startswith("error: alert ")]  # the alert sink
-    assert own == [lines[-1]], errors
+    assert errors == [lines[-1]], errors  # the error alert goes to the run's log file
+    run_log = (runs / "v1" / "logs" / "parity.log").read_text()
+    assert "alert error: run stopped by VenueUnavailable: a VenueUnavailable ended" in run_log
     assert lines[-1].startswith("error: venue ") and f"127.0.0.1:{port}" in lines[-1]
 
     filled, cash, positions, never_sent = journal(runs)
