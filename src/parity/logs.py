@@ -42,6 +42,22 @@ def _utc(created: float) -> str:
 FILE_ONLY = {"file_only": True}
 
 
+# alpaca-py's stream loggers: they log a refused (re)connection as an error with its traceback,
+# then retry; parity's store reports the disconnect and a run that cannot go on ends with its own
+# one-line error, so those are warnings
+_STREAM_LOGGERS = ("alpaca.trading.stream", "alpaca.data.live.websocket")
+
+
+class _RetriedConnection(logging.Filter):
+    """An ERROR record carrying an `OSError` (connection refused or reset) becomes a WARNING."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if record.levelno == logging.ERROR and isinstance(error, OSError):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def extras(record: logging.LogRecord) -> dict[str, Any]:
     """The structured fields a call site attached with `extra=`."""
     return {
@@ -68,7 +84,13 @@ class JsonFormatter(logging.Formatter):
 
 
 class ConsoleFormatter(logging.Formatter):
-    """parity's console voice: `message`, `warning: message`, `error: message`."""
+    """parity's console voice: `message`, `warning: message`, `error: message`. A logged
+    traceback (a library's `log.exception`) reaches the console only with `tracebacks` (the
+    `--debug` level); the log files always keep it."""
+
+    def __init__(self, *, tracebacks: bool = False) -> None:
+        super().__init__()
+        self.tracebacks = tracebacks
 
     def format(self, record: logging.LogRecord) -> str:
         text = record.getMessage()
@@ -77,7 +99,7 @@ class ConsoleFormatter(logging.Formatter):
             text += " (" + ", ".join(f"{k}={v}" for k, v in fields.items()) + ")"
         if record.levelno >= logging.WARNING:
             text = f"{record.levelname.lower()}: {text}"
-        if record.exc_info and record.levelno >= logging.ERROR:
+        if self.tracebacks and record.exc_info and record.levelno >= logging.ERROR:
             text += "\n" + self.formatException(record.exc_info)
         return text
 
@@ -152,7 +174,8 @@ def configure_logging(
         root.removeHandler(handler)
         handler.close()
     console: logging.Handler = _CurrentStderr()
-    console.setFormatter(JsonFormatter() if as_json else ConsoleFormatter())
+    tracebacks = numeric <= logging.DEBUG
+    console.setFormatter(JsonFormatter() if as_json else ConsoleFormatter(tracebacks=tracebacks))
     handlers = [console]
     if file is not None:
         handlers.append(file_handler(file, as_json=as_json))
@@ -164,6 +187,10 @@ def configure_logging(
     logging.getLogger("parity").setLevel(numeric)
     for name in _QUIET:
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+    for name in _STREAM_LOGGERS:
+        stream_log = logging.getLogger(name)
+        if not any(isinstance(f, _RetriedConnection) for f in stream_log.filters):
+            stream_log.addFilter(_RetriedConnection())
 
 
 def console_is_json() -> bool:

@@ -30,6 +30,21 @@ def default_runs_dir() -> Path:
     return Path(os.environ.get(ENV_RUNS_DIR) or "runs")
 
 
+_SAFE_RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+
+
+def check_run_id(run_id: str) -> str:
+    """`run_id` if it is a safe directory name (letters, digits, `._-`, no leading dot, at most
+    128 characters), else a one-line `ConfigError`: a run id becomes a path under the runs
+    directory, so `../x` or `/tmp/x` must never be one."""
+    if not _SAFE_RUN_ID.fullmatch(run_id):
+        raise ConfigError(
+            f"run id {run_id!r} is not a safe name; use up to 128 letters, digits, '.', '_' "
+            "and '-', not starting with '.' (e.g. --run-id spy-paper-1)"
+        )
+    return run_id
+
+
 def new_run_id(strategy: str, now: dt.datetime | None = None) -> str:
     """`20260101-093000-sma_cross-a1b2c3`: sortable by time, readable, unique."""
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%d-%H%M%S")

@@ -38,6 +38,7 @@ pytestmark = [pytest.mark.timeout(90)]
 
 DAY = dt.date(2013, 10, 4)
 KEYS = ("ops-key-id", "ops-secret")
+AUTH = {"APCA-API-KEY-ID": KEYS[0], "APCA-API-SECRET-KEY": KEYS[1]}  # control paths too
 
 SCRIPTED = '''
 """Orders at chosen bars; the position and cash of every bar, written at stop()."""
@@ -137,9 +138,9 @@ def hold(venue: VenueServer, qty: float) -> None:
         client = TradingClient(*KEYS, paper=True, url_override=venue.base_url)
         request = MarketOrderRequest(symbol="IBM", qty=qty, side="buy", time_in_force="day")
         client.submit_order(request)
-        step = requests.get(f"{venue.base_url}/parity/v1/status", timeout=5).json()
+        step = requests.get(f"{venue.base_url}/parity/v1/status", headers=AUTH, timeout=5).json()
         ack = {"through": step["time"]}
-        requests.post(f"{venue.base_url}/parity/v1/ack", json=ack, timeout=5)
+        requests.post(f"{venue.base_url}/parity/v1/ack", json=ack, headers=AUTH, timeout=5)
         assert msgpack.unpackb(ws.recv())[0]["T"] == "b"  # the bar the order filled on
     assert venue.snapshot()["positions"]["IBM"]["qty"] == qty
 

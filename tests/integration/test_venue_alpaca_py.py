@@ -24,6 +24,7 @@ from parity.venue import FaultPlan, VenueConfig, VenueServer
 
 NY = ZoneInfo("America/New_York")
 KEYS = ("key-id", "secret-key")
+AUTH = {"APCA-API-KEY-ID": KEYS[0], "APCA-API-SECRET-KEY": KEYS[1]}  # control paths too
 START = "2013-10-07T10:00:00"
 
 
@@ -157,12 +158,18 @@ def test_invalid_orders_are_422(server: VenueServer, trading: TradingClient) -> 
 
 def test_429_then_success_and_exhausted(server: VenueServer, trading: TradingClient) -> None:
     requests.post(
-        f"{server.base_url}/parity/v1/faults", json={"rest_errors": [[429, 2]]}, timeout=5
+        f"{server.base_url}/parity/v1/faults",
+        json={"rest_errors": [[429, 2]]},
+        headers=AUTH,
+        timeout=5,
     ).raise_for_status()
     assert trading.get_account().cash == "50000"  # two 429s retried away
     assert server.snapshot()["faults"]["rest_errors"] == []
     requests.post(
-        f"{server.base_url}/parity/v1/faults", json={"rest_errors": [[429, 4]]}, timeout=5
+        f"{server.base_url}/parity/v1/faults",
+        json={"rest_errors": [[429, 4]]},
+        headers=AUTH,
+        timeout=5,
     ).raise_for_status()
     with pytest.raises(APIError) as err:
         trading.get_account()  # 1 try + 3 retries, all 429

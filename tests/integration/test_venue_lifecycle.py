@@ -40,6 +40,7 @@ from parity.venue import FaultPlan, VenueConfig, VenueServer
 NY = ZoneInfo("America/New_York")
 WAIT = 5.0
 KEYS = ("key", "secret")
+AUTH = {"APCA-API-KEY-ID": KEYS[0], "APCA-API-SECRET-KEY": KEYS[1]}  # control paths too
 
 # open, high, low, close, volume — one bar a minute from 2024-01-08 09:30 New York
 BARS = [
@@ -102,7 +103,8 @@ class Harness:
         self.last: Any = None
 
     def status(self) -> dict[str, Any]:
-        return requests.get(f"{self.server.base_url}/parity/v1/status", timeout=WAIT).json()
+        url = f"{self.server.base_url}/parity/v1/status"
+        return requests.get(url, headers=AUTH, timeout=WAIT).json()
 
     def wait_status(self, check: Any, timeout: float = WAIT) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -123,7 +125,10 @@ class Harness:
         bar = bar or self.last
         through = bar.timestamp.astimezone(NY).replace(tzinfo=None).isoformat()
         response = requests.post(
-            f"{self.server.base_url}/parity/v1/ack", json={"through": through}, timeout=WAIT
+            f"{self.server.base_url}/parity/v1/ack",
+            json={"through": through},
+            headers=AUTH,
+            timeout=WAIT,
         )
         response.raise_for_status()
         return response.json()

@@ -129,3 +129,24 @@ def test_unwritable_log_file_is_one_clear_error(tmp_path: Path):
     blocker.write_text("x")
     with pytest.raises(ConfigError, match="--log-file"):
         file_handler(blocker / "sub" / "parity.log", as_json=False)
+
+
+def test_a_libraries_logged_traceback_reaches_the_console_only_with_debug(capsys):
+    logger = logging.getLogger("alpaca.trading.stream")
+    for level, shown in (("info", False), ("debug", True)):
+        configure_logging(level=level)
+        try:
+            raise ConnectionRefusedError(111, "Connect call failed")
+        except ConnectionRefusedError as exc:
+            logger.exception("error during websocket communication: %s", exc)
+        err = capsys.readouterr().err
+        # a refused connection the stream retries is a warning, its traceback only with --debug
+        assert err.startswith("warning: error during websocket communication: [Errno 111]")
+        assert ("Traceback (most recent call last)" in err) is False
+        try:
+            raise ValueError("insufficient subscription")
+        except ValueError:
+            logger.exception("error during websocket communication")
+        err = capsys.readouterr().err
+        assert err.startswith("error: error during websocket communication")
+        assert ("Traceback (most recent call last)" in err) is shown

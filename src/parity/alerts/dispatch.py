@@ -18,6 +18,7 @@ from typing import Any
 from parity.alerts.config import AlertConfig
 from parity.alerts.rules import Alert
 from parity.alerts.sinks import Delivery
+from parity.logs import FILE_ONLY
 
 log = logging.getLogger("parity.alerts")
 
@@ -136,4 +137,5 @@ class AlertDispatcher:
         log.log(
             _LEVELS.get(alert.severity, logging.WARNING),
             "alert %s: %s: %s%s", alert.rule, alert.title, alert.message, note,
+            extra={} if alert.console else FILE_ONLY,
         )  # fmt: skip

@@ -31,6 +31,7 @@ class Alert:
     symbol: str | None = None
     value: float | None = None
     threshold: float | None = None
+    console: bool = True  # False: logged to files only (the console says it in another line)
 
 
 @dataclass
@@ -211,7 +212,8 @@ class Rules:
         return [
             Alert(
                 "error", f"error:{kind}", "critical", f"run stopped by {kind}",
-                f"an unhandled {kind} ended the paper run: {p.get('message', '')}",
+                f"a {kind} ended the paper run: {p.get('message', '')}",
+                console=False,  # the run's own one-line error says it on the console
             )
         ]  # fmt: skip
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from parity.cli._base import cli, runs_dir_option
+from parity.cli._base import cli, runs_dir_option, say
 
 
 @cli.command("dashboard")
@@ -22,10 +22,17 @@ def dashboard_cmd(runs_dir: Path, host: str, port: int) -> None:
     """Serve a local web dashboard of the runs in --runs-dir: equity with its backtest twin,
     drawdown, positions, orders, fills, alerts, divergence and risk, refreshing while a run is
     live. Works offline; Ctrl+C stops it."""
+    from parity.dashboard.hosts import is_loopback
     from parity.runners.dashboard import dashboard_server
 
     server = dashboard_server(runs_dir, host=host, port=port)
     server.start()
+    if not is_loopback(host):
+        say(
+            f"warning: THE DASHBOARD IS OPEN BEYOND THIS MACHINE: it listens on {host}, so "
+            f"anyone who can reach port {server.port} reads every run in {runs_dir} (no login, "
+            "no TLS); use --host 127.0.0.1 unless that is what you want"
+        )
     click.echo(f"dashboard: {server.url} (runs in {runs_dir}; Ctrl+C to stop)")
     try:
         server.wait()

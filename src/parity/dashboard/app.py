@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from parity.dashboard.catalog import Catalog, RunRef, utcnow
+from parity.dashboard.hosts import HostCheck
 from parity.dashboard.twin import TwinWorker
 from parity.dashboard.views import run_row, summary
 from parity.errors import JournalError, ParityError, RunNotFoundError
@@ -165,10 +166,14 @@ async def _startup(app: web.Application) -> None:
         worker.start()
 
 
-def build_app(catalog: Catalog, worker: TwinWorker | None = None) -> web.Application:
+def build_app(
+    catalog: Catalog, worker: TwinWorker | None = None, hosts: HostCheck | None = None
+) -> web.Application:
     """The dashboard over `catalog`; `worker` computes twins of paper runs (None: only the
-    twins `parity compare` wrote are shown)."""
-    app = web.Application(middlewares=[errors_middleware])
+    twins `parity compare` wrote are shown); `hosts` refuses a request for another name (DNS
+    rebinding)."""
+    guard = [hosts.middleware()] if hosts is not None else []
+    app = web.Application(middlewares=[*guard, errors_middleware])
     app[CATALOG] = catalog
     app[WORKER] = worker
     app.router.add_get("/", _page("index.html"))

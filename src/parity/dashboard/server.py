@@ -11,13 +11,15 @@ from aiohttp import web
 from parity.aiosite import START_TIMEOUT, SiteTimeout, ThreadedSite
 from parity.dashboard.app import build_app
 from parity.dashboard.catalog import Catalog
+from parity.dashboard.hosts import HostCheck
 from parity.dashboard.twin import TwinWorker
 from parity.errors import ConfigError
 
 
 class DashboardServer:
     """The dashboard on `host:port` (port 0 = any free port). `start()` returns once the port
-    listens (a port in use is a one-line `ConfigError`); `stop()` closes it and joins."""
+    listens (a port in use is a one-line `ConfigError`); `stop()` closes it and joins. Only
+    requests for this server's own names are answered (`HostCheck`)."""
 
     def __init__(
         self,
@@ -30,6 +32,7 @@ class DashboardServer:
         self.catalog = catalog
         self.worker = worker
         self._site = ThreadedSite(self._app, name="parity-dashboard", host=host, port=port)
+        self.hosts = HostCheck(host, lambda: self._site.port)
 
     @property
     def host(self) -> str:
@@ -45,7 +48,7 @@ class DashboardServer:
         return f"http://{host}:{self.port}/"
 
     def _app(self) -> web.Application:
-        return build_app(self.catalog, self.worker)
+        return build_app(self.catalog, self.worker, self.hosts)
 
     def start(self) -> None:
         try:

@@ -30,7 +30,7 @@ from parity.feeds.loader import LoadedData, load_bars
 from parity.journal import Journal, run_journal_target
 from parity.journal.hook import OrderJournal
 from parity.risk.monitor import attach_risk
-from parity.runstore import RunArtifacts, check_runs_dir, new_run_id, write_run
+from parity.runstore import RunArtifacts, check_run_id, check_runs_dir, new_run_id, write_run
 from parity.strategies.params import coerce_params, resolved_params
 from parity.strategies.registry import StrategySpec, resolve_strategy
 from parity.versions import library_versions
@@ -190,6 +190,8 @@ def run_backtest(
     (`PARITY_DB_URL`); a per-run SQLite journal is removed with its run directory, since a
     backtest records nothing that re-running it would not reproduce."""
     check_runs_dir(config.runs_dir)
+    if run_id is not None:
+        check_run_id(run_id)
     spec = resolve_strategy(config.strategy)
     params = coerce_params(spec.cls, config.params)
     loaded = load_bars(

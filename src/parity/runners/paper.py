@@ -24,7 +24,9 @@ from parity.alerts.engine import RunAlerts
 from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
 from parity.errors import ConfigError, ParityError, StrategyError
+from parity.journal.database import run_journal_target
 from parity.journal.hook import OrderJournal
+from parity.journal.lock import RunLock, lock_run
 from parity.logs import FILE_ONLY, run_log
 from parity.risk.monitor import attach_risk, risk_notifier
 from parity.runners.daily import (
@@ -54,7 +56,7 @@ from parity.runners.sessions import (
     PollingSession,
     new_york_now,
 )
-from parity.runstore import check_runs_dir, new_run_id
+from parity.runstore import check_run_id, check_runs_dir, new_run_id
 from parity.strategies.params import coerce_params
 from parity.strategies.registry import resolve_strategy
 
@@ -72,6 +74,7 @@ class Resume:
     cash: float = 0.0
     starting_cash: float = 0.0
     next_seq: int = 1
+    lock: RunLock | None = None  # the run's writer lock, taken before anything else
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,8 @@ def run_paper(
     if not config.symbols:
         raise ConfigError("paper trading needs --symbols, e.g. --symbols AAPL")
     check_runs_dir(config.runs_dir)
+    if config.run_id is not None and resume is None:
+        check_run_id(config.run_id)
     spec = resolve_strategy(config.strategy)
     params = coerce_params(spec.cls, config.params)
     session = session or open_session(config, notify)
@@ -172,14 +177,21 @@ def run_paper(
     cleanup = contextlib.ExitStack()
     try:
         report = session.check(config, notify)
-        starting_cash = float(config.cash or (report.get("account") or {}).get("cash") or 100_000.0)
+        account_cash = (report.get("account") or {}).get("cash")
+        starting_cash = float(config.cash or account_cash or 100_000.0)
+        if resume is None or resume.lock is None:  # one process writes a run at a time
+            cleanup.callback(lock_run(run_journal_target(config.runs_dir / run_id), run_id).release)
         journal = open_paper_journal(
             config,
             spec=spec,
             params=params,
             run_id=run_id,
             venue=session.venue,
-            extra={"config": config.as_dict(), "starting_cash": starting_cash},
+            extra={
+                "config": config.as_dict(),
+                "starting_cash": starting_cash,
+                "account_cash": account_cash,  # what `--resume` checks the venue's cash against
+            },
             resume=resume is not None,
         )
         log_path = cleanup.enter_context(run_log(config.runs_dir / run_id))
@@ -200,7 +212,14 @@ def run_paper(
                     f"{resume.cash:,.2f}, positions {journal_positions(journal, run_id)})"
                 )
             else:
-                rec = reconcile(session.store, journal, run_id, config.symbols, adopt=resume.adopt)
+                rec = reconcile(
+                    session.store,
+                    journal,
+                    run_id,
+                    config.symbols,
+                    adopt=resume.adopt,
+                    notify=notify,
+                )
                 notify(rec.report())
                 resume.next_seq = rec.next_seq
         orders_journal = OrderJournal(journal, daily=config.timeframe.is_daily)
@@ -346,7 +365,6 @@ def resume_paper(
     thresholds included; `alert_urls` are given again, they are never journaled); the
     venue and the journal are reconciled (orders, fills, positions), the warm-up is read from
     history, and the same run goes on (same id, client order ids numbered on)."""
-    from parity.journal.database import run_journal_target
     from parity.journal.reader import JournalReader
 
     reader = JournalReader.open(run_journal_target(run_dir))
@@ -373,5 +391,10 @@ def resume_paper(
         cash=None,  # the capital is invested now: what is left comes from the journal
     )
     config = dataclasses.replace(config, alerts=config.alerts.with_urls(alert_urls))
+    run_lock = lock_run(run_journal_target(run_dir), run_dir.name)  # refused if another writes
     notify(f"resuming {run_dir.name} (was {info.status}, pid {info.pid})")
-    return run_paper(config, notify=notify, stop=stop, session=session, resume=Resume(adopt=adopt))
+    try:
+        resume = Resume(adopt=adopt, lock=run_lock)
+        return run_paper(config, notify=notify, stop=stop, session=session, resume=resume)
+    finally:
+        run_lock.release()

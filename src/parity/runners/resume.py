@@ -7,14 +7,18 @@ Journal and venue are reconciled in this order, as NautilusTrader does at startu
    (the strategy decides again from the current bar);
 2. fills — what the venue filled beyond what the journal holds happened while the run was down:
    recorded now, once;
-3. positions — the journal's positions (from fills) must equal the venue's for the run's symbols.
+3. positions — the journal's positions (from fills) must equal the venue's for the run's symbols;
+4. cash — the venue's must be the account's cash at the start moved by the journal's fills.
 
-Anything unexplained refuses the resume unless `adopt` (then the venue's state is taken).
+A venue that lost its history (a fresh one on the same address) cannot explain the journal's
+fills: an order with journaled fills is never rewritten as unsent. Anything unexplained refuses
+the resume unless `adopt` (then the venue's state is taken).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +39,7 @@ OPEN = {
     "accepted_for_bidding",
     "calculated",
 }
+FINAL = {"rejected", "margin", "canceled", "cancelled", "expired", "done_for_day"}
 
 
 @dataclass
@@ -52,9 +57,16 @@ class Reconciliation:
 
 
 def reconcile(
-    store: Any, journal: Any, run_id: str, symbols: tuple[str, ...], *, adopt: bool
+    store: Any,
+    journal: Any,
+    run_id: str,
+    symbols: tuple[str, ...],
+    *,
+    adopt: bool,
+    notify: Callable[[str], None] = lambda _m: None,
 ) -> Reconciliation:
-    """Bring the journal up to date with the venue (orders, then fills, then positions)."""
+    """Bring the journal up to date with the venue (orders, then fills, then positions, then
+    cash). Every unexplained difference is notified on its own line before the refusal."""
     reader = journal.reader
     intents = reader.intents(run_id)
     fills = reader.fills(run_id)
@@ -64,24 +76,18 @@ def reconcile(
         if len(fills)
         else {}
     )
+    events = reader.order_events(run_id)  # the last state journaled, whoever journaled it
+    status = dict(zip(events["client_order_id"], events["status"], strict=True))
     result = Reconciliation()
     seqs = [int(s) for s in intents["seq"]] if len(intents) else []
     result.next_seq = max(seqs, default=0) + 1
     for row in intents.itertuples():
         cid = row.client_order_id
+        journaled = float(have.get(cid, 0.0))
         snap = store.order_by_client_id(cid)
         if snap is None:
-            journal.order_event(
-                cid,
-                status="rejected",
-                event="never_sent",
-                reason="the run stopped before it was sent",
-                source="resume",
-                durable=True,
-            )
-            result.lines.append(f"{cid}: journaled, never reached the venue (marked not sent)")
+            _absent(journal, result, cid, journaled, str(status.get(cid, "")))
             continue
-        journaled = float(have.get(cid, 0.0))
         if snap.filled_qty > journaled + 1e-9:
             missing = snap.filled_qty - journaled
             average = snap.filled_avg_price or 0.0
@@ -138,15 +144,72 @@ def reconcile(
             result.unexplained.append(f"{symbol}: journal position {want:g}, venue {got:g}")
         if held is not None and held.qty:
             result.positions[symbol] = held
+    _check_cash(store, journal, run_id, result, others=any(s not in symbols for s in venue))
     if result.unexplained and not adopt:
+        notify("reconciliation: journal and venue disagree:")
+        for text in _concise(result.unexplained, f"{run_id}-"):
+            notify(f"  {text}")
+        count = len(result.unexplained)
         raise BrokerError(
-            "resume refused, journal and venue disagree: "
-            + "; ".join(result.unexplained)
-            + " (pass --adopt to continue from the venue's state)"
+            f"resume refused: {count} difference{'s' if count > 1 else ''} between journal and "
+            f"venue (first: {result.unexplained[0]}); check the venue is the one the run "
+            "traded on, or pass --adopt to continue from the venue's state"
         )
     for text in result.unexplained:
         result.lines.append(f"adopted the venue's state: {text}")
     return result
+
+
+def _concise(differences: list[str], order_prefix: str, most: int = 10) -> list[str]:
+    """At most `most` order lines (then how many more), and every other line."""
+    orders = [d for d in differences if d.startswith(order_prefix)]
+    rest = [d for d in differences if not d.startswith(order_prefix)]
+    more = [f"... and {len(orders) - most} more orders"] if len(orders) > most else []
+    return [*orders[:most], *more, *rest]
+
+
+def _absent(journal: Any, result: Reconciliation, cid: str, journaled: float, status: str) -> None:
+    """A journaled order the venue does not know: filled in the journal, the venue lost it
+    (unexplained); already final with nothing filled (e.g. rejected by the risk guard before
+    it was sent), nothing to say; else the crash came between journaling and sending it."""
+    if journaled > 1e-9:
+        result.unexplained.append(
+            f"{cid}: the journal holds {journaled:g} filled, the venue has no such order"
+        )
+        return
+    if status in FINAL:
+        return
+    journal.order_event(
+        cid,
+        status="rejected",
+        event="never_sent",
+        reason="the run stopped before it was sent",
+        source="resume",
+        durable=True,
+    )
+    result.lines.append(f"{cid}: journaled, never reached the venue (marked not sent)")
+
+
+def _check_cash(
+    store: Any, journal: Any, run_id: str, result: Reconciliation, *, others: bool
+) -> None:
+    """The venue's cash must be the account's cash at the run's start moved by the journal's
+    fills (within 1 bp, at least $1: commissions of fills made while the run was down are not
+    known). Not compared when the account holds other symbols: other trading moves its cash."""
+    manifest = journal.reader.run(run_id).manifest or {}
+    at_start, starting = manifest.get("account_cash"), manifest.get("starting_cash")
+    if at_start is None or starting is None:
+        return  # a run journaled before the account's cash was recorded
+    if others:
+        result.lines.append("cash not compared: the account also holds other symbols")
+        return
+    expected = float(at_start) + resumed_cash(journal, run_id, float(starting)) - float(starting)
+    got = float(store.account().cash)
+    if abs(got - expected) > max(1.0, 1e-4 * abs(float(at_start))):
+        result.unexplained.append(
+            f"cash: the venue holds {got:,.2f}, the journal's fills leave {expected:,.2f} "
+            f"(the account had {float(at_start):,.2f} at the start)"
+        )
 
 
 def resumed_cash(journal: Any, run_id: str, starting_cash: float) -> float:

@@ -75,8 +75,16 @@ async def faults_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """`APCA-API-KEY-ID`/`APCA-API-SECRET-KEY` (or HTTP Basic) on every `/v2` REST path."""
-    if request.path.startswith("/parity/") or request.path in STREAM_PATHS:
+    """`APCA-API-KEY-ID`/`APCA-API-SECRET-KEY` (or HTTP Basic) on every `/v2` REST path, and on
+    the venue's `/parity/` control paths when keys are configured (`--key-id`). A control POST
+    must be JSON: a cross-origin page can send a `text/plain` or form POST without asking, never
+    a JSON one, so refusing the others (415) keeps a web page from driving the venue."""
+    if request.path in STREAM_PATHS:
+        return await handler(request)
+    control = request.path.startswith("/parity/")
+    if control and request.method == "POST" and request.content_type != "application/json":
+        return _error(415, 41510000, "control requests must be application/json")
+    if control and request.app[STATE].config.keys is None:
         return await handler(request)
     key = request.headers.get("APCA-API-KEY-ID")
     secret = request.headers.get("APCA-API-SECRET-KEY")
