@@ -233,12 +233,12 @@ class AlpacaSession:
 
 class LocalVenueSession(AlpacaSession):
     """The local venue, started in-process, replaying `config.data` (lock-step with speed None).
-    With a `store` (the run's `venue.sqlite`) the venue saves every state change there and
+    With `saved` (the run's `venue.sqlite`) the venue saves every state change there and
     continues the state it holds, so that `--resume` finds it where the crash left it."""
 
     venue = "local"
 
-    def __init__(self, config: Any, notify: Notify, store: VenueStore | None = None) -> None:
+    def __init__(self, config: Any, notify: Notify, saved: VenueStore | None = None) -> None:
         from parity.feeds.loader import load_bars
         from parity.venue.config import VenueConfig
         from parity.venue.server import VenueServer
@@ -257,17 +257,17 @@ class LocalVenueSession(AlpacaSession):
                 cash=config.cash or 100_000.0,
                 **extra,
             ),
-            store=store,
+            store=saved,
         )
         self.server.start()
         notify(
             f"local venue on {self.server.base_url} replaying {config.data} "
             f"({sum(len(s) for s in loaded.series)} bars)"
         )
-        if self.server.restored and store is not None:
+        if self.server.restored and saved is not None:
             status = self.server.status()
             notify(
-                f"local venue restored from {store.path}: step {status['step']} of "
+                f"local venue restored from {saved.path}: step {status['step']} of "
                 f"{status['steps']} ({status['time']})"
             )
         store = AlpacaStore(
