@@ -5,6 +5,7 @@ fills, day orders), fills, cash, positions, prices, clock, replay cursor and fau
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import sqlite3
 from datetime import datetime, timedelta
@@ -241,7 +242,7 @@ def test_the_file_appears_with_the_first_change_and_holds_one_row_per_fill(tmp_p
     assert not path.exists()  # nothing changed yet: a restart starts afresh
     assert VenueStore(path).load() is None
     trade_until_step_four(state)
-    with sqlite3.connect(path) as conn:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT count(*) FROM fills").fetchone() == (3,)
         assert conn.execute("SELECT count(*) FROM orders").fetchone() == (len(state.engine.orders),)
     assert not path.with_name(FILE_NAME + ".new").exists()
