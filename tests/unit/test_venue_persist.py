@@ -271,3 +271,11 @@ def test_other_bars_or_a_broken_file_are_refused(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="unreadable"):
         VenueStore(broken).load()
     assert broken.read_bytes() == b"not a database at all" * 100  # left untouched
+
+
+def test_a_paper_configuration_records_its_replay_start() -> None:
+    """A resumed local run rebuilds the venue on the same steps (else its state is refused)."""
+    from parity.runners.paper_config import PaperConfig
+
+    config = PaperConfig(venue="local", symbols=("IBM",), replay_start="2013-10-04T11:00:00")
+    assert PaperConfig.from_dict(config.as_dict()).replay_start == "2013-10-04T11:00:00"
