@@ -41,15 +41,16 @@ class SlowSmaCross(SmaCross):
         super().next()
 '''
 PARITY = [sys.executable, "-c", "from parity.cli import main; main()"]
+RISK = ("--max-drawdown", "15%")  # risk limits on, as item 5 of issue 11 asks
 STEPS = 864  # 2013-10-04 and 2013-10-07, minute bars (extended hours included)
 
 
-def start_command(tmp_path: Path, run_id: str) -> list[str]:
+def start_command(tmp_path: Path, run_id: str, *risk: str) -> list[str]:
     return [*PARITY, "run", "paper", f"{tmp_path / 'slow.py'}:SlowSmaCross", "--venue", "local",
             "--symbols", "IBM", "--from", "2013-10-04", "--to", "2013-10-07",
             "-p", "fast=5", "-p", "slow=20", "--cash", "100000", "--commission", "0",
             "--run-id", run_id, "--runs-dir", str(tmp_path / "runs"),
-            "--no-daily-reports"]  # fmt: skip
+            "--no-daily-reports", *risk]  # fmt: skip
 
 
 def resume_command(tmp_path: Path, run_id: str) -> list[str]:
@@ -71,9 +72,10 @@ def venue_step(path: Path) -> int:
 class Rehearsal:
     """One run id: launched, killed at chosen steps, resumed each time, until it finishes."""
 
-    def __init__(self, tmp_path: Path, run_id: str) -> None:
+    def __init__(self, tmp_path: Path, run_id: str, *risk: str) -> None:
         self.tmp_path = tmp_path
         self.run_id = run_id
+        self.risk = risk
         self.run_dir = tmp_path / "runs" / run_id
         self.logs = tmp_path / f"logs-{run_id}"
         self.logs.mkdir()
@@ -91,7 +93,7 @@ class Rehearsal:
     def run(self, kill_at: list[int]) -> int:
         """Kill at each step of `kill_at` (as soon as the venue published it); returns the
         number of kills that landed."""
-        proc = self.launch(start_command(self.tmp_path, self.run_id))
+        proc = self.launch(start_command(self.tmp_path, self.run_id, *self.risk))
         kills = 0
         path = self.run_dir / FILE_NAME
         for step in kill_at:
@@ -154,6 +156,7 @@ class Rehearsal:
             ),
             "client_order_ids": list(intents["client_order_id"]),
             "venue_orders": len({f["client_order_id"] for f in saved.fills}),
+            "kill_switch": json.loads((self.run_dir / "risk_state.json").read_text())["killed"],
         }
 
 
@@ -178,7 +181,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The run never killed, and the steps on which it decided to trade."""
     root = tmp_path_factory.mktemp("plain")
     (root / "slow.py").write_text(SLOW)
-    rehearsal = Rehearsal(root, "plain")
+    rehearsal = Rehearsal(root, "plain", *RISK)
     assert rehearsal.run([]) == 0
     bars = pd.to_datetime(pd.read_csv(rehearsal.run_dir / "tape.csv")["datetime"])
     assert len(bars) == STEPS and bars.is_unique
@@ -241,11 +244,12 @@ def test_killed_at_seeded_random_steps_ends_as_the_uninterrupted_run(
 ) -> None:
     (tmp_path / "slow.py").write_text(SLOW)
     kill_at = kill_steps(random.Random(11), uninterrupted["decision_steps"], 6)
-    rehearsal = Rehearsal(tmp_path, "killed")
+    rehearsal = Rehearsal(tmp_path, "killed", *RISK)
     assert rehearsal.run(kill_at) == len(kill_at)
     for state in rehearsal.saved:
         consistent(state)
     got = rehearsal.outcome()
+    assert not got["kill_switch"] and not uninterrupted["kill_switch"]
     assert len(set(got["client_order_ids"])) == len(got["client_order_ids"])
     for key in ("venue_fills", "venue_cash", "venue_positions", "journal_fills"):
         assert got[key] == uninterrupted[key], key
