@@ -94,7 +94,7 @@ class VenueStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
-        self._written: dict[str, str] = {}  # order id -> the body last written
+        self._written: dict[str, int] = {}  # order id -> hash of the body last written
         self._fills = 0  # fills already written
 
     @classmethod
@@ -128,7 +128,7 @@ class VenueStore:
                 f"venue state {self.path} is unreadable ({exc}); parity leaves it untouched"
             ) from None
         if saved is not None:  # what is on disk now needs no rewriting
-            self._written = {o["id"]: json.dumps(o, sort_keys=True) for o in saved.orders}
+            self._written = {o["id"]: hash(json.dumps(o, sort_keys=True)) for o in saved.orders}
             self._fills = len(saved.fills)
         return saved
 
@@ -159,7 +159,7 @@ class VenueStore:
         changed = []
         for order in orders:
             body = json.dumps(order_record(order), sort_keys=True)
-            if self._written.get(order.id) != body:
+            if self._written.get(order.id) != hash(body):
                 changed.append((order.id, body))
         with conn:
             conn.execute(
@@ -176,7 +176,7 @@ class VenueStore:
                 "INSERT INTO fills (body) VALUES (?)",
                 [(json.dumps(f),) for f in fills[self._fills :]],
             )
-        self._written.update(changed)
+        self._written.update((order_id, hash(body)) for order_id, body in changed)
         self._fills = len(fills)
 
     def _connect(self, replay: Mapping[str, Any]) -> sqlite3.Connection:

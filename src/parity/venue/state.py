@@ -171,12 +171,15 @@ class VenueState:
         }
 
     def save(self, events: list[TradeEvent]) -> None:
-        """Save the account, every open order and every order (with its legs and parent) that
-        `events` report changed, and the new fills."""
+        """Save the account, every order (with its legs and parent) that `events` report
+        changed, and the new fills. The engine changes an order only with an event, except a
+        stop-limit order's trigger: open stop-limit orders are saved each time."""
         if self.store is None:
             return
         orders = self.engine.orders
-        touched: dict[str, Order] = {o.id: o for o in orders.values() if o.is_open}
+        touched: dict[str, Order] = {
+            o.id: o for o in orders.values() if o.type == "stop_limit" and o.is_open
+        }
         for event in events:
             order = event.order
             for one in (order, *order.legs, orders.get(order.parent_id or "")):
