@@ -85,10 +85,16 @@ class PaperResult:
     stopped_by: str
 
 
-def open_session(config: PaperConfig, notify: Notify) -> Any:
-    """The session for `config.venue` (the one place that knows the kinds)."""
+def open_session(
+    config: PaperConfig, notify: Notify, *, run_dir: Path | None = None, resume: bool = False
+) -> Any:
+    """The session for `config.venue` (the one place that knows the kinds). A local venue
+    keeps its state in `run_dir` (continued with `resume`)."""
     if config.venue == "local":
-        return LocalVenueSession(config, notify)
+        from parity.venue.persist import VenueStore
+
+        store = VenueStore.for_run(run_dir, resume=resume) if run_dir is not None else None
+        return LocalVenueSession(config, notify, store)
     if config.venue == "sim":
         return PollingSession.yahoo(config)
     return AlpacaSession.from_env(config.until)
@@ -165,8 +171,10 @@ def run_paper(
         check_run_id(config.run_id)
     spec = resolve_strategy(config.strategy)
     params = coerce_params(spec.cls, config.params)
-    session = session or open_session(config, notify)
     run_id = config.run_id or new_run_id(spec.name)
+    session = session or open_session(
+        config, notify, run_dir=config.runs_dir / run_id, resume=resume is not None
+    )
     stopped_by = ["end of data"]
 
     def finished() -> bool:
@@ -375,12 +383,6 @@ def resume_paper(
     recorded = (info.manifest or {}).get("config")
     if not recorded:
         raise ConfigError(f"run {run_dir.name} has no recorded configuration; it cannot be resumed")
-    if recorded["venue"] == "local":
-        raise ConfigError(
-            f"run {run_dir.name} ran on venue {recorded['venue']!r}, which ended with its process; "
-            "rehearse crash recovery against `parity venue serve` with --venue alpaca and the "
-            "APCA_* URLs pointing at it"
-        )
     warm = backfill if backfill is not None else max(int(recorded.get("backfill") or 0), 200)
     config = PaperConfig.from_dict(
         recorded,

@@ -71,6 +71,7 @@ class PaperConfig:
             "flatten_on_exit": self.flatten_on_exit, "dry_run": self.dry_run,
             "divergence_check": self.divergence_check,
             "daily_reports": self.daily_reports,
+            "replay_start": self.replay_start,
             "risk": self.risk.describe() if self.risk else None,
             "alerts": self.alerts.describe(),  # redacted: no sink URL is ever journaled
         }  # fmt: skip
@@ -95,6 +96,7 @@ class PaperConfig:
             "dry_run": v.get("dry_run", False),
             "divergence_check": v.get("divergence_check", False),
             "daily_reports": v.get("daily_reports", True),
+            "replay_start": v.get("replay_start"),
             "risk": RiskLimits.from_mapping(v.get("risk") or {}, source="the journal"),
             "alerts": AlertConfig.from_record(v.get("alerts")),  # URLs: from env/flags again
         }  # fmt: skip

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import backtrader as bt
@@ -24,6 +24,9 @@ from parity.feeds.live import AlpacaLiveFeed
 from parity.feeds.lockstep import Lockstep, LockstepMark
 from parity.stores.alpaca import AlpacaCredentials, AlpacaEndpoints, AlpacaStore
 from parity.stores.types import StreamBar
+
+if TYPE_CHECKING:
+    from parity.venue.persist import VenueStore
 
 Notify = Callable[[str], None]
 OnBar = Callable[[StreamBar], None]
@@ -229,11 +232,13 @@ class AlpacaSession:
 
 
 class LocalVenueSession(AlpacaSession):
-    """The local venue, started in-process, replaying `config.data` (lock-step with speed None)."""
+    """The local venue, started in-process, replaying `config.data` (lock-step with speed None).
+    With `saved` (the run's `venue.sqlite`) the venue saves every state change there and
+    continues the state it holds, so that `--resume` finds it where the crash left it."""
 
     venue = "local"
 
-    def __init__(self, config: Any, notify: Notify) -> None:
+    def __init__(self, config: Any, notify: Notify, saved: VenueStore | None = None) -> None:
         from parity.feeds.loader import load_bars
         from parity.venue.config import VenueConfig
         from parity.venue.server import VenueServer
@@ -251,13 +256,20 @@ class LocalVenueSession(AlpacaSession):
                 volume_share=config.volume_share,
                 cash=config.cash or 100_000.0,
                 **extra,
-            )
+            ),
+            store=saved,
         )
         self.server.start()
         notify(
             f"local venue on {self.server.base_url} replaying {config.data} "
             f"({sum(len(s) for s in loaded.series)} bars)"
         )
+        if self.server.restored and saved is not None:
+            status = self.server.status()
+            notify(
+                f"local venue restored from {saved.path}: step {status['step']} of "
+                f"{status['steps']} ({status['time']})"
+            )
         store = AlpacaStore(
             AlpacaCredentials("parity-local", "parity-local"),
             AlpacaEndpoints(

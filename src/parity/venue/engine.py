@@ -170,7 +170,7 @@ class Engine:
         self.events: list[TradeEvent] = []
         self.reject_ids: set[str] = set()
         self.last_equity = float(cash)
-        self._equity_date: date | None = None
+        self.equity_date: date | None = None  # the session `last_equity` was taken before
 
     # ----------------------------------------------------------------- time and prices
     def advance(self, now: datetime) -> None:
@@ -528,11 +528,11 @@ class Engine:
     def on_step(self, when: datetime, bars: Mapping[str, Bar]) -> None:
         """Match every open order against its symbol's bar starting at `when` (aware), then
         mark positions to the bars' closes. Call `advance` first."""
-        if self._equity_date is None:
-            self._equity_date = when.date()
-        elif when.date() != self._equity_date:
+        if self.equity_date is None:
+            self.equity_date = when.date()
+        elif when.date() != self.equity_date:
             self.last_equity = self.equity()
-            self._equity_date = when.date()
+            self.equity_date = when.date()
         self._expire(when)
         for order in list(self.orders.values()):
             bar = bars.get(order.symbol)

@@ -12,8 +12,9 @@ from typing import Any
 from aiohttp import web
 
 from parity.aiosite import START_TIMEOUT, SiteTimeout, ThreadedSite
-from parity.errors import BrokerError
+from parity.errors import BrokerError, ParityError
 from parity.venue.config import VenueConfig
+from parity.venue.persist import SavedVenue, VenueStore
 from parity.venue.rest import add_routes, auth_middleware, errors_middleware, faults_middleware
 from parity.venue.state import VenueState
 from parity.venue.streams import STATE, data_stream, trading_stream
@@ -36,11 +37,22 @@ class VenueServer:
     """The local Alpaca-compatible venue on `host:port` (port 0 = any free port).
 
     `start()` returns once the server listens; `stop()` closes every socket and joins the thread.
-    Use it as a context manager in tests.
+    Use it as a context manager in tests. With a `store` the venue saves every state change
+    there, and `start()` continues the state it holds (if any) instead of starting afresh.
     """
 
-    def __init__(self, config: VenueConfig, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        config: VenueConfig,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        store: VenueStore | None = None,
+    ) -> None:
         self.config = config
+        self.store = store
+        self.restored = False  # `start()` continued a saved state
+        self._saved: SavedVenue | None = None
         self._state: VenueState | None = None
         self._replay: asyncio.Task[None] | None = None
         self._site = ThreadedSite(
@@ -59,8 +71,11 @@ class VenueServer:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         """Start serving in a background thread; returns when the port is listening."""
+        self._saved = self.store.load() if self.store is not None else None
         try:
             self._site.start()
+        except ParityError:
+            raise
         except SiteTimeout:
             raise BrokerError(
                 f"the parity venue did not start within {START_TIMEOUT:.0f}s"
@@ -73,6 +88,8 @@ class VenueServer:
     def stop(self) -> None:
         """Stop serving (idempotent): close websockets and the listener, join the thread."""
         self._site.stop()
+        if self.store is not None:
+            self.store.close()
 
     def __enter__(self) -> VenueServer:
         self.start()
@@ -87,7 +104,10 @@ class VenueServer:
         self.stop()
 
     def _app(self) -> web.Application:
-        self._state = VenueState(self.config)
+        self._state = VenueState(self.config, self.store)
+        if self._saved is not None:
+            self._state.restore(self._saved)
+            self.restored = True
         return build_app(self._state)
 
     async def _start_replay(self) -> None:

@@ -9,18 +9,20 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgpack
 from aiohttp import web
 
-from parity.venue.clock import MarketCalendar, ny, rfc3339
+from parity.errors import ConfigError
+from parity.venue.clock import NEW_YORK, MarketCalendar, ny, rfc3339
 from parity.venue.config import VenueConfig
-from parity.venue.engine import Engine
-from parity.venue.faults import FaultState
+from parity.venue.engine import Engine, Order, Position, TradeEvent
+from parity.venue.faults import FaultState, plan_from_json
 from parity.venue.marketdata import MarketData
 from parity.venue.models import order_json, trade_update_json
+from parity.venue.persist import SavedVenue, VenueStore, orders_from_records
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT = 5.0
@@ -66,10 +68,12 @@ def _json_default(value: Any) -> Any:
 
 
 class VenueState:
-    """The venue's state and replay loop."""
+    """The venue's state and replay loop. With a `store`, every state change is saved before
+    anyone hears of it (see `parity.venue.persist`), and `restore` continues a saved venue."""
 
-    def __init__(self, config: VenueConfig) -> None:
+    def __init__(self, config: VenueConfig, store: VenueStore | None = None) -> None:
         self.config = config
+        self.store = store
         self.data = MarketData(config.data, config.start)
         self.calendar = MarketCalendar(self.data.dates)
         self.now: datetime = ny(self.data.steps[0].time)
@@ -138,10 +142,95 @@ class VenueState:
             "faults": self.faults.describe(),
         }
 
+    # ----------------------------------------------------------------- persistence
+    def replay_key(self) -> dict[str, Any]:
+        """What identifies the replay a saved state belongs to."""
+        steps = self.data.steps
+        return {
+            "symbols": self.data.symbols,
+            "steps": len(steps),
+            "first": steps[0].time.isoformat(),
+            "last": steps[-1].time.isoformat(),
+        }
+
+    def account_record(self) -> dict[str, Any]:
+        """Cash, positions, prices, the replay cursor and the faults still to come."""
+        engine = self.engine
+        return {
+            "cash": engine.cash,
+            "initial_cash": engine.initial_cash,
+            "last_equity": engine.last_equity,
+            "equity_date": engine.equity_date.isoformat() if engine.equity_date else None,
+            "last_price": engine.last_price,
+            "positions": {s: [p.qty, p.avg_price] for s, p in engine.positions.items()},
+            "now": self.now.isoformat(),
+            "step": self.step,
+            "current": self.current.isoformat() if self.current else None,
+            "finished": self.finished,
+            "faults": self.faults.describe(),
+        }
+
+    def save(self, events: list[TradeEvent]) -> None:
+        """Save the account, every order (with its legs and parent) that `events` report
+        changed, and the new fills. The engine changes an order only with an event, except a
+        stop-limit order's trigger: open stop-limit orders are saved each time."""
+        if self.store is None:
+            return
+        orders = self.engine.orders
+        touched: dict[str, Order] = {
+            o.id: o for o in orders.values() if o.type == "stop_limit" and o.is_open
+        }
+        for event in events:
+            order = event.order
+            for one in (order, *order.legs, orders.get(order.parent_id or "")):
+                if one is not None:
+                    touched[one.id] = one
+        self.store.save(
+            replay=self.replay_key(),
+            account=self.account_record(),
+            orders=touched.values(),
+            fills=self.engine.fills,
+        )
+
+    def restore(self, saved: SavedVenue) -> None:
+        """Continue from `saved`: orders, fills, cash, positions, clock, replay cursor, faults."""
+        if saved.replay != self.replay_key():
+            raise ConfigError(
+                f"the saved venue replayed other bars ({saved.replay}) than this one "
+                f"({self.replay_key()}); resume with the run's own --data, --from and --to"
+            )
+        account, engine = saved.account, self.engine
+        self.step = int(account["step"])
+        if self.step and self.data.steps[self.step - 1].time.isoformat() != account["current"]:
+            raise ConfigError(
+                f"the saved venue's cursor (step {self.step} at {account['current']}) is not on "
+                "this replay's bars; resume with the run's own data"
+            )
+        self.current = datetime.fromisoformat(account["current"]) if account["current"] else None
+        self.now = datetime.fromisoformat(account["now"]).astimezone(NEW_YORK)
+        self.finished = bool(account["finished"])
+        self.faults = FaultState()
+        self.faults.add(plan_from_json(account["faults"]))
+        engine.reject_ids = self.faults.reject_orders
+        engine.now = self.now
+        engine.cash = float(account["cash"])
+        engine.initial_cash = float(account["initial_cash"])
+        engine.last_equity = float(account["last_equity"])
+        day = account["equity_date"]
+        engine.equity_date = date.fromisoformat(day) if day else None
+        engine.last_price = {s: float(p) for s, p in account["last_price"].items()}
+        engine.positions = {s: Position(q, a) for s, (q, a) in account["positions"].items()}
+        engine.orders = orders_from_records(saved.orders)
+        engine.by_client_id = {o.client_order_id: o for o in engine.orders.values()}
+        engine.fills = [dict(f) for f in saved.fills]
+
     # ----------------------------------------------------------------- trade updates
     def flush_events(self) -> None:
-        """Queue the engine's pending trade updates on every trading connection, in order."""
-        for event in self.engine.drain_events():
+        """Save the state (a client hears of nothing that is not on disk), then queue the
+        engine's pending trade updates on every trading connection, in order."""
+        events = self.engine.drain_events()
+        self.save(events)
+        for event in events:
             payload = json.dumps(trade_update_json(event)).encode()
             for conn in self.trading_conns:
                 conn.queue.put_nowait(payload)
@@ -162,10 +251,17 @@ class VenueState:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.subscriber.wait(), timeout)
         self.started.set()
+        steps = self.data.steps
+        resumed_at = self.step  # > 0: a restored venue goes on after the last step it published
+        if resumed_at and config.speed is None:
+            # the step in flight when the venue stopped: the client acknowledges it on its return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.acked.wait(), timeout)
         loop = asyncio.get_running_loop()
         wall0 = loop.time()
-        first = self.data.steps[0].time
-        for index, step in enumerate(self.data.steps):
+        first = steps[min(resumed_at, len(steps) - 1)].time
+        for index in range(resumed_at, len(steps)):
+            step = steps[index]
             if config.speed is not None:
                 due = wall0 + (step.time - first).total_seconds() / config.speed
                 delay = due - loop.time()
@@ -179,7 +275,8 @@ class VenueState:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.acked.wait(), timeout)
         self.finished = True
-        log.info("replay finished after %d steps", len(self.data.steps))
+        self.save([])
+        log.info("replay finished after %d steps", len(steps))
 
     async def _wait_for_subscriber(self) -> None:
         while not any(c.subs.get("bars") for c in self.data_conns):
