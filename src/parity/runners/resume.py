@@ -10,6 +10,11 @@ Journal and venue are reconciled in this order, as NautilusTrader does at startu
 3. positions — the journal's positions (from fills) must equal the venue's for the run's symbols.
 
 Anything unexplained refuses the resume unless `adopt` (then the venue's state is taken).
+
+`resume_point` says where the run picks up: the last bar the journal shows as fully processed
+(its equity row is written after the bar's decisions). Bars up to it are warm-up (re-read from
+history, never recorded twice); every later bar, the one in progress at the crash included, is
+processed live.
 """
 
 from __future__ import annotations
@@ -35,6 +40,38 @@ OPEN = {
     "accepted_for_bidding",
     "calculated",
 }
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a resumed run picks up.
+
+    `live_after`: bars starting after it are processed live (None: no boundary known, the
+    history read at start-up is all warm-up); `next_bar`: the number of the first of them;
+    `marks`: the last price journaled per symbol (a position is never valued at zero before
+    its first bar); `taped`: the newest bar on the tape per symbol (never taped twice)."""
+
+    live_after: dt.datetime | None = None
+    next_bar: int = 0
+    marks: dict[str, float] = field(default_factory=dict)
+    taped: dict[str, dt.datetime] = field(default_factory=dict)
+
+
+def resume_point(
+    reader: Any, run_id: str, live_from: dt.datetime | None, *, daily: bool = False
+) -> ResumePoint:
+    """The resume point of `run_id`; `live_from` is when it first went live (bars before it were
+    its warm-up), for a run that died before it finished a bar. `daily`: equity rows are
+    labelled with dates, Backtrader stamps a daily bar at the end of its day."""
+    ends = reader.tape_ends(run_id)
+    marks = {symbol: close for symbol, (_start, close) in ends.items()}
+    taped = {symbol: start for symbol, (start, _close) in ends.items()}
+    # a fresh run's warm-up bars (before `live_from`) stay warm-up even when it recorded some
+    bounds = [live_from - dt.timedelta(microseconds=1)] if live_from is not None else []
+    last = reader.last_equity(run_id)
+    if last is not None:
+        bounds.append(last[0] + dt.timedelta(days=1, microseconds=-1) if daily else last[0])
+    return ResumePoint(max(bounds, default=None), last[1] + 1 if last else 0, marks, taped)
 
 
 @dataclass
@@ -65,6 +102,8 @@ def reconcile(
         else {}
     )
     result = Reconciliation()
+    last = reader.last_equity(run_id)  # a fill made while down counts on the next bar
+    down_bar = last[1] + 1 if last is not None else 0
     seqs = [int(s) for s in intents["seq"]] if len(intents) else []
     result.next_seq = max(seqs, default=0) + 1
     for row in intents.itertuples():
@@ -97,6 +136,7 @@ def reconcile(
                 price=price,
                 commission=0.0,
                 at=when,
+                bar=down_bar,
                 durable=True,
             )
             result.lines.append(
@@ -190,3 +230,14 @@ class RestoreSimState(bt.Analyzer):
             held = (self.p.positions or {}).get(data._name)
             if held:
                 broker.positions[data] = bt.Position(size=held[0], price=held[1])
+
+
+class ClaimPositions(bt.Analyzer):
+    """Positions the broker took over (`--existing adopt`, or a resume) belong to their feeds
+    from the first bar: asking the broker for each feed's position binds it, so the equity the
+    recorder and the risk guard see counts them even while the strategy is still in its warm-up
+    (`prenext`, where it never asks)."""
+
+    def start(self) -> None:
+        for data in self.strategy.datas:
+            self.strategy.broker.getposition(data)

@@ -140,7 +140,12 @@ class AlpacaSession:
         on_bar: OnBar,
         finished: Finished,
         on_state: Callable[[str, str], None] | None = None,
+        *,
+        live_after: dt.datetime | None = None,
+        first_bar: int = 0,
     ) -> bt.DataBase:
+        """The live feed of `symbol`; a resumed run gives its resume point (`live_after`,
+        `first_bar`: see `AlpacaLiveFeed`)."""
         # a lock-step parity venue never goes quiet on its own; elsewhere no bar for the alert
         # config's `stale_bars` bar lengths while the market is open means the stream is stale
         stale = 0.0 if self._parity_venue else stale_seconds(config)
@@ -156,6 +161,8 @@ class AlpacaSession:
             stale_after=stale,
             market_open=self.market_open,
             now=None if self._parity_venue else new_york_now,
+            live_after=live_after,
+            first_bar=first_bar,
         )
 
     def watch_streams(self, on_state: Callable[[str, str, str], None]) -> None:
@@ -339,7 +346,12 @@ class PollingSession:
         on_bar: OnBar,
         finished: Finished,
         on_state: Callable[[str, str], None] | None = None,
+        *,
+        live_after: dt.datetime | None = None,
+        first_bar: int = 0,
     ) -> bt.DataBase:
+        """The polling feed of `symbol`. A resume point is not used: the simulated broker's run
+        is restored from the journal alone and its polled bars are all new."""
         from parity.feeds.polling import PollingFeed
 
         return PollingFeed(  # type: ignore[call-arg]
