@@ -156,6 +156,10 @@ def create_file(target: Target) -> None:
             raise _exists(path)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.partial"):  # left by a killed creator
+        pid = stale.name.split(".")[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            _remove_sqlite(stale)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     _remove_sqlite(partial)
     engine = make_engine(Target(f"sqlite:///{partial}", str(partial), partial))
@@ -169,6 +173,16 @@ def create_file(target: Target) -> None:
         raise _exists(path) from None
     finally:
         _remove_sqlite(partial)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _corrupt(target: Target, why: str) -> JournalError:
