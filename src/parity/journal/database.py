@@ -139,21 +139,13 @@ def create_file(target: Target) -> None:
     path = target.path
     assert path is not None and not target.shared
     if _holds_data(path):
-        check_file(target, create=False)  # an SQLite file, not anything else
+        if not _reusable(target):
+            raise _exists(path)
         engine = make_engine(target)
         try:
-            tables = set(sa.inspect(engine).get_table_names())
-            if not tables <= set(Base.metadata.tables):  # another program's database
-                _check_version(engine, target)
-            prepare_schema(engine, target, create=True)
-            with engine.connect() as conn:
-                runs = conn.execute(sa.select(sa.func.count()).select_from(Run)).scalar()
-        except sa.exc.DatabaseError as exc:
-            raise _corrupt(target, str(exc.orig or exc).splitlines()[0]) from None
+            prepare_schema(engine, target, create=True)  # what its creator did not finish
         finally:
             engine.dispose()
-        if runs:
-            raise _exists(path)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.partial"):  # left by a killed creator
@@ -173,6 +165,23 @@ def create_file(target: Target) -> None:
         raise _exists(path) from None
     finally:
         _remove_sqlite(partial)
+
+
+def _reusable(target: Target) -> bool:
+    """A parity journal that holds no run (its process died before recording one): only
+    parity's own tables, maybe not all of them, and maybe no schema version yet."""
+    assert target.path is not None
+    with target.path.open("rb") as handle:
+        if handle.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
+            return False
+    engine = make_engine(target)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+        return tables <= set(Base.metadata.tables) and not _has_runs(engine)
+    except sa.exc.DatabaseError:
+        return False
+    finally:
+        engine.dispose()
 
 
 def _alive(pid: int) -> bool:
