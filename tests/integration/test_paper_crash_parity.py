@@ -157,19 +157,26 @@ def test_ten_kills_and_resumes_change_nothing(tmp_path: Path) -> None:
     resume = [*PARITY, "run", "paper", "--resume", "k10", "--runs-dir", str(runs)]
     kills: list[dict[str, object]] = []
     resumes = 0
+    back_in: list[float] = []  # seconds from a resume's launch to its first bar processed
     try:
         proc = launch(_start(tmp_path, runs, "k10"), env, "0")
+        launched, done_at_kill = time.monotonic(), 0
         for number, (kind, value) in enumerate(plan, start=1):
             if kind == "startup":
                 time.sleep(value)
             else:
+                if resumes and done_at_kill:
+                    _wait(lambda d=done_at_kill: _bars_done(journal) > d, proc, 120)  # type: ignore[misc]
+                    back_in.append(time.monotonic() - launched)
                 _wait(lambda v=value: _bars_done(journal) >= v, proc, 120)  # type: ignore[misc]
                 time.sleep(rng.uniform(0.0, 0.02))  # anywhere inside the next bar
             assert proc.poll() is None, (logs / f"{number - 1}.txt").read_text()[-3000:]
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             held = _query(journal, "SELECT positions FROM equity ORDER BY id DESC LIMIT 1")
-            kills.append({"kind": kind, "bars": _bars_done(journal), "held": held})
+            done_at_kill = _bars_done(journal)
+            kills.append({"kind": kind, "bars": done_at_kill, "held": held})
+            launched = time.monotonic()
             if _run_recorded(journal):
                 proc = launch(resume, env, str(number))
                 resumes += 1
@@ -188,6 +195,7 @@ def test_ten_kills_and_resumes_change_nothing(tmp_path: Path) -> None:
     finally:
         venue.stop()
 
+    print(f"kills {kills}; a resume is back on its first bar in {back_in} s")
     assert len(kills) == 10
     assert resumes >= 8
     # positions were held across kills

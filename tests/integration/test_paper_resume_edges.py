@@ -191,3 +191,77 @@ def test_an_adopted_position_is_valued_at_its_last_price_before_its_first_bar() 
     assert broker.getvalue() == pytest.approx(4_963.25 + 500 * 190.5)
     broker.p.marks = None  # no price journaled: the average cost, never zero
     assert broker.getvalue() == pytest.approx(4_963.25 + 500 * 180.0)
+
+
+STALL = '''
+import datetime as dt
+import time
+
+import backtrader as bt
+
+
+class BuyThenStall(bt.Strategy):
+    """Buys 10 at 09:35 and stalls on that bar (the test kills it there); sells at 09:50."""
+
+    def next(self):
+        now = self.data.datetime.time(0)
+        if now == dt.time(9, 35) and not self.position:
+            self.buy(size=10)
+            time.sleep(120)
+        elif now == dt.time(9, 50) and self.position:
+            self.close()
+'''
+
+
+def test_a_fill_made_while_the_run_was_down_is_numbered_and_the_run_ends_with_its_trades(
+    tmp_path: Path,
+) -> None:
+    import json
+    import urllib.request
+
+    (tmp_path / "stall.py").write_text(STALL)
+    runs = tmp_path / "runs"
+    day = dt.date.fromisoformat(DAY)
+    venue = VenueServer(VenueConfig(data=load_bars("sample:minute", ["IBM"], start=day, end=day)))
+    venue.start()
+    env = _env(venue)
+    start = [*PARITY, "run", "paper", f"{tmp_path / 'stall.py'}:BuyThenStall", "--venue",
+             "alpaca", "--symbols", "IBM", "--cash", "100000", "--no-daily-reports",
+             "--run-id", "down", "--runs-dir", str(runs)]  # fmt: skip
+    try:
+        proc = subprocess.Popen(
+            start, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not venue.snapshot()["orders"]:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)  # stalled on the bar it decided on: never acknowledged
+        proc.wait()
+        # the venue moves on without the client (as its --ack-timeout would): the order fills
+        through = json.dumps({"through": venue.status()["time"]}).encode()
+        ack = urllib.request.Request(
+            f"{venue.base_url}/parity/v1/ack", data=through, method="POST",
+            headers={"Content-Type": "application/json", "APCA-API-KEY-ID": "edge-test",
+                     "APCA-API-SECRET-KEY": "edge-test"},
+        )  # fmt: skip
+        urllib.request.urlopen(ack, timeout=10).close()
+        while time.monotonic() < deadline and not venue.snapshot()["fills"]:
+            time.sleep(0.01)
+        resumed = subprocess.run(
+            [*PARITY, "run", "paper", "--resume", "down", "--runs-dir", str(runs)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+    finally:
+        venue.stop()
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "filled at" in resumed.stderr and "while the run was down" in resumed.stderr
+    fills = pd.read_csv(runs / "down" / "fills.csv", parse_dates=["datetime"])
+    assert list(fills["bar"]) == [9, 24]  # 09:36 and 09:51, as a run left alone numbers them
+    trades = pd.read_csv(runs / "down" / "trades.csv")
+    assert len(trades) == 1 and trades["bars_held"].tolist() == [15]
+    assert trades["qty"].tolist() == [10]
+    for name in ("manifest.json", "metrics.json"):
+        assert (runs / "down" / name).is_file()

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import backtrader as bt
+import pandas as pd
 
 from parity.errors import BrokerError
 from parity.journal.hook import client_seq
@@ -102,8 +103,10 @@ def reconcile(
         else {}
     )
     result = Reconciliation()
-    last = reader.last_equity(run_id)  # a fill made while down counts on the next bar
-    down_bar = last[1] + 1 if last is not None else 0
+    # a fill made while the run was down belongs to the bar after the last one processed, or
+    # one later for an order decided on the bar in progress at the crash
+    last = reader.last_equity(run_id)
+    decided = dict(zip(intents["client_order_id"], intents["decided_at"], strict=True))
     seqs = [int(s) for s in intents["seq"]] if len(intents) else []
     result.next_seq = max(seqs, default=0) + 1
     for row in intents.itertuples():
@@ -136,7 +139,7 @@ def reconcile(
                 price=price,
                 commission=0.0,
                 at=when,
-                bar=down_bar,
+                bar=_down_bar(last, decided.get(cid)),
                 durable=True,
             )
             result.lines.append(
@@ -187,6 +190,13 @@ def reconcile(
     for text in result.unexplained:
         result.lines.append(f"adopted the venue's state: {text}")
     return result
+
+
+def _down_bar(last: tuple[dt.datetime, int] | None, decided_at: Any) -> int:
+    if last is None:
+        return 0
+    later = decided_at is not None and not pd.isna(decided_at) and decided_at > last[0]
+    return last[1] + 1 + int(later)
 
 
 def resumed_cash(journal: Any, run_id: str, starting_cash: float) -> float:
