@@ -257,15 +257,7 @@ def run_paper(
             )
 
         feeds = [
-            session.feed(
-                symbol,
-                config,
-                tape.add,
-                finished,
-                feed_state,
-                live_after=point.live_after,
-                first_bar=point.next_bar,
-            )
+            session.feed(symbol, config, tape.add, finished, feed_state, **point.feed_args())
             for symbol in config.symbols
         ]
         for symbol, feed in zip(config.symbols, feeds, strict=True):

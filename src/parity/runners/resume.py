@@ -57,6 +57,13 @@ class ResumePoint:
     marks: dict[str, float] = field(default_factory=dict)
     taped: dict[str, dt.datetime] = field(default_factory=dict)
 
+    def feed_args(self) -> dict[str, Any]:
+        """What a session's `feed()` takes to continue here (nothing for a new run, so that a
+        session of an embedding application need not know about resuming)."""
+        if self.live_after is None:
+            return {}
+        return {"live_after": self.live_after, "first_bar": self.next_bar}
+
 
 def resume_point(
     reader: Any, run_id: str, live_from: dt.datetime | None, *, daily: bool = False

@@ -350,8 +350,8 @@ class PollingSession:
         live_after: dt.datetime | None = None,
         first_bar: int = 0,
     ) -> bt.DataBase:
-        """The polling feed of `symbol`. A resume point is not used: the simulated broker's run
-        is restored from the journal alone and its polled bars are all new."""
+        """The polling feed of `symbol`. The resume point is not applied here yet: a resumed
+        polling run re-reads its warm-up as before."""
         from parity.feeds.polling import PollingFeed
 
         return PollingFeed(  # type: ignore[call-arg]
