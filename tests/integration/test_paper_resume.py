@@ -43,11 +43,19 @@ PARITY = [sys.executable, "-c", "from parity.cli import main; main()"]
 
 
 def _recorded(journal: Path) -> bool:
+    return _writer(journal) is not None
+
+
+def _writer(journal: Path) -> int | None:
+    """The pid of the process the journal says runs the run (None before it is recorded)."""
     if not journal.is_file():
-        return False
+        return None
     conn = sqlite3.connect(journal)
     try:
-        return bool(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
+        row = conn.execute("SELECT pid FROM runs").fetchone()
+        return None if row is None else int(row[0])
+    except sqlite3.Error:
+        return None
     finally:
         conn.close()
 
@@ -82,7 +90,14 @@ def test_killed_twenty_times_and_resumed_loses_and_duplicates_nothing(tmp_path: 
 
     try:
         proc = launch(start, 0)
+        journal = runs / "k9" / "journal.sqlite"
         while kills < 20:
+            # once it is up (a busy machine takes seconds to start Python; kills during start-up
+            # are test_paper_crash_parity's), at a random moment
+            deadline = time.monotonic() + 60
+            while _writer(journal) != proc.pid and proc.poll() is None:
+                assert time.monotonic() < deadline, "the run did not start within 60 s"
+                time.sleep(0.05)
             time.sleep(rng.uniform(0.5, 4.0))
             if proc.poll() is not None:
                 break  # the replay ended before this kill
@@ -91,7 +106,7 @@ def test_killed_twenty_times_and_resumed_loses_and_duplicates_nothing(tmp_path: 
             kills += 1
             # killed before the run was recorded (a busy machine's slow start-up): nothing to
             # resume, `--resume` says so; the run is started again under the same id
-            proc = launch(resume if _recorded(runs / "k9" / "journal.sqlite") else start, kills)
+            proc = launch(resume if _recorded(journal) else start, kills)
         code = proc.wait(timeout=300)
         assert code == 0, (logs / f"{kills}.txt").read_text()[-2000:]
         snapshot = venue.snapshot()
