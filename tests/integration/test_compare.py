@@ -254,6 +254,27 @@ def test_alpaca_run_without_history_access_suggests_against_or_expect(runs, tmp_
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_failed_compare_leaves_the_last_good_twins_and_no_half_built_one(runs, tmp_path):
+    copy = tmp_path / "paper"
+    shutil.copytree(_run(runs, "paper"), copy)
+    shutil.rmtree(copy / "compare", ignore_errors=True)
+    first = compare(runs, str(copy))
+    assert first.exit_code == 0, first.output
+    twin = copy / "compare" / "tape-twin" / "equity.csv"
+    before = (twin.stat().st_ino, twin.read_text())
+    # history the twin cannot read: the tape twin is built, then the compare fails
+    broken = compare(runs, str(copy), "--history", str(tmp_path / "no-such-history"))
+    assert broken.exit_code != 0
+    assert sorted(p.name for p in (copy / "compare").iterdir()) == ["history-twin", "tape-twin"]
+    assert (twin.stat().st_ino, twin.read_text()) == before  # the last good twin, untouched
+    # a first compare that fails leaves no twin at all
+    fresh = tmp_path / "fresh"
+    shutil.copytree(copy, fresh)
+    shutil.rmtree(fresh / "compare")
+    assert compare(runs, str(fresh), "--history", str(tmp_path / "no-such-history")).exit_code
+    assert not (fresh / "compare").exists() or not any((fresh / "compare").iterdir())
+
+
 def test_an_order_decided_on_the_last_bar_is_no_divergence(tmp_path):
     """sma_cross fast 3 / slow 10 sells on the day's last bar (19:26): the paper run records it
     (accepted, never filled), and so does the twin now; no first execution divergence."""

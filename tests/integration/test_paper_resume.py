@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -39,6 +40,24 @@ class SlowSmaCross(SmaCross):
         super().next()
 '''
 PARITY = [sys.executable, "-c", "from parity.cli import main; main()"]
+
+
+def _recorded(journal: Path) -> bool:
+    return _writer(journal) is not None
+
+
+def _writer(journal: Path) -> int | None:
+    """The pid of the process the journal says runs the run (None before it is recorded)."""
+    if not journal.is_file():
+        return None
+    conn = sqlite3.connect(journal)
+    try:
+        row = conn.execute("SELECT pid FROM runs").fetchone()
+        return None if row is None else int(row[0])
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
 
 
 def test_killed_twenty_times_and_resumed_loses_and_duplicates_nothing(tmp_path: Path):
@@ -71,14 +90,23 @@ def test_killed_twenty_times_and_resumed_loses_and_duplicates_nothing(tmp_path: 
 
     try:
         proc = launch(start, 0)
+        journal = runs / "k9" / "journal.sqlite"
         while kills < 20:
+            # once it is up (a busy machine takes seconds to start Python; kills during start-up
+            # are test_paper_crash_parity's), at a random moment
+            deadline = time.monotonic() + 60
+            while _writer(journal) != proc.pid and proc.poll() is None:
+                assert time.monotonic() < deadline, "the run did not start within 60 s"
+                time.sleep(0.05)
             time.sleep(rng.uniform(0.5, 4.0))
             if proc.poll() is not None:
                 break  # the replay ended before this kill
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1
-            proc = launch(resume, kills)
+            # killed before the run was recorded (a busy machine's slow start-up): nothing to
+            # resume, `--resume` says so; the run is started again under the same id
+            proc = launch(resume if _recorded(journal) else start, kills)
         code = proc.wait(timeout=300)
         assert code == 0, (logs / f"{kills}.txt").read_text()[-2000:]
         snapshot = venue.snapshot()

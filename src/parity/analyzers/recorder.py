@@ -18,7 +18,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
-from parity.journal.codec import bt_datetimes
+from parity.journal.codec import bt_datetime, bt_datetimes
 from parity.journal.columns import FILL_COLUMNS, ORDER_COLUMNS
 from parity.journal.hook import OrderJournal, fill_bar, order_fields
 from parity.journal.writer import EquityRecord
@@ -54,6 +54,10 @@ class Recorder(bt.Analyzer):
         ("live", False),  # journal every bar with positions, flushed (paper runs)
         ("batch", 5000),  # bars per equity batch written to the journal (backtests)
         ("first_number", 1),  # a resumed run numbers its orders on from its journal
+        # a resumed run: bars up to this time were recorded before the crash (re-read as
+        # warm-up, never recorded twice); later ones are numbered on from `first_bar`
+        ("skip_through", None),
+        ("first_bar", 0),
     )
 
     def __init__(self) -> None:
@@ -72,6 +76,8 @@ class Recorder(bt.Analyzer):
         self._journal_at = (1 if self.p.live else int(self.p.batch)) if self._journal else -1
         self._open_orders: dict[str, dict[str, Any]] = {}  # backtest: state not yet journaled
         self._recorded_notifs = 0  # broker notifications recorded at stop()
+        self._skip = self.p.skip_through
+        self._daily = bool(self._journal.daily) if self._journal is not None else False
 
     def client_order_id(self, number: int) -> str:
         """Deterministic: the run prefix and the order's number within the run (1, 2, ...).
@@ -81,7 +87,12 @@ class Recorder(bt.Analyzer):
 
     def next(self) -> None:
         broker = self.strategy.broker
-        self.bar_times.append(self.strategy.datetime[0])
+        stamp = self.strategy.datetime[0]
+        if self._skip is not None:
+            if bt_datetime(stamp, self._daily) <= self._skip:
+                return
+            self._skip = None  # bars only move forward: the rest is new
+        self.bar_times.append(stamp)
         self.values.append(broker.getvalue())
         self.cash.append(broker.getcash())
         if self._progress is not None and len(self.values) >= self._next_tick:
@@ -127,7 +138,10 @@ class Recorder(bt.Analyzer):
             return
         times = bt_datetimes(np.frombuffer(self.bar_times)[start:end], self._journal.daily)
         self._journal.journal.equity_arrays(
-            start, times, np.frombuffer(self.values)[start:end], np.frombuffer(self.cash)[start:end]
+            int(self.p.first_bar) + start,
+            times,
+            np.frombuffer(self.values)[start:end],
+            np.frombuffer(self.cash)[start:end],
         )
         self._sent = end
 
@@ -142,8 +156,8 @@ class Recorder(bt.Analyzer):
                 positions[data._name] = float(size)
         bar = len(self.values) - 1
         record = EquityRecord(
-            bar, self._journal.bar_time(self.bar_times[bar]), self.values[bar], self.cash[bar],
-            positions,
+            int(self.p.first_bar) + bar, self._journal.bar_time(self.bar_times[bar]),
+            self.values[bar], self.cash[bar], positions,
         )  # fmt: skip
         journal = self._journal.journal
         journal.equity([record])
@@ -152,6 +166,8 @@ class Recorder(bt.Analyzer):
 
     def notify_order(self, order: bt.Order) -> None:
         record = self.orders.get(order.ref)
+        if record is None and self._replayed(order):
+            return
         if record is None:
             record = self._new_record(order, len(self.orders) + int(self.p.first_number))
             self.orders[order.ref] = record
@@ -186,6 +202,12 @@ class Recorder(bt.Analyzer):
             record["avg_fill_price"] = record["_notional"] / record["filled_qty"]
         if self._journal is not None:
             self._journal_state(order, record, recorded_reason)
+
+    def _replayed(self, order: bt.Order) -> bool:
+        """A decision on a bar a resumed run re-reads as warm-up: the broker refused it (it was
+        decided before the crash, or not at all), and it is no order of the run."""
+        skip = self.p.skip_through
+        return skip is not None and bt_datetime(order.created.dt, self._daily) <= skip
 
     def _journal_state(self, order: bt.Order, record: dict[str, Any], reason: str | None) -> None:
         """The order's state as the strategy sees it. Live: every change, committed. Backtest:

@@ -59,7 +59,13 @@ class AlpacaBroker(bt.BrokerBase):
     in the run's symbols at start are taken over through `adopt()`; the runner decides the policy.
     """
 
-    params = (("cash", None), ("id_prefix", "parity"), ("starting_cash", None), ("first_seq", 1))
+    params = (
+        ("cash", None),
+        ("id_prefix", "parity"),
+        ("starting_cash", None),
+        ("first_seq", 1),
+        ("marks", None),  # symbol -> last known price, for a position before its first bar
+    )
     risk: Any = None  # a parity.risk.RiskGuard, set by the runner (None: no risk limits)
 
     def __init__(self, store: AlpacaStore) -> None:
@@ -115,10 +121,19 @@ class AlpacaBroker(bt.BrokerBase):
     get_cash = getcash
 
     def getvalue(self, datas: Any = None) -> float:
+        """Cash plus every position at its last price: the bar's close, or before the symbol's
+        first bar its last known price (`marks`, else the average cost); an adopted position
+        counts before the strategy first asks for it."""
+        marks = self.p.marks or {}
         value = self.cash
         for data, position in self.positions.items():
-            if position.size and len(data) and (datas is None or data in datas):
-                value += position.size * data.close[0]
+            if position.size and (datas is None or data in datas):
+                price = data.close[0] if len(data) else marks.get(data._name, position.price)
+                value += position.size * price
+        names = None if datas is None else {d._name for d in datas}
+        for symbol, held in self._adopted.items():
+            if names is None or symbol in names:
+                value += held.qty * marks.get(symbol, held.avg_entry_price)
         return value
 
     get_value = getvalue

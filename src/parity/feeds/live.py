@@ -1,7 +1,10 @@
 """`AlpacaLiveFeed`: a Backtrader live feed on an `AlpacaStore`'s one data websocket.
 
 - Warm-up: the last `backfill` bars before now come from history first; orders decided on them
-  are refused by the broker (`bar_is_live()` is False), never sent.
+  are refused by the broker (`bar_is_live()` is False), never sent. A resumed run passes
+  `live_after` (the last bar its journal shows as fully processed): history bars after it (the
+  bar in progress at the crash, and any the venue published while the run was down) are live,
+  and `bar_offset` numbers the bars on from `first_bar` as if the run had never stopped.
 - Then 1-minute bars from the stream, aggregated on the clock into the requested timeframe with
   the backtest's bar labels (`feeds.aggregate`).
 - A gap inside a session (a bar that should have come and did not) is refilled from history
@@ -44,6 +47,8 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         ("on_state", None),
         ("stale_after", 0.0),
         ("market_open", None),
+        ("live_after", None),  # resumed: history bars starting after this are live
+        ("first_bar", 0),  # resumed: the run's number of the first of them
     )
 
     def __init__(self) -> None:
@@ -61,6 +66,8 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         self._on_state: Callable[[str, str], Any] = self.p.on_state or noop
         self._last_arrival = time.monotonic()
         self.refilled = 0
+        self.bar_offset = 0  # the run's bar number of this process's first bar
+        self.backlog: list[dt.datetime] = []  # resumed: history bars processed live
         self._lockstep = self.p.lockstep
         if self._lockstep is not None:
             self._lockstep.register(self)
@@ -101,20 +108,29 @@ class AlpacaLiveFeed(bt.feed.DataBase):
     def backfill(self) -> None:
         """Read the warm-up bars from history. Call before the stream starts, so that the first
         streamed bar is live and never mistaken for history."""
-        if self.p.backfill:
+        if self.p.backfill or self.p.live_after is not None:
             self._backfill(self.p.store)
 
     def _backfill(self, store: Any) -> None:
         self._set_state("delayed")
         now: dt.datetime = self.p.now() if self.p.now else store.clock().timestamp
         span = dt.timedelta(seconds=self.p.bar_timeframe.seconds * int(self.p.backfill) * 3)
-        bars = store.history_bars(self.symbol, now - max(span, dt.timedelta(days=5)), now)
+        start = now - max(span, dt.timedelta(days=5))
+        live_after: dt.datetime | None = self.p.live_after
+        if live_after is not None:  # a long downtime: every bar since the crash is read
+            start = min(start, live_after - span)
+        bars = store.history_bars(self.symbol, start, now)
         minutes = [b for b in bars if b.start < now]
         for bar in minutes:
             self._ingest(bar, live=False)
-        done = list(self._ready)
-        keep = done[-int(self.p.backfill) :] if self.p.backfill else []
-        self._ready = collections.deque(keep)
+        done = [bar for bar, _live in self._ready]
+        warm = [b for b in done if live_after is None or b.start <= live_after]
+        live = [b for b in done if live_after is not None and b.start > live_after]
+        warm = warm[-int(self.p.backfill) :] if self.p.backfill else []
+        self._ready = collections.deque([(b, False) for b in warm] + [(b, True) for b in live])
+        if live_after is not None:
+            self.bar_offset = int(self.p.first_bar) - len(warm)
+            self.backlog = [b.start for b in live]
 
     # ------------------------------------------------------------------ bars in
 

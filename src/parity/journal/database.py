@@ -2,12 +2,18 @@
 
 `PARITY_DB_URL` (e.g. `postgresql+psycopg://user@127.0.0.1:5432/parity`) puts every run in one
 database; without it each run has `RUNS_DIR/RUN_ID/journal.sqlite`. Opening never overwrites:
-`create=True` refuses an existing non-empty file, `create=False` refuses a missing one, and a
-file that is not a journal, or a journal of a newer schema, is a one-line `JournalError`.
+`create=True` refuses an existing file that holds a run, `create=False` refuses a missing one,
+and a file that is not a journal, or a journal of a newer schema, is a one-line `JournalError`.
+
+Creating is atomic: a run's journal file is built aside and linked into place whole (schema and
+version), and a database's schema is created in one transaction, so a process killed while
+creating it leaves no journal or a complete one. A journal that holds no run yet (the process
+died before recording it) is taken again by `create=True`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from parity.errors import JournalError
-from parity.journal.schema import SCHEMA_VERSION, Base, SchemaInfo
+from parity.journal.schema import SCHEMA_VERSION, Base, Run, SchemaInfo
 
 ENV_DB_URL = "PARITY_DB_URL"
 JOURNAL_FILE = "journal.sqlite"
@@ -89,15 +95,9 @@ def check_file(target: Target, *, create: bool) -> None:
     path = target.path
     if path is None:
         return
-    wal = path.with_name(path.name + "-wal")
-    exists = path.is_file() and (
-        path.stat().st_size > 0 or (wal.is_file() and wal.stat().st_size > 0)
-    )
+    exists = _holds_data(path)
     if create and exists and not target.shared:
-        raise JournalError(
-            f"journal {path} already exists and holds data; parity never overwrites a journal "
-            "(use a new run id or directory, or open it without create)"
-        )
+        raise _exists(path)
     if not create and not exists:
         raise JournalError(
             f"journal {path} not found: nothing to read or resume (check the run directory, "
@@ -112,6 +112,88 @@ def check_file(target: Target, *, create: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
 
 
+def _exists(path: Path) -> JournalError:
+    return JournalError(
+        f"journal {path} already exists and holds data; parity never overwrites a journal "
+        "(use a new run id or directory, or open it without create)"
+    )
+
+
+def _holds_data(path: Path) -> bool:
+    wal = path.with_name(path.name + "-wal")
+    return path.is_file() and (
+        path.stat().st_size > 0 or (wal.is_file() and wal.stat().st_size > 0)
+    )
+
+
+def _remove_sqlite(path: Path) -> None:
+    for name in (path.name, path.name + "-wal", path.name + "-shm", path.name + "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            (path.parent / name).unlink()
+
+
+def create_file(target: Target) -> None:
+    """Make the journal file of one run, atomically: built aside (schema and version) and
+    linked into place whole. An existing journal that holds no run (its process died before
+    recording it) is kept and completed; one that holds a run is refused."""
+    path = target.path
+    assert path is not None and not target.shared
+    if _holds_data(path):
+        if not _reusable(target):
+            raise _exists(path)
+        engine = make_engine(target)
+        try:
+            prepare_schema(engine, target, create=True)  # what its creator did not finish
+        finally:
+            engine.dispose()
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.partial"):  # left by a killed creator
+        pid = stale.name.split(".")[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            _remove_sqlite(stale)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    _remove_sqlite(partial)
+    engine = make_engine(Target(f"sqlite:///{partial}", str(partial), partial))
+    try:
+        prepare_schema(engine, target, create=True)
+    finally:
+        engine.dispose()  # the last connection closing checkpoints the WAL into the file
+    try:
+        os.link(partial, path)  # never replaces a journal created meanwhile
+    except FileExistsError:
+        raise _exists(path) from None
+    finally:
+        _remove_sqlite(partial)
+
+
+def _reusable(target: Target) -> bool:
+    """A parity journal that holds no run (its process died before recording one): only
+    parity's own tables, maybe not all of them, and maybe no schema version yet."""
+    assert target.path is not None
+    with target.path.open("rb") as handle:
+        if handle.read(len(_SQLITE_MAGIC)) != _SQLITE_MAGIC:
+            return False
+    engine = make_engine(target)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+        return tables <= set(Base.metadata.tables) and not _has_runs(engine)
+    except sa.exc.DatabaseError:
+        return False
+    finally:
+        engine.dispose()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _corrupt(target: Target, why: str) -> JournalError:
     return JournalError(
         f"journal {target.label} is unreadable ({why}); parity leaves it untouched: restore it "
@@ -123,8 +205,8 @@ def prepare_schema(engine: Engine, target: Target, *, create: bool) -> None:
     """Create the tables (`create`) or check they exist; refuse a newer schema version."""
     try:
         if create:
-            Base.metadata.create_all(engine)
-            with engine.begin() as conn:
+            with engine.begin() as conn:  # one transaction (PostgreSQL's DDL is transactional)
+                Base.metadata.create_all(conn)
                 found = conn.execute(
                     sa.select(SchemaInfo.value).where(SchemaInfo.key == "schema_version")
                 ).scalar()
@@ -164,5 +246,17 @@ def _check_version(engine: Engine, target: Target) -> None:
             f"journal {target.label} has schema version {version}, newer than this parity "
             f"reads ({SCHEMA_VERSION}); upgrade parity (pip install -U parity) to open it"
         )
+    if text is None and not _has_runs(engine):
+        raise JournalError(
+            f"journal {target.label} was never completed (its run stopped while creating it) "
+            "and holds no run: start the run again with the same --run-id"
+        )
     if version < 1:
         raise _corrupt(target, f"bad schema version {text!r}")
+
+
+def _has_runs(engine: Engine) -> bool:
+    if not sa.inspect(engine).has_table(Run.__tablename__):
+        return False
+    with engine.connect() as conn:
+        return bool(conn.execute(sa.select(sa.func.count()).select_from(Run)).scalar())

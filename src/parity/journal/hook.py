@@ -49,8 +49,10 @@ def order_fields(order: bt.Order) -> dict[str, Any]:
 
 def fill_bar(data: Any, stamp: float) -> int:
     """The bar index a fill belongs to: a close fill (`--fill close`) is stamped on the decision
-    bar, one bar back from the bar being processed."""
-    return len(data) - 1 if stamp >= data.datetime[0] else len(data) - 2
+    bar, one bar back from the bar being processed. A resumed live feed's `bar_offset` numbers
+    its bars on from the crashed process's."""
+    index = len(data) - 1 if stamp >= data.datetime[0] else len(data) - 2
+    return index + int(getattr(data, "bar_offset", 0))
 
 
 def client_seq(client_order_id: str) -> int:

@@ -331,6 +331,46 @@ class JournalReader:
             frame["received_at"] = to_datetimes(cols["received_at"]).tz_localize("UTC")
         return frame
 
+    def last_equity(self, run_id: str) -> tuple[dt.datetime, int] | None:
+        """The time and bar number of the run's newest equity row: the last bar the strategy
+        fully processed (the recorder writes it after the bar's decisions). None without one."""
+        table = table_of(EquitySnapshot)
+        query = (
+            sa.select(sa.type_coerce(table.c.at, _RAW), table.c.bar)
+            .where(table.c.run_id == run_id)
+            .order_by(table.c.id.desc())
+            .limit(1)
+        )
+        rows = self._fetch(query)
+        if not rows:
+            return None
+        at = to_datetimes([rows[0][0]])[0].to_pydatetime()
+        return at, int(rows[0][1])
+
+    def tape_ends(self, run_id: str) -> dict[str, tuple[dt.datetime, float]]:
+        """Per symbol, the start and close of the newest bar on the tape."""
+        table = table_of(Bar)
+        newest = (
+            sa.select(table.c.symbol, sa.func.max(table.c.start).label("start"))
+            .where(table.c.run_id == run_id)
+            .group_by(table.c.symbol)
+            .subquery()
+        )
+        query = (
+            sa.select(table.c.symbol, sa.type_coerce(table.c.start, _RAW), table.c.close)
+            .join(
+                newest, sa.and_(table.c.symbol == newest.c.symbol, table.c.start == newest.c.start)
+            )
+            .where(table.c.run_id == run_id)
+            .order_by(table.c.id)
+        )
+        rows = self._fetch(query)
+        starts = to_datetimes([r[1] for r in rows])
+        return {
+            str(r[0]): (start.to_pydatetime(), float(r[2]))
+            for r, start in zip(rows, starts, strict=True)
+        }
+
     def last_bar(self, run_id: str) -> dt.datetime | None:
         """The start of the last bar received (the tape), else of the last equity bar."""
         for model, column in ((Bar, "start"), (EquitySnapshot, "at")):

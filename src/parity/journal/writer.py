@@ -27,7 +27,13 @@ from sqlalchemy.engine import Engine
 
 from parity.errors import JournalError
 from parity.journal.codec import utcnow
-from parity.journal.database import Target, check_file, make_engine, prepare_schema
+from parity.journal.database import (
+    Target,
+    check_file,
+    create_file,
+    make_engine,
+    prepare_schema,
+)
 from parity.journal.reader import JournalReader
 from parity.journal.schema import (
     RUN_STATUSES,
@@ -116,8 +122,11 @@ class Journal:
     @classmethod
     def open(cls, url_or_path: str | Path, *, create: bool, batch_size: int = 5000) -> Journal:
         """Open a journal: a SQLite file path or a database URL. `create=True` makes a new one
-        (refusing an existing non-empty file); `create=False` requires it to exist."""
+        (refusing an existing file that holds a run); `create=False` requires it to exist."""
         target = Target.of(url_or_path)
+        if create and target.path is not None and not target.shared:
+            create_file(target)  # atomic; then opened like any existing journal
+            create = False
         check_file(target, create=create)
         engine = make_engine(target)
         try:

@@ -3,6 +3,7 @@ the kill switch trips with `flatten_on_kill`), and `attach_risk`, the runners' o
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,14 +16,20 @@ from parity.risk.state import JsonRiskStateStore
 
 
 class RiskMonitor(bt.Analyzer):
-    """Calls `guard.on_bar(bar time, equity)` after the strategy's decisions on every bar."""
+    """Calls `guard.on_bar(bar time, equity)` after the strategy's decisions on every bar.
 
-    params = (("guard", None),)
+    A resumed run passes `skip_through`: the bars up to it are warm-up re-read from history,
+    already judged before the crash (today's positions at their old prices are no equity)."""
+
+    params = (("guard", None), ("skip_through", None))
 
     def next(self) -> None:
         guard: RiskGuard = self.p.guard
         strategy = self.strategy
-        guard.on_bar(strategy.datetime.datetime(0), strategy.broker.getvalue())
+        now = strategy.datetime.datetime(0)
+        if self.p.skip_through is not None and now <= self.p.skip_through:
+            return
+        guard.on_bar(now, strategy.broker.getvalue())
         if guard.wants_flatten:
             self._flatten(guard)
 
@@ -59,6 +66,7 @@ def attach_risk(
     emit: Emit | None = None,
     always: bool = False,
     fresh: bool = False,
+    skip_through: dt.datetime | None = None,
 ) -> RiskGuard | None:
     """Give `cerebro.broker` a guard whose state lives in `run_dir/risk_state.json`, and add the
     `RiskMonitor`. No limits and not `always` (a backtest without limits): nothing is attached.
@@ -70,7 +78,7 @@ def attach_risk(
     store = JsonRiskStateStore.in_run(run_dir)
     guard = RiskGuard(limits, store, emit=emit, fresh=fresh, watch=not fresh)
     cerebro.broker.risk = guard
-    cerebro.addanalyzer(RiskMonitor, _name="risk", guard=guard)
+    cerebro.addanalyzer(RiskMonitor, _name="risk", guard=guard, skip_through=skip_through)
     return guard
 
 

@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import os
 import re
 import shutil
 import tempfile
@@ -118,10 +119,34 @@ def _paper_record(store: RunStore, ref: str) -> RunRecord:
 
 def run_compare(config: CompareConfig, *, notify: Notify = lambda _m: None) -> CompareResult:
     """Compare, write divergence.json / divergence.html, return the figures and warnings."""
-    from parity.reports.divergence import write_html
-
     store = RunStore(config.runs_dir)
     record = _paper_record(store, config.paper_run)
+    # the twins are built aside and replace the previous ones only once the comparison is
+    # written: a failed compare leaves no half-built twin for the dashboard to overlay
+    staging = record.path / "compare" / f".partial-{os.getpid()}"
+    try:
+        result = _compare(config, store, record, staging, notify)
+        _publish(staging, record.path / "compare")
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish(staging: Path, directory: Path) -> None:
+    """Move every twin built in `staging` into `directory`, replacing the previous one."""
+    if not staging.is_dir():
+        return
+    for built in sorted(staging.iterdir()):
+        target = directory / built.name
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(built, target)
+
+
+def _compare(
+    config: CompareConfig, store: RunStore, record: RunRecord, staging: Path, notify: Notify
+) -> CompareResult:
+    from parity.reports.divergence import write_html
+
     live = RunData.from_dir(record.path, record.manifest)
     warnings: list[str] = []
     other: RunRecord | None = None
@@ -145,7 +170,7 @@ def run_compare(config: CompareConfig, *, notify: Notify = lambda _m: None) -> C
         divergence["mode"] = "against"
         series = {"live": live.equity["value"], "reference": reference.equity["value"]}
     else:
-        twins = build_twins(record, config, warnings.append)
+        twins = build_twins(record, config, warnings.append, staging)
         for text in warnings:
             notify(f"warning: {text}")
         divergence = compute_divergence(
@@ -386,6 +411,7 @@ def _twin_run(
     strategy: str,
     data: str,
     run_id: str,
+    runs_dir: Path,
 ) -> tuple[RunData, dict[str, pd.DataFrame]]:
     from parity.config import BacktestConfig
     from parity.feeds.loader import load_bars
@@ -409,25 +435,29 @@ def _twin_run(
         slippage="0" if zero else str(manifest.get("slippage") or "0"),
         fill_at="open",
         risk=RiskLimits.from_mapping(manifest.get("risk") or {}, source="the paper manifest"),
-        runs_dir=record.path / "compare",
+        runs_dir=runs_dir,
     )
     # a twin is derived output of this compare: rebuilt every time, never mixed with a stale one
-    shutil.rmtree(record.path / "compare" / run_id, ignore_errors=True)
+    shutil.rmtree(runs_dir / run_id, ignore_errors=True)
     result = run_backtest(backtest, run_id=run_id)
     loaded = load_bars(data, symbols, timeframe=timeframe, start=start, end=end)
     bars = {s.symbol: s.frame for s in loaded.series}
     return RunData.from_dir(result.run_dir), bars
 
 
-def build_twins(record: RunRecord, config: CompareConfig, warn: Notify) -> Twins:
-    """Run the tape twin and the history twin of a paper run (module doc)."""
+def build_twins(
+    record: RunRecord, config: CompareConfig, warn: Notify, runs_dir: Path | None = None
+) -> Twins:
+    """Run the tape twin and the history twin of a paper run (module doc) into `runs_dir`
+    (default `PAPER_RUN/compare`)."""
+    runs_dir = runs_dir or record.path / "compare"
     strategy = _check_source(record, config.allow_code_change, warn)
     manifest = record.manifest
     with tempfile.TemporaryDirectory(prefix="parity-compare-") as tmp:
         tape_dir = Path(tmp) / "tape"
         tape_dir.mkdir()
         write_tape(record.path / "tape.csv", tape_dir)
-        tape, tape_bars = _twin_run(record, config, strategy, str(tape_dir), "tape-twin")
+        tape, tape_bars = _twin_run(record, config, strategy, str(tape_dir), "tape-twin", runs_dir)
         source = config.history or str(_get(manifest, "data.source") or "")
         if not config.history and (manifest.get("venue") != "local" or source == "alpaca"):
             history_dir = Path(tmp) / "history"
@@ -435,5 +465,7 @@ def build_twins(record: RunRecord, config: CompareConfig, warn: Notify) -> Twins
             start, end = _window(manifest)
             _alpaca_history(tuple(manifest.get("symbols") or ()), start, end, history_dir)
             source = str(history_dir)
-        history, history_bars = _twin_run(record, config, strategy, source, "history-twin")
+        history, history_bars = _twin_run(
+            record, config, strategy, source, "history-twin", runs_dir
+        )
     return Twins(tape, history, {"tape": tape_bars, "history": history_bars})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import logging
 import signal
 import threading
@@ -23,7 +24,7 @@ import backtrader as bt
 from parity.alerts.engine import RunAlerts
 from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
-from parity.errors import ConfigError, ParityError, StrategyError
+from parity.errors import ConfigError, JournalError, ParityError, StrategyError
 from parity.journal.database import run_journal_target
 from parity.journal.hook import OrderJournal
 from parity.journal.lock import RunLock, lock_run
@@ -44,9 +45,12 @@ from parity.runners.paper_output import (
     write_paper_run,
 )
 from parity.runners.resume import (
+    ClaimPositions,
     RestoreSimState,
+    ResumePoint,
     journal_positions,
     reconcile,
+    resume_point,
     resumed_cash,
 )
 from parity.runners.session_divergence import SessionEnd, session_checker
@@ -189,6 +193,7 @@ def run_paper(
         starting_cash = float(config.cash or account_cash or 100_000.0)
         if resume is None or resume.lock is None:  # one process writes a run at a time
             cleanup.callback(lock_run(run_journal_target(config.runs_dir / run_id), run_id).release)
+        clock = (report.get("clock") or {}).get("timestamp")
         journal = open_paper_journal(
             config,
             spec=spec,
@@ -199,6 +204,8 @@ def run_paper(
                 "config": config.as_dict(),
                 "starting_cash": starting_cash,
                 "account_cash": account_cash,  # what `--resume` checks the venue's cash against
+                # bars before it are the warm-up: what a resume re-reads as such
+                "live_from": clock.isoformat() if clock else None,
             },
             resume=resume is not None,
         )
@@ -207,9 +214,16 @@ def run_paper(
         alerts = RunAlerts.start(config.alerts, journal, run_id, resumed=resume is not None)
         cleanup.callback(Heartbeat(journal).start().stop)
         simulated = config.dry_run or session.venue == "sim"
+        point = ResumePoint()
         if resume is not None:
-            resume.starting_cash = float(
-                (journal.reader.run(run_id).manifest or {}).get("starting_cash", starting_cash)
+            manifest = journal.reader.run(run_id).manifest or {}
+            resume.starting_cash = float(manifest.get("starting_cash", starting_cash))
+            live_from = manifest.get("live_from")
+            point = resume_point(
+                journal.reader,
+                run_id,
+                dt.datetime.fromisoformat(live_from) if live_from else None,
+                daily=config.timeframe.is_daily,
             )
             resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
             if simulated:  # nothing at a venue: the journal is the whole truth
@@ -231,7 +245,7 @@ def run_paper(
                 notify(rec.report())
                 resume.next_seq = rec.next_seq
         orders_journal = OrderJournal(journal, daily=config.timeframe.is_daily)
-        tape = Tape(journal)
+        tape = Tape(journal, taped=point.taped)
         cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, maxcpus=1)
         cerebro.broker = session.broker(config, run_id, notify)
         if resume is not None and simulated:
@@ -246,6 +260,7 @@ def run_paper(
             cerebro.broker.p.starting_cash = resume.starting_cash
             cerebro.broker.p.first_seq = resume.next_seq
             cerebro.broker._seq = resume.next_seq - 1
+            cerebro.broker.p.marks = point.marks
         attach = getattr(cerebro.broker, "attach_journal", None)
         if callable(attach):  # a live broker journals intents before it sends them
             attach(orders_journal)
@@ -255,6 +270,7 @@ def run_paper(
             config.runs_dir / run_id,
             emit=risk_notifier(notify, journal.event),
             always=True,
+            skip_through=point.live_after,
         )
 
         def feed_state(symbol: str, state: str) -> None:
@@ -266,7 +282,7 @@ def run_paper(
             )
 
         feeds = [
-            session.feed(symbol, config, tape.add, finished, feed_state)
+            session.feed(symbol, config, tape.add, finished, feed_state, **point.feed_args())
             for symbol in config.symbols
         ]
         for symbol, feed in zip(config.symbols, feeds, strict=True):
@@ -279,11 +295,15 @@ def run_paper(
             journal=orders_journal,
             live=True,
             first_number=resume.next_seq if resume is not None else 1,
+            skip_through=point.live_after,
+            first_bar=point.next_bar,
         )
+        cerebro.addanalyzer(ClaimPositions)
         cerebro.addanalyzer(Trimmer, _name="trimmer")
         if config.divergence_check:
             cerebro.addanalyzer(
                 SessionEnd,
+                skip_through=point.live_after,
                 check=session_checker(
                     config,
                     journal=journal,
@@ -302,7 +322,9 @@ def run_paper(
                     sender=alerts if config.alerts.send_daily_report else None,
                 )
             )
-            cerebro.addanalyzer(SessionEnd, _name="daily_reports", check=report_day)
+            cerebro.addanalyzer(
+                SessionEnd, _name="daily_reports", check=report_day, skip_through=point.live_after
+            )
             if session.wall_clock:  # live: tonight, not at the next morning's first bar
                 timer = SessionCloseTimer(
                     report_day, traded_on=traded_on(journal, run_id), now=new_york_now
@@ -312,6 +334,8 @@ def run_paper(
             cerebro.addanalyzer(analyzer, **kwargs)
         session.watch_streams(stream_journal(journal))
         session.start(config, feeds)
+        if resume is not None:
+            _journal_backlog(feeds, journal, notify)
         notify(
             f"run {run_id}: {spec.name} on {','.join(config.symbols)} {config.timeframe}, "
             + ("dry run (no orders sent)" if config.dry_run else f"venue {session.venue}")
@@ -359,6 +383,29 @@ def run_paper(
         cleanup.close()
 
 
+def _journal_backlog(feeds: list[Any], journal: Any, notify: Notify) -> None:
+    """Say which bars after the last one processed before the crash are processed live now
+    (the bar in progress, and any the venue published while the run was down)."""
+    for feed in feeds:
+        backlog = getattr(feed, "backlog", None)
+        if not backlog:
+            continue
+        first, last = backlog[0], backlog[-1]
+        text = (
+            f"{feed.symbol}: {len(backlog)} bar(s) after the last one processed before the crash "
+            f"({first:%Y-%m-%d %H:%M}"
+            + (f" to {last:%Y-%m-%d %H:%M}" if last != first else "")
+            + ") read from history, processed live now"
+        )
+        notify(text)
+        journal.event(
+            "resume_backlog",
+            {"symbol": feed.symbol, "bars": len(backlog), "first": first, "last": last,
+             "reason": text},
+            level="warning" if len(backlog) > 1 else "info",
+        )  # fmt: skip
+
+
 def resume_paper(
     run_dir: Path,
     *,
@@ -375,11 +422,27 @@ def resume_paper(
     history, and the same run goes on (same id, client order ids numbered on)."""
     from parity.journal.reader import JournalReader
 
-    reader = JournalReader.open(run_journal_target(run_dir))
+    target = run_journal_target(run_dir)
+    if isinstance(target, Path) and not target.is_file():
+        raise ConfigError(
+            f"run {run_dir.name} stopped before it recorded anything (no journal): nothing to "
+            f"resume; start it again with the same command and --run-id {run_dir.name}"
+        )
+    reader = JournalReader.open(target)
     try:
         info = reader.run(run_dir.name)
+    except JournalError:
+        raise ConfigError(
+            f"run {run_dir.name} stopped before it was recorded in its journal: nothing to "
+            f"resume; start it again with the same command and --run-id {run_dir.name}"
+        ) from None
     finally:
         reader.close()
+    if info.status == "finished":
+        raise ConfigError(
+            f"run {run_dir.name} finished cleanly (at {info.finished_at} UTC); --resume "
+            "continues a crashed run only: start a new run to trade on"
+        )
     recorded = (info.manifest or {}).get("config")
     if not recorded:
         raise ConfigError(f"run {run_dir.name} has no recorded configuration; it cannot be resumed")

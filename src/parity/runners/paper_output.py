@@ -30,14 +30,21 @@ class Tape:
     """Every bar received, in arrival order, with its source and arrival time (thread-safe).
 
     With a journal the bars go to its `bars` table (committed with the strategy's next bar);
-    without one they are kept in memory."""
+    without one they are kept in memory. `taped` (a resumed run: the newest bar already on the
+    tape per symbol) keeps the warm-up re-read from history off the tape."""
 
-    def __init__(self, journal: Journal | None = None) -> None:
+    def __init__(
+        self, journal: Journal | None = None, taped: dict[str, dt.datetime] | None = None
+    ) -> None:
         self.journal = journal
         self.rows: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._taped = dict(taped or {})
 
     def add(self, bar: StreamBar) -> None:
+        seen = self._taped.get(bar.symbol)
+        if seen is not None and bar.start <= seen:
+            return
         received = dt.datetime.fromtimestamp(bar.received_at or time.time(), dt.UTC)
         if self.journal is not None:
             record = BarRecord(
@@ -146,6 +153,27 @@ def _created_at(reader: Any, run_id: str) -> str:
     return str(stamp.isoformat(timespec="microseconds"))
 
 
+def _one_row_per_bar(equity: pd.DataFrame) -> pd.DataFrame:
+    """Equity in bar order, one row per bar time (the last written wins): a journal written by
+    a version that recorded a resumed run's warm-up again holds some bars twice."""
+    if equity.index.is_unique and equity.index.is_monotonic_increasing:
+        return equity
+    return equity[~equity.index.duplicated(keep="last")].sort_index()
+
+
+def _numbered(fills: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
+    """Fills with a bar number each: one journaled without (an older version's resume recorded
+    fills made while the run was down so) gets the bar of its time on the equity curve."""
+    missing = fills["bar"].isna() if len(fills) else pd.Series(dtype=bool)
+    if not missing.any():
+        return fills
+    fills = fills.copy()
+    at = pd.DatetimeIndex(fills.loc[missing, "datetime"])
+    fills.loc[missing, "bar"] = equity.index.searchsorted(at, side="right").clip(1) - 1
+    fills["bar"] = fills["bar"].astype("int64")
+    return fills
+
+
 def write_paper_run(
     config: Any,
     *,
@@ -161,8 +189,8 @@ def write_paper_run(
     """Write the run directory from the journal; returns it and the metrics."""
     journal.flush()
     reader, run = journal.reader, journal.run_id or run_id
-    equity = reader.equity(run)
-    fills = reader.fills(run)
+    equity = _one_row_per_bar(reader.equity(run))
+    fills = _numbered(reader.fills(run), equity)
     orders = reader.orders(run)
     trades = round_trips(fills)
     cash = float(strategy.broker.startingcash)

@@ -13,6 +13,11 @@ Journal and venue are reconciled in this order, as NautilusTrader does at startu
 A venue that lost its history (a fresh one on the same address) cannot explain the journal's
 fills: an order with journaled fills is never rewritten as unsent. Anything unexplained refuses
 the resume unless `adopt` (then the venue's state is taken).
+
+`resume_point` says where the run picks up: the last bar the journal shows as fully processed
+(its equity row is written after the bar's decisions). Bars up to it are warm-up (re-read from
+history, never recorded twice); every later bar, the one in progress at the crash included, is
+processed live.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import backtrader as bt
+import pandas as pd
 
 from parity.errors import BrokerError
 from parity.journal.hook import client_seq
@@ -40,6 +46,45 @@ OPEN = {
     "calculated",
 }
 FINAL = {"rejected", "margin", "canceled", "cancelled", "expired", "done_for_day"}
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a resumed run picks up.
+
+    `live_after`: bars starting after it are processed live (None: no boundary known, the
+    history read at start-up is all warm-up); `next_bar`: the number of the first of them;
+    `marks`: the last price journaled per symbol (a position is never valued at zero before
+    its first bar); `taped`: the newest bar on the tape per symbol (never taped twice)."""
+
+    live_after: dt.datetime | None = None
+    next_bar: int = 0
+    marks: dict[str, float] = field(default_factory=dict)
+    taped: dict[str, dt.datetime] = field(default_factory=dict)
+
+    def feed_args(self) -> dict[str, Any]:
+        """What a session's `feed()` takes to continue here (nothing for a new run, so that a
+        session of an embedding application need not know about resuming)."""
+        if self.live_after is None:
+            return {}
+        return {"live_after": self.live_after, "first_bar": self.next_bar}
+
+
+def resume_point(
+    reader: Any, run_id: str, live_from: dt.datetime | None, *, daily: bool = False
+) -> ResumePoint:
+    """The resume point of `run_id`; `live_from` is when it first went live (bars before it were
+    its warm-up), for a run that died before it finished a bar. `daily`: equity rows are
+    labelled with dates, Backtrader stamps a daily bar at the end of its day."""
+    ends = reader.tape_ends(run_id)
+    marks = {symbol: close for symbol, (_start, close) in ends.items()}
+    taped = {symbol: start for symbol, (start, _close) in ends.items()}
+    # a fresh run's warm-up bars (before `live_from`) stay warm-up even when it recorded some
+    bounds = [live_from - dt.timedelta(microseconds=1)] if live_from is not None else []
+    last = reader.last_equity(run_id)
+    if last is not None:
+        bounds.append(last[0] + dt.timedelta(days=1, microseconds=-1) if daily else last[0])
+    return ResumePoint(max(bounds, default=None), last[1] + 1 if last else 0, marks, taped)
 
 
 @dataclass
@@ -79,6 +124,10 @@ def reconcile(
     events = reader.order_events(run_id)  # the last state journaled, whoever journaled it
     status = dict(zip(events["client_order_id"], events["status"], strict=True))
     result = Reconciliation()
+    # a fill made while the run was down belongs to the bar after the last one processed, or
+    # one later for an order decided on the bar in progress at the crash
+    last = reader.last_equity(run_id)
+    decided = dict(zip(intents["client_order_id"], intents["decided_at"], strict=True))
     seqs = [int(s) for s in intents["seq"]] if len(intents) else []
     result.next_seq = max(seqs, default=0) + 1
     for row in intents.itertuples():
@@ -103,6 +152,7 @@ def reconcile(
                 price=price,
                 commission=0.0,
                 at=when,
+                bar=_down_bar(last, decided.get(cid)),
                 durable=True,
             )
             result.lines.append(
@@ -212,6 +262,13 @@ def _check_cash(
         )
 
 
+def _down_bar(last: tuple[dt.datetime, int] | None, decided_at: Any) -> int:
+    if last is None:
+        return 0
+    later = decided_at is not None and not pd.isna(decided_at) and decided_at > last[0]
+    return last[1] + 1 + int(later)
+
+
 def resumed_cash(journal: Any, run_id: str, starting_cash: float) -> float:
     """Cash of the run after every journaled fill (and its commission)."""
     fills = journal.reader.fills(run_id)
@@ -253,3 +310,14 @@ class RestoreSimState(bt.Analyzer):
             held = (self.p.positions or {}).get(data._name)
             if held:
                 broker.positions[data] = bt.Position(size=held[0], price=held[1])
+
+
+class ClaimPositions(bt.Analyzer):
+    """Positions the broker took over (`--existing adopt`, or a resume) belong to their feeds
+    from the first bar: asking the broker for each feed's position binds it, so the equity the
+    recorder and the risk guard see counts them even while the strategy is still in its warm-up
+    (`prenext`, where it never asks)."""
+
+    def start(self) -> None:
+        for data in self.strategy.datas:
+            self.strategy.broker.getposition(data)

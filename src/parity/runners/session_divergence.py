@@ -19,16 +19,21 @@ from parity.config import BacktestConfig
 
 
 class SessionEnd(bt.Analyzer):
-    """Calls `check(session_date)` when a bar of a new date arrives, and at the end of the run."""
+    """Calls `check(session_date)` when a bar of a new date arrives, and at the end of the run.
+    A resumed run's warm-up bars (up to `skip_through`) only tell it the day: their sessions
+    were checked before the crash."""
 
-    params = (("check", None),)
+    params = (("check", None), ("skip_through", None))
 
     def __init__(self) -> None:
         self._day: dt.date | None = None
 
     def next(self) -> None:
         day = self.strategy.datetime.date(0)
-        if self._day is not None and day != self._day:
+        warm = self.p.skip_through is not None and (
+            self.strategy.datetime.datetime(0) <= self.p.skip_through
+        )
+        if self._day is not None and day != self._day and not warm:
             self.p.check(self._day)
         self._day = day
 

@@ -143,7 +143,12 @@ class AlpacaSession:
         on_bar: OnBar,
         finished: Finished,
         on_state: Callable[[str, str], None] | None = None,
+        *,
+        live_after: dt.datetime | None = None,
+        first_bar: int = 0,
     ) -> bt.DataBase:
+        """The live feed of `symbol`; a resumed run gives its resume point (`live_after`,
+        `first_bar`: see `AlpacaLiveFeed`)."""
         # a lock-step parity venue never goes quiet on its own; elsewhere no bar for the alert
         # config's `stale_bars` bar lengths while the market is open means the stream is stale
         stale = 0.0 if self._parity_venue else stale_seconds(config)
@@ -159,6 +164,8 @@ class AlpacaSession:
             stale_after=stale,
             market_open=self.market_open,
             now=None if self._parity_venue else new_york_now,
+            live_after=live_after,
+            first_bar=first_bar,
         )
 
     def watch_streams(self, on_state: Callable[[str, str, str], None]) -> None:
@@ -351,7 +358,12 @@ class PollingSession:
         on_bar: OnBar,
         finished: Finished,
         on_state: Callable[[str, str], None] | None = None,
+        *,
+        live_after: dt.datetime | None = None,
+        first_bar: int = 0,
     ) -> bt.DataBase:
+        """The polling feed of `symbol`. The resume point is not applied here yet: a resumed
+        polling run re-reads its warm-up as before."""
         from parity.feeds.polling import PollingFeed
 
         return PollingFeed(  # type: ignore[call-arg]
