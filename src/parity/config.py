@@ -78,11 +78,17 @@ def parse_date(text: Any, what: str) -> dt.date | None:
 
 
 def parse_symbols(value: Any) -> tuple[str, ...]:
-    """`'AAPL, msft'` or `['AAPL', 'MSFT']` → `('AAPL', 'MSFT')`."""
+    """`'AAPL, msft'` or `['AAPL', 'MSFT']` → `('AAPL', 'MSFT')`; None → `()`.
+
+    A value that is given but names no symbol (`''`, `',,'`, `[]`) is a `ConfigError`."""
     if value is None:
         return ()
     items = value.split(",") if isinstance(value, str) else list(value)
     symbols = tuple(str(s).strip().upper() for s in items if str(s).strip())
+    if not symbols:  # given but empty: never fall back to a default symbol silently
+        raise ConfigError(
+            f"symbols {value!r} names no symbol; use e.g. --symbols AAPL,MSFT or leave it out"
+        )
     for symbol in symbols:
         if not all(c.isalnum() or c in ".-^=" for c in symbol):
             raise ConfigError(f"symbol {symbol!r} is not a ticker; use e.g. --symbols AAPL,MSFT")

@@ -542,6 +542,19 @@ ERRORS = {
         ["no bars between 2030-01-01 and 2030-12-31", "2000-03-01..2013-03-01"],
     ),
     "missing run file": (["--config", "/no/such/run.yaml"], 2, ["/no/such/run.yaml"]),
+    # these ran IBM on the sample (empty symbols) or meant $5 a share (a bare number)
+    "empty symbols": (["--symbols", ""], 2, ["symbols '' names no symbol", "--symbols AAPL"]),
+    "only commas as symbols": (["--symbols", ",,"], 2, ["symbols ',,' names no symbol"]),
+    "slippage without a unit": (
+        ["--slippage", "5"],
+        2,
+        ["slippage '5' has no unit", "5bps", "0.05%", "0.01/share"],
+    ),
+    "commission without a unit": (
+        ["--commission", "5"],
+        2,
+        ["commission '5' has no unit", "0.005/share", "0.1%", "10bps"],
+    ),
 }
 
 
