@@ -108,9 +108,7 @@ def test_describe_is_redacted_and_restores_thresholds():
 
 
 def test_redact_drops_the_query():
-    assert (
-        redact("json://user:pw@127.0.0.1:8080/x?token=abc") == "json://user:****@127.0.0.1:8080/x"
-    )
+    assert redact("json://user:pw@127.0.0.1:8080/x?token=abc") == "json://user:****@127.0.0.1:8080/x"
 
 
 def test_a_paper_configuration_records_thresholds_and_never_the_urls():

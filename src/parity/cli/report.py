@@ -68,7 +68,9 @@ def _emit(run_dir: Path, report: Any, fmt: str, out: Path | None) -> None:
 @_FORMAT
 @_OUT
 @runs_dir_option
-def report_daily(run_ref: str, day: str | None, fmt: str, out: Path | None, runs_dir: Path) -> None:
+def report_daily(
+    run_ref: str, day: str | None, fmt: str, out: Path | None, runs_dir: Path
+) -> None:
     """Daily report of RUN (live or finished): portfolio, the day's trades and P&L,
     performance to date, backtest vs live, action items."""
     from parity.cli.risk import find_run_dir
