@@ -14,7 +14,8 @@ The returned frame:
   header is line 1). For parquet files `line` is the 1-based row number.
 * `frame.attrs["source_columns"]`: the column names as spelled in the file.
 * `frame.attrs["bad_cells"]`: `{(line, column): raw text}` for the first dates and numbers (up to
-  100 per column) that could not be parsed, so error messages can quote the offending value.
+  100 per column) that could not be parsed or are not finite (`1e400`), so error messages can
+  quote the offending value.
 * `frame.attrs["line_kind"]`: `"line"` (text files) or `"row"` (parquet).
 """
 
@@ -225,11 +226,15 @@ def _normalise(raw: pd.DataFrame, lines: np.ndarray, *, origin: str) -> pd.DataF
 def _to_float(column: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]]]:
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
-        return values, [(int(i), "") for i in np.flatnonzero(np.isnan(values))]
+        bad_numbers = np.flatnonzero(~np.isfinite(values))
+        return values, [
+            (int(i), "" if np.isnan(values[i]) else f"{values[i]:g}") for i in bad_numbers
+        ]
     text = column.astype(object).where(column.notna(), "").astype(str).str.strip()
     values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
     values = values.to_numpy(dtype="float64", na_value=np.nan)
-    bad = [(int(i), str(text.iloc[i])) for i in np.flatnonzero(np.isnan(values))]
+    # NaN (not a number) and ±inf (e.g. 1e400): the text is kept to quote it in the error
+    bad = [(int(i), str(text.iloc[i])) for i in np.flatnonzero(~np.isfinite(values))]
     return values, bad
 
 
