@@ -96,7 +96,7 @@ def read_bar_file(path: Path, *, adjusted: bool = False) -> pd.DataFrame:
     else:
         raw, line_kind = _read_text(path, sep=None if suffix == ".txt" else ","), "line"
         lines = raw.index.to_numpy(dtype="int64") + 2
-    frame = _normalise(raw, lines, origin=str(path))
+    frame = _normalise(raw, lines, origin=str(path), line_kind=line_kind)
     frame.attrs["line_kind"] = line_kind
     if adjusted:
         frame = apply_adjustment(frame, origin=str(path))
@@ -199,7 +199,9 @@ def _find_roles(columns: list[str]) -> dict[str, str]:
     return roles
 
 
-def _normalise(raw: pd.DataFrame, lines: np.ndarray, *, origin: str) -> pd.DataFrame:
+def _normalise(
+    raw: pd.DataFrame, lines: np.ndarray, *, origin: str, line_kind: str = "line"
+) -> pd.DataFrame:
     source_columns = [str(c) for c in raw.columns]
     roles = _find_roles(source_columns)
     bad_cells: dict[tuple[int, str], str] = {}
@@ -211,7 +213,7 @@ def _normalise(raw: pd.DataFrame, lines: np.ndarray, *, origin: str) -> pd.DataF
             bad_cells.update({(int(lines[i]), role): text for i, text in bad[:_MAX_BAD_CELLS]})
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(raw)))
     frame["line"] = lines
-    stamps = _timestamps(raw, roles)
+    stamps = _timestamps(raw, roles, lines, f"{origin} {line_kind}")
     if stamps is not None:
         parsed, column = stamps
         for i in np.flatnonzero(pd.isna(parsed))[:_MAX_BAD_CELLS]:
@@ -239,9 +241,12 @@ def _to_float(column: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]]]:
 
 
 def _timestamps(
-    raw: pd.DataFrame, roles: dict[str, str]
+    raw: pd.DataFrame, roles: dict[str, str], lines: np.ndarray, where: str
 ) -> tuple[pd.DatetimeIndex, pd.Series] | None:
-    """The parsed stamps and the source column (read again only for the cells that failed)."""
+    """The parsed stamps and the source column (read again only for the cells that failed).
+
+    A column mixing stamps with and without a zone is a `DataError` naming the first row of each
+    kind: reading the naive ones as UTC would shift them by hours."""
     if "datetime" in roles:
         column = raw[roles["datetime"]]
     elif "date" in roles and "time" in roles:
@@ -253,7 +258,24 @@ def _timestamps(
         column = raw[roles["time"]]
     else:
         return None
+    _check_zones(column, lines, where)
     return parse_datetimes(column), column
+
+
+def _check_zones(column: pd.Series, lines: np.ndarray, where: str) -> None:
+    if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
+        return
+    text = column.astype(object).where(column.notna(), "").astype(str).str.strip()
+    present = ~text.str.lower().isin(MISSING_TEXT)
+    aware = present & text.str.contains(_TZ_SUFFIX)
+    naive = present & ~aware
+    if aware.any() and naive.any():
+        i, j = int(np.flatnonzero(naive)[0]), int(np.flatnonzero(aware)[0])
+        raise DataError(
+            f"{where} {lines[i]}: datetime {text.iloc[i]!r} has no time zone but "
+            f"{where.rsplit(' ', 1)[-1]} {lines[j]} has one ({text.iloc[j]!r}); "
+            "give every stamp a zone (e.g. +00:00) or none"
+        )
 
 
 def parse_datetimes(column: pd.Series) -> pd.DatetimeIndex:
@@ -261,10 +283,13 @@ def parse_datetimes(column: pd.Series) -> pd.DatetimeIndex:
 
     Accepts datetime64 (tz-aware is converted), epoch seconds or milliseconds, `YYYYMMDD` numbers
     and strings in ISO, `YYYYMMDD`, `MM/DD/YYYY` and `YYYY/MM/DD` forms with optional time.
-    Epoch values that all fall on UTC midnight are taken as dates (daily bars).
+    Epoch values that all fall on UTC midnight, and tz-aware stamps that all fall on midnight in
+    their own zone, are taken as dates (daily bars keep the session date written).
     """
     if isinstance(column.dtype, pd.DatetimeTZDtype):
-        return _to_local(pd.DatetimeIndex(column))
+        aware = pd.DatetimeIndex(column)
+        wall = aware.tz_localize(None).as_unit("ns")
+        return wall if _all_midnight(wall) else _to_local(aware)
     if pd.api.types.is_datetime64_any_dtype(column):
         return pd.DatetimeIndex(column).as_unit("ns")
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
@@ -306,11 +331,24 @@ def _parse_strings(text: pd.Series) -> pd.DatetimeIndex:
             best_format, best_count = fmt, count
         if count == len(probe):
             break
-    parsed = _parse_with(text.where(~text.str.lower().isin(MISSING_TEXT), ""), best_format, has_tz)
+    cleaned = text.where(~text.str.lower().isin(MISSING_TEXT), "")
+    parsed = _parse_with(cleaned, best_format, has_tz)
     index = pd.DatetimeIndex(parsed)
-    if index.tz is not None:
-        return _to_local(index)
-    return index.as_unit("ns")
+    if index.tz is None:
+        return index.as_unit("ns")
+    # stamps at midnight in their own zone are dates (daily bars): the session date is the date
+    # written, whatever the zone (2019-01-02T00:00:00+00:00 is not New York's 2019-01-01 19:00)
+    wall = pd.DatetimeIndex(
+        _parse_with(cleaned.str.replace(_TZ_SUFFIX, "", regex=True), best_format, False)
+    ).as_unit("ns")
+    if wall.isna().sum() == index.isna().sum() and _all_midnight(wall):
+        return wall
+    return _to_local(index)
+
+
+def _all_midnight(index: pd.DatetimeIndex) -> bool:
+    valid = index.dropna()
+    return bool(len(valid)) and bool((valid == valid.normalize()).all())
 
 
 def _parse_with(text: pd.Series, fmt: str, utc: bool) -> pd.Series:
