@@ -199,6 +199,8 @@ def run_backtest(
         end=config.end,
         adjusted=config.adjusted,
     )
+    if config.risk is not None:
+        config.risk.check_bars(loaded.series[0].timeframe)
     if on_warning is not None:
         for warning in loaded.warnings:
             on_warning(warning)
