@@ -349,6 +349,22 @@ def test_fill_at_close_uses_the_decision_bars_close(tmp_path: Path) -> None:
     assert fills["price"].tolist() == sample_bars("IBM").loc[decided, "close"].tolist()
 
 
+def test_fill_at_close_books_the_fill_on_its_own_bar(tmp_path: Path) -> None:
+    # the command: the order decided on the only bar stayed `submitted`
+    day = ["--from", "2012-03-01", "--to", "2012-03-01"]
+    fixed = ["--param", "sizing=fixed", "--param", "size=100"]
+    out = backtest(tmp_path / "runs", "buy_and_hold", *fixed, *day, "--fill", "close")
+    bar = sample_bars("IBM").loc["2012-03-01"]
+    price = min(bar["close"] * 1.0005, bar["high"])  # 5 bps against the buyer, capped
+    assert read(out["run_dir"], "orders.csv")["status"].tolist() == ["completed"]
+    fills = read(out["run_dir"], "fills.csv")
+    assert fills[["datetime", "qty"]].values.tolist() == [["2012-03-01", 100]]
+    assert fills["price"].tolist() == pytest.approx([price], rel=1e-12)
+    equity = read(out["run_dir"], "equity.csv")
+    assert equity["cash"].tolist() == pytest.approx([100_000 - 100 * price])
+    assert equity["value"].tolist() == pytest.approx([100_000 - 100 * (price - bar["close"])])
+
+
 def test_config_file_and_flags_overriding_it(tmp_path: Path) -> None:
     run_file = tmp_path / "run.yaml"
     run_file.write_text(

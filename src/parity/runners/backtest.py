@@ -22,7 +22,7 @@ from parity.analyzers.ledger import round_trips
 from parity.analyzers.metrics import compute_metrics, daily_returns
 from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
-from parity.brokers.sim import build_sim_broker
+from parity.brokers.sim import CloseFills, build_sim_broker
 from parity.config import BacktestConfig
 from parity.errors import ParityError, StrategyError
 from parity.feeds.arrayfeed import ArrayFeed
@@ -133,6 +133,8 @@ def build_cerebro(
         allow_short=config.allow_short,
     )
     cerebro.addstrategy(spec.cls, **params)
+    if config.fill_at == "close":  # before the recorder: the bar's equity includes its fills
+        cerebro.addanalyzer(CloseFills, _name="close_fills")
     cerebro.addanalyzer(Recorder, _name="recorder", **recorder_kwargs)
     cerebro.addanalyzer(Trimmer, _name="trimmer")
     run_dir = config.runs_dir / str(recorder_kwargs.get("id_prefix", "run"))
