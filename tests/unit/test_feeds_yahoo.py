@@ -77,7 +77,7 @@ def test_cache_hit_works_without_network(
     assert series.frame["close"].tolist() == [101.0, 102.0, 103.0, 104.0]
     assert list(series.frame.columns) == ["open", "high", "low", "close", "volume"]
     adjusted = load_bars(
-        "yfinance", ["IBM"], start=START, end=END, cache_dir=tmp_path, adjusted=True
+        "yfinance", ["IBM"], start=START, end=END, cache_dir=tmp_path, adjustment="all"
     )
     # factor = 50.5 / 101 = 0.5 on the first row
     assert adjusted.series[0].frame.iloc[0].tolist() == pytest.approx([50, 51, 49.5, 50.5, 2000])

@@ -33,6 +33,7 @@ EXCHANGE_TZ = "America/New_York"
 PRICE_COLUMNS = ("open", "high", "low", "close")
 BAR_COLUMNS = (*PRICE_COLUMNS, "volume")
 SUFFIXES = (".csv", ".csv.gz", ".txt", ".parquet", ".pq")
+ADJUSTMENT_COLUMNS = ("adj_close", "split_coefficient")
 
 _ROLES: dict[str, tuple[str, ...]] = {
     "datetime": ("datetime", "timestamp", "datetimeutc", "timestamputc", "dt", "t"),
@@ -43,6 +44,7 @@ _ROLES: dict[str, tuple[str, ...]] = {
     "low": ("low", "l", "lowprice"),
     "close": ("close", "c", "closeprice", "last"),
     "adj_close": ("adjclose", "adjustedclose", "adjcls", "adjustedcloseprice"),
+    "split_coefficient": ("splitcoefficient", "splitfactor", "splitratio", "stocksplits", "splits"),
     "volume": ("volume", "vol", "v"),
 }
 _STRING_FORMATS = (
@@ -77,12 +79,16 @@ def file_symbol(path: Path) -> str:
     return path.name[: len(path.name) - len(suffix)].upper()
 
 
-def read_bar_file(path: Path, *, adjusted: bool = False) -> pd.DataFrame:
+def read_bar_file(
+    path: Path, *, adjusted: bool = False, keep_adjustment: bool = False
+) -> pd.DataFrame:
     """Read a CSV (`.csv`, `.csv.gz`, `.txt`) or parquet (`.parquet`, `.pq`) bar file.
 
     Rows keep the file's order; see the module docstring for the returned frame's shape. With
     `adjusted=True` open/high/low/close are multiplied by `adj_close / close` and volume divided by
-    the same factor; a file without an adjusted close column raises `DataError`.
+    the same factor; a file without an adjusted close column raises `DataError`. With
+    `keep_adjustment=True` the `adj_close` and `split_coefficient` columns found are kept (for
+    `parity.feeds.adjust`, after validation); otherwise they are dropped.
     """
     path = Path(path)
     suffix = data_suffix(path)
@@ -100,7 +106,8 @@ def read_bar_file(path: Path, *, adjusted: bool = False) -> pd.DataFrame:
     frame.attrs["line_kind"] = line_kind
     if adjusted:
         frame = apply_adjustment(frame, origin=str(path))
-    frame = frame.drop(columns=["adj_close"], errors="ignore")
+    if not keep_adjustment:
+        frame = frame.drop(columns=list(ADJUSTMENT_COLUMNS), errors="ignore")
     return frame
 
 
@@ -114,7 +121,7 @@ def apply_adjustment(frame: pd.DataFrame, *, origin: str) -> pd.DataFrame:
         found = ", ".join(map(str, frame.attrs.get("source_columns", frame.columns)))
         raise DataError(
             f"{origin}: adjusted prices requested but there is no adjusted close column "
-            f"(found: {found}); add an 'adj_close' column or run without adjustment"
+            f"(found: {found}); add an 'adj_close' column or drop --adjusted"
         )
     if "close" not in frame.columns:
         return frame.drop(columns=["adj_close"])
@@ -127,7 +134,7 @@ def apply_adjustment(frame: pd.DataFrame, *, origin: str) -> pd.DataFrame:
         kind = frame.attrs.get("line_kind", "line")
         raise DataError(
             f"{origin} {kind} {line}: adj_close {raw!s} is not a positive number; "
-            "fix the row or run without adjustment"
+            "fix the row or drop --adjusted"
         )
     factor = adj / frame["close"]
     out = frame.drop(columns=["adj_close"])
@@ -206,7 +213,7 @@ def _normalise(
     roles = _find_roles(source_columns)
     bad_cells: dict[tuple[int, str], str] = {}
     data: dict[str, pd.Series] = {}
-    for role in (*BAR_COLUMNS, "adj_close"):
+    for role in (*BAR_COLUMNS, *ADJUSTMENT_COLUMNS):
         if role in roles:
             values, bad = _to_float(raw[roles[role]])
             data[role] = pd.Series(values, dtype="float64")

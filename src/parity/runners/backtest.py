@@ -45,6 +45,38 @@ class BacktestResult:
     run_dir: Path
     metrics: dict[str, Any]
     warnings: tuple[str, ...]
+    summary: tuple[str, ...] = ()  # what the run's numbers rest on: prices and each symbol's bars
+
+
+_PRICES = {
+    "splits": "adjusted for splits",
+    "all": "adjusted for splits and dividends (--adjusted)",
+    "raw": "raw (--raw)",
+    "none available": "as in the data (no adj_close or split_coefficient column to adjust splits)",
+}
+
+
+def run_summary(loaded: LoadedData) -> tuple[str, ...]:
+    """Two lines: how each symbol's prices were adjusted (and which splits), and the bars each
+    symbol covers (symbols starting later trade from their own first bars)."""
+    prices: dict[str, list[str]] = {}
+    for series in loaded.series:
+        done = loaded.adjustments.get(series.symbol)
+        if done is None:
+            continue
+        splits = ", ".join(f"{s.text} on {s.date}" for s in done.splits)
+        entry = f"{series.symbol} ({splits})" if splits and done.applied == "splits" else None
+        prices.setdefault(_PRICES.get(done.applied, done.applied), []).extend([entry or ""])
+    parts = []
+    for text, entries in prices.items():
+        named = [e for e in entries if e]
+        parts.append(f"{text}: {', '.join(named)}" if named else text)
+    windows = ", ".join(
+        f"{s.symbol} {s.frame.index[0]:%Y-%m-%d}..{s.frame.index[-1]:%Y-%m-%d} ({len(s):,} bars)"
+        for s in loaded.series
+    )
+    lines = [f"prices: {'; '.join(parts)}"] if parts else []
+    return (*lines, f"bars: {windows}")
 
 
 def _data_manifest(config: BacktestConfig, loaded: LoadedData) -> dict[str, Any]:
@@ -55,16 +87,25 @@ def _data_manifest(config: BacktestConfig, loaded: LoadedData) -> dict[str, Any]
             "rows": len(s),
             "first": s.frame.index[0].isoformat(),
             "last": s.frame.index[-1].isoformat(),
+            **_adjustment_record(loaded, s.symbol),
         }
         for s in loaded.series
     }
     combined = hashlib.sha256("".join(v["sha256"] for v in per_symbol.values()).encode())
     return {
         "source": config.data,
-        "adjusted": config.adjusted,
+        "adjustment": config.adjustment,
+        "adjusted": config.adjustment == "all",  # the boolean older readers know
         "sha256": combined.hexdigest(),
         "symbols": per_symbol,
     }
+
+
+def _adjustment_record(loaded: LoadedData, symbol: str) -> dict[str, Any]:
+    done = loaded.adjustments.get(symbol)
+    if done is None:
+        return {}
+    return {"prices": done.applied, "splits": [split.describe() for split in done.splits]}
 
 
 def _manifest(
@@ -199,7 +240,7 @@ def run_backtest(
         timeframe=config.timeframe,
         start=config.start,
         end=config.end,
-        adjusted=config.adjusted,
+        adjustment=config.adjustment,
     )
     if config.risk is not None:
         config.risk.check_bars(loaded.series[0].timeframe)
@@ -240,7 +281,7 @@ def run_backtest(
     metrics = compute_metrics(equity, trades, fills, starting_cash=config.cash)
     returns = daily_returns(equity["value"], config.cash)
     write_run(run_dir, RunArtifacts(manifest, metrics, equity, returns, trades, orders, fills))
-    return BacktestResult(run_id, run_dir, metrics, loaded.warnings)
+    return BacktestResult(run_id, run_dir, metrics, loaded.warnings, run_summary(loaded))
 
 
 def _abandon(journal: Journal, run_dir: Path | None) -> None:
