@@ -12,7 +12,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from parity.journal import Journal, run_journal_target
 from parity.journal.hook import OrderJournal
 from parity.risk.monitor import attach_risk
 from parity.runstore import RunArtifacts, new_run_id, write_run
+from parity.strategies.base import ParityStrategy
 from parity.strategies.params import coerce_params, resolved_params
 from parity.strategies.registry import StrategySpec, resolve_strategy
 from parity.versions import library_versions
@@ -106,6 +107,24 @@ def _adjustment_record(loaded: LoadedData, symbol: str) -> dict[str, Any]:
     if done is None:
         return {}
     return {"prices": done.applied, "splits": [split.describe() for split in done.splits]}
+
+
+def readiness_warning(cls: type, loaded: LoadedData) -> str | None:
+    """A plain `backtrader.Strategy` on symbols starting at different dates decides nothing
+    until the latest one has warmed up (Backtrader calls `prenext` until then): say so."""
+    if len(loaded.series) < 2 or issubclass(cls, ParityStrategy):
+        return None
+    if getattr(cls, "prenext", None) is not bt.Strategy.prenext:
+        return None  # the strategy handles the warm-up itself
+    latest = max(loaded.series, key=lambda s: s.frame.index[0])
+    if all(s.frame.index[0] == latest.frame.index[0] for s in loaded.series):
+        return None
+    return (
+        f"{cls.__name__} calls next() only once every symbol has warmed up, so nothing trades "
+        f"before {latest.symbol}'s data (from {latest.frame.index[0]:%Y-%m-%d}) is ready; "
+        "subclass parity.strategies.ParityStrategy and skip a data until self.ready(data) "
+        "to trade each symbol from its own start"
+    )
 
 
 def _manifest(
@@ -244,6 +263,9 @@ def run_backtest(
     )
     if config.risk is not None:
         config.risk.check_bars(loaded.series[0].timeframe)
+    waiting = readiness_warning(spec.cls, loaded)
+    if waiting is not None:
+        loaded = replace(loaded, warnings=(*loaded.warnings, waiting))
     if on_warning is not None:
         for warning in loaded.warnings:
             on_warning(warning)

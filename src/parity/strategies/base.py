@@ -6,6 +6,11 @@ Sizing (the same three modes for every bundled strategy):
 - `target`: bring the position to `size` * equity / number of symbols (net of what is held).
 
 Strategies never look at the mode they run in: the same class runs in backtest and paper.
+
+Per-symbol readiness: Backtrader calls `next()` only once every data feed has reached its
+indicators' minimum period, so a symbol whose data starts years later would hold the others back.
+`ParityStrategy` calls `next()` from `prenext()` too, and a strategy skips each data until
+`ready(data)`: every symbol trades as soon as its own indicators are ready.
 """
 
 from __future__ import annotations
@@ -52,6 +57,15 @@ class ParityStrategy(bt.Strategy):
         self._pending: dict[
             str, int
         ] = {}  # data name -> live orders, so a slow fill is not doubled
+
+    def prenext(self) -> None:
+        """Some data is not warmed up yet: decide for the others (each checks `ready`)."""
+        self.next()
+
+    def ready(self, data: bt.AbstractDataBase) -> bool:
+        """True once `data` has bars and its indicators have warmed up (Backtrader's minimum
+        period of that data: its longest indicator)."""
+        return len(data) >= self._minperiods[self.datas.index(data)]
 
     def notify_order(self, order: bt.Order) -> None:
         """Track live orders per symbol. Subclasses that override this must call super()."""

@@ -10,5 +10,7 @@ class BuyAndHold(ParityStrategy):
 
     def next(self) -> None:
         for data in self.datas:
+            if not self.ready(data):
+                continue
             if not self.getposition(data).size and not self.has_pending(data):
                 self.enter_long(data)

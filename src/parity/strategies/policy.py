@@ -139,6 +139,8 @@ class PolicyStrategy(ParityStrategy):
 
     def next(self) -> None:
         for data in self.datas:
+            if not self.ready(data):
+                continue
             features = self.state(data)
             if features is None:
                 continue

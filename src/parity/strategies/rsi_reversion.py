@@ -41,6 +41,8 @@ class RsiReversion(ParityStrategy):
 
     def next(self) -> None:
         for data, rsi in self.rsi.items():
+            if not self.ready(data):
+                continue
             position = self.getposition(data).size
             if rsi[0] < self.cfg.lower and not position and not self.has_pending(data):
                 self.enter_long(data)

@@ -41,6 +41,8 @@ class SmaCross(ParityStrategy):
 
     def next(self) -> None:
         for data, cross in self.cross.items():
+            if not self.ready(data):
+                continue
             position = self.getposition(data).size
             if cross[0] > 0 and not position and not self.has_pending(data):
                 self.enter_long(data)
