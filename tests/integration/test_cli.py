@@ -319,6 +319,24 @@ def test_quick_start_buy_and_hold_is_split_adjusted_by_default(tmp_path: Path) -
     assert equity["2000-06-21"] / equity["2000-06-20"] > 0.9  # no phantom halving
 
 
+def test_tearsheet_benchmark_uses_the_runs_adjustment(tmp_path: Path) -> None:
+    # the buy-and-hold benchmark of an AAPL run showed a -90.9 % drawdown made of splits
+    from parity.runners.report import buy_and_hold_returns
+    from parity.runstore import RunStore
+
+    store = RunStore(tmp_path)
+    out = backtest(tmp_path, "buy_and_hold", "--symbols", "AAPL")
+    returns = buy_and_hold_returns(store.get(out["run_id"]))
+    assert returns["2000-06-21"] == pytest.approx((55.63 / 2) / (101.25 / 4) - 1)
+    curve = (1 + returns).cumprod()
+    assert (curve / curve.cummax() - 1).min() == pytest.approx(-0.8180, abs=1e-4)
+    raw = backtest(tmp_path, "buy_and_hold", "--symbols", "AAPL", "--raw")
+    raw_returns = buy_and_hold_returns(store.get(raw["run_id"]))
+    assert raw_returns["2000-06-21"] == pytest.approx(55.63 / 101.25 - 1)
+    raw_curve = (1 + raw_returns).cumprod()
+    assert (raw_curve / raw_curve.cummax() - 1).min() == pytest.approx(-0.909, abs=1e-3)
+
+
 def test_raw_keeps_the_split_losses_and_warns_naming_dates_and_flag(tmp_path: Path) -> None:
     result = ok(
         parity(
