@@ -65,7 +65,9 @@ class ParityStrategy(bt.Strategy):
     def ready(self, data: bt.AbstractDataBase) -> bool:
         """True once `data` has bars and its indicators have warmed up (Backtrader's minimum
         period of that data: its longest indicator)."""
-        return len(data) >= self._minperiods[self.datas.index(data)]
+        # by identity: Backtrader's `==` on a data compares prices (so no `self.datas.index`)
+        position = next(i for i, d in enumerate(self.datas) if d is data)
+        return len(data) >= self._minperiods[position]
 
     def notify_order(self, order: bt.Order) -> None:
         """Track live orders per symbol. Subclasses that override this must call super()."""
