@@ -189,6 +189,19 @@ def test_trading_hours_on_daily_bars_is_a_one_line_error(tmp_path, where):
     assert not (tmp_path / "runs").exists()
 
 
+def test_trading_hours_on_daily_paper_bars_is_a_one_line_error(tmp_path):
+    result = invoke(
+        "run", "paper", "sma_cross", "--venue", "local", "--data", "sample", "--symbols", "IBM",
+        "--timeframe", "1Day", "--trading-hours", "09:35-15:55", "--runs-dir", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        "error: --trading-hours 09:35-15:55 needs intraday bars but these are 1Day bars "
+        "(no time of day); drop it or use intraday data, e.g. --data sample:minute --timeframe 5Min"
+    )
+    assert not any(tmp_path.iterdir())
+
+
 def test_paper_flags_reach_the_manifest(tmp_path):
     result = invoke(
         "run", "paper", "sma_cross", "--venue", "local", "--symbols", "IBM", *DAY,

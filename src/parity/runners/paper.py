@@ -157,6 +157,8 @@ def run_paper(
     `resume` continues `config.run_id` after a crash (see `resume_paper`)."""
     if not config.symbols:
         raise ConfigError("paper trading needs --symbols, e.g. --symbols AAPL")
+    if config.risk is not None and resume is None:
+        config.risk.check_bars(config.timeframe)
     spec = resolve_strategy(config.strategy)
     params = coerce_params(spec.cls, config.params)
     session = session or open_session(config, notify)
