@@ -197,7 +197,10 @@ def _load_yahoo(
         # in adj_close, and `raw` cannot undo Yahoo's adjustment
         done = adjust_prices(frame, adjustment, symbol=symbol, origin=origin, start=start, end=end)
         if adjustment == "raw":
-            warnings.append(f"{symbol} ({origin}): Yahoo's prices are split-adjusted at the source")
+            warnings.append(
+                f"{symbol} ({origin}): Yahoo's prices are split-adjusted at the source; "
+                "--raw cannot undo that"
+            )
         bars = _shape(symbol, done.frame, native, timeframe, start, end, origin, "yahoo")
         notes = _window_gaps(frame.index, bars, origin, native)
         series.append(bars)
