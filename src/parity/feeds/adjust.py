@@ -144,14 +144,20 @@ def _recorded_splits(frame: pd.DataFrame) -> list[tuple[int, Split]]:
 
 def _price_jumps(frame: pd.DataFrame) -> list[tuple[int, Split]]:
     """Session-to-session moves (previous close to open) matching a common split ratio."""
-    days = pd.DatetimeIndex(frame.index).normalize()
-    new_session = np.flatnonzero(np.asarray(days[1:] != days[:-1])) + 1
+    index = pd.DatetimeIndex(frame.index)
+    day = index.as_unit("ns").asi8 // 86_400_000_000_000  # naive stamps: the calendar day
+    rows = np.flatnonzero(day[1:] != day[:-1]) + 1
     close, open_ = frame["close"].to_numpy(dtype="float64"), frame["open"].to_numpy("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        moves = np.log(close[rows - 1] / open_[rows])
+    # vectorised first pass (a million daily bars): only moves near a split ratio go on
+    ratios = np.log(np.array([float(r) for r in COMMON_SPLITS]))
+    near = np.abs(moves[:, None] - ratios[None, :]).min(axis=1) <= np.log1p(_JUMP_TOLERANCE)
     out: list[tuple[int, Split]] = []
-    for i in new_session:
+    for i in rows[near]:
         ratio = _nearest(close[i - 1] / open_[i], _JUMP_TOLERANCE)
         if ratio is not None:
-            out.append((int(i), Split(days[i].date(), ratio, "price jump")))
+            out.append((int(i), Split(index[i].date(), ratio, "price jump")))
     return out
 
 
