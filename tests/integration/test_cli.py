@@ -346,7 +346,8 @@ def test_raw_keeps_the_split_losses_and_warns_naming_dates_and_flag(tmp_path: Pa
     warnings = [line for line in result.stderr.splitlines() if "split" in line]
     assert warnings == [
         f"warning: AAPL (sample:daily/AAPL.csv): 2:1 split on {day} (from adj_close) is not "
-        "adjusted because of --raw, so its price drop counts as a loss; drop --raw to adjust for "
+        "adjusted because of --raw, so its price change counts as profit or loss; drop --raw "
+        "to adjust for "
         "splits"
         for day in ("2000-06-21", "2005-02-28")
     ]

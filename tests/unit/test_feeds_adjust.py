@@ -69,7 +69,8 @@ def test_raw_run_over_a_split_warns_naming_the_date_and_the_flag() -> None:
     assert loaded.series[0].frame["close"].tolist() == raw["close"].tolist()
     assert loaded.warnings[0] == (
         "MSFT (sample:daily/MSFT.csv): 2:1 split on 2003-02-18 (from adj_close) is not adjusted "
-        "because of --raw, so its price drop counts as a loss; drop --raw to adjust for splits"
+        "because of --raw, so its price change counts as profit or loss; "
+        "drop --raw to adjust for splits"
     )
 
 
@@ -104,7 +105,8 @@ def test_split_coefficient_column(tmp_path: Path, name: str, values: list[str]) 
     assert raw.series[0].frame["close"].tolist() == [101.0, 102.0, 51.5, 52.0]
     assert raw.warnings == (
         f"X ({path}): 2:1 split on 2024-01-04 (from split_coefficient) is not adjusted because "
-        "of --raw, so its price drop counts as a loss; drop --raw to adjust for splits",
+        "of --raw, so its price change counts as profit or loss; drop --raw to adjust for "
+        "splits",
     )
 
 

@@ -104,7 +104,8 @@ def adjust_prices(
     if adjustment == "raw":
         warnings = tuple(
             f"{symbol} ({origin}): {s.text} split on {s.date} (from {s.evidence}) is not adjusted "
-            "because of --raw, so its price drop counts as a loss; drop --raw to adjust for splits"
+            "because of --raw, so its price change counts as profit or loss; "
+            "drop --raw to adjust for splits"
             for s in found
         )
         return Adjusted(_bars(frame), "raw", found, warnings)
