@@ -96,9 +96,39 @@ def test_a_plain_backtrader_strategy_is_told_it_waits_for_every_symbol(tmp_path:
     )
     expected = (
         "Plain calls next() only once every symbol has warmed up, so nothing trades before "
-        "GOOG's data (from 2004-08-19) is ready; subclass parity.strategies.ParityStrategy and "
-        "skip a data until self.ready(data) to trade each symbol from its own start"
+        "GOOG's data (from 2004-08-19) is ready; subclass parity.strategies.ParityStrategy, set "
+        "per_symbol_warmup = True and skip a data until self.ready(data) to trade each symbol "
+        "from its own start"
     )
     assert warnings[-1] == expected
     first = pd.read_csv(result.run_dir / "fills.csv")["datetime"].min()
     assert first == "2004-08-20"  # Backtrader's own rule, unchanged for plain strategies
+
+
+SUBCLASS = """
+import backtrader as bt
+
+from parity.strategies import ParityStrategy
+
+
+class Subclass(ParityStrategy):
+    def __init__(self):
+        super().__init__()
+        self.sma = bt.ind.SMA(self.data.close, period=30)
+
+    def next(self):
+        if not self.getposition(self.data).size and not self.has_pending(self.data):
+            self.buy(size=1)  # no ready() check: must never run before the SMA is warm
+"""
+
+
+def test_a_subclass_without_the_opt_in_keeps_backtraders_warm_up(tmp_path: Path) -> None:
+    path = tmp_path / "subclass.py"
+    path.write_text(SUBCLASS)
+    config = BacktestConfig(
+        strategy=f"{path}:Subclass", symbols=("IBM",), end=END, runs_dir=tmp_path / "runs"
+    )
+    result = run_backtest(config)
+    first = pd.read_csv(result.run_dir / "fills.csv")["datetime"].iloc[0]
+    equity = pd.read_csv(result.run_dir / "equity.csv")["datetime"]
+    assert first == equity.iloc[30]  # decided on bar 30 (the SMA's first value), filled next

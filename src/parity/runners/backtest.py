@@ -112,9 +112,9 @@ def _adjustment_record(loaded: LoadedData, symbol: str) -> dict[str, Any]:
 def readiness_warning(cls: type, loaded: LoadedData) -> str | None:
     """A plain `backtrader.Strategy` on symbols starting at different dates decides nothing
     until the latest one has warmed up (Backtrader calls `prenext` until then): say so."""
-    if len(loaded.series) < 2 or issubclass(cls, ParityStrategy):
+    if len(loaded.series) < 2 or getattr(cls, "per_symbol_warmup", False):
         return None
-    if getattr(cls, "prenext", None) is not bt.Strategy.prenext:
+    if getattr(cls, "prenext", None) not in (bt.Strategy.prenext, ParityStrategy.prenext):
         return None  # the strategy handles the warm-up itself
     latest = max(loaded.series, key=lambda s: s.frame.index[0])
     if all(s.frame.index[0] == latest.frame.index[0] for s in loaded.series):
@@ -122,8 +122,8 @@ def readiness_warning(cls: type, loaded: LoadedData) -> str | None:
     return (
         f"{cls.__name__} calls next() only once every symbol has warmed up, so nothing trades "
         f"before {latest.symbol}'s data (from {latest.frame.index[0]:%Y-%m-%d}) is ready; "
-        "subclass parity.strategies.ParityStrategy and skip a data until self.ready(data) "
-        "to trade each symbol from its own start"
+        "subclass parity.strategies.ParityStrategy, set per_symbol_warmup = True and skip a "
+        "data until self.ready(data) to trade each symbol from its own start"
     )
 
 

@@ -9,8 +9,10 @@ Strategies never look at the mode they run in: the same class runs in backtest a
 
 Per-symbol readiness: Backtrader calls `next()` only once every data feed has reached its
 indicators' minimum period, so a symbol whose data starts years later would hold the others back.
-`ParityStrategy` calls `next()` from `prenext()` too, and a strategy skips each data until
-`ready(data)`: every symbol trades as soon as its own indicators are ready.
+A strategy that sets `per_symbol_warmup = True` (every bundled one does) has `next()` called from
+`prenext()` too and skips each data until `ready(data)`: every symbol trades as soon as its own
+indicators are ready. It is opt-in because a `next()` that does not check `ready` would act on
+indicators that are not warmed up yet.
 """
 
 from __future__ import annotations
@@ -58,9 +60,13 @@ class ParityStrategy(bt.Strategy):
             str, int
         ] = {}  # data name -> live orders, so a slow fill is not doubled
 
+    # True: next() also runs while some data is still warming up and checks ready(data)
+    per_symbol_warmup: ClassVar[bool] = False
+
     def prenext(self) -> None:
-        """Some data is not warmed up yet: decide for the others (each checks `ready`)."""
-        self.next()
+        """Some data is not warmed up yet: with `per_symbol_warmup`, decide for the others."""
+        if self.per_symbol_warmup:
+            self.next()
 
     def ready(self, data: bt.AbstractDataBase) -> bool:
         """True once `data` has bars and its indicators have warmed up (Backtrader's minimum

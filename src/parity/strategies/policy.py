@@ -107,6 +107,7 @@ class PolicyStrategy(ParityStrategy):
     """Trade a torch policy checkpoint (PPO from `parity train ppo`, or your own module)."""
 
     Params = PolicyParams
+    per_symbol_warmup = True
     params = bt_params(PolicyParams)
 
     def __init__(self) -> None:

@@ -30,6 +30,7 @@ class RsiReversion(ParityStrategy):
     """Mean reversion on Wilder's RSI, long only."""
 
     Params = RsiReversionParams
+    per_symbol_warmup = True
     params = bt_params(RsiReversionParams)
 
     def __init__(self) -> None:

@@ -27,6 +27,7 @@ class SmaCross(ParityStrategy):
     """Simple moving-average crossover, long only, one position per symbol."""
 
     Params = SmaCrossParams
+    per_symbol_warmup = True
     params = bt_params(SmaCrossParams)
 
     def __init__(self) -> None:
