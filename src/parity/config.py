@@ -17,6 +17,7 @@ import yaml
 
 from parity.costs import CostModel, cost_model
 from parity.errors import ConfigError
+from parity.feeds.adjust import ADJUSTMENTS, Adjustment
 from parity.parsing import parse_bool
 from parity.risk.limits import RiskLimits
 from parity.timeframe import Timeframe, parse_timeframe
@@ -42,7 +43,8 @@ class BacktestConfig:
     slippage: str = DEFAULT_SLIPPAGE
     fill_at: Literal["open", "close"] = "open"
     allow_short: bool = False
-    adjusted: bool = False
+    # splits (default: a split is not a loss), all (splits and dividends: --adjusted), raw (--raw)
+    adjustment: Adjustment = "splits"
     preload: bool = True
     runs_dir: Path = Path("runs")
     risk: RiskLimits | None = None
@@ -52,6 +54,10 @@ class BacktestConfig:
             raise ConfigError(f"cash {self.cash} must be a positive amount, e.g. --cash 100000")
         if self.start and self.end and self.start > self.end:
             raise ConfigError(f"--from {self.start} is after --to {self.end}; swap them")
+        if self.adjustment not in ADJUSTMENTS:
+            raise ConfigError(
+                f"adjustment {self.adjustment!r} must be one of {', '.join(ADJUSTMENTS)}"
+            )
         if self.fill_at not in ("open", "close"):
             raise ConfigError(f"fill {self.fill_at!r} must be 'open' (next bar) or 'close'")
         self.costs  # noqa: B018 - parse now so a bad cost text fails before any work
@@ -78,11 +84,17 @@ def parse_date(text: Any, what: str) -> dt.date | None:
 
 
 def parse_symbols(value: Any) -> tuple[str, ...]:
-    """`'AAPL, msft'` or `['AAPL', 'MSFT']` → `('AAPL', 'MSFT')`."""
+    """`'AAPL, msft'` or `['AAPL', 'MSFT']` → `('AAPL', 'MSFT')`; None → `()`.
+
+    A value that is given but names no symbol (`''`, `',,'`, `[]`) is a `ConfigError`."""
     if value is None:
         return ()
     items = value.split(",") if isinstance(value, str) else list(value)
     symbols = tuple(str(s).strip().upper() for s in items if str(s).strip())
+    if not symbols:  # given but empty: never fall back to a default symbol silently
+        raise ConfigError(
+            f"symbols {value!r} names no symbol; use e.g. --symbols AAPL,MSFT or leave it out"
+        )
     for symbol in symbols:
         if not all(c.isalnum() or c in ".-^=" for c in symbol):
             raise ConfigError(f"symbol {symbol!r} is not a ticker; use e.g. --symbols AAPL,MSFT")
@@ -105,7 +117,8 @@ _FILE_KEYS: dict[str, tuple[str, Any]] = {
     "slippage": ("slippage", str),
     "fill": ("fill_at", str),
     "allow_short": ("allow_short", parse_bool),
-    "adjusted": ("adjusted", parse_bool),
+    "adjusted": ("adjustment", lambda v: "all" if parse_bool(v) else "raw"),
+    "adjustment": ("adjustment", lambda v: str(v).strip().lower()),
     "preload": ("preload", parse_bool),
     "runs_dir": ("runs_dir", Path),
     "risk": ("risk", lambda v: RiskLimits.from_mapping(v, source="run file")),

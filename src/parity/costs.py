@@ -4,8 +4,11 @@ Text forms accepted on the command line and in run files:
 
 - commission: `0`, `0.005/share`, `0.1%`, `10bps`, and `min=1` for a minimum per order, combined
   with commas: `0.005/share,min=1`.
-- slippage: `0`, `0.05%` or `5bps` (a fraction of price), or `0.01` / `0.01/share` (a fixed amount
-  per share), always against the trader.
+- slippage: `0`, `0.05%` or `5bps` (a fraction of price), or `0.01/share` (a fixed amount per
+  share), always against the trader.
+
+A number without a unit other than `0` is an error in both (`--slippage 5` could mean 5 bps or
+$5 a share: the two differ by a factor of ten thousand on a $200 stock).
 """
 
 from __future__ import annotations
@@ -93,6 +96,11 @@ def parse_commission(text: str) -> dict[str, float]:
             out["commission_pct"] = _amount(term[:-3], "commission", example) / 10_000.0
         elif re.fullmatch(_NUMBER, term) and float(term) == 0:
             continue
+        elif re.fullmatch(_NUMBER, term):
+            raise ConfigError(
+                f"commission {text!r} has no unit; use 0, 0.005/share, 0.1% or 10bps "
+                f"(add ,min=1 for a minimum per order)"
+            )
         else:
             raise ConfigError(f"commission {text!r} is not understood; use {example}")
     return out
@@ -107,9 +115,12 @@ def parse_slippage(text: str) -> dict[str, float]:
         out["slippage_pct"] = _amount(term[:-1], "slippage", example) / 100.0
     elif term.endswith("bps"):
         out["slippage_pct"] = _amount(term[:-3], "slippage", example) / 10_000.0
-    else:
-        out["slippage_fixed"] = _amount(
-            term.removesuffix("/share").lstrip("$"), "slippage", example
+    elif term.endswith("/share"):
+        out["slippage_fixed"] = _amount(term[:-6].lstrip("$"), "slippage", example)
+    elif _amount(term.lstrip("$"), "slippage", example) != 0:
+        raise ConfigError(
+            f"slippage {text!r} has no unit; use 0, 5bps, 0.05% or 0.01/share "
+            f"(e.g. --slippage {term}bps or --slippage {term}/share)"
         )
     return out
 

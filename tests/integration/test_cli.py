@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,7 +163,7 @@ HELP = [
             "[default: 5bps]",
             "[default: open]",
             "[default: no-short]",
-            "[default: raw]",
+            "[default: adjusted for splits where the data says where they are]",
             "[default: runs]",
             "--param",
             "--config",
@@ -278,6 +279,102 @@ def test_run_backtest_two_symbols(tmp_path: Path) -> None:
     assert set(read(out["run_dir"], "fills.csv")["symbol"]) == {"AAPL", "MSFT"}
 
 
+def _buy_and_hold_return(closes_divisor: pd.Series, bars: pd.DataFrame) -> float:
+    """buy_and_hold by hand: 95 % of 100,000 at the first close's size, filled at the second
+    bar's open + 5 bps (capped at its high), held to the last close."""
+    o, h, c = (bars[k] / closes_divisor for k in ("open", "high", "close"))
+    qty = math.floor(100_000 * 0.95 / c.iloc[0])
+    price = min(o.iloc[1] * 1.0005, h.iloc[1])
+    return (100_000 - qty * price + qty * c.iloc[-1]) / 100_000 - 1
+
+
+def test_quick_start_buy_and_hold_is_split_adjusted_by_default(tmp_path: Path) -> None:
+    # the sample is raw: AAPL's 2:1 splits of 2000-06-21 and 2005-02-28 were booked as losses
+    # (total return 2.21 instead of about 11.6)
+    result = ok(
+        parity("run", "backtest", "buy_and_hold", "--symbols", "AAPL", "--runs-dir", tmp_path)
+    )
+    lines = result.stdout.splitlines()
+    assert lines[-3:-1] == [
+        "prices: adjusted for splits: AAPL (2:1 on 2000-06-21, 2:1 on 2005-02-28)",
+        "bars: AAPL 2000-03-01..2013-03-01 (3,270 bars)",
+    ]
+    assert "split" not in result.stderr
+    run_dir = tmp_path / lines[-1].split()[1]
+    bars = sample_bars("AAPL")
+    splits = pd.Series(1.0, index=bars.index)
+    splits[bars.index < "2005-02-28"] = 2.0
+    splits[bars.index < "2000-06-21"] = 4.0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["total_return"] == pytest.approx(_buy_and_hold_return(splits, bars), rel=1e-12)
+    assert metrics["total_return"] == pytest.approx(11.6262, abs=1e-4)
+    data = manifest(run_dir)["data"]
+    assert (data["adjustment"], data["adjusted"]) == ("splits", False)
+    assert data["symbols"]["AAPL"]["prices"] == "splits"
+    assert data["symbols"]["AAPL"]["splits"] == [
+        {"date": "2000-06-21", "ratio": "2:1", "from": "adj_close"},
+        {"date": "2005-02-28", "ratio": "2:1", "from": "adj_close"},
+    ]
+    equity = read(run_dir, "equity.csv").set_index("datetime")["value"]
+    assert equity["2000-06-21"] / equity["2000-06-20"] > 0.9  # no phantom halving
+
+
+def test_tearsheet_benchmark_uses_the_runs_adjustment(tmp_path: Path) -> None:
+    # the buy-and-hold benchmark of an AAPL run showed a -90.9 % drawdown made of splits
+    from parity.runners.report import buy_and_hold_returns
+    from parity.runstore import RunStore
+
+    store = RunStore(tmp_path)
+    out = backtest(tmp_path, "buy_and_hold", "--symbols", "AAPL")
+    returns = buy_and_hold_returns(store.get(out["run_id"]))
+    assert returns["2000-06-21"] == pytest.approx((55.63 / 2) / (101.25 / 4) - 1)
+    curve = (1 + returns).cumprod()
+    assert (curve / curve.cummax() - 1).min() == pytest.approx(-0.8180, abs=1e-4)
+    raw = backtest(tmp_path, "buy_and_hold", "--symbols", "AAPL", "--raw")
+    raw_returns = buy_and_hold_returns(store.get(raw["run_id"]))
+    assert raw_returns["2000-06-21"] == pytest.approx(55.63 / 101.25 - 1)
+    raw_curve = (1 + raw_returns).cumprod()
+    assert (raw_curve / raw_curve.cummax() - 1).min() == pytest.approx(-0.909, abs=1e-3)
+
+
+def test_raw_keeps_the_split_losses_and_warns_naming_dates_and_flag(tmp_path: Path) -> None:
+    result = ok(
+        parity(
+            "run", "backtest", "buy_and_hold", "--symbols", "AAPL", "--raw", "--runs-dir", tmp_path
+        )
+    )
+    warnings = [line for line in result.stderr.splitlines() if "split" in line]
+    assert warnings == [
+        f"warning: AAPL (sample:daily/AAPL.csv): 2:1 split on {day} (from adj_close) is not "
+        "adjusted because of --raw, so its price change counts as profit or loss; drop --raw "
+        "to adjust for "
+        "splits"
+        for day in ("2000-06-21", "2005-02-28")
+    ]
+    assert "prices: raw (--raw)" in result.stdout.splitlines()
+    run_dir = tmp_path / result.stdout.splitlines()[-1].split()[1]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    bars = sample_bars("AAPL")
+    raw = _buy_and_hold_return(pd.Series(1.0, index=bars.index), bars)
+    assert metrics["total_return"] == pytest.approx(raw, rel=1e-12)
+    assert metrics["total_return"] == pytest.approx(2.2118, abs=1e-4)  # the old default's figure
+    assert manifest(run_dir)["data"]["adjustment"] == "raw"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("adjusted: false", "raw"), ("adjusted: true", "all"), ("adjustment: splits", "splits")],
+)
+def test_run_file_chooses_the_adjustment(tmp_path: Path, line: str, expected: str) -> None:
+    run_file = tmp_path / "run.yaml"
+    run_file.write_text(f"symbols: [MSFT]\nfrom: 2003-01-02\nto: 2003-03-31\n{line}\n")
+    out = backtest(tmp_path / "runs", "buy_and_hold", "--config", run_file)
+    assert manifest(out["run_dir"])["data"]["adjustment"] == expected
+    if expected == "splits":  # the flag wins over the file
+        flagged = backtest(tmp_path / "runs", "buy_and_hold", "--config", run_file, "--adjusted")
+        assert manifest(flagged["run_dir"])["data"]["adjustment"] == "all"
+
+
 def test_run_backtest_window_and_cash(tmp_path: Path) -> None:
     out = backtest(
         tmp_path / "runs", "--from", "2012-02-01", "--to", "2012-06-29", "--cash", "25000", *FAST
@@ -347,6 +444,22 @@ def test_fill_at_close_uses_the_decision_bars_close(tmp_path: Path) -> None:
     decided = orders.loc[fills["order_id"], "submitted_at"].tolist()
     assert fills["datetime"].tolist() == decided
     assert fills["price"].tolist() == sample_bars("IBM").loc[decided, "close"].tolist()
+
+
+def test_fill_at_close_books_the_fill_on_its_own_bar(tmp_path: Path) -> None:
+    # the issue's command: the order decided on the only bar stayed `submitted`
+    day = ["--from", "2012-03-01", "--to", "2012-03-01"]
+    fixed = ["--param", "sizing=fixed", "--param", "size=100"]
+    out = backtest(tmp_path / "runs", "buy_and_hold", *fixed, *day, "--fill", "close")
+    bar = sample_bars("IBM").loc["2012-03-01"]
+    price = min(bar["close"] * 1.0005, bar["high"])  # 5 bps against the buyer, capped
+    assert read(out["run_dir"], "orders.csv")["status"].tolist() == ["completed"]
+    fills = read(out["run_dir"], "fills.csv")
+    assert fills[["datetime", "qty"]].values.tolist() == [["2012-03-01", 100]]
+    assert fills["price"].tolist() == pytest.approx([price], rel=1e-12)
+    equity = read(out["run_dir"], "equity.csv")
+    assert equity["cash"].tolist() == pytest.approx([100_000 - 100 * price])
+    assert equity["value"].tolist() == pytest.approx([100_000 - 100 * (price - bar["close"])])
 
 
 def test_config_file_and_flags_overriding_it(tmp_path: Path) -> None:
@@ -542,6 +655,19 @@ ERRORS = {
         ["no bars between 2030-01-01 and 2030-12-31", "2000-03-01..2013-03-01"],
     ),
     "missing run file": (["--config", "/no/such/run.yaml"], 2, ["/no/such/run.yaml"]),
+    # these ran IBM on the sample (empty symbols) or meant $5 a share (a bare number)
+    "empty symbols": (["--symbols", ""], 2, ["symbols '' names no symbol", "--symbols AAPL"]),
+    "only commas as symbols": (["--symbols", ",,"], 2, ["symbols ',,' names no symbol"]),
+    "slippage without a unit": (
+        ["--slippage", "5"],
+        2,
+        ["slippage '5' has no unit", "5bps", "0.05%", "0.01/share"],
+    ),
+    "commission without a unit": (
+        ["--commission", "5"],
+        2,
+        ["commission '5' has no unit", "0.005/share", "0.1%", "10bps"],
+    ),
 }
 
 

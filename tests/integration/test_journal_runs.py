@@ -58,7 +58,7 @@ def memory_artifacts(config: BacktestConfig, run_id: str, out: Path) -> None:
     params = coerce_params(spec.cls, config.params)
     loaded = load_bars(
         config.data, config.symbols, timeframe=config.timeframe, start=config.start,
-        end=config.end,
+        end=config.end, adjustment=config.adjustment,
     )  # fmt: skip
     strategy = build_cerebro(config, spec, params, loaded, {"id_prefix": run_id}).run()[0]
     recorder = strategy.analyzers.recorder

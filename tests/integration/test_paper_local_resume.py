@@ -225,17 +225,6 @@ def test_a_killed_local_run_resumes_and_finishes_with_its_results(tmp_path: Path
     assert round(equity.iloc[-1], 2) == got["venue_equity"]  # valued as the venue values it
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client-side resume defects of issue 11, fixed elsewhere: item 5, the bar in progress "
-    "at a crash is re-read as warm-up and the decision on it refused ('decided on a warm-up "
-    "(backfilled) bar'), so every later trade shifts; item 1, the first equity after a resume "
-    "values the position at zero and trips the --max-drawdown kill switch; item 2, a fill the "
-    "venue made while the client was down is journaled without its bar ('cannot convert float "
-    "NaN to integer' in round_trips). The venue's own part passes: test_a_killed_local_run_"
-    "resumes_and_finishes_with_its_results, tests/unit/test_venue_persist.py, "
-    "tests/integration/test_venue_persist_kills.py",
-)
 def test_killed_at_seeded_random_steps_ends_as_the_uninterrupted_run(
     tmp_path: Path, uninterrupted: dict[str, Any]
 ) -> None:

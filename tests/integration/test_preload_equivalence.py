@@ -4,6 +4,7 @@ strategy."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,12 @@ STRATEGIES = ["sma_cross", "rsi_reversion", "buy_and_hold"]
 DATASETS = {
     "daily-IBM": {"data": "sample", "symbols": ("IBM",)},
     "daily-AAPL+MSFT": {"data": "sample", "symbols": ("AAPL", "MSFT")},
+    # GOOG starts in 2004-08: AAPL trades from 2000 on (per-symbol readiness)
+    "daily-AAPL+GOOG": {
+        "data": "sample",
+        "symbols": ("GOOG", "AAPL"),
+        "end": dt.date(2006, 12, 29),
+    },
     "minute-IBM-1Min": {"data": "sample:minute", "symbols": ("IBM",), "timeframe": "1Min"},
     "minute-IBM-5Min": {"data": "sample:minute", "symbols": ("IBM",), "timeframe": "5Min"},
 }

@@ -5,6 +5,7 @@ reach the guard and the manifest (bad values: one line, exit code 2)."""
 from __future__ import annotations
 
 import json
+import shlex
 import threading
 import time
 from pathlib import Path
@@ -147,6 +148,58 @@ def test_backtest_flags_reach_the_guard_and_the_manifest(tmp_path):
     reasons = set(pd.read_csv(run_dir / "orders.csv", keep_default_na=False)["reason"])
     assert "risk: max orders per day 3 (would be 5)" in reasons
     assert JsonRiskStateStore.in_run(run_dir).load().day == "2013-10-04"
+
+
+def _readme_risk_example() -> list[str]:
+    """The `parity run backtest` line of the README's risk example, as arguments."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Risk limits", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    command = section.strip().replace("\\\n", " ").splitlines()[0]
+    args = shlex.split(command)
+    assert args[:3] == ["parity", "run", "backtest"], command
+    return args[1:]
+
+
+def test_readme_risk_example_trades_and_applies_the_trading_hours(tmp_path):
+    # the README's example ran on daily bars, where every entry fell outside 09:35-15:55
+    result = invoke(*_readme_risk_example(), "--runs-dir", str(tmp_path), "--json")
+    assert result.exit_code == 0, result.output
+    run_dir = Path(json.loads(result.stdout)["run_dir"])
+    assert json.loads(result.stdout)["metrics"]["trades"] == 7
+    orders = pd.read_csv(run_dir / "orders.csv", keep_default_na=False)
+    assert (orders["status"] == "completed").sum() == 15
+    assert sorted(orders.loc[orders["status"] == "rejected", "reason"]) == [
+        "risk: outside trading hours 09:35-15:55 (bar 07:45)",
+        "risk: outside trading hours 09:35-15:55 (bar 09:30)",
+        "risk: outside trading hours 09:35-15:55 (bar 16:15)",
+    ]
+
+
+@pytest.mark.parametrize("where", ["flag", "run file"])
+def test_trading_hours_on_daily_bars_is_a_one_line_error(tmp_path, where):
+    run_file = tmp_path / "run.yaml"
+    run_file.write_text("risk:\n  trading_hours: 09:35-15:55\n")
+    given = ["--trading-hours", "09:35-15:55"] if where == "flag" else ["--config", str(run_file)]
+    result = invoke("run", "backtest", "sma_cross", *given, "--runs-dir", str(tmp_path / "runs"))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        "error: --trading-hours 09:35-15:55 needs intraday bars but these are 1Day bars "
+        "(no time of day); drop it or use intraday data, e.g. --data sample:minute --timeframe 5Min"
+    )
+    assert not (tmp_path / "runs").exists()
+
+
+def test_trading_hours_on_daily_paper_bars_is_a_one_line_error(tmp_path):
+    result = invoke(
+        "run", "paper", "sma_cross", "--venue", "local", "--data", "sample", "--symbols", "IBM",
+        "--timeframe", "1Day", "--trading-hours", "09:35-15:55", "--runs-dir", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        "error: --trading-hours 09:35-15:55 needs intraday bars but these are 1Day bars "
+        "(no time of day); drop it or use intraday data, e.g. --data sample:minute --timeframe 5Min"
+    )
+    assert not any(tmp_path.iterdir())
 
 
 def test_paper_flags_reach_the_manifest(tmp_path):

@@ -194,6 +194,46 @@ def test_fill_at_close_bar_index_matches_fill_datetime(tmp_path: Path, x_csv: Pa
     assert frame(result, "fills")["bar"].tolist() == DECISION_BARS
 
 
+@pytest.mark.parametrize("preload", [True, False])
+def test_fill_at_close_equity_on_the_decision_bar_includes_the_fill(
+    tmp_path: Path, x_csv: Path, preload: bool
+) -> None:
+    # equity.csv showed all cash on the bar whose close filled the buy, one bar late
+    result = backtest(tmp_path, x_csv, fill_at="close", slippage="1%", preload=preload)
+    equity = frame(result, "equity").set_index("datetime")
+    # bar 7: buy floor(9500 / 18) = 527 at 18 * 1.01 = 18.18 (high 18.5): cash 10000 - 9580.86
+    assert equity.loc["2024-01-07", ["value", "cash"]].tolist() == pytest.approx([10_000, 10_000])
+    assert equity.loc["2024-01-08", "cash"] == pytest.approx(419.14)
+    # value = 419.14 + 527 * 18 = 9905.14: the 1 % slippage is a loss of the decision day
+    assert equity.loc["2024-01-08", "value"] == pytest.approx(9_905.14)
+    # bar 11: sell 527 at 19 * 0.99 = 18.81 (low 18.5): cash 419.14 + 9912.87, flat
+    assert equity.loc["2024-01-12", ["value", "cash"]].tolist() == pytest.approx(
+        [10_332.01, 10_332.01]
+    )
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_fill_at_close_order_decided_on_the_last_bar_fills(
+    tmp_path: Path, x_csv: Path, preload: bool
+) -> None:
+    # decided on the last bar, the order stayed `submitted` and never filled
+    last = str(START + dt.timedelta(days=len(CLOSES) - 1))
+    result = backtest(
+        tmp_path,
+        x_csv,
+        strategy="buy_and_hold",
+        params={"sizing": "fixed", "size": 100},
+        start=dt.date.fromisoformat(last),
+        fill_at="close",
+        preload=preload,
+    )
+    orders = frame(result, "orders")
+    assert orders["status"].tolist() == ["completed"]
+    fills = frame(result, "fills")
+    assert fills[["datetime", "qty", "price"]].values.tolist() == [[last, 100, 13.0]]
+    assert frame(result, "equity").values.tolist() == [[last, 10_000.0, 8_700.0]]
+
+
 # ----------------------------------------------------------------------------------- slippage
 
 
@@ -228,7 +268,7 @@ def test_percent_slippage_is_capped_at_the_bar_high_and_low(tmp_path: Path, x_cs
     assert final_equity(result) == pytest.approx((9_200.0, 9_200.0))
 
 
-@pytest.mark.parametrize("text", ["0.05", "0.05/share"])
+@pytest.mark.parametrize("text", ["0.05/share", "$0.05/share"])
 def test_fixed_slippage_per_share(tmp_path: Path, x_csv: Path, text: str) -> None:
     fixed = {**SMA, "sizing": "fixed", "size": 100}
     result = backtest(tmp_path, x_csv, params=fixed, slippage=text)
@@ -318,7 +358,7 @@ def test_commission_minimum_does_not_bind_above_it(tmp_path: Path, x_csv: Path) 
 
 def test_commission_and_slippage_together(tmp_path: Path, x_csv: Path) -> None:
     fixed = {**SMA, "sizing": "fixed", "size": 100}
-    result = backtest(tmp_path, x_csv, params=fixed, commission="0.1%", slippage="0.05")
+    result = backtest(tmp_path, x_csv, params=fixed, commission="0.1%", slippage="0.05/share")
     # fill prices 18.15, 19.05, 16.15, 17.05; commission 0.001 * 100 * price
     fills = frame(result, "fills")
     assert fills["price"].tolist() == pytest.approx([18.15, 19.05, 16.15, 17.05])

@@ -67,6 +67,10 @@ def test_invalid_config(kwargs, fragment):
 
 def test_symbols_parsing():
     assert parse_symbols(" aapl ,msft,,") == ("AAPL", "MSFT")
+    assert parse_symbols(None) == ()
+    for empty in ("", " ", ",,", [], [" "]):
+        with pytest.raises(ConfigError, match="names no symbol"):
+            parse_symbols(empty)
     assert parse_symbols(["brk.b"]) == ("BRK.B",)
     with pytest.raises(ConfigError, match="not a ticker"):
         parse_symbols("AAPL;rm -rf")

@@ -34,8 +34,9 @@ def test_parse_commission(text, expected):
         ("0", 0.0, 0.0),
         ("5bps", 0.0005, 0.0),
         ("0.05%", 0.0005, 0.0),
-        ("0.01", 0.0, 0.01),
+        ("0.0", 0.0, 0.0),
         ("0.02/share", 0.0, 0.02),
+        ("$0.02/share", 0.0, 0.02),
     ],
 )
 def test_parse_slippage(text, pct, fixed):
@@ -55,6 +56,28 @@ def test_bad_commission_is_one_line_error(text):
 def test_bad_slippage(text):
     with pytest.raises(ConfigError, match="slippage"):
         parse_slippage(text)
+
+
+@pytest.mark.parametrize("text", ["5", "0.01", "$1"])
+def test_slippage_without_a_unit_is_an_error_listing_the_forms(text):
+    # `--slippage 5` silently meant $5 a share (-39.5 % instead of +129 % on the sample)
+    with pytest.raises(ConfigError) as info:
+        parse_slippage(text)
+    message = str(info.value)
+    assert message.startswith(f"slippage {text!r} has no unit")
+    for form in ("0", "5bps", "0.05%", "0.01/share"):
+        assert form in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("text", ["5", "0.5", "5,min=1"])
+def test_commission_without_a_unit_is_an_error_listing_the_forms(text):
+    with pytest.raises(ConfigError) as info:
+        parse_commission(text)
+    message = str(info.value)
+    assert message.startswith(f"commission {text!r} has no unit")
+    for form in ("0", "0.005/share", "0.1%", "10bps", "min=1"):
+        assert form in message
 
 
 def test_negative_costs_rejected():

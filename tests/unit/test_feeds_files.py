@@ -107,6 +107,53 @@ def test_tz_aware_timestamps_become_new_york_naive(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize("zone", ["+00:00", "+05:30", "Z", "-05:00"])
+def test_tz_aware_daily_stamps_at_midnight_keep_their_session_date(
+    tmp_path: Path, zone: str
+) -> None:
+    # 2019-01-02T00:00:00+00:00 was labelled 2019-01-01 (19:00 in New York): a Friday's bar
+    # landed on Thursday and a Monday's on Sunday
+    path = write(
+        tmp_path,
+        "x.csv",
+        "datetime,open,high,low,close,volume\n"
+        f"2019-01-02T00:00:00{zone},1,2,0.5,1.5,100\n"
+        f"2019-01-04T00:00:00{zone},1,2,0.5,1.5,100\n"
+        f"2019-01-07T00:00:00{zone},1,2,0.5,1.5,100\n",
+    )
+    frame = read_bar_file(path)
+    assert list(frame.index) == list(pd.to_datetime(["2019-01-02", "2019-01-04", "2019-01-07"]))
+    assert (frame.index.dayofweek < 5).all()
+
+
+def test_tz_aware_daily_parquet_at_midnight_keeps_its_session_date(tmp_path: Path) -> None:
+    index = pd.DatetimeIndex(
+        pd.to_datetime(["2019-01-02", "2019-01-03"]).tz_localize("Asia/Kolkata"), name="Date"
+    )
+    data = {"Open": [1.0, 2.0], "High": [2.0, 3.0], "Low": [0.5, 1.5], "Close": [1.5, 2.5]}
+    pd.DataFrame({**data, "Volume": [1, 2]}, index=index).to_parquet(tmp_path / "n.parquet")
+    frame = read_bar_file(tmp_path / "n.parquet")
+    assert list(frame.index) == list(pd.to_datetime(["2019-01-02", "2019-01-03"]))
+
+
+def test_mixed_naive_and_aware_stamps_are_an_error_naming_both_rows(tmp_path: Path) -> None:
+    # the naive rows were silently read as UTC: 09:30 became 04:30
+    path = write(
+        tmp_path,
+        "x.csv",
+        "timestamp,open,high,low,close,volume\n"
+        "2024-01-02 09:30:00,1,2,0.5,1.5,100\n"
+        "2024-01-02 09:31:00,1,2,0.5,1.5,100\n"
+        "2024-01-02T14:32:00+00:00,1,2,0.5,1.5,100\n",
+    )
+    with pytest.raises(DataError) as info:
+        read_bar_file(path)
+    assert str(info.value) == (
+        f"{path} line 2: datetime '2024-01-02 09:30:00' has no time zone but line 4 has one "
+        "('2024-01-02T14:32:00+00:00'); give every stamp a zone (e.g. +00:00) or none"
+    )
+
+
 def test_adjusted_scales_prices_and_volume(tmp_path: Path) -> None:
     path = write(
         tmp_path,

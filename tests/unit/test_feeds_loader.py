@@ -204,7 +204,7 @@ def test_adjusted_file(tmp_path: Path) -> None:
         "2024-01-02,100,110,90,105,52.5,1000\n",
         header="Date,Open,High,Low,Close,Adj Close,Volume\n",
     )
-    frame = load_bars(str(path), None, adjusted=True).series[0].frame
+    frame = load_bars(str(path), None, adjustment="all").series[0].frame
     assert frame.iloc[0].tolist() == pytest.approx([50.0, 55.0, 45.0, 52.5, 2000.0])
 
 

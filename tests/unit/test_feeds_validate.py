@@ -113,6 +113,45 @@ def test_price_and_volume_sanity(tmp_path: Path, row: str, expected: str) -> Non
     assert message.endswith("fix or remove the row")
 
 
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        # 1e400 parses as infinity: it passed validation and broke the accounting later
+        ("2024-01-03,10.5,1e400,10,11,200", "IBM.csv line 3: high '1e400' is not a finite number"),
+        ("2024-01-03,10.5,12,10,11,inf", "IBM.csv line 3: volume 'inf' is not a finite number"),
+        ("2024-01-03,10.5,1e308,10,1e308,200", "IBM.csv line 3: high '1e+308' is not a plausible"),
+        ("2024-01-03,10,2e12,10,11,200", "IBM.csv line 3: high '2e+12' is not a plausible price"),
+    ],
+)
+def test_infinite_and_absurd_values(tmp_path: Path, row: str, expected: str) -> None:
+    with pytest.raises(DataError) as info:
+        check(tmp_path, with_row(3, row))
+    message = str(info.value)
+    assert message.startswith(expected)
+    assert message.endswith("fix or remove the row")
+
+
+def test_infinite_price_in_parquet_names_the_row(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "datetime": pd.to_datetime(["2024-01-02", "2024-01-03"]),
+            "open": [10.0, 10.0],
+            "high": [11.0, 11.0],
+            "low": [9.0, 9.0],
+            "close": [10.0, float("inf")],
+            "volume": [1.0, 1.0],
+        }
+    )
+    frame.to_parquet(tmp_path / "X.parquet")
+    bars = read_bar_file(tmp_path / "X.parquet")
+    with pytest.raises(DataError, match=r"^X\.parquet row 2: close 'inf' is not a finite number"):
+        validate_frame(bars, origin="X.parquet", timeframe=DAILY)
+
+
+def test_largest_plausible_price_passes(tmp_path: Path) -> None:
+    assert check(tmp_path, with_row(3, "2024-01-03,9e11,9.5e11,8e11,9e11,1e15")) == []
+
+
 def test_unsorted_timestamps(tmp_path: Path) -> None:
     rows = [GOOD[1], GOOD[0], GOOD[2]]
     with pytest.raises(DataError) as info:

@@ -77,10 +77,28 @@ def test_cache_hit_works_without_network(
     assert series.frame["close"].tolist() == [101.0, 102.0, 103.0, 104.0]
     assert list(series.frame.columns) == ["open", "high", "low", "close", "volume"]
     adjusted = load_bars(
-        "yfinance", ["IBM"], start=START, end=END, cache_dir=tmp_path, adjusted=True
+        "yfinance", ["IBM"], start=START, end=END, cache_dir=tmp_path, adjustment="all"
     )
     # factor = 50.5 / 101 = 0.5 on the first row
     assert adjusted.series[0].frame.iloc[0].tolist() == pytest.approx([50, 51, 49.5, 50.5, 2000])
+
+
+def test_yahoo_prices_are_split_adjusted_at_the_source(
+    tmp_path: Path, offline: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "yfinance", None)
+    cached_frame().to_parquet(cache_path(tmp_path, "IBM", "1d", START, END))
+    window = {"start": START, "end": END, "cache_dir": tmp_path}
+    splits = load_bars("yahoo", ["IBM"], adjustment="splits", **window)
+    assert splits.adjustments["IBM"].applied == "splits"
+    assert splits.adjustments["IBM"].splits == ()  # Yahoo's close has them already
+    assert splits.series[0].frame["close"].tolist() == [101.0, 102.0, 103.0, 104.0]
+    assert splits.warnings == ()
+    raw = load_bars("yahoo", ["IBM"], adjustment="raw", **window)
+    assert raw.adjustments["IBM"].applied == "splits"
+    assert raw.warnings == (
+        "IBM (yahoo:IBM): Yahoo's prices are split-adjusted at the source; --raw cannot undo that",
+    )
 
 
 def test_cache_dir_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

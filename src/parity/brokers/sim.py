@@ -1,5 +1,10 @@
 """The simulated broker: Backtrader's BackBroker configured from a `CostModel`, plus a short-sale
-guard. Market orders fill at the next bar's open (default) or the decision bar's close."""
+guard. Market orders fill at the next bar's open (default) or the decision bar's close.
+
+With fills at the close, Backtrader's cheat-on-close executes an order at the start of the next
+bar (at the decision bar's close price), so the decision bar's equity did not include it and an
+order decided on the last bar never filled. `CloseFills` (an analyzer the runner adds before the
+recorder) settles those orders right after the strategy's `next()`, on the bar that decided."""
 
 from __future__ import annotations
 
@@ -129,6 +134,24 @@ class SimBroker(bt.brokers.BackBroker):
             phigh, plow = order.info["decision_high"], order.info["decision_low"]
         super()._try_exec_market(order, popen, phigh, plow)
 
+    def fill_at_close(self) -> None:
+        """With fills at the close: accept the orders submitted during this bar and execute its
+        market orders now, at this bar's close. Notifications are queued as usual (the strategy
+        sees them before its next `next()`, as before); other order types wait for the next bar.
+        """
+        if not self.p.coc or not self.submitted:
+            return
+        self.check_submitted()
+        for _ in range(len(self.pending)):
+            order = self.pending.popleft()
+            if order.exectype == bt.Order.Market and order.active() and order.info.get("coc", True):
+                self._try_exec(order)
+                if order.status == bt.Order.Completed:
+                    self._bracketize(order)
+            if order.alive():
+                self.pending.append(order)
+        self._get_value()
+
     def _would_short(self, order: bt.Order) -> bool:
         held = self.getposition(order.data).size
         committed = sum(
@@ -137,6 +160,14 @@ class SimBroker(bt.brokers.BackBroker):
             if o is not None and o.data is order.data and o.issell() and o.alive()
         )
         return held + committed + order.size < -1e-9
+
+
+class CloseFills(bt.Analyzer):
+    """Settles the decision bar's market orders at its close (`SimBroker.fill_at_close`) before
+    the analyzers added after it record the bar. Add it first."""
+
+    def next(self) -> None:
+        self.strategy.broker.fill_at_close()
 
 
 def build_sim_broker(

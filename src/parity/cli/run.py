@@ -34,7 +34,7 @@ _FLAG_FIELDS = {
     "slippage": "slippage",
     "fill": "fill_at",
     "allow_short": "allow_short",
-    "adjusted": "adjusted",
+    "adjusted": "adjustment",
     "runs_dir": "runs_dir",
 }
 
@@ -49,6 +49,7 @@ def _given_flags(ctx: click.Context, values: dict[str, Any]) -> dict[str, Any]:
         "timeframe": lambda v: parse_timeframe(v) if v else None,
         "start": lambda v: parse_date(v, "--from"),
         "end": lambda v: parse_date(v, "--to"),
+        "adjusted": lambda v: "all" if v else "raw",
     }
     given: dict[str, Any] = {}
     for option, field in _FLAG_FIELDS.items():
@@ -115,7 +116,12 @@ class _Progress:
     help="Market orders fill at the next bar's open or the decision bar's close.",
 )
 @click.option("--allow-short/--no-short", default=False, help="Allow sells that open shorts.")
-@click.option("--adjusted/--raw", default=False, help="Use split/dividend-adjusted prices.")
+@click.option(
+    "--adjusted/--raw",
+    default=None,
+    help="Prices adjusted for splits and dividends (from adj_close), or raw prices "
+    "[default: adjusted for splits where the data says where they are].",
+)
 @click.option(
     "--param",
     "-p",
@@ -376,4 +382,6 @@ def _print_run(result: Any, as_json: bool, metrics_table: Any, ended: str = "") 
         click.echo(json.dumps(payload))
         return
     click.echo(metrics_table(result.metrics))
+    for line in getattr(result, "summary", ()):
+        click.echo(line)
     click.echo(f"run {result.run_id}{f' ({ended})' if ended else ''} written to {result.run_dir}")

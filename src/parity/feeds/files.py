@@ -14,7 +14,8 @@ The returned frame:
   header is line 1). For parquet files `line` is the 1-based row number.
 * `frame.attrs["source_columns"]`: the column names as spelled in the file.
 * `frame.attrs["bad_cells"]`: `{(line, column): raw text}` for the first dates and numbers (up to
-  100 per column) that could not be parsed, so error messages can quote the offending value.
+  100 per column) that could not be parsed or are not finite (`1e400`), so error messages can
+  quote the offending value.
 * `frame.attrs["line_kind"]`: `"line"` (text files) or `"row"` (parquet).
 """
 
@@ -32,6 +33,7 @@ EXCHANGE_TZ = "America/New_York"
 PRICE_COLUMNS = ("open", "high", "low", "close")
 BAR_COLUMNS = (*PRICE_COLUMNS, "volume")
 SUFFIXES = (".csv", ".csv.gz", ".txt", ".parquet", ".pq")
+ADJUSTMENT_COLUMNS = ("adj_close", "split_coefficient")
 
 _ROLES: dict[str, tuple[str, ...]] = {
     "datetime": ("datetime", "timestamp", "datetimeutc", "timestamputc", "dt", "t"),
@@ -42,6 +44,7 @@ _ROLES: dict[str, tuple[str, ...]] = {
     "low": ("low", "l", "lowprice"),
     "close": ("close", "c", "closeprice", "last"),
     "adj_close": ("adjclose", "adjustedclose", "adjcls", "adjustedcloseprice"),
+    "split_coefficient": ("splitcoefficient", "splitfactor", "splitratio", "stocksplits", "splits"),
     "volume": ("volume", "vol", "v"),
 }
 _STRING_FORMATS = (
@@ -76,12 +79,16 @@ def file_symbol(path: Path) -> str:
     return path.name[: len(path.name) - len(suffix)].upper()
 
 
-def read_bar_file(path: Path, *, adjusted: bool = False) -> pd.DataFrame:
+def read_bar_file(
+    path: Path, *, adjusted: bool = False, keep_adjustment: bool = False
+) -> pd.DataFrame:
     """Read a CSV (`.csv`, `.csv.gz`, `.txt`) or parquet (`.parquet`, `.pq`) bar file.
 
     Rows keep the file's order; see the module docstring for the returned frame's shape. With
     `adjusted=True` open/high/low/close are multiplied by `adj_close / close` and volume divided by
-    the same factor; a file without an adjusted close column raises `DataError`.
+    the same factor; a file without an adjusted close column raises `DataError`. With
+    `keep_adjustment=True` the `adj_close` and `split_coefficient` columns found are kept (for
+    `parity.feeds.adjust`, after validation); otherwise they are dropped.
     """
     path = Path(path)
     suffix = data_suffix(path)
@@ -95,11 +102,12 @@ def read_bar_file(path: Path, *, adjusted: bool = False) -> pd.DataFrame:
     else:
         raw, line_kind = _read_text(path, sep=None if suffix == ".txt" else ","), "line"
         lines = raw.index.to_numpy(dtype="int64") + 2
-    frame = _normalise(raw, lines, origin=str(path))
+    frame = _normalise(raw, lines, origin=str(path), line_kind=line_kind)
     frame.attrs["line_kind"] = line_kind
     if adjusted:
         frame = apply_adjustment(frame, origin=str(path))
-    frame = frame.drop(columns=["adj_close"], errors="ignore")
+    if not keep_adjustment:
+        frame = frame.drop(columns=list(ADJUSTMENT_COLUMNS), errors="ignore")
     return frame
 
 
@@ -113,7 +121,7 @@ def apply_adjustment(frame: pd.DataFrame, *, origin: str) -> pd.DataFrame:
         found = ", ".join(map(str, frame.attrs.get("source_columns", frame.columns)))
         raise DataError(
             f"{origin}: adjusted prices requested but there is no adjusted close column "
-            f"(found: {found}); add an 'adj_close' column or run without adjustment"
+            f"(found: {found}); add an 'adj_close' column or drop --adjusted"
         )
     if "close" not in frame.columns:
         return frame.drop(columns=["adj_close"])
@@ -126,7 +134,7 @@ def apply_adjustment(frame: pd.DataFrame, *, origin: str) -> pd.DataFrame:
         kind = frame.attrs.get("line_kind", "line")
         raise DataError(
             f"{origin} {kind} {line}: adj_close {raw!s} is not a positive number; "
-            "fix the row or run without adjustment"
+            "fix the row or drop --adjusted"
         )
     factor = adj / frame["close"]
     out = frame.drop(columns=["adj_close"])
@@ -198,19 +206,21 @@ def _find_roles(columns: list[str]) -> dict[str, str]:
     return roles
 
 
-def _normalise(raw: pd.DataFrame, lines: np.ndarray, *, origin: str) -> pd.DataFrame:
+def _normalise(
+    raw: pd.DataFrame, lines: np.ndarray, *, origin: str, line_kind: str = "line"
+) -> pd.DataFrame:
     source_columns = [str(c) for c in raw.columns]
     roles = _find_roles(source_columns)
     bad_cells: dict[tuple[int, str], str] = {}
     data: dict[str, pd.Series] = {}
-    for role in (*BAR_COLUMNS, "adj_close"):
+    for role in (*BAR_COLUMNS, *ADJUSTMENT_COLUMNS):
         if role in roles:
             values, bad = _to_float(raw[roles[role]])
             data[role] = pd.Series(values, dtype="float64")
             bad_cells.update({(int(lines[i]), role): text for i, text in bad[:_MAX_BAD_CELLS]})
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(raw)))
     frame["line"] = lines
-    stamps = _timestamps(raw, roles)
+    stamps = _timestamps(raw, roles, lines, f"{origin} {line_kind}")
     if stamps is not None:
         parsed, column = stamps
         for i in np.flatnonzero(pd.isna(parsed))[:_MAX_BAD_CELLS]:
@@ -225,18 +235,25 @@ def _normalise(raw: pd.DataFrame, lines: np.ndarray, *, origin: str) -> pd.DataF
 def _to_float(column: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]]]:
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
         values = column.to_numpy(dtype="float64", na_value=np.nan)
-        return values, [(int(i), "") for i in np.flatnonzero(np.isnan(values))]
+        bad_numbers = np.flatnonzero(~np.isfinite(values))
+        return values, [
+            (int(i), "" if np.isnan(values[i]) else f"{values[i]:g}") for i in bad_numbers
+        ]
     text = column.astype(object).where(column.notna(), "").astype(str).str.strip()
     values = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
     values = values.to_numpy(dtype="float64", na_value=np.nan)
-    bad = [(int(i), str(text.iloc[i])) for i in np.flatnonzero(np.isnan(values))]
+    # NaN (not a number) and ±inf (e.g. 1e400): the text is kept to quote it in the error
+    bad = [(int(i), str(text.iloc[i])) for i in np.flatnonzero(~np.isfinite(values))]
     return values, bad
 
 
 def _timestamps(
-    raw: pd.DataFrame, roles: dict[str, str]
+    raw: pd.DataFrame, roles: dict[str, str], lines: np.ndarray, where: str
 ) -> tuple[pd.DatetimeIndex, pd.Series] | None:
-    """The parsed stamps and the source column (read again only for the cells that failed)."""
+    """The parsed stamps and the source column (read again only for the cells that failed).
+
+    A column mixing stamps with and without a zone is a `DataError` naming the first row of each
+    kind: reading the naive ones as UTC would shift them by hours."""
     if "datetime" in roles:
         column = raw[roles["datetime"]]
     elif "date" in roles and "time" in roles:
@@ -248,7 +265,24 @@ def _timestamps(
         column = raw[roles["time"]]
     else:
         return None
+    _check_zones(column, lines, where)
     return parse_datetimes(column), column
+
+
+def _check_zones(column: pd.Series, lines: np.ndarray, where: str) -> None:
+    if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
+        return
+    text = column.astype(object).where(column.notna(), "").astype(str).str.strip()
+    present = ~text.str.lower().isin(MISSING_TEXT)
+    aware = present & text.str.contains(_TZ_SUFFIX)
+    naive = present & ~aware
+    if aware.any() and naive.any():
+        i, j = int(np.flatnonzero(naive)[0]), int(np.flatnonzero(aware)[0])
+        raise DataError(
+            f"{where} {lines[i]}: datetime {text.iloc[i]!r} has no time zone but "
+            f"{where.rsplit(' ', 1)[-1]} {lines[j]} has one ({text.iloc[j]!r}); "
+            "give every stamp a zone (e.g. +00:00) or none"
+        )
 
 
 def parse_datetimes(column: pd.Series) -> pd.DatetimeIndex:
@@ -256,10 +290,13 @@ def parse_datetimes(column: pd.Series) -> pd.DatetimeIndex:
 
     Accepts datetime64 (tz-aware is converted), epoch seconds or milliseconds, `YYYYMMDD` numbers
     and strings in ISO, `YYYYMMDD`, `MM/DD/YYYY` and `YYYY/MM/DD` forms with optional time.
-    Epoch values that all fall on UTC midnight are taken as dates (daily bars).
+    Epoch values that all fall on UTC midnight, and tz-aware stamps that all fall on midnight in
+    their own zone, are taken as dates (daily bars keep the session date written).
     """
     if isinstance(column.dtype, pd.DatetimeTZDtype):
-        return _to_local(pd.DatetimeIndex(column))
+        aware = pd.DatetimeIndex(column)
+        wall = aware.tz_localize(None).as_unit("ns")
+        return wall if _all_midnight(wall) else _to_local(aware)
     if pd.api.types.is_datetime64_any_dtype(column):
         return pd.DatetimeIndex(column).as_unit("ns")
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
@@ -301,11 +338,24 @@ def _parse_strings(text: pd.Series) -> pd.DatetimeIndex:
             best_format, best_count = fmt, count
         if count == len(probe):
             break
-    parsed = _parse_with(text.where(~text.str.lower().isin(MISSING_TEXT), ""), best_format, has_tz)
+    cleaned = text.where(~text.str.lower().isin(MISSING_TEXT), "")
+    parsed = _parse_with(cleaned, best_format, has_tz)
     index = pd.DatetimeIndex(parsed)
-    if index.tz is not None:
-        return _to_local(index)
-    return index.as_unit("ns")
+    if index.tz is None:
+        return index.as_unit("ns")
+    # stamps at midnight in their own zone are dates (daily bars): the session date is the date
+    # written, whatever the zone (2019-01-02T00:00:00+00:00 is not New York's 2019-01-01 19:00)
+    wall = pd.DatetimeIndex(
+        _parse_with(cleaned.str.replace(_TZ_SUFFIX, "", regex=True), best_format, False)
+    ).as_unit("ns")
+    if wall.isna().sum() == index.isna().sum() and _all_midnight(wall):
+        return wall
+    return _to_local(index)
+
+
+def _all_midnight(index: pd.DatetimeIndex) -> bool:
+    valid = index.dropna()
+    return bool(len(valid)) and bool((valid == valid.normalize()).all())
 
 
 def _parse_with(text: pd.Series, fmt: str, utc: bool) -> pd.Series:

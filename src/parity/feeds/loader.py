@@ -10,15 +10,16 @@ Source grammar:
   when no symbols are given)
 * a path template containing `{symbol}`, e.g. `data/{symbol}_1min.csv`
 
-Each symbol is read, validated on its raw rows, resampled if `timeframe` is coarser than the data,
-then cut to the inclusive `[start, end]` date window.
+Each symbol is read, validated on its raw rows, adjusted (`parity.feeds.adjust`: for splits, for
+splits and dividends, or not at all), resampled if `timeframe` is coarser than the data, then cut
+to the inclusive `[start, end]` date window.
 """
 
 from __future__ import annotations
 
 import glob
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -26,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from parity.errors import ConfigError, DataError
+from parity.feeds.adjust import Adjustment, Split, adjust_prices
 from parity.feeds.bars import COLUMNS, BarSeries
-from parity.feeds.files import apply_adjustment, data_suffix, file_symbol, read_bar_file
+from parity.feeds.files import data_suffix, file_symbol, read_bar_file
 from parity.feeds.resample import infer_timeframe, resample
 from parity.feeds.sample import DEFAULT_SAMPLE_SYMBOL, sample_path
 from parity.feeds.validate import gap_warnings, validate_frame
@@ -42,11 +44,21 @@ _SOURCES_HELP = (
 
 @dataclass(frozen=True)
 class LoadedData:
-    """The validated bars of every requested symbol, the data warnings, and the source string."""
+    """The validated bars of every requested symbol, the data warnings, the source string and,
+    per symbol, how its prices were adjusted (`parity.feeds.adjust.Adjusted` without its frame)."""
 
     series: tuple[BarSeries, ...]
     warnings: tuple[str, ...]
     source: str
+    adjustments: Mapping[str, PriceAdjustment] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PriceAdjustment:
+    """What was done to one symbol's prices: `applied` is splits, all, raw or none available."""
+
+    applied: str
+    splits: tuple[Split, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,32 +75,35 @@ def load_bars(
     timeframe: Timeframe | None = None,
     start: date | None = None,
     end: date | None = None,
-    adjusted: bool = False,
+    adjustment: Adjustment = "raw",
     cache_dir: Path | None = None,
 ) -> LoadedData:
-    """Load, validate, resample and window the bars of `symbols` from `source`.
+    """Load, validate, adjust, resample and window the bars of `symbols` from `source`.
 
     `timeframe=None` keeps the data's native timeframe; a finer timeframe than the data raises
-    `DataError`. `start`/`end` are inclusive dates. Symbols are upper-cased. Raises `ConfigError`
-    for a malformed request and `DataError` for missing or bad data.
+    `DataError`. `start`/`end` are inclusive dates. Symbols are upper-cased. `adjustment` is
+    `splits`, `all` or `raw` (`parity.feeds.adjust`; a backtest's default is `splits`). Raises
+    `ConfigError` for a malformed request and `DataError` for missing or bad data.
     """
     if start is not None and end is not None and start > end:
         raise ConfigError(f"start {start} is after end {end}; swap them")
     wanted = [s.strip().upper() for s in (symbols or []) if s.strip()]
     kind = source.strip().lower()
     if kind in ("yahoo", "yfinance"):
-        return _load_yahoo(source, wanted, timeframe, start, end, adjusted, cache_dir)
+        return _load_yahoo(source, wanted, timeframe, start, end, adjustment, cache_dir)
     raws = [
-        _Raw(symbol, read_bar_file(path, adjusted=adjusted), origin)
+        _Raw(symbol, read_bar_file(path, keep_adjustment=True), origin)
         for symbol, path, origin in _resolve_files(source, wanted)
     ]
     series: list[BarSeries] = []
     warnings: list[str] = []
+    adjustments: dict[str, PriceAdjustment] = {}
     for raw in raws:
-        bars, notes = _finish(raw, timeframe, start, end)
+        bars, notes, done = _finish(raw, timeframe, start, end, adjustment)
         series.append(bars)
         warnings.extend(notes)
-    return LoadedData(series=tuple(series), warnings=tuple(warnings), source=source)
+        adjustments[bars.symbol] = done
+    return LoadedData(tuple(series), tuple(warnings), source, adjustments)
 
 
 def _resolve_files(source: str, wanted: list[str]) -> list[tuple[str, Path, str]]:
@@ -163,7 +178,7 @@ def _load_yahoo(
     timeframe: Timeframe | None,
     start: date | None,
     end: date | None,
-    adjusted: bool,
+    adjustment: Adjustment,
     cache_dir: Path | None,
 ) -> LoadedData:
     if not wanted:
@@ -171,31 +186,47 @@ def _load_yahoo(
     interval, native = yahoo_interval(timeframe)
     series: list[BarSeries] = []
     warnings: list[str] = []
+    adjustments: dict[str, PriceAdjustment] = {}
     for symbol in wanted:
         frame = fetch_yahoo(symbol, interval=interval, start=start, end=end, cache_dir=cache_dir)
         origin = f"yahoo:{symbol}"
-        if adjusted:
-            frame = apply_adjustment(frame, origin=origin)
-        frame = frame.drop(columns=["adj_close"], errors="ignore")
         frame.attrs["line_kind"] = "row"
         lines = range(1, len(frame) + 1)
         validate_frame(frame, origin=origin, timeframe=native, line_numbers=lines)
-        bars = _shape(symbol, frame, native, timeframe, start, end, origin, "yahoo")
+        # Yahoo's close is split-adjusted at the source: `splits` finds no split left to apply
+        # in adj_close, and `raw` cannot undo Yahoo's adjustment
+        done = adjust_prices(frame, adjustment, symbol=symbol, origin=origin, start=start, end=end)
+        if adjustment == "raw":
+            warnings.append(
+                f"{symbol} ({origin}): Yahoo's prices are split-adjusted at the source; "
+                "--raw cannot undo that"
+            )
+        bars = _shape(symbol, done.frame, native, timeframe, start, end, origin, "yahoo")
         notes = _window_gaps(frame.index, bars, origin, native)
         series.append(bars)
-        warnings.extend(notes)
-    return LoadedData(series=tuple(series), warnings=tuple(warnings), source=source)
+        warnings.extend((*done.warnings, *notes))
+        applied = "splits" if adjustment == "raw" else done.applied
+        adjustments[symbol] = PriceAdjustment(applied, done.splits)
+    return LoadedData(tuple(series), tuple(warnings), source, adjustments)
 
 
 def _finish(
-    raw: _Raw, timeframe: Timeframe | None, start: date | None, end: date | None
-) -> tuple[BarSeries, list[str]]:
+    raw: _Raw,
+    timeframe: Timeframe | None,
+    start: date | None,
+    end: date | None,
+    adjustment: Adjustment,
+) -> tuple[BarSeries, list[str], PriceAdjustment]:
     index = raw.frame.index
     native = infer_timeframe(index) if isinstance(index, pd.DatetimeIndex) else DAILY
     validate_frame(raw.frame, origin=raw.origin, timeframe=native)
+    done = adjust_prices(
+        raw.frame, adjustment, symbol=raw.symbol, origin=raw.origin, start=start, end=end
+    )
     series_origin = raw.origin.split("/")[0] if raw.origin.startswith("sample:") else raw.origin
-    bars = _shape(raw.symbol, raw.frame, native, timeframe, start, end, raw.origin, series_origin)
-    return bars, _window_gaps(raw.frame.index, bars, raw.origin, native)
+    bars = _shape(raw.symbol, done.frame, native, timeframe, start, end, raw.origin, series_origin)
+    notes = [*done.warnings, *_window_gaps(raw.frame.index, bars, raw.origin, native)]
+    return bars, notes, PriceAdjustment(done.applied, done.splits)
 
 
 def _window_gaps(

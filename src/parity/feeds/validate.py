@@ -17,6 +17,9 @@ from parity.feeds.files import MISSING_TEXT
 from parity.timeframe import Timeframe
 
 REQUIRED = ("open", "high", "low", "close", "volume")
+# No traded instrument is quoted anywhere near this (the dearest share is below 1e6); a price
+# this large is a unit or parsing error, and it would overflow the accounting later.
+MAX_PRICE = 1e12
 DAILY_GAP_DAYS = 5
 INTRADAY_GAP_INTERVALS = 30
 _SHOWN_GAPS = 3
@@ -33,7 +36,8 @@ def validate_frame(
 
     `line_numbers` gives the file line of each row; by default the frame's `line` column is used,
     or, without one, row position + 2 (header on line 1). Checks, in order: empty file, missing
-    columns, unparseable dates, NaN/non-numeric OHLCV, non-positive prices, negative volume,
+    columns, unparseable dates, NaN/non-numeric OHLCV, infinite values and prices of `MAX_PRICE`
+    or more, non-positive prices, negative volume,
     high < low, high/low not enclosing open and close, unsorted and duplicate timestamps.
     """
     lines = _lines(frame, line_numbers)
@@ -70,6 +74,7 @@ def validate_frame(
         )
     values = {c: frame[c].to_numpy(dtype="float64", na_value=np.nan) for c in REQUIRED}
     _check_numbers(values, lines, bad_cells, where, count_note)
+    _check_finite(values, lines, bad_cells, where, count_note)
     _check_ranges(values, where, count_note)
     _check_order(index, lines, where, kind)
     return gap_warnings(index, origin, timeframe)
@@ -126,6 +131,35 @@ def _check_numbers(
     raise DataError(
         f"{where(pos)}: {column} {problem}{count_note(nan_any)}; "
         "fill in the value or remove the row"
+    )
+
+
+def _check_finite(
+    values: dict[str, np.ndarray],
+    lines: list[int],
+    bad_cells: dict[tuple[int, str], str],
+    where: Callable[[int], str],
+    count_note: Callable[[np.ndarray], str],
+) -> None:
+    """Infinite values (a cell such as `1e400` parses as inf) and absurd prices."""
+    bad = np.zeros(len(lines), dtype=bool)
+    for column in REQUIRED:
+        bad |= np.isinf(values[column])
+        if column != "volume":
+            bad |= values[column] >= MAX_PRICE
+    pos = _first(bad)
+    if pos is None:
+        return
+    column = next(
+        c
+        for c in REQUIRED
+        if np.isinf(values[c][pos]) or (c != "volume" and values[c][pos] >= MAX_PRICE)
+    )
+    value = values[column][pos]
+    text = bad_cells.get((lines[pos], column)) or f"{float(value):g}"
+    problem = "is not a finite number" if np.isinf(value) else "is not a plausible price (>= 1e12)"
+    raise DataError(
+        f"{where(pos)}: {column} {text!r} {problem}{count_note(bad)}; fix or remove the row"
     )
 
 

@@ -154,7 +154,10 @@ def _learn(config: TrainConfig, env: TradingEnv, progress: Callable[[int], None]
 def train_ppo(config: TrainConfig, progress: Callable[[int], None] | None = None) -> TrainResult:
     """Train, validate and write the checkpoint directory; returns its path and metadata."""
     began = time.perf_counter()
-    loaded = load_bars(config.data, config.symbols, start=config.start, end=config.end)
+    # the prices a backtest of the policy sees by default: adjusted for splits
+    loaded = load_bars(
+        config.data, config.symbols, start=config.start, end=config.end, adjustment="splits"
+    )
     series = loaded.series[0]
     out = config.out or Path("models") / config.name(series.symbol)
     if (out / METADATA).exists() and not config.force:

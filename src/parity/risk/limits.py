@@ -16,6 +16,7 @@ from typing import Any
 
 from parity.errors import ConfigError
 from parity.risk.parse import OPTIONS
+from parity.timeframe import Timeframe
 
 
 def _num(value: float) -> str:
@@ -88,6 +89,16 @@ class RiskLimits:
         if self.trading_start is None or self.trading_end is None:
             return True
         return self.trading_start <= when.time() <= self.trading_end
+
+    def check_bars(self, timeframe: Timeframe) -> None:
+        """A trading-hours window needs bars with a time of day: on daily bars it is a
+        `ConfigError` (every daily bar would fall outside it and nothing would ever trade)."""
+        if timeframe.is_daily and self.hours_text():
+            raise ConfigError(
+                f"--trading-hours {self.hours_text()} needs intraday bars but these are "
+                f"{timeframe.name} bars (no time of day); drop it or use intraday data, "
+                "e.g. --data sample:minute --timeframe 5Min"
+            )
 
     def hours_text(self) -> str:
         if self.trading_start is None or self.trading_end is None:

@@ -12,7 +12,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from parity.analyzers.ledger import round_trips
 from parity.analyzers.metrics import compute_metrics, daily_returns
 from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
-from parity.brokers.sim import build_sim_broker
+from parity.brokers.sim import CloseFills, build_sim_broker
 from parity.config import BacktestConfig
 from parity.errors import ParityError, StrategyError
 from parity.feeds.arrayfeed import ArrayFeed
@@ -31,6 +31,7 @@ from parity.journal import Journal, run_journal_target
 from parity.journal.hook import OrderJournal
 from parity.risk.monitor import attach_risk
 from parity.runstore import RunArtifacts, check_run_id, check_runs_dir, new_run_id, write_run
+from parity.strategies.base import ParityStrategy
 from parity.strategies.params import coerce_params, resolved_params
 from parity.strategies.registry import StrategySpec, resolve_strategy
 from parity.versions import library_versions
@@ -45,6 +46,38 @@ class BacktestResult:
     run_dir: Path
     metrics: dict[str, Any]
     warnings: tuple[str, ...]
+    summary: tuple[str, ...] = ()  # what the run's numbers rest on: prices and each symbol's bars
+
+
+_PRICES = {
+    "splits": "adjusted for splits",
+    "all": "adjusted for splits and dividends (--adjusted)",
+    "raw": "raw (--raw)",
+    "none available": "as in the data (no adj_close or split_coefficient column to adjust splits)",
+}
+
+
+def run_summary(loaded: LoadedData) -> tuple[str, ...]:
+    """Two lines: how each symbol's prices were adjusted (and which splits), and the bars each
+    symbol covers (symbols starting later trade from their own first bars)."""
+    prices: dict[str, list[str]] = {}
+    for series in loaded.series:
+        done = loaded.adjustments.get(series.symbol)
+        if done is None:
+            continue
+        splits = ", ".join(f"{s.text} on {s.date}" for s in done.splits)
+        entry = f"{series.symbol} ({splits})" if splits and done.applied == "splits" else None
+        prices.setdefault(_PRICES.get(done.applied, done.applied), []).extend([entry or ""])
+    parts = []
+    for text, entries in prices.items():
+        named = [e for e in entries if e]
+        parts.append(f"{text}: {', '.join(named)}" if named else text)
+    windows = ", ".join(
+        f"{s.symbol} {s.frame.index[0]:%Y-%m-%d}..{s.frame.index[-1]:%Y-%m-%d} ({len(s):,} bars)"
+        for s in loaded.series
+    )
+    lines = [f"prices: {'; '.join(parts)}"] if parts else []
+    return (*lines, f"bars: {windows}")
 
 
 def _data_manifest(config: BacktestConfig, loaded: LoadedData) -> dict[str, Any]:
@@ -55,16 +88,43 @@ def _data_manifest(config: BacktestConfig, loaded: LoadedData) -> dict[str, Any]
             "rows": len(s),
             "first": s.frame.index[0].isoformat(),
             "last": s.frame.index[-1].isoformat(),
+            **_adjustment_record(loaded, s.symbol),
         }
         for s in loaded.series
     }
     combined = hashlib.sha256("".join(v["sha256"] for v in per_symbol.values()).encode())
     return {
         "source": config.data,
-        "adjusted": config.adjusted,
+        "adjustment": config.adjustment,
+        "adjusted": config.adjustment == "all",  # the boolean older readers know
         "sha256": combined.hexdigest(),
         "symbols": per_symbol,
     }
+
+
+def _adjustment_record(loaded: LoadedData, symbol: str) -> dict[str, Any]:
+    done = loaded.adjustments.get(symbol)
+    if done is None:
+        return {}
+    return {"prices": done.applied, "splits": [split.describe() for split in done.splits]}
+
+
+def readiness_warning(cls: type, loaded: LoadedData) -> str | None:
+    """A plain `backtrader.Strategy` on symbols starting at different dates decides nothing
+    until the latest one has warmed up (Backtrader calls `prenext` until then): say so."""
+    if len(loaded.series) < 2 or getattr(cls, "per_symbol_warmup", False):
+        return None
+    if getattr(cls, "prenext", None) not in (bt.Strategy.prenext, ParityStrategy.prenext):
+        return None  # the strategy handles the warm-up itself
+    latest = max(loaded.series, key=lambda s: s.frame.index[0])
+    if all(s.frame.index[0] == latest.frame.index[0] for s in loaded.series):
+        return None
+    return (
+        f"{cls.__name__} calls next() only once every symbol has warmed up, so nothing trades "
+        f"before {latest.symbol}'s data (from {latest.frame.index[0]:%Y-%m-%d}) is ready; "
+        "subclass parity.strategies.ParityStrategy, set per_symbol_warmup = True and skip a "
+        "data until self.ready(data) to trade each symbol from its own start"
+    )
 
 
 def _manifest(
@@ -133,6 +193,8 @@ def build_cerebro(
         allow_short=config.allow_short,
     )
     cerebro.addstrategy(spec.cls, **params)
+    if config.fill_at == "close":  # before the recorder: the bar's equity includes its fills
+        cerebro.addanalyzer(CloseFills, _name="close_fills")
     cerebro.addanalyzer(Recorder, _name="recorder", **recorder_kwargs)
     cerebro.addanalyzer(Trimmer, _name="trimmer")
     run_dir = config.runs_dir / str(recorder_kwargs.get("id_prefix", "run"))
@@ -200,8 +262,13 @@ def run_backtest(
         timeframe=config.timeframe,
         start=config.start,
         end=config.end,
-        adjusted=config.adjusted,
+        adjustment=config.adjustment,
     )
+    if config.risk is not None:
+        config.risk.check_bars(loaded.series[0].timeframe)
+    waiting = readiness_warning(spec.cls, loaded)
+    if waiting is not None:
+        loaded = replace(loaded, warnings=(*loaded.warnings, waiting))
     if on_warning is not None:
         for warning in loaded.warnings:
             on_warning(warning)
@@ -239,7 +306,7 @@ def run_backtest(
     metrics = compute_metrics(equity, trades, fills, starting_cash=config.cash)
     returns = daily_returns(equity["value"], config.cash)
     write_run(run_dir, RunArtifacts(manifest, metrics, equity, returns, trades, orders, fills))
-    return BacktestResult(run_id, run_dir, metrics, loaded.warnings)
+    return BacktestResult(run_id, run_dir, metrics, loaded.warnings, run_summary(loaded))
 
 
 def _abandon(journal: Journal, run_dir: Path | None) -> None:

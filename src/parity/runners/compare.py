@@ -434,6 +434,7 @@ def _twin_run(
         commission="0" if zero else str(manifest.get("commission") or "0"),
         slippage="0" if zero else str(manifest.get("slippage") or "0"),
         fill_at="open",
+        adjustment="raw",  # the prices the paper run was served (the venue replays them raw)
         risk=RiskLimits.from_mapping(manifest.get("risk") or {}, source="the paper manifest"),
         runs_dir=runs_dir,
     )

@@ -58,6 +58,7 @@ def _tape_closes(tape: pd.DataFrame) -> pd.DataFrame:
 
 def _data_closes(manifest: dict[str, Any]) -> pd.DataFrame:
     """Last close per date and symbol from a backtest's data source (empty if unavailable)."""
+    from parity.feeds.adjust import manifest_adjustment
     from parity.feeds.loader import load_bars
     from parity.timeframe import parse_timeframe
 
@@ -69,7 +70,7 @@ def _data_closes(manifest: dict[str, Any]) -> pd.DataFrame:
             timeframe=parse_timeframe(manifest["timeframe"]),
             start=dt.date.fromisoformat(str(manifest["start"])[:10]),
             end=dt.date.fromisoformat(str(manifest["end"])[:10]),
-            adjusted=bool(data.get("adjusted", False)),
+            adjustment=manifest_adjustment(data),
         )
     except (ParityError, KeyError, ValueError, TypeError, OSError):
         return pd.DataFrame()

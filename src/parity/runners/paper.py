@@ -173,6 +173,8 @@ def run_paper(
     check_runs_dir(config.runs_dir)
     if config.run_id is not None and resume is None:
         check_run_id(config.run_id)
+    if config.risk is not None and resume is None:
+        config.risk.check_bars(config.timeframe)
     spec = resolve_strategy(config.strategy)
     params = coerce_params(spec.cls, config.params)
     run_id = config.run_id or new_run_id(spec.name)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from parity.errors import ConfigError, DataError, ReportError, RunNotFoundError
+from parity.feeds.adjust import manifest_adjustment
 from parity.feeds.loader import load_bars
 from parity.runstore import RunRecord, RunStore
 from parity.timeframe import parse_timeframe
@@ -25,7 +26,7 @@ def buy_and_hold_returns(record: RunRecord, symbols: list[str] | None = None) ->
             timeframe=parse_timeframe(manifest["timeframe"]),
             start=dt.date.fromisoformat(manifest["start"][:10]),
             end=dt.date.fromisoformat(manifest["end"][:10]),
-            adjusted=bool(data.get("adjusted", False)),
+            adjustment=manifest_adjustment(data),
         )
     except KeyError as exc:
         raise ReportError(f"{record.path}/manifest.json lacks {exc}; re-run the backtest") from None

@@ -119,6 +119,7 @@ def _tape_twin(
             cash=cash,
             commission=config.commission,
             slippage=config.slippage,
+            adjustment="raw",  # the bars as the paper run received them
             risk=config.risk,
             runs_dir=tmp / "runs",
         )

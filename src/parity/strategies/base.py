@@ -6,6 +6,13 @@ Sizing (the same three modes for every bundled strategy):
 - `target`: bring the position to `size` * equity / number of symbols (net of what is held).
 
 Strategies never look at the mode they run in: the same class runs in backtest and paper.
+
+Per-symbol readiness: Backtrader calls `next()` only once every data feed has reached its
+indicators' minimum period, so a symbol whose data starts years later would hold the others back.
+A strategy that sets `per_symbol_warmup = True` (every bundled one does) has `next()` called from
+`prenext()` too and skips each data until `ready(data)`: every symbol trades as soon as its own
+indicators are ready. It is opt-in because a `next()` that does not check `ready` would act on
+indicators that are not warmed up yet.
 """
 
 from __future__ import annotations
@@ -52,6 +59,21 @@ class ParityStrategy(bt.Strategy):
         self._pending: dict[
             str, int
         ] = {}  # data name -> live orders, so a slow fill is not doubled
+
+    # True: next() also runs while some data is still warming up and checks ready(data)
+    per_symbol_warmup: ClassVar[bool] = False
+
+    def prenext(self) -> None:
+        """Some data is not warmed up yet: with `per_symbol_warmup`, decide for the others."""
+        if self.per_symbol_warmup:
+            self.next()
+
+    def ready(self, data: bt.AbstractDataBase) -> bool:
+        """True once `data` has bars and its indicators have warmed up (Backtrader's minimum
+        period of that data: its longest indicator)."""
+        # by identity: Backtrader's `==` on a data compares prices (so no `self.datas.index`)
+        position = next(i for i, d in enumerate(self.datas) if d is data)
+        return len(data) >= self._minperiods[position]
 
     def notify_order(self, order: bt.Order) -> None:
         """Track live orders per symbol. Subclasses that override this must call super()."""

@@ -107,6 +107,7 @@ class PolicyStrategy(ParityStrategy):
     """Trade a torch policy checkpoint (PPO from `parity train ppo`, or your own module)."""
 
     Params = PolicyParams
+    per_symbol_warmup = True
     params = bt_params(PolicyParams)
 
     def __init__(self) -> None:
@@ -139,6 +140,8 @@ class PolicyStrategy(ParityStrategy):
 
     def next(self) -> None:
         for data in self.datas:
+            if not self.ready(data):
+                continue
             features = self.state(data)
             if features is None:
                 continue

@@ -30,6 +30,7 @@ class RsiReversion(ParityStrategy):
     """Mean reversion on Wilder's RSI, long only."""
 
     Params = RsiReversionParams
+    per_symbol_warmup = True
     params = bt_params(RsiReversionParams)
 
     def __init__(self) -> None:
@@ -41,6 +42,8 @@ class RsiReversion(ParityStrategy):
 
     def next(self) -> None:
         for data, rsi in self.rsi.items():
+            if not self.ready(data):
+                continue
             position = self.getposition(data).size
             if rsi[0] < self.cfg.lower and not position and not self.has_pending(data):
                 self.enter_long(data)

@@ -27,6 +27,7 @@ class SmaCross(ParityStrategy):
     """Simple moving-average crossover, long only, one position per symbol."""
 
     Params = SmaCrossParams
+    per_symbol_warmup = True
     params = bt_params(SmaCrossParams)
 
     def __init__(self) -> None:
@@ -41,6 +42,8 @@ class SmaCross(ParityStrategy):
 
     def next(self) -> None:
         for data, cross in self.cross.items():
+            if not self.ready(data):
+                continue
             position = self.getposition(data).size
             if cross[0] > 0 and not position and not self.has_pending(data):
                 self.enter_long(data)
