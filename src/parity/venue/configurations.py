@@ -16,6 +16,7 @@ FIXED: dict[str, Any] = {
     "no_shorting": True,
     "fractional_trading": True,
     "max_margin_multiplier": "1",
+    "max_options_trading_level": 0,  # no options
 }
 MUTABLE: dict[str, Any] = {
     "dtbp_check": "entry",
@@ -23,11 +24,20 @@ MUTABLE: dict[str, Any] = {
     "pdt_check": "entry",
     "ptp_no_exception_entry": False,
 }
-SETTINGS: web.AppKey[dict[str, Any]] = web.AppKey("parity_account_configurations", dict)
+
+
+class Settings:
+    """The account's current configuration (one per app; mutated in place, the app is frozen)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {**MUTABLE, **FIXED}
+
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("parity_account_configurations", Settings)
 
 
 async def get_configurations(request: web.Request) -> web.Response:
-    return web.json_response(request.app[SETTINGS])
+    return web.json_response(request.app[SETTINGS].values)
 
 
 async def patch_configurations(request: web.Request) -> web.Response:
@@ -37,8 +47,11 @@ async def patch_configurations(request: web.Request) -> web.Response:
         raise invalid("request body format is invalid") from None
     if not isinstance(body, dict):
         raise invalid("request body format is invalid")
-    current: dict[str, Any] = {**request.app[SETTINGS]}
+    settings = request.app[SETTINGS]
+    current = dict(settings.values)
     for key, value in body.items():
+        if value is None:  # alpaca-py sends every field of the model, unset ones as null
+            continue
         if key in FIXED and str(value).lower() != str(FIXED[key]).lower():
             raise invalid(
                 f"{key} cannot be changed on the parity venue (it is {FIXED[key]!r} here)"
@@ -47,12 +60,12 @@ async def patch_configurations(request: web.Request) -> web.Response:
             raise invalid(f"unknown account configuration {key!r}")
         if key in MUTABLE:
             current[key] = value
-    request.app[SETTINGS].update(current)  # mutated in place: the app is frozen
+    settings.values = current
     return web.json_response(current)
 
 
 def add_configuration_routes(app: web.Application) -> None:
     """Register the account-configuration routes (and the settings they share)."""
-    app[SETTINGS] = {**MUTABLE, **FIXED}
+    app[SETTINGS] = Settings()
     app.router.add_get("/v2/account/configurations", get_configurations)
     app.router.add_patch("/v2/account/configurations", patch_configurations)
