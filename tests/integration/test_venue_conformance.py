@@ -12,6 +12,7 @@ in `PENDING_ORDER_TYPES`, `xfail(strict=True)`, so their tests flip when they la
 from __future__ import annotations
 
 import inspect
+import queue
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ import pytest
 import requests
 from alpaca.common.exceptions import APIError
 from alpaca.data.historical import StockHistoricalDataClient
+from alpaca.data.live import StockDataStream
 from alpaca.data.requests import (
     StockBarsRequest,
     StockLatestBarRequest,
@@ -52,6 +54,7 @@ from alpaca.trading.requests import (
     TakeProfitRequest,
     TrailingStopOrderRequest,
 )
+from alpaca.trading.stream import TradingStream
 from test_venue_lifecycle import KEYS, Harness
 
 from parity.costs import CostModel
@@ -441,6 +444,46 @@ def test_order_and_position_calls() -> None:
         h.close()
 
 
+# ------------------------------------------------------------------------ streams
+def test_streams_send_bars_trades_quotes_and_trade_updates() -> None:
+    h = start()
+    trades: queue.Queue[Any] = queue.Queue()
+    quotes: queue.Queue[Any] = queue.Queue()
+
+    async def on_trade(trade: Any) -> None:
+        trades.put(trade)
+
+    async def on_quote(quote: Any) -> None:
+        quotes.put(quote)
+
+    try:
+        h.data.subscribe_trades(on_trade, "XYZ")
+        h.data.subscribe_quotes(on_quote, "ABC")
+        run_to(h, datetime(2024, 1, 5, 15, 56))
+        buy = h.client.submit_order(
+            MarketOrderRequest(symbol="XYZ", qty=10, side="buy", time_in_force="gtc")
+        )
+        bar = h.step()  # 15:57: the buy fills at its open
+        fill = h.event(buy.id, "fill")
+        assert fill.price == pytest.approx(98.8 * 1.001) and fill.position_qty == 10
+        assert bar.timestamp == _aware(datetime(2024, 1, 5, 15, 57)) and bar.close == 99.0
+        trade = trades.get(timeout=5)
+        while trade.timestamp < _aware(datetime(2024, 1, 5, 15, 58)):
+            trade = trades.get(timeout=5)
+        assert (trade.symbol, trade.price, trade.size, trade.id) == ("XYZ", 99.0, 500, 2)
+        assert trade.timestamp == _aware(datetime(2024, 1, 5, 15, 58))  # the 15:57 bar's end
+        quote = quotes.get(timeout=5)
+        while quote.timestamp < _aware(datetime(2024, 1, 5, 15, 58)):
+            quote = quotes.get(timeout=5)
+        assert quote.symbol == "ABC"
+        assert (quote.bid_price, quote.ask_price) == (
+            pytest.approx(49.5 * 0.999),
+            pytest.approx(49.5 * 1.001),
+        )
+    finally:
+        h.close()
+
+
 # ------------------------------------------------------------------------ pending order types
 def _with_position() -> Harness:
     h = start()
@@ -551,6 +594,12 @@ _DRIVEN_BY: dict[str, tuple[str, ...]] = {
         "StockHistoricalDataClient.get_stock_latest_quote",
     ),
     "test_snapshots": ("StockHistoricalDataClient.get_stock_snapshot",),
+    "test_streams_send_bars_trades_quotes_and_trade_updates": (
+        "StockDataStream.subscribe_bars",
+        "StockDataStream.subscribe_trades",
+        "StockDataStream.subscribe_quotes",
+        "TradingStream.subscribe_trade_updates",
+    ),
 }
 SERVED: dict[str, str] = {call: test for test, calls in _DRIVEN_BY.items() for call in calls}
 # Calls outside the protocol reference, with the reason the venue does not serve them.
@@ -567,6 +616,9 @@ OUT_OF_SCOPE: dict[str, str] = {
     "TradingClient.add_asset_to_watchlist_by_id": "watchlists are not in alpaca-protocol.md",
     "TradingClient.delete_watchlist_by_id": "watchlists are not in alpaca-protocol.md",
     "TradingClient.remove_asset_from_watchlist_by_id": "watchlists are not in alpaca-protocol.md",
+    "StockDataStream.subscribe_updated_bars": "acknowledged; a replay never corrects a bar",
+    "StockDataStream.subscribe_daily_bars": "acknowledged; nothing sent (REST serves daily bars)",
+    "StockDataStream.subscribe_trading_statuses": "acknowledged; the bars carry no halts",
 }
 # REST paths the venue serves beyond the SDK's calls (the real API's per-symbol forms and
 # account activities, which alpaca-py 0.44's TradingClient has no method for).
@@ -590,6 +642,11 @@ def test_every_client_call_is_classified() -> None:
         for cls in (TradingClient, StockHistoricalDataClient)
         for name, _ in inspect.getmembers(cls, inspect.isfunction)
         if not name.startswith("_") and name in cls.__dict__
+    } | {
+        f"{cls.__name__}.{name}"
+        for cls in (StockDataStream, TradingStream)
+        for name, _ in inspect.getmembers(cls, inspect.isfunction)
+        if name.startswith("subscribe_")
     }
     assert not set(SERVED) & set(OUT_OF_SCOPE)
     assert calls == set(SERVED) | set(OUT_OF_SCOPE)

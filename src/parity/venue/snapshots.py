@@ -2,24 +2,20 @@
 and quote, historical trades and quotes, and snapshots (`/v2/stocks/...`, multi-symbol and
 per-symbol forms).
 
-The venue has bars only, so each bar stands for one trade at its close (the bar's volume, at the
-bar's end; a daily bar's at the session close), and one quote around that close whose bid and
-ask are the prices a market sell and buy would get there under the venue's slippage."""
+Trades and quotes are derived from the bars as `parity.venue.ticks` describes."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from parity.venue.clock import NEW_YORK, SESSION_CLOSE, naive_ny, parse_iso, rfc3339
+from parity.venue.clock import naive_ny, parse_iso, rfc3339
 from parity.venue.engine import VenueError, invalid
-from parity.venue.fills import slip_down, slip_up
+from parity.venue.fills import Bar
 from parity.venue.state import VenueState
 from parity.venue.streams import STATE
-
-EXCHANGE = "V"  # IEX's code, the feed the venue's stream path names
+from parity.venue.ticks import bar_end, quote_fields, trade_fields
 
 
 def _symbols(request: web.Request) -> list[str]:
@@ -32,43 +28,19 @@ def _symbols(request: web.Request) -> list[str]:
     return symbols
 
 
-def _end_of(state: VenueState, label: datetime) -> datetime:
-    """When the bar labelled `label` (naive NY) closed, aware."""
-    if state.data.bar_seconds >= 86400:
-        return datetime.combine(label.date(), SESSION_CLOSE, tzinfo=NEW_YORK)
-    return (label + state.data.bar_length).replace(tzinfo=NEW_YORK)
-
-
-def trade_json(state: VenueState, bar: dict[str, Any], index: int) -> dict[str, Any]:
+def trade_json(state: VenueState, symbol: str, bar: dict[str, Any]) -> dict[str, Any]:
     """The trade a REST bar stands for."""
     label = naive_ny(parse_iso(bar["t"]))
-    return {
-        "t": rfc3339(_end_of(state, label)),
-        "x": EXCHANGE,
-        "p": bar["c"],
-        "s": bar["v"],
-        "c": ["@"],
-        "i": index,
-        "z": "A",
-    }
+    row = Bar(bar["o"], bar["h"], bar["l"], bar["c"], bar["v"])
+    time = rfc3339(bar_end(state.data, label))
+    return {"t": time, **trade_fields(state.data, symbol, label, row)}
 
 
 def quote_json(state: VenueState, bar: dict[str, Any]) -> dict[str, Any]:
-    """The quote around a REST bar's close: the venue's slipped sell and buy prices."""
+    """The quote around a REST bar's close."""
     label = naive_ny(parse_iso(bar["t"]))
-    close = float(bar["c"])
-    costs = state.config.costs
-    return {
-        "t": rfc3339(_end_of(state, label)),
-        "bx": EXCHANGE,
-        "bp": slip_down(costs, 0.0, close),
-        "bs": 1,
-        "ax": EXCHANGE,
-        "ap": slip_up(costs, float("inf"), close),
-        "as": 1,
-        "c": ["R"],
-        "z": "A",
-    }
+    time = rfc3339(bar_end(state.data, label))
+    return {"t": time, **quote_fields(state.config.costs, float(bar["c"]))}
 
 
 def _latest_bars(state: VenueState, symbols: list[str]) -> dict[str, dict[str, Any]]:
@@ -93,7 +65,7 @@ async def get_latest_bar(request: web.Request) -> web.Response:
 async def get_latest_trades(request: web.Request) -> web.Response:
     state = request.app[STATE]
     bars = _latest_bars(state, _symbols(request))
-    trades = {s: trade_json(state, b, _bar_index(state, s, b)) for s, b in bars.items()}
+    trades = {s: trade_json(state, s, b) for s, b in bars.items()}
     return _one_or_many(request, "trade", trades)
 
 
@@ -101,12 +73,6 @@ async def get_latest_quotes(request: web.Request) -> web.Response:
     state = request.app[STATE]
     bars = _latest_bars(state, _symbols(request))
     return _one_or_many(request, "quote", {s: quote_json(state, b) for s, b in bars.items()})
-
-
-def _bar_index(state: VenueState, symbol: str, bar: dict[str, Any]) -> int:
-    """A trade id: the bar's position in its symbol's series (stable across requests)."""
-    frame = state.data.frames[symbol]
-    return int(frame.index.searchsorted(naive_ny(parse_iso(bar["t"]))))
 
 
 def _history(
@@ -136,9 +102,7 @@ async def get_trades(request: web.Request) -> web.Response:
     state = request.app[STATE]
     symbols = _symbols(request)
     bars, token = _history(request, symbols)
-    trades = {
-        s: [trade_json(state, b, _bar_index(state, s, b)) for b in rows] for s, rows in bars.items()
-    }
+    trades = {s: [trade_json(state, s, b) for b in rows] for s, rows in bars.items()}
     if "symbol" in request.match_info:
         return web.json_response(
             {"trades": trades.get(symbols[0], []), "symbol": symbols[0], "next_page_token": token}
@@ -177,7 +141,7 @@ def snapshot_json(state: VenueState, symbol: str) -> dict[str, Any] | None:
     )
     daily = days.get(symbol, [])
     return {
-        "latestTrade": trade_json(state, bar, _bar_index(state, symbol, bar)),
+        "latestTrade": trade_json(state, symbol, bar),
         "latestQuote": quote_json(state, bar),
         "minuteBar": bar if state.data.bar_seconds == 60 else None,
         "dailyBar": daily[0] if daily else None,
