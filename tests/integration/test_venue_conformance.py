@@ -261,6 +261,9 @@ def test_activities_are_the_venue_fills_and_fees(scenario: Harness) -> None:
     only_fees = _activities(scenario, activity_types="FEE", direction="asc")
     assert [a.id for a in only_fees] == [a.id for a in fees]
     assert _activities(scenario, "/account/activities/DIV") == []
+    assert [a.id for a in _activities(scenario, category="non_trade_activity")] == [
+        a.id for a in reversed(fees)
+    ]
     # paging: page_size 1 and page_token walk every activity once, in order
     seen: list[str] = []
     params: dict[str, Any] = {"direction": "asc", "page_size": 1}
@@ -356,6 +359,9 @@ def test_trades_quotes_and_bars_history_stop_at_the_clock(
     assert len(bars.data["XYZ"]) == REPLAYED
     status, body = _get(scenario, "/v2/stocks/XYZ/trades", limit=3)
     assert status == 200 and len(body["trades"]) == 3 and body["next_page_token"]
+    status, body = _get(scenario, "/v2/stocks/ABC/quotes", sort="desc", limit=1)
+    assert status == 200 and body["symbol"] == "ABC"
+    assert body["quotes"][0]["t"] == "2024-01-08T14:36:00Z"  # the 09:35 bar's end, in UTC
 
 
 # ------------------------------------------------------------------------ account basics

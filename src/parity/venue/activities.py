@@ -1,8 +1,8 @@
 """`GET /v2/account/activities` and `/v2/account/activities/{activity_type}`: a FILL activity
 per venue fill and a FEE activity per commission charged, with Alpaca's paging (`page_token` =
-the last id seen, `direction`, `page_size` up to 100) and filters (`activity_types`, `date`,
-`after`, `until`). The venue has no dividends, transfers or option events: those types are
-valid and answer an empty list."""
+the last id seen, `direction`, `page_size` up to 100) and filters (`activity_types` or
+`category`, `date`, `after`, `until`). The venue has no dividends, transfers or option
+events: those types are valid and answer an empty list."""
 
 from __future__ import annotations
 
@@ -129,6 +129,11 @@ def activities(state: VenueState) -> list[tuple[datetime, str, dict[str, Any]]]:
 
 def _types(request: web.Request) -> set[str] | None:
     raw = request.match_info.get("activity_type") or request.query.get("activity_types")
+    category = request.query.get("category")
+    if category and not raw:
+        if category not in ("trade_activity", "non_trade_activity"):
+            raise invalid(f"category must be trade_activity or non_trade_activity: {category!r}")
+        return {"FILL"} if category == "trade_activity" else set(ACTIVITY_TYPES - {"FILL"})
     if not raw:
         return None
     wanted = {t.strip().upper() for t in raw.split(",") if t.strip()}
