@@ -43,6 +43,7 @@ from alpaca.trading.models import (
 )
 from alpaca.trading.requests import (
     ClosePositionRequest,
+    CreateWatchlistRequest,
     GetCalendarRequest,
     GetOrderByIdRequest,
     GetOrdersRequest,
@@ -53,6 +54,7 @@ from alpaca.trading.requests import (
     StopLossRequest,
     TakeProfitRequest,
     TrailingStopOrderRequest,
+    UpdateWatchlistRequest,
 )
 from alpaca.trading.stream import TradingStream
 from test_venue_lifecycle import KEYS, Harness
@@ -390,6 +392,29 @@ def test_account_clock_calendar_assets_configurations(scenario: Harness) -> None
     )
 
 
+def test_watchlists(scenario: Harness) -> None:
+    client = scenario.client
+    made = client.create_watchlist(CreateWatchlistRequest(name="tech", symbols=["XYZ"]))
+    assert made.name == "tech" and [a.symbol for a in made.assets or []] == ["XYZ"]
+    assert made.created_at == _aware(LAST + timedelta(minutes=1))  # the venue's clock
+    added = client.add_asset_to_watchlist_by_id(made.id, "ABC")
+    assert [a.symbol for a in added.assets or []] == ["XYZ", "ABC"]
+    renamed = client.update_watchlist_by_id(made.id, UpdateWatchlistRequest(name="both"))
+    assert renamed.name == "both" and len(renamed.assets or []) == 2
+    removed = client.remove_asset_from_watchlist_by_id(made.id, "XYZ")
+    assert [a.symbol for a in removed.assets or []] == ["ABC"]
+    assert [w.name for w in client.get_watchlists()] == ["both"]
+    assert client.get_watchlist_by_id(made.id).name == "both"
+    with pytest.raises(APIError) as err:
+        client.create_watchlist(CreateWatchlistRequest(name="bad", symbols=["NOPE"]))
+    assert err.value.status_code == 404
+    client.delete_watchlist_by_id(made.id)
+    assert client.get_watchlists() == []
+    with pytest.raises(APIError) as err:
+        client.get_watchlist_by_id(made.id)
+    assert err.value.status_code == 404 and err.value.message == "watchlist not found"
+
+
 # ------------------------------------------------------------------------ orders and positions
 def test_order_and_position_calls() -> None:
     h = start()
@@ -600,6 +625,15 @@ _DRIVEN_BY: dict[str, tuple[str, ...]] = {
         "StockHistoricalDataClient.get_stock_latest_quote",
     ),
     "test_snapshots": ("StockHistoricalDataClient.get_stock_snapshot",),
+    "test_watchlists": (
+        "TradingClient.get_watchlists",
+        "TradingClient.get_watchlist_by_id",
+        "TradingClient.create_watchlist",
+        "TradingClient.update_watchlist_by_id",
+        "TradingClient.add_asset_to_watchlist_by_id",
+        "TradingClient.remove_asset_from_watchlist_by_id",
+        "TradingClient.delete_watchlist_by_id",
+    ),
     "test_streams_send_bars_trades_quotes_and_trade_updates": (
         "StockDataStream.subscribe_bars",
         "StockDataStream.subscribe_trades",
@@ -615,13 +649,6 @@ OUT_OF_SCOPE: dict[str, str] = {
     "TradingClient.get_option_contract": "the venue replays stock bars only: no options",
     "TradingClient.get_corporate_announcements": "the bars carry no corporate actions",
     "TradingClient.get_corporate_announcement_by_id": "the bars carry no corporate actions",
-    "TradingClient.get_watchlists": "watchlists are not in alpaca-protocol.md",
-    "TradingClient.get_watchlist_by_id": "watchlists are not in alpaca-protocol.md",
-    "TradingClient.create_watchlist": "watchlists are not in alpaca-protocol.md",
-    "TradingClient.update_watchlist_by_id": "watchlists are not in alpaca-protocol.md",
-    "TradingClient.add_asset_to_watchlist_by_id": "watchlists are not in alpaca-protocol.md",
-    "TradingClient.delete_watchlist_by_id": "watchlists are not in alpaca-protocol.md",
-    "TradingClient.remove_asset_from_watchlist_by_id": "watchlists are not in alpaca-protocol.md",
     "StockDataStream.subscribe_updated_bars": "acknowledged; a replay never corrects a bar",
     "StockDataStream.subscribe_daily_bars": "acknowledged; nothing sent (REST serves daily bars)",
     "StockDataStream.subscribe_trading_statuses": "acknowledged; the bars carry no halts",

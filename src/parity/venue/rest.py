@@ -30,6 +30,7 @@ from parity.venue.portfolio import add_portfolio_routes
 from parity.venue.snapshots import add_snapshot_routes
 from parity.venue.state import VenueState
 from parity.venue.streams import STATE, keys_ok
+from parity.venue.watchlists import add_watchlist_routes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STREAM_PATHS = frozenset({"/stream", "/v2/iex", "/v2/sip", "/v2/test", "/v2/delayed_sip"})
@@ -415,6 +416,7 @@ def add_routes(app: web.Application) -> None:
     add_portfolio_routes(app)
     add_activity_routes(app)
     add_snapshot_routes(app)
+    add_watchlist_routes(app)
     r.add_post("/parity/v1/ack", post_ack)
     r.add_get("/parity/v1/status", get_status)
     r.add_get("/parity/v1/snapshot", get_snapshot)
