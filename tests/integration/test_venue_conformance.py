@@ -2,10 +2,11 @@
 
 alpaca-py's own `TradingClient`, `StockHistoricalDataClient`, `TradingStream` and
 `StockDataStream` drive the in-process venue over loopback through every call of
-`alpaca-protocol.md` (plus account activities); responses must parse into alpaca-py's models with
+`alpaca-protocol.md` and every other public call of those clients (plus account activities, which
+alpaca-py's TradingClient has no method for); responses must parse into alpaca-py's models with
 values that agree with the venue's own fills, account and replayed bars, never a bar past the
 venue's clock. `test_every_client_call_is_classified` fails on any alpaca-py call that is neither
-served here nor listed, with its reason, as out of scope; order types another change is adding are
+driven here (`SERVED`) nor explained (`OUT_OF_SCOPE`); order types another change is adding are
 in `PENDING_ORDER_TYPES`, `xfail(strict=True)`, so their tests flip when they land.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import queue
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -35,7 +37,7 @@ from alpaca.data.requests import (
 )
 from alpaca.data.timeframe import TimeFrame
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import OrderClass, OrderSide, OrderStatus, OrderType
+from alpaca.trading.enums import CorporateActionType, OrderClass, OrderSide, OrderStatus, OrderType
 from alpaca.trading.models import (
     AccountConfiguration,
     NonTradeActivity,
@@ -45,6 +47,8 @@ from alpaca.trading.requests import (
     ClosePositionRequest,
     CreateWatchlistRequest,
     GetCalendarRequest,
+    GetCorporateAnnouncementsRequest,
+    GetOptionContractsRequest,
     GetOrderByIdRequest,
     GetOrdersRequest,
     GetPortfolioHistoryRequest,
@@ -415,6 +419,25 @@ def test_watchlists(scenario: Harness) -> None:
     assert err.value.status_code == 404 and err.value.message == "watchlist not found"
 
 
+def test_options_and_corporate_actions_are_absent(scenario: Harness) -> None:
+    client = scenario.client
+    contracts = client.get_option_contracts(GetOptionContractsRequest(underlying_symbols=["XYZ"]))
+    assert contracts.option_contracts == [] and contracts.next_page_token is None
+    with pytest.raises(APIError) as err:
+        client.get_option_contract("XYZ240119C00100000")
+    assert err.value.status_code == 404
+    with pytest.raises(APIError) as err:
+        client.exercise_options_position("XYZ240119C00100000")
+    assert err.value.status_code == 404 and err.value.message == "position does not exist"
+    request = GetCorporateAnnouncementsRequest(
+        ca_types=[CorporateActionType.DIVIDEND], since=date(2024, 1, 1), until=date(2024, 1, 8)
+    )
+    assert client.get_corporate_announcements(request) == []
+    with pytest.raises(APIError) as err:
+        client.get_corporate_announcement_by_id(str(uuid.uuid4()))
+    assert err.value.status_code == 404
+
+
 # ------------------------------------------------------------------------ orders and positions
 def test_order_and_position_calls() -> None:
     h = start()
@@ -625,6 +648,13 @@ _DRIVEN_BY: dict[str, tuple[str, ...]] = {
         "StockHistoricalDataClient.get_stock_latest_quote",
     ),
     "test_snapshots": ("StockHistoricalDataClient.get_stock_snapshot",),
+    "test_options_and_corporate_actions_are_absent": (
+        "TradingClient.get_option_contracts",
+        "TradingClient.get_option_contract",
+        "TradingClient.exercise_options_position",
+        "TradingClient.get_corporate_announcements",
+        "TradingClient.get_corporate_announcement_by_id",
+    ),
     "test_watchlists": (
         "TradingClient.get_watchlists",
         "TradingClient.get_watchlist_by_id",
@@ -642,13 +672,8 @@ _DRIVEN_BY: dict[str, tuple[str, ...]] = {
     ),
 }
 SERVED: dict[str, str] = {call: test for test, calls in _DRIVEN_BY.items() for call in calls}
-# Calls outside the protocol reference, with the reason the venue does not serve them.
+# Calls the venue answers as Alpaca does for an account and market without what they ask about.
 OUT_OF_SCOPE: dict[str, str] = {
-    "TradingClient.exercise_options_position": "the venue replays stock bars only: no options",
-    "TradingClient.get_option_contracts": "the venue replays stock bars only: no options",
-    "TradingClient.get_option_contract": "the venue replays stock bars only: no options",
-    "TradingClient.get_corporate_announcements": "the bars carry no corporate actions",
-    "TradingClient.get_corporate_announcement_by_id": "the bars carry no corporate actions",
     "StockDataStream.subscribe_updated_bars": "acknowledged; a replay never corrects a bar",
     "StockDataStream.subscribe_daily_bars": "acknowledged; nothing sent (REST serves daily bars)",
     "StockDataStream.subscribe_trading_statuses": "acknowledged; the bars carry no halts",

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from parity.venue.absent import add_absent_routes
 from parity.venue.activities import add_activity_routes
 from parity.venue.clock import naive_ny, parse_iso, parse_naive_ny
 from parity.venue.configurations import add_configuration_routes
@@ -417,6 +418,7 @@ def add_routes(app: web.Application) -> None:
     add_activity_routes(app)
     add_snapshot_routes(app)
     add_watchlist_routes(app)
+    add_absent_routes(app)
     r.add_post("/parity/v1/ack", post_ack)
     r.add_get("/parity/v1/status", get_status)
     r.add_get("/parity/v1/snapshot", get_snapshot)
