@@ -225,6 +225,33 @@ def test_portfolio_history_follows_the_replayed_account(scenario: Harness) -> No
     assert status == 422 and "invalid period '2X'" in body["message"]
 
 
+def test_portfolio_history_extended_hours() -> None:
+    times = [datetime(2024, 1, 8, 8, 0), datetime(2024, 1, 8, 9, 30), datetime(2024, 1, 8, 16, 30)]
+    index = pd.DatetimeIndex(times, name="datetime").as_unit("ns")
+    frame = pd.DataFrame(
+        [(10.0, 10.0, 10.0, 10.0, 100)] * 3,
+        index=index,
+        columns=["open", "high", "low", "close", "volume"],
+    ).astype("float64")
+    series = (BarSeries(symbol="XYZ", frame=frame, timeframe=MINUTE, origin="test"),)
+    h = start(data=LoadedData(series=series, warnings=(), source="test"))
+    try:
+        run_to(h, times[-1])
+
+        def stamps(**kw: Any) -> list[datetime]:
+            history = h.client.get_portfolio_history(
+                GetPortfolioHistoryRequest(period="1D", timeframe="1Min", **kw)
+            )
+            assert history.equity == [CASH] * len(history.timestamp)
+            return [datetime.fromtimestamp(t, NY).replace(tzinfo=None) for t in history.timestamp]
+
+        assert stamps() == [times[1]]
+        assert stamps(extended_hours=True) == times
+        assert stamps(intraday_reporting="continuous") == times
+    finally:
+        h.close()
+
+
 # ------------------------------------------------------------------------ account activities
 def _activities(h: Harness, path: str = "/account/activities", **params: Any) -> list[Any]:
     raw = h.client.get(path, params)

@@ -120,8 +120,9 @@ def _epoch(naive: datetime) -> int:
 
 def history(state: VenueState, query: dict[str, str]) -> dict[str, Any]:
     """The PortfolioHistory body for the query parameters alpaca-py and Alpaca's docs name:
-    `period`, `timeframe`, `date_start`/`date_end`, `start`/`end`, `extended_hours`,
-    `pnl_reset` (`per_day` by default for intraday timeframes, or `no_reset`)."""
+    `period`, `timeframe`, `date_start`/`date_end`, `start`/`end`, `extended_hours` or
+    `intraday_reporting` (points outside 09:30-16:00 only when asked for), `pnl_reset`
+    (`per_day` by default for intraday timeframes, or `no_reset`)."""
     points = equity_points(state)
     now = naive_ny(state.now)
     try:
@@ -144,7 +145,13 @@ def history(state: VenueState, query: dict[str, str]) -> dict[str, Any]:
     if seconds < state.data.bar_seconds:
         raise invalid(f"timeframe {timeframe} is finer than the venue's bars")
     daily = seconds >= 86400
+    reporting = query.get("intraday_reporting", "market_hours")
+    if reporting not in ("market_hours", "extended_hours", "continuous"):
+        raise invalid(
+            f"invalid intraday_reporting {reporting!r}: market_hours, extended_hours or continuous"
+        )
     extended = str(query.get("extended_hours", "")).lower() in ("true", "1")
+    extended = extended or reporting != "market_hours"
     before = [p for p in points if p.time < start]
     inside = [
         p for p in points if start <= p.time < end and (daily or extended or _regular(p.time))

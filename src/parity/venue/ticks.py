@@ -61,6 +61,8 @@ def stream_ticks(
     bars: dict[str, Bar],
 ) -> list[dict[str, Any]]:
     """The `t`/`q` stream messages of one replay step for a connection's subscriptions."""
+    if not subs.get("trades") and not subs.get("quotes"):
+        return []
     stamp = msgpack.Timestamp.from_datetime(bar_end(data, label))
     out: list[dict[str, Any]] = []
     for channel, kind in (("trades", "t"), ("quotes", "q")):
