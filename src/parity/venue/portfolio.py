@@ -114,6 +114,15 @@ def _regular(moment: datetime) -> bool:
     return SESSION_OPEN <= moment.time() < SESSION_CLOSE
 
 
+def _window(moment: datetime, seconds: int) -> datetime:
+    """The start of the `seconds`-long window holding `moment`, windows counted from midnight."""
+    midnight = datetime.combine(moment.date(), time())
+    if seconds >= 86400:
+        return midnight
+    into = int((moment - midnight).total_seconds())
+    return midnight + timedelta(seconds=into - into % seconds)
+
+
 def _epoch(naive: datetime) -> int:
     return int(naive.replace(tzinfo=NEW_YORK).timestamp())
 
@@ -158,7 +167,7 @@ def history(state: VenueState, query: dict[str, str]) -> dict[str, Any]:
     ]
     windows: dict[datetime, float] = {}
     for point in inside:  # the last equity in each left-labelled window
-        label = pd.Timestamp(point.time).floor("1D" if daily else f"{seconds}s").to_pydatetime()
+        label = _window(point.time, seconds)
         windows[label] = point.equity
     base = before[-1].equity if before else state.engine.initial_cash
     labels = sorted(windows)
