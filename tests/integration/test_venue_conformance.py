@@ -37,7 +37,14 @@ from alpaca.data.requests import (
 )
 from alpaca.data.timeframe import TimeFrame
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import CorporateActionType, OrderClass, OrderSide, OrderStatus, OrderType
+from alpaca.trading.enums import (
+    CorporateActionType,
+    OrderClass,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
 from alpaca.trading.models import (
     AccountConfiguration,
     NonTradeActivity,
@@ -54,8 +61,11 @@ from alpaca.trading.requests import (
     GetPortfolioHistoryRequest,
     LimitOrderRequest,
     MarketOrderRequest,
+    OrderRequest,
     ReplaceOrderRequest,
+    StopLimitOrderRequest,
     StopLossRequest,
+    StopOrderRequest,
     TakeProfitRequest,
     TrailingStopOrderRequest,
     UpdateWatchlistRequest,
@@ -99,10 +109,6 @@ TIMES = [datetime(2024, 1, 5, 15, 55) + timedelta(minutes=i) for i in range(5)] 
 ]
 LAST = datetime(2024, 1, 8, 9, 35)  # the scenario stops with this bar published
 REPLAYED = TIMES.index(LAST) + 1
-
-# Order types alpaca-py can send that the venue does not serve yet (being added by another
-# change): each has a strict xfail test below that turns into a failure once it is served.
-PENDING_ORDER_TYPES = frozenset({"trailing_stop", "oco", "oto", "notional"})
 
 
 def _frame(rows: list[tuple[float, ...]], scale: float) -> pd.DataFrame:
@@ -566,72 +572,114 @@ def test_streams_send_bars_trades_quotes_and_trade_updates() -> None:
 
 
 # ------------------------------------------------------------------------ pending order types
-def _with_position() -> Harness:
+@pytest.fixture(scope="module")
+def armed() -> Iterator[Harness]:
+    """A venue where the account holds 10 XYZ (so exits can be placed)."""
     h = start()
-    run_to(h, datetime(2024, 1, 5, 15, 56))
-    buy = h.client.submit_order(
-        MarketOrderRequest(symbol="XYZ", qty=10, side="buy", time_in_force="gtc")
-    )
-    h.step()
-    h.event(buy.id, "fill")
-    return h
-
-
-def _submit_pending(kind: str, client: TradingClient) -> Any:
-    if kind == "trailing_stop":
-        order = client.submit_order(
-            TrailingStopOrderRequest(
-                symbol="XYZ", qty=10, side="sell", time_in_force="gtc", trail_percent=1.0
-            )
-        )
-        assert order.type == OrderType.TRAILING_STOP and order.hwm is not None
-    elif kind == "oco":
-        order = client.submit_order(
-            LimitOrderRequest(
-                symbol="XYZ",
-                qty=10,
-                side="sell",
-                time_in_force="gtc",
-                limit_price=120.0,
-                order_class=OrderClass.OCO,
-                take_profit=TakeProfitRequest(limit_price=120.0),
-                stop_loss=StopLossRequest(stop_price=90.0),
-            )
-        )
-        assert order.order_class == OrderClass.OCO and len(order.legs or []) == 1
-    elif kind == "oto":
-        order = client.submit_order(
-            MarketOrderRequest(
-                symbol="XYZ",
-                qty=1,
-                side="buy",
-                time_in_force="gtc",
-                order_class=OrderClass.OTO,
-                stop_loss=StopLossRequest(stop_price=90.0),
-            )
-        )
-        assert order.order_class == OrderClass.OTO and len(order.legs or []) == 1
-    else:
-        order = client.submit_order(
-            MarketOrderRequest(symbol="XYZ", notional=500.0, side="buy", time_in_force="day")
-        )
-        assert order.notional == "500" and order.qty is None
-    return order
-
-
-@pytest.mark.parametrize(
-    "kind",
-    [
-        pytest.param(k, marks=pytest.mark.xfail(strict=True, raises=APIError))
-        for k in sorted(PENDING_ORDER_TYPES)
-    ],
-)
-def test_pending_order_type_is_served(kind: str) -> None:
-    h = _with_position()
     try:
-        _submit_pending(kind, h.client)
+        run_to(h, datetime(2024, 1, 5, 15, 56))
+        buy = h.client.submit_order(
+            MarketOrderRequest(symbol="XYZ", qty=10, side="buy", time_in_force="gtc")
+        )
+        h.step()
+        h.event(buy.id, "fill")
+        yield h
     finally:
         h.close()
+
+
+def _order(kind: str) -> OrderRequest:
+    """An order exercising `kind` (an order type, time in force, class, or sizing)."""
+    base: dict[str, Any] = {"symbol": "XYZ", "qty": 1, "side": "buy", "time_in_force": "day"}
+    exits = {
+        "take_profit": TakeProfitRequest(limit_price=120.0),
+        "stop_loss": StopLossRequest(stop_price=90.0),
+    }
+    if kind == "limit":
+        return LimitOrderRequest(**base, limit_price=50.0)
+    if kind == "stop":
+        return StopOrderRequest(**base, stop_price=150.0)
+    if kind == "stop_limit":
+        return StopLimitOrderRequest(**base, stop_price=150.0, limit_price=151.0)
+    if kind == "trailing_stop":
+        return TrailingStopOrderRequest(**{**base, "qty": 10, "side": "sell"}, trail_percent=1.0)
+    if kind in ("day", "gtc", "opg", "cls", "ioc", "fok"):
+        return MarketOrderRequest(**{**base, "time_in_force": kind})
+    if kind == "bracket":
+        return LimitOrderRequest(**base, limit_price=100.0, order_class=OrderClass.BRACKET, **exits)
+    if kind == "oco":
+        sell = {**base, "qty": 10, "side": "sell", "time_in_force": "gtc"}
+        return LimitOrderRequest(**sell, limit_price=120.0, order_class=OrderClass.OCO, **exits)
+    if kind == "oto":
+        stop = {"stop_loss": exits["stop_loss"]}
+        return MarketOrderRequest(**base, order_class=OrderClass.OTO, **stop)
+    if kind == "notional":
+        return MarketOrderRequest(**{**base, "qty": None}, notional=500.0)
+    if kind == "fractional":
+        return MarketOrderRequest(**{**base, "qty": 1.5})
+    return MarketOrderRequest(**base, order_class=OrderClass(kind) if kind == "simple" else None)
+
+
+def _expected(kind: str, order: Any) -> None:
+    """The accepted order carries what was asked for."""
+    if kind in ("market", "limit", "stop", "stop_limit", "trailing_stop"):
+        assert order.type == OrderType(kind)
+    if kind == "trailing_stop":
+        assert order.trail_percent == "1" and order.hwm is not None
+    if kind in ("day", "gtc", "opg", "cls", "ioc", "fok"):
+        assert order.time_in_force.value == kind
+    if kind in ("simple", "bracket", "oco", "oto"):
+        assert order.order_class == OrderClass(kind)
+        legs = {"simple": 0, "bracket": 2, "oco": 1, "oto": 1}[kind]
+        assert len(order.legs or []) == legs
+    if kind == "notional":
+        assert order.notional == "500" and order.qty is None
+    if kind == "fractional":
+        assert order.qty == "1.5"
+
+
+# Every order type, time in force and class alpaca-py 0.44 can send, plus dollar and fractional
+# sizing: served, pending (another change is adding them: strict xfail, flips when they land),
+# refused by the venue (strict xfail), or out of scope.
+SERVED_ORDER_KINDS = frozenset(
+    {"market", "limit", "stop", "stop_limit", "day", "gtc", "simple", "bracket", "fractional"}
+)
+PENDING_ORDER_TYPES = frozenset({"trailing_stop", "oco", "oto", "notional", "cls"})
+REFUSED_ORDER_KINDS = frozenset({"opg", "ioc", "fok"})  # no opening auction or immediate-or-kill
+OUT_OF_SCOPE_ORDER_KINDS = {"mleg": "multi-leg options orders: the venue has no options"}
+
+
+def _order_kind_params() -> list[Any]:
+    pending = pytest.mark.xfail(strict=True, raises=APIError, reason="not served by the venue")
+    return [
+        pytest.param(k, marks=pending if k in PENDING_ORDER_TYPES | REFUSED_ORDER_KINDS else ())
+        for k in sorted(SERVED_ORDER_KINDS | PENDING_ORDER_TYPES | REFUSED_ORDER_KINDS)
+    ]
+
+
+@pytest.mark.parametrize("kind", _order_kind_params())
+def test_order_kind_is_served(armed: Harness, kind: str) -> None:
+    client = armed.client
+    try:
+        order = client.submit_order(_order(kind))
+        assert order.status in (OrderStatus.ACCEPTED, OrderStatus.NEW)
+        _expected(kind, order)
+        assert client.get_order_by_id(order.id).id == order.id
+    finally:
+        client.cancel_orders()
+
+
+def test_every_order_kind_is_classified() -> None:
+    kinds = {e.value for enum in (OrderType, TimeInForce, OrderClass) for e in enum}
+    kinds |= {"notional", "fractional"}
+    groups = [
+        SERVED_ORDER_KINDS,
+        PENDING_ORDER_TYPES,
+        REFUSED_ORDER_KINDS,
+        set(OUT_OF_SCOPE_ORDER_KINDS),
+    ]
+    assert sum(len(g) for g in groups) == len(set().union(*groups))  # disjoint
+    assert kinds == set().union(*groups)
 
 
 # ------------------------------------------------------------------------ the conformance list
