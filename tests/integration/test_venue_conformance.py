@@ -532,10 +532,11 @@ def test_order_and_position_calls() -> None:
 
 
 # ------------------------------------------------------------------------ streams
-def test_streams_send_bars_trades_quotes_and_trade_updates() -> None:
+def test_streams_send_bars_trades_quotes_daily_bars_and_trade_updates() -> None:
     h = start()
     trades: queue.Queue[Any] = queue.Queue()
     quotes: queue.Queue[Any] = queue.Queue()
+    daily: queue.Queue[Any] = queue.Queue()
 
     async def on_trade(trade: Any) -> None:
         trades.put(trade)
@@ -543,9 +544,13 @@ def test_streams_send_bars_trades_quotes_and_trade_updates() -> None:
     async def on_quote(quote: Any) -> None:
         quotes.put(quote)
 
+    async def on_daily(bar: Any) -> None:
+        daily.put(bar)
+
     try:
         h.data.subscribe_trades(on_trade, "XYZ")
         h.data.subscribe_quotes(on_quote, "ABC")
+        h.data.subscribe_daily_bars(on_daily, "XYZ")
         run_to(h, datetime(2024, 1, 5, 15, 56))
         buy = h.client.submit_order(
             MarketOrderRequest(symbol="XYZ", qty=10, side="buy", time_in_force="gtc")
@@ -567,6 +572,11 @@ def test_streams_send_bars_trades_quotes_and_trade_updates() -> None:
             pytest.approx(49.5 * 0.999),
             pytest.approx(49.5 * 1.001),
         )
+        day = daily.get(timeout=5)
+        while day.close != 99.0:  # the day so far, after the 15:57 bar
+            day = daily.get(timeout=5)
+        assert day.timestamp == datetime(2024, 1, 5, tzinfo=NY)
+        assert (day.open, day.high, day.low, day.volume) == (98.0, 99.2, 97.5, 1500)
     finally:
         h.close()
 
@@ -739,10 +749,11 @@ _DRIVEN_BY: dict[str, tuple[str, ...]] = {
         "TradingClient.remove_asset_from_watchlist_by_id",
         "TradingClient.delete_watchlist_by_id",
     ),
-    "test_streams_send_bars_trades_quotes_and_trade_updates": (
+    "test_streams_send_bars_trades_quotes_daily_bars_and_trade_updates": (
         "StockDataStream.subscribe_bars",
         "StockDataStream.subscribe_trades",
         "StockDataStream.subscribe_quotes",
+        "StockDataStream.subscribe_daily_bars",
         "TradingStream.subscribe_trade_updates",
     ),
 }
@@ -750,7 +761,6 @@ SERVED: dict[str, str] = {call: test for test, calls in _DRIVEN_BY.items() for c
 # Calls the venue answers as Alpaca does for an account and market without what they ask about.
 OUT_OF_SCOPE: dict[str, str] = {
     "StockDataStream.subscribe_updated_bars": "acknowledged; a replay never corrects a bar",
-    "StockDataStream.subscribe_daily_bars": "acknowledged; nothing sent (REST serves daily bars)",
     "StockDataStream.subscribe_trading_statuses": "acknowledged; the bars carry no halts",
 }
 # REST paths the venue serves beyond the SDK's calls (the real API's per-symbol forms and

@@ -6,10 +6,11 @@ prices a market sell and buy would get under the venue's slippage."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 import msgpack
+import pandas as pd
 
 from parity.costs import CostModel
 from parity.venue.clock import NEW_YORK, SESSION_CLOSE
@@ -60,8 +61,8 @@ def stream_ticks(
     label: datetime,
     bars: dict[str, Bar],
 ) -> list[dict[str, Any]]:
-    """The `t`/`q` stream messages of one replay step for a connection's subscriptions."""
-    if not subs.get("trades") and not subs.get("quotes"):
+    """The `t`/`q`/`d` stream messages of one replay step for a connection's subscriptions."""
+    if not subs.get("trades") and not subs.get("quotes") and not subs.get("dailyBars"):
         return []
     stamp = msgpack.Timestamp.from_datetime(bar_end(data, label))
     out: list[dict[str, Any]] = []
@@ -75,4 +76,28 @@ def stream_ticks(
                     else quote_fields(costs, bar.close)
                 )
                 out.append({"T": kind, "S": symbol, **fields, "t": stamp})
+    daily = subs.get("dailyBars", set())
+    for symbol in bars:
+        if symbol in daily or "*" in daily:
+            out.append(daily_bar(data, symbol, label))
     return out
+
+
+def daily_bar(data: MarketData, symbol: str, label: datetime) -> dict[str, Any]:
+    """The `d` message after the bar at `label`: the day's bar so far (stamped at midnight)."""
+    midnight = datetime.combine(label.date(), time())
+    frame = data.frames[symbol]
+    day = frame[(frame.index >= pd.Timestamp(midnight)) & (frame.index <= pd.Timestamp(label))]
+    volume = float(day["volume"].sum())
+    return {
+        "T": "d",
+        "S": symbol,
+        "o": float(day["open"].iloc[0]),
+        "h": float(day["high"].max()),
+        "l": float(day["low"].min()),
+        "c": float(day["close"].iloc[-1]),
+        "v": int(volume) if volume.is_integer() else volume,
+        "t": msgpack.Timestamp.from_datetime(midnight.replace(tzinfo=NEW_YORK)),
+        "n": 0,
+        "vw": None,
+    }
