@@ -13,7 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
+from parity.venue.absent import add_absent_routes
+from parity.venue.activities import add_activity_routes
 from parity.venue.clock import naive_ny, parse_iso, parse_naive_ny
+from parity.venue.configurations import add_configuration_routes
 from parity.venue.engine import Order, VenueError, asset_id, invalid
 from parity.venue.faults import REST_ERROR_BODIES, plan_from_json
 from parity.venue.models import (
@@ -24,8 +27,11 @@ from parity.venue.models import (
     order_json,
     position_json,
 )
+from parity.venue.portfolio import add_portfolio_routes
+from parity.venue.snapshots import add_snapshot_routes
 from parity.venue.state import VenueState
 from parity.venue.streams import STATE, keys_ok
+from parity.venue.watchlists import add_watchlist_routes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STREAM_PATHS = frozenset({"/stream", "/v2/iex", "/v2/sip", "/v2/test", "/v2/delayed_sip"})
@@ -124,21 +130,6 @@ def _state(request: web.Request) -> VenueState:
 # --------------------------------------------------------------------------- account & market
 async def get_account(request: web.Request) -> web.Response:
     return _json(account_json(_state(request).engine))
-
-
-async def get_account_configurations(request: web.Request) -> web.Response:
-    return _json(
-        {
-            "dtbp_check": "entry",
-            "trade_confirm_email": "none",
-            "suspend_trade": False,
-            "no_shorting": True,
-            "fractional_trading": True,
-            "max_margin_multiplier": "1",
-            "pdt_check": "entry",
-            "ptp_no_exception_entry": False,
-        }
-    )
 
 
 async def get_clock(request: web.Request) -> web.Response:
@@ -404,7 +395,6 @@ def add_routes(app: web.Application) -> None:
     """Register every REST route."""
     r = app.router
     r.add_get("/v2/account", get_account)
-    r.add_get("/v2/account/configurations", get_account_configurations)
     r.add_get("/v2/clock", get_clock)
     r.add_get("/v2/calendar", get_calendar)
     r.add_get("/v2/assets", get_assets)
@@ -423,6 +413,12 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/v2/stocks/bars", get_bars)
     r.add_get("/v2/stocks/bars/latest", get_latest_bars)
     r.add_get("/v2/stocks/{symbol}/bars", get_symbol_bars)
+    add_configuration_routes(app)
+    add_portfolio_routes(app)
+    add_activity_routes(app)
+    add_snapshot_routes(app)
+    add_watchlist_routes(app)
+    add_absent_routes(app)
     r.add_post("/parity/v1/ack", post_ack)
     r.add_get("/parity/v1/status", get_status)
     r.add_get("/parity/v1/snapshot", get_snapshot)

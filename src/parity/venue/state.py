@@ -23,6 +23,7 @@ from parity.venue.faults import FaultState, plan_from_json
 from parity.venue.marketdata import MarketData
 from parity.venue.models import order_json, trade_update_json
 from parity.venue.persist import SavedVenue, VenueStore, orders_from_records
+from parity.venue.ticks import stream_ticks
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT = 5.0
@@ -327,6 +328,7 @@ class VenueState:
                 for symbol, bar in bars.items()
                 if conn.wants(symbol)
             ]
+            messages += stream_ticks(conn.subs, self.data, self.config.costs, when, bars)
             if not messages:
                 continue
             try:
