@@ -130,13 +130,34 @@ class SimBroker(bt.brokers.BackBroker):
         super()._try_exec_market(order, popen, phigh, plow)
 
     def _would_short(self, order: bt.Order) -> bool:
+        """Whether `order` (a sell) could leave the position short.
+
+        A child of a pending buy parent (`buy_bracket`, `parent=`/`transmit=False`) exits the
+        shares its parent will buy, not the position held now. Orders that can fill only one of
+        (the legs of an OCO group, the children of one parent) commit their shares once."""
+        parent = order.parent
+        if parent is not None and parent.alive():
+            if not parent.isbuy():
+                return False  # closes the short its parent opens (the parent was checked)
+            return parent.size - parent.executed.size + order.size < -1e-9
+        groups: dict[Any, float] = {}
+        for o in (*self.submitted, *self.pending):
+            if o is None or o is order or o.data is not order.data or not o.issell():
+                continue
+            if not o.alive() or (o.parent is not None and o.parent.alive()):
+                continue  # a child of a pending parent exits that parent's shares
+            key = self._exit_group(o)
+            groups[key] = min(groups.get(key, 0.0), o.executed.remsize)
+        own = self._exit_group(order)
+        groups[own] = min(groups.get(own, 0.0), order.size)
         held = self.getposition(order.data).size
-        committed = sum(
-            o.executed.remsize
-            for o in (*self.submitted, *self.pending)
-            if o is not None and o.data is order.data and o.issell() and o.alive()
-        )
-        return held + committed + order.size < -1e-9
+        return held + sum(groups.values()) < -1e-9
+
+    def _exit_group(self, order: bt.Order) -> Any:
+        """Orders of which at most one fills: one parent's children, or one OCO group."""
+        if order.parent is not None:
+            return ("parent", order.parent.ref)
+        return ("oco", self._ocos.get(order.ref, order.ref))
 
 
 def build_sim_broker(

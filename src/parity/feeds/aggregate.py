@@ -69,6 +69,16 @@ class BarAggregator:
             return self.flush()
         return []
 
+    def close_before(self, following: dt.datetime | None) -> list[StreamBar]:
+        """The bucket in progress if the next bar (at `following`; None: no more bars) belongs
+        to a later bucket: nothing more can arrive for it."""
+        current = self._current
+        if current is None:
+            return []
+        if following is None or bucket_start(following, self.timeframe) != current.start:
+            return self.flush()
+        return []
+
     def flush(self) -> list[StreamBar]:
         """Emit the bucket in progress (end of data or end of session)."""
         current, self._current = self._current, None

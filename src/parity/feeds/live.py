@@ -191,6 +191,12 @@ class AlpacaLiveFeed(bt.feed.DataBase):
             self._lockstep.idle(self, wait)
         return self._incoming.get_nowait()
 
+    def close_bucket(self, following: dt.datetime | None) -> None:
+        """Lock-step: the replay's next bar starts at `following` (None: the replay ends), so a
+        bucket it does not belong to is complete; it goes to the strategy now."""
+        for done in self._aggregator.close_before(following):
+            self._ready.append((done, True))
+
     def _close_due_bucket(self) -> None:
         """With a wall clock (`now`), a coarser bar closes when its time is up."""
         if self.p.now is None or self._aggregator.timeframe.seconds <= 60:
