@@ -118,9 +118,7 @@ class AlpacaBroker(bt.BrokerBase):
         """As Backtrader's `BackBroker.get_value`: no `datas`, cash plus every position (`mkt`:
         the positions only); one data, that position's value alone (negative when short);
         several, cash plus those positions."""
-        positions = (
-            {d: self._position(d) for d in datas} if datas else dict(self.positions.items())
-        )
+        positions = {d: self._position(d) for d in datas} if datas else dict(self.positions.items())
         held = sum(
             position.size * data.close[0]
             for data, position in positions.items()

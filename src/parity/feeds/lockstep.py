@@ -15,6 +15,7 @@ the strategy decides on it before the venue matches the next bar, as in a backte
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -91,7 +92,6 @@ class Lockstep:
         with self._cond:
             self._cond.wait_for(lambda: self._arrivals != seen, timeout)
 
-
     def _close_buckets(self, newest: dt.datetime) -> bool:
         """Close every feed's bucket the venue's next step does not belong to; True when a
         feed now holds a bar for the strategy."""
@@ -114,7 +114,7 @@ class Lockstep:
         times = [dt.datetime.fromisoformat(t) for t in status["upcoming"]]
         if status.get("time"):
             times.insert(0, dt.datetime.fromisoformat(status["time"]))
-        for earlier, later in zip(times, times[1:], strict=False):
+        for earlier, later in itertools.pairwise(times):
             self._following[earlier] = later
         if len(status["upcoming"]) < 2 and times:
             self._following[times[-1]] = None  # the replay's last step
