@@ -1,0 +1,167 @@
+"""Differential: strategies written for plain Backtrader (`differential/strategies.py`, no parity
+base class) give the same fills (time, price, size) and final equity to the cent in plain
+Backtrader, in `parity run backtest` (default flags, preload on and off) and in a lock-step
+rehearsal against the local venue (1Day, 1Min, 5Min)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import backtrader as bt
+import pandas as pd
+import pytest
+
+from parity.config import BacktestConfig
+from parity.feeds.sample import sample_path
+from parity.runners.backtest import run_backtest
+from parity.runners.paper import PaperConfig, run_paper
+from parity.timeframe import parse_timeframe
+
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.timeout(240),
+]
+
+FILE = Path(__file__).with_name("differential_strategies.py")
+_spec = importlib.util.spec_from_file_location("differential_strategies", FILE)
+assert _spec is not None and _spec.loader is not None
+strategies = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = strategies  # Backtrader's metaclasses look the module up
+_spec.loader.exec_module(strategies)
+CASH = 100_000.0
+DAILY = {"start": dt.date(2004, 1, 1), "end": dt.date(2004, 3, 31)}
+MINUTE = {"start": dt.date(2013, 10, 4), "end": dt.date(2013, 10, 4)}
+SYMBOLS = {"TwoDatas": ("IBM", "MSFT")}
+ALL = [
+    "MarketRoundTrips",
+    "LimitAndStop",
+    "StopLimitEntries",
+    "TargetOrders",
+    "SizedEntries",
+    "TwoDatas",
+    "Bracket",
+    "ParentWithStop",
+    "OcoExits",
+]
+
+
+def symbols_of(name: str) -> tuple[str, ...]:
+    return SYMBOLS.get(name, ("IBM",))
+
+
+class _Fills(bt.Analyzer):
+    def start(self) -> None:
+        self.rows: list[tuple[str, str, float, float]] = []
+
+    def notify_order(self, order: Any) -> None:
+        if order.status == order.Completed:
+            stamp = bt.num2date(order.executed.dt).strftime("%Y-%m-%d %H:%M:%S")
+            size = round(abs(order.executed.size), 6)
+            self.rows.append((stamp, order.data._name, size, round(order.executed.price, 6)))
+
+    def get_analysis(self) -> Any:
+        return self.rows
+
+
+def plain(name: str, *, preload: bool) -> tuple[list[tuple[str, str, float, float]], float]:
+    """The strategy in plain Backtrader: same cash, no costs, market orders at the next open."""
+    cerebro = bt.Cerebro(stdstats=False, preload=preload, runonce=preload)
+    for symbol in symbols_of(name):
+        frame = pd.read_csv(sample_path(symbol, "daily"), parse_dates=["datetime"])
+        frame = frame.set_index("datetime")
+        days = frame.index.date
+        frame = frame[(days >= DAILY["start"]) & (days <= DAILY["end"])]
+        cerebro.adddata(bt.feeds.PandasData(dataname=frame, openinterest=None), name=symbol)
+    cerebro.broker.setcash(CASH)
+    cerebro.addstrategy(getattr(strategies, name))
+    cerebro.addanalyzer(_Fills, _name="fills")
+    result = cerebro.run()[0]
+    return sorted(result.analyzers.fills.get_analysis()), round(cerebro.broker.getvalue(), 2)
+
+
+def fills(run_dir: Path, timeframe: str) -> list[tuple[str, str, float, float]]:
+    """Fills of a parity run; times labelled with the bar they filled in."""
+    frame = pd.read_csv(run_dir / "fills.csv", parse_dates=["datetime"])
+    label = frame["datetime"].dt.floor("1D" if timeframe == "1Day" else timeframe.replace("Min", "min"))
+    return sorted(
+        (t.strftime("%Y-%m-%d %H:%M:%S"), s, round(float(q), 6), round(float(p), 6))
+        for t, s, q, p in zip(label, frame["symbol"], frame["qty"], frame["price"], strict=True)
+    )
+
+
+def equity(run_dir: Path) -> float:
+    return round(float(pd.read_csv(run_dir / "equity.csv")["value"].iloc[-1]), 2)
+
+
+def window(timeframe: str) -> dict[str, Any]:
+    if timeframe == "1Day":
+        return {**DAILY, "data": "sample:daily"}
+    return {**MINUTE, "data": "sample:minute"}
+
+
+def backtest(root: Path, name: str, timeframe: str, *, preload: bool = True) -> Path:
+    config = BacktestConfig(
+        strategy=f"{FILE}:{name}",
+        symbols=symbols_of(name),
+        commission="0",
+        slippage="0",
+        cash=CASH,
+        timeframe=parse_timeframe(timeframe),
+        preload=preload,
+        runs_dir=root / f"bt-{preload}",
+        **window(timeframe),
+    )
+    return run_backtest(config).run_dir
+
+
+def rehearsal(root: Path, name: str, timeframe: str) -> Path:
+    config = PaperConfig(
+        strategy=f"{FILE}:{name}",
+        symbols=symbols_of(name),
+        venue="local",
+        cash=CASH,
+        timeframe=parse_timeframe(timeframe),
+        runs_dir=root / "paper",
+        **window(timeframe),
+    )
+    return run_paper(config).run_dir
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("preload", [True, False])
+def test_parity_backtest_fills_as_plain_backtrader(tmp_path: Path, name: str, preload: bool):
+    want_fills, want_equity = plain(name, preload=preload)
+    run_dir = backtest(tmp_path, name, "1Day", preload=preload)
+    assert len(want_fills) >= 2
+    assert fills(run_dir, "1Day") == want_fills
+    assert equity(run_dir) == want_equity
+
+
+REHEARSED = [
+    ("MarketRoundTrips", "1Day"),
+    ("LimitAndStop", "1Day"),
+    ("StopLimitEntries", "1Day"),
+    ("TargetOrders", "1Day"),
+    ("SizedEntries", "1Day"),
+    ("TwoDatas", "1Day"),
+    ("ParentWithStop", "1Day"),
+    ("Bracket", "1Day"),
+    ("MarketRoundTrips", "1Min"),
+    ("TargetOrders", "1Min"),
+    ("MarketRoundTrips", "5Min"),
+    ("TargetOrders", "5Min"),
+]
+
+
+@pytest.mark.parametrize(("name", "timeframe"), REHEARSED)
+def test_rehearsal_fills_as_the_backtest(tmp_path: Path, name: str, timeframe: str):
+    expected = backtest(tmp_path, name, timeframe)
+    got = rehearsal(tmp_path, name, timeframe)
+    assert len(fills(expected, timeframe)) >= 2
+    assert fills(got, timeframe) == fills(expected, timeframe)
+    assert equity(got) == equity(expected)
