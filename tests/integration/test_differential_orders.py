@@ -21,7 +21,6 @@ from parity.runners.backtest import run_backtest
 from parity.runners.paper import PaperConfig, run_paper
 from parity.timeframe import parse_timeframe
 
-
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.timeout(240),
@@ -87,7 +86,8 @@ def plain(name: str, *, preload: bool) -> tuple[list[tuple[str, str, float, floa
 def fills(run_dir: Path, timeframe: str) -> list[tuple[str, str, float, float]]:
     """Fills of a parity run; times labelled with the bar they filled in."""
     frame = pd.read_csv(run_dir / "fills.csv", parse_dates=["datetime"])
-    label = frame["datetime"].dt.floor("1D" if timeframe == "1Day" else timeframe.replace("Min", "min"))
+    rule = "1D" if timeframe == "1Day" else timeframe.replace("Min", "min")
+    label = frame["datetime"].dt.floor(rule)
     return sorted(
         (t.strftime("%Y-%m-%d %H:%M:%S"), s, round(float(q), 6), round(float(p), 6))
         for t, s, q, p in zip(label, frame["symbol"], frame["qty"], frame["price"], strict=True)
