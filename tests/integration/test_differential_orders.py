@@ -149,7 +149,12 @@ REHEARSED = [
     ("TargetOrders", "1Day"),
     ("SizedEntries", "1Day"),
     ("TwoDatas", "1Day"),
-    ("ParentWithStop", "1Day"),
+    pytest.param(
+        "ParentWithStop",
+        "1Day",
+        # a parent with one child is sent without the child (paper order mapping)
+        marks=pytest.mark.xfail(strict=True, reason="paper mapping: branch i13b"),
+    ),
     ("Bracket", "1Day"),
     ("MarketRoundTrips", "1Min"),
     ("TargetOrders", "1Min"),
