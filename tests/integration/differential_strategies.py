@@ -13,6 +13,12 @@ EVERY = 7  # bars between decisions
 
 
 class _Waiting(bt.Strategy):
+    params = (("band", 1.0),)  # scales the price offsets (smaller for minute bars)
+
+    def off(self, fraction: float) -> float:
+        """1 + fraction, the fraction scaled by `band`."""
+        return 1.0 + fraction * self.p.band
+
     def __init__(self) -> None:
         self.open_orders: list[Any] = []
 
@@ -41,9 +47,9 @@ class LimitAndStop(_Waiting):
             return
         close = self.data.close[0]
         if self.position:
-            self.track(self.sell(size=10, exectype=bt.Order.Stop, price=close * 0.995))
+            self.track(self.sell(size=10, exectype=bt.Order.Stop, price=close * self.off(-0.005)))
         else:
-            self.track(self.buy(size=10, exectype=bt.Order.Limit, price=close * 0.998))
+            self.track(self.buy(size=10, exectype=bt.Order.Limit, price=close * self.off(-0.002)))
 
 
 class StopLimitEntries(_Waiting):
@@ -56,7 +62,10 @@ class StopLimitEntries(_Waiting):
         else:
             self.track(
                 self.buy(
-                    size=10, exectype=bt.Order.StopLimit, price=close * 1.001, plimit=close * 1.004
+                    size=10,
+                    exectype=bt.Order.StopLimit,
+                    price=close * self.off(0.001),
+                    plimit=close * self.off(0.004),
                 )
             )
 
@@ -104,7 +113,10 @@ class Bracket(_Waiting):
         close = self.data.close[0]
         self.track(
             *self.buy_bracket(
-                size=10, exectype=bt.Order.Market, limitprice=close * 1.004, stopprice=close * 0.996
+                size=10,
+                exectype=bt.Order.Market,
+                limitprice=close * self.off(0.004),
+                stopprice=close * self.off(-0.004),
             )
         )
 
@@ -120,7 +132,10 @@ class ParentWithStop(_Waiting):
             return
         entry = self.buy(size=10, transmit=False)
         stop = self.sell(
-            size=10, exectype=bt.Order.Stop, price=self.data.close[0] * 0.996, parent=entry
+            size=10,
+            exectype=bt.Order.Stop,
+            price=self.data.close[0] * self.off(-0.004),
+            parent=entry,
         )
         self.track(entry, stop)
 
@@ -132,10 +147,17 @@ class OcoExits(_Waiting):
         super().notify_order(order)
         if order.status == order.Completed and order.isbuy():
             price = order.executed.price
-            tp = self.sell(size=10, exectype=bt.Order.Limit, price=price * 1.004)
-            sl = self.sell(size=10, exectype=bt.Order.Stop, price=price * 0.996, oco=tp)
+            tp = self.sell(size=10, exectype=bt.Order.Limit, price=price * self.off(0.004))
+            sl = self.sell(size=10, exectype=bt.Order.Stop, price=price * self.off(-0.004), oco=tp)
             self.track(tp, sl)
 
     def next(self) -> None:
         if not self.position and self.due():
             self.track(self.buy(size=10))
+
+
+class CheatOnClose(MarketRoundTrips):
+    """Asks the broker to fill market orders at the decision bar's close."""
+
+    def start(self) -> None:
+        self.broker.set_coc(True)

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from parity.config import BacktestConfig
+from parity.errors import BrokerError
 from parity.feeds.sample import sample_path
 from parity.runners.backtest import run_backtest
 from parity.runners.paper import PaperConfig, run_paper
@@ -35,7 +36,7 @@ _spec.loader.exec_module(strategies)
 CASH = 100_000.0
 DAILY = {"start": dt.date(2004, 1, 1), "end": dt.date(2004, 3, 31)}
 MINUTE = {"start": dt.date(2013, 10, 4), "end": dt.date(2013, 10, 4)}
-SYMBOLS = {"TwoDatas": ("IBM", "MSFT")}
+BAND = {"1Day": 1.0, "1Min": 0.1, "5Min": 0.3}  # price offsets scaled to the bar's range
 ALL = [
     "MarketRoundTrips",
     "LimitAndStop",
@@ -49,8 +50,10 @@ ALL = [
 ]
 
 
-def symbols_of(name: str) -> tuple[str, ...]:
-    return SYMBOLS.get(name, ("IBM",))
+def symbols_of(name: str, timeframe: str) -> tuple[str, ...]:
+    if name != "TwoDatas":
+        return ("IBM",)
+    return ("IBM", "MSFT") if timeframe == "1Day" else ("IBM", "BAC")
 
 
 class _Fills(bt.Analyzer):
@@ -67,17 +70,26 @@ class _Fills(bt.Analyzer):
         return self.rows
 
 
-def plain(name: str, *, preload: bool) -> tuple[list[tuple[str, str, float, float]], float]:
+def plain(
+    name: str, timeframe: str, *, preload: bool
+) -> tuple[list[tuple[str, str, float, float]], float]:
     """The strategy in plain Backtrader: same cash, no costs, market orders at the next open."""
     cerebro = bt.Cerebro(stdstats=False, preload=preload, runonce=preload)
-    for symbol in symbols_of(name):
-        frame = pd.read_csv(sample_path(symbol, "daily"), parse_dates=["datetime"])
-        frame = frame.set_index("datetime")
+    daily = timeframe == "1Day"
+    span = DAILY if daily else MINUTE
+    for symbol in symbols_of(name, timeframe):
+        path = sample_path(symbol, "daily" if daily else "minute")
+        frame = pd.read_csv(path, parse_dates=["datetime"]).set_index("datetime")
         days = frame.index.date
-        frame = frame[(days >= DAILY["start"]) & (days <= DAILY["end"])]
-        cerebro.adddata(bt.feeds.PandasData(dataname=frame, openinterest=None), name=symbol)
+        frame = frame[(days >= span["start"]) & (days <= span["end"])]
+        feed = bt.feeds.PandasData(
+            dataname=frame,
+            openinterest=None,
+            timeframe=bt.TimeFrame.Days if daily else bt.TimeFrame.Minutes,
+        )
+        cerebro.adddata(feed, name=symbol)
     cerebro.broker.setcash(CASH)
-    cerebro.addstrategy(getattr(strategies, name))
+    cerebro.addstrategy(getattr(strategies, name), band=BAND[timeframe])
     cerebro.addanalyzer(_Fills, _name="fills")
     result = cerebro.run()[0]
     return sorted(result.analyzers.fills.get_analysis()), round(cerebro.broker.getvalue(), 2)
@@ -107,7 +119,8 @@ def window(timeframe: str) -> dict[str, Any]:
 def backtest(root: Path, name: str, timeframe: str, *, preload: bool = True) -> Path:
     config = BacktestConfig(
         strategy=f"{FILE}:{name}",
-        symbols=symbols_of(name),
+        symbols=symbols_of(name, timeframe),
+        params={"band": str(BAND[timeframe])},
         commission="0",
         slippage="0",
         cash=CASH,
@@ -122,7 +135,8 @@ def backtest(root: Path, name: str, timeframe: str, *, preload: bool = True) -> 
 def rehearsal(root: Path, name: str, timeframe: str) -> Path:
     config = PaperConfig(
         strategy=f"{FILE}:{name}",
-        symbols=symbols_of(name),
+        symbols=symbols_of(name, timeframe),
+        params={"band": str(BAND[timeframe])},
         venue="local",
         cash=CASH,
         timeframe=parse_timeframe(timeframe),
@@ -134,11 +148,14 @@ def rehearsal(root: Path, name: str, timeframe: str) -> Path:
 
 @pytest.mark.parametrize("name", ALL)
 @pytest.mark.parametrize("preload", [True, False])
-def test_parity_backtest_fills_as_plain_backtrader(tmp_path: Path, name: str, preload: bool):
-    want_fills, want_equity = plain(name, preload=preload)
-    run_dir = backtest(tmp_path, name, "1Day", preload=preload)
+@pytest.mark.parametrize("timeframe", ["1Day", "1Min"])
+def test_parity_backtest_fills_as_plain_backtrader(
+    tmp_path: Path, name: str, preload: bool, timeframe: str
+):
+    want_fills, want_equity = plain(name, timeframe, preload=preload)
+    run_dir = backtest(tmp_path, name, timeframe, preload=preload)
     assert len(want_fills) >= 2
-    assert fills(run_dir, "1Day") == want_fills
+    assert fills(run_dir, timeframe) == want_fills
     assert equity(run_dir) == want_equity
 
 
@@ -170,3 +187,10 @@ def test_rehearsal_fills_as_the_backtest(tmp_path: Path, name: str, timeframe: s
     assert len(fills(expected, timeframe)) >= 2
     assert fills(got, timeframe) == fills(expected, timeframe)
     assert equity(got) == equity(expected)
+
+
+def test_cheat_on_close_is_refused_in_paper_before_any_order(tmp_path: Path):
+    with pytest.raises(BrokerError, match=r"set_coc\(True\) is not supported in paper"):
+        rehearsal(tmp_path, "CheatOnClose", "1Min")
+    orders = list((tmp_path / "paper").glob("*/orders.csv"))
+    assert all(len(pd.read_csv(path)) == 0 for path in orders)
