@@ -173,10 +173,19 @@ REHEARSED = [
         marks=pytest.mark.xfail(strict=True, reason="paper mapping: branch i13b"),
     ),
     ("Bracket", "1Day"),
-    ("MarketRoundTrips", "1Min"),
-    ("TargetOrders", "1Min"),
-    ("MarketRoundTrips", "5Min"),
-    ("TargetOrders", "5Min"),
+    *[
+        (name, timeframe)
+        for timeframe in ("1Min", "5Min")
+        for name in (
+            "MarketRoundTrips",
+            "LimitAndStop",
+            "StopLimitEntries",
+            "TargetOrders",
+            "SizedEntries",
+            "TwoDatas",
+            "Bracket",
+        )
+    ],
 ]
 
 

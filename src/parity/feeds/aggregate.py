@@ -28,8 +28,11 @@ def bucket_start(start: dt.datetime, timeframe: Timeframe) -> dt.datetime:
 class BarAggregator:
     """Feed 1-minute bars in time order with `add`; completed bars come back, oldest first."""
 
-    def __init__(self, timeframe: Timeframe) -> None:
+    def __init__(self, timeframe: Timeframe, *, close_on_last_minute: bool = True) -> None:
+        """`close_on_last_minute=False`: a bucket closes only when a later one starts, or on
+        `close_before`/`flush` (a lock-step replay closes every symbol's bucket together)."""
         self.timeframe = timeframe
+        self._close_on_last_minute = close_on_last_minute
         self._current: StreamBar | None = None
 
     def add(self, bar: StreamBar) -> list[StreamBar]:
@@ -53,7 +56,7 @@ class BarAggregator:
                 received_at=bar.received_at,
             )
         last_minute = label + dt.timedelta(seconds=self.timeframe.seconds - 60)
-        if not self.timeframe.is_daily and bar.start >= last_minute:
+        if self._close_on_last_minute and not self.timeframe.is_daily and bar.start >= last_minute:
             done.append(current)
             current = None
         self._current = current

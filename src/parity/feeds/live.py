@@ -49,7 +49,9 @@ class AlpacaLiveFeed(bt.feed.DataBase):
     def __init__(self) -> None:
         timeframe: Timeframe = self.p.bar_timeframe
         self.symbol: str = self.p.symbol
-        self._aggregator = BarAggregator(timeframe)
+        # in lock-step, buckets close on the venue's word (`close_bucket`), every symbol's
+        # together, so the strategy sees one bucket's bars in one step as in a backtest
+        self._aggregator = BarAggregator(timeframe, close_on_last_minute=self.p.lockstep is None)
         self._ready: collections.deque[tuple[StreamBar, bool]] = collections.deque()
         self._incoming: queue.SimpleQueue[StreamBar] = queue.SimpleQueue()
         self._is_finished: Callable[[], bool] = self.p.is_finished or (lambda: False)
