@@ -204,7 +204,7 @@ def test_five_minute_bars_aggregated_live_equal_the_backtest(tmp_path):
     """Minute bars streamed and aggregated on the clock give the backtest's 5Min bars.
 
     Regular hours only, so that fill times equal the backtest's bar labels (sparse extended-hours
-    buckets are covered by `test_differential_orders.py`, fills compared by the bar they fill in)."""
+    buckets are in `test_differential_orders.py`, fills compared by the bar they fill in)."""
     bars = pd.read_csv(sample_path("IBM", "minute"), parse_dates=["datetime"])
     times = bars["datetime"].dt.time
     regular = bars[(times >= dt.time(9, 30)) & (times < dt.time(16, 0))]
