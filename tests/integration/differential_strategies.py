@@ -161,3 +161,19 @@ class CheatOnClose(MarketRoundTrips):
 
     def start(self) -> None:
         self.broker.set_coc(True)
+
+
+class OversizedChild(bt.Strategy):
+    """A parent buy of 10 with a protective stop of 20: the stop would open a short."""
+
+    def __init__(self) -> None:
+        self.states: list[tuple[str, str]] = []
+
+    def notify_order(self, order: Any) -> None:
+        kind = "parent" if order.parent is None else "child"
+        self.states.append((kind, order.getstatusname()))
+
+    def next(self) -> None:
+        if len(self) == 3:
+            entry = self.buy(size=10, transmit=False)
+            self.sell(size=20, exectype=bt.Order.Stop, price=self.data.close[0] * 0.9, parent=entry)

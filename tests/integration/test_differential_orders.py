@@ -211,3 +211,22 @@ def test_cheat_on_close_is_refused_in_paper_before_any_order(tmp_path: Path):
         rehearsal(tmp_path, "CheatOnClose", "1Min")
     orders = list((tmp_path / "paper").glob("*/orders.csv"))
     assert all(len(pd.read_csv(path)) == 0 for path in orders)
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_a_refused_child_takes_its_waiting_parent_along(preload: bool):
+    """The stop child would open a short: it is refused, and its parent (held back until the
+    child transmits) is rejected and notified too, so a strategy waiting on it never stalls."""
+    from parity.brokers.sim import build_sim_broker
+    from parity.costs import CostModel
+
+    cerebro = bt.Cerebro(stdstats=False, preload=preload, runonce=preload)
+    frame = pd.read_csv(sample_path("IBM", "daily"), parse_dates=["datetime"])
+    frame = frame.set_index("datetime").iloc[:10]
+    cerebro.adddata(bt.feeds.PandasData(dataname=frame, openinterest=None), name="IBM")
+    cerebro.broker = build_sim_broker(cash=CASH, costs=CostModel())
+    cerebro.addstrategy(strategies.OversizedChild)
+    result = cerebro.run()[0]
+    assert result.states == [("parent", "Rejected"), ("child", "Rejected")]
+    assert cerebro.broker.getvalue() == CASH
+    assert cerebro.broker.getposition(result.data).size == 0

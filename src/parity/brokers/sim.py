@@ -63,27 +63,28 @@ class SimBroker(bt.brokers.BackBroker):
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         if not getattr(order.data, "bar_is_live", lambda: True)():
-            order.addinfo(reason="decided on a warm-up (history) bar: not traded")
-            self.orders.append(order)
-            order.reject(self)
-            self.notify(order)
-            return order
+            return self._refuse(order, "decided on a warm-up (history) bar: not traded")
         if self.p.coc:  # a close fill is capped by the decision bar's range, not the next bar's
             order.addinfo(decision_high=order.data.high[0], decision_low=order.data.low[0])
         if not self.p.allow_short and order.issell() and self._would_short(order):
-            order.addinfo(reason="short selling is disabled (allow_short=false)")
-            self.orders.append(order)
-            order.reject(self)
-            self.notify(order)
-            return order
+            return self._refuse(order, "short selling is disabled (allow_short=false)")
         reason = self.risk.review(order, self) if self.risk and order.parent is None else None
         if reason:
-            order.addinfo(reason=reason)
-            self.orders.append(order)
-            order.reject(self)
-            self.notify(order)
-            return order
+            return self._refuse(order, reason)
         return super().submit(order, check)
+
+    def _refuse(self, order: bt.Order, reason: str) -> bt.Order:
+        """Reject `order`; a refused child takes its untransmitted parent and siblings along
+        (rejected and notified, never left waiting), as Backtrader rejects later children."""
+        parent = order.parent
+        waiting = parent is not None and parent.status == bt.Order.Created
+        group = self._pchildren.pop(parent.ref, ()) if waiting else ()
+        for held in (*group, order):
+            held.addinfo(reason=reason if held is order else f"a child order was refused: {reason}")
+            self.orders.append(held)
+            held.reject(self)
+            self.notify(held)
+        return order
 
     def next(self) -> None:
         # a position restored on resume (before its data's first bar) cannot be marked yet:
