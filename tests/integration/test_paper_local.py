@@ -203,9 +203,8 @@ def test_cli_validate_only_unknown_symbol(tmp_path):
 def test_five_minute_bars_aggregated_live_equal_the_backtest(tmp_path):
     """Minute bars streamed and aggregated on the clock give the backtest's 5Min bars.
 
-    Regular hours only: in a lock-step replay there is no wall clock, so a 5Min bar whose last
-    minutes had no trades closes when the next minute arrives (sparse extended-hours data would
-    move such decisions one minute later than the backtest's; with Alpaca the clock closes it)."""
+    Regular hours only, so that fill times equal the backtest's bar labels (sparse extended-hours
+    buckets are in `test_differential_orders.py`, fills compared by the bar they fill in)."""
     bars = pd.read_csv(sample_path("IBM", "minute"), parse_dates=["datetime"])
     times = bars["datetime"].dt.time
     regular = bars[(times >= dt.time(9, 30)) & (times < dt.time(16, 0))]

@@ -103,3 +103,19 @@ def test_a_quiet_bucket_closes_on_the_clock():
     done = agg.due(dt.datetime(2024, 1, 2, 9, 35, 2), grace)
     assert [b.start for b in done] == [dt.datetime(2024, 1, 2, 9, 30)]
     assert agg.due(dt.datetime(2024, 1, 2, 9, 50), grace) == []  # nothing in progress
+
+
+def test_a_bucket_closes_when_the_replays_next_bar_is_outside_it():
+    """Lock-step: the venue says when its next step is; a bucket it is not in is complete."""
+    agg = BarAggregator(parse_timeframe("5Min"))
+    agg.add(minute(9, 31, 1, 2, 1, 2, 1))
+    agg.add(minute(9, 33, 2, 3, 2, 3, 1))
+    assert agg.close_before(dt.datetime(2024, 1, 2, 9, 34)) == []  # still its bucket
+    out = agg.close_before(dt.datetime(2024, 1, 2, 9, 41))
+    assert [(b.start, b.open, b.high, b.close, b.volume) for b in out] == [
+        (dt.datetime(2024, 1, 2, 9, 30), 1, 3, 3, 2)
+    ]
+    daily = BarAggregator(parse_timeframe("1Day"))
+    daily.add(minute(15, 59, 5, 6, 4, 5.5, 10))
+    assert daily.close_before(dt.datetime(2024, 1, 2, 16, 0)) == []  # after-hours still today
+    assert [b.close for b in daily.close_before(None)] == [5.5]  # the replay ends

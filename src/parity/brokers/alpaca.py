@@ -120,27 +120,61 @@ class AlpacaBroker(bt.BrokerBase):
 
     get_cash = getcash
 
-    def getvalue(self, datas: Any = None) -> float:
-        """Cash plus every position at its last price: the bar's close, or before the symbol's
-        first bar its last known price (`marks`, else the average cost); an adopted position
-        counts before the strategy first asks for it."""
+    def getvalue(self, datas: Any = None, mkt: bool = False, lever: bool = False) -> float:
+        """As Backtrader's `BackBroker.get_value`: no `datas`, cash plus every position (`mkt`:
+        the positions only); one data, that position's value alone (negative when short);
+        several, cash plus those positions. A position is valued at its bar's close, or before
+        the symbol's first bar at its last known price (`marks`, else the average cost); an
+        adopted position counts before the strategy first asks for it."""
         marks = self.p.marks or {}
-        value = self.cash
-        for data, position in self.positions.items():
-            if position.size and (datas is None or data in datas):
+        positions = {d: self._position(d) for d in datas} if datas else dict(self.positions.items())
+        held = 0.0
+        for data, position in positions.items():
+            if position.size:
                 price = data.close[0] if len(data) else marks.get(data._name, position.price)
-                value += position.size * price
-        names = None if datas is None else {d._name for d in datas}
-        for symbol, held in self._adopted.items():
+                held += position.size * price
+        names = None if not datas else {d._name for d in datas}
+        for symbol, adopted in self._adopted.items():
             if names is None or symbol in names:
-                value += held.qty * marks.get(symbol, held.avg_entry_price)
-        return value
+                held += adopted.qty * marks.get(symbol, adopted.avg_entry_price)
+        if datas and len(datas) == 1:
+            return held
+        return held if mkt and not datas else self.cash + held
 
     get_value = getvalue
 
-    def getposition(self, data: Any, clone: bool = True) -> bt.Position:
+    def getposition(self, data: Any, clone: bool = False) -> bt.Position:
+        """The live position of `data` (Backtrader's brokers return the object itself)."""
         position = self._position(data)
         return position.clone() if clone else position
+
+    def get_fundmode(self) -> bool:
+        return False
+
+    def set_fundmode(self, fundmode: bool, fundstartval: float | None = None) -> None:
+        if fundmode:
+            raise BrokerError(
+                "set_fundmode(True) is not supported in paper: remove it from the strategy "
+                "(fund-like value tracking exists only in a backtest)"
+            )
+
+    fundmode = property(get_fundmode, set_fundmode)
+
+    def set_coc(self, coc: bool) -> None:
+        """Cheat-on-close cannot be honoured by a venue: refused (False is what it does)."""
+        if coc:
+            raise BrokerError(
+                "set_coc(True) is not supported in paper: a venue fills market orders at the "
+                "next bar's open; remove set_coc from the strategy"
+            )
+
+    def set_coo(self, coo: bool) -> None:
+        """Cheat-on-open cannot be honoured by a venue: refused (False is what it does)."""
+        if coo:
+            raise BrokerError(
+                "set_coo(True) is not supported in paper: a venue fills market orders at the "
+                "next bar's open; remove set_coo from the strategy"
+            )
 
     def _position(self, data: Any) -> bt.Position:
         if data not in self.positions and data._name in self._adopted:

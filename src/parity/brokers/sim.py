@@ -68,27 +68,28 @@ class SimBroker(bt.brokers.BackBroker):
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         if not getattr(order.data, "bar_is_live", lambda: True)():
-            order.addinfo(reason="decided on a warm-up (history) bar: not traded")
-            self.orders.append(order)
-            order.reject(self)
-            self.notify(order)
-            return order
+            return self._refuse(order, "decided on a warm-up (history) bar: not traded")
         if self.p.coc:  # a close fill is capped by the decision bar's range, not the next bar's
             order.addinfo(decision_high=order.data.high[0], decision_low=order.data.low[0])
         if not self.p.allow_short and order.issell() and self._would_short(order):
-            order.addinfo(reason="short selling is disabled (allow_short=false)")
-            self.orders.append(order)
-            order.reject(self)
-            self.notify(order)
-            return order
+            return self._refuse(order, "short selling is disabled (allow_short=false)")
         reason = self.risk.review(order, self) if self.risk and order.parent is None else None
         if reason:
-            order.addinfo(reason=reason)
-            self.orders.append(order)
-            order.reject(self)
-            self.notify(order)
-            return order
+            return self._refuse(order, reason)
         return super().submit(order, check)
+
+    def _refuse(self, order: bt.Order, reason: str) -> bt.Order:
+        """Reject `order`; a refused child takes its untransmitted parent and siblings along
+        (rejected and notified, never left waiting), as Backtrader rejects later children."""
+        parent = order.parent
+        waiting = parent is not None and parent.status == bt.Order.Created
+        group = self._pchildren.pop(parent.ref, ()) if waiting else ()
+        for held in (*group, order):
+            held.addinfo(reason=reason if held is order else f"a child order was refused: {reason}")
+            self.orders.append(held)
+            held.reject(self)
+            self.notify(held)
+        return order
 
     def next(self) -> None:
         # a position restored on resume (before its data's first bar) cannot be marked yet:
@@ -153,13 +154,34 @@ class SimBroker(bt.brokers.BackBroker):
         self._get_value()
 
     def _would_short(self, order: bt.Order) -> bool:
+        """Whether `order` (a sell) could leave the position short.
+
+        A child of a pending buy parent (`buy_bracket`, `parent=`/`transmit=False`) exits the
+        shares its parent will buy, not the position held now. Orders that can fill only one of
+        (the legs of an OCO group, the children of one parent) commit their shares once."""
+        parent = order.parent
+        if parent is not None and parent.alive():
+            if not parent.isbuy():
+                return False  # closes the short its parent opens (the parent was checked)
+            return parent.size - parent.executed.size + order.size < -1e-9
+        groups: dict[Any, float] = {}
+        for o in (*self.submitted, *self.pending):
+            if o is None or o is order or o.data is not order.data or not o.issell():
+                continue
+            if not o.alive() or (o.parent is not None and o.parent.alive()):
+                continue  # a child of a pending parent exits that parent's shares
+            key = self._exit_group(o)
+            groups[key] = min(groups.get(key, 0.0), o.executed.remsize)
+        own = self._exit_group(order)
+        groups[own] = min(groups.get(own, 0.0), order.size)
         held = self.getposition(order.data).size
-        committed = sum(
-            o.executed.remsize
-            for o in (*self.submitted, *self.pending)
-            if o is not None and o.data is order.data and o.issell() and o.alive()
-        )
-        return held + committed + order.size < -1e-9
+        return held + sum(groups.values()) < -1e-9
+
+    def _exit_group(self, order: bt.Order) -> Any:
+        """Orders of which at most one fills: one parent's children, or one OCO group."""
+        if order.parent is not None:
+            return ("parent", order.parent.ref)
+        return ("oco", self._ocos.get(order.ref, order.ref))
 
 
 class CloseFills(bt.Analyzer):

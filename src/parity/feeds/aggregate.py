@@ -28,8 +28,11 @@ def bucket_start(start: dt.datetime, timeframe: Timeframe) -> dt.datetime:
 class BarAggregator:
     """Feed 1-minute bars in time order with `add`; completed bars come back, oldest first."""
 
-    def __init__(self, timeframe: Timeframe) -> None:
+    def __init__(self, timeframe: Timeframe, *, close_on_last_minute: bool = True) -> None:
+        """`close_on_last_minute=False`: a bucket closes only when a later one starts, or on
+        `close_before`/`flush` (a lock-step replay closes every symbol's bucket together)."""
         self.timeframe = timeframe
+        self._close_on_last_minute = close_on_last_minute
         self._current: StreamBar | None = None
 
     def add(self, bar: StreamBar) -> list[StreamBar]:
@@ -53,7 +56,7 @@ class BarAggregator:
                 received_at=bar.received_at,
             )
         last_minute = label + dt.timedelta(seconds=self.timeframe.seconds - 60)
-        if not self.timeframe.is_daily and bar.start >= last_minute:
+        if self._close_on_last_minute and not self.timeframe.is_daily and bar.start >= last_minute:
             done.append(current)
             current = None
         self._current = current
@@ -66,6 +69,16 @@ class BarAggregator:
         if current is None or self.timeframe.is_daily:
             return []
         if now >= current.start + dt.timedelta(seconds=self.timeframe.seconds) + grace:
+            return self.flush()
+        return []
+
+    def close_before(self, following: dt.datetime | None) -> list[StreamBar]:
+        """The bucket in progress if the next bar (at `following`; None: no more bars) belongs
+        to a later bucket: nothing more can arrive for it."""
+        current = self._current
+        if current is None:
+            return []
+        if following is None or bucket_start(following, self.timeframe) != current.start:
             return self.flush()
         return []
 

@@ -54,7 +54,9 @@ class AlpacaLiveFeed(bt.feed.DataBase):
     def __init__(self) -> None:
         timeframe: Timeframe = self.p.bar_timeframe
         self.symbol: str = self.p.symbol
-        self._aggregator = BarAggregator(timeframe)
+        # in lock-step, buckets close on the venue's word (`close_bucket`), every symbol's
+        # together, so the strategy sees one bucket's bars in one step as in a backtest
+        self._aggregator = BarAggregator(timeframe, close_on_last_minute=self.p.lockstep is None)
         self._ready: collections.deque[tuple[StreamBar, bool]] = collections.deque()
         self._incoming: queue.SimpleQueue[StreamBar] = queue.SimpleQueue()
         self._is_finished: Callable[[], bool] = self.p.is_finished or (lambda: False)
@@ -206,6 +208,12 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         if self._incoming.empty():
             self._lockstep.idle(self, wait)
         return self._incoming.get_nowait()
+
+    def close_bucket(self, following: dt.datetime | None) -> None:
+        """Lock-step: the replay's next bar starts at `following` (None: the replay ends), so a
+        bucket it does not belong to is complete; it goes to the strategy now."""
+        for done in self._aggregator.close_before(following):
+            self._ready.append((done, True))
 
     def _close_due_bucket(self) -> None:
         """With a wall clock (`now`), a coarser bar closes when its time is up."""

@@ -5,11 +5,17 @@ client's acknowledgement before the next. A step may hold bars of some symbols o
 cannot acknowledge on its own: the first feed acknowledges, once every feed has handed all it
 received to the strategy (so decisions on this step's bars are already submitted), and then
 waits for the next frame.
+
+Before acknowledging, the coordinator asks the venue when its next step is (`status`; the
+acknowledgement's answer says it for the step after): a feed's bucket that step does not belong to
+is complete (the last minute of a day or of a 5-minute bucket has arrived, or the replay ends), so
+the strategy decides on it before the venue matches the next bar, as in a backtest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -20,12 +26,23 @@ import backtrader as bt
 class _Feed(Protocol):
     def has_pending(self) -> bool: ...
 
+    def close_bucket(self, following: dt.datetime | None) -> None: ...
+
+
+_UNKNOWN = object()
+
 
 class Lockstep:
     """Shared by the feeds of one run; `ack(bar_start)` is the venue's acknowledgement call."""
 
-    def __init__(self, ack: Callable[[dt.datetime], Any]) -> None:
+    def __init__(
+        self,
+        ack: Callable[[dt.datetime], Any],
+        status: Callable[[], Any] | None = None,
+    ) -> None:
         self._ack = ack
+        self._status = status
+        self._following: dict[dt.datetime, dt.datetime | None] = {}
         self._feeds: list[_Feed] = []
         self._cond = threading.Condition()
         self._newest: dt.datetime | None = None
@@ -66,12 +83,41 @@ class Lockstep:
             seen = self._arrivals
             newest = self._newest
             due = newest is not None and newest != self._acked
-            if due:
-                self._acked = newest
+        if due and newest is not None and self._close_buckets(newest):
+            return  # a completed bucket goes to the strategy before the venue moves on
         if due and newest is not None:
-            self._ack(newest)
+            with self._cond:
+                self._acked = newest
+            self._learn(self._ack(newest))
         with self._cond:
             self._cond.wait_for(lambda: self._arrivals != seen, timeout)
+
+    def _close_buckets(self, newest: dt.datetime) -> bool:
+        """Close every feed's bucket the venue's next step does not belong to; True when a
+        feed now holds a bar for the strategy."""
+        if self._status is None:
+            return False
+        if newest not in self._following:
+            self._learn(self._status())
+        following = self._following.get(newest, _UNKNOWN)
+        if following is _UNKNOWN:
+            return False  # the venue did not say (an older venue): buckets close as before
+        assert following is None or isinstance(following, dt.datetime)
+        for feed in self._feeds:
+            feed.close_bucket(following)
+        return any(f.has_pending() for f in self._feeds)
+
+    def _learn(self, status: Any) -> None:
+        """Remember which step follows which from a venue status (`time`, `upcoming`)."""
+        if not isinstance(status, dict) or not isinstance(status.get("upcoming"), list):
+            return
+        times = [dt.datetime.fromisoformat(t) for t in status["upcoming"]]
+        if status.get("time"):
+            times.insert(0, dt.datetime.fromisoformat(status["time"]))
+        for earlier, later in itertools.pairwise(times):
+            self._following[earlier] = later
+        if len(status["upcoming"]) < 2 and times:
+            self._following[times[-1]] = None  # the replay's last step
 
 
 class LockstepMark(bt.Analyzer):

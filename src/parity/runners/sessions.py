@@ -84,7 +84,7 @@ class AlpacaSession:
         clock = store.clock()
         self._parity_venue = self._parity_venue or store.venue_status() is not None
         if self._parity_venue:
-            self.lockstep = Lockstep(store.venue_ack)
+            self.lockstep = Lockstep(store.venue_ack, store.venue_status)
             notify("the endpoints are a parity venue: acknowledging bars, ending with its replay")
         notify(
             f"account {account.status}: cash {account.cash:,.2f}, buying power "

@@ -108,6 +108,11 @@ class VenueState:
             "time": self.current.isoformat() if self.current else None,
             "step": self.step,
             "steps": len(self.data.steps),
+            # the next two steps' times: a lock-step client knows a bucket (5Min, 1Day) is
+            # complete before its acknowledgement lets the next step be matched
+            "upcoming": [
+                step.time.isoformat() for step in self.data.steps[self.step : self.step + 2]
+            ],
             "finished": self.finished,
             "clock": self.now.isoformat(),
             "trading_connections": len(self.trading_conns),
