@@ -22,6 +22,8 @@ from typing import Any
 
 import backtrader as bt
 
+from parity.brokers.alpaca_orders import oco_request, request_for
+from parity.brokers.valid import expiry_due
 from parity.errors import BrokerError
 from parity.journal.hook import OrderJournal
 from parity.stores.alpaca import AlpacaStore, OrderRejected, SubmissionUnknown, VenueUnavailable
@@ -29,13 +31,6 @@ from parity.stores.types import OrderRequest, OrderSnapshot, PositionInfo, Trade
 
 log = logging.getLogger("parity.broker")
 
-_EXEC_TYPES = {
-    None: "market",
-    bt.Order.Market: "market",
-    bt.Order.Limit: "limit",
-    bt.Order.Stop: "stop",
-    bt.Order.StopLimit: "stop_limit",
-}
 _FINAL = {"canceled", "expired", "rejected", "done_for_day", "stopped", "suspended"}
 
 
@@ -87,6 +82,8 @@ class AlpacaBroker(bt.BrokerBase):
         self.account_cash = 0.0
         store.subscribe_trade_updates(self._events.put)  # registration only; no I/O here
         self.journal: OrderJournal | None = None
+        self._superseded: set[str] = set()  # simple orders re-sent within an oco pair
+        self._expiring: set[str] = set()  # `valid=` reached: cancelled by us, ended as Expired
 
     def attach_journal(self, journal: OrderJournal) -> None:
         """Journal intents before they are sent, and every venue event and fill."""
@@ -149,7 +146,7 @@ class AlpacaBroker(bt.BrokerBase):
     # Backtrader's order arguments; anything else a strategy passes goes into `order.info`
     _ORDER_ARGS = ("price", "exectype", "valid", "tradeid", "trailamount", "trailpercent",
                    "parent", "transmit", "histnotify")  # fmt: skip
-    _IGNORED = ("oco", "_checksubmit")  # OCO groups are not supported by Alpaca's simple orders
+    _IGNORED = ("_checksubmit",)
 
     def buy(self, owner: Any, data: Any, size: float, **kwargs: Any) -> bt.Order:
         return self._create(bt.BuyOrder, owner, data, size, kwargs)
@@ -163,16 +160,64 @@ class AlpacaBroker(bt.BrokerBase):
         args = {k: kwargs.pop(k) for k in self._ORDER_ARGS if k in kwargs}
         for name in self._IGNORED:
             kwargs.pop(name, None)
+        oco = kwargs.pop("oco", None)
         order = kind(
             owner=owner, data=data, size=size, pricelimit=kwargs.pop("plimit", None), **args
         )
+        if oco is not None:
+            return self._pair(order, oco, kwargs)
         return self._take(order, kwargs)
+
+    def _pair(self, order: bt.Order, other: bt.Order, info: dict[str, Any]) -> bt.Order:
+        """`oco=`: the partner was sent alone; cancel it at the venue and send both as one
+        `oco` order (a fresh client id for the pair; the partner's old id ends `canceled`)."""
+        order.addinfo(**info)
+        order.addcomminfo(self.getcommissioninfo(order.data))
+        cid = self._next_cid()
+        order.addinfo(client_order_id=cid)
+        self._orders[cid] = order
+        limit, stop = (other, order) if order.exectype != bt.Order.Limit else (order, other)
+        old = str(other.info.get("client_order_id", ""))
+        venue_ids = [v for v, c in self._cid_of_venue_id.items() if c == old]
+        pair_cid = self._next_cid()  # `other`'s id from now on
+        request = oco_request(limit, stop, pair_cid if limit is other else cid)
+        reason = request if isinstance(request, str) else None
+        if reason is None and (not other.alive() or other.executed.size or len(venue_ids) != 1):
+            reason = "oco= partner is no longer a working unfilled order: no pair sent"
+        if reason is None and self.risk is not None:
+            reason = self.risk.review(order, self)
+        if reason is not None or isinstance(request, str):
+            self._reject([order], reason or "oco= not supported")
+            return order
+        self._superseded.add(old)
+        self.store.cancel_order(venue_ids[0])
+        if self.store.order(venue_ids[0]).filled_qty > 0:  # it filled before the cancel
+            self._superseded.discard(old)
+            self.sync_open_orders()
+            self._reject([order], "oco= partner filled before the pair was sent")
+            return order
+        other.addinfo(client_order_id=pair_cid, replaced_cid=old)
+        self._orders[pair_cid] = other
+        order.submit(self)
+        self.notify(order)
+        if self.journal is not None:
+            self.journal.order_event(
+                old, "canceled", status="canceled", filled_qty=0.0, avg_price=None,
+                reason=f"re-sent as the oco pair {pair_cid}",
+            )  # fmt: skip
+            for each in (limit, stop):
+                self.journal.intent(each)
+        self._submit(request, limit, [limit, stop])
+        return order
+
+    def _next_cid(self) -> str:
+        self._seq += 1
+        return f"{self.p.id_prefix}-{self._seq:06d}"
 
     def _take(self, order: bt.Order, info: dict[str, Any]) -> bt.Order:
         order.addinfo(**info)
         order.addcomminfo(self.getcommissioninfo(order.data))
-        self._seq += 1
-        cid = f"{self.p.id_prefix}-{self._seq:06d}"
+        cid = self._next_cid()
         order.addinfo(client_order_id=cid)
         self._orders[cid] = order
         if not order.transmit:
@@ -213,9 +258,9 @@ class AlpacaBroker(bt.BrokerBase):
         if not getattr(data, "bar_is_live", lambda: True)():
             self._reject(group, "decided on a warm-up (backfilled) bar: no order sent")
             return
-        request = self._request(parent, group)
-        if request is None:
-            self._reject(group, "order type not supported by Alpaca")
+        request = request_for(parent, group)
+        if isinstance(request, str):
+            self._reject(group, request)
             return
         reason = self.risk.review(parent, self) if self.risk is not None else None
         if reason:
@@ -228,6 +273,7 @@ class AlpacaBroker(bt.BrokerBase):
             for order in group:
                 self.journal.intent(order)  # committed before the order leaves
         self._submit(request, parent, group)
+        self._expire_due()
 
     def _submit(self, request: OrderRequest, parent: bt.Order, group: list[bt.Order]) -> None:
         cid = request.client_order_id
@@ -271,31 +317,6 @@ class AlpacaBroker(bt.BrokerBase):
             self._map(found, parent, group)
             self._apply(found, found.status, None, None, found.filled_at or found.updated_at)
 
-    def _request(self, parent: bt.Order, group: list[bt.Order]) -> OrderRequest | None:
-        kind = _EXEC_TYPES.get(parent.exectype)
-        if kind is None:
-            return None
-        created = parent.created
-        limit = created.pricelimit if kind == "stop_limit" else created.price
-        take_profit = stop_loss = None
-        for child in group[1:]:
-            if child.exectype == bt.Order.Limit:
-                take_profit = child.created.price
-            elif child.exectype in (bt.Order.Stop, bt.Order.StopLimit):
-                stop_loss = child.created.price
-        return OrderRequest(
-            symbol=parent.data._name,
-            side="buy" if parent.isbuy() else "sell",
-            qty=abs(created.size),
-            type=kind,
-            time_in_force="gtc" if parent.valid is None and kind != "market" else "day",
-            limit_price=limit if kind in ("limit", "stop_limit") else None,
-            stop_price=created.price if kind in ("stop", "stop_limit") else None,
-            client_order_id=parent.info["client_order_id"],
-            take_profit=take_profit,
-            stop_loss=stop_loss,
-        )
-
     def _map(self, placed: OrderSnapshot, parent: bt.Order, group: list[bt.Order]) -> None:
         self._cid_of_venue_id[placed.id] = parent.info["client_order_id"]
         children = {o.exectype: o for o in group[1:]}
@@ -308,8 +329,9 @@ class AlpacaBroker(bt.BrokerBase):
     def cancel(self, order: bt.Order, bracket: bool = False) -> bt.Order:
         if not order.alive():
             return order
+        cid = order.info.get("client_order_id")
         venue_ids = [
-            v for v, c in self._cid_of_venue_id.items() if c == order.info.get("client_order_id")
+            v for v, c in self._cid_of_venue_id.items() if c == cid and c not in self._superseded
         ]
         for venue_id in venue_ids:
             self.store.cancel_order(venue_id)
@@ -322,6 +344,17 @@ class AlpacaBroker(bt.BrokerBase):
         self._drain_events()
         self._confirm()
         self.sync_open_orders(only_on_new_bar=True)
+        self._expire_due()
+
+    def _expire_due(self) -> None:
+        """`valid=` emulated: an order the next bar would find expired (Backtrader expires it
+        on the first bar past `valid`) is cancelled now; its cancel ends it as Expired."""
+        for cid, order in list(self._orders.items()):
+            if cid in self._expiring or not order.alive() or order in self._held:
+                continue
+            if expiry_due(order):
+                self._expiring.add(cid)
+                self.cancel(order)
 
     def _drain_events(self) -> None:
         while True:
@@ -375,7 +408,15 @@ class AlpacaBroker(bt.BrokerBase):
             return  # not an order of this run
         order = self._orders[cid]
         final = snap.status if snap.status in _FINAL else event if event in _FINAL else None
+        if cid in self._superseded:
+            final = None  # re-sent within an oco pair: the Backtrader order lives on
+        if final == "canceled" and cid in self._expiring:
+            final = "expired"
         reason = self._final_reason(snap, final) if final and order.alive() else None
+        if final == "expired" and cid in self._expiring:
+            reason = "valid= reached: cancelled by parity at the venue"
+        if cid in self._superseded:
+            return  # its cancel is journaled by `_pair`
         if self.journal is not None:
             self.journal.order_event(
                 cid,
