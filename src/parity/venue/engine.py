@@ -92,6 +92,7 @@ class Order:
     trail_percent: float | None = None
     hwm: float | None = None  # a trailing stop's high-water mark (low-water for a buy)
     annotated_close: float | None = None  # a `cls` order: the session's last regular close
+    annotated_at: datetime | None = None  # ... and the start of the bar it closed
 
     @property
     def remaining(self) -> float:
@@ -598,7 +599,7 @@ class Engine:
         if order.time_in_force == "cls":
             assert order.session_date is not None
             over = when >= self.calendar.close_of(order.session_date)
-            price = ordertypes.close_price(order, bar, over)
+            price = ordertypes.close_price(order, bar, when, over)
             if price is None or order.type == "market":
                 return price
             assert order.limit_price is not None  # a limit-on-close: the close within the limit
@@ -627,6 +628,8 @@ class Engine:
         price = self._price(order, bar, when)
         if price is None:
             return
+        if order.time_in_force == "cls" and order.annotated_at is not None:
+            when = order.annotated_at  # filled at the close of the session's last bar
         if order.notional is not None and order.filled_qty <= EPS:
             order.qty = ordertypes.notional_qty(order.notional, price)
         qty = order.remaining

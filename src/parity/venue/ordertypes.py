@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from parity.venue import fills
@@ -76,10 +77,10 @@ def trailing_price(costs: CostModel, order: Order, bar: Bar) -> float | None:
     return None
 
 
-def close_price(order: Order, bar: Bar, session_over: bool) -> float | None:
+def close_price(order: Order, bar: Bar, when: datetime, session_over: bool) -> float | None:
     """A `cls` order: remember each regular-hours bar's close; fill once the session is over."""
     if not session_over:
-        order.annotated_close = bar.close
+        order.annotated_close, order.annotated_at = bar.close, when
         return None
     return order.annotated_close if order.annotated_close is not None else bar.close
 
