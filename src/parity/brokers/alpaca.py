@@ -82,7 +82,7 @@ class AlpacaBroker(bt.BrokerBase):
         self.account_cash = 0.0
         store.subscribe_trade_updates(self._events.put)  # registration only; no I/O here
         self.journal: OrderJournal | None = None
-        self._superseded: set[str] = set()  # simple orders re-sent within an oco pair
+        self._superseded: set[str] = set()  # venue ids of orders re-sent in an oco pair
         self._expiring: set[str] = set()  # `valid=` reached: cancelled by us, ended as Expired
 
     def attach_journal(self, journal: OrderJournal) -> None:
@@ -169,18 +169,17 @@ class AlpacaBroker(bt.BrokerBase):
         return self._take(order, kwargs)
 
     def _pair(self, order: bt.Order, other: bt.Order, info: dict[str, Any]) -> bt.Order:
-        """`oco=`: the partner was sent alone; cancel it at the venue and send both as one
-        `oco` order (a fresh client id for the pair; the partner's old id ends `canceled`)."""
+        """`oco=`: the partner was sent alone; cancel that copy at the venue and send both as
+        one `oco` order named by the new order's client id (the partner keeps its own id)."""
         order.addinfo(**info)
         order.addcomminfo(self.getcommissioninfo(order.data))
         cid = self._next_cid()
         order.addinfo(client_order_id=cid)
         self._orders[cid] = order
         limit, stop = (other, order) if order.exectype != bt.Order.Limit else (order, other)
-        old = str(other.info.get("client_order_id", ""))
+        old = other.info.get("client_order_id")
         venue_ids = [v for v, c in self._cid_of_venue_id.items() if c == old]
-        pair_cid = self._next_cid()  # `other`'s id from now on
-        request = oco_request(limit, stop, pair_cid if limit is other else cid)
+        request = oco_request(limit, stop, cid)
         reason = request if isinstance(request, str) else None
         if reason is None and (not other.alive() or other.executed.size or len(venue_ids) != 1):
             reason = "oco= partner is no longer a working unfilled order: no pair sent"
@@ -189,24 +188,17 @@ class AlpacaBroker(bt.BrokerBase):
         if reason is not None or isinstance(request, str):
             self._reject([order], reason or "oco= not supported")
             return order
-        self._superseded.add(old)
+        self._superseded.add(venue_ids[0])
         self.store.cancel_order(venue_ids[0])
         if self.store.order(venue_ids[0]).filled_qty > 0:  # it filled before the cancel
-            self._superseded.discard(old)
+            self._superseded.discard(venue_ids[0])
             self.sync_open_orders()
             self._reject([order], "oco= partner filled before the pair was sent")
             return order
-        other.addinfo(client_order_id=pair_cid, replaced_cid=old)
-        self._orders[pair_cid] = other
         order.submit(self)
         self.notify(order)
         if self.journal is not None:
-            self.journal.order_event(
-                old, "canceled", status="canceled", filled_qty=0.0, avg_price=None,
-                reason=f"re-sent as the oco pair {pair_cid}",
-            )  # fmt: skip
-            for each in (limit, stop):
-                self.journal.intent(each)
+            self.journal.intent(order)
         self._submit(request, limit, [limit, stop])
         return order
 
@@ -331,7 +323,7 @@ class AlpacaBroker(bt.BrokerBase):
             return order
         cid = order.info.get("client_order_id")
         venue_ids = [
-            v for v, c in self._cid_of_venue_id.items() if c == cid and c not in self._superseded
+            v for v, c in self._cid_of_venue_id.items() if c == cid and v not in self._superseded
         ]
         for venue_id in venue_ids:
             self.store.cancel_order(venue_id)
@@ -404,19 +396,15 @@ class AlpacaBroker(bt.BrokerBase):
             cid = self._cid_of_venue_id[snap.id] = self._cid_of_venue_id[snap.replaces]
         if cid is None and snap.client_order_id in self._orders:
             cid = self._cid_of_venue_id[snap.id] = snap.client_order_id
-        if cid is None:
-            return  # not an order of this run
+        if cid is None or snap.id in self._superseded:
+            return  # not an order of this run, or a copy re-sent within an oco pair
         order = self._orders[cid]
         final = snap.status if snap.status in _FINAL else event if event in _FINAL else None
-        if cid in self._superseded:
-            final = None  # re-sent within an oco pair: the Backtrader order lives on
         if final == "canceled" and cid in self._expiring:
             final = "expired"
         reason = self._final_reason(snap, final) if final and order.alive() else None
         if final == "expired" and cid in self._expiring:
             reason = "valid= reached: cancelled by parity at the venue"
-        if cid in self._superseded:
-            return  # its cancel is journaled by `_pair`
         if self.journal is not None:
             self.journal.order_event(
                 cid,

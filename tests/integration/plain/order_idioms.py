@@ -1,0 +1,105 @@
+"""Strategies written for plain Backtrader (no parity base class), one per order idiom, for the
+backtest-vs-rehearsal differential tests. Each enters 10 shares when flat and idle, every
+`every` bars after a 30-bar warm-up, and exits with the idiom under test."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import backtrader as bt
+
+
+class _Cycle(bt.Strategy):
+    params = (("every", 7),)
+
+    def __init__(self) -> None:
+        self.orders: list[bt.Order] = []
+
+    def idle(self) -> bool:
+        return not any(o.alive() for o in self.orders)
+
+    def next(self) -> None:
+        if len(self) >= 30 and len(self) % self.p.every == 0 and self.idle():
+            if not self.position:
+                self.enter()
+
+    def enter(self) -> None:
+        self.orders.append(self.buy(size=10))
+
+    def notify_order(self, order: bt.Order) -> None:
+        if order.status == order.Completed and order.isbuy():
+            self.exit(order)
+
+    def exit(self, entry: bt.Order) -> None:
+        raise NotImplementedError
+
+
+class StopTrailExit(_Cycle):
+    """A trailing stop $0.15 under the best close since the entry."""
+
+    def exit(self, entry: bt.Order) -> None:
+        self.orders.append(self.sell(size=10, exectype=bt.Order.StopTrail, trailamount=0.15))
+
+
+class StopTrailLimitExit(_Cycle):
+    """Alpaca has no trailing stop-limit: refused in paper."""
+
+    def exit(self, entry: bt.Order) -> None:
+        order = self.sell(
+            size=10, exectype=bt.Order.StopTrailLimit, trailamount=0.15, price=None
+        )
+        self.orders.append(order)
+
+
+class OcoExit(_Cycle):
+    """A take-profit limit and a protective stop as an OCO pair."""
+
+    def exit(self, entry: bt.Order) -> None:
+        price = entry.executed.price
+        tp = self.sell(size=10, exectype=bt.Order.Limit, price=round(price + 0.2, 2))
+        stop = self.sell(size=10, exectype=bt.Order.Stop, price=round(price - 0.2, 2), oco=tp)
+        self.orders += [tp, stop]
+
+
+class OneChild(_Cycle):
+    """An entry with one protective stop child (`parent=`, `transmit=False`)."""
+
+    def enter(self) -> None:
+        entry = self.buy(size=10, transmit=False)
+        stop = round(self.data.close[0] - 0.15, 2)
+        child = self.sell(size=10, exectype=bt.Order.Stop, price=stop, parent=entry)
+        self.orders += [entry, child]
+
+    def notify_order(self, order: bt.Order) -> None:
+        pass
+
+
+class ValidLimit(_Cycle):
+    """Limit entries 5 cents under the close, good for 3 minutes; exits good for 10."""
+
+    def enter(self) -> None:
+        price = round(self.data.close[0] - 0.05, 2)
+        valid = self.data.datetime.datetime(0) + dt.timedelta(minutes=3)
+        self.orders.append(self.buy(size=10, exectype=bt.Order.Limit, price=price, valid=valid))
+
+    def exit(self, entry: bt.Order) -> None:
+        price = round(entry.executed.price + 0.1, 2)
+        valid = dt.timedelta(minutes=10)
+        self.orders.append(self.sell(size=10, exectype=bt.Order.Limit, price=price, valid=valid))
+
+    def notify_order(self, order: bt.Order) -> None:
+        super().notify_order(order)
+        if order.status == order.Expired and order.issell():
+            self.orders.append(self.sell(size=10))
+
+
+class CloseOrders(_Cycle):
+    """Market-on-close: buy on the close, sell on the next session's close."""
+
+    def next(self) -> None:
+        if self.idle() and self.data.datetime.time(0) == dt.time(15, 0):
+            kind = self.sell if self.position else self.buy
+            self.orders.append(kind(size=10, exectype=bt.Order.Close))
+
+    def notify_order(self, order: bt.Order) -> None:
+        pass
