@@ -23,7 +23,7 @@ from typing import Any
 import backtrader as bt
 
 from parity.brokers.alpaca_orders import oco_request, request_for
-from parity.brokers.valid import expiry_due
+from parity.brokers.valid import expiry
 from parity.errors import BrokerError
 from parity.journal.hook import OrderJournal
 from parity.stores.alpaca import AlpacaStore, OrderRejected, SubmissionUnknown, VenueUnavailable
@@ -339,14 +339,22 @@ class AlpacaBroker(bt.BrokerBase):
         self._expire_due()
 
     def _expire_due(self) -> None:
-        """`valid=` emulated: an order the next bar would find expired (Backtrader expires it
-        on the first bar past `valid`) is cancelled now; its cancel ends it as Expired."""
+        """`valid=` emulated: an order the next bar will find past `valid` is cancelled now (its
+        cancel arrives, as Expired, with the next bar); one already past it (a gap in the bars)
+        is cancelled and read back at once."""
+        now = False
         for cid, order in list(self._orders.items()):
-            if cid in self._expiring or not order.alive() or order in self._held:
+            if not order.alive() or order in self._held:
                 continue
-            if expiry_due(order):
+            due = expiry(order)
+            if due is None:
+                continue
+            if cid not in self._expiring:
                 self._expiring.add(cid)
                 self.cancel(order)
+            now |= due == "past"
+        if now:
+            self.sync_open_orders()
 
     def _drain_events(self) -> None:
         while True:

@@ -1,6 +1,8 @@
 """`valid=` (good till date) emulated for a venue without it: Backtrader expires an order on the
 first bar whose time is past `valid`; the client cancels it once the next bar must be past it
-(the bar just seen plus one bar period). With gaps in the data the venue may see one more bar."""
+(the bar just seen plus one bar period), so the venue never matches a bar past `valid`, and
+the strategy hears Expired on the first bar past it, as in a backtest. Across a gap in the data
+the first bar after the gap is matched before the client can know it is past `valid`."""
 
 from __future__ import annotations
 
@@ -22,10 +24,13 @@ def bar_period(data: bt.AbstractDataBase) -> dt.timedelta:
     return unit * max(int(data._compression or 1), 1)
 
 
-def expiry_due(order: bt.Order) -> bool:
-    """Whether the next bar of the order's data is past the order's `valid` (never a market
-    order, which Backtrader never expires)."""
+def expiry(order: bt.Order) -> str | None:
+    """`"past"`: the bar just seen is past the order's `valid` (Backtrader expires it on this
+    bar); `"next"`: the next bar will be; `None`: neither, or a market order (never expired)."""
     if not order.valid or order.exectype in (None, bt.Order.Market) or not len(order.data):
-        return False
+        return None
+    now = order.data.datetime[0]
+    if now > order.valid:
+        return "past"
     period = bar_period(order.data).total_seconds() / 86_400.0
-    return bool(order.data.datetime[0] + period > order.valid)
+    return "next" if now + period > order.valid else None

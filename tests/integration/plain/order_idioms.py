@@ -75,9 +75,13 @@ class OneChild(_Cycle):
 
 
 class ValidLimit(_Cycle):
-    """Limit entries 5 cents under the close, good for 3 minutes; exits good for 10."""
+    """Limit entries 5 cents under the close, good for 3 minutes; exits good for 10. Entries
+    only in regular hours: after hours, minutes without trades leave gaps in the bars, and
+    across a gap the venue matches the first bar after it, which Backtrader finds expired."""
 
     def enter(self) -> None:
+        if not dt.time(9, 30) <= self.data.datetime.time(0) < dt.time(15, 30):
+            return
         price = round(self.data.close[0] - 0.05, 2)
         valid = self.data.datetime.datetime(0) + dt.timedelta(minutes=3)
         self.orders.append(self.buy(size=10, exectype=bt.Order.Limit, price=price, valid=valid))
