@@ -22,7 +22,7 @@ from typing import Any
 
 import backtrader as bt
 
-from parity.brokers.alpaca_orders import oco_request, request_for
+from parity.brokers.alpaca_orders import oco_request, refused_in, request_for
 from parity.brokers.valid import expiry
 from parity.errors import BrokerError
 from parity.journal.hook import OrderJournal
@@ -56,6 +56,7 @@ class AlpacaBroker(bt.BrokerBase):
 
     params = (("cash", None), ("id_prefix", "parity"), ("starting_cash", None), ("first_seq", 1))
     risk: Any = None  # a parity.risk.RiskGuard, set by the runner (None: no risk limits)
+    refused_in = staticmethod(refused_in)  # the runner refuses such a strategy before it starts
 
     def __init__(self, store: AlpacaStore) -> None:
         super().__init__()

@@ -17,6 +17,8 @@ A refusal is a `str`: the one-line reason the order is rejected with.
 
 from __future__ import annotations
 
+import inspect
+import re
 from typing import Any
 
 import backtrader as bt
@@ -131,3 +133,30 @@ def oco_request(limit: bt.Order, stop: bt.Order, client_order_id: str) -> OrderR
         stop_loss=stop.created.price,
         stop_loss_limit=stop.created.pricelimit if stop.exectype == bt.Order.StopLimit else None,
     )
+
+
+# order types refused by name in the strategy's own source, before the run's first order
+REFUSED_NAMES = {
+    name: row for name, row in (("StopTrailLimit", ORDER_TYPES[bt.Order.StopTrailLimit]),)
+    if isinstance(row, str)
+}  # fmt: skip
+
+
+def refused_in(strategy: type) -> str | None:
+    """`FILE:LINE: <reason>` for the first refused order type the strategy's code names (its
+    own classes, not Backtrader's or parity's), else `None`."""
+    for cls in strategy.__mro__:
+        module = getattr(cls, "__module__", "") or ""
+        if module.split(".")[0] in ("backtrader", "parity", "builtins"):
+            continue
+        try:
+            lines, first = inspect.getsourcelines(cls)
+            path = inspect.getsourcefile(cls) or module
+        except (OSError, TypeError):
+            continue
+        for offset, line in enumerate(lines):
+            code = line.split("#", 1)[0]
+            for name, reason in REFUSED_NAMES.items():
+                if re.search(rf"\b{name}\b", code):
+                    return f"{path}:{first + offset}: {reason}"
+    return None

@@ -19,9 +19,9 @@ class _Cycle(bt.Strategy):
         return not any(o.alive() for o in self.orders)
 
     def next(self) -> None:
-        if len(self) >= 30 and len(self) % self.p.every == 0 and self.idle():
-            if not self.position:
-                self.enter()
+        due = len(self) >= 30 and len(self) % self.p.every == 0
+        if due and self.idle() and not self.position:
+            self.enter()
 
     def enter(self) -> None:
         self.orders.append(self.buy(size=10))
@@ -45,9 +45,7 @@ class StopTrailLimitExit(_Cycle):
     """Alpaca has no trailing stop-limit: refused in paper."""
 
     def exit(self, entry: bt.Order) -> None:
-        order = self.sell(
-            size=10, exectype=bt.Order.StopTrailLimit, trailamount=0.15, price=None
-        )
+        order = self.sell(size=10, exectype=bt.Order.StopTrailLimit, trailamount=0.15, price=None)
         self.orders.append(order)
 
 
