@@ -214,7 +214,7 @@ class Engine:
                 held += order.remaining
         for parent in self.orders.values():
             legs = [leg for leg in parent.legs if leg.is_open and leg.status != "held"]
-            if parent.order_class == "oco" and parent.is_open:
+            if parent.order_class == "oco" and parent.legs and parent.is_open:
                 legs.append(parent)  # an exit pair holds its shares once
             sells = [leg.remaining for leg in legs if leg.side == "sell" and leg.symbol == symbol]
             held += max(sells, default=0.0)
