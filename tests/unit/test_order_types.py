@@ -139,3 +139,18 @@ def test_day_cls_orders_do_not_expire_at_the_close() -> None:
     moc = e.submit(order(time_in_force="cls"))
     assert moc.session_date == dt.date(2024, 1, 8)
     assert moc.is_open
+
+
+def test_trailing_stop_replace_keeps_the_mark() -> None:
+    e = engine()
+    e.submit(order())
+    step(e, 1, Bar(100.0, 100.0, 100.0, 100.0, 1000.0))
+    trail = e.submit(order(side="sell", type="trailing_stop", trail_price=2))
+    assert (trail.hwm, trail.stop_price) == (100.0, 98.0)
+    step(e, 2, Bar(100.0, 103.0, 99.0, 102.5, 1000.0))  # low 99 > 98: the mark moves to 102.5
+    assert (trail.hwm, trail.stop_price) == (102.5, 100.5)
+    new = e.replace(trail.id, {"trail": 1})
+    assert (new.type, new.hwm, new.trail_price) == ("trailing_stop", 102.5, 1)
+    assert new.stop_price == 101.5
+    step(e, 3, Bar(102.0, 102.0, 101.0, 101.2, 1000.0))  # the new stop 101.5 is touched
+    assert new.status == "filled" and new.filled_avg_price == 101.5

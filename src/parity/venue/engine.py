@@ -482,6 +482,8 @@ class Engine:
         stop = _number(body, "stop_price")
         limit = old.limit_price if limit is None else limit
         stop = old.stop_price if stop is None else stop
+        if old.type == "trailing_stop":  # `trail` sets the distance; the mark carries over
+            stop = None
         self._check_prices(old.type, limit, stop)
         cid = str(body.get("client_order_id") or uuid.uuid4())
         if cid in self.by_client_id:
@@ -507,6 +509,8 @@ class Engine:
         )
         if tif == "day":
             new.session_date = self.calendar.session_date_for(self.now)
+        if old.type == "trailing_stop":
+            ordertypes.replace_trail(old, new, _number(body, "trail"))
         old.status = "replaced"
         old.replaced_at = self.now
         old.replaced_by = new.id

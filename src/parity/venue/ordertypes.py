@@ -64,6 +64,21 @@ def trailing_stop(order: Order) -> float:
     return order.hwm - amount if order.side == "sell" else order.hwm + amount
 
 
+def replace_trail(old: Order, new: Order, trail: float | None) -> None:
+    """`PATCH` of a trailing stop: `trail` is the new distance in the order's own unit (dollars
+    or percent); the high-water mark carries over."""
+    from parity.venue.engine import invalid
+
+    if trail is not None and trail <= 0:
+        raise invalid("trail must be > 0")
+    new.trail_price, new.trail_percent, new.hwm = old.trail_price, old.trail_percent, old.hwm
+    if trail is not None and new.trail_price is not None:
+        new.trail_price = trail
+    elif trail is not None:
+        new.trail_percent = trail
+    new.stop_price = trailing_stop(new)
+
+
 def trailing_price(costs: CostModel, order: Order, bar: Bar) -> float | None:
     """Match against the current stop; if it holds, move the mark with the close."""
     assert order.stop_price is not None and order.hwm is not None
