@@ -85,6 +85,7 @@ class AlpacaBroker(bt.BrokerBase):
         self.journal: OrderJournal | None = None
         self._superseded: set[str] = set()  # venue ids of orders re-sent in an oco pair
         self._expiring: set[str] = set()  # `valid=` reached: cancelled by us, ended as Expired
+        self._with_valid: dict[str, bt.Order] = {}  # open orders with `valid=` (client id ->)
 
     def attach_journal(self, journal: OrderJournal) -> None:
         """Journal intents before they are sent, and every venue event and fill."""
@@ -176,7 +177,7 @@ class AlpacaBroker(bt.BrokerBase):
         order.addcomminfo(self.getcommissioninfo(order.data))
         cid = self._next_cid()
         order.addinfo(client_order_id=cid)
-        self._orders[cid] = order
+        self._register(cid, order)
         limit, stop = (other, order) if order.exectype != bt.Order.Limit else (order, other)
         old = other.info.get("client_order_id")
         venue_ids = [v for v, c in self._cid_of_venue_id.items() if c == old]
@@ -190,11 +191,10 @@ class AlpacaBroker(bt.BrokerBase):
             self._reject([order], reason or "oco= not supported")
             return order
         self._superseded.add(venue_ids[0])
-        self.store.cancel_order(venue_ids[0])
-        if self.store.order(venue_ids[0]).filled_qty > 0:  # it filled before the cancel
+        if not self._cancelled_unfilled(venue_ids[0]):  # (partly) filled, or no answer
             self._superseded.discard(venue_ids[0])
             self.sync_open_orders()
-            self._reject([order], "oco= partner filled before the pair was sent")
+            self._reject([order], "oco= partner was not cancelled unfilled: no pair sent")
             return order
         order.submit(self)
         self.notify(order)
@@ -203,16 +203,33 @@ class AlpacaBroker(bt.BrokerBase):
         self._submit(request, limit, [limit, stop])
         return order
 
+    def _cancelled_unfilled(self, venue_id: str, settle: float = 5.0) -> bool:
+        """Cancel one venue order and read it back until final: canceled with nothing filled."""
+        self.store.cancel_order(venue_id)
+        deadline = time.monotonic() + settle
+        while True:
+            snap = self.store.order(venue_id)
+            if snap.status in _FINAL or snap.status == "filled" or snap.filled_qty > 0:
+                return snap.status == "canceled" and snap.filled_qty <= 0
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
     def _next_cid(self) -> str:
         self._seq += 1
         return f"{self.p.id_prefix}-{self._seq:06d}"
+
+    def _register(self, cid: str, order: bt.Order) -> None:
+        self._orders[cid] = order
+        if order.valid:
+            self._with_valid[cid] = order
 
     def _take(self, order: bt.Order, info: dict[str, Any]) -> bt.Order:
         order.addinfo(**info)
         order.addcomminfo(self.getcommissioninfo(order.data))
         cid = self._next_cid()
         order.addinfo(client_order_id=cid)
-        self._orders[cid] = order
+        self._register(cid, order)
         if not order.transmit:
             self._held.append(order)  # a bracket's parent/stop: sent with the transmitting leg
             return order
@@ -344,8 +361,11 @@ class AlpacaBroker(bt.BrokerBase):
         cancel arrives, as Expired, with the next bar); one already past it (a gap in the bars)
         is cancelled and read back at once."""
         now = False
-        for cid, order in list(self._orders.items()):
-            if not order.alive() or order in self._held:
+        for cid, order in list(self._with_valid.items()):
+            if not order.alive():
+                del self._with_valid[cid]
+                continue
+            if order in self._held:
                 continue
             due = expiry(order)
             if due is None:
