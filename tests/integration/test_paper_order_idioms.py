@@ -54,9 +54,11 @@ def assert_same(bt_dir: Path, paper_dir: Path, at_least: int) -> pd.DataFrame:
     return expected
 
 
-def test_stop_trail_exits_match(tmp_path: Path) -> None:
+@pytest.mark.parametrize("params", [{}, {"percent": "0.07"}])
+def test_stop_trail_exits_match(tmp_path: Path, params: dict[str, str]) -> None:
     name = "StopTrailExit"
-    assert_same(backtest(tmp_path, name), paper(tmp_path, name), at_least=10)
+    bt_dir = backtest(tmp_path, name, params=params)
+    assert_same(bt_dir, paper(tmp_path, name, params=params), at_least=10)
 
 
 def test_oco_exit_pairs_match(tmp_path: Path) -> None:

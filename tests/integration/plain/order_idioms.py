@@ -35,10 +35,13 @@ class _Cycle(bt.Strategy):
 
 
 class StopTrailExit(_Cycle):
-    """A trailing stop $0.15 under the best close since the entry."""
+    """A trailing stop $0.15 (or `percent` %) under the best close since the entry."""
+
+    params = (("percent", 0.0),)
 
     def exit(self, entry: bt.Order) -> None:
-        self.orders.append(self.sell(size=10, exectype=bt.Order.StopTrail, trailamount=0.15))
+        trail = {"trailpercent": self.p.percent / 100} if self.p.percent else {"trailamount": 0.15}
+        self.orders.append(self.sell(size=10, exectype=bt.Order.StopTrail, **trail))
 
 
 class StopTrailLimitExit(_Cycle):
