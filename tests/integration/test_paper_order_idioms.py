@@ -42,7 +42,9 @@ def paper(tmp_path: Path, name: str, **overrides: object) -> Path:
     return run_paper(config).run_dir
 
 
-def assert_same(bt_dir: Path, paper_dir: Path, at_least: int) -> pd.DataFrame:
+def assert_same(
+    bt_dir: Path, paper_dir: Path, at_least: int, *, ignore: tuple[str, ...] = ()
+) -> pd.DataFrame:
     expected = pd.read_csv(bt_dir / "trades.csv")
     got = pd.read_csv(paper_dir / "trades.csv")
     assert len(expected) >= at_least
@@ -51,6 +53,17 @@ def assert_same(bt_dir: Path, paper_dir: Path, at_least: int) -> pd.DataFrame:
     paper_equity = pd.read_csv(paper_dir / "equity.csv", index_col="datetime")["value"]
     assert list(paper_equity.index) == list(bt_equity.index)
     assert (paper_equity - bt_equity).abs().max() < 0.01
+    # every order alike too: type, prices, time, final state, fills (ids and reasons differ);
+    # orders still open when the data ends are cancelled by the paper run's graceful stop
+    same = ["symbol", "side", "type", "qty", "limit_price", "stop_price", "submitted_at",
+            "status", "filled_qty", "avg_fill_price"]  # fmt: skip
+    same = [c for c in same if c not in ignore]
+    bt_orders = pd.read_csv(bt_dir / "orders.csv")[same]
+    paper_orders = pd.read_csv(paper_dir / "orders.csv")[same]
+    still_open = bt_orders["status"].isin(["submitted", "accepted"])
+    assert (paper_orders.loc[still_open, "status"] == "canceled").all()
+    bt_orders.loc[still_open, "status"] = "canceled"
+    pd.testing.assert_frame_equal(paper_orders, bt_orders, check_exact=False, rtol=1e-12)
     return expected
 
 
@@ -58,7 +71,9 @@ def assert_same(bt_dir: Path, paper_dir: Path, at_least: int) -> pd.DataFrame:
 def test_stop_trail_exits_match(tmp_path: Path, params: dict[str, str]) -> None:
     name = "StopTrailExit"
     bt_dir = backtest(tmp_path, name, params=params)
-    assert_same(bt_dir, paper(tmp_path, name, params=params), at_least=10)
+    # orders.csv records a trailing stop's stop price as first seen: not a fill, not compared
+    paper_dir = paper(tmp_path, name, params=params)
+    assert_same(bt_dir, paper_dir, at_least=10, ignore=("stop_price",))
 
 
 def test_oco_exit_pairs_match(tmp_path: Path) -> None:
@@ -108,3 +123,12 @@ def test_stop_trail_limit_is_refused_before_the_first_order(tmp_path: Path) -> N
     )  # fmt: skip
     assert f"{STRATEGIES}:{line}:" in message and "\n" not in message
     assert not list((tmp_path / "paper").glob("*/fills.csv"))
+
+
+def test_bracket_with_valid_parent_matches(tmp_path: Path) -> None:
+    # the backtest's no-short guard rejects bracket legs (fixed by i13a): --allow-short there
+    name = "BracketValid"
+    bt_dir = backtest(tmp_path, name, allow_short=True)
+    orders = pd.read_csv(bt_dir / "orders.csv")
+    assert (orders["status"] == "expired").sum() >= 5  # entries, and legs, that expired
+    assert_same(bt_dir, paper(tmp_path, name), at_least=5)

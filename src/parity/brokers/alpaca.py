@@ -361,15 +361,16 @@ class AlpacaBroker(bt.BrokerBase):
         cancel arrives, as Expired, with the next bar); one already past it (a gap in the bars)
         is cancelled and read back at once."""
         now = False
+        brackets: set[int] = set()  # one expiry a bracket: the venue cancels its other parts
         for cid, order in list(self._with_valid.items()):
             if not order.alive():
                 del self._with_valid[cid]
                 continue
-            if order in self._held:
+            due = None if order in self._held else expiry(order)
+            group = (order.parent or order).ref
+            if due is None or group in brackets:
                 continue
-            due = expiry(order)
-            if due is None:
-                continue
+            brackets.add(group)
             if cid not in self._expiring:
                 self._expiring.add(cid)
                 self.cancel(order)

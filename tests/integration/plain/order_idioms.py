@@ -108,3 +108,26 @@ class CloseOrders(_Cycle):
 
     def notify_order(self, order: bt.Order) -> None:
         pass
+
+
+class BracketValid(_Cycle):
+    """`buy_bracket` with a limit entry good for 4 minutes, and legs too (`buy_bracket` gives
+    them its `valid`): an expired leg cancels its sibling, and the position is sold at market."""
+
+    def next(self) -> None:
+        if self.position and self.idle():
+            self.orders.append(self.sell(size=10))
+        super().next()
+
+    def enter(self) -> None:
+        if not dt.time(9, 30) <= self.data.datetime.time(0) < dt.time(15, 30):
+            return  # regular hours only, as ValidLimit
+        close = self.data.close[0]
+        valid = self.data.datetime.datetime(0) + dt.timedelta(minutes=4)
+        self.orders += self.buy_bracket(
+            size=10, exectype=bt.Order.Limit, price=round(close - 0.04, 2), valid=valid,
+            stopprice=round(close - 0.3, 2), limitprice=round(close + 0.2, 2),
+        )  # fmt: skip
+
+    def notify_order(self, order: bt.Order) -> None:
+        pass
