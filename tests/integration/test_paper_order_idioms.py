@@ -92,7 +92,12 @@ def test_parent_with_one_child_matches(tmp_path: Path) -> None:
 
 def test_valid_orders_expire_alike(tmp_path: Path) -> None:
     name = "ValidLimit"
-    assert_same(backtest(tmp_path, name), paper(tmp_path, name), at_least=5)
+    paper_dir = paper(tmp_path, name)
+    assert_same(backtest(tmp_path, name), paper_dir, at_least=5)
+    orders = pd.read_csv(paper_dir / "orders.csv")
+    expired = orders[orders["status"] == "expired"]
+    assert len(expired) >= 5  # each one's cancel at the venue journaled with the reason
+    assert set(expired["reason"]) == {"valid= reached: cancelled by parity at the venue"}
 
 
 def test_close_orders_fill_at_the_official_close(tmp_path: Path) -> None:
