@@ -139,7 +139,16 @@ def test_invalid_orders_are_422(server: VenueServer, trading: TradingClient) -> 
     raw = [
         ({"qty": 0}, "qty must be > 0"),
         ({"qty": -1}, "qty must be > 0"),
-        ({"type": "trailing_stop"}, "invalid order type: 'trailing_stop'"),
+        (
+            {"type": "trailing_stop"},
+            "trailing_stop orders require exactly one of trail_price or trail_percent",
+        ),
+        ({"type": "trailer"}, "invalid order type: 'trailer'"),
+        (
+            {"qty": 1.5, "time_in_force": "gtc"},
+            "fractional orders must be simple DAY orders (not trailing stops)",
+        ),
+        ({"notional": 100}, "exactly one of qty or notional is required"),
         ({"side": "short"}, "invalid side: 'short'"),
         ({"time_in_force": "fok"}, "invalid time_in_force"),
         ({"type": "limit"}, "limit orders require a limit price"),

@@ -653,8 +653,9 @@ def _expected(kind: str, order: Any) -> None:
 # refused by the venue (strict xfail), or out of scope.
 SERVED_ORDER_KINDS = frozenset(
     {"market", "limit", "stop", "stop_limit", "day", "gtc", "simple", "bracket", "fractional"}
+    | {"trailing_stop", "oco", "oto", "notional", "cls"}
 )
-PENDING_ORDER_TYPES = frozenset({"trailing_stop", "oco", "oto", "notional", "cls"})
+PENDING_ORDER_TYPES: frozenset[str] = frozenset()  # none now
 REFUSED_ORDER_KINDS = frozenset({"opg", "ioc", "fok"})  # no opening auction or immediate-or-kill
 OUT_OF_SCOPE_ORDER_KINDS = {"mleg": "multi-leg options orders: the venue has no options"}
 

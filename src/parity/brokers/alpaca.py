@@ -22,6 +22,8 @@ from typing import Any
 
 import backtrader as bt
 
+from parity.brokers.alpaca_orders import oco_request, refused_in, request_for
+from parity.brokers.valid import expiry
 from parity.errors import BrokerError
 from parity.journal.hook import OrderJournal
 from parity.stores.alpaca import AlpacaStore, OrderRejected, SubmissionUnknown, VenueUnavailable
@@ -29,13 +31,6 @@ from parity.stores.types import OrderRequest, OrderSnapshot, PositionInfo, Trade
 
 log = logging.getLogger("parity.broker")
 
-_EXEC_TYPES = {
-    None: "market",
-    bt.Order.Market: "market",
-    bt.Order.Limit: "limit",
-    bt.Order.Stop: "stop",
-    bt.Order.StopLimit: "stop_limit",
-}
 _FINAL = {"canceled", "expired", "rejected", "done_for_day", "stopped", "suspended"}
 
 
@@ -67,6 +62,7 @@ class AlpacaBroker(bt.BrokerBase):
         ("marks", None),  # symbol -> last known price, for a position before its first bar
     )
     risk: Any = None  # a parity.risk.RiskGuard, set by the runner (None: no risk limits)
+    refused_in = staticmethod(refused_in)  # the runner refuses such a strategy before it starts
 
     def __init__(self, store: AlpacaStore) -> None:
         super().__init__()
@@ -93,6 +89,9 @@ class AlpacaBroker(bt.BrokerBase):
         self.account_cash = 0.0
         store.subscribe_trade_updates(self._events.put)  # registration only; no I/O here
         self.journal: OrderJournal | None = None
+        self._superseded: set[str] = set()  # venue ids of orders re-sent in an oco pair
+        self._expiring: set[str] = set()  # `valid=` reached: cancelled by us, ended as Expired
+        self._with_valid: dict[str, bt.Order] = {}  # open orders with `valid=` (client id ->)
 
     def attach_journal(self, journal: OrderJournal) -> None:
         """Journal intents before they are sent, and every venue event and fill."""
@@ -198,7 +197,7 @@ class AlpacaBroker(bt.BrokerBase):
     # Backtrader's order arguments; anything else a strategy passes goes into `order.info`
     _ORDER_ARGS = ("price", "exectype", "valid", "tradeid", "trailamount", "trailpercent",
                    "parent", "transmit", "histnotify")  # fmt: skip
-    _IGNORED = ("oco", "_checksubmit")  # OCO groups are not supported by Alpaca's simple orders
+    _IGNORED = ("_checksubmit",)
 
     def buy(self, owner: Any, data: Any, size: float, **kwargs: Any) -> bt.Order:
         return self._create(bt.BuyOrder, owner, data, size, kwargs)
@@ -212,18 +211,74 @@ class AlpacaBroker(bt.BrokerBase):
         args = {k: kwargs.pop(k) for k in self._ORDER_ARGS if k in kwargs}
         for name in self._IGNORED:
             kwargs.pop(name, None)
+        oco = kwargs.pop("oco", None)
         order = kind(
             owner=owner, data=data, size=size, pricelimit=kwargs.pop("plimit", None), **args
         )
+        if oco is not None:
+            return self._pair(order, oco, kwargs)
         return self._take(order, kwargs)
+
+    def _pair(self, order: bt.Order, other: bt.Order, info: dict[str, Any]) -> bt.Order:
+        """`oco=`: the partner was sent alone; cancel that copy at the venue and send both as
+        one `oco` order named by the new order's client id (the partner keeps its own id)."""
+        order.addinfo(**info)
+        order.addcomminfo(self.getcommissioninfo(order.data))
+        cid = self._next_cid()
+        order.addinfo(client_order_id=cid)
+        self._register(cid, order)
+        limit, stop = (other, order) if order.exectype != bt.Order.Limit else (order, other)
+        old = other.info.get("client_order_id")
+        venue_ids = [v for v, c in self._cid_of_venue_id.items() if c == old]
+        request = oco_request(limit, stop, cid)
+        reason = request if isinstance(request, str) else None
+        if reason is None and (not other.alive() or other.executed.size or len(venue_ids) != 1):
+            reason = "oco= partner is no longer a working unfilled order: no pair sent"
+        if reason is None and self.risk is not None:
+            reason = self.risk.review(order, self)
+        if reason is not None or isinstance(request, str):
+            self._reject([order], reason or "oco= not supported")
+            return order
+        self._superseded.add(venue_ids[0])
+        if not self._cancelled_unfilled(venue_ids[0]):  # (partly) filled, or no answer
+            self._superseded.discard(venue_ids[0])
+            self.sync_open_orders()
+            self._reject([order], "oco= partner was not cancelled unfilled: no pair sent")
+            return order
+        order.submit(self)
+        self.notify(order)
+        if self.journal is not None:
+            self.journal.intent(order)
+        self._submit(request, limit, [limit, stop])
+        return order
+
+    def _cancelled_unfilled(self, venue_id: str, settle: float = 5.0) -> bool:
+        """Cancel one venue order and read it back until final: canceled with nothing filled."""
+        self.store.cancel_order(venue_id)
+        deadline = time.monotonic() + settle
+        while True:
+            snap = self.store.order(venue_id)
+            if snap.status in _FINAL or snap.status == "filled" or snap.filled_qty > 0:
+                return snap.status == "canceled" and snap.filled_qty <= 0
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+
+    def _next_cid(self) -> str:
+        self._seq += 1
+        return f"{self.p.id_prefix}-{self._seq:06d}"
+
+    def _register(self, cid: str, order: bt.Order) -> None:
+        self._orders[cid] = order
+        if order.valid:
+            self._with_valid[cid] = order
 
     def _take(self, order: bt.Order, info: dict[str, Any]) -> bt.Order:
         order.addinfo(**info)
         order.addcomminfo(self.getcommissioninfo(order.data))
-        self._seq += 1
-        cid = f"{self.p.id_prefix}-{self._seq:06d}"
+        cid = self._next_cid()
         order.addinfo(client_order_id=cid)
-        self._orders[cid] = order
+        self._register(cid, order)
         if not order.transmit:
             self._held.append(order)  # a bracket's parent/stop: sent with the transmitting leg
             return order
@@ -262,9 +317,9 @@ class AlpacaBroker(bt.BrokerBase):
         if not getattr(data, "bar_is_live", lambda: True)():
             self._reject(group, "decided on a warm-up (backfilled) bar: no order sent")
             return
-        request = self._request(parent, group)
-        if request is None:
-            self._reject(group, "order type not supported by Alpaca")
+        request = request_for(parent, group)
+        if isinstance(request, str):
+            self._reject(group, request)
             return
         reason = self.risk.review(parent, self) if self.risk is not None else None
         if reason:
@@ -277,6 +332,7 @@ class AlpacaBroker(bt.BrokerBase):
             for order in group:
                 self.journal.intent(order)  # committed before the order leaves
         self._submit(request, parent, group)
+        self._expire_due()
 
     def _submit(self, request: OrderRequest, parent: bt.Order, group: list[bt.Order]) -> None:
         cid = request.client_order_id
@@ -320,31 +376,6 @@ class AlpacaBroker(bt.BrokerBase):
             self._map(found, parent, group)
             self._apply(found, found.status, None, None, found.filled_at or found.updated_at)
 
-    def _request(self, parent: bt.Order, group: list[bt.Order]) -> OrderRequest | None:
-        kind = _EXEC_TYPES.get(parent.exectype)
-        if kind is None:
-            return None
-        created = parent.created
-        limit = created.pricelimit if kind == "stop_limit" else created.price
-        take_profit = stop_loss = None
-        for child in group[1:]:
-            if child.exectype == bt.Order.Limit:
-                take_profit = child.created.price
-            elif child.exectype in (bt.Order.Stop, bt.Order.StopLimit):
-                stop_loss = child.created.price
-        return OrderRequest(
-            symbol=parent.data._name,
-            side="buy" if parent.isbuy() else "sell",
-            qty=abs(created.size),
-            type=kind,
-            time_in_force="gtc" if parent.valid is None and kind != "market" else "day",
-            limit_price=limit if kind in ("limit", "stop_limit") else None,
-            stop_price=created.price if kind in ("stop", "stop_limit") else None,
-            client_order_id=parent.info["client_order_id"],
-            take_profit=take_profit,
-            stop_loss=stop_loss,
-        )
-
     def _map(self, placed: OrderSnapshot, parent: bt.Order, group: list[bt.Order]) -> None:
         self._cid_of_venue_id[placed.id] = parent.info["client_order_id"]
         children = {o.exectype: o for o in group[1:]}
@@ -357,8 +388,9 @@ class AlpacaBroker(bt.BrokerBase):
     def cancel(self, order: bt.Order, bracket: bool = False) -> bt.Order:
         if not order.alive():
             return order
+        cid = order.info.get("client_order_id")
         venue_ids = [
-            v for v, c in self._cid_of_venue_id.items() if c == order.info.get("client_order_id")
+            v for v, c in self._cid_of_venue_id.items() if c == cid and v not in self._superseded
         ]
         for venue_id in venue_ids:
             self.store.cancel_order(venue_id)
@@ -371,6 +403,29 @@ class AlpacaBroker(bt.BrokerBase):
         self._drain_events()
         self._confirm()
         self.sync_open_orders(only_on_new_bar=True)
+        self._expire_due()
+
+    def _expire_due(self) -> None:
+        """`valid=` emulated: an order the next bar will find past `valid` is cancelled now (its
+        cancel arrives, as Expired, with the next bar); one already past it (a gap in the bars)
+        is cancelled and read back at once."""
+        now = False
+        brackets: set[int] = set()  # one expiry a bracket: the venue cancels its other parts
+        for cid, order in list(self._with_valid.items()):
+            if not order.alive():
+                del self._with_valid[cid]
+                continue
+            due = None if order in self._held else expiry(order)
+            group = (order.parent or order).ref
+            if due is None or group in brackets:
+                continue
+            brackets.add(group)
+            if cid not in self._expiring:
+                self._expiring.add(cid)
+                self.cancel(order)
+            now |= due == "past"
+        if now:
+            self.sync_open_orders()
 
     def _drain_events(self) -> None:
         while True:
@@ -420,11 +475,15 @@ class AlpacaBroker(bt.BrokerBase):
             cid = self._cid_of_venue_id[snap.id] = self._cid_of_venue_id[snap.replaces]
         if cid is None and snap.client_order_id in self._orders:
             cid = self._cid_of_venue_id[snap.id] = snap.client_order_id
-        if cid is None:
-            return  # not an order of this run
+        if cid is None or snap.id in self._superseded:
+            return  # not an order of this run, or a copy re-sent within an oco pair
         order = self._orders[cid]
         final = snap.status if snap.status in _FINAL else event if event in _FINAL else None
+        if final == "canceled" and cid in self._expiring:
+            final = "expired"
         reason = self._final_reason(snap, final) if final and order.alive() else None
+        if final == "expired" and cid in self._expiring:
+            reason = "valid= reached: cancelled by parity at the venue"
         if self.journal is not None:
             self.journal.order_event(
                 cid,

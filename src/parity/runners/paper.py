@@ -250,6 +250,10 @@ def run_paper(
         tape = Tape(journal, taped=point.taped)
         cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, maxcpus=1)
         cerebro.broker = session.broker(config, run_id, notify)
+        refuses = getattr(cerebro.broker, "refused_in", None)
+        refused = refuses(spec.cls) if callable(refuses) else None
+        if refused:  # an order type the venue lacks: refused before any order
+            raise StrategyError(f"strategy {spec.name} cannot trade at this venue: {refused}")
         if resume is not None and simulated:
             cerebro.addanalyzer(
                 RestoreSimState,

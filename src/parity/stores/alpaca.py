@@ -645,6 +645,7 @@ def _order_request(request: OrderRequest) -> Any:
         StopLossRequest,
         StopOrderRequest,
         TakeProfitRequest,
+        TrailingStopOrderRequest,
     )
 
     common: dict[str, Any] = {
@@ -654,11 +655,13 @@ def _order_request(request: OrderRequest) -> Any:
         "time_in_force": TimeInForce(request.time_in_force),
         "client_order_id": request.client_order_id,
     }
-    if request.take_profit is not None and request.stop_loss is not None:
-        common.update(
-            order_class=OrderClass.BRACKET,
-            take_profit=TakeProfitRequest(limit_price=request.take_profit),
-            stop_loss=StopLossRequest(stop_price=request.stop_loss),
+    if request.order_class != "simple":
+        common["order_class"] = OrderClass(request.order_class)
+    if request.take_profit is not None:
+        common["take_profit"] = TakeProfitRequest(limit_price=request.take_profit)
+    if request.stop_loss is not None:
+        common["stop_loss"] = StopLossRequest(
+            stop_price=request.stop_loss, limit_price=request.stop_loss_limit
         )
     kinds: dict[str, Callable[[], Any]] = {
         "market": lambda: MarketOrderRequest(**common),
@@ -666,6 +669,9 @@ def _order_request(request: OrderRequest) -> Any:
         "stop": lambda: StopOrderRequest(stop_price=request.stop_price, **common),
         "stop_limit": lambda: StopLimitOrderRequest(
             stop_price=request.stop_price, limit_price=request.limit_price, **common
+        ),
+        "trailing_stop": lambda: TrailingStopOrderRequest(
+            trail_price=request.trail_price, trail_percent=request.trail_percent, **common
         ),
     }
     if request.type not in kinds:

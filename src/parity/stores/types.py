@@ -91,7 +91,9 @@ class PositionInfo:
 
 @dataclass(frozen=True, kw_only=True)
 class OrderRequest:
-    """What the broker asks the venue to do (market/limit/stop/stop_limit, optional bracket)."""
+    """What the broker asks the venue to do: market/limit/stop/stop_limit/trailing_stop, as a
+    simple order or of class bracket (both exits), oto (one exit) or oco (a limit exit with a
+    `stop_loss` partner)."""
 
     symbol: str
     side: str
@@ -103,4 +105,8 @@ class OrderRequest:
     client_order_id: str
     take_profit: float | None = None
     stop_loss: float | None = None
+    stop_loss_limit: float | None = None
+    order_class: str = "simple"
+    trail_price: float | None = None
+    trail_percent: float | None = None  # in percent, as Alpaca takes it (2.0 = 2 %)
     extra: dict[str, Any] = field(default_factory=dict)

@@ -17,13 +17,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from parity.costs import CostModel
-from parity.venue import fills
+from parity.venue import fills, ordertypes
 from parity.venue.clock import MarketCalendar
 from parity.venue.fills import Bar
 
 OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "held", "pending_new"})
-ORDER_TYPES = frozenset({"market", "limit", "stop", "stop_limit"})
-TIME_IN_FORCE = frozenset({"day", "gtc"})
+ORDER_TYPES = frozenset({"market", "limit", "stop", "stop_limit", "trailing_stop"})
+TIME_IN_FORCE = frozenset({"day", "gtc", "cls"})
+ORDER_CLASSES = frozenset({"simple", "bracket", "oco", "oto"})
 EPS = 1e-9
 ASSET_NAMESPACE = uuid.UUID("6f1c1a52-3c43-4d0e-9a8e-5f0a4c2b7d11")
 
@@ -86,6 +87,12 @@ class Order:
     session_date: date | None = None
     extended_hours: bool = False
     reject_reason: str | None = None  # the venue's message for a rejected order
+    notional: float | None = None  # a dollar amount instead of a quantity (market day orders)
+    trail_price: float | None = None
+    trail_percent: float | None = None
+    hwm: float | None = None  # a trailing stop's high-water mark (low-water for a buy)
+    annotated_close: float | None = None  # a `cls` order: the session's last regular close
+    annotated_at: datetime | None = None  # ... and the start of the bar it closed
 
     @property
     def remaining(self) -> float:
@@ -187,6 +194,9 @@ class Engine:
         total = 0.0
         for order in self.orders.values():
             if order.is_open and order.side == "buy" and order.status != "held":
+                if order.notional is not None and order.filled_qty <= EPS:
+                    total += order.notional
+                    continue
                 price = order.reference_price or self.last_price.get(order.symbol, 0.0)
                 total += order.remaining * price
         return total
@@ -200,10 +210,12 @@ class Engine:
         for order in self.orders.values():
             if not order.is_open or order.symbol != symbol or order.side != "sell":
                 continue
-            if order.parent_id is None:
+            if order.parent_id is None and order.order_class != "oco":
                 held += order.remaining
         for parent in self.orders.values():
             legs = [leg for leg in parent.legs if leg.is_open and leg.status != "held"]
+            if parent.order_class == "oco" and parent.legs and parent.is_open:
+                legs.append(parent)  # an exit pair holds its shares once
             sells = [leg.remaining for leg in legs if leg.side == "sell" and leg.symbol == symbol]
             held += max(sells, default=0.0)
         return held
@@ -256,11 +268,11 @@ class Engine:
         symbol = str(body.get("symbol") or "").upper()
         if symbol not in self.symbols:
             raise invalid(f"asset {symbol!r} not found" if symbol else "symbol is required")
-        if body.get("notional") not in (None, ""):
-            raise invalid("notional orders are not supported by the parity venue; use qty")
-        qty = _number(body, "qty")
-        if qty is None or qty <= 0:
-            raise invalid("qty must be > 0")
+        qty, notional = _number(body, "qty"), _number(body, "notional")
+        if (qty is None) == (notional is None):
+            raise invalid("exactly one of qty or notional is required")
+        if (qty is not None and qty <= 0) or (notional is not None and notional <= 0):
+            raise invalid("qty must be > 0" if notional is None else "notional must be > 0")
         side = str(body.get("side") or "")
         if side not in ("buy", "sell"):
             raise invalid(f"invalid side: {side!r}")
@@ -276,8 +288,15 @@ class Engine:
         if cid in self.by_client_id:
             raise invalid("client_order_id must be unique")
         order_class = str(body.get("order_class") or "simple")
-        if order_class not in ("simple", "bracket"):
-            raise invalid(f"order_class {order_class!r} is not supported (simple, bracket)")
+        if order_class not in ORDER_CLASSES:
+            raise invalid(f"order_class {order_class!r} is not supported")
+        fractional = notional is not None or not float(qty or 0).is_integer()
+        if fractional and (tif != "day" or order_class != "simple" or kind == "trailing_stop"):
+            raise invalid("fractional orders must be simple DAY orders (not trailing stops)")
+        if notional is not None and kind != "market":
+            raise invalid("notional orders must be market orders")
+        if tif == "cls" and kind not in ("market", "limit"):
+            raise invalid("cls orders must be market or limit orders")
         order = Order(
             id=str(uuid.uuid4()),
             client_order_id=cid,
@@ -285,7 +304,8 @@ class Engine:
             side=side,
             type=kind,
             time_in_force=tif,
-            qty=qty,
+            qty=qty or 0.0,
+            notional=notional,
             created_at=self.now,
             updated_at=self.now,
             fillable_from=self.now + self.latency,
@@ -294,16 +314,22 @@ class Engine:
             order_class=order_class,
             extended_hours=bool(body.get("extended_hours") or False),
         )
-        if tif == "day":
+        if tif in ("day", "cls"):
             order.session_date = self.calendar.session_date_for(self.now)
+        if kind == "trailing_stop":
+            ordertypes.check_trailing(order, body, self.last_price.get(symbol))
+        if tif == "cls":  # submitted with no regular bar left: the last close is the close
+            order.annotated_close = self.last_price.get(symbol)
         if order_class == "bracket":
             self._attach_legs(order, body)
+        elif order_class in ("oco", "oto"):
+            order.legs.append(ordertypes.exit_leg(order, body, held=order_class == "oto"))
         return order
 
     @staticmethod
     def _check_prices(kind: str, limit: float | None, stop: float | None) -> None:
-        if kind == "market" and (limit is not None or stop is not None):
-            raise invalid("market orders require no stop or limit price")
+        if kind in ("market", "trailing_stop") and (limit is not None or stop is not None):
+            raise invalid(f"{kind} orders require no stop or limit price")
         if kind in ("limit", "stop_limit") and limit is None:
             raise invalid(f"{kind} orders require a limit price")
         if kind in ("stop", "stop_limit") and stop is None:
@@ -361,7 +387,7 @@ class Engine:
     def _check_funds(self, order: Order) -> None:
         if order.side == "buy":
             price = order.reference_price or self.last_price.get(order.symbol, 0.0)
-            cost = order.qty * price
+            cost = order.qty * price if order.notional is None else order.notional
             power = self.buying_power()
             if cost > power + EPS:
                 raise VenueError(
@@ -376,7 +402,10 @@ class Engine:
         existing = position.qty if position else 0.0
         held = self.held_for_orders(order.symbol)
         available = max(existing - held, 0.0)
-        if order.qty > available + EPS:
+        wanted = order.qty
+        if order.notional is not None:
+            wanted = order.notional / self.last_price.get(order.symbol, math.inf)
+        if wanted > available + EPS:
             raise VenueError(
                 403,
                 40310000,
@@ -409,6 +438,8 @@ class Engine:
             raise VenueError(422, 42210000, f'order is already in "{order.status}" state')
         if order.parent_id is not None:
             parent = self.orders[order.parent_id]
+            if parent.order_class == "oco":
+                self._cancel_one(parent)
             for leg in parent.legs:
                 self._cancel_one(leg)
             return order
@@ -451,6 +482,8 @@ class Engine:
         stop = _number(body, "stop_price")
         limit = old.limit_price if limit is None else limit
         stop = old.stop_price if stop is None else stop
+        if old.type == "trailing_stop":  # `trail` sets the distance; the mark carries over
+            stop = None
         self._check_prices(old.type, limit, stop)
         cid = str(body.get("client_order_id") or uuid.uuid4())
         if cid in self.by_client_id:
@@ -476,6 +509,8 @@ class Engine:
         )
         if tif == "day":
             new.session_date = self.calendar.session_date_for(self.now)
+        if old.type == "trailing_stop":
+            ordertypes.replace_trail(old, new, _number(body, "trail"))
         old.status = "replaced"
         old.replaced_at = self.now
         old.replaced_by = new.id
@@ -549,6 +584,7 @@ class Engine:
             if (
                 order.is_open
                 and order.status != "held"
+                and order.time_in_force != "cls"
                 and order.session_date is not None
                 and when >= self.calendar.close_of(order.session_date)
             ):
@@ -562,10 +598,21 @@ class Engine:
                     for leg in self.orders[order.parent_id].legs:
                         self._cancel_one(leg)
 
-    def _price(self, order: Order, bar: Bar) -> float | None:
+    def _price(self, order: Order, bar: Bar, when: datetime) -> float | None:
         buy = order.side == "buy"
+        if order.time_in_force == "cls":
+            assert order.session_date is not None
+            over = when >= self.calendar.close_of(order.session_date)
+            price = ordertypes.close_price(order, bar, when, over)
+            if price is None or order.type == "market":
+                return price
+            assert order.limit_price is not None  # a limit-on-close: the close within the limit
+            within = price <= order.limit_price if buy else price >= order.limit_price
+            return price if within else None
         if order.type == "market":
             return fills.market_price(self.costs, buy, bar)
+        if order.type == "trailing_stop":
+            return ordertypes.trailing_price(self.costs, order, bar)
         if order.type == "limit":
             assert order.limit_price is not None
             return fills.limit_price(self.costs, buy, bar, order.limit_price)
@@ -582,9 +629,13 @@ class Engine:
         return price
 
     def _match(self, order: Order, when: datetime, bar: Bar) -> None:
-        price = self._price(order, bar)
+        price = self._price(order, bar, when)
         if price is None:
             return
+        if order.time_in_force == "cls" and order.annotated_at is not None:
+            when = order.annotated_at  # filled at the close of the session's last bar
+        if order.notional is not None and order.filled_qty <= EPS:
+            order.qty = ordertypes.notional_qty(order.notional, price)
         qty = order.remaining
         if self.volume_share < 1.0:
             qty = min(qty, float(math.floor(bar.volume * self.volume_share)))
@@ -642,10 +693,16 @@ class Engine:
             position_qty=held.qty if held else 0.0,
             execution_id=execution,
         )
-        if done and order.legs:
+        if done and order.legs and order.order_class == "oco":
+            for leg in order.legs:
+                self._cancel_one(leg)
+        elif done and order.legs:
             self._activate_legs(order, when)
         if done and order.parent_id is not None:
-            for leg in self.orders[order.parent_id].legs:
+            parent = self.orders[order.parent_id]
+            if parent.order_class == "oco":
+                self._cancel_one(parent)
+            for leg in parent.legs:
                 if leg is not order:
                     self._cancel_one(leg)
 

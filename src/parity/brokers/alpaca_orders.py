@@ -1,0 +1,162 @@
+"""Backtrader orders as Alpaca requests: the one table of what maps and what is refused.
+
+| Backtrader                          | Alpaca                                             |
+|-------------------------------------|----------------------------------------------------|
+| Market (or no exectype)             | `market`, `day`                                    |
+| Close                               | `market`, `cls` (fills at the official close)      |
+| Limit / Stop / StopLimit            | `limit` / `stop` / `stop_limit`, `gtc`             |
+| StopTrail (trailamount/trailpercent)| `trailing_stop`, `trail_price` / `trail_percent`   |
+| StopTrailLimit                      | refused: Alpaca's trailing stop has no limit       |
+| parent + 2 children (buy_bracket)   | `order_class=bracket`                              |
+| parent + 1 child                    | `order_class=oto`                                  |
+| `oco=` a limit and a stop exit      | `order_class=oco`                                  |
+| `valid=` (good till date)           | `gtc`, cancelled by parity when it expires         |
+
+A refusal is a `str`: the one-line reason the order is rejected with.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any
+
+import backtrader as bt
+
+from parity.stores.types import OrderRequest
+
+# exectype → (Alpaca type, time in force) or the reason it is refused
+ORDER_TYPES: dict[int | None, tuple[str, str] | str] = {
+    None: ("market", "day"),
+    bt.Order.Market: ("market", "day"),
+    bt.Order.Close: ("market", "cls"),
+    bt.Order.Limit: ("limit", "gtc"),
+    bt.Order.Stop: ("stop", "gtc"),
+    bt.Order.StopLimit: ("stop_limit", "gtc"),
+    bt.Order.StopTrail: ("trailing_stop", "gtc"),
+    bt.Order.StopTrailLimit: "StopTrailLimit is not supported: Alpaca's trailing_stop has no "
+    "limit price; use StopTrail",
+}
+_EXITS = {
+    bt.Order.Limit: "take_profit",
+    bt.Order.Stop: "stop_loss",
+    bt.Order.StopLimit: "stop_loss",
+}
+
+
+def order_name(order: bt.Order) -> str:
+    return bt.Order.ExecTypes[order.exectype] if order.exectype is not None else "Market"
+
+
+def request_for(parent: bt.Order, group: list[bt.Order]) -> OrderRequest | str:
+    """The request for `parent` and its children (`group[1:]`), or why it is refused."""
+    row = ORDER_TYPES.get(parent.exectype, f"order type {order_name(parent)} is not supported")
+    if isinstance(row, str):
+        return row
+    kind, tif = row
+    created = parent.created
+    fields: dict[str, Any] = {}
+    if kind == "trailing_stop":
+        reason = _trail(parent, fields)
+        if reason:
+            return reason
+    children = group[1:]
+    order_class = {0: "simple", 1: "oto", 2: "bracket"}.get(len(children))
+    for child in children:
+        role = _EXITS.get(child.exectype)
+        if role is None or role in fields:
+            return (
+                f"a {order_name(child)} child order is not supported: Alpaca's bracket/oto "
+                "legs are one Limit take-profit and/or one Stop or StopLimit stop-loss"
+            )
+        if abs(child.created.size) != abs(created.size):
+            return "a child order of another size than its parent is not supported by Alpaca"
+        fields[role] = child.created.price
+        if child.exectype == bt.Order.StopLimit:
+            fields["stop_loss_limit"] = child.created.pricelimit
+    if children and (kind == "trailing_stop" or tif == "cls"):
+        return f"a {order_name(parent)} parent of child orders is not supported by Alpaca"
+    if children:
+        tif = "gtc"  # the legs inherit it: Backtrader's children are good till cancelled
+    return OrderRequest(
+        symbol=parent.data._name,
+        side="buy" if parent.isbuy() else "sell",
+        qty=abs(created.size),
+        type=kind,
+        time_in_force=tif,
+        limit_price=created.pricelimit if kind == "stop_limit" else
+        created.price if kind == "limit" else None,
+        stop_price=created.price if kind in ("stop", "stop_limit") else None,
+        client_order_id=parent.info["client_order_id"],
+        order_class=order_class or "simple",
+        **fields,
+    )  # fmt: skip
+
+
+def _trail(order: bt.Order, fields: dict[str, Any]) -> str | None:
+    """A StopTrail trails from the close it was decided on, as Alpaca trails from the last
+    price: an explicit `price=` reference has no Alpaca counterpart."""
+    if order.price is not None and order.price != order.created.pclose:
+        return "StopTrail with price= is not supported: Alpaca trails from the last price"
+    if order.trailamount:
+        fields["trail_price"] = float(order.trailamount)
+    elif order.trailpercent:
+        fields["trail_percent"] = float(order.trailpercent) * 100.0
+    else:
+        return "StopTrail needs trailamount= or trailpercent="
+    return None
+
+
+def oco_request(limit: bt.Order, stop: bt.Order, client_order_id: str) -> OrderRequest | str:
+    """An exit pair (`oco=`) as Alpaca's `oco` class: the limit order with a stop-loss leg."""
+    if limit.exectype != bt.Order.Limit or stop.exectype not in (bt.Order.Stop, bt.Order.StopLimit):
+        return (
+            f"oco= of a {order_name(limit)} and a {order_name(stop)} order is not supported: "
+            "Alpaca's oco class pairs one Limit and one Stop or StopLimit exit"
+        )
+    if limit.data is not stop.data or limit.isbuy() != stop.isbuy():
+        return "oco= orders must be on the same data and the same side for Alpaca's oco class"
+    if abs(limit.created.size) != abs(stop.created.size):
+        return "oco= orders of different sizes are not supported by Alpaca's oco class"
+    if limit.parent is not None or stop.parent is not None:
+        return "oco= between bracket children is not supported by Alpaca"
+    return OrderRequest(
+        symbol=limit.data._name,
+        side="buy" if limit.isbuy() else "sell",
+        qty=abs(limit.created.size),
+        type="limit",
+        time_in_force="gtc",
+        limit_price=limit.created.price,
+        client_order_id=client_order_id,
+        order_class="oco",
+        take_profit=limit.created.price,
+        stop_loss=stop.created.price,
+        stop_loss_limit=stop.created.pricelimit if stop.exectype == bt.Order.StopLimit else None,
+    )
+
+
+# order types refused by name in the strategy's own source, before the run's first order
+REFUSED_NAMES = {
+    name: row for name, row in (("StopTrailLimit", ORDER_TYPES[bt.Order.StopTrailLimit]),)
+    if isinstance(row, str)
+}  # fmt: skip
+
+
+def refused_in(strategy: type) -> str | None:
+    """`FILE:LINE: <reason>` for the first refused order type the strategy's code names (its
+    own classes, not Backtrader's or parity's), else `None`."""
+    for cls in strategy.__mro__:
+        module = getattr(cls, "__module__", "") or ""
+        if module.split(".")[0] in ("backtrader", "parity", "builtins"):
+            continue
+        try:
+            lines, first = inspect.getsourcelines(cls)
+            path = inspect.getsourcefile(cls) or module
+        except (OSError, TypeError):
+            continue
+        for offset, line in enumerate(lines):
+            code = line.split("#", 1)[0]
+            for name, reason in REFUSED_NAMES.items():
+                if re.search(rf"\b{name}\b", code):
+                    return f"{path}:{first + offset}: {reason}"
+    return None
