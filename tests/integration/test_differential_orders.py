@@ -166,12 +166,7 @@ REHEARSED = [
     ("TargetOrders", "1Day"),
     ("SizedEntries", "1Day"),
     ("TwoDatas", "1Day"),
-    pytest.param(
-        "ParentWithStop",
-        "1Day",
-        # a parent with one child is sent without the child (paper order mapping)
-        marks=pytest.mark.xfail(strict=True, reason="paper mapping: branch i13b"),
-    ),
+    ("ParentWithStop", "1Day"),  # sent as Alpaca's `oto` class
     ("Bracket", "1Day"),
     *[
         (name, timeframe)
