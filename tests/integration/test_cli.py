@@ -668,6 +668,12 @@ ERRORS = {
         2,
         ["commission '5' has no unit", "0.005/share", "0.1%", "10bps"],
     ),
+    # rupees were added to dollars in one cash account
+    "mixed currencies": (
+        ["--symbols", "RELIANCE.NS,IBM"],
+        2,
+        ["different currencies", "RELIANCE.NS (INR)", "IBM (USD)", "separately"],
+    ),
 }
 
 

@@ -29,6 +29,7 @@ import pandas as pd
 from parity.errors import ConfigError, DataError
 from parity.feeds.adjust import Adjustment, Split, adjust_prices
 from parity.feeds.bars import COLUMNS, BarSeries
+from parity.feeds.currency import check_one_currency
 from parity.feeds.files import data_suffix, file_symbol, read_bar_file
 from parity.feeds.resample import infer_timeframe, resample
 from parity.feeds.sample import DEFAULT_SAMPLE_SYMBOL, sample_path
@@ -88,6 +89,7 @@ def load_bars(
     if start is not None and end is not None and start > end:
         raise ConfigError(f"start {start} is after end {end}; swap them")
     wanted = [s.strip().upper() for s in (symbols or []) if s.strip()]
+    check_one_currency(wanted)
     kind = source.strip().lower()
     if kind in ("yahoo", "yfinance"):
         return _load_yahoo(source, wanted, timeframe, start, end, adjustment, cache_dir)
