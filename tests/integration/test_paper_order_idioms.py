@@ -100,21 +100,22 @@ def test_valid_orders_expire_alike(tmp_path: Path) -> None:
     assert set(expired["reason"]) == {"valid= reached: cancelled by parity at the venue"}
 
 
-def test_close_orders_fill_at_the_official_close(tmp_path: Path) -> None:
+@pytest.mark.parametrize("preload", [True, False])
+def test_close_orders_fill_at_the_official_close(tmp_path: Path, preload: bool) -> None:
     """`Close` is sent as Alpaca's `cls`: it fills at the 16:00 official close (the close of the
-    15:59 bar). Backtrader's `Close` fills at the close of the data's last bar of the day, after
-    hours on this sample (19:55 on 10-04): the one documented difference of the mapping."""
+    15:59 bar, not of the last after-hours bar, 19:55 on this sample), and the backtest's `Close`
+    fills there too: fills and equity alike to the cent."""
     name = "CloseOrders"
     days = {"end": dt.date(2013, 10, 9)}
     paper_dir = paper(tmp_path, name, **days)
-    fills = pd.read_csv(paper_dir / "fills.csv", parse_dates=["datetime"])
+    bt_dir = backtest(tmp_path, name, preload=preload, **days)
+    assert_same(bt_dir, paper_dir, at_least=2)  # two round trips, four fills
+    fills = pd.read_csv(bt_dir / "fills.csv", parse_dates=["datetime"])
     tape = pd.read_csv(paper_dir / "tape.csv", parse_dates=["datetime"]).set_index("datetime")
     assert len(fills) == 4
     assert (fills["datetime"].dt.time == dt.time(15, 59)).all()
     assert list(fills["price"]) == list(tape.loc[fills["datetime"], "close"])
     assert list(fills["side"]) == ["buy", "sell", "buy", "sell"]
-    bt_fills = pd.read_csv(backtest(tmp_path, name, **days) / "fills.csv", parse_dates=["datetime"])
-    assert bt_fills["datetime"].iloc[0] == pd.Timestamp("2013-10-04 19:55")
 
 
 def test_stop_trail_limit_is_refused_before_the_first_order(tmp_path: Path) -> None:

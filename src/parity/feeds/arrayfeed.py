@@ -10,13 +10,21 @@ over plain Python lists, so both paths see exactly the same numbers.
 from __future__ import annotations
 
 import array
+import datetime as dt
 import math
 
 import backtrader as bt
 import numpy as np
 
 from parity.feeds.bars import BarSeries
+from parity.feeds.currency import is_us_listing
 from parity.feeds.lines import SESSION_END
+
+# The end of a US regular session (16:00 New York) as Backtrader's `sessionend` on bar-start
+# labels: the 15:59 bar is the session's last, so a `Close` order fills at its close (Alpaca's
+# official close, the venue's `cls`) instead of at the last after-hours bar. A millisecond short
+# of 16:00 so the 16:00 bar is past it (Backtrader then fills at the annotated 15:59 close).
+US_REGULAR_SESSION_END = dt.time(15, 59, 59, 999000)
 
 _EPOCH_ORDINAL = 719163.0  # datetime.date(1970, 1, 1).toordinal(): Backtrader's float-day epoch
 
@@ -58,6 +66,8 @@ class ArrayFeed(bt.feed.DataBase):
         else:
             self.p.timeframe = bt.TimeFrame.Minutes
             self.p.compression = max(1, series.timeframe.seconds // 60)
+            if is_us_listing(series.symbol):  # only Close orders and session timers read it
+                self.p.sessionend = US_REGULAR_SESSION_END
 
     def start(self) -> None:
         super().start()

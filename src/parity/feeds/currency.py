@@ -45,6 +45,11 @@ def quote_currency(symbol: str) -> str:
     return "USD"
 
 
+def is_us_listing(symbol: str) -> bool:
+    """Whether `symbol` is a US equity listing (no exchange suffix, not a crypto pair)."""
+    return "/" not in symbol and quote_currency(symbol) == "USD"
+
+
 def check_one_currency(symbols: Sequence[str]) -> str | None:
     """The run's currency; `ConfigError` naming each symbol's currency when they differ."""
     currencies = {symbol: quote_currency(symbol) for symbol in symbols}

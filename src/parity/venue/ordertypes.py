@@ -6,7 +6,7 @@ order classes on the local venue, with Backtrader's fill rules.
   `trail_percent` percent. As in Backtrader's `StopTrail`, each bar is first matched against the
   stop as it stood, then the mark moves with the bar's close.
 - `cls`: fills at the official close, the close of the session's last regular-hours bar, once
-  the session is over (Backtrader's `Close` fills at the close of the session's last bar).
+  the session is over (as the backtest's `Close`: its US intraday feeds end the session at 16:00).
 - `oco`: an exit pair, a limit (the order itself) and a stop or stop-limit leg, both working at
   once; the first to fill cancels the other. `oto`: an entry and one exit leg, held until the
   entry fills (the bracket with one leg).
