@@ -181,14 +181,7 @@ REHEARSED = [
         )
     ],
     ("Bracket", "1Min"),
-    pytest.param(
-        "Bracket",
-        "5Min",
-        # the venue matches the legs on the 1-minute bars from the minute after the parent's
-        # fill (the take-profit fills at 15:46 at its limit); the backtest matches them on the
-        # next 5Min bar (15:50, at its open): one fill model for both is the architecture issue
-        marks=pytest.mark.xfail(strict=True, reason="venue matches legs on minute bars"),
-    ),
+    ("Bracket", "5Min"),  # the venue replays the run's 5Min bars: legs match on them
 ]
 
 

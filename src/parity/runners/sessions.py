@@ -251,6 +251,13 @@ class LocalVenueSession(AlpacaSession):
         from parity.venue.server import VenueServer
 
         loaded = load_bars(config.data, config.symbols, start=config.start, end=config.end)
+        if config.timeframe.seconds > loaded.series[0].timeframe.seconds:
+            # the venue replays the run's bars: market data, fills and the strategy see the same
+            # (resting orders match on the run's bars, as in the backtest)
+            loaded = load_bars(
+                config.data, config.symbols, timeframe=config.timeframe,
+                start=config.start, end=config.end,
+            )  # fmt: skip
         extra: dict[str, Any] = {"faults": config.faults} if config.faults is not None else {}
         if config.replay_start:
             extra["start"] = config.replay_start
