@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -147,9 +148,15 @@ def test_a_simulated_broker_run_resumes_with_cash_and_positions_from_its_journal
     before = pd.read_csv(paper.run_dir / "equity.csv")
     held_cash = before["cash"].iloc[-1]
     assert held_cash < 10_000  # invested
+    # as a killed process leaves it: the journal still says running (a finished run is not
+    # resumed)
+    journal = sqlite3.connect(paper.run_dir / "journal.sqlite")
+    with journal:
+        journal.execute("UPDATE runs SET status = 'running', finished_at = NULL")
+    journal.close()
 
     second = RecordedSource(stop_at - dt.timedelta(minutes=5))
-    end = dt.datetime.combine(DAY, dt.time(13, 0))
+    end = dt.datetime.combine(DAY, dt.time(20, 5))  # on past the bars the first run processed
     messages: list[str] = []
     resumed = resume_paper(
         paper.run_dir,
@@ -161,6 +168,7 @@ def test_a_simulated_broker_run_resumes_with_cash_and_positions_from_its_journal
     assert list(orders["side"]) == ["buy"]  # the restored position: no second entry
     equity = pd.read_csv(resumed.run_dir / "equity.csv")
     assert len(equity) > len(before)
+    assert equity["datetime"].is_unique and equity["datetime"].is_monotonic_increasing
     after = equity.iloc[len(before)]
     assert after["cash"] == pytest.approx(held_cash)  # cash restored from the journal
     assert any("restored from the journal" in m for m in messages)

@@ -92,9 +92,9 @@ class SimBroker(bt.brokers.BackBroker):
         return order
 
     def next(self) -> None:
-        # a position restored on resume (before its data's first bar) cannot be marked yet:
-        # Backtrader's own next() would read a bar that does not exist
-        waiting = {d: p for d, p in self.positions.items() if p and not len(d)}
+        # a position of a data with no bar yet (restored on resume, or an empty one bound at
+        # start) cannot be marked: Backtrader's own next() would read a bar that does not exist
+        waiting = {d: p for d, p in self.positions.items() if not len(d)}
         for data in waiting:
             del self.positions[data]
         try:
