@@ -169,7 +169,13 @@ def test_an_expired_market_order_ends_and_the_strategy_trades_again(tmp_path: Pa
     assert list(twin["datetime"])[2] == "2013-10-04 15:59:00"
     assert list(twin["price"])[2] == pytest.approx(183.98)
     ledger = result.divergence["ledger"]
-    assert ledger["counts"] == {"matched": 1, "missed": 1, "extra": 1}
+    assert ledger["counts"] == {
+        "matched": 1,
+        "matched_closed": 1,
+        "matched_open": 0,
+        "missed": 1,
+        "extra": 1,
+    }
     missed = [r for r in ledger["rows"] if r["status"] == "missed"]
     assert [(r["decision_bar"], r["live_order"]) for r in missed] == [
         ("2013-10-04T15:58:00", f"{expired} expired")
