@@ -119,15 +119,18 @@ def test_killed_mid_save_the_venue_restarts_whole_and_ends_as_if_never_killed(
 
     path = tmp_path / FILE_NAME
     rng = random.Random(7)
+    # ten seeded replay steps at least 100 apart, so that the kills happen however fast the
+    # machine replays (a wall-clock schedule let a fast venue finish before the tenth kill)
+    total = int(expected.account["step"])
+    targets = sorted(100 * k + rng.randrange(50) for k in rng.sample(range(1, total // 100), 10))
     cursors: list[int] = []
     child = run_child(script, path, log)
-    while len(cursors) < 10:
+    for target in targets:
         last = cursors[-1] if cursors else 0
-        while child.poll() is None and cursor(path) <= last:
-            time.sleep(0.005)  # wait until the restarted venue replays again
-        time.sleep(rng.uniform(0.0, 0.25))  # then kill anywhere: in a save, between saves
-        if child.poll() is not None:
-            break
+        while child.poll() is None and cursor(path) < max(target, last + 1):
+            time.sleep(0.001)  # wait until the (restarted) venue has replayed to the target
+        assert child.poll() is None, f"the venue finished before the kill at step {target}"
+        time.sleep(rng.uniform(0.0, 0.003))  # then kill anywhere: in a save, between saves
         child.send_signal(signal.SIGKILL)
         child.wait()
         saved = VenueStore(path).load()
