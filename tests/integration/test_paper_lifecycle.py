@@ -64,7 +64,7 @@ class Guarded(bt.Strategy):
             self.skipped.append(at)
             return
         act = self.buy if signal["side"] == "buy" else self.sell
-        if "limit" in signal:  # a limit order with a Backtrader validity: a day order at Alpaca
+        if "limit" in signal:  # a limit order with a Backtrader validity (valid=)
             self.pending = act(
                 size=signal["size"], exectype=bt.Order.Limit, price=signal["limit"],
                 valid=datetime.timedelta(days=signal["valid_days"]),
@@ -205,8 +205,9 @@ def test_an_expired_market_order_ends_and_the_strategy_trades_again(tmp_path: Pa
 
 def test_an_expired_limit_order_ends_and_the_strategy_trades_again(tmp_path: Path) -> None:
     signals = [
-        # never touched; valid for 3 days in Backtrader's terms, the venue expires it at the close
-        {"at": "2013-10-04 15:00", "side": "buy", "size": 10, "limit": 150.0, "valid_days": 3},
+        # never touched; valid for one day in Backtrader's terms: sent gtc, parity cancels it at
+        # the venue on the first bar past its validity (Monday's first) and it ends Expired
+        {"at": "2013-10-04 15:00", "side": "buy", "size": 10, "limit": 150.0, "valid_days": 1},
         {"at": "2013-10-07 10:00", "side": "buy", "size": 10},
         {"at": "2013-10-07 11:00", "side": "sell", "size": 10},
     ]
