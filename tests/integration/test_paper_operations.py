@@ -49,7 +49,7 @@ import backtrader as bt
 
 
 class Scripted(bt.Strategy):
-    params = (("plan", "[]"), ("out", ""), ("stop_at", 0))
+    params = (("plan", "[]"), ("out", ""), ("stop_at", 0), ("seen", ""))
 
     def __init__(self):
         self.actions = {}
@@ -70,6 +70,8 @@ class Scripted(bt.Strategy):
         )
         for action in self.actions.get(n, []):
             getattr(self, action["op"])(size=action["size"])
+        if self.p.seen and self.getposition(self.data).size:
+            open(self.p.seen, "a").close()  # the strategy has seen its position on a bar
         if self.p.stop_at and n >= self.p.stop_at:
             self.env.runstop()
 
@@ -342,6 +344,7 @@ def test_sigterm_with_flatten_on_exit_leaves_no_position(
 ) -> None:
     venue = venue_factory(ack_timeout=0.2)
     out = tmp_path / "record.json"
+    seen = tmp_path / "seen"
     plan = json.dumps([{"bar": 2, "op": "buy", "size": 10}])
     proc = parity_cli(
         "run",
@@ -355,6 +358,8 @@ def test_sigterm_with_flatten_on_exit_leaves_no_position(
         f"plan={plan}",
         "-p",
         f"out={out}",
+        "-p",
+        f"seen={seen}",
         "--flatten-on-exit",
         "--runs-dir",
         str(tmp_path / "runs"),
@@ -362,7 +367,9 @@ def test_sigterm_with_flatten_on_exit_leaves_no_position(
     )
     try:
         wait_for_line(proc, "run ")
-        wait_for(lambda: "IBM" in venue.snapshot()["positions"], 30, "the position to open")
+        # the strategy itself has seen the position on a bar (the venue holding it is not enough:
+        # with a short ack timeout a SIGTERM could land before the strategy's next bar)
+        wait_for(seen.exists, 30, "the strategy to see its position")
         proc.send_signal(signal.SIGTERM)
         code, stdout, err = finish(proc)
     finally:
