@@ -258,18 +258,3 @@ class RunStore:
         return RunRecord(
             run_id=manifest.get("run_id", path.name), path=path, manifest=manifest, metrics=metrics
         )
-
-
-def process_alive(pid: int | None) -> bool:
-    """Whether a process with `pid` exists on this machine (a running run's heartbeat owner)."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True

@@ -20,7 +20,7 @@ from typing import Any
 from parity.errors import JournalError, RunNotFoundError
 from parity.journal.database import ENV_DB_URL, JOURNAL_FILE, run_journal_target
 from parity.journal.reader import JournalReader, RunInfo
-from parity.runstore import process_alive
+from parity.processes import process_alive
 
 STALE_HEARTBEAT_S = 90.0  # a running run whose heartbeat is older than this looks hung
 

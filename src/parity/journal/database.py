@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from parity.errors import JournalError
 from parity.journal.schema import SCHEMA_VERSION, Base, Run, SchemaInfo
+from parity.processes import process_alive
 
 ENV_DB_URL = "PARITY_DB_URL"
 JOURNAL_FILE = "journal.sqlite"
@@ -150,7 +151,7 @@ def create_file(target: Target) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.partial"):  # left by a killed creator
         pid = stale.name.split(".")[-2]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             _remove_sqlite(stale)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     _remove_sqlite(partial)
@@ -182,15 +183,6 @@ def _reusable(target: Target) -> bool:
         return False
     finally:
         engine.dispose()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 

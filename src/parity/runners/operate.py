@@ -16,7 +16,7 @@ import pandas as pd
 
 from parity.analyzers.holdings import holdings, open_positions
 from parity.errors import RunNotFoundError
-from parity.runstore import process_alive
+from parity.processes import process_alive
 
 OPEN_STATUSES = {"submitted", "accepted", "partial", "new", "partially_filled", "pending_new"}
 STALE_HEARTBEAT = dt.timedelta(seconds=90)
