@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -30,42 +29,60 @@ from parity.venue.server import VenueServer
 pytestmark = pytest.mark.timeout(300)
 
 PARITY = [sys.executable, "-c", "from parity.cli import main; main()"]
+# The creator stops itself (SIGSTOP) at a chosen step of creating the journal and the test kills
+# it there: every step is hit on every run, not only those a random sleep happened to land on.
 CREATE = """
-import sys
+import os, signal, sys
+import parity.journal.database as database
 from parity.journal import Journal
+step = sys.argv[2]
+def pause(name):
+    if name == step:
+        print("at " + name, flush=True)
+        os.kill(os.getpid(), signal.SIGSTOP)
+real_prepare, real_link, real_remove = database.prepare_schema, os.link, database._remove_sqlite
+def prepare(engine, target, *, create):
+    pause("schema")
+    real_prepare(engine, target, create=create)
+    pause("schema-done")
+def link(src, dst):
+    pause("link")
+    real_link(src, dst)
+    pause("linked")
+database.prepare_schema = prepare
+os.link = link
 print("ready", flush=True)
 Journal.open(sys.argv[1], create=True).close()
 print("created", flush=True)
 """
+STEPS = ["schema", "schema-done", "link", "linked"]
 DAY = "2013-10-04"
 
 
 def test_a_kill_while_the_journal_is_created_leaves_none_or_a_whole_one(tmp_path: Path) -> None:
-    rng = random.Random(9)
-    landed = 0
-    for trial in range(12):
-        path = tmp_path / f"run{trial}" / "journal.sqlite"
+    for step in STEPS:
+        path = tmp_path / step / "journal.sqlite"
         child = subprocess.Popen(
-            [sys.executable, "-c", CREATE, str(path)], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", CREATE, str(path), step], stdout=subprocess.PIPE, text=True
         )
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.0, 0.25))  # creating takes about 0.15 s here
+        assert child.stdout.readline().strip() == f"at {step}"
         child.send_signal(signal.SIGKILL)
-        out = child.communicate()[0]
-        landed += "created" not in out
+        assert "created" not in child.communicate()[0]
+        # a journal file is either absent or whole: never a half-made schema under the real name
+        assert path.exists() == (step == "linked")
         # the run can be started again under the same id, without hand repair
         journal = Journal.open(path, create=True)
         try:
-            journal.start_run(f"run{trial}", {"strategy": {"name": "x"}}, "paper", "local")
+            journal.start_run(f"run-{step}", {"strategy": {"name": "x"}}, "paper", "local")
         finally:
             journal.close()
         reader = JournalReader.open(path)
         try:
-            assert reader.run(f"run{trial}").status == "running"
+            assert reader.run(f"run-{step}").status == "running"
         finally:
             reader.close()
         assert [p.name for p in path.parent.iterdir() if "partial" in p.name] == []
-    assert landed >= 6  # most kills landed before the journal was complete
 
 
 def test_a_journal_left_half_made_by_an_older_version_is_completed_not_refused(

@@ -139,6 +139,8 @@ def create_file(target: Target) -> None:
     recording it) is kept and completed; one that holds a run is refused."""
     path = target.path
     assert path is not None and not target.shared
+    if path.parent.is_dir():
+        _remove_stale_partials(path)
     if _holds_data(path):
         if not _reusable(target):
             raise _exists(path)
@@ -149,10 +151,6 @@ def create_file(target: Target) -> None:
             engine.dispose()
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.partial"):  # left by a killed creator
-        pid = stale.name.split(".")[-2]
-        if pid.isdigit() and not process_alive(int(pid)):
-            _remove_sqlite(stale)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     _remove_sqlite(partial)
     engine = make_engine(Target(f"sqlite:///{partial}", str(partial), partial))
@@ -166,6 +164,14 @@ def create_file(target: Target) -> None:
         raise _exists(path) from None
     finally:
         _remove_sqlite(partial)
+
+
+def _remove_stale_partials(path: Path) -> None:
+    """Remove what a killed creator left aside, before or after it linked the journal."""
+    for stale in path.parent.glob(f".{path.name}.*.partial"):
+        pid = stale.name.split(".")[-2]
+        if pid.isdigit() and not process_alive(int(pid)):
+            _remove_sqlite(stale)
 
 
 def _reusable(target: Target) -> bool:
