@@ -1,4 +1,5 @@
-"""The cost model shared by the simulated broker, the local venue and the backtest twin.
+"""The cost model: commission and slippage, priced into fills by `parity.engine.fills.FillModel`
+(the simulated broker, the local venue and the training environment).
 
 Text forms accepted on the command line and in run files:
 
@@ -18,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from parity.errors import ConfigError
+from parity.instruments import Instrument
 
 _NUMBER = r"([0-9]*\.?[0-9]+(?:e-?[0-9]+)?)"
 
@@ -43,23 +45,27 @@ class CostModel:
     def frictionless(self) -> bool:
         return not any(vars(self).values())
 
-    def commission(self, qty: float, price: float) -> float:
-        """Commission for one order of `qty` shares at `price`."""
-        if not qty:
-            return 0.0
-        fee = abs(qty) * self.commission_per_share + abs(qty) * price * self.commission_pct
-        return max(fee, self.commission_min)
-
-    def fill_commission(
-        self, qty: float, price: float, *, prior_qty: float = 0.0, prior_notional: float = 0.0
+    def commission(
+        self,
+        qty: float,
+        price: float,
+        *,
+        prior_qty: float = 0.0,
+        prior_notional: float = 0.0,
+        instrument: Instrument | None = None,
     ) -> float:
-        """Commission for one fill of an order that had already filled `prior_qty` shares for
-        `prior_notional` dollars: what the order owes after the fill minus what it owed before,
-        so the minimum is charged once per order, not once per partial fill."""
+        """Commission for one fill of `qty` units at `price` of an order that had already filled
+        `prior_qty` units for `prior_notional` (price x quantity, before the multiplier): what
+        the order owes after the fill minus what it owed before, so the minimum is charged once
+        per order, not once per partial fill. With no prior fill it is the whole order's
+        commission. The per-share rate is per unit (a contract for an option), the percentage
+        is of the cash notional (the instrument's multiplier applied; 1 for a share)."""
         if not qty:
             return 0.0
-        after = self._owed(abs(prior_qty) + abs(qty), abs(prior_notional) + abs(qty) * price)
-        return after - self._owed(abs(prior_qty), abs(prior_notional))
+        multiplier = instrument.multiplier if instrument is not None else 1.0
+        before_qty, before_notional = abs(prior_qty), abs(prior_notional)
+        after = self._owed(before_qty + abs(qty), (before_notional + abs(qty) * price) * multiplier)
+        return after - self._owed(before_qty, before_notional * multiplier)
 
     def _owed(self, qty: float, notional: float) -> float:
         if not qty:

@@ -13,9 +13,9 @@ import pytest
 
 from parity.brokers.sim import build_sim_broker
 from parity.costs import CostModel
+from parity.engine.fills import Bar
 from parity.venue.clock import MarketCalendar, ny
 from parity.venue.engine import Engine
-from parity.venue.fills import Bar
 
 PER_SHARE_MIN_1 = CostModel(commission_per_share=0.005, commission_min=1.0)
 
@@ -23,7 +23,7 @@ PER_SHARE_MIN_1 = CostModel(commission_per_share=0.005, commission_min=1.0)
 def pieces_commission(costs: CostModel, sizes: list[float], price: float) -> list[float]:
     paid, qty, notional = [], 0.0, 0.0
     for size in sizes:
-        paid.append(costs.fill_commission(size, price, prior_qty=qty, prior_notional=notional))
+        paid.append(costs.commission(size, price, prior_qty=qty, prior_notional=notional))
         qty, notional = qty + size, notional + size * price
     return paid
 

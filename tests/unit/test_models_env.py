@@ -8,8 +8,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from parity.costs import CostModel
+from parity.engine.fills import Bar, FillModel
 from parity.errors import ConfigError
-from parity.models.env import TradingEnv, TradingSetup, fill_price
+from parity.models.env import TradingEnv, TradingSetup
 from parity.models.features import FeatureSpec
 from parity.models.masking import BUY, HOLD, SELL
 
@@ -58,10 +59,13 @@ def test_buy_fills_at_next_open_with_slippage_and_commission() -> None:
 
 
 def test_slippage_is_capped_at_the_bar_range() -> None:
-    assert fill_price(BUY, 100.0, 100.02, 99.0, CostModel(slippage_pct=0.001)) == 100.02
-    assert fill_price(SELL, 100.0, 101.0, 99.99, CostModel(slippage_fixed=0.05)) == 99.99
-    assert fill_price(SELL, 100.0, 101.0, 99.0, CostModel(slippage_fixed=0.05)) == 99.95
-    assert fill_price(BUY, 100.0, 101.0, 99.0, CostModel()) == 100.0
+    def fill(buy: bool, high: float, low: float, costs: CostModel) -> float:
+        return FillModel(costs=costs).market(buy, Bar(100.0, high, low, 100.0, 1e6))
+
+    assert fill(True, 100.02, 99.0, CostModel(slippage_pct=0.001)) == 100.02
+    assert fill(False, 101.0, 99.99, CostModel(slippage_fixed=0.05)) == 99.99
+    assert fill(False, 101.0, 99.0, CostModel(slippage_fixed=0.05)) == 99.95
+    assert fill(True, 101.0, 99.0, CostModel()) == 100.0
 
 
 def test_invalid_actions_execute_as_hold_and_the_cap_holds() -> None:

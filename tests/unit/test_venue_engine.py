@@ -11,27 +11,27 @@ import pytest
 
 from parity.brokers.sim import build_sim_broker
 from parity.costs import CostModel
+from parity.engine.fills import Bar, FillModel
 from parity.feeds.bars import BarSeries
 from parity.feeds.loader import LoadedData
 from parity.timeframe import MINUTE
-from parity.venue import fills
 from parity.venue.clock import MarketCalendar, ny
 from parity.venue.engine import Engine, VenueError
-from parity.venue.fills import Bar
 from parity.venue.marketdata import MarketData
 
 SLIP = CostModel(slippage_pct=0.01)
+FILL = FillModel(costs=SLIP)
 T = ny(datetime(2024, 1, 8, 9, 30))
 BAR = Bar(100.0, 102.0, 98.0, 101.0, 1000.0)
 
 
 # ------------------------------------------------------------------------- fill rules
 def test_market_slippage_capped_at_high_and_low() -> None:
-    assert fills.market_price(SLIP, True, BAR) == pytest.approx(101.0)
-    assert fills.market_price(SLIP, False, BAR) == pytest.approx(99.0)
-    big = CostModel(slippage_fixed=5.0)
-    assert fills.market_price(big, True, BAR) == 102.0
-    assert fills.market_price(big, False, BAR) == 98.0
+    assert FILL.market(True, BAR) == pytest.approx(101.0)
+    assert FILL.market(False, BAR) == pytest.approx(99.0)
+    big = FillModel(costs=CostModel(slippage_fixed=5.0))
+    assert big.market(True, BAR) == 102.0
+    assert big.market(False, BAR) == 98.0
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_market_slippage_capped_at_high_and_low() -> None:
     ],
 )
 def test_limit_rules(buy: bool, limit: float, expected: float | None) -> None:
-    assert fills.limit_price(SLIP, buy, BAR, limit) == pytest.approx(expected)
+    assert FILL.limit(buy, BAR, limit) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ def test_limit_rules(buy: bool, limit: float, expected: float | None) -> None:
     ],
 )
 def test_stop_rules(buy: bool, stop: float, expected: float | None) -> None:
-    assert fills.stop_price(SLIP, buy, BAR, stop) == pytest.approx(expected)
+    assert FILL.stop(buy, BAR, stop) == pytest.approx(expected)
 
 
 def _backtrader_fill(exectype: int, buy: bool, price: float, plimit: float | None) -> float | None:
@@ -109,11 +109,11 @@ def _backtrader_fill(exectype: int, buy: bool, price: float, plimit: float | Non
 def test_prices_equal_backtrader(exectype: int, buy: bool, price: float, plimit: float) -> None:
     expected = _backtrader_fill(exectype, buy, price, plimit)
     if exectype == bt.Order.Limit:
-        mine = fills.limit_price(SLIP, buy, BAR, price)
+        mine = FILL.limit(buy, BAR, price)
     elif exectype == bt.Order.Stop:
-        mine = fills.stop_price(SLIP, buy, BAR, price)
+        mine = FILL.stop(buy, BAR, price)
     else:
-        mine = fills.stop_limit_price(SLIP, buy, BAR, price, plimit)[1]
+        mine = FILL.stop_limit(buy, BAR, price, plimit)[1]
     assert expected is not None and mine == pytest.approx(expected, abs=1e-12)
 
 

@@ -1,4 +1,5 @@
-"""The simulated broker: Backtrader's BackBroker configured from a `CostModel`, plus a short-sale
+"""The simulated broker: Backtrader's BackBroker whose fills (price, partial quantity, latency,
+commission) come from the one fill model, `parity.engine.fills.FillModel`, plus a short-sale
 guard. Market orders fill at the next bar's open (default) or the decision bar's close.
 
 With fills at the close, Backtrader's cheat-on-close executes an order at the start of the next
@@ -9,19 +10,21 @@ recorder) settles those orders right after the strategy's `next()`, on the bar t
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any, Literal
 
 import backtrader as bt
 
 from parity.costs import CostModel
+from parity.engine.fills import Bar, FillModel
 
 
 class ParityCommission(bt.CommInfoBase):
-    """Per-share plus percent-of-notional commission, with a minimum per order (stocks).
+    """`CostModel.commission` as Backtrader's commission scheme (stocks).
 
     `getcommission(size, price)` prices a whole order; `for_order(order)` gives the view that
-    prices one execution of `order` as `CostModel.fill_commission` does (what the order owes
-    after it minus what it owed before), so partial fills pay the minimum once."""
+    prices one execution of `order` (what the order owes after it minus what it owed before), so
+    partial fills pay the minimum once."""
 
     params = (
         ("per_share", 0.0),
@@ -51,19 +54,20 @@ class ParityCommission(bt.CommInfoBase):
         return view
 
     def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
-        if self._base is None:
-            return self.costs.commission(size, price)
         qty, notional = self._prior
-        fee = self.costs.fill_commission(size, price, prior_qty=qty, prior_notional=notional)
+        fee = self.costs.commission(size, price, prior_qty=qty, prior_notional=notional)
+        if self._base is None:
+            return fee
         if pseudoexec:  # getcommission: one part of an execution; confirmexec only asks again
             self._prior = (qty + abs(size), notional + abs(size) * price)
         return fee
 
 
 class SimBroker(bt.brokers.BackBroker):
-    """BackBroker that rejects sells which would open a short when shorting is off."""
+    """BackBroker that prices fills with a `FillModel` (param `fill`) and rejects sells which
+    would open a short when shorting is off."""
 
-    params = (("allow_short", False),)
+    params = (("allow_short", False), ("fill", FillModel()))
     risk: Any = None  # a parity.risk.RiskGuard, set by the runner (None: no risk limits)
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
@@ -130,10 +134,69 @@ class SimBroker(bt.brokers.BackBroker):
             return comminfo.for_order(self._executing)
         return comminfo
 
-    def _try_exec_market(self, order: bt.Order, popen: float, phigh: float, plow: float) -> None:
-        if self.p.coc and order.info.get("coc", True) and "decision_high" in order.info:
-            phigh, plow = order.info["decision_high"], order.info["decision_low"]
-        super()._try_exec_market(order, popen, phigh, plow)
+    def _try_exec(self, order: bt.Order) -> None:
+        """Backtrader's order matching with the prices of the fill model (Close and Historical
+        orders, which take a recorded price without slippage, stay Backtrader's)."""
+        kind = order.exectype
+        if kind in (bt.Order.Close, bt.Order.Historical):
+            super()._try_exec(order)
+            return
+        fill: FillModel = self.p.fill
+        if fill.latency_ms and not self._reached_book(order):
+            return
+        data = order.data
+        bar = Bar(
+            _tick(data, "open"), _tick(data, "high"), _tick(data, "low"), _tick(data, "close"), 0.0
+        )
+        buy = order.isbuy()
+        created = order.created
+        if kind == bt.Order.Market:
+            self._fill_market(order, bar)
+            return
+        if kind == bt.Order.Limit:
+            price = fill.limit(buy, bar, created.price)
+        elif order.triggered and kind in (bt.Order.StopLimit, bt.Order.StopTrailLimit):
+            price = fill.limit(buy, bar, created.pricelimit)
+            kind = None  # a triggered stop-limit no longer trails
+        elif kind in (bt.Order.Stop, bt.Order.StopTrail):
+            price = fill.stop(buy, bar, created.price)
+        else:
+            triggered, price = fill.stop_limit(buy, bar, created.price, created.pricelimit)
+            order.triggered = order.triggered or triggered
+        self._execute(order, ago=0, price=price)
+        if order.alive() and kind in (bt.Order.StopTrail, bt.Order.StopTrailLimit):
+            order.trailadjust(bar.close)
+
+    def _fill_market(self, order: bt.Order, bar: Bar) -> None:
+        fill: FillModel = self.p.fill
+        if self.p.coc and order.info.get("coc", True):
+            # at the decision bar's close, capped by the decision bar's range (see `submit`)
+            info = order.info
+            decision = Bar(
+                math.nan,
+                info.get("decision_high", bar.high),
+                info.get("decision_low", bar.low),
+                order.created.pclose,
+                math.nan,
+            )
+            price = fill.at_close(order.isbuy(), decision)
+            self._execute(order, ago=0, price=price, dtcoc=order.created.dt)
+            return
+        if not self.p.coo and order.data.datetime[0] <= order.created.dt:
+            return  # can only execute after creation time
+        self._execute(order, ago=0, price=fill.market(order.isbuy(), bar))
+
+    def _reached_book(self, order: bt.Order) -> bool:
+        """Whether the current bar starts at or after the moment `order` can fill: sent at the
+        end of its decision bar, plus the latency (as the local venue times it)."""
+        data = order.data
+        span = _bar_microseconds(data)
+        sent = _bar_start(data, order.created.dt) + span
+        return _bar_start(data, data.datetime[0]) >= sent + self.p.fill.latency_ms * 1000
+
+    def _fill_volume(self, order: bt.Order, price: float, ago: int) -> float:
+        """Backtrader's volume filler: the fill model's share of the bar's volume."""
+        return self.p.fill.quantity(abs(order.executed.remsize), order.data.volume[ago])
 
     def fill_at_close(self) -> None:
         """With fills at the close: accept the orders submitted during this bar and execute its
@@ -192,24 +255,51 @@ class CloseFills(bt.Analyzer):
         self.strategy.broker.fill_at_close()
 
 
+def _tick(data: Any, name: str) -> float:
+    """The bar's price as Backtrader reads it (a replayed bar's tick first)."""
+    value = getattr(data, f"tick_{name}", None)
+    return float(getattr(data, name)[0] if value is None else value)
+
+
+_DAY_US = 86_400_000_000
+
+
+def _bar_microseconds(data: Any) -> int:
+    """The length of one bar of `data` in microseconds."""
+    compression = int(getattr(data, "_compression", 1) or 1)
+    timeframe = getattr(data, "_timeframe", bt.TimeFrame.Days)
+    if timeframe >= bt.TimeFrame.Days:
+        return compression * _DAY_US
+    if timeframe == bt.TimeFrame.Minutes:
+        return compression * 60_000_000
+    if timeframe == bt.TimeFrame.Seconds:
+        return compression * 1_000_000
+    return compression  # microseconds and ticks
+
+
+def _bar_start(data: Any, number: float) -> int:
+    """A bar's start in microseconds of Backtrader's float days: daily bars are stamped at the
+    end of their session, so their start is the day."""
+    if getattr(data, "_timeframe", bt.TimeFrame.Days) >= bt.TimeFrame.Days:
+        number = math.floor(number)
+    return round(number * _DAY_US)
+
+
 def build_sim_broker(
     *,
     cash: float,
     costs: CostModel,
     fill_at: Literal["open", "close"] = "open",
     allow_short: bool = False,
+    volume_share: float = 1.0,
+    latency_ms: int = 0,
 ) -> SimBroker:
-    """A ready `SimBroker` for `cerebro.broker = ...`."""
-    broker = SimBroker(
-        cash=cash,
-        coc=fill_at == "close",
-        allow_short=allow_short,
-        slip_perc=costs.slippage_pct,
-        slip_fixed=costs.slippage_fixed,
-        slip_open=True,
-        slip_match=True,
-        slip_out=False,
-    )
+    """A ready `SimBroker` for `cerebro.broker = ...`: fills priced by
+    `FillModel(costs, volume_share, latency_ms)`."""
+    fill = FillModel(costs=costs, volume_share=volume_share, latency_ms=latency_ms)
+    broker = SimBroker(cash=cash, coc=fill_at == "close", allow_short=allow_short, fill=fill)
+    if fill.volume_share < 1.0:
+        broker.set_filler(broker._fill_volume)
     broker.addcommissioninfo(
         ParityCommission(
             per_share=costs.commission_per_share,

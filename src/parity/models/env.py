@@ -2,8 +2,9 @@
 
 Step `t` (the decision bar): the observation is the normalised state of bars `[t-history+1, t]`
 (`features.compute_features`); the action is masked (`masking.action_mask`, invalid → HOLD);
-an order fills at bar `t+1`'s open, moved against the trader by the slippage and capped at that
-bar's high/low (as `brokers/sim.py` configures Backtrader), paying the `CostModel` commission; a
+an order fills at bar `t+1`'s open as the one fill model prices a market order
+(`parity.engine.fills.FillModel`: slippage against the trader, capped at that bar's high/low),
+paying its commission; a
 buy that cash cannot cover at the fill price is rejected, as Backtrader rejects it. The reward is
 computed from equity marked at bar `t+1`'s close.
 
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from parity.costs import CostModel
+from parity.engine.fills import Bar, FillModel
 from parity.errors import ConfigError
 from parity.models.features import FeatureSpec, Normaliser, feature_matrix
 from parity.models.masking import (
@@ -68,22 +70,6 @@ class TradingSetup:
             raise ConfigError(f"reward {self.reward!r} must be pnl or risk_adjusted")
 
 
-def fill_price(side: int, open_: float, high: float, low: float, costs: CostModel) -> float:
-    """Market-order fill at a bar's open with slippage against the trader, capped at high/low
-    (Backtrader's `slip_open=True, slip_match=True, slip_out=False`)."""
-    if not (costs.slippage_pct or costs.slippage_fixed):
-        return open_
-    if side == BUY:
-        slipped = (
-            open_ * (1 + costs.slippage_pct) if costs.slippage_pct else open_ + costs.slippage_fixed
-        )
-        return slipped if slipped <= high else high
-    slipped = (
-        open_ * (1 - costs.slippage_pct) if costs.slippage_pct else open_ - costs.slippage_fixed
-    )
-    return slipped if slipped >= low else low
-
-
 class TradingEnv(gym.Env[np.ndarray, np.int64]):
     """Long-only trading of one symbol with actions HOLD/BUY/SELL; see the module docstring."""
 
@@ -112,7 +98,9 @@ class TradingEnv(gym.Env[np.ndarray, np.int64]):
         self._high = frame["high"].to_numpy(dtype=np.float64)
         self._low = frame["low"].to_numpy(dtype=np.float64)
         self._close = frame["close"].to_numpy(dtype=np.float64)
+        self._volume = frame["volume"].to_numpy(dtype=np.float64)
         self.index = frame.index
+        self.fill = FillModel(costs=setup.costs)
         clip = self.normaliser.clip
         self.observation_space = gym.spaces.Box(-clip, clip, shape=(spec.size,), dtype=np.float32)
         self.action_space = gym.spaces.Discrete(len(ACTIONS))
@@ -159,7 +147,7 @@ class TradingEnv(gym.Env[np.ndarray, np.int64]):
         if nxt >= len(self._close):
             raise RuntimeError("the episode is over (no next bar to fill at); call reset()")
         executed = resolve_action(int(action), self.action_masks())
-        self._execute(executed, nxt)
+        filled = self._execute(executed, nxt)
         self.t = nxt
         equity = self.cash + self.position * float(self._close[nxt])
         pnl = (equity - self.equity) / self.setup.cash * 100.0
@@ -169,25 +157,41 @@ class TradingEnv(gym.Env[np.ndarray, np.int64]):
         if self.setup.reward == "risk_adjusted" and len(self._recent) > 1:
             reward = pnl - self.setup.risk_aversion * float(np.std(np.array(self._recent)))
         terminated = nxt >= len(self._close) - 1
-        return self.observation(), float(reward), terminated, False, self._info(executed)
+        info = {**self._info(executed), "fill": filled}
+        return self.observation(), float(reward), terminated, False, info
 
-    def _execute(self, action: int, bar: int) -> None:
-        setup = self.setup
-        costs = setup.costs
+    def bar(self, index: int) -> Bar:
+        """Bar `index` of the frame."""
+        return Bar(
+            float(self._open[index]),
+            float(self._high[index]),
+            float(self._low[index]),
+            float(self._close[index]),
+            float(self._volume[index]),
+        )
+
+    def _execute(self, action: int, bar: int) -> tuple[float, float, float] | None:
+        """Trade `action` at bar `bar`: the fill (signed quantity, price, commission) or None."""
+        setup, fill = self.setup, self.fill
         if action == BUY:
             qty = buy_quantity(self.position, setup.trade_size, setup.max_position)
-            price = fill_price(BUY, self._open[bar], self._high[bar], self._low[bar], costs)
-            cost = qty * price + costs.commission(qty, price)
-            if cost <= self.cash:  # otherwise the broker rejects the order (margin)
-                self.cash -= cost
-                self.position += qty
-                self.trades += 1
-        elif action == SELL:
+            price = fill.market(True, self.bar(bar))
+            fee = fill.commission(qty, price)
+            if qty * price + fee > self.cash:  # the broker rejects the order (margin)
+                return None
+            self.cash -= qty * price + fee
+            self.position += qty
+            self.trades += 1
+            return qty, price, fee
+        if action == SELL:
             qty = sell_quantity(self.position, setup.trade_size)
-            price = fill_price(SELL, self._open[bar], self._high[bar], self._low[bar], costs)
-            self.cash += qty * price - costs.commission(qty, price)
+            price = fill.market(False, self.bar(bar))
+            fee = fill.commission(qty, price)
+            self.cash += qty * price - fee
             self.position -= qty
             self.trades += 1
+            return -qty, price, fee
+        return None
 
     def _info(self, executed: int) -> dict[str, Any]:
         return {

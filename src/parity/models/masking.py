@@ -4,7 +4,7 @@ Fixed action map (stored in every checkpoint): `0 = HOLD`, `1 = BUY`, `2 = SELL`
 
 - BUY buys `min(trade_size, max_position - position)` shares; it is allowed when that is positive,
   nothing is pending on the symbol, and cash covers the estimated cost (the decision bar's close
-  moved by the slippage, plus commission, both from the `CostModel`).
+  moved by the slippage, plus commission, as `parity.engine.fills.FillModel` prices a buy).
 - SELL sells `min(trade_size, position)` shares; allowed when long and nothing is pending (no
   shorts).
 - HOLD is always allowed.
@@ -15,11 +15,13 @@ alike, so the agent's learned consequences of an invalid choice match what happe
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from parity.costs import CostModel
+from parity.engine.fills import FillModel
 
 HOLD, BUY, SELL = 0, 1, 2
 ACTIONS: tuple[str, ...] = ("HOLD", "BUY", "SELL")
@@ -39,9 +41,11 @@ def sell_quantity(position: int, trade_size: int) -> int:
 
 
 def estimated_buy_cost(qty: int, price: float, costs: CostModel) -> float:
-    """Cash a buy of `qty` at about `price` needs: slipped price times qty plus commission."""
-    slipped = price * (1.0 + costs.slippage_pct) + costs.slippage_fixed
-    return qty * slipped + costs.commission(qty, slipped)
+    """Cash a buy of `qty` at about `price` needs: `price` slipped as the fill model slips a buy
+    (uncapped: the fill's bar is not known yet) times qty, plus the commission."""
+    fill = FillModel(costs=costs)
+    slipped = fill.slip_up(math.inf, price)
+    return qty * slipped + fill.commission(qty, slipped)
 
 
 def action_mask(

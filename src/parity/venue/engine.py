@@ -1,8 +1,9 @@
 """The venue's matching engine and account: pure logic, no I/O, no clock of its own.
 
 The server tells the engine the simulated time (`advance`) and hands it each replay step's bars
-(`on_step`); the engine fills open orders against them with the Backtrader rules in
-`parity.venue.fills`, keeps cash, positions and fills, and queues trade updates (`drain_events`).
+(`on_step`); the engine fills open orders against them with the one fill model
+(`parity.engine.fills.FillModel`: Backtrader's rules), keeps cash, positions and fills, and
+queues trade updates (`drain_events`).
 REST handlers call `submit`, `replace`, `cancel`, `cancel_all`, `close_position`, `close_all`,
 which raise `VenueError` (HTTP status, Alpaca error code, message) on refusal.
 """
@@ -17,9 +18,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from parity.costs import CostModel
-from parity.venue import fills, ordertypes
+from parity.engine.fills import Bar, FillModel
+from parity.venue import ordertypes
 from parity.venue.clock import MarketCalendar
-from parity.venue.fills import Bar
 
 OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "held", "pending_new"})
 ORDER_TYPES = frozenset({"market", "limit", "stop", "stop_limit", "trailing_stop"})
@@ -167,8 +168,7 @@ class Engine:
         self.costs = costs
         self.calendar = calendar
         self.now = now
-        self.latency = timedelta(milliseconds=latency_ms)
-        self.volume_share = volume_share
+        self.fill = FillModel(costs=costs, volume_share=volume_share, latency_ms=latency_ms)
         self.last_price: dict[str, float] = dict(reference_prices or {})
         self.orders: dict[str, Order] = {}
         self.by_client_id: dict[str, Order] = {}
@@ -308,7 +308,7 @@ class Engine:
             notional=notional,
             created_at=self.now,
             updated_at=self.now,
-            fillable_from=self.now + self.latency,
+            fillable_from=self.fill.fillable_from(self.now),
             limit_price=limit,
             stop_price=stop,
             order_class=order_class,
@@ -498,7 +498,7 @@ class Engine:
             qty=qty if qty is not None else old.remaining,
             created_at=self.now,
             updated_at=self.now,
-            fillable_from=self.now + self.latency,
+            fillable_from=self.fill.fillable_from(self.now),
             limit_price=limit,
             stop_price=stop,
             order_class=old.order_class,
@@ -610,21 +610,19 @@ class Engine:
             within = price <= order.limit_price if buy else price >= order.limit_price
             return price if within else None
         if order.type == "market":
-            return fills.market_price(self.costs, buy, bar)
+            return self.fill.market(buy, bar)
         if order.type == "trailing_stop":
-            return ordertypes.trailing_price(self.costs, order, bar)
+            return ordertypes.trailing_price(self.fill, order, bar)
         if order.type == "limit":
             assert order.limit_price is not None
-            return fills.limit_price(self.costs, buy, bar, order.limit_price)
+            return self.fill.limit(buy, bar, order.limit_price)
         if order.type == "stop":
             assert order.stop_price is not None
-            return fills.stop_price(self.costs, buy, bar, order.stop_price)
+            return self.fill.stop(buy, bar, order.stop_price)
         assert order.limit_price is not None and order.stop_price is not None
         if order.triggered:
-            return fills.limit_price(self.costs, buy, bar, order.limit_price)
-        triggered, price = fills.stop_limit_price(
-            self.costs, buy, bar, order.stop_price, order.limit_price
-        )
+            return self.fill.limit(buy, bar, order.limit_price)
+        triggered, price = self.fill.stop_limit(buy, bar, order.stop_price, order.limit_price)
         order.triggered = triggered
         return price
 
@@ -636,15 +634,13 @@ class Engine:
             when = order.annotated_at  # filled at the close of the session's last bar
         if order.notional is not None and order.filled_qty <= EPS:
             order.qty = ordertypes.notional_qty(order.notional, price)
-        qty = order.remaining
-        if self.volume_share < 1.0:
-            qty = min(qty, float(math.floor(bar.volume * self.volume_share)))
+        qty = self.fill.quantity(order.remaining, bar.volume)
         if qty <= EPS:
             return
         self._fill(order, qty, price, when)
 
     def _fill(self, order: Order, qty: float, price: float, when: datetime) -> None:
-        commission = self.costs.fill_commission(  # the minimum once per order
+        commission = self.fill.commission(  # the minimum once per order
             qty, price, prior_qty=order.filled_qty, prior_notional=order.filled_notional
         )
         position = self.positions.get(order.symbol)

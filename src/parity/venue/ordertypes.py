@@ -20,11 +20,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from parity.venue import fills
-from parity.venue.fills import Bar
+from parity.engine.fills import Bar
 
 if TYPE_CHECKING:
-    from parity.costs import CostModel
+    from parity.engine.fills import FillModel
     from parity.venue.engine import Order
 
 QTY_DECIMALS = 9  # Alpaca's fractional quantities
@@ -79,10 +78,10 @@ def replace_trail(old: Order, new: Order, trail: float | None) -> None:
     new.stop_price = trailing_stop(new)
 
 
-def trailing_price(costs: CostModel, order: Order, bar: Bar) -> float | None:
+def trailing_price(fill: FillModel, order: Order, bar: Bar) -> float | None:
     """Match against the current stop; if it holds, move the mark with the close."""
     assert order.stop_price is not None and order.hwm is not None
-    price = fills.stop_price(costs, order.side == "buy", bar, order.stop_price)
+    price = fill.stop(order.side == "buy", bar, order.stop_price)
     if price is not None:
         return price
     better = bar.close > order.hwm if order.side == "sell" else bar.close < order.hwm

@@ -13,8 +13,8 @@ import msgpack
 import pandas as pd
 
 from parity.costs import CostModel
+from parity.engine.fills import Bar, FillModel
 from parity.venue.clock import NEW_YORK, SESSION_CLOSE
-from parity.venue.fills import Bar, slip_down, slip_up
 from parity.venue.marketdata import MarketData
 
 EXCHANGE = "V"  # IEX's code, the feed the venue's stream path names
@@ -42,12 +42,13 @@ def trade_fields(data: MarketData, symbol: str, label: datetime, bar: Bar) -> di
 
 def quote_fields(costs: CostModel, close: float) -> dict[str, Any]:
     """The quote around a close, without its time."""
+    fill = FillModel(costs=costs)
     return {
         "bx": EXCHANGE,
-        "bp": slip_down(costs, 0.0, close),
+        "bp": fill.slip_down(0.0, close),
         "bs": 1,
         "ax": EXCHANGE,
-        "ap": slip_up(costs, float("inf"), close),
+        "ap": fill.slip_up(float("inf"), close),
         "as": 1,
         "c": ["R"],
         "z": "A",
