@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 
 from parity.costs import CostModel, cost_model
+from parity.engine.fills import FillModel
 from parity.errors import ConfigError
 from parity.feeds.adjust import ADJUSTMENTS, Adjustment
 from parity.parsing import parse_bool
@@ -43,6 +44,8 @@ class BacktestConfig:
     slippage: str = DEFAULT_SLIPPAGE
     fill_at: Literal["open", "close"] = "open"
     allow_short: bool = False
+    latency_ms: int = 0  # an order can fill on the first bar starting this long after it is sent
+    volume_share: float = 1.0  # the most of a bar's volume one fill takes; the rest fills later
     # splits (default: a split is not a loss), all (splits and dividends: --adjusted), raw (--raw)
     adjustment: Adjustment = "splits"
     preload: bool = True
@@ -60,11 +63,23 @@ class BacktestConfig:
             )
         if self.fill_at not in ("open", "close"):
             raise ConfigError(f"fill {self.fill_at!r} must be 'open' (next bar) or 'close'")
-        self.costs  # noqa: B018 - parse now so a bad cost text fails before any work
+        self.fill_model  # noqa: B018 - parse now so a bad cost text fails before any work
+        if self.latency_ms and self.fill_at == "close":
+            raise ConfigError(
+                f"--latency {self.latency_ms} delays a fill past the decision bar's close; "
+                "use it with --fill open"
+            )
 
     @property
     def costs(self) -> CostModel:
         return cost_model(self.commission, self.slippage)
+
+    @property
+    def fill_model(self) -> FillModel:
+        """The fills of the run: its costs, latency and volume share."""
+        return FillModel(
+            costs=self.costs, volume_share=self.volume_share, latency_ms=self.latency_ms
+        )
 
 
 def parse_date(text: Any, what: str) -> dt.date | None:
@@ -117,6 +132,8 @@ _FILE_KEYS: dict[str, tuple[str, Any]] = {
     "slippage": ("slippage", str),
     "fill": ("fill_at", str),
     "allow_short": ("allow_short", parse_bool),
+    "latency": ("latency_ms", int),
+    "volume_share": ("volume_share", float),
     "adjusted": ("adjustment", lambda v: "all" if parse_bool(v) else "raw"),
     "adjustment": ("adjustment", lambda v: str(v).strip().lower()),
     "preload": ("preload", parse_bool),

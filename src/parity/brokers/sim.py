@@ -190,9 +190,8 @@ class SimBroker(bt.brokers.BackBroker):
         """Whether the current bar starts at or after the moment `order` can fill: sent at the
         end of its decision bar, plus the latency (as the local venue times it)."""
         data = order.data
-        span = _bar_microseconds(data)
-        sent = _bar_start(data, order.created.dt) + span
-        return _bar_start(data, data.datetime[0]) >= sent + self.p.fill.latency_ms * 1000
+        sent = _bar_start(data, order.created.dt) + _bar_milliseconds(data)
+        return _bar_start(data, data.datetime[0]) >= sent + self.p.fill.latency_ms
 
     def _fill_volume(self, order: bt.Order, price: float, ago: int) -> float:
         """Backtrader's volume filler: the fill model's share of the bar's volume."""
@@ -261,28 +260,28 @@ def _tick(data: Any, name: str) -> float:
     return float(getattr(data, name)[0] if value is None else value)
 
 
-_DAY_US = 86_400_000_000
+_DAY_MS = 86_400_000
 
 
-def _bar_microseconds(data: Any) -> int:
-    """The length of one bar of `data` in microseconds."""
+def _bar_milliseconds(data: Any) -> int:
+    """The length of one bar of `data` in milliseconds."""
     compression = int(getattr(data, "_compression", 1) or 1)
     timeframe = getattr(data, "_timeframe", bt.TimeFrame.Days)
     if timeframe >= bt.TimeFrame.Days:
-        return compression * _DAY_US
+        return compression * _DAY_MS
     if timeframe == bt.TimeFrame.Minutes:
-        return compression * 60_000_000
-    if timeframe == bt.TimeFrame.Seconds:
-        return compression * 1_000_000
-    return compression  # microseconds and ticks
+        return compression * 60_000
+    return compression * 1_000  # seconds (finer bars are not timed to the millisecond)
 
 
 def _bar_start(data: Any, number: float) -> int:
-    """A bar's start in microseconds of Backtrader's float days: daily bars are stamped at the
-    end of their session, so their start is the day."""
+    """A bar's start in milliseconds of Backtrader's float days (daily bars are stamped at the
+    end of their session: their start is the day). Whole days and the fraction are kept apart:
+    a float day carries about 10 microseconds of precision, not enough for one integer."""
+    day = math.floor(number)
     if getattr(data, "_timeframe", bt.TimeFrame.Days) >= bt.TimeFrame.Days:
-        number = math.floor(number)
-    return round(number * _DAY_US)
+        return day * _DAY_MS
+    return day * _DAY_MS + round((number - day) * _DAY_MS)
 
 
 def build_sim_broker(

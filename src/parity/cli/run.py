@@ -34,6 +34,8 @@ _FLAG_FIELDS = {
     "slippage": "slippage",
     "fill": "fill_at",
     "allow_short": "allow_short",
+    "latency_ms": "latency_ms",
+    "volume_share": "volume_share",
     "adjusted": "adjustment",
     "runs_dir": "runs_dir",
 }
@@ -116,6 +118,19 @@ class _Progress:
     help="Market orders fill at the next bar's open or the decision bar's close.",
 )
 @click.option("--allow-short/--no-short", default=False, help="Allow sells that open shorts.")
+@click.option(
+    "--latency",
+    "latency_ms",
+    type=click.IntRange(min=0),
+    default=0,
+    help="ms after its decision bar's end before an order can fill, as in the local venue.",
+)
+@click.option(
+    "--volume-share",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=1.0,
+    help="Max share of a bar's volume one fill takes; the rest fills on later bars.",
+)
 @click.option(
     "--adjusted/--raw",
     default=None,

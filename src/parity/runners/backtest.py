@@ -156,6 +156,8 @@ def _manifest(
         "slippage": config.slippage,
         "fill_at": config.fill_at,
         "allow_short": config.allow_short,
+        "latency_ms": config.latency_ms,
+        "volume_share": config.volume_share,
         "cash": config.cash,
         "start": first.isoformat(),
         "end": last.isoformat(),
@@ -191,6 +193,8 @@ def build_cerebro(
         costs=config.costs,
         fill_at=config.fill_at,
         allow_short=config.allow_short,
+        volume_share=config.volume_share,
+        latency_ms=config.latency_ms,
     )
     cerebro.addstrategy(spec.cls, **params)
     if config.fill_at == "close":  # before the recorder: the bar's equity includes its fills

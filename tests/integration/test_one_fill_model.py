@@ -1,0 +1,240 @@
+"""One fill model: the simulated broker (a `parity run backtest`), the local venue's matching
+engine and the training environment give the same fills (bar, quantity, price, commission) for
+the same orders on the same bars, with slippage and a commission minimum; and a backtest's
+`--volume-share` / `--latency` split and delay fills exactly as the venue does."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from parity.config import BacktestConfig
+from parity.costs import cost_model
+from parity.engine.fills import Bar
+from parity.errors import ConfigError
+from parity.models.env import TradingEnv, TradingSetup
+from parity.models.features import FeatureSpec
+from parity.models.masking import BUY, HOLD, SELL
+from parity.runners.backtest import run_backtest
+from parity.venue.clock import MarketCalendar, ny
+from parity.venue.engine import Engine
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+CASH = 100_000.0
+COMMISSION, SLIPPAGE = "0.005/share,min=1", "5bps"
+DAY = dt.date(2024, 1, 8)
+# open, high, low, close, volume of 1-minute bars from 09:30 on one session
+ROWS = [
+    (100.0, 100.5, 99.5, 100.2, 1000.0),
+    (100.2, 100.8, 100.0, 100.6, 1000.0),
+    (100.6, 101.0, 100.4, 100.9, 1000.0),  # 2: market buy 10, limit buy 5 at 99.8
+    (100.95, 100.96, 100.3, 100.5, 1000.0),  # the buy's slipped open is capped at the high
+    (100.5, 100.7, 100.1, 100.2, 1000.0),  # 4: stop sell 5 at 99.6
+    (100.1, 100.3, 99.7, 99.9, 1000.0),  # the limit is touched: fills at 99.8
+    (99.9, 100.0, 99.7, 99.8, 1000.0),
+    (99.8, 99.9, 99.2, 99.3, 1000.0),  # the stop is touched: fills at the slipped stop
+    (99.3, 99.6, 99.0, 99.5, 1000.0),  # 8: market sell 10
+    (99.6, 100.0, 99.4, 99.9, 1000.0),
+    (99.9, 100.1, 99.8, 100.0, 1000.0),
+    (100.0, 100.2, 99.9, 100.1, 1000.0),
+]
+ORDERS: dict[int, list[tuple[str, str, float, float | None]]] = {
+    2: [("buy", "market", 10, None), ("buy", "limit", 5, 99.8)],
+    4: [("sell", "stop", 5, 99.6)],
+    8: [("sell", "market", 10, None)],
+}
+Fill = tuple[str, str, float, float, float]  # bar, side, qty, price, commission
+
+STRATEGY = """
+import backtrader as bt
+
+PLAN = {plan!r}
+KINDS = {{"market": bt.Order.Market, "limit": bt.Order.Limit, "stop": bt.Order.Stop}}
+
+
+class Plan(bt.Strategy):
+    def next(self):
+        for side, kind, size, price in PLAN.get(len(self) - 1, ()):
+            make = self.buy if side == "buy" else self.sell
+            make(size=size, exectype=KINDS[kind], price=price)
+"""
+
+
+def bars(rows: list[tuple[float, ...]] = ROWS) -> pd.DataFrame:
+    index = pd.date_range(dt.datetime.combine(DAY, dt.time(9, 30)), periods=len(rows), freq="1min")
+    return pd.DataFrame(rows, index=index, columns=["open", "high", "low", "close", "volume"])
+
+
+def _fill(label: Any, side: str, qty: float, price: float, fee: float) -> Fill:
+    return (pd.Timestamp(label).strftime("%H:%M"), side, float(qty), round(price, 8), round(fee, 8))
+
+
+def backtest_fills(
+    tmp_path: Path,
+    orders: dict[int, list[tuple[str, str, float, float | None]]],
+    *,
+    rows: list[tuple[float, ...]] = ROWS,
+    preload: bool = True,
+    **options: Any,
+) -> list[Fill]:
+    """The fills of a `parity run backtest` of `orders` on `rows` (the simulated broker)."""
+    data = tmp_path / "bars"
+    data.mkdir(exist_ok=True)
+    bars(rows).rename_axis("datetime").to_csv(data / "XYZ.csv")
+    strategy = tmp_path / "plan.py"
+    strategy.write_text(STRATEGY.format(plan=orders))
+    config = BacktestConfig(
+        strategy=f"{strategy}:Plan",
+        data=str(data),
+        symbols=("XYZ",),
+        commission=COMMISSION,
+        slippage=SLIPPAGE,
+        allow_short=True,
+        preload=preload,
+        runs_dir=tmp_path / "runs",
+        **options,
+    )
+    frame = pd.read_csv(run_backtest(config).run_dir / "fills.csv")
+    return [
+        _fill(*row)
+        for row in frame[["datetime", "side", "qty", "price", "commission"]].itertuples(index=False)
+    ]
+
+
+def venue_fills(
+    orders: dict[int, list[tuple[str, str, float, float | None]]],
+    *,
+    rows: list[tuple[float, ...]] = ROWS,
+    **options: Any,
+) -> list[Fill]:
+    """The fills of the local venue's matching engine replaying `rows` as a lock-step rehearsal
+    does (each bar matched, then the strategy's orders of that bar sent at its end)."""
+    frame = bars(rows)
+    step = dt.timedelta(minutes=1)
+    engine = Engine(
+        ["XYZ"],
+        cash=CASH,
+        costs=cost_model(COMMISSION, SLIPPAGE),
+        calendar=MarketCalendar([DAY]),
+        now=ny(frame.index[0].to_pydatetime()),
+        reference_prices={"XYZ": rows[0][0]},
+        **options,
+    )
+    for index, (label, row) in enumerate(frame.iterrows()):
+        when = ny(label.to_pydatetime())
+        engine.advance(when + step)
+        engine.on_step(when, {"XYZ": Bar(*row)})
+        for side, kind, size, price in orders.get(index, ()):
+            body: dict[str, Any] = {"symbol": "XYZ", "qty": size, "side": side, "type": kind}
+            body["time_in_force"] = "day" if kind == "market" else "gtc"  # as paper sends them
+            if price is not None:
+                body["limit_price" if kind == "limit" else "stop_price"] = price
+            engine.submit(body)
+    return [
+        _fill(f["time"], f["side"], f["qty"], f["price"], f["commission"]) for f in engine.fills
+    ]
+
+
+def env_fills() -> list[Fill]:
+    """The training environment's fills: it trades market orders only (BUY / SELL 10 shares)."""
+    env = TradingEnv(
+        bars(),
+        spec=FeatureSpec(window=2, features=("returns",), history=2),
+        setup=TradingSetup(
+            costs=cost_model(COMMISSION, SLIPPAGE), cash=CASH, trade_size=10, max_position=10
+        ),
+    )
+    env.reset()
+    actions = {2: BUY, 8: SELL}
+    out: list[Fill] = []
+    while env.t < len(ROWS) - 1:
+        decided = env.t
+        _, _, _, _, info = env.step(actions.get(decided, HOLD))
+        if info["fill"] is not None:
+            qty, price, fee = info["fill"]
+            side = "buy" if qty > 0 else "sell"
+            out.append(_fill(env.index[decided + 1], side, abs(qty), price, fee))
+    return out
+
+
+MARKET_ONLY = {2: [ORDERS[2][0]], 8: ORDERS[8]}
+EXPECTED = [
+    ("09:33", "buy", 10.0, 100.96, 1.0),  # 100.95 slipped to 101.000475, capped at the high
+    ("09:35", "buy", 5.0, 99.8, 1.0),  # the limit, touched by the low
+    ("09:37", "sell", 5.0, round(99.6 * (1 - 0.0005), 8), 1.0),  # the stop, slipped
+    ("09:39", "sell", 10.0, round(99.6 * (1 - 0.0005), 8), 1.0),  # the open, slipped
+]
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_sim_broker_venue_and_env_fill_alike(tmp_path: Path, preload: bool) -> None:
+    backtest = backtest_fills(tmp_path, ORDERS, preload=preload)
+    assert backtest == EXPECTED
+    assert venue_fills(ORDERS) == backtest
+    market = [f for f in backtest if f[0] in ("09:33", "09:39")]
+    assert env_fills() == market
+    assert backtest_fills(tmp_path, MARKET_ONLY, preload=preload) == market
+
+
+VOLUME_ROWS = [
+    (100.0 + i / 10, 101.0 + i / 10, 99.0 + i / 10, 100.5 + i / 10, 70.0) for i in range(12)
+]
+BIG = {1: [("buy", "market", 30, None), ("buy", "limit", 12, 102.0)]}
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_a_volume_share_splits_a_big_order_bar_by_bar_as_the_venue_does(
+    tmp_path: Path, preload: bool
+) -> None:
+    got = backtest_fills(tmp_path, BIG, rows=VOLUME_ROWS, volume_share=0.1, preload=preload)
+    # 10 % of 70 shares: 7 a bar for each order, the market order's rest first
+    assert [(f[0], f[2]) for f in got] == [
+        ("09:32", 7.0), ("09:32", 7.0), ("09:33", 7.0), ("09:33", 5.0), ("09:34", 7.0),
+        ("09:35", 7.0), ("09:36", 2.0)
+    ]  # fmt: skip
+    assert sum(f[4] for f in got) == pytest.approx(2.0)  # the minimum once per order
+    assert got == venue_fills(BIG, rows=VOLUME_ROWS, volume_share=0.1)
+    whole = backtest_fills(tmp_path, BIG, rows=VOLUME_ROWS, preload=preload)
+    assert [(f[0], f[2]) for f in whole] == [("09:32", 30.0), ("09:32", 12.0)]
+
+
+LATE = {2: ORDERS[2], 6: ORDERS[4], 8: ORDERS[8]}  # the stop once the late buy is held
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_latency_delays_the_fill_as_the_venue_does(tmp_path: Path, preload: bool) -> None:
+    # decided on the 09:32 bar, sent at its end (09:33): 90 s later is 09:34:30, so the 09:35 bar
+    got = backtest_fills(tmp_path, LATE, latency_ms=90_000, preload=preload)
+    assert got == venue_fills(LATE, latency_ms=90_000)
+    assert [f[0] for f in got] == ["09:35", "09:35", "09:39", "09:41"]
+    assert got[0][1:4] == ("buy", 10.0, round(100.1 * 1.0005, 8))
+    exact = backtest_fills(tmp_path, LATE, latency_ms=60_000, preload=preload)
+    assert exact == venue_fills(LATE, latency_ms=60_000)
+    assert exact[0][0] == "09:34"  # a bar starting exactly at the deadline fills
+    later = backtest_fills(tmp_path, LATE, latency_ms=60_001, preload=preload)
+    assert later == venue_fills(LATE, latency_ms=60_001) and later[0][0] == "09:35"
+
+
+def test_latency_and_fills_at_the_close_are_refused() -> None:
+    with pytest.raises(ConfigError, match="--latency 250 .* use it with --fill open"):
+        BacktestConfig(latency_ms=250, fill_at="close")
+    with pytest.raises(ConfigError, match="volume share 0.0 must be in"):
+        BacktestConfig(volume_share=0.0)
+
+
+def test_commission_takes_the_instrument_multiplier() -> None:
+    from parity.instruments import instrument_for
+
+    option = instrument_for("SPY240119C00450000")
+    costs = cost_model("0.65/share,min=1", "0")
+    assert costs.commission(2, 3.5, instrument=option) == pytest.approx(1.3)  # per contract
+    pct = cost_model("0.1%", "0")
+    assert pct.commission(2, 3.5, instrument=option) == pytest.approx(0.7)  # of 700 notional
+    assert pct.commission(2, 3.5) == pytest.approx(0.007)  # a share: multiplier 1
+    assert np.isclose(pct.commission(2, 3.5, instrument=instrument_for("AAPL")), 0.007)
