@@ -6,10 +6,10 @@ the same orders on the same bars, with slippage and a commission minimum; and a 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -222,9 +222,9 @@ def test_latency_delays_the_fill_as_the_venue_does(tmp_path: Path, preload: bool
 
 
 def test_latency_and_fills_at_the_close_are_refused() -> None:
-    with pytest.raises(ConfigError, match="--latency 250 .* use it with --fill open"):
+    with pytest.raises(ConfigError, match=r"--latency 250 .* use it with --fill open"):
         BacktestConfig(latency_ms=250, fill_at="close")
-    with pytest.raises(ConfigError, match="volume share 0.0 must be in"):
+    with pytest.raises(ConfigError, match=r"volume share 0\.0 must be in"):
         BacktestConfig(volume_share=0.0)
 
 
@@ -237,4 +237,26 @@ def test_commission_takes_the_instrument_multiplier() -> None:
     pct = cost_model("0.1%", "0")
     assert pct.commission(2, 3.5, instrument=option) == pytest.approx(0.7)  # of 700 notional
     assert pct.commission(2, 3.5) == pytest.approx(0.007)  # a share: multiplier 1
-    assert np.isclose(pct.commission(2, 3.5, instrument=instrument_for("AAPL")), 0.007)
+    assert pct.commission(2, 3.5, instrument=instrument_for("AAPL")) == pct.commission(2, 3.5)
+
+
+def test_the_cli_takes_latency_and_volume_share(tmp_path: Path) -> None:
+    """`parity run backtest --latency MS --volume-share F`: same syntax as `run paper`; the
+    manifest records them and the fills are split as the options say."""
+    from click.testing import CliRunner
+
+    from parity.cli import cli
+
+    backtest_fills(tmp_path, BIG, rows=VOLUME_ROWS)  # writes the bars and the strategy
+    args = ["run", "backtest", f"{tmp_path / 'plan.py'}:Plan", "--data", str(tmp_path / "bars")]
+    args += ["--symbols", "XYZ", "--runs-dir", str(tmp_path / "cli"), "--json"]
+    result = CliRunner().invoke(cli, [*args, "--volume-share", "0.1", "--latency", "60000"])
+    assert result.exit_code == 0, result.output
+    run_dir = Path(json.loads(result.stdout)["run_dir"])
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert (manifest["latency_ms"], manifest["volume_share"]) == (60_000, 0.1)
+    fills = pd.read_csv(run_dir / "fills.csv")
+    assert list(fills["qty"]) == [7, 7, 7, 5, 7, 7, 2]
+    assert fills["datetime"].iloc[0] == "2024-01-08 09:33:00"  # a bar later: the latency
+    bad = CliRunner().invoke(cli, [*args, "--volume-share", "1.5"])
+    assert bad.exit_code == 2 and "--volume-share" in bad.output

@@ -165,7 +165,6 @@ class Engine:
         self.symbols = list(symbols)
         self.cash = float(cash)
         self.initial_cash = float(cash)
-        self.costs = costs
         self.calendar = calendar
         self.now = now
         self.fill = FillModel(costs=costs, volume_share=volume_share, latency_ms=latency_ms)
