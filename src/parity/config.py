@@ -69,6 +69,11 @@ class BacktestConfig:
                 f"--latency {self.latency_ms} delays a fill past the decision bar's close; "
                 "use it with --fill open"
             )
+        if self.volume_share < 1 and self.fill_at == "close":
+            raise ConfigError(
+                f"--volume-share {self.volume_share} leaves a rest to fill on later bars, past "
+                "the decision bar's close; use it with --fill open"
+            )
 
     @property
     def costs(self) -> CostModel:

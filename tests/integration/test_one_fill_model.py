@@ -66,13 +66,20 @@ class Plan(bt.Strategy):
 """
 
 
-def bars(rows: list[tuple[float, ...]] = ROWS) -> pd.DataFrame:
-    index = pd.date_range(dt.datetime.combine(DAY, dt.time(9, 30)), periods=len(rows), freq="1min")
+def bars(
+    rows: list[tuple[float, ...]] = ROWS, index: pd.DatetimeIndex | None = None
+) -> pd.DataFrame:
+    if index is None:
+        start = dt.datetime.combine(DAY, dt.time(9, 30))
+        index = pd.date_range(start, periods=len(rows), freq="1min")
     return pd.DataFrame(rows, index=index, columns=["open", "high", "low", "close", "volume"])
 
 
 def _fill(label: Any, side: str, qty: float, price: float, fee: float) -> Fill:
-    return (pd.Timestamp(label).strftime("%H:%M"), side, float(qty), round(price, 8), round(fee, 8))
+    """A fill as compared: its bar (`HH:MM` on DAY), side, quantity, price and commission."""
+    stamp = pd.Timestamp(label)
+    text = stamp.strftime("%H:%M" if stamp.date() == DAY else "%m-%d %H:%M")
+    return (text, side, float(qty), round(price, 8), round(fee, 8))
 
 
 def backtest_fills(
@@ -80,13 +87,14 @@ def backtest_fills(
     orders: dict[int, list[tuple[str, str, float, float | None]]],
     *,
     rows: list[tuple[float, ...]] = ROWS,
+    index: pd.DatetimeIndex | None = None,
     preload: bool = True,
     **options: Any,
 ) -> list[Fill]:
     """The fills of a `parity run backtest` of `orders` on `rows` (the simulated broker)."""
     data = tmp_path / "bars"
     data.mkdir(exist_ok=True)
-    bars(rows).rename_axis("datetime").to_csv(data / "XYZ.csv")
+    bars(rows, index).rename_axis("datetime").to_csv(data / "XYZ.csv")
     strategy = tmp_path / "plan.py"
     strategy.write_text(STRATEGY.format(plan=orders))
     config = BacktestConfig(
@@ -111,17 +119,19 @@ def venue_fills(
     orders: dict[int, list[tuple[str, str, float, float | None]]],
     *,
     rows: list[tuple[float, ...]] = ROWS,
+    index: pd.DatetimeIndex | None = None,
+    days: tuple[dt.date, ...] = (DAY,),
+    step: dt.timedelta = dt.timedelta(minutes=1),
     **options: Any,
 ) -> list[Fill]:
     """The fills of the local venue's matching engine replaying `rows` as a lock-step rehearsal
     does (each bar matched, then the strategy's orders of that bar sent at its end)."""
-    frame = bars(rows)
-    step = dt.timedelta(minutes=1)
+    frame = bars(rows, index)
     engine = Engine(
         ["XYZ"],
         cash=CASH,
         costs=cost_model(COMMISSION, SLIPPAGE),
-        calendar=MarketCalendar([DAY]),
+        calendar=MarketCalendar(list(days)),
         now=ny(frame.index[0].to_pydatetime()),
         reference_prices={"XYZ": rows[0][0]},
         **options,
@@ -221,11 +231,13 @@ def test_latency_delays_the_fill_as_the_venue_does(tmp_path: Path, preload: bool
     assert later == venue_fills(LATE, latency_ms=60_001) and later[0][0] == "09:35"
 
 
-def test_latency_and_fills_at_the_close_are_refused() -> None:
+def test_bad_latency_and_volume_share_are_refused() -> None:
     with pytest.raises(ConfigError, match=r"--latency 250 .* use it with --fill open"):
         BacktestConfig(latency_ms=250, fill_at="close")
     with pytest.raises(ConfigError, match=r"volume share 0\.0 must be in"):
         BacktestConfig(volume_share=0.0)
+    with pytest.raises(ConfigError, match=r"--volume-share 0\.5 .* use it with --fill open"):
+        BacktestConfig(volume_share=0.5, fill_at="close")
 
 
 def test_commission_takes_the_instrument_multiplier() -> None:
@@ -260,3 +272,37 @@ def test_the_cli_takes_latency_and_volume_share(tmp_path: Path) -> None:
     assert fills["datetime"].iloc[0] == "2024-01-08 09:33:00"  # a bar later: the latency
     bad = CliRunner().invoke(cli, [*args, "--volume-share", "1.5"])
     assert bad.exit_code == 2 and "--volume-share" in bad.output
+
+
+ACROSS_CLOSE = pd.DatetimeIndex(
+    [f"2024-01-08 {t}" for t in ("15:56", "15:57", "15:58", "15:59", "16:00", "16:01")]
+    + [f"2024-01-09 {t}" for t in ("09:30", "09:31")]
+)
+DAILY = pd.DatetimeIndex(["2024-01-05", "2024-01-08", "2024-01-09", "2024-01-10"])
+SESSION_DAYS = (dt.date(2024, 1, 5), DAY, dt.date(2024, 1, 9), dt.date(2024, 1, 10))
+MARKET_30 = {0: [("buy", "market", 30, None)]}
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_the_rest_of_a_partly_filled_market_order_expires_with_its_session(
+    tmp_path: Path, preload: bool
+) -> None:
+    """A market order is a day order at the venue: with a volume share, what its session did
+    not fill expires at the close (intraday) or after its one daily bar, in both."""
+    rows = VOLUME_ROWS[: len(ACROSS_CLOSE)]
+    got = backtest_fills(
+        tmp_path, MARKET_30, rows=rows, index=ACROSS_CLOSE, volume_share=0.1, preload=preload
+    )
+    assert [(f[0], f[2]) for f in got] == [("15:57", 7.0), ("15:58", 7.0), ("15:59", 7.0)]
+    days = (DAY, dt.date(2024, 1, 9))
+    assert got == venue_fills(MARKET_30, rows=rows, index=ACROSS_CLOSE, days=days, volume_share=0.1)
+    rows = VOLUME_ROWS[: len(DAILY)]
+    got = backtest_fills(
+        tmp_path, MARKET_30, rows=rows, index=DAILY, volume_share=0.1, preload=preload
+    )
+    assert [(f[0], f[2]) for f in got] == [("00:00", 7.0)]  # Monday's bar, then expired
+    step = dt.timedelta(days=1)
+    venue = venue_fills(
+        MARKET_30, rows=rows, index=DAILY, days=SESSION_DAYS, step=step, volume_share=0.1
+    )
+    assert got == venue

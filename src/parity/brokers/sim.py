@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import backtrader as bt
 
+from parity.brokers.sim_timing import bar_milliseconds, bar_start, day_session_over, tick
 from parity.costs import CostModel
 from parity.engine.fills import Bar, FillModel
 
@@ -146,12 +147,15 @@ class SimBroker(bt.brokers.BackBroker):
             return
         data = order.data
         bar = Bar(
-            _tick(data, "open"), _tick(data, "high"), _tick(data, "low"), _tick(data, "close"), 0.0
+            tick(data, "open"), tick(data, "high"), tick(data, "low"), tick(data, "close"), 0.0
         )
         buy = order.isbuy()
         created = order.created
         if kind == bt.Order.Market:
-            self._fill_market(order, bar)
+            if fill.volume_share < 1.0 and day_session_over(order):
+                self._expire(order)  # the rest of a partly filled day order, as at the venue
+            else:
+                self._fill_market(order, bar)
             return
         if kind == bt.Order.Limit:
             price = fill.limit(buy, bar, created.price)
@@ -186,12 +190,19 @@ class SimBroker(bt.brokers.BackBroker):
             return  # can only execute after creation time
         self._execute(order, ago=0, price=fill.market(order.isbuy(), bar))
 
+    def _expire(self, order: bt.Order) -> None:
+        order.status = bt.Order.Expired
+        order.executed.dt = order.data.datetime[0]
+        self.notify(order)
+        self._ococheck(order)
+        self._bracketize(order, cancel=True)
+
     def _reached_book(self, order: bt.Order) -> bool:
         """Whether the current bar starts at or after the moment `order` can fill: sent at the
         end of its decision bar, plus the latency (as the local venue times it)."""
         data = order.data
-        sent = _bar_start(data, order.created.dt) + _bar_milliseconds(data)
-        return _bar_start(data, data.datetime[0]) >= sent + self.p.fill.latency_ms
+        sent = bar_start(data, order.created.dt) + bar_milliseconds(data)
+        return bar_start(data, data.datetime[0]) >= sent + self.p.fill.latency_ms
 
     def _fill_volume(self, order: bt.Order, price: float, ago: int) -> float:
         """Backtrader's volume filler: the fill model's share of the bar's volume."""
@@ -252,36 +263,6 @@ class CloseFills(bt.Analyzer):
 
     def next(self) -> None:
         self.strategy.broker.fill_at_close()
-
-
-def _tick(data: Any, name: str) -> float:
-    """The bar's price as Backtrader reads it (a replayed bar's tick first)."""
-    value = getattr(data, f"tick_{name}", None)
-    return float(getattr(data, name)[0] if value is None else value)
-
-
-_DAY_MS = 86_400_000
-
-
-def _bar_milliseconds(data: Any) -> int:
-    """The length of one bar of `data` in milliseconds."""
-    compression = int(getattr(data, "_compression", 1) or 1)
-    timeframe = getattr(data, "_timeframe", bt.TimeFrame.Days)
-    if timeframe >= bt.TimeFrame.Days:
-        return compression * _DAY_MS
-    if timeframe == bt.TimeFrame.Minutes:
-        return compression * 60_000
-    return compression * 1_000  # seconds (finer bars are not timed to the millisecond)
-
-
-def _bar_start(data: Any, number: float) -> int:
-    """A bar's start in milliseconds of Backtrader's float days (daily bars are stamped at the
-    end of their session: their start is the day). Whole days and the fraction are kept apart:
-    a float day carries about 10 microseconds of precision, not enough for one integer."""
-    day = math.floor(number)
-    if getattr(data, "_timeframe", bt.TimeFrame.Days) >= bt.TimeFrame.Days:
-        return day * _DAY_MS
-    return day * _DAY_MS + round((number - day) * _DAY_MS)
 
 
 def build_sim_broker(

@@ -1,0 +1,67 @@
+"""Bar prices and timing for the simulated broker, in Backtrader's float days: when an order
+reaches the book (latency) and when a market day order's session is over, timed as the local
+venue times them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import backtrader as bt
+
+
+def tick(data: Any, name: str) -> float:
+    """The bar's price as Backtrader reads it (a replayed bar's tick first)."""
+    value = getattr(data, f"tick_{name}", None)
+    return float(getattr(data, name)[0] if value is None else value)
+
+
+_DAY_MS = 86_400_000
+
+
+def bar_milliseconds(data: Any) -> int:
+    """The length of one bar of `data` in milliseconds."""
+    compression = int(getattr(data, "_compression", 1) or 1)
+    timeframe = getattr(data, "_timeframe", bt.TimeFrame.Days)
+    if timeframe >= bt.TimeFrame.Days:
+        return compression * _DAY_MS
+    if timeframe == bt.TimeFrame.Minutes:
+        return compression * 60_000
+    return compression * 1_000  # seconds (finer bars are not timed to the millisecond)
+
+
+def bar_start(data: Any, number: float) -> int:
+    """A bar's start in milliseconds of Backtrader's float days (daily bars are stamped at the
+    end of their session: their start is the day). Whole days and the fraction are kept apart:
+    a float day carries about 10 microseconds of precision, not enough for one integer."""
+    day = math.floor(number)
+    if getattr(data, "_timeframe", bt.TimeFrame.Days) >= bt.TimeFrame.Days:
+        return day * _DAY_MS
+    return day * _DAY_MS + round((number - day) * _DAY_MS)
+
+
+def _ms_of_day(moment: dt.time) -> int:
+    return (
+        (moment.hour * 60 + moment.minute) * 60 + moment.second
+    ) * 1000 + moment.microsecond // 1000
+
+
+def day_session_over(order: bt.Order) -> bool:
+    """Whether the session of a market order (a `day` order at the venue) ended before the
+    current bar. Its session is that of the first bar it could fill on within regular hours
+    (an order sent after the close belongs to the next session, and may fill in the after-hours
+    bars before it, as at the venue); for daily bars, the first bar's day."""
+    data = order.data
+    if data.datetime[0] <= order.created.dt:
+        return False
+    start = bar_start(data, data.datetime[0])
+    day, moment = divmod(start, _DAY_MS)
+    daily = getattr(data, "_timeframe", bt.TimeFrame.Days) >= bt.TimeFrame.Days
+    close = _ms_of_day(getattr(data.p, "sessionend", None) or dt.time(23, 59, 59, 999990))
+    session = order.info.get("session_day")
+    if session is None:
+        if daily or moment <= close:
+            order.addinfo(session_day=day)
+        return False
+    return bool(day > session or (not daily and moment > close))
