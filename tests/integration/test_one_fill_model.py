@@ -306,3 +306,12 @@ def test_the_rest_of_a_partly_filled_market_order_expires_with_its_session(
         MARKET_30, rows=rows, index=DAILY, days=SESSION_DAYS, step=step, volume_share=0.1
     )
     assert got == venue
+
+
+def test_a_run_file_sets_latency_and_volume_share(tmp_path: Path) -> None:
+    from parity.config import build_config, read_run_file
+
+    path = tmp_path / "run.yaml"
+    path.write_text("latency: 250\nvolume_share: 0.1\n")
+    config = build_config(read_run_file(path), {})
+    assert config.fill_model.latency_ms == 250 and config.fill_model.volume_share == 0.1

@@ -146,9 +146,8 @@ class SimBroker(bt.brokers.BackBroker):
         if fill.latency_ms and not self._reached_book(order):
             return
         data = order.data
-        bar = Bar(
-            tick(data, "open"), tick(data, "high"), tick(data, "low"), tick(data, "close"), 0.0
-        )
+        prices = (tick(data, "open"), tick(data, "high"), tick(data, "low"), tick(data, "close"))
+        bar = Bar(*prices, float(data.volume[0]))
         buy = order.isbuy()
         created = order.created
         if kind == bt.Order.Market:
