@@ -24,7 +24,7 @@ class PaperConfig:
     params: Mapping[str, Any] = field(default_factory=dict)
     symbols: tuple[str, ...] = ()
     timeframe: Timeframe = MINUTE
-    venue: Literal["alpaca", "local", "sim"] = "alpaca"
+    venue: str = "alpaca"  # a name in `venues.registry`
     data: str = "sample:minute"
     start: dt.date | None = None
     end: dt.date | None = None
@@ -103,4 +103,7 @@ class PaperConfig:
         return cls(**{**fields_, **overrides})
 
     def data_source_label(self) -> str:
-        return {"local": self.data, "sim": "yahoo (polled)"}.get(self.venue, "alpaca")
+        """Where the run's bars come from, as its venue records it."""
+        from parity.venues.registry import venue_named
+
+        return venue_named(self.venue).data_source(self)
