@@ -14,7 +14,7 @@ from click.core import ParameterSource
 from parity.cli._base import ParityGroup, cli, json_option, runs_dir_option, say
 from parity.cli.alerts import alert_options, alerts_from_flags
 from parity.cli.risk import limits_from_flags, risk_options
-from parity.venues.registry import venue_names, venues_help
+from parity.venues.registry import DEFAULT_VENUE, venue_names, venues_help
 
 
 @cli.group(cls=ParityGroup)
@@ -225,7 +225,7 @@ def _parse_until(text: str | None) -> Any:
 @click.option(
     "--venue",
     type=click.Choice(venue_names()),
-    default="alpaca",
+    default=DEFAULT_VENUE,
     help=venues_help(),
 )
 @click.option(

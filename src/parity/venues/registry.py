@@ -16,6 +16,7 @@ from parity.venues.protocol import Venue
 from parity.venues.sim.factory import SimVenue
 
 _VENUES: dict[str, Venue] = {}
+DEFAULT_VENUE = "alpaca"  # `--venue`'s default
 
 
 def register(venue: Venue) -> Venue:
