@@ -19,7 +19,6 @@ import re
 from dataclasses import dataclass
 
 from parity.errors import ConfigError
-from parity.instruments import Instrument
 
 _NUMBER = r"([0-9]*\.?[0-9]+(?:e-?[0-9]+)?)"
 
@@ -52,17 +51,17 @@ class CostModel:
         *,
         prior_qty: float = 0.0,
         prior_notional: float = 0.0,
-        instrument: Instrument | None = None,
+        multiplier: float = 1.0,
     ) -> float:
         """Commission for one fill of `qty` units at `price` of an order that had already filled
         `prior_qty` units for `prior_notional` (price x quantity, before the multiplier): what
         the order owes after the fill minus what it owed before, so the minimum is charged once
         per order, not once per partial fill. With no prior fill it is the whole order's
         commission. The per-share rate is per unit (a contract for an option), the percentage
-        is of the cash notional (the instrument's multiplier applied; 1 for a share)."""
+        is of the cash notional: `multiplier` is the instrument's (`Instrument.multiplier`, 100
+        for a US equity option, 1 for a share)."""
         if not qty:
             return 0.0
-        multiplier = instrument.multiplier if instrument is not None else 1.0
         before_qty, before_notional = abs(prior_qty), abs(prior_notional)
         after = self._owed(before_qty + abs(qty), (before_notional + abs(qty) * price) * multiplier)
         return after - self._owed(before_qty, before_notional * multiplier)

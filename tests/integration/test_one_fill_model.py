@@ -241,15 +241,21 @@ def test_bad_latency_and_volume_share_are_refused() -> None:
 
 
 def test_commission_takes_the_instrument_multiplier() -> None:
+    from parity.engine.fills import FillModel
     from parity.instruments import instrument_for
 
     option = instrument_for("SPY240119C00450000")
-    costs = cost_model("0.65/share,min=1", "0")
-    assert costs.commission(2, 3.5, instrument=option) == pytest.approx(1.3)  # per contract
-    pct = cost_model("0.1%", "0")
+    per_contract = FillModel(costs=cost_model("0.65/share,min=1", "0"))
+    assert per_contract.commission(2, 3.5, instrument=option) == pytest.approx(1.3)
+    pct = FillModel(costs=cost_model("0.1%", "0"))
     assert pct.commission(2, 3.5, instrument=option) == pytest.approx(0.7)  # of 700 notional
     assert pct.commission(2, 3.5) == pytest.approx(0.007)  # a share: multiplier 1
     assert pct.commission(2, 3.5, instrument=instrument_for("AAPL")) == pct.commission(2, 3.5)
+    # partial fills of an option order: the minimum once, the notional with the multiplier
+    minimum = FillModel(costs=cost_model("0.1%,min=1", "0"))
+    first = minimum.commission(1, 3.0, instrument=option)  # 0.30 raised to 1.00
+    second = minimum.commission(9, 3.0, prior_qty=1, prior_notional=3.0, instrument=option)
+    assert (first, second) == (pytest.approx(1.0), pytest.approx(2.0))  # 3.00 on 3,000 in all
 
 
 def test_the_cli_takes_latency_and_volume_share(tmp_path: Path) -> None:

@@ -161,7 +161,12 @@ class FillModel:
         prior_notional: float = 0.0,
         instrument: Instrument | None = None,
     ) -> float:
-        """The commission of one fill (`CostModel.commission`: the minimum once per order)."""
+        """The commission of one fill (`CostModel.commission`: the minimum once per order), the
+        percentage on the cash notional of `instrument` (its multiplier; a share when None)."""
         return self.costs.commission(
-            qty, price, prior_qty=prior_qty, prior_notional=prior_notional, instrument=instrument
+            qty,
+            price,
+            prior_qty=prior_qty,
+            prior_notional=prior_notional,
+            multiplier=instrument.multiplier if instrument is not None else 1.0,
         )
