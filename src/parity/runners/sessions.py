@@ -123,7 +123,8 @@ class AlpacaSession:
         if config.dry_run:
             cash = config.cash or self.store.account().cash
             return build_sim_broker(cash=cash, costs=config.costs)
-        broker = self.store.getbroker(cash=config.cash, id_prefix=run_id)
+        next_bar = self.lockstep.next_step if self.lockstep is not None else None
+        broker = self.store.getbroker(cash=config.cash, id_prefix=run_id, next_bar=next_bar)
         costs = config.costs
         broker.addcommissioninfo(
             ParityCommission(
