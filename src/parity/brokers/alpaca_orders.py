@@ -11,6 +11,7 @@
 | parent + 1 child                    | `order_class=oto`                                  |
 | `oco=` a limit and a stop exit      | `order_class=oco`                                  |
 | `valid=` (good till date)           | `gtc`, cancelled by parity when it expires         |
+| (none)                              | `ioc`, `fok`, `opg`: no Backtrader order has them   |
 
 A refusal is a `str`: the one-line reason the order is rejected with.
 """

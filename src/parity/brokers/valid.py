@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 import backtrader as bt
 
+from parity.feeds.lines import SESSION_END
+
 # when the venue's next bar starts (`None`: there is none); raises `LookupError` when unknown
 NextBar = Callable[[], dt.datetime | None]
 
@@ -32,12 +34,13 @@ def bar_period(data: bt.AbstractDataBase) -> dt.timedelta:
     return unit * max(int(data._compression or 1), 1)
 
 
-def bar_label(start: dt.datetime, period: dt.timedelta) -> dt.datetime:
-    """The label of the bar (of `period`, aligned to midnight) that `start` falls in."""
+def bar_number(start: dt.datetime, period: dt.timedelta) -> float:
+    """Backtrader's datetime number for the bar (of `period`, aligned to midnight) that `start`
+    falls in, as the feeds stamp it: a daily bar at the end of its session."""
     midnight = dt.datetime.combine(start.date(), dt.time())
     if period >= dt.timedelta(days=1):
-        return midnight
-    return midnight + period * ((start - midnight) // period)
+        return float(bt.date2num(midnight)) + SESSION_END
+    return float(bt.date2num(midnight + period * ((start - midnight) // period)))
 
 
 def expiry(order: bt.Order, next_bar: NextBar | None = None) -> str | None:
@@ -57,5 +60,5 @@ def expiry(order: bt.Order, next_bar: NextBar | None = None) -> str | None:
         else:
             if following is None:
                 return None  # no bar follows: nothing more can be matched
-            return "next" if bt.date2num(bar_label(following, period)) > order.valid else None
+            return "next" if bar_number(following, period) > order.valid else None
     return "next" if now + period.total_seconds() / 86_400.0 > order.valid else None

@@ -17,13 +17,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from parity.costs import CostModel
-from parity.venue import fills, ordertypes
+from parity.venue import fills, ordertypes, timeinforce
 from parity.venue.clock import MarketCalendar
 from parity.venue.fills import Bar
 
 OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "held", "pending_new"})
 ORDER_TYPES = frozenset({"market", "limit", "stop", "stop_limit", "trailing_stop"})
-TIME_IN_FORCE = frozenset({"day", "gtc", "cls"})
+TIME_IN_FORCE = frozenset({"day", "gtc", "cls", "opg", "ioc", "fok"})
 ORDER_CLASSES = frozenset({"simple", "bracket", "oco", "oto"})
 EPS = 1e-9
 ASSET_NAMESPACE = uuid.UUID("6f1c1a52-3c43-4d0e-9a8e-5f0a4c2b7d11")
@@ -290,6 +290,7 @@ class Engine:
         order_class = str(body.get("order_class") or "simple")
         if order_class not in ORDER_CLASSES:
             raise invalid(f"order_class {order_class!r} is not supported")
+        timeinforce.check(tif, kind, order_class, self.now, self.calendar)
         fractional = notional is not None or not float(qty or 0).is_integer()
         if fractional and (tif != "day" or order_class != "simple" or kind == "trailing_stop"):
             raise invalid("fractional orders must be simple DAY orders (not trailing stops)")
@@ -316,6 +317,8 @@ class Engine:
         )
         if tif in ("day", "cls"):
             order.session_date = self.calendar.session_date_for(self.now)
+        if tif == "opg":  # the session whose opening auction it is for
+            order.session_date = timeinforce.opening_session(self.now, self.calendar)
         if kind == "trailing_stop":
             ordertypes.check_trailing(order, body, self.last_price.get(symbol))
         if tif == "cls":  # submitted with no regular bar left: the last close is the close
@@ -575,7 +578,11 @@ class Engine:
                 continue
             if when < order.fillable_from:
                 continue
+            if order.time_in_force == "opg" and when < self._opening(order):
+                continue  # waits for its opening auction
             self._match(order, when, bar)
+            if timeinforce.done_after_match(order) and order.is_open:
+                self._cancel_one(order)  # ioc, fok, opg: the rest is canceled
         for symbol, bar in bars.items():
             self.last_price[symbol] = bar.close
 
@@ -598,8 +605,14 @@ class Engine:
                     for leg in self.orders[order.parent_id].legs:
                         self._cancel_one(leg)
 
+    def _opening(self, order: Order) -> datetime:
+        assert order.session_date is not None
+        return self.calendar.open_of(order.session_date)
+
     def _price(self, order: Order, bar: Bar, when: datetime) -> float | None:
         buy = order.side == "buy"
+        if order.time_in_force == "opg":
+            return timeinforce.opg_price(self.costs, order, bar)
         if order.time_in_force == "cls":
             assert order.session_date is not None
             over = when >= self.calendar.close_of(order.session_date)
@@ -639,6 +652,7 @@ class Engine:
         qty = order.remaining
         if self.volume_share < 1.0:
             qty = min(qty, float(math.floor(bar.volume * self.volume_share)))
+        qty = timeinforce.fillable(order, qty)  # fok: all or nothing
         if qty <= EPS:
             return
         self._fill(order, qty, price, when)

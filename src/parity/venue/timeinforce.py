@@ -1,0 +1,82 @@
+"""Alpaca's immediate and opening-auction times in force on the local venue (`cls` is in
+`ordertypes`), with the rules Alpaca documents for them:
+
+- `ioc` (immediate or cancel): the next match fills what it can (all of it, or the volume
+  share's part), and the rest is canceled; an order the next match cannot fill is canceled.
+- `fok` (fill or kill): all or nothing at the next match: canceled unless the whole quantity
+  fills there.
+- `opg` (market or limit on open): a market or limit order that trades only in the opening
+  auction, the open of the session's first regular-hours bar (a limit only if the open is within
+  it); whatever does not fill there is canceled. Accepted before 09:28 New York (for that day's
+  open) or from 19:00 (for the next session's), rejected in between.
+
+None of them is a bracket, `oco` or `oto` order (those are `day` or `gtc`), and fractional
+orders are `day` orders only (checked with them in `engine`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING
+
+from parity.venue import fills
+from parity.venue.clock import NEW_YORK
+from parity.venue.fills import Bar
+
+if TYPE_CHECKING:
+    from parity.costs import CostModel
+    from parity.venue.clock import MarketCalendar
+    from parity.venue.engine import Order
+
+IMMEDIATE = frozenset({"ioc", "fok"})
+OPG_CUTOFF = time(9, 28)  # opg orders are rejected from here ...
+OPG_REOPENS = time(19, 0)  # ... until here (then they are for the next session's open)
+
+
+def check(tif: str, kind: str, order_class: str, now: datetime, calendar: MarketCalendar) -> None:
+    """Refuse an `ioc`, `fok` or `opg` order Alpaca would refuse (422)."""
+    from parity.venue.engine import invalid
+
+    if tif not in IMMEDIATE | {"opg"}:
+        return
+    if order_class != "simple":
+        raise invalid(f"{order_class} orders must be day or gtc orders")
+    if tif != "opg":
+        return
+    if kind not in ("market", "limit"):
+        raise invalid("opg orders must be market or limit orders")
+    local = now.astimezone(NEW_YORK)
+    session_day = bool(calendar.session_dates(local.date(), local.date()))
+    if session_day and OPG_CUTOFF <= local.time() < OPG_REOPENS:
+        raise invalid(
+            "opg orders are accepted only before 9:28am or after 7:00pm ET: "
+            "the opening auction has closed"
+        )
+
+
+def opening_session(now: datetime, calendar: MarketCalendar) -> date:
+    """The session whose opening auction an `opg` order submitted at `now` trades in."""
+    return calendar.next_open(now).date()
+
+
+def opg_price(costs: CostModel, order: Order, bar: Bar) -> float | None:
+    """The opening auction, on the session's first bar: the open (the fill model's market
+    price), for a limit only if the open is within it (then the fill model's limit price)."""
+    buy = order.side == "buy"
+    if order.type != "limit":
+        return fills.market_price(costs, buy, bar)
+    assert order.limit_price is not None
+    within = bar.open <= order.limit_price if buy else bar.open >= order.limit_price
+    return fills.limit_price(costs, buy, bar, order.limit_price) if within else None
+
+
+def fillable(order: Order, qty: float) -> float:
+    """What an `fok` order may fill of `qty` (all of its remainder, or nothing)."""
+    if order.time_in_force == "fok" and qty < order.remaining:
+        return 0.0
+    return qty
+
+
+def done_after_match(order: Order) -> bool:
+    """An `ioc`, `fok` or `opg` order is over once it has been matched: the rest is canceled."""
+    return order.time_in_force in IMMEDIATE or order.time_in_force == "opg"
