@@ -146,6 +146,30 @@ def test_close_orders_fill_at_the_official_close(tmp_path: Path, preload: bool) 
     assert list(fills["side"]) == ["buy", "sell", "buy", "sell"]
 
 
+@pytest.mark.parametrize("at", ["15:49", "15:50", "15:59"])
+def test_close_orders_past_the_cls_cut_off_are_refused_alike(tmp_path: Path, at: str) -> None:
+    """Alpaca takes `cls` orders until 15:50 New York. A `Close` decided on a bar ending by
+    then fills at the 15:59 close in both modes; one decided later (on the 15:59 bar
+    Backtrader would fill it at the close of whatever bar comes next) is rejected in both, with
+    the same one-line reason, and nothing fills."""
+    params, days = {"at": at}, {"end": dt.date(2013, 10, 9)}
+    bt_dir = backtest(tmp_path, "CloseOrders", params=params, **days)
+    paper_dir = paper(tmp_path, "CloseOrders", params=params, **days)
+    fills = pd.read_csv(bt_dir / "fills.csv", parse_dates=["datetime"])
+    assert_same(bt_dir, paper_dir, at_least=0)
+    bt_orders, paper_orders = (pd.read_csv(d / "orders.csv") for d in (bt_dir, paper_dir))
+    if at == "15:49":  # the bar ends at 15:50: in time
+        assert len(fills) == 4 and (fills["datetime"].dt.time == dt.time(15, 59)).all()
+        return
+    assert fills.empty and (bt_orders["status"] == "rejected").all() and len(bt_orders) == 4
+    end = "16:00" if at == "15:59" else "15:51"
+    reason = (
+        f"Close decided at {end} New York is past Alpaca's 15:50 cut-off for market-on-close "
+        "(cls) orders: decide it on a bar ending by 15:50"
+    )
+    assert set(bt_orders["reason"]) == set(paper_orders["reason"]) == {reason}
+
+
 def test_stop_trail_limit_is_refused_before_the_first_order(tmp_path: Path) -> None:
     with pytest.raises(StrategyError) as err:
         paper(tmp_path, "StopTrailLimitExit")

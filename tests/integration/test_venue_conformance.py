@@ -658,9 +658,13 @@ SERVED_ORDER_KINDS = frozenset(
 )
 PENDING_ORDER_TYPES: frozenset[str] = frozenset()  # none now
 REFUSED_ORDER_KINDS: frozenset[str] = frozenset()  # none now
-# served only at some hours: the harness trades at 15:57, after opg's 09:28 cut-off, so the venue
-# refuses it there as Alpaca does (`tests/unit/test_venue_time_in_force.py` fills one)
-REFUSED_AT_THIS_HOUR = {"opg": "opg orders are accepted only before 9:28am or after 7:00pm ET"}
+# served only at some hours: the harness trades at 15:57, after the 09:28 cut-off for opg and
+# the 15:50 one for cls, so the venue refuses them there as Alpaca does
+# (`tests/unit/test_venue_time_in_force.py` and `test_venue_order_types.py` fill them)
+REFUSED_AT_THIS_HOUR = {
+    "opg": "opg orders are accepted only before 9:28am or after 7:00pm ET",
+    "cls": "cls orders are not accepted after 3:50pm and before 7:00pm ET",
+}
 OUT_OF_SCOPE_ORDER_KINDS = {"mleg": "multi-leg options orders: the venue has no options"}
 
 

@@ -123,3 +123,18 @@ def test_opg_trades_only_in_the_opening_auction() -> None:
     assert nxt.status == "new"
     step(late, ny(datetime(2024, 1, 9, 9, 30)), Bar(105.0, 106.0, 104.0, 105.5, 1000.0))
     assert (nxt.status, nxt.filled_avg_price) == ("filled", 105.0)
+
+
+def test_cls_is_refused_after_1550_until_1900_new_york() -> None:
+    for hour, minute in ((15, 51), (16, 0), (18, 59)):
+        e = engine(now=ny(datetime(2024, 1, 8, hour, minute)))
+        with pytest.raises(VenueError) as err:
+            e.submit(order(time_in_force="cls"))
+        assert err.value.body()["message"] == (
+            "cls orders are not accepted after 3:50pm and before 7:00pm ET: "
+            "the closing auction has closed"
+        )
+    in_time = engine(now=ny(datetime(2024, 1, 8, 15, 50))).submit(order(time_in_force="cls"))
+    assert in_time.session_date == date(2024, 1, 8)
+    evening = engine(now=ny(datetime(2024, 1, 8, 19, 0))).submit(order(time_in_force="cls"))
+    assert evening.session_date == date(2024, 1, 9)  # the next session's close

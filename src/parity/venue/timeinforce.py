@@ -9,6 +9,8 @@
   auction, the open of the session's first regular-hours bar (a limit only if the open is within
   it); whatever does not fill there is canceled. Accepted before 09:28 New York (for that day's
   open) or from 19:00 (for the next session's), rejected in between.
+- `cls` (market or limit on close, matched in `ordertypes`): refused after 15:50 and before 19:00
+  New York on a session day, as Alpaca refuses it; from 19:00 it is for the next session's close.
 
 None of them is a bracket, `oco` or `oto` order (those are `day` or `gtc`), and fractional
 orders are `day` orders only (checked with them in `engine`).
@@ -31,12 +33,21 @@ if TYPE_CHECKING:
 IMMEDIATE = frozenset({"ioc", "fok"})
 OPG_CUTOFF = time(9, 28)  # opg orders are rejected from here ...
 OPG_REOPENS = time(19, 0)  # ... until here (then they are for the next session's open)
+CLS_CUTOFF = time(15, 50)  # cls orders are rejected after this ...
+CLS_REOPENS = time(19, 0)  # ... until here (then they are for the next session's close)
 
 
 def check(tif: str, kind: str, order_class: str, now: datetime, calendar: MarketCalendar) -> None:
-    """Refuse an `ioc`, `fok` or `opg` order Alpaca would refuse (422)."""
+    """Refuse an `ioc`, `fok`, `opg` or `cls` order Alpaca would refuse (422)."""
     from parity.venue.engine import invalid
 
+    local = now.astimezone(NEW_YORK)
+    session_day = bool(calendar.session_dates(local.date(), local.date()))
+    if tif == "cls" and session_day and CLS_CUTOFF < local.time() < CLS_REOPENS:
+        raise invalid(
+            "cls orders are not accepted after 3:50pm and before 7:00pm ET: "
+            "the closing auction has closed"
+        )
     if tif not in IMMEDIATE | {"opg"}:
         return
     if order_class != "simple":
@@ -45,8 +56,6 @@ def check(tif: str, kind: str, order_class: str, now: datetime, calendar: Market
         return
     if kind not in ("market", "limit"):
         raise invalid("opg orders must be market or limit orders")
-    local = now.astimezone(NEW_YORK)
-    session_day = bool(calendar.session_dates(local.date(), local.date()))
     if session_day and OPG_CUTOFF <= local.time() < OPG_REOPENS:
         raise invalid(
             "opg orders are accepted only before 9:28am or after 7:00pm ET: "

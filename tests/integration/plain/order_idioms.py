@@ -118,10 +118,13 @@ class ValidLimit(_Cycle):
 
 
 class CloseOrders(_Cycle):
-    """Market-on-close: buy on the close, sell on the next session's close."""
+    """Market-on-close, decided on the bar at `at` (HH:MM): buy on the close, sell on the next
+    session's close."""
+
+    params = (("at", "15:00"),)
 
     def next(self) -> None:
-        if self.idle() and self.data.datetime.time(0) == dt.time(15, 0):
+        if self.idle() and self.data.datetime.time(0) == dt.time.fromisoformat(self.p.at):
             kind = self.sell if self.position else self.buy
             self.orders.append(kind(size=10, exectype=bt.Order.Close))
 
