@@ -250,6 +250,8 @@ class AlpacaBroker(bt.BrokerBase):
         self.notify(order)
         if self.journal is not None:
             self.journal.intent(order)
+        if other is stop:  # the stop was placed first: Backtrader fills it first on a tie
+            self.store.venue_oco_first(cid)
         self._submit(request, limit, [limit, stop])
         return order
 

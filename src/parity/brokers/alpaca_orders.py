@@ -11,6 +11,7 @@
 | parent + 2 children (buy_bracket)   | `order_class=bracket`                              |
 | parent + 1 child                    | `order_class=oto`                                  |
 | `oco=` a limit and a stop exit      | `order_class=oco`                                  |
+| `oco=` naming a stop placed first   | `oco`, the parity venue told its stop goes first   |
 | `valid=` (good till date)           | `gtc`, cancelled by parity when it expires         |
 | (none)                              | `ioc`, `fok`, `opg`: no Backtrader order has them   |
 

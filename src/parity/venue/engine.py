@@ -93,6 +93,7 @@ class Order:
     hwm: float | None = None  # a trailing stop's high-water mark (low-water for a buy)
     annotated_close: float | None = None  # a `cls` order: the session's last regular close
     annotated_at: datetime | None = None  # ... and the start of the bar it closed
+    leg_first: bool = False  # an `oco` pair whose stop leg was placed first: matched first
 
     @property
     def remaining(self) -> float:
@@ -176,6 +177,7 @@ class Engine:
         self.fills: list[dict[str, Any]] = []
         self.events: list[TradeEvent] = []
         self.reject_ids: set[str] = set()
+        self.leg_first_ids: set[str] = set()  # client ids of `oco` pairs to come, stop leg first
         self.last_equity = float(cash)
         self.equity_date: date | None = None  # the session `last_equity` was taken before
 
@@ -327,6 +329,9 @@ class Engine:
             self._attach_legs(order, body)
         elif order_class in ("oco", "oto"):
             order.legs.append(ordertypes.exit_leg(order, body, held=order_class == "oto"))
+        if order_class == "oco" and cid in self.leg_first_ids:
+            self.leg_first_ids.discard(cid)
+            order.leg_first = True
         return order
 
     @staticmethod
@@ -572,7 +577,7 @@ class Engine:
             self.last_equity = self.equity()
             self.equity_date = when.date()
         self._expire(when)
-        for order in list(self.orders.values()):
+        for order in self._time_priority():
             bar = bars.get(order.symbol)
             if bar is None or not order.is_open or order.status == "held":
                 continue
@@ -585,6 +590,20 @@ class Engine:
                 self._cancel_one(order)  # ioc, fok, opg: the rest is canceled
         for symbol, bar in bars.items():
             self.last_price[symbol] = bar.close
+
+    def _time_priority(self) -> list[Order]:
+        """Orders in the order they were placed, as Backtrader matches them (the first order of
+        an `oco` group to fill cancels the other): an `oco` pair's stop leg goes before its
+        limit when the stop was placed first (`leg_first`)."""
+        out: list[Order] = []
+        for order in self.orders.values():
+            parent = self.orders.get(order.parent_id) if order.parent_id else None
+            if parent is not None and parent.leg_first:
+                continue  # placed ahead of its parent, below
+            if order.leg_first:
+                out.extend(order.legs)
+            out.append(order)
+        return out
 
     def _expire(self, when: datetime) -> None:
         for order in list(self.orders.values()):
