@@ -104,30 +104,37 @@ def test_oco_exit_pairs_match(tmp_path: Path) -> None:
     assert (trades["size"] > 0).all() if "size" in trades else True
 
 
-def plain_fills(name: str, params: dict[str, object]) -> list[tuple[str, str, float]]:
-    """(bar, side, price) of each fill of the strategy in plain Backtrader on the 1Min window."""
-    frame = pd.read_csv(sample_path("IBM", "minute"), parse_dates=["datetime"])
-    frame = frame.set_index("datetime")
+def plain_fills(
+    name: str, params: dict[str, object], timeframe: str = "1Min"
+) -> list[tuple[str, str, float]]:
+    """(bar, side, price) of each fill of the strategy in plain Backtrader on the 1Min or
+    1Day window."""
+    daily = timeframe == "1Day"
+    window = WINDOWS["1Day"] if daily else WINDOW
+    path = sample_path("IBM", "daily" if daily else "minute")
+    frame = pd.read_csv(path, parse_dates=["datetime"]).set_index("datetime")
     days = frame.index.date
-    frame = frame[(days >= WINDOW["start"]) & (days <= WINDOW["end"])]
+    frame = frame[(days >= window["start"]) & (days <= window["end"])]
     cerebro = bt.Cerebro(stdstats=False)
-    feed = bt.feeds.PandasData(dataname=frame, openinterest=None, timeframe=bt.TimeFrame.Minutes)
+    unit = bt.TimeFrame.Days if daily else bt.TimeFrame.Minutes
+    feed = bt.feeds.PandasData(dataname=frame, openinterest=None, timeframe=unit)
     cerebro.adddata(feed, name="IBM")
     cerebro.broker.setcash(100_000.0)
     cerebro.addstrategy(getattr(idioms, name), **params)
     strategy = cerebro.run()[0]
     done = [o for o in strategy.orders if o.status == o.Completed]
+    stamp = "%Y-%m-%d" if daily else "%Y-%m-%d %H:%M"
     return sorted(
-        (f"{bt.num2date(o.executed.dt):%Y-%m-%d %H:%M}", "buy" if o.isbuy() else "sell",
+        (bt.num2date(o.executed.dt).strftime(stamp), "buy" if o.isbuy() else "sell",
          round(o.executed.price, 6))
         for o in done
     )  # fmt: skip
 
 
-def parity_fills(run_dir: Path) -> list[tuple[str, str, float]]:
+def parity_fills(run_dir: Path, stamp: str = "%Y-%m-%d %H:%M") -> list[tuple[str, str, float]]:
     frame = pd.read_csv(run_dir / "fills.csv", parse_dates=["datetime"])
     return sorted(
-        (f"{t:%Y-%m-%d %H:%M}", side, round(float(price), 6))
+        (t.strftime(stamp), side, round(float(price), 6))
         for t, side, price in zip(frame["datetime"], frame["side"], frame["price"], strict=True)
     )
 
@@ -271,3 +278,13 @@ def test_idioms_rehearse_at_coarser_timeframes(tmp_path: Path, name: str, timefr
     paper_dir = paper(tmp_path, name, params=params, **at(timeframe))
     ignore = ("stop_price",) if name == "StopTrailExit" else ()
     assert_same(bt_dir, paper_dir, at_least=4, ignore=ignore)
+    if timeframe == "1Day":  # and as in plain Backtrader on the same daily bars
+        typed = idioms_params(name, params)
+        assert parity_fills(bt_dir, "%Y-%m-%d") == plain_fills(name, typed, "1Day")
+
+
+def idioms_params(name: str, params: dict[str, str]) -> dict[str, object]:
+    """`--param` strings typed as the strategy declares them."""
+    from parity.strategies.params import coerce_params
+
+    return coerce_params(getattr(idioms, name), params)
