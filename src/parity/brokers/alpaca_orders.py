@@ -64,7 +64,7 @@ def late_close(order: bt.Order) -> str | None:
     data = order.data
     if order.exectype != bt.Order.Close or data._timeframe >= bt.TimeFrame.Days or not len(data):
         return None
-    if not is_us_listing(data._name):
+    if not is_us_listing(data._name or ""):
         return None
     end = data.datetime.datetime(0) + bar_period(data)
     if not CLOSE_CUTOFF < end.time() < CLOSE_REOPENS:

@@ -59,7 +59,7 @@ class OcoExit(_Cycle):
     params = (("band", 0.2), ("stop_first", False))
 
     def exit(self, entry: bt.Order) -> None:
-        price, band = entry.executed.price, float(self.p.band)
+        price, band = entry.executed.price, self.p.band
         up, down = round(price + band, 2), round(price - band, 2)
         if self.p.stop_first:
             stop = self.sell(size=10, exectype=bt.Order.Stop, price=down)
@@ -93,21 +93,21 @@ class ValidLimit(_Cycle):
         ("anytime", False),
     )  # fmt: skip
 
-    def bars(self, n: object) -> dt.timedelta:
+    def bars(self, n: int) -> dt.timedelta:
         daily = self.data._timeframe >= bt.TimeFrame.Days
         unit = dt.timedelta(days=1) if daily else dt.timedelta(minutes=self.data._compression)
-        return unit * int(str(n))
+        return unit * n
 
     def enter(self) -> None:
         now = self.data.datetime.time(0)
         if not self.p.anytime and not dt.time(9, 30) <= now < dt.time(15, 30):
             return
-        price = round(self.data.close[0] - float(self.p.under), 2)
+        price = round(self.data.close[0] - self.p.under, 2)
         valid = self.data.datetime.datetime(0) + self.bars(self.p.entry_bars)
         self.orders.append(self.buy(size=10, exectype=bt.Order.Limit, price=price, valid=valid))
 
     def exit(self, entry: bt.Order) -> None:
-        price = round(entry.executed.price + float(self.p.over), 2)
+        price = round(entry.executed.price + self.p.over, 2)
         valid = self.bars(self.p.exit_bars)
         self.orders.append(self.sell(size=10, exectype=bt.Order.Limit, price=price, valid=valid))
 
