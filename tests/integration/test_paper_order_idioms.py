@@ -94,13 +94,16 @@ def test_stop_trail_exits_match(tmp_path: Path, params: dict[str, str]) -> None:
     # orders.csv records a trailing stop's stop price as first seen: not a fill, not compared
     paper_dir = paper(tmp_path, name, params=params)
     assert_same(bt_dir, paper_dir, at_least=10, ignore=("stop_price",))
+    assert parity_fills(bt_dir) == plain_fills(name, idioms_params(name, params))
 
 
 def test_oco_exit_pairs_match(tmp_path: Path) -> None:
     # the backtest's no-short guard counts both OCO legs (fixed by i13a): --allow-short there;
     # the strategy never shorts (each exit pair closes the 10 shares once)
     name = "OcoExit"
-    trades = assert_same(backtest(tmp_path, name, allow_short=True), paper(tmp_path, name), 10)
+    bt_dir = backtest(tmp_path, name, allow_short=True)
+    trades = assert_same(bt_dir, paper(tmp_path, name), 10)
+    assert parity_fills(bt_dir) == plain_fills(name, {})
     assert (trades["size"] > 0).all() if "size" in trades else True
 
 
@@ -178,7 +181,9 @@ def test_valid_expires_alike_across_gaps(tmp_path: Path) -> None:
     the venue never matches the first bar after the gap, which Backtrader finds expired."""
     name, params = "ValidLimit", {"anytime": "true"}
     paper_dir = paper(tmp_path, name, params=params)
-    assert_same(backtest(tmp_path, name, params=params), paper_dir, at_least=20)
+    bt_dir = backtest(tmp_path, name, params=params)
+    assert_same(bt_dir, paper_dir, at_least=20)
+    assert parity_fills(bt_dir) == plain_fills(name, {"anytime": True})
     orders = pd.read_csv(paper_dir / "orders.csv", parse_dates=["submitted_at"])
     expired = orders[(orders["status"] == "expired") & (orders["side"] == "buy")]
     tape = pd.read_csv(paper_dir / "tape.csv", parse_dates=["datetime"])["datetime"]
