@@ -29,7 +29,7 @@ import backtrader as bt
 
 from parity.brokers.valid import bar_period
 from parity.feeds.currency import is_us_listing
-from parity.stores.types import OrderRequest
+from parity.venues.types import OrderRequest
 
 # exectype → (Alpaca type, time in force) or the reason it is refused
 ORDER_TYPES: dict[int | None, tuple[str, str] | str] = {

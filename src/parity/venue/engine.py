@@ -292,7 +292,9 @@ class Engine:
         order_class = str(body.get("order_class") or "simple")
         if order_class not in ORDER_CLASSES:
             raise invalid(f"order_class {order_class!r} is not supported")
-        timeinforce.check(tif, kind, order_class, self.now, self.calendar)
+        refused = timeinforce.refusal(tif, kind, order_class, self.now, self.calendar)
+        if refused is not None:
+            raise invalid(refused)
         fractional = notional is not None or not float(qty or 0).is_integer()
         if fractional and (tif != "day" or order_class != "simple" or kind == "trailing_stop"):
             raise invalid("fractional orders must be simple DAY orders (not trailing stops)")
@@ -586,7 +588,7 @@ class Engine:
             if order.time_in_force == "opg" and when < self._opening(order):
                 continue  # waits for its opening auction
             self._match(order, when, bar)
-            if timeinforce.done_after_match(order) and order.is_open:
+            if timeinforce.done_after_match(order.time_in_force) and order.is_open:
                 self._cancel_one(order)  # ioc, fok, opg: the rest is canceled
         for symbol, bar in bars.items():
             self.last_price[symbol] = bar.close
@@ -631,7 +633,8 @@ class Engine:
     def _price(self, order: Order, bar: Bar, when: datetime) -> float | None:
         buy = order.side == "buy"
         if order.time_in_force == "opg":
-            return timeinforce.opg_price(self.costs, order, bar)
+            limit = order.limit_price if order.type == "limit" else None
+            return timeinforce.opg_price(self.costs, buy, limit, bar)
         if order.time_in_force == "cls":
             assert order.session_date is not None
             over = when >= self.calendar.close_of(order.session_date)
@@ -671,7 +674,7 @@ class Engine:
         qty = order.remaining
         if self.volume_share < 1.0:
             qty = min(qty, float(math.floor(bar.volume * self.volume_share)))
-        qty = timeinforce.fillable(order, qty)  # fok: all or nothing
+        qty = timeinforce.fillable(order.time_in_force, qty, order.remaining)  # fok: all or none
         if qty <= EPS:
             return
         self._fill(order, qty, price, when)

@@ -28,7 +28,6 @@ from parity.venue.fills import Bar
 if TYPE_CHECKING:
     from parity.costs import CostModel
     from parity.venue.clock import MarketCalendar
-    from parity.venue.engine import Order
 
 IMMEDIATE = frozenset({"ioc", "fok"})
 OPG_CUTOFF = time(9, 28)  # opg orders are rejected from here ...
@@ -37,30 +36,31 @@ CLS_CUTOFF = time(15, 50)  # cls orders are rejected after this ...
 CLS_REOPENS = time(19, 0)  # ... until here (then they are for the next session's close)
 
 
-def check(tif: str, kind: str, order_class: str, now: datetime, calendar: MarketCalendar) -> None:
-    """Refuse an `ioc`, `fok`, `opg` or `cls` order Alpaca would refuse (422)."""
-    from parity.venue.engine import invalid
-
+def refusal(
+    tif: str, kind: str, order_class: str, now: datetime, calendar: MarketCalendar
+) -> str | None:
+    """Why Alpaca refuses (422) an `ioc`, `fok`, `opg` or `cls` order, or `None`."""
     local = now.astimezone(NEW_YORK)
     session_day = bool(calendar.session_dates(local.date(), local.date()))
     if tif == "cls" and session_day and CLS_CUTOFF < local.time() < CLS_REOPENS:
-        raise invalid(
+        return (
             "cls orders are not accepted after 3:50pm and before 7:00pm ET: "
             "the closing auction has closed"
         )
     if tif not in IMMEDIATE | {"opg"}:
-        return
+        return None
     if order_class != "simple":
-        raise invalid(f"{order_class} orders must be day or gtc orders")
+        return f"{order_class} orders must be day or gtc orders"
     if tif != "opg":
-        return
+        return None
     if kind not in ("market", "limit"):
-        raise invalid("opg orders must be market or limit orders")
+        return "opg orders must be market or limit orders"
     if session_day and OPG_CUTOFF <= local.time() < OPG_REOPENS:
-        raise invalid(
+        return (
             "opg orders are accepted only before 9:28am or after 7:00pm ET: "
             "the opening auction has closed"
         )
+    return None
 
 
 def opening_session(now: datetime, calendar: MarketCalendar) -> date:
@@ -68,24 +68,21 @@ def opening_session(now: datetime, calendar: MarketCalendar) -> date:
     return calendar.next_open(now).date()
 
 
-def opg_price(costs: CostModel, order: Order, bar: Bar) -> float | None:
+def opg_price(costs: CostModel, buy: bool, limit: float | None, bar: Bar) -> float | None:
     """The opening auction, on the session's first bar: the open (the fill model's market
-    price), for a limit only if the open is within it (then the fill model's limit price)."""
-    buy = order.side == "buy"
-    if order.type != "limit":
+    price), for a limit order only if the open is within `limit` (the fill model's limit
+    price)."""
+    if limit is None:
         return fills.market_price(costs, buy, bar)
-    assert order.limit_price is not None
-    within = bar.open <= order.limit_price if buy else bar.open >= order.limit_price
-    return fills.limit_price(costs, buy, bar, order.limit_price) if within else None
+    within = bar.open <= limit if buy else bar.open >= limit
+    return fills.limit_price(costs, buy, bar, limit) if within else None
 
 
-def fillable(order: Order, qty: float) -> float:
-    """What an `fok` order may fill of `qty` (all of its remainder, or nothing)."""
-    if order.time_in_force == "fok" and qty < order.remaining:
-        return 0.0
-    return qty
+def fillable(tif: str, qty: float, remaining: float) -> float:
+    """What an order may fill of `qty`: an `fok` order all of its remainder or nothing."""
+    return 0.0 if tif == "fok" and qty < remaining else qty
 
 
-def done_after_match(order: Order) -> bool:
+def done_after_match(tif: str) -> bool:
     """An `ioc`, `fok` or `opg` order is over once it has been matched: the rest is canceled."""
-    return order.time_in_force in IMMEDIATE or order.time_in_force == "opg"
+    return tif in IMMEDIATE or tif == "opg"
