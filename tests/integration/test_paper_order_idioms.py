@@ -1,6 +1,7 @@
 """Plain-Backtrader strategies using each order idiom trade identically (fills and equity to the
-cent) in `parity run backtest` and in a lock-step 1-minute rehearsal against the local venue, or
-are refused before their first order with the documented reason."""
+cent) in `parity run backtest` and in a lock-step rehearsal against the local venue (1Min, and
+1Day and 5Min for StopTrail, OCO and `valid=`), as in plain Backtrader where it applies, or are
+refused with the documented reason in both."""
 
 from __future__ import annotations
 
