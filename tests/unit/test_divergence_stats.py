@@ -7,6 +7,7 @@ import statistics
 from statistics import NormalDist
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from parity.analyzers.dtw import annualised_dtw, default_band, dtw_distance
@@ -74,6 +75,13 @@ def test_dtw_on_paired_returns_uses_the_default_band_exactly():
     one_to_one = math.sqrt(float(((live - twin) ** 2).sum()))
     assert dtw_distance(live, twin, band=0) == pytest.approx(one_to_one, rel=1e-12)
     assert dtw_distance(live, twin) < one_to_one
+
+
+def test_dtw_of_read_only_arrays_as_pandas_hands_them_out():
+    frame = pd.DataFrame({"live": [0.01, -0.02, 0.03], "reference": [0.01, 0.03, -0.02]})
+    live, reference = frame["live"].to_numpy(), frame["reference"].to_numpy()
+    live.flags.writeable = reference.flags.writeable = False  # as pandas' copy-on-write does
+    assert dtw_distance(live, reference) == math.sqrt(_reference_dtw(live, reference, None))
 
 
 def test_dtw_identical_series_is_zero_and_long_series_use_a_band():

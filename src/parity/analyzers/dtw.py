@@ -46,8 +46,9 @@ def dtw_distance(a: ArrayLike, b: ArrayLike, *, band: int | None = -1) -> float:
     ``band=None`` fills the whole table; a non-negative ``band`` is the half-width of the band;
     the default ``-1`` picks :func:`default_band`. Empty or non-finite input gives ``nan``.
     """
-    x = np.ascontiguousarray(a, dtype="float64")
-    y = np.ascontiguousarray(b, dtype="float64")
+    # dtaidistance's C code takes writable contiguous doubles; pandas hands out read-only views
+    x = np.require(a, dtype="float64", requirements=["C", "W"])
+    y = np.require(b, dtype="float64", requirements=["C", "W"])
     n, m = len(x), len(y)
     if n == 0 or m == 0:
         return math.nan
