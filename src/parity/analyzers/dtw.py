@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from dtaidistance import dtw
 from numpy.typing import ArrayLike
 
 # Above this many cells the full table is not filled: a band keeps long series cheap.
@@ -47,6 +46,10 @@ def dtw_distance(a: ArrayLike, b: ArrayLike, *, band: int | None = -1) -> float:
     the default ``-1`` picks :func:`default_band`. Empty or non-finite input gives ``nan``.
     """
     # dtaidistance's C code takes writable contiguous doubles; pandas hands out read-only views
+    # imported here: a paper run imports this module but only `compare` and the divergence check
+    # measure DTW, and loading the C extension costs a paper run's start-up 0.1-0.6 s
+    from dtaidistance import dtw
+
     x = np.require(a, dtype="float64", requirements=["C", "W"])
     y = np.require(b, dtype="float64", requirements=["C", "W"])
     n, m = len(x), len(y)
