@@ -122,7 +122,7 @@ def readiness_warning(cls: type, loaded: LoadedData) -> str | None:
     )
 
 
-def _manifest(
+def run_manifest(
     run_id: str,
     config: BacktestConfig,
     spec: StrategySpec,
@@ -230,7 +230,7 @@ def run_backtest(
     run_id = run_id or new_run_id(spec.name)
     total = max(len(s) for s in loaded.series)
     run_dir = config.runs_dir / run_id
-    manifest = _manifest(run_id, config, spec, params, loaded)
+    manifest = run_manifest(run_id, config, spec, params, loaded)
     created_dir = not run_dir.exists()
     target = run_journal_target(run_dir)
     journal = Journal.open(target, create=True)
