@@ -175,7 +175,7 @@ class Simulation:
     """Everything that builds one Cerebro (built twice when the vectorised path gives up).
     `simulate` is the way to run one; this is for tools that need the Cerebro itself."""
 
-    series: tuple[BarSeries, ...]
+    series: tuple[BarSeries, ...]  # (empty when the feeds are handed to `cerebro`)
     cls: type[bt.Strategy]
     params: dict[str, Any]
     costs: CostModel
@@ -184,12 +184,27 @@ class Simulation:
     allow_short: bool
     risk: RiskLimits | None
     risk_store: RiskStateStore | None
+    names: tuple[str, ...] = ()  # the symbols of handed-over feeds
 
-    def cerebro(self, recording: Recording, *, preload: bool, runonce: bool) -> bt.Cerebro:
-        """Cerebro with the fast feeds, the simulated broker, the strategy and the recorder."""
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return self.names or tuple(s.symbol for s in self.series)
+
+    def cerebro(
+        self,
+        recording: Recording,
+        *,
+        preload: bool,
+        runonce: bool,
+        feeds: Sequence[bt.feed.DataBase] | None = None,
+    ) -> bt.Cerebro:
+        """Cerebro with the fast feeds (or `feeds`, one per symbol of `series`, in order), the
+        simulated broker, the strategy and the recorder."""
         cerebro = bt.Cerebro(stdstats=False, preload=preload, runonce=runonce, maxcpus=1)
-        for series in self.series:
-            cerebro.adddata(ArrayFeed(series=series), name=series.symbol)  # type: ignore[call-arg]
+        if feeds is None:
+            feeds = [ArrayFeed(series=series) for series in self.series]  # type: ignore[call-arg]
+        for name, feed in zip(self.symbols, feeds, strict=True):
+            cerebro.adddata(feed, name=name)
         cerebro.broker = build_sim_broker(
             cash=self.cash, costs=self.costs, fill_at=self.fill_at, allow_short=self.allow_short
         )
