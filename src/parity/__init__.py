@@ -32,7 +32,20 @@ _EXPORTS = {
     "ParityError": "parity.errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "BarSeries",
+    "CostModel",
+    "Instrument",
+    "ParityError",
+    "ParityStrategy",
+    "RiskLimits",
+    "RunResult",
+    "__version__",
+    "cost_model",
+    "instrument_for",
+    "load_bars",
+    "simulate",
+]
 
 if TYPE_CHECKING:
     from parity.costs import CostModel, cost_model

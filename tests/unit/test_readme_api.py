@@ -41,7 +41,8 @@ def test_the_readme_python_api_example_prints_what_the_readme_shows():
 def test_import_parity_is_light_and_exports_the_public_api():
     import parity
 
-    assert {"simulate", "RunResult", "load_bars", "ParityStrategy", "Instrument"} <= set(dir(parity))
+    public = {"simulate", "RunResult", "load_bars", "ParityStrategy", "Instrument"}
+    assert public <= set(dir(parity))
     assert parity.instrument_for("AAPL").symbol == "AAPL"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         parity.nope  # noqa: B018
