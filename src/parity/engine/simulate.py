@@ -131,7 +131,7 @@ def simulate(
     warmup = int(getattr(strat, "_minperiod", 1))
     recorder: Recorder = strat.analyzers.recorder
     daily = series[0].timeframe.is_daily
-    equity = recorder.equity_frame(daily)
+    equity = _equity(recorder.equity_frame(daily))
     orders, fills = _orders(recorder.orders_frame(daily)), _fills(recorder.fills_frame(daily))
     # Backtrader's lines and indicators hold reference cycles: release them before the metrics
     # so the result does not add to the run's peak memory
@@ -157,16 +157,24 @@ def _series(bars: Bars) -> tuple[BarSeries, ...]:
     return found
 
 
+def _equity(frame: pd.DataFrame) -> pd.DataFrame:
+    """Equity as the journal exports it (a nanosecond `datetime` index)."""
+    frame.index = pd.DatetimeIndex(frame.index, name="datetime").as_unit("ns")
+    return frame
+
+
 def _orders(frame: pd.DataFrame) -> pd.DataFrame:
-    """Orders as the journal exports them: whole share counts as ints."""
+    """Orders as the journal exports them: whole share counts as ints, nanosecond times."""
     if len(frame):
         frame["qty"] = integral(frame["qty"].tolist())
+        frame["submitted_at"] = pd.DatetimeIndex(frame["submitted_at"]).as_unit("ns")
     return frame
 
 
 def _fills(frame: pd.DataFrame) -> pd.DataFrame:
     if len(frame):
         frame["qty"] = integral(frame["qty"].tolist())
+        frame["datetime"] = pd.DatetimeIndex(frame["datetime"]).as_unit("ns")
     return frame
 
 

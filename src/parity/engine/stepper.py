@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from parity.analyzers.recorder import Recorder
-from parity.engine.simulate import Recording, Simulation, _fills, _orders
+from parity.engine.simulate import Recording, Simulation, _equity, _fills, _orders
 from parity.feeds.arrayfeed import US_REGULAR_SESSION_END, datetime_numbers
 from parity.feeds.bars import BarSeries
 from parity.feeds.currency import is_us_listing
@@ -199,7 +199,7 @@ class SteppedTwin:
             index=pd.DatetimeIndex(_timestamps(times, self._daily), name="datetime"),
         )
         return Snapshot(
-            equity, _orders(view.orders_frame(self._daily)), _fills(view.fills_frame(self._daily))
+            _equity(equity), _orders(view.orders_frame(self._daily)), _fills(view.fills_frame(self._daily))
         )
 
     def _recorder(self) -> Recorder:
