@@ -198,9 +198,8 @@ class SteppedTwin:
             },
             index=pd.DatetimeIndex(_timestamps(times, self._daily), name="datetime"),
         )
-        return Snapshot(
-            _equity(equity), _orders(view.orders_frame(self._daily)), _fills(view.fills_frame(self._daily))
-        )
+        orders, fills = view.orders_frame(self._daily), view.fills_frame(self._daily)
+        return Snapshot(_equity(equity), _orders(orders), _fills(fills))
 
     def _recorder(self) -> Recorder:
         strategies = getattr(self._cerebro, "runningstrats", None) or ()
