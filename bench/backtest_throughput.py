@@ -9,7 +9,7 @@ The same SMA-cross logic (fast 10 / slow 30, 100 shares per entry) runs over the
   simulate   parity.simulate: ArrayFeed, sim broker, recorder, every metric; no disk
   backtest   parity.runners.backtest.run_backtest: simulate + journal + every run artifact
 
-Usage: python bench/backtest_throughput.py [--bars 1000000] [--profile-bars 200000]
+Usage: python bench/backtest_throughput.py [--bars 1000000] [--profile-bars 200000] [--jobs 1]
 Prints wall time, bars/s per core (one core each: Backtrader is single-threaded; CPU seconds are
 shown too), peak RSS, the ratios against plain, and (with --profile-bars > 0) where each
 microsecond per bar of `simulate` goes, by component (cProfile, own time).
@@ -205,6 +205,12 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=1_000_000)
     parser.add_argument("--profile-bars", type=int, default=200_000)
     parser.add_argument("--only", default=",".join(CONTENDERS), help="contenders to run")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="contenders run at once (on a shared machine: compare the per-core rates)",
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--path", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -215,14 +221,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "SYN.parquet"
         make_series(args.bars).to_parquet(path)
-        for variant in args.only.split(","):
-            proc = subprocess.run(
-                [sys.executable, __file__, "--child", variant, "--path", str(path)],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            results[variant] = json.loads(proc.stdout.strip().splitlines()[-1])
+        variants = args.only.split(",")
+        for start in range(0, len(variants), args.jobs):
+            batch = {
+                variant: subprocess.Popen(
+                    [sys.executable, __file__, "--child", variant, "--path", str(path)],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                for variant in variants[start : start + args.jobs]
+            }
+            for variant, proc in batch.items():
+                stdout, _ = proc.communicate()
+                if proc.returncode:
+                    raise SystemExit(f"{variant} failed (exit {proc.returncode})")
+                results[variant] = json.loads(stdout.strip().splitlines()[-1])
     print(f"bars: {args.bars:,} (one subprocess each, one core each)")
     for variant, out in results.items():
         print(
