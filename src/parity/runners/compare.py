@@ -25,6 +25,7 @@ import math
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from parity.risk.limits import RiskLimits
 from parity.runstore import RunRecord, RunStore, write_run
 from parity.strategies.registry import StrategySpec
 from parity.timeframe import parse_timeframe
+from parity.venues.registry import venue_of_run
 
 if TYPE_CHECKING:
     from parity.config import BacktestConfig
@@ -296,7 +298,9 @@ def manifest_differences(paper: RunRecord, other: RunRecord) -> list[str]:
     ):
         if _get(a, key) != _get(b, key):
             out.append(f"{label}: paper {_get(a, key)!r}, backtest {_get(b, key)!r}")
-    if a.get("venue") == "local" and _get(a, "data.source") != _get(b, "data.source"):
+    venue = venue_of_run(a)
+    replayed = venue is not None and venue.replays
+    if replayed and _get(a, "data.source") != _get(b, "data.source"):
         out.append(
             f"data source: paper replayed {_get(a, 'data.source')!r}, "
             f"backtest used {_get(b, 'data.source')!r}"
@@ -398,28 +402,25 @@ def _window(manifest: Mapping[str, Any]) -> tuple[dt.date, dt.date]:
     return dt.datetime.fromisoformat(start).date(), dt.datetime.fromisoformat(end).date()
 
 
-def _alpaca_history(
-    symbols: tuple[str, ...], start: dt.date, end: dt.date
-) -> dict[str, pd.DataFrame]:
-    """Alpaca's 1-minute history of the window, one frame per symbol."""
-    from parity.stores.alpaca import AlpacaCredentials, AlpacaEndpoints, AlpacaStore
-
-    hint = "pass --against BACKTEST_RUN or --expect NAME=VALUE,... to compare without it"
-    frames = {}
+def _history_source(manifest: Mapping[str, Any], directory: Path) -> str:
+    """The paper run's venue's history of its window: the source a replay read, or vendor
+    history fetched into `directory`."""
+    venue = venue_of_run(manifest)
+    if venue is None:
+        raise ConfigError(
+            f"paper run {manifest.get('run_id')} traded on venue {manifest.get('venue')!r}, "
+            "unknown to this version; pass --history SOURCE"
+        )
+    directory.mkdir()
+    start, end = _window(manifest)
+    recorded = str(_get(manifest, "data.source") or "")
     try:
-        store = AlpacaStore(AlpacaCredentials.from_env(), AlpacaEndpoints.from_env())
-        first = dt.datetime.combine(start, dt.time())
-        last = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
-        for symbol in symbols:
-            bars = store.history_bars(symbol, first, last)
-            frames[symbol] = pd.DataFrame(
-                [(b.start, b.open, b.high, b.low, b.close, b.volume) for b in bars],
-                columns=["datetime", "open", "high", "low", "close", "volume"],
-            )
-    except Exception as exc:  # no keys, no network, API errors: all end in the same advice
-        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
-        raise DataError(f"Alpaca history is unreachable ({reason}); {hint}") from exc
-    return frames
+        return venue.history_source(
+            recorded, tuple(manifest.get("symbols") or ()), start, end, directory
+        )
+    except DataError as exc:
+        hint = "pass --against BACKTEST_RUN or --expect NAME=VALUE,... to compare without it"
+        raise DataError(f"{exc}; {hint}") from exc
 
 
 def twin_config(manifest: Mapping[str, Any], config: CompareConfig, data: str) -> BacktestConfig:
@@ -485,13 +486,9 @@ def build_twins(
     tape_loaded = _tape_bars(manifest, tape_frames(record.path / "tape.csv"))
     tape_config = twin_config(manifest, config, "tape")
     tape, tape_bars = _twin_run(tape_config, spec, tape_loaded, "tape-twin", runs_dir / "tape-twin")
-    source = config.history or str(_get(manifest, "data.source") or "")
-    if not config.history and (manifest.get("venue") != "local" or source == "alpaca"):
-        start, end = _window(manifest)
-        symbols = tuple(manifest.get("symbols") or ())
-        history_loaded = _tape_bars(manifest, _alpaca_history(symbols, start, end))
-        history_config = twin_config(manifest, config, "alpaca")
-    else:
+    with tempfile.TemporaryDirectory(prefix="parity-compare-") as tmp:
+        # the venue's history: the source a replay read, or vendor history fetched into tmp
+        source = config.history or _history_source(manifest, Path(tmp) / "history")
         history_config = twin_config(manifest, config, source)
         history_loaded = load_bars(
             source,
