@@ -125,3 +125,12 @@ def test_the_stepped_twin_fed_day_by_day_is_simulate_on_the_bars_so_far(strategy
         twin.close()
     assert pushed == sum(len(s) for s in loaded.series)  # every bar fed exactly once
     assert len(got.fills) > 4
+
+
+def test_a_window_shorter_than_the_warm_up_says_so():
+    short = load_bars("sample", ["AAPL"], end=dt.date(2000, 6, 1))
+    result = simulate(short, "sma_cross", {"slow": 200})
+    assert len(result.equity) == 65 and len(result.orders) == 0
+    assert result.warnings == (
+        "SmaCross needs 201 bars to warm up but the window has 65; it made no decisions",
+    )

@@ -60,7 +60,7 @@ class RunResult:
 
     `equity` has `value, cash` per bar on a `datetime` index; `orders`, `fills` and `trades` are
     the `orders.csv`, `fills.csv` and `trades.csv` rows; `metrics` the `metrics.json` figures;
-    `warmup` the strategy's warm-up in bars."""
+    `warmup` the strategy's warm-up in bars; `warnings` what the data and the run warn about."""
 
     equity: pd.DataFrame
     orders: pd.DataFrame
@@ -139,7 +139,13 @@ def simulate(
     gc.collect()
     trades = round_trips(fills)
     metrics = compute_metrics(equity, trades, fills, starting_cash=cash)
-    return RunResult(equity, orders, fills, trades, metrics, cash, warmup)
+    notes = list(bars.warnings) if isinstance(bars, LoadedData) else []
+    if warmup > len(equity):
+        notes.append(
+            f"{cls.__name__} needs {warmup} bars to warm up but the window has {len(equity)}; "
+            "it made no decisions"
+        )
+    return RunResult(equity, orders, fills, trades, metrics, cash, warmup, tuple(notes))
 
 
 def _series(bars: Bars) -> tuple[BarSeries, ...]:

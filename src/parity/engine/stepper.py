@@ -99,7 +99,9 @@ class SteppedTwin:
     """The twin of one run (`simulation`: its strategy, params, costs, cash, risk) over
     `symbols` at `timeframe`. Call `advance` with each symbol's new bars; `close()` at the end."""
 
-    def __init__(self, simulation: Simulation, symbols: tuple[str, ...], timeframe: Timeframe):
+    def __init__(
+        self, simulation: Simulation, symbols: tuple[str, ...], timeframe: Timeframe
+    ) -> None:
         self._gate = _Gate()
         self._timeframe = timeframe
         self._daily = timeframe.is_daily
