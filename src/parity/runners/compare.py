@@ -38,6 +38,7 @@ from parity.analyzers.divergence import RunData, compute_divergence
 from parity.analyzers.matching import missing_fills
 from parity.analyzers.metrics import METRIC_KEYS
 from parity.analyzers.verdict import WORSE, Thresholds, check_stated, verdict
+from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError, DataError, ReportError, StrategyError
 from parity.risk.limits import RiskLimits
 from parity.runstore import RunRecord, RunStore
@@ -430,7 +431,7 @@ def _twin_run(
         timeframe=timeframe,
         start=start,
         end=end,
-        cash=float(manifest.get("cash") or 100_000.0),
+        cash=float(manifest.get("cash") or DEFAULT_CASH),
         commission="0" if zero else str(manifest.get("commission") or "0"),
         slippage="0" if zero else str(manifest.get("slippage") or "0"),
         fill_at="open",

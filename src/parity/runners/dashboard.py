@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from parity.dashboard import Catalog, DashboardServer, TwinWorker
+from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError
 
 
@@ -24,7 +25,7 @@ def tape_twin_equity(manifest: Mapping[str, Any], tape: pd.DataFrame) -> pd.Seri
     if not recorded:
         raise ConfigError("the run recorded no configuration: no twin can be built")
     config = PaperConfig.from_dict(recorded)
-    cash = float(manifest.get("starting_cash") or config.cash or 100_000.0)
+    cash = float(manifest.get("starting_cash") or config.cash or DEFAULT_CASH)
     with tempfile.TemporaryDirectory(prefix="parity-dashboard-twin-") as tmp:
         equity, _orders, _fills = _tape_twin(config, tape, Path(tmp), cash)
     return equity["value"]

@@ -24,6 +24,7 @@ import backtrader as bt
 from parity.alerts.engine import RunAlerts
 from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
+from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError, JournalError, ParityError, StrategyError
 from parity.journal.database import run_journal_target
 from parity.journal.hook import OrderJournal
@@ -192,7 +193,7 @@ def run_paper(
     try:
         report = session.check(config, notify)
         account_cash = (report.get("account") or {}).get("cash")
-        starting_cash = float(config.cash or account_cash or 100_000.0)
+        starting_cash = float(config.cash or account_cash or DEFAULT_CASH)
         if resume is None or resume.lock is None:  # one process writes a run at a time
             cleanup.callback(lock_run(run_journal_target(config.runs_dir / run_id), run_id).release)
         clock = (report.get("clock") or {}).get("timestamp")
@@ -203,7 +204,7 @@ def run_paper(
             run_id=run_id,
             venue=session.venue,
             extra={
-                "config": config.as_dict(),
+                "config": config.to_dict(),
                 "starting_cash": starting_cash,
                 "account_cash": account_cash,  # what `--resume` checks the venue's cash against
                 # bars before it are the warm-up: what a resume re-reads as such

@@ -222,7 +222,7 @@ def write_paper_run(
         "start": equity.index[0].isoformat() if len(equity) else None,
         "end": equity.index[-1].isoformat() if len(equity) else None,
         "stopped_by": stopped_by,
-        "config": config.as_dict(),  # what `--resume` rebuilds the run from
+        "config": config.to_dict(),  # what `--resume` rebuilds the run from
         "starting_cash": cash,
         "risk": config.risk.describe() if config.risk else None,
         "warnings": warnings,

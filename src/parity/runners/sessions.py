@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import backtrader as bt
 
 from parity.brokers.sim import ParityCommission, build_sim_broker
+from parity.defaults import DEFAULT_CASH
 from parity.errors import BrokerError, ConfigError, ParityError
 from parity.feeds.live import AlpacaLiveFeed
 from parity.feeds.lockstep import Lockstep, LockstepMark
@@ -268,7 +269,7 @@ class LocalVenueSession(AlpacaSession):
                 costs=config.costs,
                 latency_ms=config.latency_ms,
                 volume_share=config.volume_share,
-                cash=config.cash or 100_000.0,
+                cash=config.cash or DEFAULT_CASH,
                 **extra,
             ),
             store=saved,
@@ -356,7 +357,7 @@ class PollingSession:
 
     def broker(self, config: Any, run_id: str, notify: Notify) -> Any:
         self.notify = notify
-        return build_sim_broker(cash=config.cash or 100_000.0, costs=config.costs)
+        return build_sim_broker(cash=config.cash or DEFAULT_CASH, costs=config.costs)
 
     def feed(
         self,
