@@ -40,6 +40,7 @@ from parity.analyzers.metrics import METRIC_KEYS
 from parity.analyzers.verdict import WORSE, Thresholds, check_stated, verdict
 from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError, DataError, ReportError, StrategyError
+from parity.manifest import Manifest
 from parity.risk.limits import RiskLimits
 from parity.runstore import RunRecord, RunStore
 from parity.timeframe import parse_timeframe
@@ -111,9 +112,9 @@ def parse_expect(text: str) -> dict[str, float]:
 
 def _paper_record(store: RunStore, ref: str) -> RunRecord:
     record = store.get(ref)
-    if record.manifest.get("mode") != "paper":
+    if not record.manifest.is_paper:
         raise ConfigError(
-            f"run {record.run_id} is a {record.manifest.get('mode')} run; compare takes a paper run"
+            f"run {record.run_id} is a {record.manifest.mode} run; compare takes a paper run"
         )
     return record
 
@@ -229,8 +230,8 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _bar_seconds(manifest: Mapping[str, Any]) -> float:
-    return float(parse_timeframe(str(manifest.get("timeframe") or "1Min")).seconds)
+def _bar_seconds(manifest: Manifest) -> float:
+    return float(parse_timeframe(manifest.timeframe or "1Min").seconds)
 
 
 def _expect(live: RunData, stated: Mapping[str, float], t: Thresholds) -> dict[str, Any]:
@@ -263,18 +264,22 @@ def tape_sha256(record: RunRecord) -> str | None:
         return None
     with tempfile.TemporaryDirectory(prefix="parity-tape-") as tmp:
         symbols = write_tape(record.path / "tape.csv", Path(tmp))
-        loaded = load_bars(
-            tmp, symbols, timeframe=parse_timeframe(str(record.manifest.get("timeframe")))
-        )
+        loaded = load_bars(tmp, symbols, timeframe=parse_timeframe(str(record.manifest.timeframe)))
         digests = "".join(s.sha256() for s in loaded.series)
     return hashlib.sha256(digests.encode()).hexdigest()
 
 
-def _get(manifest: Mapping[str, Any], dotted: str) -> Any:
-    value: Any = manifest
-    for part in dotted.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    return value
+def _compared(m: Manifest) -> dict[str, Any]:
+    """What a twin must share with its paper run, by the label a difference is reported under."""
+    return {
+        "strategy": m.strategy.name,
+        "code hash (strategy.source_sha256)": m.strategy.source_sha256,
+        "timeframe": m.timeframe,
+        "symbols": list(m.symbols),
+        "commission": m.commission,
+        "slippage": m.slippage,
+        "cash": m.cash,
+    }
 
 
 def _day(value: Any) -> str | None:
@@ -285,37 +290,32 @@ def manifest_differences(paper: RunRecord, other: RunRecord) -> list[str]:
     """Every difference that makes ``other`` not the paper run's twin, one line each."""
     a, b = paper.manifest, other.manifest
     out: list[str] = []
-    for key in sorted(set(a.get("params") or {}) | set(b.get("params") or {})):
-        pa, pb = (a.get("params") or {}).get(key), (b.get("params") or {}).get(key)
+    for key in sorted(set(a.params) | set(b.params)):
+        pa, pb = a.params.get(key), b.params.get(key)
         if pa != pb:
             out.append(f"params.{key}: paper {pa!r}, backtest {pb!r}")
-    for label, key in (
-        ("strategy", "strategy.name"),
-        ("code hash (strategy.source_sha256)", "strategy.source_sha256"),
-        ("timeframe", "timeframe"),
-        ("symbols", "symbols"),
-        ("commission", "commission"),
-        ("slippage", "slippage"),
-        ("cash", "cash"),
-    ):
-        if _get(a, key) != _get(b, key):
-            out.append(f"{label}: paper {_get(a, key)!r}, backtest {_get(b, key)!r}")
-    if a.get("venue") == "local" and _get(a, "data.source") != _get(b, "data.source"):
+    paper_values, other_values = _compared(a), _compared(b)
+    for label, value in paper_values.items():
+        if value != other_values[label]:
+            out.append(f"{label}: paper {value!r}, backtest {other_values[label]!r}")
+    if a.venue == "local" and a.data_source != b.data_source:
         out.append(
-            f"data source: paper replayed {_get(a, 'data.source')!r}, "
-            f"backtest used {_get(b, 'data.source')!r}"
+            f"data source: paper replayed {a.data_source!r}, backtest used {b.data_source!r}"
         )
-    for label, key in (("window start", "start"), ("window end", "end")):
-        if _day(a.get(key)) != _day(b.get(key)):
-            out.append(f"{label}: paper {_day(a.get(key))}, backtest {_day(b.get(key))}")
-    if out or _get(b, "data.sha256"):
+    for label, day_a, day_b in (
+        ("window start", _day(a.start), _day(b.start)),
+        ("window end", _day(a.end), _day(b.end)),
+    ):
+        if day_a != day_b:
+            out.append(f"{label}: paper {day_a}, backtest {day_b}")
+    if out or b.data.get("sha256"):
         try:
             sha = tape_sha256(paper)
         except (DataError, ConfigError, OSError) as exc:
             out.append(f"data sha256: the tape could not be read ({exc})")
         else:
-            if sha is not None and sha != _get(b, "data.sha256"):
-                theirs = str(_get(b, "data.sha256"))[:12]
+            if sha is not None and sha != b.data.get("sha256"):
+                theirs = str(b.data.get("sha256"))[:12]
                 out.append(
                     f"data sha256: paper tape {sha[:12]}, backtest {theirs} "
                     "(the backtest ran on other bars)"
@@ -358,10 +358,9 @@ def write_tape(tape_csv: Path, directory: Path) -> tuple[str, ...]:
 def _check_source(record: RunRecord, allow: bool, warn: Notify) -> str:
     from parity.strategies.registry import resolve_strategy
 
-    strategy = record.manifest.get("strategy") or {}
-    name = str(strategy.get("name") or "")
+    name = record.manifest.strategy.name
     spec = resolve_strategy(name)
-    recorded = strategy.get("source_sha256")
+    recorded = record.manifest.strategy.source_sha256
     if recorded and spec.source_sha256 != recorded:
         text = (
             f"strategy source {spec.source_path} changed since run {record.run_id} (sha256 "
@@ -373,14 +372,13 @@ def _check_source(record: RunRecord, allow: bool, warn: Notify) -> str:
     return name
 
 
-def _window(manifest: Mapping[str, Any]) -> tuple[dt.date, dt.date]:
-    start, end = manifest.get("start"), manifest.get("end")
-    if not start or not end:
+def _window(manifest: Manifest) -> tuple[dt.date, dt.date]:
+    window = manifest.window
+    if window is None:
         raise ReportError(
-            f"paper run {manifest.get('run_id')} recorded no bars (no start/end); "
-            "nothing to compare"
+            f"paper run {manifest.run_id} recorded no bars (no start/end); nothing to compare"
         )
-    return dt.datetime.fromisoformat(start).date(), dt.datetime.fromisoformat(end).date()
+    return window
 
 
 def _alpaca_history(
@@ -420,23 +418,24 @@ def _twin_run(
 
     manifest = record.manifest
     start, end = _window(manifest)
-    timeframe = parse_timeframe(str(manifest.get("timeframe") or "1Min"))
-    symbols = tuple(manifest.get("symbols") or ())
+    timeframe = parse_timeframe(manifest.timeframe or "1Min")
+    symbols = manifest.symbols
     zero = config.twin_costs == "zero"
     backtest = BacktestConfig(
         strategy=strategy,
-        params=dict(manifest.get("params") or {}),
+        params=dict(manifest.params),
         data=data,
         symbols=symbols,
         timeframe=timeframe,
         start=start,
         end=end,
-        cash=float(manifest.get("cash") or DEFAULT_CASH),
-        commission="0" if zero else str(manifest.get("commission") or "0"),
-        slippage="0" if zero else str(manifest.get("slippage") or "0"),
+        cash=float(manifest.cash or DEFAULT_CASH),
+        # a manifest without costs predates their recording: its run was frictionless
+        commission="0" if zero else manifest.commission or "0",
+        slippage="0" if zero else manifest.slippage or "0",
         fill_at="open",
         adjustment="raw",  # the prices the paper run was served (the venue replays them raw)
-        risk=RiskLimits.from_mapping(manifest.get("risk") or {}, source="the paper manifest"),
+        risk=RiskLimits.from_mapping(manifest.risk or {}, source="the paper manifest"),
         runs_dir=runs_dir,
     )
     # a twin is derived output of this compare: rebuilt every time, never mixed with a stale one
@@ -460,12 +459,12 @@ def build_twins(
         tape_dir.mkdir()
         write_tape(record.path / "tape.csv", tape_dir)
         tape, tape_bars = _twin_run(record, config, strategy, str(tape_dir), "tape-twin", runs_dir)
-        source = config.history or str(_get(manifest, "data.source") or "")
-        if not config.history and (manifest.get("venue") != "local" or source == "alpaca"):
+        source = config.history or manifest.data_source
+        if not config.history and (manifest.venue != "local" or source == "alpaca"):
             history_dir = Path(tmp) / "history"
             history_dir.mkdir()
             start, end = _window(manifest)
-            _alpaca_history(tuple(manifest.get("symbols") or ()), start, end, history_dir)
+            _alpaca_history(manifest.symbols, start, end, history_dir)
             source = str(history_dir)
         history, history_bars = _twin_run(
             record, config, strategy, source, "history-twin", runs_dir

@@ -4,28 +4,26 @@ twin of a paper run computed the way the session-end divergence check computes i
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from parity.dashboard import Catalog, DashboardServer, TwinWorker
 from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError
+from parity.manifest import Manifest
 
 
-def tape_twin_equity(manifest: Mapping[str, Any], tape: pd.DataFrame) -> pd.Series:
+def tape_twin_equity(manifest: Manifest, tape: pd.DataFrame) -> pd.Series:
     """Equity of the backtest twin of a paper run on the bars it received (its tape): the
     journaled configuration (strategy, params, symbols, timeframe, costs, risk) and cash."""
     from parity.runners.paper import PaperConfig
     from parity.runners.session_divergence import _tape_twin
 
-    recorded = manifest.get("config")
-    if not recorded:
+    if not manifest.config:
         raise ConfigError("the run recorded no configuration: no twin can be built")
-    config = PaperConfig.from_dict(recorded)
-    cash = float(manifest.get("starting_cash") or config.cash or DEFAULT_CASH)
+    config = PaperConfig.from_dict(manifest.config)
+    cash = float(manifest.starting_cash or config.cash or DEFAULT_CASH)
     with tempfile.TemporaryDirectory(prefix="parity-dashboard-twin-") as tmp:
         equity, _orders, _fills = _tape_twin(config, tape, Path(tmp), cash)
     return equity["value"]

@@ -16,6 +16,7 @@ import pandas as pd
 
 from parity.analyzers.holdings import holdings, open_positions
 from parity.errors import RunNotFoundError
+from parity.manifest import Manifest
 from parity.processes import process_alive
 
 OPEN_STATUSES = {"submitted", "accepted", "partial", "new", "partially_filled", "pending_new"}
@@ -166,7 +167,7 @@ def flatten_run(run_dir: Path) -> list[str]:
         ]
     reader = JournalReader.open(journal_location(run_dir))
     try:
-        config = (reader.run(run_id).manifest or {}).get("config") or {}
+        config = Manifest.from_dict(reader.run(run_id).manifest, run_id=run_id).config or {}
     finally:
         reader.close()
     if config.get("venue") != "alpaca":

@@ -30,6 +30,7 @@ from parity.journal.database import run_journal_target
 from parity.journal.hook import OrderJournal
 from parity.journal.lock import RunLock, lock_run
 from parity.logs import FILE_ONLY, run_log
+from parity.manifest import Manifest
 from parity.risk.monitor import attach_risk, risk_notifier
 from parity.runners.daily import (
     SessionCloseTimer,
@@ -219,9 +220,10 @@ def run_paper(
         simulated = config.dry_run or session.venue == "sim"
         point = ResumePoint()
         if resume is not None:
-            manifest = journal.reader.run(run_id).manifest or {}
-            resume.starting_cash = float(manifest.get("starting_cash", starting_cash))
-            live_from = manifest.get("live_from")
+            manifest = Manifest.from_dict(journal.reader.run(run_id).manifest, run_id=run_id)
+            recorded_cash = manifest.starting_cash
+            resume.starting_cash = float(starting_cash if recorded_cash is None else recorded_cash)
+            live_from = manifest.live_from
             point = resume_point(
                 journal.reader,
                 run_id,
@@ -450,7 +452,7 @@ def resume_paper(
             f"run {run_dir.name} finished cleanly (at {info.finished_at} UTC); --resume "
             "continues a crashed run only: start a new run to trade on"
         )
-    recorded = (info.manifest or {}).get("config")
+    recorded = Manifest.from_dict(info.manifest, run_id=run_dir.name).config
     if not recorded:
         raise ConfigError(f"run {run_dir.name} has no recorded configuration; it cannot be resumed")
     warm = backfill if backfill is not None else max(int(recorded.get("backfill") or 0), 200)
