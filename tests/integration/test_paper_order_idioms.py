@@ -34,7 +34,7 @@ def backtest(tmp_path: Path, name: str, **overrides: object) -> Path:
 
 
 def paper(tmp_path: Path, name: str, **overrides: object) -> Path:
-    fields = {**WINDOW, **overrides}
+    fields = {"slippage": "0", **WINDOW, **overrides}
     config = PaperConfig(
         strategy=f"{STRATEGIES}:{name}", symbols=("IBM",), venue="local",
         data="sample:minute", cash=100_000.0, runs_dir=tmp_path / "paper", **fields,
