@@ -19,6 +19,7 @@ from parity.errors import JournalError, ParityError
 from parity.journal import BarRecord, Journal, run_journal_target
 from parity.journal.columns import TAPE_COLUMNS
 from parity.manifest import Manifest, StrategyRecord
+from parity.runners.paper_config import PaperConfig
 from parity.runstore import RunArtifacts, write_frame, write_run
 from parity.stores.types import StreamBar
 from parity.strategies.params import resolved_params
@@ -82,7 +83,7 @@ class Tape:
 
 
 def open_paper_journal(
-    config: Any,
+    config: PaperConfig,
     *,
     spec: Any,
     params: dict[str, Any],
@@ -169,7 +170,7 @@ def _numbered(fills: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_paper_run(
-    config: Any,
+    config: PaperConfig,
     *,
     spec: Any,
     params: dict[str, Any],
