@@ -42,6 +42,9 @@ __all__ = [
 class RunConfig:
     """The fields every run has (a backtest and a paper run), declared and validated once.
 
+    `BacktestConfig` and `PaperConfig` extend it (a subclass may narrow a default, e.g. paper's
+    `cash=None`), so `config.symbols` reads the same in every run, whichever kind it is.
+
     `to_dict` / `from_dict` are generic over the dataclass fields: a subclass adds fields and
     checks, never a serializer. `from_dict` ignores keys it does not know and gives missing keys
     their default, so a configuration journaled by an older version still loads."""
