@@ -46,7 +46,7 @@ JAN, FEB = dt.date(2020, 1, 2), dt.date(2020, 2, 3)
         (BacktestConfig, {"adjustment": "dividends"}, "adjustment 'dividends' must be one of"),
         (BacktestConfig, {"allow_short": "yes"}, "allow_short 'yes' must be true or false"),
         (PaperConfig, {"timeframe": None}, "timeframe None must be e.g. 1Min, 5Min or 1Day"),
-        (PaperConfig, {"venue": "ib"}, "venue 'ib' must be one of alpaca, local, sim"),
+        (PaperConfig, {"venue": "ib"}, "unknown venue 'ib'; choose one of alpaca, local, sim"),
         (PaperConfig, {"existing": "keep"}, "existing 'keep' must be one of refuse, adopt"),
         (PaperConfig, {"speed": 0.0}, "speed 0.0 must be max or a positive number, e.g. 60"),
         (PaperConfig, {"latency_ms": -1}, "latency -1 must be whole milliseconds >= 0"),

@@ -12,8 +12,8 @@ from parity.alerts.config import AlertConfig
 from parity.config import RunConfig
 from parity.errors import ConfigError
 from parity.timeframe import MINUTE, Timeframe
+from parity.venues.registry import DEFAULT_VENUE, venue_named
 
-VENUES = ("alpaca", "local", "sim")
 EXISTING = ("refuse", "adopt", "flatten")
 
 
@@ -24,8 +24,8 @@ class PaperConfig(RunConfig):
 
     timeframe: Timeframe = MINUTE
     data: str = "sample:minute"
-    cash: float | None = None  # default: the account's cash (the local venue's: DEFAULT_CASH)
-    venue: Literal["alpaca", "local", "sim"] = "alpaca"
+    cash: float | None = None  # default: the account's cash (the venue's default account's)
+    venue: str = DEFAULT_VENUE  # a name in `venues.registry`
     speed: float | None = None
     until: dt.datetime | None = None
     latency_ms: int = 0
@@ -58,8 +58,7 @@ class PaperConfig(RunConfig):
         super().__post_init__()
         if not isinstance(self.timeframe, Timeframe):
             raise ConfigError(f"timeframe {self.timeframe!r} must be e.g. 1Min, 5Min or 1Day")
-        if self.venue not in VENUES:
-            raise ConfigError(f"venue {self.venue!r} must be one of {', '.join(VENUES)}")
+        venue_named(self.venue)  # an unknown name is a one-line error naming the choices
         if self.existing not in EXISTING:
             raise ConfigError(f"existing {self.existing!r} must be one of {', '.join(EXISTING)}")
         if self.speed is not None and not (math.isfinite(self.speed) and self.speed > 0):
@@ -74,4 +73,5 @@ class PaperConfig(RunConfig):
             raise ConfigError(f"poll seconds {self.poll_seconds} must be positive, e.g. 30")
 
     def data_source_label(self) -> str:
-        return {"local": self.data, "sim": "yahoo (polled)"}.get(self.venue, "alpaca")
+        """Where the run's bars come from, as its venue records it."""
+        return venue_named(self.venue).data_source(self)
