@@ -48,6 +48,7 @@ class BacktestConfig:
     preload: bool = True
     runs_dir: Path = Path("runs")
     risk: RiskLimits | None = None
+    calendar: str | None = None  # an exchange calendar name (--calendar); None: the symbols' own
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.cash) or self.cash <= 0:
@@ -60,6 +61,10 @@ class BacktestConfig:
             )
         if self.fill_at not in ("open", "close"):
             raise ConfigError(f"fill {self.fill_at!r} must be 'open' (next bar) or 'close'")
+        if self.calendar is not None:
+            from parity.instruments.calendars import calendar_named
+
+            calendar_named(self.calendar)  # a bad name fails before any work
         self.costs  # noqa: B018 - parse now so a bad cost text fails before any work
 
     @property
@@ -122,6 +127,7 @@ _FILE_KEYS: dict[str, tuple[str, Any]] = {
     "preload": ("preload", parse_bool),
     "runs_dir": ("runs_dir", Path),
     "risk": ("risk", lambda v: RiskLimits.from_mapping(v, source="run file")),
+    "calendar": ("calendar", str),
 }
 
 

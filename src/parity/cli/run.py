@@ -36,6 +36,7 @@ _FLAG_FIELDS = {
     "allow_short": "allow_short",
     "adjusted": "adjustment",
     "runs_dir": "runs_dir",
+    "calendar": "calendar",
 }
 
 
@@ -116,6 +117,12 @@ class _Progress:
     help="Market orders fill at the next bar's open or the decision bar's close.",
 )
 @click.option("--allow-short/--no-short", default=False, help="Allow sells that open shorts.")
+@click.option(
+    "--calendar",
+    default=None,
+    help="Exchange calendar (XNYS, XNSE, 24/7, ...) [default: the symbols' own: XNYS for US "
+    "listings, XNSE for .NS, 24/7 for crypto pairs].",
+)
 @click.option(
     "--adjusted/--raw",
     default=None,

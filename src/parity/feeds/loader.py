@@ -35,6 +35,8 @@ from parity.feeds.resample import infer_timeframe, resample
 from parity.feeds.sample import DEFAULT_SAMPLE_SYMBOL, sample_path
 from parity.feeds.validate import gap_warnings, validate_frame
 from parity.feeds.yahoo import fetch_yahoo, yahoo_interval
+from parity.instruments import instrument_for
+from parity.instruments.calendars import ExchangeCalendar, calendar_for, calendar_named
 from parity.timeframe import DAILY, Timeframe
 
 _SOURCES_HELP = (
@@ -45,13 +47,15 @@ _SOURCES_HELP = (
 
 @dataclass(frozen=True)
 class LoadedData:
-    """The validated bars of every requested symbol, the data warnings, the source string and,
-    per symbol, how its prices were adjusted (`parity.feeds.adjust.Adjusted` without its frame)."""
+    """The validated bars of every requested symbol, the data warnings, the source string,
+    per symbol how its prices were adjusted (`parity.feeds.adjust.Adjusted` without its frame),
+    and the exchange calendar the bars are labelled and counted in."""
 
     series: tuple[BarSeries, ...]
     warnings: tuple[str, ...]
     source: str
     adjustments: Mapping[str, PriceAdjustment] = field(default_factory=dict)
+    calendar: ExchangeCalendar = field(default_factory=lambda: calendar_named("XNYS"))
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ def load_bars(
     end: date | None = None,
     adjustment: Adjustment = "raw",
     cache_dir: Path | None = None,
+    calendar: str | None = None,
 ) -> LoadedData:
     """Load, validate, adjust, resample and window the bars of `symbols` from `source`.
 
@@ -85,6 +90,10 @@ def load_bars(
     `DataError`. `start`/`end` are inclusive dates. Symbols are upper-cased. `adjustment` is
     `splits`, `all` or `raw` (`parity.feeds.adjust`; a backtest's default is `splits`). Raises
     `ConfigError` for a malformed request and `DataError` for missing or bad data.
+
+    `calendar` names the exchange calendar (`XNSE`, `24/7`, ...); by default it is the symbols'
+    own (`parity.instruments.calendars.calendar_for`), and symbols on different calendars are a
+    `ConfigError`. Zone-aware stamps are read in its time zone and gaps counted in its sessions.
     """
     if start is not None and end is not None and start > end:
         raise ConfigError(f"start {start} is after end {end}; swap them")
@@ -92,20 +101,40 @@ def load_bars(
     check_one_currency(wanted)
     kind = source.strip().lower()
     if kind in ("yahoo", "yfinance"):
-        return _load_yahoo(source, wanted, timeframe, start, end, adjustment, cache_dir)
+        exchange = run_calendar(wanted, calendar)
+        loaded = _load_yahoo(source, wanted, timeframe, start, end, adjustment, cache_dir)
+        return LoadedData(loaded.series, loaded.warnings, source, loaded.adjustments, exchange)
+    files = _resolve_files(source, wanted)
+    exchange = run_calendar([symbol for symbol, _, _ in files], calendar)
     raws = [
-        _Raw(symbol, read_bar_file(path, keep_adjustment=True), origin)
-        for symbol, path, origin in _resolve_files(source, wanted)
+        _Raw(symbol, read_bar_file(path, keep_adjustment=True, timezone=exchange.timezone), origin)
+        for symbol, path, origin in files
     ]
     series: list[BarSeries] = []
     warnings: list[str] = []
     adjustments: dict[str, PriceAdjustment] = {}
     for raw in raws:
-        bars, notes, done = _finish(raw, timeframe, start, end, adjustment)
+        bars, notes, done = _finish(raw, timeframe, start, end, adjustment, exchange)
         series.append(bars)
         warnings.extend(notes)
         adjustments[bars.symbol] = done
-    return LoadedData(tuple(series), tuple(warnings), source, adjustments)
+    return LoadedData(tuple(series), tuple(warnings), source, adjustments, exchange)
+
+
+def run_calendar(symbols: Sequence[str], name: str | None = None) -> ExchangeCalendar:
+    """The calendar named by `name` (`--calendar`), else the one calendar `symbols` trade on
+    (XNYS when there are none); `ConfigError` naming each symbol's calendar when they differ."""
+    if name:
+        return calendar_named(name)
+    calendars = {symbol: calendar_for(instrument_for(symbol)) for symbol in symbols}
+    names = {c.name for c in calendars.values()}
+    if len(names) > 1:
+        listed = ", ".join(f"{s} ({c.name})" for s, c in calendars.items())
+        raise ConfigError(
+            f"symbols on different exchange calendars in one run: {listed}; run them "
+            "separately or name one calendar with --calendar"
+        )
+    return next(iter(calendars.values()), None) or calendar_named("XNYS")
 
 
 def _resolve_files(source: str, wanted: list[str]) -> list[tuple[str, Path, str]]:
@@ -218,6 +247,7 @@ def _finish(
     start: date | None,
     end: date | None,
     adjustment: Adjustment,
+    calendar: ExchangeCalendar,
 ) -> tuple[BarSeries, list[str], PriceAdjustment]:
     index = raw.frame.index
     native = infer_timeframe(index) if isinstance(index, pd.DatetimeIndex) else DAILY
@@ -227,18 +257,22 @@ def _finish(
     )
     series_origin = raw.origin.split("/")[0] if raw.origin.startswith("sample:") else raw.origin
     bars = _shape(raw.symbol, done.frame, native, timeframe, start, end, raw.origin, series_origin)
-    notes = [*done.warnings, *_window_gaps(raw.frame.index, bars, raw.origin, native)]
+    notes = [*done.warnings, *_window_gaps(raw.frame.index, bars, raw.origin, native, calendar)]
     return bars, notes, PriceAdjustment(done.applied, done.splits)
 
 
 def _window_gaps(
-    index: pd.DatetimeIndex, bars: BarSeries, origin: str, native: Timeframe
+    index: pd.DatetimeIndex,
+    bars: BarSeries,
+    origin: str,
+    native: Timeframe,
+    calendar: ExchangeCalendar | None = None,
 ) -> list[str]:
     """Gap warnings for the source rows inside the run's window only: a gap in 2001 is noise
     for a backtest of 2012."""
     days = index.normalize()
     first, last = bars.frame.index[0].normalize(), bars.frame.index[-1].normalize()
-    return gap_warnings(index[(days >= first) & (days <= last)], origin, native)
+    return gap_warnings(index[(days >= first) & (days <= last)], origin, native, calendar)
 
 
 def _shape(

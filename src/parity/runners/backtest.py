@@ -26,8 +26,10 @@ from parity.brokers.sim import CloseFills, build_sim_broker
 from parity.config import BacktestConfig
 from parity.errors import ParityError, StrategyError
 from parity.feeds.arrayfeed import ArrayFeed
+from parity.feeds.currency import check_one_currency
 from parity.feeds.loader import LoadedData, load_bars
 from parity.journal import Journal, run_journal_target
+from parity.instruments.money import currency_symbol
 from parity.journal.hook import OrderJournal
 from parity.risk.monitor import attach_risk
 from parity.runstore import RunArtifacts, check_run_id, check_runs_dir, new_run_id, write_run
@@ -77,7 +79,14 @@ def run_summary(loaded: LoadedData) -> tuple[str, ...]:
         for s in loaded.series
     )
     lines = [f"prices: {'; '.join(parts)}"] if parts else []
-    return (*lines, f"bars: {windows}")
+    calendar = loaded.calendar
+    currency = check_one_currency([s.symbol for s in loaded.series]) or "USD"
+    market = (
+        f"calendar: {calendar.name} (bars in {calendar.timezone} time), annualised over "
+        f"{calendar.annualisation.convention}; money in {currency_symbol(currency).strip()} "
+        f"({currency})"
+    )
+    return (*lines, f"bars: {windows}", market)
 
 
 def _data_manifest(config: BacktestConfig, loaded: LoadedData) -> dict[str, Any]:
@@ -149,6 +158,8 @@ def _manifest(
         },
         "params": resolved_params(spec.cls, params),
         "symbols": [s.symbol for s in loaded.series],
+        "currency": check_one_currency([s.symbol for s in loaded.series]) or "USD",
+        "calendar": loaded.calendar.describe(),
         "timeframe": loaded.series[0].timeframe.name,
         "data": _data_manifest(config, loaded),
         "costs": config.costs.describe(),
@@ -263,6 +274,7 @@ def run_backtest(
         start=config.start,
         end=config.end,
         adjustment=config.adjustment,
+        calendar=config.calendar,
     )
     if config.risk is not None:
         config.risk.check_bars(loaded.series[0].timeframe)
@@ -303,7 +315,13 @@ def run_backtest(
             "it made no decisions (widen --from/--to)"
         )
     trades = round_trips(fills)
-    metrics = compute_metrics(equity, trades, fills, starting_cash=config.cash)
+    metrics = compute_metrics(
+        equity,
+        trades,
+        fills,
+        starting_cash=config.cash,
+        periods=loaded.calendar.annualisation.periods,
+    )
     returns = daily_returns(equity["value"], config.cash)
     write_run(run_dir, RunArtifacts(manifest, metrics, equity, returns, trades, orders, fills))
     return BacktestResult(run_id, run_dir, metrics, loaded.warnings, run_summary(loaded))
