@@ -388,7 +388,7 @@ def _print_run(result: Any, as_json: bool, metrics_table: Any, ended: str = "") 
         }
         click.echo(json.dumps(payload))
         return
-    click.echo(metrics_table(result.metrics))
+    click.echo(metrics_table(result.metrics, getattr(result, "currency", None)))
     for line in getattr(result, "summary", ()):
         click.echo(line)
     click.echo(f"run {result.run_id}{f' ({ended})' if ended else ''} written to {result.run_dir}")

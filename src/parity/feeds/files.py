@@ -2,9 +2,10 @@
 
 `read_bar_file` recognises the common column spellings and date formats, converts tz-aware
 timestamps to naive wall-clock times in the exchange's zone (America/New_York unless the
-instrument's calendar says otherwise: an IST-stamped NSE file keeps its 09:15), and optionally applies the adjusted close. It keeps the
-rows exactly as they are in the file (no sorting, no dropping, no de-duplication) so that
-`parity.feeds.validate.validate_frame` can name the offending line of every problem.
+instrument's calendar says otherwise: an IST-stamped NSE file keeps its 09:15), and optionally
+applies the adjusted close. It keeps the rows exactly as they are in the file (no sorting, no
+dropping, no de-duplication) so that `parity.feeds.validate.validate_frame` can name the
+offending line of every problem.
 
 The returned frame:
 

@@ -12,9 +12,10 @@ BSE (`XBOM`), which it uses under the NSE's MIC, `XNSE`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -155,6 +156,13 @@ def calendar_named(name: str) -> ExchangeCalendar:
     library_name = xcals.resolve_alias(library_name)
     shown = _SHOWN_AS.get(key, key)
     return ExchangeCalendar(shown, library_name, str(_library(library_name, None, None).tz))
+
+
+def manifest_calendar(manifest: Mapping[str, Any] | None) -> ExchangeCalendar:
+    """The calendar a run's manifest names (XNYS for runs recorded before manifests named one)."""
+    entry = (manifest or {}).get("calendar")
+    name = entry.get("name") if isinstance(entry, Mapping) else None
+    return calendar_named(str(name) if name else "XNYS")
 
 
 def calendar_for(instrument: Instrument) -> ExchangeCalendar:

@@ -28,8 +28,8 @@ from parity.errors import ParityError, StrategyError
 from parity.feeds.arrayfeed import ArrayFeed
 from parity.feeds.currency import check_one_currency
 from parity.feeds.loader import LoadedData, load_bars
-from parity.journal import Journal, run_journal_target
 from parity.instruments.money import currency_symbol
+from parity.journal import Journal, run_journal_target
 from parity.journal.hook import OrderJournal
 from parity.risk.monitor import attach_risk
 from parity.runstore import RunArtifacts, check_run_id, check_runs_dir, new_run_id, write_run
@@ -49,6 +49,7 @@ class BacktestResult:
     metrics: dict[str, Any]
     warnings: tuple[str, ...]
     summary: tuple[str, ...] = ()  # what the run's numbers rest on: prices and each symbol's bars
+    currency: str = "USD"  # ISO code of the money in the run
 
 
 _PRICES = {
@@ -324,7 +325,14 @@ def run_backtest(
     )
     returns = daily_returns(equity["value"], config.cash)
     write_run(run_dir, RunArtifacts(manifest, metrics, equity, returns, trades, orders, fills))
-    return BacktestResult(run_id, run_dir, metrics, loaded.warnings, run_summary(loaded))
+    return BacktestResult(
+        run_id,
+        run_dir,
+        metrics,
+        loaded.warnings,
+        run_summary(loaded),
+        currency=manifest["currency"],
+    )
 
 
 def _abandon(journal: Journal, run_dir: Path | None) -> None:

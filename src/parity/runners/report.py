@@ -10,6 +10,8 @@ import pandas as pd
 from parity.errors import ConfigError, DataError, ReportError, RunNotFoundError
 from parity.feeds.adjust import manifest_adjustment
 from parity.feeds.loader import load_bars
+from parity.instruments.calendars import manifest_calendar
+from parity.instruments.money import currency_symbol, run_currency
 from parity.runstore import RunRecord, RunStore
 from parity.timeframe import parse_timeframe
 
@@ -27,6 +29,7 @@ def buy_and_hold_returns(record: RunRecord, symbols: list[str] | None = None) ->
             start=dt.date.fromisoformat(manifest["start"][:10]),
             end=dt.date.fromisoformat(manifest["end"][:10]),
             adjustment=manifest_adjustment(data),
+            calendar=manifest_calendar(manifest).name,
         )
     except KeyError as exc:
         raise ReportError(f"{record.path}/manifest.json lacks {exc}; re-run the backtest") from None
@@ -81,11 +84,19 @@ def write_run_tearsheet(
     returns = record.returns()
     bench, bench_title = resolve_benchmark(store, record, benchmark)
     manifest = record.manifest
+    year = manifest_calendar(manifest).annualisation
+    currency = run_currency(manifest)
     title = (
         f"{manifest.get('strategy', {}).get('name', 'run')} "
-        f"{','.join(manifest.get('symbols', []))} — {record.run_id}"
+        f"{','.join(manifest.get('symbols', []))} — {record.run_id} "
+        f"({currency_symbol(currency).strip()} {currency}, annualised over {year.convention})"
     )
     target = out or record.path / "tearsheet.html"
     return write_tearsheet(
-        returns, target, benchmark=bench, title=title, benchmark_title=bench_title
+        returns,
+        target,
+        benchmark=bench,
+        title=title,
+        benchmark_title=bench_title,
+        periods_per_year=year.periods,
     )
