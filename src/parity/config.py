@@ -101,7 +101,10 @@ def parse_symbols(value: Any) -> tuple[str, ...]:
             f"symbols {value!r} names no symbol; use e.g. --symbols AAPL,MSFT or leave it out"
         )
     for symbol in symbols:
-        if not all(c.isalnum() or c in ".-^=" for c in symbol):
+        base, slash, quote = symbol.partition("/")  # a crypto pair: BTC/USD
+        if slash and not (base.isalnum() and quote.isalnum()):
+            raise ConfigError(f"symbol {symbol!r} is not a ticker; use e.g. --symbols AAPL,MSFT")
+        if not all(c.isalnum() or c in ".-^=" for c in symbol.replace("/", "", 1)):
             raise ConfigError(f"symbol {symbol!r} is not a ticker; use e.g. --symbols AAPL,MSFT")
     return symbols
 

@@ -99,6 +99,8 @@ def load_bars(
         raise ConfigError(f"start {start} is after end {end}; swap them")
     wanted = [s.strip().upper() for s in (symbols or []) if s.strip()]
     check_one_currency(wanted)
+    if wanted:
+        run_calendar(wanted, calendar)  # before any file is read
     kind = source.strip().lower()
     if kind in ("yahoo", "yfinance"):
         exchange = run_calendar(wanted, calendar)

@@ -314,17 +314,20 @@ def _intraday_session_gaps(
         closes = pd.DatetimeIndex(table["close"].reindex(days))
         new_day = np.r_[True, np.asarray(days[1:] != days[:-1])]
         last = np.r_[new_day[1:], True]
-        step = np.r_[pd.Timedelta(0), labels[1:] - labels[:-1]]
+        # the data may start or end inside a session: only sessions it spans must be whole
+        head, tail = new_day.copy(), last.copy()
+        head[0] = tail[-1] = False
+        step = pd.TimedeltaIndex(labels.to_series().diff().fillna(pd.Timedelta(0)))
         for i in np.flatnonzero(
-            (new_day & np.asarray(labels - opens > limit))
-            | (~new_day & np.asarray(pd.TimedeltaIndex(step) > limit))
-            | (last & np.asarray(closes - labels > limit))
+            (head & np.asarray(labels - opens > limit))
+            | (~new_day & np.asarray(step > limit))
+            | (tail & np.asarray(closes - labels > limit))
         ):
-            if new_day[i] and labels[i] - opens[i] > limit:
+            if head[i] and labels[i] - opens[i] > limit:
                 gaps.append((opens[i] + interval, labels[i]))
             if not new_day[i] and step[i] > limit:
                 gaps.append((labels[i - 1], labels[i]))
-            if last[i] and closes[i] - labels[i] > limit:
+            if tail[i] and closes[i] - labels[i] > limit:
                 gaps.append((labels[i], closes[i]))
     what = (
         f"of more than {INTRADAY_GAP_INTERVALS} missing {timeframe.name} bars within a "
