@@ -48,8 +48,10 @@ def test_sessions_holidays_and_half_days_come_from_the_library() -> None:
     assert pd.Timestamp("2024-01-22") not in january  # special holiday
     assert pd.Timestamp("2024-01-26") not in january  # Republic Day
     labels = pd.DatetimeIndex(
-        ["2013-11-29 09:29", "2013-11-29 09:30", "2013-11-29 12:59", "2013-11-29 13:00"]
-        + ["2013-11-28 10:00", "2013-11-27 15:59"]
+        [
+            *("2013-11-29 09:29", "2013-11-29 09:30", "2013-11-29 12:59", "2013-11-29 13:00"),
+            *("2013-11-28 10:00", "2013-11-27 15:59"),
+        ]
     )
     assert nyse.in_regular_session(labels).tolist() == [False, True, True, False, False, True]
     assert len(calendar_named("24/7").sessions(dt.date(2024, 1, 1), dt.date(2024, 1, 31))) == 31
@@ -122,10 +124,8 @@ def test_a_us_holiday_and_a_half_day_are_not_gaps_but_a_missing_session_is(
         "2013-11-29 12:59"
     )
     assert whole.warnings == ()
-    missing = load_bars(
-        str(_us_minutes(tmp_path, drop=slice(pd.Timestamp("2013-11-26"), pd.Timestamp("2013-11-27")))),
-        ["IBM"],
-    )
+    tuesday = slice(pd.Timestamp("2013-11-26"), pd.Timestamp("2013-11-27"))
+    missing = load_bars(str(_us_minutes(tmp_path, drop=tuesday)), ["IBM"])
     assert missing.warnings == (
         f"{tmp_path / 'IBM.csv'}: no bars in 1 XNYS session(s) (2013-11-26); "
         "check the data is complete",
