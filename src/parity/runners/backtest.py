@@ -61,8 +61,9 @@ _PRICES = {
 
 
 def run_summary(loaded: LoadedData) -> tuple[str, ...]:
-    """Two lines: how each symbol's prices were adjusted (and which splits), and the bars each
-    symbol covers (symbols starting later trade from their own first bars)."""
+    """Where the run trades (calendar, time zone, annualisation, currency), how each symbol's
+    prices were adjusted (and which splits), and the bars each symbol covers (symbols starting
+    later trade from their own first bars)."""
     prices: dict[str, list[str]] = {}
     for series in loaded.series:
         done = loaded.adjustments.get(series.symbol)
@@ -87,7 +88,7 @@ def run_summary(loaded: LoadedData) -> tuple[str, ...]:
         f"{calendar.annualisation.convention}; money in {currency_symbol(currency).strip()} "
         f"({currency})"
     )
-    return (*lines, f"bars: {windows}", market)
+    return (market, *lines, f"bars: {windows}")
 
 
 def _data_manifest(config: BacktestConfig, loaded: LoadedData) -> dict[str, Any]:
