@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ import quantstats as qs
 from click.testing import CliRunner, Result
 
 from parity.cli import cli
+from parity.dashboard import Catalog, DashboardServer
 from parity.feeds.synthetic import session_bars, write_session_bars
 from parity.instruments.calendars import calendar_named
 from parity.timeframe import parse_timeframe
@@ -76,6 +78,16 @@ def test_an_nse_backtest_runs_in_ist_and_rupees(tmp_path: Path, ist_file: Path) 
     assert "Daily report 2024-01-31" in daily.stdout
     assert "Portfolio at 2024-01-31 15:25" in daily.stdout
     assert "(from ₹50,000.00)" in daily.stdout
+
+    with DashboardServer(Catalog(runs)) as server:
+        with urllib.request.urlopen(server.url + "api/runs", timeout=20) as response:
+            (row,) = json.loads(response.read())["runs"]
+        summary_url = f"{server.url}api/runs/{row['run_id']}/summary"
+        with urllib.request.urlopen(summary_url, timeout=20) as response:
+            run = json.loads(response.read())["run"]
+    assert row["currency"] == "INR"
+    assert (run["currency"], run["starting_cash"]) == ("INR", 50_000.0)
+    assert run["calendar"]["timezone"] == "Asia/Kolkata"
 
 
 def test_a_bad_calendar_name_is_a_one_line_error(tmp_path: Path, ist_file: Path) -> None:
