@@ -73,6 +73,9 @@ def test_an_nse_backtest_runs_in_ist_and_rupees(tmp_path: Path, ist_file: Path) 
     shown = parity("runs", "show", "latest", "--runs-dir", str(runs))
     assert "cash ₹50,000.00" in shown.stdout
     assert "market    XNSE calendar, bars in Asia/Kolkata time, money in INR" in shown.stdout
+    status = parity("status", run_dir.name, "--runs-dir", str(runs))
+    equity = pd.read_csv(run_dir / "equity.csv")["value"].iloc[-1]
+    assert f"equity     ₹{equity:,.2f}   cash ₹" in status.stdout
     daily = parity("report", "daily", "latest", "--runs-dir", str(runs))
     assert daily.exit_code == 0, daily.output
     assert "Daily report 2024-01-31" in daily.stdout
