@@ -49,6 +49,9 @@ class BacktestConfig:
     runs_dir: Path = Path("runs")
     risk: RiskLimits | None = None
     calendar: str | None = None  # an exchange calendar name (--calendar); None: the symbols' own
+    # intraday bars traded: regular (inside the calendar's session) or extended (every bar);
+    # None: the strategy's `session` if it declares one, else extended
+    session: str | None = None
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.cash) or self.cash <= 0:
@@ -65,6 +68,8 @@ class BacktestConfig:
             from parity.instruments.calendars import calendar_named
 
             calendar_named(self.calendar)  # a bad name fails before any work
+        if self.session not in (None, "regular", "extended"):
+            raise ConfigError(f"session {self.session!r} must be regular or extended")
         self.costs  # noqa: B018 - parse now so a bad cost text fails before any work
 
     @property
@@ -131,6 +136,7 @@ _FILE_KEYS: dict[str, tuple[str, Any]] = {
     "runs_dir": ("runs_dir", Path),
     "risk": ("risk", lambda v: RiskLimits.from_mapping(v, source="run file")),
     "calendar": ("calendar", str),
+    "session": ("session", lambda v: str(v).strip().lower()),
 }
 
 

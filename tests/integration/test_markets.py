@@ -134,3 +134,33 @@ def test_a_24_7_crypto_series_is_annualised_over_365_days_as_quantstats(tmp_path
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["calendar"]["periods_per_year"] == 365
     assert manifest["calendar"]["convention"] == "365 days a year"
+
+
+def test_session_regular_trades_only_the_calendars_regular_session(tmp_path: Path) -> None:
+    def labels(*flags: str) -> pd.Series:
+        runs = tmp_path / "-".join(flags or ("default",))
+        result = parity(
+            "run", "backtest", "--data", "sample:minute", *FAST, "--runs-dir", str(runs), *flags
+        )
+        assert result.exit_code == 0, result.output
+        run_dir = next(runs.iterdir())
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        times = pd.read_csv(run_dir / "equity.csv", parse_dates=["datetime"])["datetime"]
+        return times.dt.strftime("%H:%M").rename(manifest["session"])
+
+    regular = labels("--session", "regular")
+    assert regular.name == "regular"
+    assert (regular.min(), regular.max()) == ("09:30", "15:59")
+    extended = labels()  # the default keeps every bar of the data, as before calendars
+    assert extended.name == "extended"
+    assert extended.min() < "09:30" and extended.max() > "16:00"
+    sessions = calendar_named("XNYS").in_regular_session
+    assert len(regular) == int(
+        sessions(pd.DatetimeIndex(pd.read_csv(sample_minute_ibm())["datetime"])).sum()
+    )
+
+
+def sample_minute_ibm() -> Path:
+    from parity.feeds.sample import sample_path
+
+    return sample_path("IBM", "minute")

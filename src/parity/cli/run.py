@@ -37,6 +37,7 @@ _FLAG_FIELDS = {
     "adjusted": "adjustment",
     "runs_dir": "runs_dir",
     "calendar": "calendar",
+    "session": "session",
 }
 
 
@@ -122,6 +123,13 @@ class _Progress:
     default=None,
     help="Exchange calendar (XNYS, XNSE, 24/7, ...) [default: the symbols' own: XNYS for US "
     "listings, XNSE for .NS, 24/7 for crypto pairs].",
+)
+@click.option(
+    "--session",
+    type=click.Choice(["regular", "extended"]),
+    default=None,
+    help="Intraday bars traded: regular (inside the calendar's session) or extended (every bar "
+    "of the data) [default: the strategy's `session`, else extended].",
 )
 @click.option(
     "--adjusted/--raw",

@@ -36,7 +36,13 @@ from parity.feeds.sample import DEFAULT_SAMPLE_SYMBOL, sample_path
 from parity.feeds.validate import gap_warnings, validate_frame
 from parity.feeds.yahoo import fetch_yahoo, yahoo_interval
 from parity.instruments import instrument_for
-from parity.instruments.calendars import ExchangeCalendar, calendar_for, calendar_named
+from parity.instruments.calendars import (
+    SESSIONS,
+    ExchangeCalendar,
+    Session,
+    calendar_for,
+    calendar_named,
+)
 from parity.timeframe import DAILY, Timeframe
 
 _SOURCES_HELP = (
@@ -83,6 +89,7 @@ def load_bars(
     adjustment: Adjustment = "raw",
     cache_dir: Path | None = None,
     calendar: str | None = None,
+    session: Session = "extended",
 ) -> LoadedData:
     """Load, validate, adjust, resample and window the bars of `symbols` from `source`.
 
@@ -94,7 +101,11 @@ def load_bars(
     `calendar` names the exchange calendar (`XNSE`, `24/7`, ...); by default it is the symbols'
     own (`parity.instruments.calendars.calendar_for`), and symbols on different calendars are a
     `ConfigError`. Zone-aware stamps are read in its time zone and gaps counted in its sessions.
+    `session="regular"` keeps only the intraday bars that start inside the calendar's regular
+    session (pre- and post-market bars dropped); `extended` keeps every bar of the data.
     """
+    if session not in SESSIONS:
+        raise ConfigError(f"session {session!r} must be one of {', '.join(SESSIONS)}")
     if start is not None and end is not None and start > end:
         raise ConfigError(f"start {start} is after end {end}; swap them")
     wanted = [s.strip().upper() for s in (symbols or []) if s.strip()]
@@ -105,7 +116,8 @@ def load_bars(
     if kind in ("yahoo", "yfinance"):
         exchange = run_calendar(wanted, calendar)
         loaded = _load_yahoo(source, wanted, timeframe, start, end, adjustment, cache_dir)
-        return LoadedData(loaded.series, loaded.warnings, source, loaded.adjustments, exchange)
+        kept = tuple(_in_session(s, exchange, session) for s in loaded.series)
+        return LoadedData(kept, loaded.warnings, source, loaded.adjustments, exchange)
     files = _resolve_files(source, wanted)
     exchange = run_calendar([symbol for symbol, _, _ in files], calendar)
     raws = [
@@ -117,10 +129,23 @@ def load_bars(
     adjustments: dict[str, PriceAdjustment] = {}
     for raw in raws:
         bars, notes, done = _finish(raw, timeframe, start, end, adjustment, exchange)
-        series.append(bars)
+        series.append(_in_session(bars, exchange, session))
         warnings.extend(notes)
         adjustments[bars.symbol] = done
     return LoadedData(tuple(series), tuple(warnings), source, adjustments, exchange)
+
+
+def _in_session(bars: BarSeries, calendar: ExchangeCalendar, session: Session) -> BarSeries:
+    """`bars` with only the bars inside the regular session, for `regular` intraday bars."""
+    if session == "extended" or bars.timeframe.is_daily:
+        return bars
+    keep = calendar.in_regular_session(pd.DatetimeIndex(bars.frame.index))
+    if not keep.any():
+        raise DataError(
+            f"{bars.symbol} ({bars.origin}): no bars inside the {calendar.name} regular session "
+            "(check the data's time zone, or use --session extended)"
+        )
+    return BarSeries(bars.symbol, bars.frame[keep], bars.timeframe, bars.origin)
 
 
 def run_calendar(symbols: Sequence[str], name: str | None = None) -> ExchangeCalendar:

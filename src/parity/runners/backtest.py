@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import backtrader as bt
 
@@ -24,10 +24,11 @@ from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
 from parity.brokers.sim import CloseFills, build_sim_broker
 from parity.config import BacktestConfig
-from parity.errors import ParityError, StrategyError
+from parity.errors import ConfigError, ParityError, StrategyError
 from parity.feeds.arrayfeed import ArrayFeed
 from parity.feeds.currency import check_one_currency
 from parity.feeds.loader import LoadedData, load_bars
+from parity.instruments.calendars import SESSIONS, Session
 from parity.instruments.money import currency_symbol
 from parity.journal import Journal, run_journal_target
 from parity.journal.hook import OrderJournal
@@ -120,6 +121,17 @@ def _adjustment_record(loaded: LoadedData, symbol: str) -> dict[str, Any]:
     return {"prices": done.applied, "splits": [split.describe() for split in done.splits]}
 
 
+def traded_session(config: BacktestConfig, spec: StrategySpec) -> Session:
+    """`--session` if given, else the strategy's own `session` (a class attribute), else
+    `extended`: every intraday bar of the data, as before calendars existed."""
+    chosen = config.session or getattr(spec.cls, "session", None) or "extended"
+    if chosen not in SESSIONS:
+        raise ConfigError(
+            f"strategy {spec.name}: session {chosen!r} must be one of {', '.join(SESSIONS)}"
+        )
+    return cast(Session, chosen)
+
+
 def readiness_warning(cls: type, loaded: LoadedData) -> str | None:
     """A plain `backtrader.Strategy` on symbols starting at different dates decides nothing
     until the latest one has warmed up (Backtrader calls `prenext` until then): say so."""
@@ -162,6 +174,7 @@ def _manifest(
         "symbols": [s.symbol for s in loaded.series],
         "currency": check_one_currency([s.symbol for s in loaded.series]) or "USD",
         "calendar": loaded.calendar.describe(),
+        "session": traded_session(config, spec),
         "timeframe": loaded.series[0].timeframe.name,
         "data": _data_manifest(config, loaded),
         "costs": config.costs.describe(),
@@ -277,6 +290,7 @@ def run_backtest(
         end=config.end,
         adjustment=config.adjustment,
         calendar=config.calendar,
+        session=traded_session(config, spec),
     )
     if config.risk is not None:
         config.risk.check_bars(loaded.series[0].timeframe)
