@@ -164,3 +164,19 @@ def sample_minute_ibm() -> Path:
     from parity.feeds.sample import sample_path
 
     return sample_path("IBM", "minute")
+
+
+def test_the_trading_hours_window_is_in_the_exchanges_time(tmp_path: Path, ist_file: Path) -> None:
+    """`--trading-hours 09:15-11:00` on an NSE run means Mumbai's morning: every entry is decided
+    in it (read in New York time the window would hold no NSE bar at all)."""
+    runs = tmp_path / "runs"
+    result = parity(
+        "run", "backtest", "--data", str(ist_file), "--symbols", "RELIANCE.NS", *FAST,
+        "--trading-hours", "09:15-11:00", "--runs-dir", str(runs),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    fills = pd.read_csv(next(runs.iterdir()) / "fills.csv", parse_dates=["datetime"])
+    buys = fills[fills["side"] == "buy"]["datetime"].dt.strftime("%H:%M")
+    assert len(buys) > 5
+    # decided on a bar from 09:15 to 11:00, filled at the next bar's open
+    assert buys.between("09:20", "11:05").all()
