@@ -115,7 +115,7 @@ def load_bars(
     kind = source.strip().lower()
     if kind in ("yahoo", "yfinance"):
         exchange = run_calendar(wanted, calendar)
-        loaded = _load_yahoo(source, wanted, timeframe, start, end, adjustment, cache_dir)
+        loaded = _load_yahoo(source, wanted, timeframe, start, end, adjustment, cache_dir, exchange)
         kept = tuple(_in_session(s, exchange, session) for s in loaded.series)
         return LoadedData(kept, loaded.warnings, source, loaded.adjustments, exchange)
     files = _resolve_files(source, wanted)
@@ -238,6 +238,7 @@ def _load_yahoo(
     end: date | None,
     adjustment: Adjustment,
     cache_dir: Path | None,
+    calendar: ExchangeCalendar,
 ) -> LoadedData:
     if not wanted:
         raise ConfigError(f"data source {source!r} needs symbols, e.g. --symbols AAPL")
@@ -246,7 +247,14 @@ def _load_yahoo(
     warnings: list[str] = []
     adjustments: dict[str, PriceAdjustment] = {}
     for symbol in wanted:
-        frame = fetch_yahoo(symbol, interval=interval, start=start, end=end, cache_dir=cache_dir)
+        frame = fetch_yahoo(
+            symbol,
+            interval=interval,
+            start=start,
+            end=end,
+            cache_dir=cache_dir,
+            timezone=calendar.timezone,
+        )
         origin = f"yahoo:{symbol}"
         frame.attrs["line_kind"] = "row"
         lines = range(1, len(frame) + 1)
@@ -260,7 +268,7 @@ def _load_yahoo(
                 "--raw cannot undo that"
             )
         bars = _shape(symbol, done.frame, native, timeframe, start, end, origin, "yahoo")
-        notes = _window_gaps(frame.index, bars, origin, native)
+        notes = _window_gaps(frame.index, bars, origin, native, calendar)
         series.append(bars)
         warnings.extend((*done.warnings, *notes))
         applied = "splits" if adjustment == "raw" else done.applied
