@@ -180,3 +180,21 @@ def test_the_trading_hours_window_is_in_the_exchanges_time(tmp_path: Path, ist_f
     assert len(buys) > 5
     # decided on a bar from 09:15 to 11:00, filled at the next bar's open
     assert buys.between("09:20", "11:05").all()
+
+
+def test_a_strategy_that_asks_for_the_regular_session_gets_it(tmp_path: Path) -> None:
+    source = tmp_path / "regular.py"
+    source.write_text(
+        "from parity.strategies.sma_cross import SmaCross\n\n\n"
+        "class RegularSma(SmaCross):\n    session = 'regular'\n"
+    )
+    runs = tmp_path / "runs"
+    result = parity(
+        "run", "backtest", f"{source}:RegularSma", "--data", "sample:minute", *FAST,
+        "--runs-dir", str(runs),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    run_dir = next(runs.iterdir())
+    assert json.loads((run_dir / "manifest.json").read_text())["session"] == "regular"
+    times = pd.read_csv(run_dir / "equity.csv", parse_dates=["datetime"])["datetime"]
+    assert times.dt.strftime("%H:%M").between("09:30", "15:59").all()
