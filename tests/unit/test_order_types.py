@@ -12,9 +12,9 @@ import pytest
 from test_venue_engine import engine, order, step
 
 from parity.brokers.alpaca_orders import oco_request, refused_in, request_for
-from parity.stores.types import OrderRequest
 from parity.venue.engine import VenueError
 from parity.venue.fills import Bar
+from parity.venues.types import OrderRequest
 
 OCO = {
     "side": "sell", "type": "limit", "limit_price": 103, "order_class": "oco",

@@ -18,7 +18,7 @@ import copy
 import logging
 import queue
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import backtrader as bt
 
@@ -26,8 +26,18 @@ from parity.brokers.alpaca_orders import oco_request, refused_in, request_for
 from parity.brokers.valid import expiry
 from parity.errors import BrokerError
 from parity.journal.hook import OrderJournal
-from parity.stores.alpaca import AlpacaStore, OrderRejected, SubmissionUnknown, VenueUnavailable
-from parity.stores.types import OrderRequest, OrderSnapshot, PositionInfo, TradeEvent
+from parity.venues.types import (
+    OrderRejected,
+    OrderRequest,
+    OrderSnapshot,
+    PositionInfo,
+    SubmissionUnknown,
+    TradeEvent,
+    VenueUnavailable,
+)
+
+if TYPE_CHECKING:  # the client builds this broker (`getbroker`): a type-only import back
+    from parity.venues.alpaca.client import AlpacaStore
 
 log = logging.getLogger("parity.broker")
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import backtrader as bt
 
-from parity.stores.types import OrderRequest
+from parity.venues.types import OrderRequest
 
 # exectype → (Alpaca type, time in force) or the reason it is refused
 ORDER_TYPES: dict[int | None, tuple[str, str] | str] = {
