@@ -134,6 +134,11 @@ def test_a_24_7_crypto_series_is_annualised_over_365_days_as_quantstats(tmp_path
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["calendar"]["periods_per_year"] == 365
     assert manifest["calendar"]["convention"] == "365 days a year"
+    sheet = parity("report", "tearsheet", "latest", "--benchmark", "none", "--runs-dir", str(runs))
+    assert sheet.exit_code == 0, sheet.output
+    page = (run_dir / "tearsheet.html").read_text()
+    assert "Periods/Year: 365" in page  # QuantStats annualises as the run does
+    assert "($ USD, annualised over 365 days a year)" in page
 
 
 def test_session_regular_trades_only_the_calendars_regular_session(tmp_path: Path) -> None:
