@@ -70,6 +70,7 @@ class AlpacaBroker(bt.BrokerBase):
         ("starting_cash", None),
         ("first_seq", 1),
         ("marks", None),  # symbol -> last known price, for a position before its first bar
+        ("next_bar", None),  # a `valid.NextBar`: when the venue's next bar starts, if it says
     )
     risk: Any = None  # a parity.risk.RiskGuard, set by the runner (None: no risk limits)
     refused_in = staticmethod(refused_in)  # the runner refuses such a strategy before it starts
@@ -259,6 +260,8 @@ class AlpacaBroker(bt.BrokerBase):
         self.notify(order)
         if self.journal is not None:
             self.journal.intent(order)
+        if other is stop:  # the stop was placed first: Backtrader fills it first on a tie
+            self.store.venue_oco_first(cid)
         self._submit(request, limit, [limit, stop])
         return order
 
@@ -425,7 +428,7 @@ class AlpacaBroker(bt.BrokerBase):
             if not order.alive():
                 del self._with_valid[cid]
                 continue
-            due = None if order in self._held else expiry(order)
+            due = None if order in self._held else expiry(order, self.p.next_bar)
             group = (order.parent or order).ref
             if due is None or group in brackets:
                 continue

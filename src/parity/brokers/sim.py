@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import backtrader as bt
 
+from parity.brokers.alpaca_orders import late_close
 from parity.costs import CostModel
 
 
@@ -71,6 +72,9 @@ class SimBroker(bt.brokers.BackBroker):
             return self._refuse(order, "decided on a warm-up (history) bar: not traded")
         if self.p.coc:  # a close fill is capped by the decision bar's range, not the next bar's
             order.addinfo(decision_high=order.data.high[0], decision_low=order.data.low[0])
+        late = late_close(order)  # as the paper broker refuses it (Alpaca's cls cut-off)
+        if late is not None:
+            return self._refuse(order, late)
         if not self.p.allow_short and order.issell() and self._would_short(order):
             return self._refuse(order, "short selling is disabled (allow_short=false)")
         reason = self.risk.review(order, self) if self.risk and order.parent is None else None

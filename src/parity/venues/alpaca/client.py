@@ -475,6 +475,11 @@ class AlpacaStore:
         """Tell a parity venue the client is done with every bar up to `through` (lock-step)."""
         return self._venue("POST", "ack", {"through": through.isoformat()})
 
+    def venue_oco_first(self, client_order_id: str) -> dict[str, Any] | None:
+        """Tell a parity venue the `oco` order about to be sent as `client_order_id` had its
+        stop leg placed first (Alpaca resolves a tie by time; a bar replay needs the order)."""
+        return self._venue("POST", "oco_first", {"client_order_id": client_order_id})
+
     def venue_status(self) -> dict[str, Any] | None:
         return self._venue("GET", "status", None)
 

@@ -176,7 +176,11 @@ class AlpacaSession:
         if config.dry_run:
             cash = config.cash or self.store.account().cash
             return build_sim_broker(cash=cash, costs=config.costs)
-        broker = AlpacaBroker(self.store, cash=config.cash, id_prefix=run_id)  # type: ignore[call-arg]
+        lockstep = self.lockstep  # when a lock-step venue's next bar is: `valid=` ends on time
+        next_bar = lockstep.next_step if lockstep is not None else None
+        broker = AlpacaBroker(  # type: ignore[call-arg]
+            self.store, cash=config.cash, id_prefix=run_id, next_bar=next_bar
+        )
         costs = config.costs
         broker.addcommissioninfo(
             ParityCommission(
