@@ -12,7 +12,7 @@ import backtrader as bt
 
 from parity.risk.guard import Emit, RiskGuard
 from parity.risk.limits import RiskLimits
-from parity.risk.state import JsonRiskStateStore
+from parity.risk.state import JsonRiskStateStore, RiskStateStore
 
 
 class RiskMonitor(bt.Analyzer):
@@ -76,6 +76,20 @@ def attach_risk(
             return None
         limits = limits or RiskLimits()
     store = JsonRiskStateStore.in_run(run_dir)
+    return attach_guard(cerebro, limits, store, emit=emit, fresh=fresh, skip_through=skip_through)
+
+
+def attach_guard(
+    cerebro: bt.Cerebro,
+    limits: RiskLimits,
+    store: RiskStateStore,
+    *,
+    emit: Emit | None = None,
+    fresh: bool = False,
+    skip_through: dt.datetime | None = None,
+) -> RiskGuard:
+    """Give `cerebro.broker` a guard over `limits` whose state lives in `store`, and add the
+    `RiskMonitor`. A `fresh` guard (a backtest) starts empty and never re-reads the store."""
     guard = RiskGuard(limits, store, emit=emit, fresh=fresh, watch=not fresh)
     cerebro.broker.risk = guard
     cerebro.addanalyzer(RiskMonitor, _name="risk", guard=guard, skip_through=skip_through)
