@@ -150,6 +150,7 @@ def test_cli_reports_a_corrupt_journal_database_in_one_line(
 
 def test_paper_run_is_journaled(tmp_path: Path) -> None:
     config = PaperConfig(
+        slippage="0",
         strategy="sma_cross",
         params={"fast": "5", "slow": "20"},
         symbols=("IBM",),
@@ -246,6 +247,7 @@ def test_broker_hook_commits_intents_before_submission(
     monkeypatch.setattr(AlpacaBroker, "_apply_one", patched_apply_one)
     monkeypatch.setattr(AlpacaBroker, "_execute", patched_execute)
     config = PaperConfig(
+        slippage="0",
         strategy="sma_cross",
         params={"fast": "5", "slow": "20"},
         symbols=("IBM",),

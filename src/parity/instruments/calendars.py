@@ -158,9 +158,15 @@ def calendar_named(name: str) -> ExchangeCalendar:
     return ExchangeCalendar(shown, library_name, str(_library(library_name, None, None).tz))
 
 
-def manifest_calendar(manifest: Mapping[str, Any] | None) -> ExchangeCalendar:
-    """The calendar a run's manifest names (XNYS for runs recorded before manifests named one)."""
-    entry = (manifest or {}).get("calendar")
+def manifest_calendar(manifest: Any) -> ExchangeCalendar:
+    """The calendar a run's manifest (a mapping or a `Manifest`) names (XNYS for runs recorded
+    before manifests named one)."""
+    if manifest is None:
+        entry = None
+    elif isinstance(manifest, Mapping):
+        entry = manifest.get("calendar")
+    else:
+        entry = getattr(manifest, "calendar", None)
     name = entry.get("name") if isinstance(entry, Mapping) else None
     return calendar_named(str(name) if name else "XNYS")
 

@@ -25,7 +25,14 @@ def format_money(value: float | None, code: str | None, *, decimals: int = 2) ->
     return f"{sign}{currency_symbol(code)}{abs(value):,.{decimals}f}"
 
 
-def run_currency(manifest: Mapping[str, Any] | None) -> str:
-    """The ISO code of a run's currency as its manifest records it (USD for older runs)."""
-    code = (manifest or {}).get("currency")
+def run_currency(manifest: Any) -> str:
+    """The ISO code of a run's currency as its manifest (a mapping or a `Manifest`) records it
+    (USD for older runs)."""
+    if manifest is None:
+        return DEFAULT_CURRENCY
+    code = (
+        manifest.get("currency")
+        if isinstance(manifest, Mapping)
+        else getattr(manifest, "currency", None)
+    )
     return str(code) if code else DEFAULT_CURRENCY
