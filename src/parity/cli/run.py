@@ -47,6 +47,8 @@ _FLAG_FIELDS = {
     "volume_share": "volume_share",
     "adjusted": "adjustment",
     "runs_dir": "runs_dir",
+    "calendar": "calendar",
+    "session": "session",
 }
 
 
@@ -134,6 +136,19 @@ class _Progress:
     type=click.FloatRange(0, 1, min_open=True),
     default=1.0,
     help="Max share of a bar's volume one fill takes; the rest fills on later bars.",
+)
+@click.option(
+    "--calendar",
+    default=None,
+    help="Exchange calendar (XNYS, XNSE, 24/7, ...) [default: the symbols' own: XNYS for US "
+    "listings, XNSE for .NS, 24/7 for crypto pairs].",
+)
+@click.option(
+    "--session",
+    type=click.Choice(["regular", "extended"]),
+    default=None,
+    help="Intraday bars traded: regular (inside the calendar's session) or extended (every bar "
+    "of the data) [default: the strategy's `session`, else extended].",
 )
 @click.option(
     "--adjusted/--raw",
@@ -395,7 +410,7 @@ def _print_run(result: Any, as_json: bool, metrics_table: Any, ended: str = "") 
         }
         click.echo(json.dumps(payload))
         return
-    click.echo(metrics_table(result.metrics))
+    click.echo(metrics_table(result.metrics, getattr(result, "currency", None)))
     for line in getattr(result, "summary", ()):
         click.echo(line)
     click.echo(f"run {result.run_id}{f' ({ended})' if ended else ''} written to {result.run_dir}")
