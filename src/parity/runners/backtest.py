@@ -22,6 +22,7 @@ from parity.analyzers.ledger import round_trips
 from parity.analyzers.metrics import compute_metrics, daily_returns
 from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
+from parity.brokers.core import OrderReview
 from parity.brokers.sim import CloseFills, build_sim_broker
 from parity.config import BacktestConfig
 from parity.errors import ParityError, StrategyError
@@ -29,7 +30,7 @@ from parity.feeds.arrayfeed import ArrayFeed
 from parity.feeds.loader import LoadedData, load_bars
 from parity.journal import Journal, run_journal_target
 from parity.journal.hook import OrderJournal
-from parity.risk.monitor import attach_risk
+from parity.risk.monitor import attach_risk, risk_guard
 from parity.runstore import RunArtifacts, check_run_id, check_runs_dir, new_run_id, write_run
 from parity.strategies.base import ParityStrategy
 from parity.strategies.params import coerce_params, resolved_params
@@ -186,19 +187,21 @@ def build_cerebro(
     cerebro = bt.Cerebro(stdstats=False, preload=config.preload, runonce=runonce, maxcpus=1)
     for series in loaded.series:
         cerebro.adddata(ArrayFeed(series=series), name=series.symbol)  # type: ignore[call-arg]
+    run_dir = config.runs_dir / str(recorder_kwargs.get("id_prefix", "run"))
+    guard = risk_guard(config.risk, run_dir, fresh=True)
     cerebro.broker = build_sim_broker(
         cash=config.cash,
         costs=config.costs,
         fill_at=config.fill_at,
         allow_short=config.allow_short,
+        review=OrderReview(risk=guard),
     )
     cerebro.addstrategy(spec.cls, **params)
     if config.fill_at == "close":  # before the recorder: the bar's equity includes its fills
         cerebro.addanalyzer(CloseFills, _name="close_fills")
     cerebro.addanalyzer(Recorder, _name="recorder", **recorder_kwargs)
     cerebro.addanalyzer(Trimmer, _name="trimmer")
-    run_dir = config.runs_dir / str(recorder_kwargs.get("id_prefix", "run"))
-    attach_risk(cerebro, config.risk, run_dir, fresh=True)
+    attach_risk(cerebro, guard)
     return cerebro
 
 

@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 import backtrader as bt
 
-from parity.brokers.sim import ParityCommission, build_sim_broker
+from parity.brokers.core import BrokerCore
+from parity.brokers.sim import build_sim_broker
 from parity.errors import BrokerError, ConfigError, ParityError
 from parity.feeds.live import AlpacaLiveFeed
 from parity.feeds.lockstep import Lockstep, LockstepMark
@@ -119,19 +120,13 @@ class AlpacaSession:
         return {"account": account.__dict__, "clock": clock.__dict__, "assets": assets}
 
     # -------------------------------------------------------------- parts
-    def broker(self, config: Any, run_id: str, notify: Notify) -> Any:
+    def broker(self, config: Any, core: BrokerCore, notify: Notify) -> Any:
+        """The run's broker on `core` (its ids, review and journal)."""
         if config.dry_run:
             cash = config.cash or self.store.account().cash
-            return build_sim_broker(cash=cash, costs=config.costs)
-        broker = self.store.getbroker(cash=config.cash, id_prefix=run_id)
-        costs = config.costs
-        broker.addcommissioninfo(
-            ParityCommission(
-                per_share=costs.commission_per_share,
-                pct=costs.commission_pct,
-                minimum=costs.commission_min,
-            )
-        )
+            return build_sim_broker(cash=cash, costs=config.costs, review=core.review)
+        # no commission of the run's own: a fill's fee is the one the venue reports
+        broker = self.store.getbroker(core, cash=config.cash)
         self._existing_positions(broker, config, notify)
         self._broker = broker
         return broker
@@ -354,9 +349,11 @@ class PollingSession:
         notify(f"polling every {self.poll_seconds:g} s; fills from the simulated broker")
         return {"symbols": found}
 
-    def broker(self, config: Any, run_id: str, notify: Notify) -> Any:
+    def broker(self, config: Any, core: BrokerCore, notify: Notify) -> Any:
         self.notify = notify
-        return build_sim_broker(cash=config.cash or 100_000.0, costs=config.costs)
+        return build_sim_broker(
+            cash=config.cash or 100_000.0, costs=config.costs, review=core.review
+        )
 
     def feed(
         self,
