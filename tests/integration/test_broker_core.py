@@ -58,7 +58,7 @@ class Churn(bt.Strategy):
             "broker_orders": len(broker._orders),
             "broker_venue_ids": len(broker._cid_of_venue_id),
             "broker_filled": len(broker._filled),
-            "broker_fees": len(broker._fees_seen),
+            "broker_fees": len(getattr(broker, "_fees_seen", ())),
             "journal_states": len(broker.journal._venue_state),
             "recorder_orders": len(recorder.orders),
             "recorder_fills": len(recorder.fills),

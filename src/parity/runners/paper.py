@@ -23,7 +23,7 @@ import backtrader as bt
 
 from parity.alerts.engine import RunAlerts
 from parity.analyzers.recorder import Recorder
-from parity.analyzers.trim import Trimmer
+from parity.analyzers.trim import KEEP_BARS, Trimmer
 from parity.brokers.core import BrokerCore, OrderIds, OrderReview
 from parity.errors import ConfigError, JournalError, ParityError, StrategyError
 from parity.journal.database import run_journal_target
@@ -299,7 +299,7 @@ def run_paper(
             first_bar=point.next_bar,
         )
         cerebro.addanalyzer(ClaimPositions)
-        cerebro.addanalyzer(Trimmer, _name="trimmer")
+        cerebro.addanalyzer(Trimmer, _name="trimmer", keep_bars=KEEP_BARS)
         if config.divergence_check:
             cerebro.addanalyzer(
                 SessionEnd,
