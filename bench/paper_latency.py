@@ -23,7 +23,7 @@ import pandas as pd
 from parity.config import BacktestConfig
 from parity.runners.backtest import run_backtest
 from parity.runners.paper import PaperConfig, run_paper
-from parity.stores.alpaca import AlpacaStore
+from parity.venues.alpaca.client import AlpacaStore
 
 PARAMS = {"fast": "5", "slow": "20"}
 

@@ -26,7 +26,7 @@ from parity.feeds.sample import sample_path
 from parity.journal import Journal, run_journal_target
 from parity.journal.reader import JournalReader
 from parity.runners.paper import PaperConfig, run_paper
-from parity.runners.sessions import LocalVenueSession
+from parity.venues.local.session import LocalVenueSession
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),

@@ -15,10 +15,11 @@ from parity.alerts import AlertConfig
 from parity.journal import run_journal_target
 from parity.journal.reader import JournalReader
 from parity.runners.paper import PaperConfig, run_paper
-from parity.runners.sessions import AlpacaSession
-from parity.stores.alpaca import AlpacaCredentials, AlpacaEndpoints, AlpacaStore
 from parity.timeframe import parse_timeframe
 from parity.venue.config import FaultPlan
+from parity.venues.alpaca.client import AlpacaStore
+from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
+from parity.venues.alpaca.session import AlpacaSession
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),

@@ -19,9 +19,9 @@ from parity.feeds.loader import load_bars
 from parity.journal.reader import JournalReader
 from parity.journal.writer import Journal
 from parity.runners.paper import PaperConfig, resume_paper, run_paper
-from parity.runners.sessions import LocalVenueSession
 from parity.venue.config import VenueConfig
 from parity.venue.server import VenueServer
+from parity.venues.local.session import LocalVenueSession
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),

@@ -198,7 +198,7 @@ def test_broker_hook_commits_intents_before_submission(
     """`AlpacaBroker` journals through its core (see `parity.journal.hook`): every order's
     intent is readable by another process when the venue receives it, venue updates are
     journaled once per state, and each fill is one row."""
-    from parity.stores.alpaca import AlpacaStore
+    from parity.venues.alpaca.client import AlpacaStore
 
     seen_at_submit: list[bool] = []
     submit = AlpacaStore.submit_order

@@ -11,7 +11,7 @@ import pytest
 
 from parity.feeds.sample import sample_path
 from parity.runners.paper import PaperConfig, run_paper
-from parity.runners.sessions import LocalVenueSession
+from parity.venues.local.session import LocalVenueSession
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -16,8 +16,8 @@ from parity.config import BacktestConfig
 from parity.feeds.sample import sample_path
 from parity.runners.backtest import run_backtest
 from parity.runners.paper import PaperConfig, run_paper
-from parity.runners.sessions import PollingSession
-from parity.stores.types import StreamBar
+from parity.venues.sim.session import PollingSession
+from parity.venues.types import StreamBar
 
 pytestmark = pytest.mark.timeout(120)
 DAY = dt.date(2013, 10, 4)

@@ -21,10 +21,11 @@ from parity.cli import cli
 from parity.errors import JournalError
 from parity.feeds.loader import load_bars
 from parity.journal import Journal, JournalReader
-from parity.stores.alpaca import AlpacaCredentials, AlpacaEndpoints, AlpacaStore
-from parity.stores.types import PositionInfo
 from parity.venue.config import VenueConfig
 from parity.venue.server import VenueServer
+from parity.venues.alpaca.client import AlpacaStore
+from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
+from parity.venues.types import PositionInfo
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -15,9 +15,10 @@ from parity.errors import BrokerError
 from parity.feeds.loader import load_bars
 from parity.journal import Journal
 from parity.runners.resume import reconcile
-from parity.stores.alpaca import AlpacaCredentials, AlpacaEndpoints, AlpacaStore
-from parity.stores.types import OrderRequest
 from parity.venue import VenueConfig, VenueServer
+from parity.venues.alpaca.client import AlpacaStore
+from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
+from parity.venues.types import OrderRequest
 
 KEYS = ("key-id", "secret-key")
 AT = dt.datetime(2013, 10, 7, 9, 45)

@@ -10,9 +10,10 @@ import pytest
 
 from parity.feeds.loader import load_bars
 from parity.logs import JsonFormatter
-from parity.stores.alpaca import AlpacaCredentials, AlpacaEndpoints, AlpacaStore, OrderRejected
-from parity.stores.types import OrderRequest
 from parity.venue import FaultPlan, VenueConfig, VenueServer
+from parity.venues.alpaca.client import AlpacaStore
+from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
+from parity.venues.types import OrderRejected, OrderRequest
 
 KEYS = ("key-id", "secret-key")
 

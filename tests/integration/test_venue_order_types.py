@@ -174,13 +174,13 @@ def test_oto_entry_with_one_stop_leg_as_backtrader(venue: Harness) -> None:
 
 
 CLOSE_BARS = [
-    (100.0, 100.5, 99.5, 100.2, 1000),  # 15:57
-    (100.2, 100.8, 100.0, 100.6, 1000),  # 15:58
+    (100.0, 100.5, 99.5, 100.2, 1000),  # 15:48 (the order is sent at its end, before 15:50)
+    (100.2, 100.8, 100.0, 100.6, 1000),  # 15:49
     (100.6, 101.0, 100.4, 100.9, 1000),  # 15:59  the official close: 100.9
     (101.5, 102.0, 101.0, 101.8, 1000),  # 09:30 next session
     (101.8, 102.2, 101.6, 102.0, 1000),  # 09:31
 ]
-CLOSE_TIMES = [datetime(2024, 1, 8, 15, 57) + timedelta(minutes=i) for i in range(3)] + [
+CLOSE_TIMES = [datetime(2024, 1, 8, 15, m) for m in (48, 49, 59)] + [
     datetime(2024, 1, 9, 9, 30),
     datetime(2024, 1, 9, 9, 31),
 ]

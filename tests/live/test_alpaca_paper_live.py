@@ -9,7 +9,8 @@ import os
 import pytest
 
 from parity.runners.paper import PaperConfig, new_york_now, run_paper, validate_paper
-from parity.stores.alpaca import AlpacaCredentials, AlpacaEndpoints, AlpacaStore
+from parity.venues.alpaca.client import AlpacaStore
+from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
 
 pytestmark = [
     pytest.mark.live,

@@ -5,8 +5,8 @@ import pytest
 
 from parity.feeds.aggregate import BarAggregator, bucket_start
 from parity.feeds.resample import resample
-from parity.stores.types import StreamBar
 from parity.timeframe import MINUTE, parse_timeframe
+from parity.venues.types import StreamBar
 
 
 def minute(hh: int, mm: int, o: float, h: float, low: float, c: float, v: float) -> StreamBar:

@@ -12,9 +12,9 @@ import pytest
 from test_venue_engine import engine, order, step
 
 from parity.brokers.alpaca_orders import oco_request, refused_in, request_for
-from parity.stores.types import OrderRequest
 from parity.venue.engine import VenueError
 from parity.venue.fills import Bar
+from parity.venues.types import OrderRequest
 
 OCO = {
     "side": "sell", "type": "limit", "limit_price": 103, "order_class": "oco",
@@ -99,6 +99,25 @@ def test_oco_holds_shares_once_and_a_leg_fill_ends_the_pair() -> None:
     step(e, 2, Bar(99.0, 99.5, 97.0, 98.0, 1000.0))  # the stop leg fills at 98
     assert (pair.status, pair.legs[0].status) == ("canceled", "filled")
     assert e.positions == {} and e.cash == pytest.approx(10_000 - 1000 + 980)
+
+
+@pytest.mark.parametrize(("stop_first", "price"), [(False, 103.0), (True, 98.0)])
+def test_an_oco_pair_fills_the_leg_placed_first_when_both_trigger(
+    stop_first: bool, price: float
+) -> None:
+    """A bar reaching both the take-profit (103) and the stop (98): Backtrader fills the order
+    placed first. The limit is, unless the client said the stop was (`leg_first_ids`)."""
+    e = engine()
+    e.submit(order())
+    step(e, 1, Bar(100.0, 100.0, 100.0, 100.0, 1000.0))  # 10 shares at 100
+    if stop_first:
+        e.leg_first_ids.add("pair")
+    pair = e.submit(order(**OCO, client_order_id="pair"))
+    assert pair.leg_first is stop_first and not e.leg_first_ids
+    step(e, 2, Bar(100.0, 104.0, 97.0, 100.0, 1000.0))
+    fills = [(f["side"], f["price"]) for f in e.fills[1:]]
+    assert fills == [("sell", price)]
+    assert e.cash == pytest.approx(10_000 - 1000 + 10 * price)
 
 
 def test_cancelling_an_oco_leg_cancels_the_pair() -> None:

@@ -23,7 +23,7 @@ import copy
 import logging
 import queue
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import backtrader as bt
 
@@ -32,8 +32,18 @@ from parity.brokers.core import WARM_UP, BrokerCore, OrderIds, settle
 from parity.brokers.valid import expiry
 from parity.errors import BrokerError
 from parity.journal.hook import OrderJournal
-from parity.stores.alpaca import AlpacaStore, OrderRejected, SubmissionUnknown, VenueUnavailable
-from parity.stores.types import OrderRequest, OrderSnapshot, PositionInfo, TradeEvent
+from parity.venues.types import (
+    OrderRejected,
+    OrderRequest,
+    OrderSnapshot,
+    PositionInfo,
+    SubmissionUnknown,
+    TradeEvent,
+    VenueUnavailable,
+)
+
+if TYPE_CHECKING:  # the client builds this broker (`getbroker`): a type-only import back
+    from parity.venues.alpaca.client import AlpacaStore
 
 log = logging.getLogger("parity.broker")
 
@@ -65,6 +75,7 @@ class AlpacaBroker(bt.BrokerBase):
         ("cash", None),
         ("starting_cash", None),
         ("marks", None),  # symbol -> last known price, for a position before its first bar
+        ("next_bar", None),  # a `valid.NextBar`: when the venue's next bar starts, if it says
     )
     refused_in = staticmethod(refused_in)  # the runner refuses such a strategy before it starts
 
@@ -254,6 +265,8 @@ class AlpacaBroker(bt.BrokerBase):
             self.journal.intent(order)
         order.submit(self)
         self.notify(order)
+        if other is stop:  # the stop was placed first: Backtrader fills it first on a tie
+            self.store.venue_oco_first(cid)
         self._submit(request, limit, [limit, stop])
         return order
 
@@ -413,7 +426,7 @@ class AlpacaBroker(bt.BrokerBase):
             if not order.alive():
                 del self._with_valid[cid]
                 continue
-            due = None if order in self._held else expiry(order)
+            due = None if order in self._held else expiry(order, self.p.next_bar)
             group = (order.parent or order).ref
             if due is None or group in brackets:
                 continue

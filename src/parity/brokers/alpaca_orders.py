@@ -4,26 +4,32 @@
 |-------------------------------------|----------------------------------------------------|
 | Market (or no exectype)             | `market`, `day`                                    |
 | Close                               | `market`, `cls` (fills at the official close)      |
+| Close decided after 15:50 New York  | refused in both modes: Alpaca's `cls` cut-off      |
 | Limit / Stop / StopLimit            | `limit` / `stop` / `stop_limit`, `gtc`             |
 | StopTrail (trailamount/trailpercent)| `trailing_stop`, `trail_price` / `trail_percent`   |
 | StopTrailLimit                      | refused: Alpaca's trailing stop has no limit       |
 | parent + 2 children (buy_bracket)   | `order_class=bracket`                              |
 | parent + 1 child                    | `order_class=oto`                                  |
 | `oco=` a limit and a stop exit      | `order_class=oco`                                  |
+| `oco=` naming a stop placed first   | `oco`, the parity venue told its stop goes first   |
 | `valid=` (good till date)           | `gtc`, cancelled by parity when it expires         |
+| (none)                              | `ioc`, `fok`, `opg`: no Backtrader order has them   |
 
 A refusal is a `str`: the one-line reason the order is rejected with.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import re
 from typing import Any
 
 import backtrader as bt
 
-from parity.stores.types import OrderRequest
+from parity.brokers.valid import bar_period
+from parity.feeds.currency import is_us_listing
+from parity.venues.types import OrderRequest
 
 # exectype → (Alpaca type, time in force) or the reason it is refused
 ORDER_TYPES: dict[int | None, tuple[str, str] | str] = {
@@ -44,6 +50,31 @@ _EXITS = {
 }
 
 
+# Alpaca refuses `cls` orders sent after 15:50 and before 19:00 New York (from 19:00 they are
+# for the next session's close)
+CLOSE_CUTOFF, CLOSE_REOPENS = dt.time(15, 50), dt.time(19, 0)
+
+
+def late_close(order: bt.Order) -> str | None:
+    """Why a `Close` on a US listing's intraday bars is refused: decided on a bar ending after
+    Alpaca's 15:50 cut-off for `cls` orders (and before 19:00). The backtest refuses it too, so
+    both modes agree: Backtrader would fill it at the 15:59 close, or, decided on the 15:59 bar
+    or later, at the close of whatever bar comes next (after hours or the next session's first),
+    which no venue order does."""
+    data = order.data
+    if order.exectype != bt.Order.Close or data._timeframe >= bt.TimeFrame.Days or not len(data):
+        return None
+    if not is_us_listing(data._name or ""):
+        return None
+    end = data.datetime.datetime(0) + bar_period(data)
+    if not CLOSE_CUTOFF < end.time() < CLOSE_REOPENS:
+        return None
+    return (
+        f"Close decided at {end:%H:%M} New York is past Alpaca's 15:50 cut-off for "
+        "market-on-close (cls) orders: decide it on a bar ending by 15:50"
+    )
+
+
 def order_name(order: bt.Order) -> str:
     return bt.Order.ExecTypes[order.exectype] if order.exectype is not None else "Market"
 
@@ -53,6 +84,9 @@ def request_for(parent: bt.Order, group: list[bt.Order]) -> OrderRequest | str:
     row = ORDER_TYPES.get(parent.exectype, f"order type {order_name(parent)} is not supported")
     if isinstance(row, str):
         return row
+    late = late_close(parent)
+    if late is not None:
+        return late
     kind, tif = row
     created = parent.created
     fields: dict[str, Any] = {}

@@ -66,10 +66,19 @@ class OrderReview:
     def with_short_guard(self, guard: Callable[[bt.Order], bool]) -> OrderReview:
         return OrderReview(self.risk, guard)
 
-    def refusal(self, order: bt.Order, broker: bt.BrokerBase) -> str | None:
-        """Why `order` is refused, or None."""
+    def refusal(
+        self,
+        order: bt.Order,
+        broker: bt.BrokerBase,
+        *,
+        venue_rule: Callable[[bt.Order], str | None] | None = None,
+    ) -> str | None:
+        """Why `order` is refused, or None (`venue_rule`: the venue's own, after the warm-up)."""
         if not getattr(order.data, "bar_is_live", lambda: True)():
             return WARM_UP
+        reason = venue_rule(order) if venue_rule is not None else None
+        if reason:
+            return reason
         if self.short_guard is not None and order.issell() and self.short_guard(order):
             return NO_SHORTS
         if self.risk is not None and order.parent is None:

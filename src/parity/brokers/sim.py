@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import backtrader as bt
 
+from parity.brokers.alpaca_orders import late_close
 from parity.brokers.core import OrderReview, would_short
 from parity.costs import CostModel
 
@@ -75,7 +76,7 @@ class SimBroker(bt.brokers.BackBroker):
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         if self.p.coc:  # a close fill is capped by the decision bar's range, not the next bar's
             order.addinfo(decision_high=order.data.high[0], decision_low=order.data.low[0])
-        reason = self.review.refusal(order, self)
+        reason = self.review.refusal(order, self, venue_rule=late_close)  # Alpaca's cut-off
         if reason:
             return self._refuse(order, reason)
         return super().submit(order, check)

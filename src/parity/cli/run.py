@@ -14,6 +14,7 @@ from click.core import ParameterSource
 from parity.cli._base import ParityGroup, cli, json_option, runs_dir_option, say
 from parity.cli.alerts import alert_options, alerts_from_flags
 from parity.cli.risk import limits_from_flags, risk_options
+from parity.venues.registry import DEFAULT_VENUE, venue_names, venues_help
 
 
 @cli.group(cls=ParityGroup)
@@ -223,11 +224,9 @@ def _parse_until(text: str | None) -> Any:
 )
 @click.option(
     "--venue",
-    type=click.Choice(["alpaca", "local", "sim"]),
-    default="alpaca",
-    help="alpaca: Alpaca's paper API (keys from the environment); local: the local venue "
-    "replaying --data; sim: Yahoo bars polled every --poll-seconds, simulated fills (markets "
-    "Alpaca does not cover).",
+    type=click.Choice(venue_names()),
+    default=DEFAULT_VENUE,
+    help=venues_help(),
 )
 @click.option(
     "--data", default="sample:minute", help="Bars the local venue replays (any backtest source)."

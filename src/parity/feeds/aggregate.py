@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from parity.stores.types import StreamBar
 from parity.timeframe import Timeframe
+from parity.venues.types import StreamBar
 
 _MIDNIGHT = dt.time(0, 0)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import backtrader as bt
 
-from parity.stores.types import StreamBar
+from parity.venues.types import StreamBar
 
 # Backtrader stamps a daily bar at the end of its session (as its own CSV feeds do)
 SESSION_END = (23 * 3600 + 59 * 60 + 59 + 0.99999) / 86400.0

@@ -107,6 +107,17 @@ class Lockstep:
             feed.close_bucket(following)
         return any(f.has_pending() for f in self._feeds)
 
+    def next_step(self) -> dt.datetime | None:
+        """When the venue's next step (the next bar it matches resting orders on) lies: `None`
+        when the replay ends first; `LookupError` when the venue has not said."""
+        with self._cond:
+            newest = self._newest
+        following = self._following.get(newest, _UNKNOWN) if newest is not None else _UNKNOWN
+        if following is _UNKNOWN:
+            raise LookupError("the venue has not said when its next step is")
+        assert following is None or isinstance(following, dt.datetime)
+        return following
+
     def _learn(self, status: Any) -> None:
         """Remember which step follows which from a venue status (`time`, `upcoming`)."""
         if not isinstance(status, dict) or not isinstance(status.get("upcoming"), list):

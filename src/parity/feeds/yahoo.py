@@ -202,7 +202,7 @@ def recent_yahoo_bars(
     source of the polling live feed. Labels follow parity's convention (naive New York time,
     bar start). Raises `DataError` when Yahoo cannot be reached."""
     from parity.feeds.resample import resample
-    from parity.stores.types import StreamBar
+    from parity.venues.types import StreamBar
 
     interval, native = yahoo_interval(timeframe)
     start = date.today() - timedelta(days=5)

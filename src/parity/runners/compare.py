@@ -42,6 +42,7 @@ from parity.errors import ConfigError, DataError, ReportError, StrategyError
 from parity.risk.limits import RiskLimits
 from parity.runstore import RunRecord, RunStore
 from parity.timeframe import parse_timeframe
+from parity.venues.registry import venue_of_run
 
 Notify = Callable[[str], None]
 TWIN_STEM = "divergence"  # divergence.json / .html: the twin compare, read by reports
@@ -299,7 +300,9 @@ def manifest_differences(paper: RunRecord, other: RunRecord) -> list[str]:
     ):
         if _get(a, key) != _get(b, key):
             out.append(f"{label}: paper {_get(a, key)!r}, backtest {_get(b, key)!r}")
-    if a.get("venue") == "local" and _get(a, "data.source") != _get(b, "data.source"):
+    venue = venue_of_run(a)
+    replayed = venue is not None and venue.replays
+    if replayed and _get(a, "data.source") != _get(b, "data.source"):
         out.append(
             f"data source: paper replayed {_get(a, 'data.source')!r}, "
             f"backtest used {_get(b, 'data.source')!r}"
@@ -382,27 +385,25 @@ def _window(manifest: Mapping[str, Any]) -> tuple[dt.date, dt.date]:
     return dt.datetime.fromisoformat(start).date(), dt.datetime.fromisoformat(end).date()
 
 
-def _alpaca_history(
-    symbols: tuple[str, ...], start: dt.date, end: dt.date, directory: Path
-) -> None:
-    """Alpaca's 1-minute history of the window into `directory` as SYMBOL.csv files."""
-    from parity.stores.alpaca import AlpacaCredentials, AlpacaEndpoints, AlpacaStore
-
-    hint = "pass --against BACKTEST_RUN or --expect NAME=VALUE,... to compare without it"
+def _history_source(manifest: Mapping[str, Any], directory: Path) -> str:
+    """The paper run's venue's history of its window: the source a replay read, or vendor
+    history fetched into `directory`."""
+    venue = venue_of_run(manifest)
+    if venue is None:
+        raise ConfigError(
+            f"paper run {manifest.get('run_id')} traded on venue {manifest.get('venue')!r}, "
+            "unknown to this version; pass --history SOURCE"
+        )
+    directory.mkdir()
+    start, end = _window(manifest)
+    recorded = str(_get(manifest, "data.source") or "")
     try:
-        store = AlpacaStore(AlpacaCredentials.from_env(), AlpacaEndpoints.from_env())
-        first = dt.datetime.combine(start, dt.time())
-        last = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
-        for symbol in symbols:
-            bars = store.history_bars(symbol, first, last)
-            frame = pd.DataFrame(
-                [(b.start, b.open, b.high, b.low, b.close, b.volume) for b in bars],
-                columns=["datetime", "open", "high", "low", "close", "volume"],
-            )
-            frame.to_csv(directory / f"{symbol}.csv", index=False)
-    except Exception as exc:  # no keys, no network, API errors: all end in the same advice
-        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
-        raise DataError(f"Alpaca history is unreachable ({reason}); {hint}") from exc
+        return venue.history_source(
+            recorded, tuple(manifest.get("symbols") or ()), start, end, directory
+        )
+    except DataError as exc:
+        hint = "pass --against BACKTEST_RUN or --expect NAME=VALUE,... to compare without it"
+        raise DataError(f"{exc}; {hint}") from exc
 
 
 def _twin_run(
@@ -459,13 +460,7 @@ def build_twins(
         tape_dir.mkdir()
         write_tape(record.path / "tape.csv", tape_dir)
         tape, tape_bars = _twin_run(record, config, strategy, str(tape_dir), "tape-twin", runs_dir)
-        source = config.history or str(_get(manifest, "data.source") or "")
-        if not config.history and (manifest.get("venue") != "local" or source == "alpaca"):
-            history_dir = Path(tmp) / "history"
-            history_dir.mkdir()
-            start, end = _window(manifest)
-            _alpaca_history(tuple(manifest.get("symbols") or ()), start, end, history_dir)
-            source = str(history_dir)
+        source = config.history or _history_source(manifest, Path(tmp) / "history")
         history, history_bars = _twin_run(
             record, config, strategy, source, "history-twin", runs_dir
         )

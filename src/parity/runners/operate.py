@@ -145,10 +145,11 @@ def _newest(directory: Path, pattern: str) -> str | None:
 
 
 def flatten_run(run_dir: Path) -> list[str]:
-    """`parity flatten`: ask a live run to flatten itself, or flatten a stopped Alpaca run at the
-    venue. Either way the kill switch is left on."""
+    """`parity flatten`: ask a live run to flatten itself, or flatten a stopped run at its venue
+    (one that outlives the run, as Alpaca does). Either way the kill switch is left on."""
     from parity.journal.reader import JournalReader
     from parity.risk.state import JsonRiskStateStore
+    from parity.venues.registry import venue_of_run
 
     run_id = run_dir.name
     status = run_status(run_dir, run_id)
@@ -166,31 +167,17 @@ def flatten_run(run_dir: Path) -> list[str]:
         ]
     reader = JournalReader.open(journal_location(run_dir))
     try:
-        config = (reader.run(run_id).manifest or {}).get("config") or {}
+        manifest = reader.run(run_id).manifest or {}
     finally:
         reader.close()
-    if config.get("venue") != "alpaca":
+    config = manifest.get("config") or {}
+    venue = venue_of_run(manifest)
+    lines = venue.flatten_stopped(run_id, config.get("symbols") or []) if venue else None
+    if lines is None:
         return [
             f"run {run_id} is not running and its venue ({config.get('venue', '?')}) ended "
             "with it: nothing is open; the kill switch is on"
         ]
-    from parity.runners.sessions import AlpacaSession
-
-    session = AlpacaSession.from_env(None)
-    lines = []
-    try:
-        for order in session.store.open_orders():
-            if order.client_order_id.startswith(f"{run_id}-"):
-                session.store.cancel_order(order.id)
-                lines.append(
-                    f"cancelled {order.client_order_id} ({order.side} {order.qty:g} {order.symbol})"
-                )
-        for symbol in config.get("symbols") or []:
-            placed = session.store.close_position(symbol)
-            if placed is not None:
-                lines.append(f"closing {symbol}: order {placed.id} ({placed.side} {placed.qty:g})")
-    finally:
-        session.close()
     lines.append(
         f"run {run_id} flattened at the venue; resume it with --resume to journal the "
         "fills; the kill switch stays on until `parity risk reset`"

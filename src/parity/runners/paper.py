@@ -55,15 +55,12 @@ from parity.runners.resume import (
     resumed_cash,
 )
 from parity.runners.session_divergence import SessionEnd, session_checker
-from parity.runners.sessions import (
-    AlpacaSession,
-    LocalVenueSession,
-    PollingSession,
-    new_york_now,
-)
 from parity.runstore import check_run_id, check_runs_dir, new_run_id
 from parity.strategies.params import coerce_params
 from parity.strategies.registry import resolve_strategy
+from parity.venues.clock import new_york_now
+from parity.venues.protocol import Session
+from parity.venues.registry import venue_named
 
 __all__ = ["PaperConfig", "PaperResult", "new_york_now", "run_paper", "validate_paper"]
 
@@ -91,20 +88,15 @@ class PaperResult:
 
 def open_session(
     config: PaperConfig, notify: Notify, *, run_dir: Path | None = None, resume: bool = False
-) -> Any:
-    """The session for `config.venue` (the one place that knows the kinds). A local venue
-    keeps its state in `run_dir` (continued with `resume`)."""
-    if config.venue == "local":
-        from parity.venue.persist import VenueStore
-
-        store = VenueStore.for_run(run_dir, resume=resume) if run_dir is not None else None
-        return LocalVenueSession(config, notify, store)
-    if config.venue == "sim":
-        return PollingSession.yahoo(config)
-    return AlpacaSession.from_env(config.until)
+) -> Session:
+    """The session of the venue `config.venue` names in the registry. A venue that keeps state
+    keeps it in `run_dir` (continued with `resume`)."""
+    return venue_named(config.venue).open(config, notify, run_dir=run_dir, resume=resume)
 
 
-def validate_paper(config: PaperConfig, notify: Notify, session: Any = None) -> dict[str, Any]:
+def validate_paper(
+    config: PaperConfig, notify: Notify, session: Session | None = None
+) -> dict[str, Any]:
     """Keys, account status, buying power, clock and every symbol, without trading."""
     session = session or open_session(config, notify)
     try:
@@ -161,7 +153,7 @@ def run_paper(
     *,
     notify: Notify = lambda _m: None,
     stop: threading.Event | None = None,
-    session: Any = None,
+    session: Session | None = None,
     resume: Resume | None = None,
 ) -> PaperResult:
     """Run until the replay ends (local venue), `until`, a signal, or `stop` is set.
@@ -215,7 +207,7 @@ def run_paper(
         log.info("run %s logging to %s", run_id, log_path, extra={"run_id": run_id})
         alerts = RunAlerts.start(config.alerts, journal, run_id, resumed=resume is not None)
         cleanup.callback(Heartbeat(journal).start().stop)
-        simulated = config.dry_run or session.venue == "sim"
+        account = None if config.dry_run else session.venue_account()
         point = ResumePoint()
         if resume is not None:
             manifest = journal.reader.run(run_id).manifest or {}
@@ -228,14 +220,14 @@ def run_paper(
                 daily=config.timeframe.is_daily,
             )
             resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
-            if simulated:  # nothing at a venue: the journal is the whole truth
+            if account is None:  # nothing at a venue: the journal is the whole truth
                 notify(
                     f"reconciliation: simulated broker restored from the journal (cash "
                     f"{resume.cash:,.2f}, positions {journal_positions(journal, run_id)})"
                 )
             else:
                 rec = reconcile(
-                    session.store,
+                    account,
                     journal,
                     run_id,
                     config.symbols,
@@ -260,7 +252,7 @@ def run_paper(
         refused = refuses(spec.cls) if callable(refuses) else None
         if refused:  # an order type the venue lacks: refused before any order
             raise StrategyError(f"strategy {spec.name} cannot trade at this venue: {refused}")
-        if resume is not None and simulated:
+        if resume is not None and account is None:
             cerebro.addanalyzer(
                 RestoreSimState,
                 cash=resume.cash,
@@ -413,7 +405,7 @@ def resume_paper(
     backfill: int | None = None,
     notify: Notify = lambda _m: None,
     stop: threading.Event | None = None,
-    session: Any = None,
+    session: Session | None = None,
     alert_urls: tuple[str, ...] = (),
 ) -> PaperResult:
     """Continue the crashed paper run in `run_dir`: its journal gives the configuration (alert

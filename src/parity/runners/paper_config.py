@@ -13,6 +13,7 @@ from parity.alerts.config import AlertConfig
 from parity.costs import CostModel, cost_model
 from parity.risk.limits import RiskLimits
 from parity.timeframe import MINUTE, Timeframe, parse_timeframe
+from parity.venues.registry import DEFAULT_VENUE, venue_named
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,7 +25,7 @@ class PaperConfig:
     params: Mapping[str, Any] = field(default_factory=dict)
     symbols: tuple[str, ...] = ()
     timeframe: Timeframe = MINUTE
-    venue: Literal["alpaca", "local", "sim"] = "alpaca"
+    venue: str = DEFAULT_VENUE  # a name in `venues.registry`
     data: str = "sample:minute"
     start: dt.date | None = None
     end: dt.date | None = None
@@ -103,4 +104,5 @@ class PaperConfig:
         return cls(**{**fields_, **overrides})
 
     def data_source_label(self) -> str:
-        return {"local": self.data, "sim": "yahoo (polled)"}.get(self.venue, "alpaca")
+        """Where the run's bars come from, as its venue records it."""
+        return venue_named(self.venue).data_source(self)

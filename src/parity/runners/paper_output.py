@@ -19,8 +19,8 @@ from parity.errors import JournalError, ParityError
 from parity.journal import BarRecord, Journal, run_journal_target
 from parity.journal.columns import TAPE_COLUMNS
 from parity.runstore import RunArtifacts, write_frame, write_run
-from parity.stores.types import StreamBar
 from parity.strategies.params import resolved_params
+from parity.venues.types import StreamBar
 from parity.versions import library_versions
 
 __all__ = ["TAPE_COLUMNS", "Tape", "open_paper_journal", "write_paper_run"]

@@ -31,7 +31,8 @@ import backtrader as bt
 import pandas as pd
 
 from parity.errors import BrokerError
-from parity.stores.types import PositionInfo
+from parity.venues.protocol import VenueAccount
+from parity.venues.types import PositionInfo
 
 OPEN = {
     "new",
@@ -100,7 +101,7 @@ class Reconciliation:
 
 
 def reconcile(
-    store: Any,
+    store: VenueAccount,
     journal: Any,
     run_id: str,
     symbols: tuple[str, ...],
@@ -238,7 +239,7 @@ def _absent(journal: Any, result: Reconciliation, cid: str, journaled: float, st
 
 
 def _check_cash(
-    store: Any, journal: Any, run_id: str, result: Reconciliation, *, others: bool
+    store: VenueAccount, journal: Any, run_id: str, result: Reconciliation, *, others: bool
 ) -> None:
     """The venue's cash must be the account's cash at the run's start moved by the journal's
     fills (within 1 bp, at least $1: commissions of fills made while the run was down are not

@@ -17,13 +17,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from parity.costs import CostModel
-from parity.venue import fills, ordertypes
+from parity.venue import fills, ordertypes, timeinforce
 from parity.venue.clock import MarketCalendar
 from parity.venue.fills import Bar
 
 OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "held", "pending_new"})
 ORDER_TYPES = frozenset({"market", "limit", "stop", "stop_limit", "trailing_stop"})
-TIME_IN_FORCE = frozenset({"day", "gtc", "cls"})
+TIME_IN_FORCE = frozenset({"day", "gtc", "cls", "opg", "ioc", "fok"})
 ORDER_CLASSES = frozenset({"simple", "bracket", "oco", "oto"})
 EPS = 1e-9
 ASSET_NAMESPACE = uuid.UUID("6f1c1a52-3c43-4d0e-9a8e-5f0a4c2b7d11")
@@ -93,6 +93,7 @@ class Order:
     hwm: float | None = None  # a trailing stop's high-water mark (low-water for a buy)
     annotated_close: float | None = None  # a `cls` order: the session's last regular close
     annotated_at: datetime | None = None  # ... and the start of the bar it closed
+    leg_first: bool = False  # an `oco` pair whose stop leg was placed first: matched first
 
     @property
     def remaining(self) -> float:
@@ -176,6 +177,7 @@ class Engine:
         self.fills: list[dict[str, Any]] = []
         self.events: list[TradeEvent] = []
         self.reject_ids: set[str] = set()
+        self.leg_first_ids: set[str] = set()  # client ids of `oco` pairs to come, stop leg first
         self.last_equity = float(cash)
         self.equity_date: date | None = None  # the session `last_equity` was taken before
 
@@ -290,6 +292,9 @@ class Engine:
         order_class = str(body.get("order_class") or "simple")
         if order_class not in ORDER_CLASSES:
             raise invalid(f"order_class {order_class!r} is not supported")
+        refused = timeinforce.refusal(tif, kind, order_class, self.now, self.calendar)
+        if refused is not None:
+            raise invalid(refused)
         fractional = notional is not None or not float(qty or 0).is_integer()
         if fractional and (tif != "day" or order_class != "simple" or kind == "trailing_stop"):
             raise invalid("fractional orders must be simple DAY orders (not trailing stops)")
@@ -316,6 +321,8 @@ class Engine:
         )
         if tif in ("day", "cls"):
             order.session_date = self.calendar.session_date_for(self.now)
+        if tif == "opg":  # the session whose opening auction it is for
+            order.session_date = timeinforce.opening_session(self.now, self.calendar)
         if kind == "trailing_stop":
             ordertypes.check_trailing(order, body, self.last_price.get(symbol))
         if tif == "cls":  # submitted with no regular bar left: the last close is the close
@@ -324,6 +331,9 @@ class Engine:
             self._attach_legs(order, body)
         elif order_class in ("oco", "oto"):
             order.legs.append(ordertypes.exit_leg(order, body, held=order_class == "oto"))
+        if order_class == "oco" and cid in self.leg_first_ids:
+            self.leg_first_ids.discard(cid)
+            order.leg_first = True
         return order
 
     @staticmethod
@@ -569,15 +579,33 @@ class Engine:
             self.last_equity = self.equity()
             self.equity_date = when.date()
         self._expire(when)
-        for order in list(self.orders.values()):
+        for order in self._time_priority():
             bar = bars.get(order.symbol)
             if bar is None or not order.is_open or order.status == "held":
                 continue
             if when < order.fillable_from:
                 continue
+            if order.time_in_force == "opg" and when < self._opening(order):
+                continue  # waits for its opening auction
             self._match(order, when, bar)
+            if timeinforce.done_after_match(order.time_in_force) and order.is_open:
+                self._cancel_one(order)  # ioc, fok, opg: the rest is canceled
         for symbol, bar in bars.items():
             self.last_price[symbol] = bar.close
+
+    def _time_priority(self) -> list[Order]:
+        """Orders in the order they were placed, as Backtrader matches them (the first order of
+        an `oco` group to fill cancels the other): an `oco` pair's stop leg goes before its
+        limit when the stop was placed first (`leg_first`)."""
+        out: list[Order] = []
+        for order in self.orders.values():
+            parent = self.orders.get(order.parent_id) if order.parent_id else None
+            if parent is not None and parent.leg_first:
+                continue  # placed ahead of its parent, below
+            if order.leg_first:
+                out.extend(order.legs)
+            out.append(order)
+        return out
 
     def _expire(self, when: datetime) -> None:
         for order in list(self.orders.values()):
@@ -598,8 +626,15 @@ class Engine:
                     for leg in self.orders[order.parent_id].legs:
                         self._cancel_one(leg)
 
+    def _opening(self, order: Order) -> datetime:
+        assert order.session_date is not None
+        return self.calendar.open_of(order.session_date)
+
     def _price(self, order: Order, bar: Bar, when: datetime) -> float | None:
         buy = order.side == "buy"
+        if order.time_in_force == "opg":
+            limit = order.limit_price if order.type == "limit" else None
+            return timeinforce.opg_price(self.costs, buy, limit, bar)
         if order.time_in_force == "cls":
             assert order.session_date is not None
             over = when >= self.calendar.close_of(order.session_date)
@@ -639,6 +674,7 @@ class Engine:
         qty = order.remaining
         if self.volume_share < 1.0:
             qty = min(qty, float(math.floor(bar.volume * self.volume_share)))
+        qty = timeinforce.fillable(order.time_in_force, qty, order.remaining)  # fok: all or none
         if qty <= EPS:
             return
         self._fill(order, qty, price, when)

@@ -380,6 +380,20 @@ async def get_snapshot(request: web.Request) -> web.Response:
     return _json(_state(request).snapshot())
 
 
+async def post_oco_first(request: web.Request) -> web.Response:
+    """`POST /parity/v1/oco_first {"client_order_id": ...}`: the `oco` order about to be sent
+    with that client id had its stop leg placed first, so it is matched first. Alpaca's one
+    request for the pair cannot say which was placed first; a bar-by-bar venue must know when
+    both legs trigger on one bar (Backtrader fills the order placed first)."""
+    state = _state(request)
+    body = await _body(request)
+    cid = body.get("client_order_id")
+    if not isinstance(cid, str) or not cid:
+        raise invalid('oco_first needs {"client_order_id": "<the oco order\'s client id>"}')
+    state.engine.leg_first_ids.add(cid)
+    return _json({"client_order_id": cid, "first": "stop_loss"})
+
+
 async def post_faults(request: web.Request) -> web.Response:
     state = _state(request)
     body = await _body(request)
@@ -423,3 +437,4 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/parity/v1/status", get_status)
     r.add_get("/parity/v1/snapshot", get_snapshot)
     r.add_post("/parity/v1/faults", post_faults)
+    r.add_post("/parity/v1/oco_first", post_oco_first)

@@ -53,12 +53,20 @@ class StopTrailLimitExit(_Cycle):
 
 
 class OcoExit(_Cycle):
-    """A take-profit limit and a protective stop as an OCO pair."""
+    """A take-profit limit and a protective stop `band` dollars either side of the entry, as
+    an OCO pair (the limit sent first, the stop naming it; `stop_first` the other way round)."""
+
+    params = (("band", 0.2), ("stop_first", False))
 
     def exit(self, entry: bt.Order) -> None:
-        price = entry.executed.price
-        tp = self.sell(size=10, exectype=bt.Order.Limit, price=round(price + 0.2, 2))
-        stop = self.sell(size=10, exectype=bt.Order.Stop, price=round(price - 0.2, 2), oco=tp)
+        price, band = entry.executed.price, self.p.band
+        up, down = round(price + band, 2), round(price - band, 2)
+        if self.p.stop_first:
+            stop = self.sell(size=10, exectype=bt.Order.Stop, price=down)
+            tp = self.sell(size=10, exectype=bt.Order.Limit, price=up, oco=stop)
+        else:
+            tp = self.sell(size=10, exectype=bt.Order.Limit, price=up)
+            stop = self.sell(size=10, exectype=bt.Order.Stop, price=down, oco=tp)
         self.orders += [tp, stop]
 
 
@@ -76,20 +84,31 @@ class OneChild(_Cycle):
 
 
 class ValidLimit(_Cycle):
-    """Limit entries 5 cents under the close, good for 3 minutes; exits good for 10. Entries
-    only in regular hours: after hours, minutes without trades leave gaps in the bars, and
-    across a gap the venue matches the first bar after it, which Backtrader finds expired."""
+    """Limit entries `under` dollars under the close, good for `entry_bars` bars; exits `over`
+    dollars over the entry, good for `exit_bars` bars (a `timedelta`, as Backtrader takes it).
+    `anytime=False`: entries only in regular hours."""
+
+    params = (
+        ("under", 0.05), ("over", 0.1), ("entry_bars", 3), ("exit_bars", 10),
+        ("anytime", False),
+    )  # fmt: skip
+
+    def bars(self, n: int) -> dt.timedelta:
+        daily = self.data._timeframe >= bt.TimeFrame.Days
+        unit = dt.timedelta(days=1) if daily else dt.timedelta(minutes=self.data._compression)
+        return unit * n
 
     def enter(self) -> None:
-        if not dt.time(9, 30) <= self.data.datetime.time(0) < dt.time(15, 30):
+        now = self.data.datetime.time(0)
+        if not self.p.anytime and not dt.time(9, 30) <= now < dt.time(15, 30):
             return
-        price = round(self.data.close[0] - 0.05, 2)
-        valid = self.data.datetime.datetime(0) + dt.timedelta(minutes=3)
+        price = round(self.data.close[0] - self.p.under, 2)
+        valid = self.data.datetime.datetime(0) + self.bars(self.p.entry_bars)
         self.orders.append(self.buy(size=10, exectype=bt.Order.Limit, price=price, valid=valid))
 
     def exit(self, entry: bt.Order) -> None:
-        price = round(entry.executed.price + 0.1, 2)
-        valid = dt.timedelta(minutes=10)
+        price = round(entry.executed.price + self.p.over, 2)
+        valid = self.bars(self.p.exit_bars)
         self.orders.append(self.sell(size=10, exectype=bt.Order.Limit, price=price, valid=valid))
 
     def notify_order(self, order: bt.Order) -> None:
@@ -99,10 +118,13 @@ class ValidLimit(_Cycle):
 
 
 class CloseOrders(_Cycle):
-    """Market-on-close: buy on the close, sell on the next session's close."""
+    """Market-on-close, decided on the bar at `at` (HH:MM): buy on the close, sell on the next
+    session's close."""
+
+    params = (("at", "15:00"),)
 
     def next(self) -> None:
-        if self.idle() and self.data.datetime.time(0) == dt.time(15, 0):
+        if self.idle() and self.data.datetime.time(0) == dt.time.fromisoformat(self.p.at):
             kind = self.sell if self.position else self.buy
             self.orders.append(kind(size=10, exectype=bt.Order.Close))
 

@@ -1,10 +1,13 @@
-"""Plain values the store hands to the broker and the feeds (no alpaca-py types leak out)."""
+"""Plain values a venue's client hands to the broker and the feeds (no alpaca-py types leak out),
+and the errors every venue's client raises for an order."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+
+from parity.errors import BrokerError
 
 
 @dataclass(frozen=True)
@@ -110,3 +113,21 @@ class OrderRequest:
     trail_price: float | None = None
     trail_percent: float | None = None  # in percent, as Alpaca takes it (2.0 = 2 %)
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class OrderRejected(BrokerError):
+    """The venue refused an order (HTTP 403/422): the reason goes to the strategy's notify_order."""
+
+    def __init__(self, message: str, *, status: int, code: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class VenueUnavailable(BrokerError):
+    """The venue did not answer (connection refused, timeouts, 5xx after retries)."""
+
+
+class SubmissionUnknown(VenueUnavailable):
+    """Neither a submission nor the look-up of its client order id was answered: the venue may
+    or may not have the order (look it up again later; never resend it blindly)."""

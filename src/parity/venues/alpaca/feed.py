@@ -27,8 +27,8 @@ import backtrader as bt
 
 from parity.feeds.aggregate import BarAggregator
 from parity.feeds.lines import noop, write_bar
-from parity.stores.types import StreamBar
 from parity.timeframe import MINUTE, Timeframe
+from parity.venues.types import StreamBar
 
 
 class AlpacaLiveFeed(bt.feed.DataBase):

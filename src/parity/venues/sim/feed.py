@@ -20,8 +20,8 @@ from typing import Any
 import backtrader as bt
 
 from parity.feeds.lines import noop, write_bar
-from parity.stores.types import StreamBar
 from parity.timeframe import MINUTE, Timeframe
+from parity.venues.types import StreamBar
 
 
 class PollingFeed(bt.feed.DataBase):

@@ -15,101 +15,37 @@ import datetime as dt
 import http.client
 import json
 import logging
-import os
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import requests
 
-from parity.errors import BrokerError, ConfigError
-from parity.stores.types import (
+from parity.errors import ConfigError
+from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
+from parity.venues.protocol import StreamState
+from parity.venues.types import (
     AccountInfo,
     AssetInfo,
     ClockInfo,
+    OrderRejected,
     OrderRequest,
     OrderSnapshot,
     PositionInfo,
     StreamBar,
+    SubmissionUnknown,
     TradeEvent,
+    VenueUnavailable,
 )
-from parity.stores.watch import StreamState, StreamWatch
+from parity.venues.watch import StreamWatch
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.UTC
 log = logging.getLogger("parity.alpaca")
 T = TypeVar("T")
-
-KEY_VARIABLES = (
-    ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY"),
-    ("ALPACA_API_KEY", "ALPACA_SECRET_KEY"),
-)
-
-
-class OrderRejected(BrokerError):
-    """The venue refused an order (HTTP 403/422): the reason goes to the strategy's notify_order."""
-
-    def __init__(self, message: str, *, status: int, code: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
-class VenueUnavailable(BrokerError):
-    """The venue did not answer (connection refused, timeouts, 5xx after retries)."""
-
-
-class SubmissionUnknown(VenueUnavailable):
-    """Neither a submission nor the look-up of its client order id was answered: the venue may
-    or may not have the order (look it up again later; never resend it blindly)."""
-
-
-@dataclass(frozen=True)
-class AlpacaCredentials:
-    key_id: str
-    secret_key: str
-
-    def __repr__(self) -> str:  # never print the secret
-        return f"AlpacaCredentials(key_id={self.key_id[:4]}…)"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> AlpacaCredentials:
-        """Keys from APCA_API_KEY_ID/APCA_API_SECRET_KEY, else ALPACA_API_KEY/ALPACA_SECRET_KEY."""
-        env = os.environ if env is None else env
-        for key_name, secret_name in KEY_VARIABLES:
-            key, secret = env.get(key_name, "").strip(), env.get(secret_name, "").strip()
-            if key and secret:
-                return cls(key, secret)
-        raise ConfigError(
-            "no Alpaca keys: set APCA_API_KEY_ID and APCA_API_SECRET_KEY (or ALPACA_API_KEY and "
-            "ALPACA_SECRET_KEY), or rehearse offline with --venue local"
-        )
-
-
-@dataclass(frozen=True)
-class AlpacaEndpoints:
-    """URL overrides; None means Alpaca's own paper endpoints."""
-
-    trading_url: str | None = None
-    data_url: str | None = None
-    trading_stream_url: str | None = None
-    data_stream_url: str | None = None
-    feed: str = "iex"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> AlpacaEndpoints:
-        env = os.environ if env is None else env
-        return cls(
-            trading_url=env.get("APCA_API_BASE_URL") or None,
-            data_url=env.get("APCA_API_DATA_URL") or None,
-            trading_stream_url=env.get("APCA_API_STREAM_URL") or None,
-            data_stream_url=env.get("APCA_DATA_STREAM_URL") or None,
-            feed=env.get("APCA_DATA_FEED", "iex"),
-        )
 
 
 def _f(value: Any) -> float | None:
@@ -557,6 +493,11 @@ class AlpacaStore:
         """Tell a parity venue the client is done with every bar up to `through` (lock-step)."""
         return self._venue("POST", "ack", {"through": through.isoformat()})
 
+    def venue_oco_first(self, client_order_id: str) -> dict[str, Any] | None:
+        """Tell a parity venue the `oco` order about to be sent as `client_order_id` had its
+        stop leg placed first (Alpaca resolves a tie by time; a bar replay needs the order)."""
+        return self._venue("POST", "oco_first", {"client_order_id": client_order_id})
+
     def venue_status(self) -> dict[str, Any] | None:
         return self._venue("GET", "status", None)
 
@@ -593,7 +534,7 @@ class AlpacaStore:
 
     def getdata(self, **kwargs: Any) -> Any:
         """An `AlpacaLiveFeed` on this store; `dataname=SYMBOL` as in alpaca-backtrader-api."""
-        from parity.feeds.live import AlpacaLiveFeed
+        from parity.venues.alpaca.feed import AlpacaLiveFeed
 
         if "dataname" in kwargs:
             kwargs["symbol"] = kwargs.pop("dataname")

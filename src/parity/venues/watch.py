@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import Any
+
+from parity.venues.protocol import StreamState
 
 log = logging.getLogger("parity.alpaca")
 
-StreamState = Callable[[str, str, str], None]  # (stream "data"|"trading", state, reason)
 ALPACA_STREAM_LOGGERS = ("alpaca.data.live.websocket", "alpaca.trading.stream")
 
 

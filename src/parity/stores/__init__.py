@@ -1,1 +1,0 @@
-"""Stores own the connections to a venue. `alpaca.py` is the only module importing alpaca-py."""

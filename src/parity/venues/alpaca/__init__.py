@@ -1,0 +1,1 @@
+"""The `alpaca` venue (see `factory.py`)."""

@@ -1,0 +1,1 @@
+"""The `local` venue (see `factory.py`)."""

@@ -1,0 +1,36 @@
+"""The local venue's configuration from a paper run's: the bars it replays (`--data`, `--from`,
+`--to`, at the run's timeframe when coarser than the data), its pace, fill model and cash."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from parity.feeds.loader import load_bars
+from parity.venue.config import VenueConfig
+from parity.venues.protocol import SessionConfig
+
+LOCAL_CASH = 100_000.0  # the local venue's account when the run gives no --cash
+
+
+def venue_config(config: SessionConfig) -> VenueConfig:
+    """What `VenueServer` replays for the run `config`."""
+    loaded = load_bars(config.data, config.symbols, start=config.start, end=config.end)
+    if config.timeframe.seconds > loaded.series[0].timeframe.seconds:
+        # the venue replays the run's bars: market data, fills and the strategy see the same
+        # (resting orders match on the run's bars, as in the backtest)
+        loaded = load_bars(
+            config.data, config.symbols, timeframe=config.timeframe,
+            start=config.start, end=config.end,
+        )  # fmt: skip
+    extra: dict[str, Any] = {"faults": config.faults} if config.faults is not None else {}
+    if config.replay_start:
+        extra["start"] = config.replay_start
+    return VenueConfig(
+        data=loaded,
+        speed=config.speed,
+        costs=config.costs,
+        latency_ms=config.latency_ms,
+        volume_share=config.volume_share,
+        cash=config.cash or LOCAL_CASH,
+        **extra,
+    )

@@ -1,0 +1,1 @@
+"""The `sim` venue (see `factory.py`)."""

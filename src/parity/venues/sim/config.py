@@ -1,0 +1,19 @@
+"""The simulated venue's bar source: `fetch(symbol)` returns recent bars (Yahoo's by default),
+polled every `--poll-seconds`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from parity.timeframe import Timeframe
+from parity.venues.types import StreamBar
+
+Fetch = Callable[[str], list[StreamBar]]
+SIM_CASH = 100_000.0  # the simulated account when the run gives no --cash
+
+
+def yahoo_fetch(timeframe: Timeframe) -> Fetch:
+    """Recent Yahoo bars of a symbol at `timeframe`."""
+    from parity.feeds.yahoo import recent_yahoo_bars
+
+    return lambda symbol: recent_yahoo_bars(symbol, timeframe)
