@@ -9,6 +9,11 @@ the bars; the table shows both side by side with their ratio, and the slope in b
 (least squares over the four samples).
 
 Usage: python bench/paper_memory.py [--bars 20280] [--previous 242e529]
+
+Measured (2 shared cores): 20,280 bars, 46.55 MB at the end vs 58.75 MB (ratio 1.26), slope
+201 bytes/bar vs 847. What still grows is mostly the in-process local venue's own order book
+(its orders and fills: the venue's record, as a remote Alpaca keeps it) and Backtrader lines
+until they reach their 2,000-bar window.
 """
 
 from __future__ import annotations
