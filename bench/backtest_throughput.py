@@ -1,15 +1,18 @@
-"""Backtest throughput: plain Backtrader (defaults, PandasData) vs parity's backtest machinery.
+"""Backtest throughput: plain Backtrader (defaults, PandasData) vs parity's engine, side by side.
 
 The same SMA-cross logic (fast 10 / slow 30, 100 shares per entry) runs over the same synthetic
-1-minute series in three variants, each in its own subprocess so peak memory is measured cleanly:
+1-minute series, each contender in its own subprocess so peak memory is measured cleanly:
 
-  plain          bt.Cerebro() defaults + bt.feeds.PandasData + an equivalent SMA-cross strategy
-  parity         parity.runners.backtest.run_backtest (ArrayFeed, sim broker, Recorder, metrics,
-                 every run artifact written)
-  parity+progress  the same with the progress callback enabled (to show it costs nothing)
+  plain      bt.Cerebro() defaults + bt.feeds.PandasData + an equivalent SMA-cross strategy
+  floor      Backtrader's own per-bar floor on the fastest inputs: parity's ArrayFeed (preloaded
+             arrays), stdstats off, the same strategy, no recorder, nothing after the run
+  simulate   parity.simulate: ArrayFeed, sim broker, recorder, every metric; no disk
+  backtest   parity.runners.backtest.run_backtest: simulate + journal + every run artifact
 
-Usage: python bench/backtest_throughput.py [--bars 1000000]
-Prints bars/s, peak RSS and the ratios parity/plain measured side by side in this one run.
+Usage: python bench/backtest_throughput.py [--bars 1000000] [--profile-bars 200000] [--jobs 1]
+Prints wall time, bars/s per core (one core each: Backtrader is single-threaded; CPU seconds are
+shown too), peak RSS, the ratios against plain, and (with --profile-bars > 0) where each
+microsecond per bar of `simulate` goes, by component (cProfile, own time).
 """
 
 from __future__ import annotations
@@ -21,9 +24,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+
+CONTENDERS = ("plain", "floor", "simulate", "backtest")
 
 
 def make_series(bars: int, seed: int = 7) -> pd.DataFrame:
@@ -41,10 +47,8 @@ def make_series(bars: int, seed: int = 7) -> pd.DataFrame:
     )
 
 
-def run_plain(path: Path) -> dict[str, float]:
+def _plain_strategy() -> type:
     import backtrader as bt
-
-    frame = pd.read_parquet(path)
 
     class PlainSmaCross(bt.Strategy):
         params = (("fast", 10), ("slow", 30))
@@ -60,23 +64,61 @@ def run_plain(path: Path) -> dict[str, float]:
             elif self.cross[0] < 0 and self.position:
                 self.close()
 
+    return PlainSmaCross
+
+
+def run_plain(path: Path) -> dict[str, Any]:
+    import backtrader as bt
+
+    frame = pd.read_parquet(path)
     started = time.perf_counter()
     cerebro = bt.Cerebro()
     cerebro.adddata(bt.feeds.PandasData(dataname=frame, timeframe=bt.TimeFrame.Minutes), name="SYN")
     cerebro.broker.setcash(100_000.0)
-    cerebro.addstrategy(PlainSmaCross)
+    cerebro.addstrategy(_plain_strategy())
     cerebro.run()
     return {"seconds": time.perf_counter() - started, "value": cerebro.broker.getvalue()}
 
 
-def run_parity(path: Path, progress: bool) -> dict[str, float]:
+def _series(path: Path) -> Any:
+    from parity.feeds.loader import load_bars
+
+    return load_bars(str(path), ["SYN"])
+
+
+def run_floor(path: Path) -> dict[str, Any]:
+    import backtrader as bt
+
+    from parity.feeds.arrayfeed import ArrayFeed
+
+    loaded = _series(path)
+    started = time.perf_counter()
+    cerebro = bt.Cerebro(stdstats=False, maxcpus=1)
+    cerebro.adddata(ArrayFeed(series=loaded.series[0]), name="SYN")  # type: ignore[call-arg]
+    cerebro.broker.setcash(100_000.0)
+    cerebro.addstrategy(_plain_strategy())
+    cerebro.run()
+    return {"seconds": time.perf_counter() - started, "value": cerebro.broker.getvalue()}
+
+
+def run_simulate(path: Path) -> dict[str, Any]:
+    import parity
+
+    loaded = _series(path)
+    started = time.perf_counter()
+    result = parity.simulate(
+        loaded, "sma_cross", {"sizing": "fixed", "size": 100}, parity.cost_model("0", "0")
+    )
+    return {
+        "seconds": time.perf_counter() - started,
+        "value": float(result.equity["value"].iloc[-1]),
+        "trades": len(result.trades),
+    }
+
+
+def run_backtest_cli(path: Path) -> dict[str, Any]:
     from parity.config import BacktestConfig
     from parity.runners.backtest import run_backtest
-
-    calls = []
-
-    def factory(total: int):  # type: ignore[no-untyped-def]
-        return calls.append
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as runs:
@@ -90,63 +132,135 @@ def run_parity(path: Path, progress: bool) -> dict[str, float]:
             slippage="0",
             runs_dir=Path(runs),
         )
-        result = run_backtest(config, progress=factory if progress else None)
+        result = run_backtest(config)
         value = float(pd.read_csv(result.run_dir / "equity.csv")["value"].iloc[-1])
-    return {"seconds": time.perf_counter() - started, "value": value, "progress_calls": len(calls)}
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "value": value}
 
 
 def child(variant: str, path: Path) -> None:
     import resource
 
-    if variant == "plain":
-        out = run_plain(path)
-    else:
-        out = run_parity(path, progress=variant == "parity+progress")
+    runners = {
+        "plain": run_plain,
+        "floor": run_floor,
+        "simulate": run_simulate,
+        "backtest": run_backtest_cli,
+    }
+    cpu = time.process_time()
+    out = runners[variant](path)
+    out["cpu_seconds"] = time.process_time() - cpu
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps(out))
 
 
+# ---------------------------------------------------------------------------------- profile
+
+_COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (  # first match of "file:function" wins
+    ("imports and setup (once, not per bar)", ("builtins.compile", "marshal", "importlib")),
+    ("feed: ArrayFeed + Backtrader's data load/advance", ("arrayfeed", "backtrader/feed")),
+    ("indicators (SMA, CrossOver)", ("backtrader/indicator",)),
+    ("strategy next() (sma_cross, ParityStrategy)", ("parity/strategies/",)),
+    ("broker (BackBroker, SimBroker, orders)", ("backtrader/broker", "brokers/", "order.py")),
+    ("Recorder (equity per bar, orders, fills)", ("analyzers/recorder",)),
+    ("Trimmer + other analyzers", ("analyzers/trim", "backtrader/analyzer")),
+    ("metrics, trades, frames (after the run)", ("analyzers/metrics", "ledger", "pandas", "numpy")),
+    ("Backtrader lines/buffers (line access, len)", ("backtrader/line", "builtins.len")),
+    ("Backtrader loop (cerebro, strategy _next, metabase)", ("backtrader/",)),
+)
+
+
+def profile(bars: int) -> None:
+    """Own time per bar of `simulate`, by component (cProfile adds overhead: read shares)."""
+    import cProfile
+    import pstats
+
+    import parity
+    from parity.feeds.bars import BarSeries
+    from parity.timeframe import parse_timeframe
+
+    series = BarSeries("SYN", make_series(bars), parse_timeframe("1Min"), "synthetic")
+    costs = parity.cost_model("0", "0")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    parity.simulate(series, "sma_cross", {"sizing": "fixed", "size": 100}, costs)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    totals: dict[str, float] = {}
+    for (filename, _line, name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        key = f"{filename}:{name}"
+        label = next(
+            (lbl for lbl, parts in _COMPONENTS if any(p in key for p in parts)), "other (Python)"
+        )
+        totals[label] = totals.get(label, 0.0) + own
+    whole = sum(totals.values())
+    print(f"\nwhere a bar's time goes in simulate (cProfile own time, {bars:,} bars, inflated):")
+    for label, seconds in sorted(totals.items(), key=lambda kv: -kv[1]):
+        print(f"  {seconds / bars * 1e6:7.2f} us/bar  {seconds / whole:6.1%}  {label}")
+    print(f"  {whole / bars * 1e6:7.2f} us/bar  total under the profiler")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--profile-bars", type=int, default=200_000)
+    parser.add_argument("--only", default=",".join(CONTENDERS), help="contenders to run")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="contenders run at once (on a shared machine: compare the per-core rates)",
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--path", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, Path(args.path))
         return
+    results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "SYN.parquet"
         make_series(args.bars).to_parquet(path)
-        results = {}
-        for variant in ("plain", "parity", "parity+progress"):
-            proc = subprocess.run(
-                [sys.executable, __file__, "--child", variant, "--path", str(path)],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            results[variant] = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"bars: {args.bars:,}")
+        variants = args.only.split(",")
+        for start in range(0, len(variants), args.jobs):
+            batch = {
+                variant: subprocess.Popen(
+                    [sys.executable, __file__, "--child", variant, "--path", str(path)],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                for variant in variants[start : start + args.jobs]
+            }
+            for variant, proc in batch.items():
+                stdout, _ = proc.communicate()
+                if proc.returncode:
+                    raise SystemExit(f"{variant} failed (exit {proc.returncode})")
+                results[variant] = json.loads(stdout.strip().splitlines()[-1])
+    print(f"bars: {args.bars:,} (one subprocess each, one core each)")
     for variant, out in results.items():
-        rate = args.bars / out["seconds"]
         print(
-            f"{variant:<16} {out['seconds']:8.2f} s  {rate:10,.0f} bars/s  "
-            f"peak RSS {out['peak_rss_mb']:8.1f} MB  final value {out['value']:,.2f}"
+            f"{variant:<9} {out['seconds']:7.2f} s  {args.bars / out['seconds']:9,.0f} bars/s  "
+            f"{args.bars / out['cpu_seconds']:9,.0f} bars/cpu-s  "
+            f"{out['seconds'] / args.bars * 1e6:6.2f} us/bar  "
+            f"peak RSS {out['peak_rss_mb']:7.1f} MB  final value {out['value']:,.2f}"
         )
-    plain, parity = results["plain"], results["parity"]
-    print(
-        f"speed ratio parity/plain:          {plain['seconds'] / parity['seconds']:.2f}x "
-        "(target >= 1.5x)"
-    )
-    print(
-        f"peak memory ratio parity/plain:    {parity['peak_rss_mb'] / plain['peak_rss_mb']:.2f} "
-        "(target <= 1.0)"
-    )
-    print(
-        f"progress overhead:                 "
-        f"{results['parity+progress']['seconds'] / parity['seconds'] - 1:+.1%}"
-    )
+    plain = results.get("plain")
+    targets = {"simulate": 3.0, "backtest": 2.0, "floor": None}
+    if plain:
+        for variant, target in targets.items():
+            if variant not in results:
+                continue
+            out = results[variant]
+            speed = plain["cpu_seconds"] / out["cpu_seconds"]  # per core: the machine is shared
+            wall = plain["seconds"] / out["seconds"]
+            memory = out["peak_rss_mb"] / plain["peak_rss_mb"]
+            aim = f" (target >= {target:.1f}x)" if target else " (Backtrader's own floor)"
+            print(
+                f"{variant:<9} vs plain: speed per core {speed:5.2f}x{aim} (wall {wall:4.2f}x), "
+                f"peak memory {memory:4.2f}x (target <= 1.0)"
+            )
+    if args.profile_bars > 0:
+        profile(args.profile_bars)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def run_without_journal(config: Any) -> Path:
     from parity.analyzers.ledger import round_trips
     from parity.analyzers.metrics import compute_metrics, daily_returns
     from parity.feeds.loader import load_bars
-    from parity.runners.backtest import _manifest, build_cerebro
+    from parity.runners.backtest import build_cerebro, run_manifest
     from parity.runstore import RunArtifacts, new_run_id, write_run
     from parity.strategies.params import coerce_params
     from parity.strategies.registry import resolve_strategy
@@ -72,7 +72,7 @@ def run_without_journal(config: Any) -> Path:
     metrics = compute_metrics(equity, trades, fills, starting_cash=config.cash)
     returns = daily_returns(equity["value"], config.cash)
     run_dir = config.runs_dir / run_id
-    manifest = _manifest(run_id, config, spec, params, loaded)
+    manifest = run_manifest(run_id, config, spec, params, loaded)
     write_run(run_dir, RunArtifacts(manifest, metrics, equity, returns, trades, orders, fills))
     return run_dir
 

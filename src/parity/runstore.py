@@ -23,13 +23,6 @@ import pandas as pd
 
 from parity.errors import ConfigError, ReportError, RunNotFoundError
 
-ENV_RUNS_DIR = "PARITY_RUNS_DIR"
-
-
-def default_runs_dir() -> Path:
-    return Path(os.environ.get(ENV_RUNS_DIR) or "runs")
-
-
 _SAFE_RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 
 

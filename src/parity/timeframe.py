@@ -36,15 +36,6 @@ class Timeframe:
     def is_daily(self) -> bool:
         return self.seconds >= 86400
 
-    @property
-    def pandas_rule(self) -> str:
-        """The pandas offset alias for resampling to this timeframe (`5min`, `1h`, `1D`)."""
-        if self.is_daily:
-            return f"{self.seconds // 86400}D"
-        if self.seconds % 3600 == 0:
-            return f"{self.seconds // 3600}h"
-        return f"{self.seconds // 60}min"
-
     def __str__(self) -> str:
         return self.name
 
@@ -71,3 +62,7 @@ def parse_timeframe(text: str) -> Timeframe:
 
 DAILY = Timeframe(86400, "1Day")
 MINUTE = Timeframe(60, "1Min")
+
+# Backtrader's float-day number of 1970-01-01 (`datetime.date(1970, 1, 1).toordinal()`): the
+# offset between Unix-epoch days and the values on a feed's `datetime` line.
+BT_EPOCH_ORDINAL = 719163.0

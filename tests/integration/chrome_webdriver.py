@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from venue_support import free_port
 
 ENV_REQUIRE = "PARITY_REQUIRE_BROWSER_TESTS"
 CHROME_ARGS = [
@@ -58,12 +58,6 @@ def browser_binaries() -> tuple[str, str]:
     if os.environ.get(ENV_REQUIRE) == "1":
         pytest.fail(f"{reason} ({ENV_REQUIRE}=1)")
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class WebDriverError(RuntimeError):

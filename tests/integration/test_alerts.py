@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from venue_support import free_port
 
 from parity.alerts import AlertConfig, AlertDispatcher, AlertEngine, Cursor, Delivery, Rules
 from parity.cli import cli
@@ -83,12 +84,6 @@ def webhook() -> Iterator[Webhook]:
     hook = Webhook()
     yield hook
     hook.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -26,6 +25,7 @@ from dashboard_runs import (
     write_compare_outputs,
     write_risk_state,
 )
+from venue_support import PARITY
 
 import parity
 from parity.cli import cli
@@ -302,7 +302,7 @@ def test_cli_port_zero_prints_the_url_and_serves(tmp_path):
     run.finish()
     env = {**os.environ, "PYTHONPATH": str(Path(parity.__file__).parents[1])}
     with subprocess.Popen(
-        [sys.executable, "-c", "from parity.cli import main; main()", "dashboard",
+        [*PARITY, "dashboard",
          "--runs-dir", str(tmp_path / "runs"), "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
     ) as proc:  # fmt: skip

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 from chrome_webdriver import Chrome, browser_binaries
 from dashboard_runs import SyntheticRun, write_compare_outputs, write_risk_state
+from venue_support import PARITY
 
 import parity
 from parity.dashboard import Catalog, DashboardServer
@@ -146,7 +146,7 @@ def test_a_live_runs_new_fills_appear_without_reload(chrome: Chrome, tmp_path: P
     run_id = "20131007-live-sma_cross-abcdef"
     env = {**os.environ, "PYTHONPATH": str(Path(parity.__file__).parents[1])}
     command = [
-        sys.executable, "-c", "from parity.cli import main; main()", "run", "paper", "sma_cross",
+        *PARITY, "run", "paper", "sma_cross",
         "--venue", "local", "--data", "sample:minute", "--symbols", "IBM",
         "--from", "2013-10-07", "--to", "2013-10-07", "--speed", "3000",
         "-p", "fast=5", "-p", "slow=20", "--run-id", run_id, "--runs-dir", str(root),

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
+from venue_support import PARITY
 
 from parity.feeds.loader import load_bars
 from parity.runners.dashboard import dashboard_server
@@ -52,7 +52,7 @@ def test_the_dashboard_beyond_loopback_warns_loudly_and_still_checks_hosts(
     tmp_path: Path,
 ) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from parity.cli import main; main()", "dashboard",
+        [*PARITY, "dashboard",
          "--host", "0.0.0.0", "--port", "0", "--runs-dir", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -11,60 +11,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from venue_support import PARITY, lockstep_venue, venue_env, write_slow_strategy
 
-from parity.feeds.loader import load_bars
 from parity.journal.reader import JournalReader
-from parity.venue.config import VenueConfig
-from parity.venue.server import VenueServer
 
 pytestmark = pytest.mark.timeout(600)
 
-SLOW = '''
-import time
-
-from parity.strategies.sma_cross import SmaCross
-
-
-class SlowSmaCross(SmaCross):
-    """sma_cross taking 5 ms a bar, so that a kill can land inside a bar's processing."""
-
-    def next(self):
-        time.sleep(0.005)
-        super().next()
-'''
-PARITY = [sys.executable, "-c", "from parity.cli import main; main()"]
 DAY = dt.date(2013, 10, 4)  # 411 minute bars of IBM
-
-
-def _venue() -> VenueServer:
-    data = load_bars("sample:minute", ["IBM"], start=DAY, end=DAY)
-    venue = VenueServer(VenueConfig(data=data, ack_timeout=3600.0))
-    venue.start()
-    return venue
-
-
-def _env(venue: VenueServer) -> dict[str, str]:
-    return {
-        **os.environ,
-        "APCA_API_KEY_ID": "crash-test",
-        "APCA_API_SECRET_KEY": "crash-test",
-        "APCA_API_BASE_URL": venue.base_url,
-        "APCA_API_DATA_URL": venue.base_url,
-        "APCA_API_STREAM_URL": venue.trading_stream_url,
-        "APCA_DATA_STREAM_URL": venue.data_stream_url,
-    }
 
 
 def _start(tmp: Path, runs: Path, run_id: str) -> list[str]:
@@ -124,7 +87,7 @@ def _account(snapshot: dict[str, object]) -> tuple[float, dict[str, float]]:
 
 
 def test_ten_kills_and_resumes_change_nothing(tmp_path: Path) -> None:
-    (tmp_path / "slow.py").write_text(SLOW)
+    write_slow_strategy(tmp_path, 5, "a kill can land inside a bar's processing")
     runs = tmp_path / "runs"
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -134,9 +97,9 @@ def test_ten_kills_and_resumes_change_nothing(tmp_path: Path) -> None:
             return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log)
 
     # the same run, left alone
-    venue = _venue()
+    venue = lockstep_venue(DAY)
     try:
-        alone = launch(_start(tmp_path, runs, "alone"), _env(venue), "alone")
+        alone = launch(_start(tmp_path, runs, "alone"), venue_env(venue, "crash-test"), "alone")
         assert alone.wait(timeout=300) == 0, (logs / "alone.txt").read_text()[-3000:]
         reference = venue.snapshot()
     finally:
@@ -152,8 +115,8 @@ def test_ten_kills_and_resumes_change_nothing(tmp_path: Path) -> None:
     plan += [("bar", float(t)) for t in targets[:4]]
     plan += [("startup", rng.uniform(0.3, 1.5))]
     plan += [("bar", float(t)) for t in targets[4:]]
-    venue = _venue()
-    env = _env(venue)
+    venue = lockstep_venue(DAY)
+    env = venue_env(venue, "crash-test")
     resume = [*PARITY, "run", "paper", "--resume", "k10", "--runs-dir", str(runs)]
     kills: list[dict[str, object]] = []
     resumes = 0

@@ -13,7 +13,6 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from venue_support import PARITY, write_slow_strategy
 
 from parity.journal.reader import JournalReader
 from parity.runners.resume import journal_positions, resumed_cash
@@ -28,20 +28,6 @@ from parity.venue.persist import FILE_NAME, VenueStore
 
 pytestmark = pytest.mark.timeout(900)
 
-SLOW = '''
-import time
-
-from parity.strategies.sma_cross import SmaCross
-
-
-class SlowSmaCross(SmaCross):
-    """sma_cross that takes 15 ms a bar, so that a kill lands while a bar is in progress."""
-
-    def next(self):
-        time.sleep(0.015)
-        super().next()
-'''
-PARITY = [sys.executable, "-c", "from parity.cli import main; main()"]
 RISK = ("--max-drawdown", "15%")  # risk limits on, as item 5 of issue 11 asks
 STEPS = 864  # 2013-10-04 and 2013-10-07, minute bars (extended hours included)
 
@@ -175,7 +161,7 @@ def consistent(state: dict[str, Any]) -> None:
 def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The run never killed, and the steps on which it decided to trade."""
     root = tmp_path_factory.mktemp("plain")
-    (root / "slow.py").write_text(SLOW)
+    write_slow_strategy(root, 15, "a kill lands while a bar is in progress")
     rehearsal = Rehearsal(root, "plain", *RISK)
     assert rehearsal.run([]) == 0
     bars = pd.to_datetime(pd.read_csv(rehearsal.run_dir / "tape.csv")["datetime"])
@@ -201,7 +187,7 @@ def test_a_killed_local_run_resumes_and_finishes_with_its_results(tmp_path: Path
     """What the venue state file owns: each kill leaves a whole venue state, the resumed run
     restarts the venue at that state's cursor, finishes the replay and writes its results;
     journal and venue agree on every fill, cash and position; no client order id twice."""
-    (tmp_path / "slow.py").write_text(SLOW)
+    write_slow_strategy(tmp_path, 15, "a kill lands while a bar is in progress")
     rehearsal = Rehearsal(tmp_path, "once")
     assert rehearsal.run([150, 420]) == 2
     for number, state in enumerate(rehearsal.saved, start=1):
@@ -228,7 +214,7 @@ def test_a_killed_local_run_resumes_and_finishes_with_its_results(tmp_path: Path
 def test_killed_at_seeded_random_steps_ends_as_the_uninterrupted_run(
     tmp_path: Path, uninterrupted: dict[str, Any]
 ) -> None:
-    (tmp_path / "slow.py").write_text(SLOW)
+    write_slow_strategy(tmp_path, 15, "a kill lands while a bar is in progress")
     kill_at = kill_steps(random.Random(11), uninterrupted["decision_steps"], 10)
     rehearsal = Rehearsal(tmp_path, "killed", *RISK)
     assert rehearsal.run(kill_at) == len(kill_at)

@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ import requests
 from alpaca.trading.client import TradingClient
 from alpaca.trading.requests import MarketOrderRequest
 from click.testing import CliRunner
+from venue_support import PARITY, venue_urls
 from websockets.sync.client import connect
 
 from parity.cli import cli
@@ -107,14 +107,7 @@ def venue_factory(one_day: LoadedData) -> Iterator[Callable[..., VenueServer]]:
 
 
 def alpaca_env(venue: VenueServer, keys: tuple[str, str] = KEYS) -> dict[str, str]:
-    return {
-        "APCA_API_KEY_ID": keys[0],
-        "APCA_API_SECRET_KEY": keys[1],
-        "APCA_API_BASE_URL": venue.base_url,
-        "APCA_API_DATA_URL": venue.base_url,
-        "APCA_API_STREAM_URL": venue.trading_stream_url,
-        "APCA_DATA_STREAM_URL": venue.data_stream_url,
-    }
+    return {"APCA_API_KEY_ID": keys[0], "APCA_API_SECRET_KEY": keys[1], **venue_urls(venue)}
 
 
 def use_venue(
@@ -275,7 +268,7 @@ def test_dry_run_sends_no_order_but_records_the_decisions(
 
 def parity_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from parity.cli import main; main()", *args],
+        [*PARITY, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -8,38 +8,19 @@ come back); the paper run is a separate `parity` process, so killing it is a rea
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from venue_support import PARITY, lockstep_venue, venue_env, write_slow_strategy
 
-from parity.feeds.loader import load_bars
 from parity.journal.reader import JournalReader
-from parity.venue.config import VenueConfig
-from parity.venue.server import VenueServer
 
 pytestmark = pytest.mark.timeout(600)
-
-SLOW = '''
-import time
-
-from parity.strategies.sma_cross import SmaCross
-
-
-class SlowSmaCross(SmaCross):
-    """sma_cross that takes 20 ms a bar, so that kills land all over the rehearsal."""
-
-    def next(self):
-        time.sleep(0.02)
-        super().next()
-'''
-PARITY = [sys.executable, "-c", "from parity.cli import main; main()"]
 
 
 def _recorded(journal: Path) -> bool:
@@ -61,20 +42,10 @@ def _writer(journal: Path) -> int | None:
 
 
 def test_killed_twenty_times_and_resumed_loses_and_duplicates_nothing(tmp_path: Path):
-    (tmp_path / "slow.py").write_text(SLOW)
+    write_slow_strategy(tmp_path, 20, "kills land all over the rehearsal")
     runs = tmp_path / "runs"
-    data = load_bars("sample:minute", ["IBM"], start=dt.date(2013, 10, 4), end=dt.date(2013, 10, 8))
-    venue = VenueServer(VenueConfig(data=data, ack_timeout=3600.0))
-    venue.start()
-    env = {
-        **os.environ,
-        "APCA_API_KEY_ID": "crash-test",
-        "APCA_API_SECRET_KEY": "crash-test",
-        "APCA_API_BASE_URL": venue.base_url,
-        "APCA_API_DATA_URL": venue.base_url,
-        "APCA_API_STREAM_URL": venue.trading_stream_url,
-        "APCA_DATA_STREAM_URL": venue.data_stream_url,
-    }
+    venue = lockstep_venue(dt.date(2013, 10, 4), dt.date(2013, 10, 8))
+    env = venue_env(venue, "crash-test")
     start = [*PARITY, "run", "paper", f"{tmp_path / 'slow.py'}:SlowSmaCross", "--venue", "alpaca",
              "--symbols", "IBM", "-p", "fast=5", "-p", "slow=20", "--cash", "100000",
              "--run-id", "k9", "--runs-dir", str(runs)]  # fmt: skip

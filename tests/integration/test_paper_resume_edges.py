@@ -5,7 +5,6 @@ was down, and a position valued before its first bar."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from venue_support import PARITY, lockstep_venue, venue_env
 
 from parity.brokers.alpaca import AlpacaBroker
 from parity.cli import cli
@@ -29,7 +29,6 @@ from parity.venues.types import PositionInfo
 
 pytestmark = pytest.mark.timeout(300)
 
-PARITY = [sys.executable, "-c", "from parity.cli import main; main()"]
 # The creator stops itself (SIGSTOP) at a chosen step of creating the journal and the test kills
 # it there: every step is hit on every run, not only those a random sleep happened to land on.
 CREATE = """
@@ -134,28 +133,13 @@ def test_resume_of_a_run_killed_before_it_was_recorded_says_start_it_again(
     assert "finished cleanly" in finished.stderr and "crashed run only" in finished.stderr
 
 
-def _env(venue: VenueServer) -> dict[str, str]:
-    return {
-        **os.environ,
-        "APCA_API_KEY_ID": "edge-test",
-        "APCA_API_SECRET_KEY": "edge-test",
-        "APCA_API_BASE_URL": venue.base_url,
-        "APCA_API_DATA_URL": venue.base_url,
-        "APCA_API_STREAM_URL": venue.trading_stream_url,
-        "APCA_DATA_STREAM_URL": venue.data_stream_url,
-    }
-
-
 def test_bars_the_venue_published_while_the_run_was_down_are_processed_and_journaled(
     tmp_path: Path,
 ) -> None:
     runs = tmp_path / "runs"
-    day = dt.date.fromisoformat(DAY)
-    data = load_bars("sample:minute", ["IBM"], start=day, end=day)
     # the venue waits 0.2 s for an acknowledgement, then moves on
-    venue = VenueServer(VenueConfig(data=data, ack_timeout=0.2))
-    venue.start()
-    env = _env(venue)
+    venue = lockstep_venue(dt.date.fromisoformat(DAY), ack_timeout=0.2)
+    env = venue_env(venue, "edge-test")
     start = [*PARITY, "run", "paper", "sma_cross", "--venue", "alpaca", "--symbols", "IBM",
              "-p", "fast=5", "-p", "slow=20", "--cash", "100000", "--no-daily-reports",
              "--run-id", "gap", "--runs-dir", str(runs)]  # fmt: skip
@@ -242,7 +226,7 @@ def test_a_fill_made_while_the_run_was_down_is_numbered_and_the_run_ends_with_it
     day = dt.date.fromisoformat(DAY)
     venue = VenueServer(VenueConfig(data=load_bars("sample:minute", ["IBM"], start=day, end=day)))
     venue.start()
-    env = _env(venue)
+    env = venue_env(venue, "edge-test")
     start = [*PARITY, "run", "paper", f"{tmp_path / 'stall.py'}:BuyThenStall", "--venue",
              "alpaca", "--symbols", "IBM", "--cash", "100000", "--no-daily-reports",
              "--run-id", "down", "--runs-dir", str(runs)]  # fmt: skip

@@ -6,41 +6,18 @@ Venue and paper run are separate `parity` processes, so the venue's death is rea
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
+from venue_support import PARITY, client_env, free_port, port_urls, write_slow_strategy
 
 from parity.journal.reader import JournalReader
 
 pytestmark = pytest.mark.timeout(600)
-
-SLOW = '''
-import time
-
-from parity.strategies.sma_cross import SmaCross
-
-
-class SlowSmaCross(SmaCross):
-    """sma_cross that takes 20 ms a bar, so that the venue dies mid-run."""
-
-    def next(self):
-        time.sleep(0.02)
-        super().next()
-'''
-PARITY = [sys.executable, "-c", "from parity.cli import main; main()"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve(port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -100,18 +77,10 @@ def fills_so_far(runs: Path) -> int:
 def test_a_dead_venue_stops_the_run_in_one_line_and_a_fresh_one_is_not_believed(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "slow.py").write_text(SLOW)
+    write_slow_strategy(tmp_path, 20, "the venue dies mid-run")
     runs = tmp_path / "runs"
     port = free_port()
-    env = {
-        **os.environ,
-        "APCA_API_KEY_ID": "k",
-        "APCA_API_SECRET_KEY": "s",
-        "APCA_API_BASE_URL": f"http://127.0.0.1:{port}",
-        "APCA_API_DATA_URL": f"http://127.0.0.1:{port}",
-        "APCA_API_STREAM_URL": f"ws://127.0.0.1:{port}/stream",
-        "APCA_DATA_STREAM_URL": f"ws://127.0.0.1:{port}/v2/iex",
-    }
+    env = client_env(port_urls(port), "k", "s")
     venue = serve(port, tmp_path / "venue1.txt")
     client_err = tmp_path / "client.txt"
     try:

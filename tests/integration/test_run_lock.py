@@ -17,31 +17,15 @@ from pathlib import Path
 import pytest
 import requests
 from test_journal_postgres import pg_url  # noqa: F401 - the throwaway PostgreSQL server
+from venue_support import PARITY, lockstep_venue, venue_env, write_slow_strategy
 
 from parity.errors import JournalError
-from parity.feeds.loader import load_bars
 from parity.journal.lock import lock_run
 from parity.journal.reader import JournalReader
 from parity.runners.dashboard import dashboard_server
-from parity.venue.config import VenueConfig
-from parity.venue.server import VenueServer
 
 pytestmark = pytest.mark.timeout(600)
 
-SLOW = '''
-import time
-
-from parity.strategies.sma_cross import SmaCross
-
-
-class SlowSmaCross(SmaCross):
-    """sma_cross that takes 30 ms a bar, so that the run is still going when it is checked."""
-
-    def next(self):
-        time.sleep(0.03)
-        super().next()
-'''
-PARITY = [sys.executable, "-c", "from parity.cli import main; main()"]
 HOLD = """
 import sys, time
 from parity.journal.lock import lock_run
@@ -84,23 +68,13 @@ def db_url(request: pytest.FixtureRequest) -> str | None:
 def test_a_second_resume_is_refused_while_status_and_the_dashboard_read(
     tmp_path: Path, db_url: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "slow.py").write_text(SLOW)
+    write_slow_strategy(tmp_path, 30, "the run is still going when it is checked")
     runs = tmp_path / "runs"
     journal: Path | str = db_url or runs / "k" / "journal.sqlite"
     if db_url:
         monkeypatch.setenv("PARITY_DB_URL", db_url)  # the runs, status and the dashboard
-    data = load_bars("sample:minute", ["IBM"], start=dt.date(2013, 10, 4), end=dt.date(2013, 10, 4))
-    venue = VenueServer(VenueConfig(data=data, ack_timeout=3600.0))
-    venue.start()
-    env = {
-        **os.environ,
-        "APCA_API_KEY_ID": "k",
-        "APCA_API_SECRET_KEY": "s",
-        "APCA_API_BASE_URL": venue.base_url,
-        "APCA_API_DATA_URL": venue.base_url,
-        "APCA_API_STREAM_URL": venue.trading_stream_url,
-        "APCA_DATA_STREAM_URL": venue.data_stream_url,
-    }
+    venue = lockstep_venue(dt.date(2013, 10, 4))
+    env = venue_env(venue, "k", "s")
     resume = [*PARITY, "run", "paper", "--resume", "k", "--runs-dir", str(runs)]
     first_log, second_log = tmp_path / "first.txt", tmp_path / "second.txt"
     dashboard = dashboard_server(runs)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import statistics
 from statistics import NormalDist
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from parity.analyzers.dtw import annualised_dtw, dtw_cost, dtw_distance
-from parity.analyzers.evidence import bootstrap_sharpe_diff, days_to_detect
+from parity.analyzers.dtw import annualised_dtw, default_band, dtw_distance
+from parity.analyzers.evidence import bootstrap_sharpe_diff, days_to_detect, stationary_indices
 from parity.analyzers.metrics import METRIC_KEYS
 from parity.analyzers.verdict import (
     WORSE,
@@ -28,31 +30,58 @@ def test_dtw_matches_a_hand_filled_table():
     #   [[0, 4], [1, 1], [4, 0]]
     # D[0][0] = 0, D[0][1] = 4, D[1][0] = 1, D[1][1] = 1 + min(0, 4, 1) = 1,
     # D[2][0] = 4 + 1 = 5, D[2][1] = 0 + min(D[1][0]=1, D[1][1]=1, D[2][0]=5) = 1
-    assert dtw_cost([1, 2, 3], [1, 3]) == 1.0
     assert dtw_distance([1, 2, 3], [1, 3]) == 1.0
     assert annualised_dtw([1, 2, 3], [1, 3], 252) == pytest.approx(math.sqrt(252 / 3))
     # a lagged copy warps onto itself at no cost; a one-to-one comparison would not
-    assert dtw_cost([0, 1, 0, 0], [0, 0, 1, 0]) == 0.0
-    assert dtw_cost([2.0], [5.0]) == 9.0
+    assert dtw_distance([0, 1, 0, 0], [0, 0, 1, 0]) == 0.0
+    assert dtw_distance([2.0], [5.0]) == 3.0
+    assert math.isnan(dtw_distance([], [1.0]))
+    assert math.isnan(dtw_distance([1.0, math.inf], [1.0, 2.0]))
 
 
 def _reference_dtw(a: np.ndarray, b: np.ndarray, band: int | None) -> float:
+    """The accumulated cost filled cell by cell in plain Python (the module doc's definition)."""
     n, m = len(a), len(b)
     d = np.full((n + 1, m + 1), math.inf)
     d[0, 0] = 0.0
     for i in range(1, n + 1):
         for j in range(1, m + 1):
-            if band is not None and abs(i - j) > max(band, abs(n - m)):
+            if band is not None and not -band - max(0, n - m) <= j - i <= band + max(0, m - n):
                 continue
             d[i, j] = (a[i - 1] - b[j - 1]) ** 2 + min(d[i - 1, j - 1], d[i - 1, j], d[i, j - 1])
     return float(d[n, m])
 
 
 @pytest.mark.parametrize("band", [None, 0, 2, 5])
-def test_dtw_diagonal_fill_equals_the_plain_table(band):
+@pytest.mark.parametrize("m", [19, 23, 27])
+def test_dtw_equals_the_plain_table(band, m):
+    """dtaidistance fills the same table with the same operations: the same number, bit for bit,
+    with and without a band, for equal lengths (what `compare` pairs) and unequal ones."""
     rng = np.random.default_rng(7)
-    a, b = rng.normal(size=23), rng.normal(size=19)
-    assert dtw_cost(a, b, band=band) == pytest.approx(_reference_dtw(a, b, band))
+    a, b = rng.normal(size=23), rng.normal(size=m)
+    assert dtw_distance(a, b, band=band) == math.sqrt(_reference_dtw(a, b, band))
+
+
+def test_dtw_on_paired_returns_uses_the_default_band_exactly():
+    """Returns of a live run and its twin long enough for the default band (here 10 % = 210 bars
+    of lag) give the plain table's number restricted to that band."""
+    rng = np.random.default_rng(5)
+    live = rng.normal(0.0, 0.001, 2100)
+    twin = np.roll(live, 1) * 0.3 + live * 0.7
+    assert default_band(2100, 2100) == 210
+    band_only = _reference_dtw(live[:300], twin[:300], 210)  # the plain table is slow in Python
+    assert dtw_distance(live[:300], twin[:300], band=210) == math.sqrt(band_only)
+    assert dtw_distance(live, twin) == dtw_distance(live, twin, band=210)
+    one_to_one = math.sqrt(float(((live - twin) ** 2).sum()))
+    assert dtw_distance(live, twin, band=0) == pytest.approx(one_to_one, rel=1e-12)
+    assert dtw_distance(live, twin) < one_to_one
+
+
+def test_dtw_of_read_only_arrays_as_pandas_hands_them_out():
+    frame = pd.DataFrame({"live": [0.01, -0.02, 0.03], "reference": [0.01, 0.03, -0.02]})
+    live, reference = frame["live"].to_numpy(), frame["reference"].to_numpy()
+    live.flags.writeable = reference.flags.writeable = False  # as pandas' copy-on-write does
+    assert dtw_distance(live, reference) == math.sqrt(_reference_dtw(live, reference, None))
 
 
 def test_dtw_identical_series_is_zero_and_long_series_use_a_band():
@@ -74,6 +103,50 @@ def test_bootstrap_is_deterministic_with_a_seed():
     assert first["mean_block"] == round(60 ** (1 / 3))
     short = bootstrap_sharpe_diff(live[:3], twin[:3])
     assert short["low"] is None and "needs at least" in short["note"]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    """numpy's default (linear) percentile, by hand."""
+    ordered = sorted(values)
+    rank = q / 100 * (len(ordered) - 1)
+    below = math.floor(rank)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (rank - below)
+
+
+def test_bootstrap_interval_equals_a_resample_by_resample_computation():
+    """The vectorised pass gives, to 1e-12, the 2.5/97.5 percentiles of the Sharpe differences
+    computed one resample at a time with the `statistics` module, over the stationary-bootstrap
+    resamples drawn from the same seed."""
+    rng = np.random.default_rng(21)
+    live = rng.normal(0.0008, 0.011, size=90)
+    twin = np.roll(live, 1) * 0.25 + live * 0.75 + rng.normal(0.0, 0.001, size=90)
+    out = bootstrap_sharpe_diff(live, twin, resamples=400, seed=4)
+    assert out["mean_block"] == 4  # round(90 ** (1/3))
+    idx = stationary_indices(90, 400, 4, 4)
+
+    def sharpe(values: list[float]) -> float:
+        return statistics.fmean(values) / statistics.stdev(values) * math.sqrt(252)
+
+    diffs = [
+        sharpe([float(live[i]) for i in row]) - sharpe([float(twin[i]) for i in row])
+        for row in idx.tolist()
+    ]
+    assert out["valid_resamples"] == 400
+    assert out["observed"] == pytest.approx(sharpe(list(live)) - sharpe(list(twin)), abs=1e-12)
+    assert out["low"] == pytest.approx(_percentile(diffs, 2.5), abs=1e-12)
+    assert out["high"] == pytest.approx(_percentile(diffs, 97.5), abs=1e-12)
+
+
+def test_stationary_indices_are_wrapping_blocks_of_geometric_length():
+    """Politis & Romano: each index continues the previous one (wrapping at the end) or starts a
+    new block at a uniform day, with probability 1 / mean_block."""
+    idx = stationary_indices(50, 4000, 5, 9)
+    assert idx.shape == (4000, 50) and idx.min() == 0 and idx.max() == 49
+    follows = idx[:, 1:] == (idx[:, :-1] + 1) % 50
+    # a new block may land on the next day by chance (1 in 50), so slightly below 1 - 1/5
+    assert follows.mean() == pytest.approx(0.8 + 0.2 / 50, abs=0.005)
+    assert np.bincount(idx[:, 0], minlength=50).min() > 4000 / 50 * 0.6  # uniform starts
 
 
 def test_power_formula_by_hand():

@@ -21,14 +21,18 @@ CORE = "costs errors timeframe parsing logs processes aiosite versions"
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"cli"}),
     frozenset({"runners"}),
+    # the in-memory backtest composes feeds, brokers, strategies and analyzers (as runners do,
+    # without I/O); the rest of `engine` (the fill model) sits below the brokers that use it
+    frozenset({"engine.simulate", "engine.stepper"}),
     frozenset(MIDDLE.split()),
     frozenset({"engine", "instruments"}),
     frozenset({"", *CORE.split()}),  # "" is the root package (`__version__`)
 )
 # packages that hold independent adapters and the modules they share rather than one unit: each
 # of their folders and modules is a unit of its own (`feeds` and `brokers` read `venues.types`,
-# `venues.alpaca` builds on `feeds` and `brokers`)
-SPLIT = frozenset({"venues"})
+# `venues.alpaca` builds on `feeds` and `brokers`; `engine.simulate` on the brokers that read
+# the engine's fill model)
+SPLIT = frozenset({"venues", "engine"})
 # module cycles inside the local venue's server (`parity.venue`): its models and order types call
 # back into its engine through function-level imports. Others are editing that package now and it
 # moves under `venues/local/` at integration, where these get broken; nothing else may be added.
@@ -111,8 +115,14 @@ def unit(module: str) -> str:
 
 
 def _layer(name: str) -> int | None:
+    """The layer of a unit: its own entry (`engine.simulate`), else its package's."""
     head = name.split(".")[0]
-    return next((i for i, layer in enumerate(LAYERS) if head in layer), None)
+    found = next((i for i, layer in enumerate(LAYERS) if name in layer), None)
+    return (
+        found
+        if found is not None
+        else next((i for i, layer in enumerate(LAYERS) if head in layer), None)
+    )
 
 
 def cycles(graph: dict[str, set[str]]) -> list[str]:

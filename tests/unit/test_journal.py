@@ -9,6 +9,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import backtrader as bt
 import numpy as np
 import pytest
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from parity.journal import EquityRecord, Journal, JournalReader, run_journal_tar
 from parity.journal.codec import Codec, bt_datetime, bt_datetimes
 from parity.journal.database import Target
 from parity.journal.schema import EquitySnapshot
+from parity.timeframe import BT_EPOCH_ORDINAL
 
 T0 = dt.datetime(2024, 1, 2, 9, 30)
 
@@ -207,6 +209,16 @@ def test_bar_times_match_the_artifacts() -> None:
         assert list(bt_datetimes(values, daily).astype("datetime64[ns]")) == [
             np.datetime64(t) for t in expected
         ]
+
+
+def test_the_one_epoch_is_backtraders() -> None:
+    """The float-day numbers written by the feed and read back by the journal and the Recorder
+    use the epoch Backtrader's own `date2num`/`num2date` use."""
+    assert bt.date2num(dt.datetime(1970, 1, 1)) == BT_EPOCH_ORDINAL
+    label = dt.datetime(2024, 1, 2, 9, 31)
+    number = bt.date2num(label)
+    assert bt_datetime(number, daily=False) == label == bt.num2date(number)
+    assert list(num2timestamps([number], daily=False)) == [label]
 
 
 def test_text_times_are_what_sqlalchemy_stores(tmp_path: Path) -> None:

@@ -8,6 +8,16 @@ serial dependence and the cross-dependence of the two series are kept. Each resa
 2.5 / 97.5 percentiles over resamples where both Sharpes are defined. The generator is
 ``numpy.random.default_rng(seed)``: the same seed gives the same interval.
 
+Kept hand-written rather than a library (`bench/libraries.py`, 2,000 resamples, 2 shared cores):
+``scipy.stats.bootstrap`` has no block bootstrap: it resamples the pairs i.i.d., which drops the
+serial dependence the interval must keep, so its numbers differ (252 days [-1.32, 0.31] vs ours
+[-1.10, 0.12]), whatever its speed (0.4x to 2x ours);
+``arch.bootstrap.StationaryBootstrap`` is the same method with its own draws (252 days
+[-1.16, 0.12], within Monte Carlo error, never the same numbers) but calls the statistic once
+per resample, 2-30x slower than this one vectorised pass (60 days 0.43 s vs
+0.014 s; 252 days 0.61 s vs 0.11 s; 1,000 days 1.23 s vs 0.41 s), and would add arch and
+statsmodels to the install.
+
 **Power.** With ``d_t = live_t - reference_t`` (mean ``mu``, sample std ``sigma`` over ``n``
 days), a two-sided test of ``mean(d) = 0`` at level ``alpha`` with power ``power`` needs
 ``n* = ((z(1 - alpha/2) + z(power)) * sigma / mu) ** 2`` days (normal approximation); the

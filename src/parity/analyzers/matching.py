@@ -79,12 +79,13 @@ def decision_trades(
     ordered = dict(zip(orders["order_id"], orders["qty"].astype(float), strict=True))
     sent = _wall(orders, "sent_at")
     reported = _wall(fills.drop_duplicates("order_id"), "reported_at")
+    by_fill = _fill_orders(fills)
     rows = []
     for trade in trades.itertuples(index=False):
         entry_side = "buy" if trade.side == "long" else "sell"
-        entry = _fill_order(fills, trade.symbol, entry_side, trade.entry_time)
+        entry = _first(by_fill.get((trade.symbol, entry_side, trade.entry_time)), 0)
         exit_side = "sell" if entry_side == "buy" else "buy"
-        exit_ = _fill_order(fills, trade.symbol, exit_side, trade.exit_time, last=True)
+        exit_ = _first(by_fill.get((trade.symbol, exit_side, trade.exit_time)), -1)
         rows.append(
             {
                 "symbol": trade.symbol,
@@ -165,13 +166,20 @@ def _seconds(later: Any, earlier: Any) -> float | None:
     return float((later - earlier).total_seconds())
 
 
-def _fill_order(
-    fills: pd.DataFrame, symbol: str, side: str, when: Any, *, last: bool = False
-) -> Any:
-    hit = fills[(fills["symbol"] == symbol) & (fills["side"] == side) & (fills["datetime"] == when)]
-    if hit.empty or "order_id" not in fills.columns:
-        return None
-    return hit["order_id"].iloc[-1 if last else 0]
+def _fill_orders(fills: pd.DataFrame) -> dict[tuple[Any, Any, Any], list[Any]]:
+    """``(symbol, side, time) -> order ids`` of the fills, in fill order (one pass, so matching
+    a run's trades costs its fills once, not once per trade)."""
+    if "order_id" not in fills.columns:
+        return {}
+    out: dict[tuple[Any, Any, Any], list[Any]] = {}
+    keys = zip(fills["symbol"], fills["side"], fills["datetime"], strict=True)
+    for key, order in zip(keys, fills["order_id"], strict=True):
+        out.setdefault(key, []).append(order)
+    return out
+
+
+def _first(orders: list[Any] | None, at: int) -> Any:
+    return orders[at] if orders else None
 
 
 @dataclass(frozen=True)

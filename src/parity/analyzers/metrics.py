@@ -22,7 +22,6 @@ Conventions (see design.md, "Run artifacts"):
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
@@ -111,15 +110,6 @@ def compute_metrics(
     result = {key: _clean(out[key]) for key in METRIC_KEYS}
     result["flags"] = dict(sorted(flags.items()))
     return result
-
-
-def metrics_to_json(metrics: dict[str, Any]) -> str:
-    """Serialise metrics with the contract's key order (``flags`` last); NaN is rejected."""
-    ordered = {key: _clean(metrics.get(key)) for key in METRIC_KEYS}
-    ordered["flags"] = dict(sorted((metrics.get("flags") or {}).items()))
-    extra = sorted(set(metrics) - set(ordered))
-    ordered.update({key: _clean(metrics[key]) for key in extra})
-    return json.dumps(ordered, indent=2, allow_nan=False) + "\n"
 
 
 def _return_metrics(

@@ -27,10 +27,10 @@ from parity.journal.columns import FILL_COLUMNS, ORDER_COLUMNS
 from parity.journal.hook import OrderJournal, fill_bar, order_fields
 from parity.journal.ids import OrderIds, number_of
 from parity.journal.writer import EquityRecord
+from parity.timeframe import BT_EPOCH_ORDINAL
 
 __all__ = ["FILL_COLUMNS", "ORDER_COLUMNS", "Recorder", "num2timestamps"]
 
-_EPOCH_ORDINAL = 719163.0
 _REASONS = {
     bt.Order.Margin: "insufficient cash or margin",
     bt.Order.Expired: "expired",
@@ -41,7 +41,7 @@ _REASONS = {
 
 def num2timestamps(values: Sequence[float] | np.ndarray, daily: bool) -> pd.DatetimeIndex:
     """Backtrader float-day numbers to naive timestamps (dates if daily, else whole seconds)."""
-    days = np.asarray(values, dtype="float64") - _EPOCH_ORDINAL
+    days = np.asarray(values, dtype="float64") - BT_EPOCH_ORDINAL
     if daily:
         return pd.to_datetime(np.floor(days), unit="D")
     seconds = np.round(days * 86400.0)

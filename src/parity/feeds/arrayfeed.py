@@ -19,14 +19,13 @@ import numpy as np
 from parity.feeds.bars import BarSeries
 from parity.feeds.currency import is_us_listing
 from parity.feeds.lines import SESSION_END
+from parity.timeframe import BT_EPOCH_ORDINAL
 
 # The end of a US regular session (16:00 New York) as Backtrader's `sessionend` on bar-start
 # labels: the 15:59 bar is the session's last, so a `Close` order fills at its close (Alpaca's
 # official close, the venue's `cls`) instead of at the last after-hours bar. A millisecond short
 # of 16:00 so the 16:00 bar is past it (Backtrader then fills at the annotated 15:59 close).
 US_REGULAR_SESSION_END = dt.time(15, 59, 59, 999000)
-
-_EPOCH_ORDINAL = 719163.0  # datetime.date(1970, 1, 1).toordinal(): Backtrader's float-day epoch
 
 
 def datetime_numbers(series: BarSeries) -> np.ndarray:
@@ -36,7 +35,7 @@ def datetime_numbers(series: BarSeries) -> np.ndarray:
     that orders and timers on daily data behave as users of Backtrader expect.
     """
     seconds = series.frame.index.as_unit("ns").asi8 / 1e9
-    days = _EPOCH_ORDINAL + seconds / 86400.0
+    days = BT_EPOCH_ORDINAL + seconds / 86400.0
     if series.timeframe.is_daily:
         days = np.floor(days) + SESSION_END
     return days

@@ -111,6 +111,17 @@ def read_bar_file(
     return frame
 
 
+def frame_rows(frame: pd.DataFrame, *, origin: str) -> pd.DataFrame:
+    """Bars handed over in memory (a `datetime` column, or a datetime index, and the bar
+    columns) shaped exactly as `read_bar_file` shapes a file's rows."""
+    raw = frame.reset_index() if isinstance(frame.index, pd.DatetimeIndex) else frame
+    raw = raw.reset_index(drop=True)
+    lines = np.arange(1, len(raw) + 1, dtype="int64")
+    out = _normalise(raw, lines, origin=origin, line_kind="row")
+    out.attrs["line_kind"] = "row"
+    return out
+
+
 def apply_adjustment(frame: pd.DataFrame, *, origin: str) -> pd.DataFrame:
     """Scale prices by `adj_close / close` and volume by its inverse; drops `adj_close`.
 

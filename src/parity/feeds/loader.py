@@ -30,7 +30,7 @@ from parity.errors import ConfigError, DataError
 from parity.feeds.adjust import Adjustment, Split, adjust_prices
 from parity.feeds.bars import COLUMNS, BarSeries
 from parity.feeds.currency import check_one_currency
-from parity.feeds.files import data_suffix, file_symbol, read_bar_file
+from parity.feeds.files import data_suffix, file_symbol, frame_rows, read_bar_file
 from parity.feeds.resample import infer_timeframe, resample
 from parity.feeds.sample import DEFAULT_SAMPLE_SYMBOL, sample_path
 from parity.feeds.validate import gap_warnings, validate_frame
@@ -105,6 +105,36 @@ def load_bars(
         series.append(bars)
         warnings.extend(notes)
         adjustments[bars.symbol] = done
+    return LoadedData(tuple(series), tuple(warnings), source, adjustments)
+
+
+def frame_bars(
+    frames: Mapping[str, pd.DataFrame],
+    symbols: Sequence[str],
+    *,
+    source: str,
+    timeframe: Timeframe | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> LoadedData:
+    """`load_bars` on bars already in memory (`{symbol: frame}`, each with a `datetime` column
+    or index and `open, high, low, close, volume`): validated, resampled and windowed exactly as
+    the same rows read from `SYMBOL.csv` files would be, prices as given (raw). `source` names
+    them in errors and the manifest (e.g. `tape`)."""
+    series: list[BarSeries] = []
+    warnings: list[str] = []
+    adjustments: dict[str, PriceAdjustment] = {}
+    for symbol in symbols:
+        if symbol not in frames:
+            raise DataError(
+                f"symbol {symbol} has no bars in {source}; available: {', '.join(sorted(frames))}"
+            )
+        origin = f"{source}/{symbol}"
+        raw = _Raw(symbol, frame_rows(frames[symbol], origin=origin), origin)
+        bars, notes, done = _finish(raw, timeframe, start, end, "raw")
+        series.append(bars)
+        warnings.extend(notes)
+        adjustments[symbol] = done
     return LoadedData(tuple(series), tuple(warnings), source, adjustments)
 
 

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-_EPOCH_ORDINAL = 719163.0  # Backtrader's float day number of 1970-01-01
+from parity.timeframe import BT_EPOCH_ORDINAL
+
 _EPOCH = dt.datetime(1970, 1, 1)
 
 
@@ -35,7 +36,7 @@ def naive(value: dt.datetime) -> dt.datetime:
 def bt_datetime(value: float, daily: bool) -> dt.datetime:
     """One Backtrader float-day number as the run artifacts label it: the date if daily, else
     rounded to whole seconds (the scalar twin of `bt_datetimes`)."""
-    days = value - _EPOCH_ORDINAL
+    days = value - BT_EPOCH_ORDINAL
     if daily:
         return _EPOCH + dt.timedelta(days=math.floor(days))
     return _EPOCH + dt.timedelta(seconds=round(days * 86400.0))  # half to even, as np.round
@@ -43,7 +44,7 @@ def bt_datetime(value: float, daily: bool) -> dt.datetime:
 
 def bt_datetimes(values: Sequence[float] | np.ndarray, daily: bool) -> np.ndarray:
     """Backtrader float-day numbers → `datetime64[us]` (dates if daily, else whole seconds)."""
-    days = np.asarray(values, dtype="float64") - _EPOCH_ORDINAL
+    days = np.asarray(values, dtype="float64") - BT_EPOCH_ORDINAL
     if daily:
         return np.floor(days).astype("int64").astype("datetime64[D]").astype("datetime64[us]")
     seconds = np.round(days * 86400.0).astype("int64")

@@ -29,7 +29,6 @@ FILL_COLUMNS = [
     "order_id",
     "client_order_id",
 ]
-EQUITY_COLUMNS = ["value", "cash"]  # indexed by `datetime`
 TAPE_COLUMNS = [
     "symbol",
     "datetime",

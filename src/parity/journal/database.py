@@ -189,7 +189,6 @@ def _reusable(target: Target) -> bool:
         return False
     finally:
         engine.dispose()
-    return True
 
 
 def _corrupt(target: Target, why: str) -> JournalError:

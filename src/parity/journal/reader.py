@@ -88,12 +88,21 @@ class JournalReader:
     # ------------------------------------------------------------------ plumbing
 
     def _columns(
-        self, model: type[Base], names: Sequence[str], run_id: str, **where: Any
+        self,
+        model: type[Base],
+        names: Sequence[str],
+        run_id: str,
+        *,
+        after_id: int = 0,
+        **where: Any,
     ) -> dict[str, list[Any]]:
-        """`names` of `model`'s rows of `run_id` in insertion order, column by column."""
+        """`names` of `model`'s rows of `run_id` in insertion order, column by column (only the
+        rows after the row `after_id`, if given)."""
         table = table_of(model)
         cols = [sa.type_coerce(table.c[n], _RAW).label(n) for n in names]
         query = sa.select(*cols).where(table.c.run_id == run_id)
+        if after_id:
+            query = query.where(table.c.id > after_id)
         for key, value in where.items():
             query = query.where(table.c[key] == value)
         rows = self._fetch(query.order_by(table.c.id))
@@ -334,17 +343,25 @@ class JournalReader:
         frame.index.name = "datetime"
         return frame
 
-    def tape(self, run_id: str) -> pd.DataFrame:
-        """Every bar received, in arrival order (`tape.csv`); `received_at` in UTC."""
+    def tape(self, run_id: str, *, after_id: int = 0) -> pd.DataFrame:
+        """Every bar received, in arrival order (`tape.csv`); `received_at` in UTC. With
+        `after_id` (see `tape_last_id`), only the bars journaled after that row."""
         names = ["symbol", "start", "open", "high", "low", "close", "volume", "source",
                  "received_at"]  # fmt: skip
-        cols = self._columns(Bar, names, run_id)
+        cols = self._columns(Bar, names, run_id, after_id=after_id)
         frame = pd.DataFrame(dict(zip(TAPE_COLUMNS, cols.values(), strict=True)))
         frame = frame.reindex(columns=TAPE_COLUMNS)
         if len(frame):
             frame["datetime"] = to_datetimes(cols["start"])
             frame["received_at"] = to_datetimes(cols["received_at"]).tz_localize("UTC")
         return frame
+
+    def tape_last_id(self, run_id: str) -> int:
+        """The id of the run's newest tape row (0 without one): what `tape(after_id=)` takes."""
+        table = table_of(Bar)
+        query = sa.select(sa.func.max(table.c.id)).where(table.c.run_id == run_id)
+        rows = self._fetch(query)
+        return int(rows[0][0] or 0) if rows else 0
 
     def last_equity(self, run_id: str) -> tuple[dt.datetime, int] | None:
         """The time and bar number of the run's newest equity row: the last bar the strategy
@@ -402,7 +419,7 @@ class JournalReader:
     def events(self, run_id: str, kind: str | None = None) -> pd.DataFrame:
         """Events of `run_id` (of one `kind` if given): kind, level, payload (dict), at."""
         names = ["kind", "level", "payload", "at"]
-        where = {"kind": kind} if kind is not None else {}
+        where: dict[str, Any] = {"kind": kind} if kind is not None else {}
         cols = self._columns(Event, names, run_id, **where)
         frame = pd.DataFrame(cols, columns=names)
         frame["payload"] = [Codec.unjson(p) for p in cols["payload"]]

@@ -1,13 +1,13 @@
-"""`run_backtest`: config → bars → Cerebro with the simulated broker → journal → run artifacts.
+"""`run_backtest`: config → bars → `simulate` (journaled as it runs) → run artifacts.
 
-The run is journaled (`RUNS_DIR/RUN_ID/journal.sqlite`, or the `PARITY_DB_URL` database) while it
-runs; `equity.csv`, `orders.csv` and `fills.csv` are exports of the journal, and the metrics are
-computed from the same frames, so the journal is the one source of truth."""
+The run is `parity.engine.simulate` plus persistence: it is journaled
+(`RUNS_DIR/RUN_ID/journal.sqlite`, or the `PARITY_DB_URL` database) while it runs, and
+`equity.csv`, `orders.csv`, `fills.csv`, `trades.csv` and `metrics.json` are written from the
+`RunResult`, whose frames are identical to the journal's exports (tested)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import hashlib
 import os
 import shutil
@@ -18,19 +18,13 @@ from typing import Any
 
 import backtrader as bt
 
-from parity.analyzers.ledger import round_trips
-from parity.analyzers.metrics import compute_metrics, daily_returns
-from parity.analyzers.recorder import Recorder
-from parity.analyzers.trim import Trimmer
-from parity.brokers.core import OrderReview
-from parity.brokers.sim import CloseFills, build_sim_broker
 from parity.config import BacktestConfig
-from parity.errors import ParityError, StrategyError
-from parity.feeds.arrayfeed import ArrayFeed
+from parity.engine.simulate import Recording, RunResult, Simulation, simulate
+from parity.errors import ParityError
 from parity.feeds.loader import LoadedData, load_bars
 from parity.journal import Journal, run_journal_target
 from parity.journal.hook import OrderJournal
-from parity.risk.monitor import attach_risk, risk_guard
+from parity.risk.state import JsonRiskStateStore
 from parity.runstore import RunArtifacts, check_run_id, check_runs_dir, new_run_id, write_run
 from parity.strategies.base import ParityStrategy
 from parity.strategies.params import coerce_params, resolved_params
@@ -128,7 +122,7 @@ def readiness_warning(cls: type, loaded: LoadedData) -> str | None:
     )
 
 
-def _manifest(
+def run_manifest(
     run_id: str,
     config: BacktestConfig,
     spec: StrategySpec,
@@ -171,6 +165,15 @@ def _manifest(
     }
 
 
+def _simulation(
+    config: BacktestConfig, spec: StrategySpec, params: dict[str, Any], loaded: LoadedData
+) -> Simulation:
+    return Simulation(
+        loaded.series, spec.cls, params, config.costs, config.cash, config.fill_at,
+        config.allow_short, config.risk, None,
+    )  # fmt: skip
+
+
 def build_cerebro(
     config: BacktestConfig,
     spec: StrategySpec,
@@ -180,67 +183,16 @@ def build_cerebro(
     *,
     runonce: bool | None = None,
 ) -> bt.Cerebro:
-    """Cerebro with the fast feeds, the simulated broker, the strategy and the one recorder.
+    """The Cerebro `simulate` runs (fast feeds, simulated broker, strategy, recorder), for tools
+    that need the Cerebro itself; the risk state lives in `RUNS_DIR/ID_PREFIX/`.
 
     `runonce` (vectorised indicators) follows `config.preload` unless given."""
     runonce = config.preload if runonce is None else runonce
-    cerebro = bt.Cerebro(stdstats=False, preload=config.preload, runonce=runonce, maxcpus=1)
-    for series in loaded.series:
-        cerebro.adddata(ArrayFeed(series=series), name=series.symbol)  # type: ignore[call-arg]
     run_dir = config.runs_dir / str(recorder_kwargs.get("id_prefix", "run"))
-    guard = risk_guard(config.risk, run_dir, fresh=True)
-    cerebro.broker = build_sim_broker(
-        cash=config.cash,
-        costs=config.costs,
-        fill_at=config.fill_at,
-        allow_short=config.allow_short,
-        review=OrderReview(risk=guard),
+    simulation = replace(
+        _simulation(config, spec, params, loaded), risk_store=JsonRiskStateStore.in_run(run_dir)
     )
-    cerebro.addstrategy(spec.cls, **params)
-    if config.fill_at == "close":  # before the recorder: the bar's equity includes its fills
-        cerebro.addanalyzer(CloseFills, _name="close_fills")
-    cerebro.addanalyzer(Recorder, _name="recorder", **recorder_kwargs)
-    cerebro.addanalyzer(Trimmer, _name="trimmer")
-    attach_risk(cerebro, guard)
-    return cerebro
-
-
-def _execute(
-    config: BacktestConfig,
-    spec: StrategySpec,
-    params: dict[str, Any],
-    loaded: LoadedData,
-    recorder_kwargs: dict[str, Any],
-    journal: Journal,
-) -> int:
-    """Run Cerebro (the recorder writes the journal); return the strategy's warm-up in bars.
-
-    Cerebro's lines and indicators are released before returning (Backtrader's objects hold
-    reference cycles, hence the explicit collection), so building the artifacts does not add to
-    the run's peak memory."""
-    try:
-        try:
-            cerebro = build_cerebro(config, spec, params, loaded, recorder_kwargs)
-            strategy = cerebro.run()[0]
-        except IndexError:
-            if not config.preload:
-                raise
-            # Backtrader's vectorised indicators index past the end when the window is shorter
-            # than their warm-up; the bar-by-bar path handles that and gives the same results.
-            journal.discard_run_outputs()
-            cerebro = build_cerebro(config, spec, params, loaded, recorder_kwargs, runonce=False)
-            strategy = cerebro.run()[0]
-    except ParityError:
-        raise
-    except Exception as exc:  # user strategy code can raise anything; name it, keep the cause
-        raise StrategyError(
-            f"strategy {spec.name} raised {type(exc).__name__}: {exc} (rerun with --debug)"
-        ) from exc
-    warmup = int(getattr(strategy, "_minperiod", 1))
-    del cerebro, strategy
-    gc.collect()
-    journal.flush()
-    return warmup
+    return simulation.cerebro(Recording(**recorder_kwargs), preload=config.preload, runonce=runonce)
 
 
 def run_backtest(
@@ -278,38 +230,46 @@ def run_backtest(
     run_id = run_id or new_run_id(spec.name)
     total = max(len(s) for s in loaded.series)
     run_dir = config.runs_dir / run_id
-    manifest = _manifest(run_id, config, spec, params, loaded)
+    manifest = run_manifest(run_id, config, spec, params, loaded)
     created_dir = not run_dir.exists()
     target = run_journal_target(run_dir)
     journal = Journal.open(target, create=True)
     try:
         journal.start_run(run_id, manifest, mode="backtest", venue="sim", pid=os.getpid())
         daily = loaded.series[0].timeframe.is_daily
-        recorder_kwargs: dict[str, Any] = {
-            "id_prefix": run_id,
-            "journal": OrderJournal(journal, daily=daily),
-        }
-        if progress is not None:
-            recorder_kwargs.update(progress=progress(total), progress_every=max(total // 200, 1000))
-        warmup = _execute(config, spec, params, loaded, recorder_kwargs, journal)
-        equity = journal.reader.equity(run_id)
-        orders = journal.reader.orders(run_id)
-        fills = journal.reader.fills(run_id)
+        recording = Recording(
+            id_prefix=run_id,
+            journal=OrderJournal(journal, daily=daily),
+            progress=progress(total) if progress is not None else None,
+            progress_every=max(total // 200, 1000) if progress is not None else 0,
+        )
+        result = simulate(
+            loaded, spec.cls, params, config.costs,
+            cash=config.cash, fill_at=config.fill_at, allow_short=config.allow_short,
+            preload=config.preload, risk=config.risk,
+            risk_store=JsonRiskStateStore.in_run(run_dir), recording=recording,
+        )  # fmt: skip
+        journal.flush()
         journal.finish_run("finished")
     except BaseException:
         _abandon(journal, run_dir if created_dir and not isinstance(target, str) else None)
         raise
     journal.close()
-    if warmup > total and on_warning is not None:
+    if result.warmup > total and on_warning is not None:
         on_warning(
-            f"{spec.name} needs {warmup} bars to warm up but the window has {total}; "
+            f"{spec.name} needs {result.warmup} bars to warm up but the window has {total}; "
             "it made no decisions (widen --from/--to)"
         )
-    trades = round_trips(fills)
-    metrics = compute_metrics(equity, trades, fills, starting_cash=config.cash)
-    returns = daily_returns(equity["value"], config.cash)
-    write_run(run_dir, RunArtifacts(manifest, metrics, equity, returns, trades, orders, fills))
-    return BacktestResult(run_id, run_dir, metrics, loaded.warnings, run_summary(loaded))
+    write_run(run_dir, artifacts(manifest, result))
+    return BacktestResult(run_id, run_dir, result.metrics, loaded.warnings, run_summary(loaded))
+
+
+def artifacts(manifest: dict[str, Any], result: RunResult) -> RunArtifacts:
+    """What a run directory holds for a simulated run."""
+    return RunArtifacts(
+        manifest, result.metrics, result.equity, result.returns, result.trades, result.orders,
+        result.fills,
+    )  # fmt: skip
 
 
 def _abandon(journal: Journal, run_dir: Path | None) -> None:

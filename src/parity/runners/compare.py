@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -39,10 +39,15 @@ from parity.analyzers.matching import missing_fills
 from parity.analyzers.metrics import METRIC_KEYS
 from parity.analyzers.verdict import WORSE, Thresholds, check_stated, verdict
 from parity.errors import ConfigError, DataError, ReportError, StrategyError
+from parity.feeds.loader import LoadedData, frame_bars
 from parity.risk.limits import RiskLimits
-from parity.runstore import RunRecord, RunStore
+from parity.runstore import RunRecord, RunStore, write_run
+from parity.strategies.registry import StrategySpec
 from parity.timeframe import parse_timeframe
 from parity.venues.registry import venue_of_run
+
+if TYPE_CHECKING:
+    from parity.config import BacktestConfig
 
 Notify = Callable[[str], None]
 TWIN_STEM = "divergence"  # divergence.json / .html: the twin compare, read by reports
@@ -257,17 +262,10 @@ def _expect(live: RunData, stated: Mapping[str, float], t: Thresholds) -> dict[s
 
 def tape_sha256(record: RunRecord) -> str | None:
     """The combined sha256 of the tape's bars, as a backtest on them would record it."""
-    from parity.feeds.loader import load_bars
-
     if not (record.path / "tape.csv").is_file():
         return None
-    with tempfile.TemporaryDirectory(prefix="parity-tape-") as tmp:
-        symbols = write_tape(record.path / "tape.csv", Path(tmp))
-        loaded = load_bars(
-            tmp, symbols, timeframe=parse_timeframe(str(record.manifest.get("timeframe")))
-        )
-        digests = "".join(s.sha256() for s in loaded.series)
-    return hashlib.sha256(digests.encode()).hexdigest()
+    loaded = _tape_bars(record.manifest, tape_frames(record.path / "tape.csv"), window=False)
+    return hashlib.sha256("".join(s.sha256() for s in loaded.series).encode()).hexdigest()
 
 
 def _get(manifest: Mapping[str, Any], dotted: str) -> Any:
@@ -337,9 +335,8 @@ class Twins:
     bars: dict[str, dict[str, pd.DataFrame]]
 
 
-def write_tape(tape_csv: Path, directory: Path) -> tuple[str, ...]:
-    """Write `tape.csv` as one `SYMBOL.csv` per symbol (a bar received twice counts once, the
-    last copy wins); return the symbols."""
+def tape_frames(tape_csv: Path) -> dict[str, pd.DataFrame]:
+    """`tape.csv` as one frame of bars per symbol (`split_tape`)."""
     try:
         tape = pd.read_csv(tape_csv, parse_dates=["datetime"])
     except (OSError, ValueError, KeyError) as exc:
@@ -348,16 +345,36 @@ def write_tape(tape_csv: Path, directory: Path) -> tuple[str, ...]:
         ) from None
     if tape.empty:
         raise DataError(f"{tape_csv} holds no bars: the paper run received nothing to compare")
+    return split_tape(tape)
+
+
+def split_tape(tape: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Tape rows (`symbol`, `datetime`, OHLCV) as one frame of bars per symbol, in time order;
+    a bar received twice counts once (the last copy wins)."""
     columns = ["datetime", "open", "high", "low", "close", "volume"]
-    symbols = []
+    frames = {}
     for symbol, rows in tape.groupby("symbol", sort=True):
         bars = rows[columns].drop_duplicates("datetime", keep="last").sort_values("datetime")
-        bars.to_csv(directory / f"{symbol}.csv", index=False)
-        symbols.append(str(symbol))
-    return tuple(symbols)
+        frames[str(symbol)] = bars.reset_index(drop=True)
+    return frames
 
 
-def _check_source(record: RunRecord, allow: bool, warn: Notify) -> str:
+def _tape_bars(
+    manifest: Mapping[str, Any], frames: Mapping[str, pd.DataFrame], *, window: bool = True
+) -> LoadedData:
+    """Bars in memory at the run's timeframe, cut to the run's window (`window`)."""
+    start, end = _window(manifest) if window else (None, None)
+    return frame_bars(
+        frames,
+        tuple(manifest.get("symbols") or sorted(frames)),
+        source="tape",
+        timeframe=parse_timeframe(str(manifest.get("timeframe") or "1Min")),
+        start=start,
+        end=end,
+    )
+
+
+def _check_source(record: RunRecord, allow: bool, warn: Notify) -> StrategySpec:
     from parity.strategies.registry import resolve_strategy
 
     strategy = record.manifest.get("strategy") or {}
@@ -372,7 +389,7 @@ def _check_source(record: RunRecord, allow: bool, warn: Notify) -> str:
         if not allow:
             raise StrategyError(f"{text}; restore it, or pass --allow-code-change")
         warn(f"{text}; compared anyway (--allow-code-change)")
-    return name
+    return spec
 
 
 def _window(manifest: Mapping[str, Any]) -> tuple[dt.date, dt.date]:
@@ -406,29 +423,18 @@ def _history_source(manifest: Mapping[str, Any], directory: Path) -> str:
         raise DataError(f"{exc}; {hint}") from exc
 
 
-def _twin_run(
-    record: RunRecord,
-    config: CompareConfig,
-    strategy: str,
-    data: str,
-    run_id: str,
-    runs_dir: Path,
-) -> tuple[RunData, dict[str, pd.DataFrame]]:
+def twin_config(manifest: Mapping[str, Any], config: CompareConfig, data: str) -> BacktestConfig:
+    """The backtest configuration of a paper run's twin on `data` (module doc)."""
     from parity.config import BacktestConfig
-    from parity.feeds.loader import load_bars
-    from parity.runners.backtest import run_backtest
 
-    manifest = record.manifest
     start, end = _window(manifest)
-    timeframe = parse_timeframe(str(manifest.get("timeframe") or "1Min"))
-    symbols = tuple(manifest.get("symbols") or ())
     zero = config.twin_costs == "zero"
-    backtest = BacktestConfig(
-        strategy=strategy,
+    return BacktestConfig(
+        strategy=str(_get(manifest, "strategy.name") or ""),
         params=dict(manifest.get("params") or {}),
         data=data,
-        symbols=symbols,
-        timeframe=timeframe,
+        symbols=tuple(manifest.get("symbols") or ()),
+        timeframe=parse_timeframe(str(manifest.get("timeframe") or "1Min")),
         start=start,
         end=end,
         cash=float(manifest.get("cash") or 100_000.0),
@@ -437,31 +443,62 @@ def _twin_run(
         fill_at="open",
         adjustment="raw",  # the prices the paper run was served (the venue replays them raw)
         risk=RiskLimits.from_mapping(manifest.get("risk") or {}, source="the paper manifest"),
-        runs_dir=runs_dir,
+        runs_dir=config.runs_dir,
     )
+
+
+def _twin_run(
+    backtest: BacktestConfig, spec: StrategySpec, loaded: LoadedData, run_id: str, twin_dir: Path
+) -> tuple[RunData, dict[str, pd.DataFrame]]:
+    """Simulate the twin in memory and leave its artifacts in `twin_dir` (for the dashboard
+    and for reading); no journal."""
+    from parity.engine.simulate import Recording, simulate
+    from parity.runners.backtest import artifacts, run_manifest
+    from parity.strategies.params import coerce_params
+
+    params = coerce_params(spec.cls, backtest.params)
+    result = simulate(
+        loaded, spec.cls, params, backtest.costs,
+        cash=backtest.cash, fill_at=backtest.fill_at, allow_short=backtest.allow_short,
+        preload=backtest.preload, risk=backtest.risk, recording=Recording(id_prefix=run_id),
+    )  # fmt: skip
+    manifest = run_manifest(run_id, backtest, spec, params, loaded)
     # a twin is derived output of this compare: rebuilt every time, never mixed with a stale one
-    shutil.rmtree(runs_dir / run_id, ignore_errors=True)
-    result = run_backtest(backtest, run_id=run_id)
-    loaded = load_bars(data, symbols, timeframe=timeframe, start=start, end=end)
-    bars = {s.symbol: s.frame for s in loaded.series}
-    return RunData.from_dir(result.run_dir), bars
+    shutil.rmtree(twin_dir, ignore_errors=True)
+    write_run(twin_dir, artifacts(manifest, result))
+    run = RunData(
+        run_id, result.equity, result.orders, result.fills, backtest.cash, result.metrics,
+        manifest,
+    )  # fmt: skip
+    return run, {s.symbol: s.frame for s in loaded.series}
 
 
 def build_twins(
     record: RunRecord, config: CompareConfig, warn: Notify, runs_dir: Path | None = None
 ) -> Twins:
     """Run the tape twin and the history twin of a paper run (module doc) into `runs_dir`
-    (default `PAPER_RUN/compare`)."""
+    (default `PAPER_RUN/compare`), in memory."""
+    from parity.feeds.loader import load_bars
+
     runs_dir = runs_dir or record.path / "compare"
-    strategy = _check_source(record, config.allow_code_change, warn)
+    spec = _check_source(record, config.allow_code_change, warn)
     manifest = record.manifest
+    tape_loaded = _tape_bars(manifest, tape_frames(record.path / "tape.csv"))
+    tape_config = twin_config(manifest, config, "tape")
+    tape, tape_bars = _twin_run(tape_config, spec, tape_loaded, "tape-twin", runs_dir / "tape-twin")
     with tempfile.TemporaryDirectory(prefix="parity-compare-") as tmp:
-        tape_dir = Path(tmp) / "tape"
-        tape_dir.mkdir()
-        write_tape(record.path / "tape.csv", tape_dir)
-        tape, tape_bars = _twin_run(record, config, strategy, str(tape_dir), "tape-twin", runs_dir)
+        # the venue's history: the source a replay read, or vendor history fetched into tmp
         source = config.history or _history_source(manifest, Path(tmp) / "history")
-        history, history_bars = _twin_run(
-            record, config, strategy, source, "history-twin", runs_dir
+        history_config = twin_config(manifest, config, source)
+        history_loaded = load_bars(
+            source,
+            history_config.symbols,
+            timeframe=history_config.timeframe,
+            start=history_config.start,
+            end=history_config.end,
+            adjustment="raw",
         )
+    history, history_bars = _twin_run(
+        history_config, spec, history_loaded, "history-twin", runs_dir / "history-twin"
+    )
     return Twins(tape, history, {"tape": tape_bars, "history": history_bars})

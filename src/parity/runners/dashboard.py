@@ -3,7 +3,6 @@ twin of a paper run computed the way the session-end divergence check computes i
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,16 +17,14 @@ def tape_twin_equity(manifest: Mapping[str, Any], tape: pd.DataFrame) -> pd.Seri
     """Equity of the backtest twin of a paper run on the bars it received (its tape): the
     journaled configuration (strategy, params, symbols, timeframe, costs, risk) and cash."""
     from parity.runners.paper import PaperConfig
-    from parity.runners.session_divergence import _tape_twin
+    from parity.runners.session_divergence import tape_twin
 
     recorded = manifest.get("config")
     if not recorded:
         raise ConfigError("the run recorded no configuration: no twin can be built")
     config = PaperConfig.from_dict(recorded)
     cash = float(manifest.get("starting_cash") or config.cash or 100_000.0)
-    with tempfile.TemporaryDirectory(prefix="parity-dashboard-twin-") as tmp:
-        equity, _orders, _fills = _tape_twin(config, tape, Path(tmp), cash)
-    return equity["value"]
+    return tape_twin(config, tape, cash).equity["value"]
 
 
 def dashboard_server(

@@ -19,7 +19,6 @@ from parity.errors import RunNotFoundError
 from parity.processes import process_alive
 
 OPEN_STATUSES = {"submitted", "accepted", "partial", "new", "partially_filled", "pending_new"}
-STALE_HEARTBEAT = dt.timedelta(seconds=90)
 
 
 def journal_location(run_dir: Path) -> str | Path:

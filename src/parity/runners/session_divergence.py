@@ -1,21 +1,25 @@
 """Divergence during a paper run: at the end of each session the run is compared with its
 backtest twin on the bars received so far (the tape), and the figures are journaled; crossing a
-verdict threshold is journaled as a warning and reported."""
+verdict threshold is journaled as a warning and reported.
+
+The twin is incremental (`SessionTwin`): one Backtrader run kept alive for the paper run and fed
+only the bars received since the last check, so a check costs the session's bars, not the run's."""
 
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-import threading
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import backtrader as bt
 import pandas as pd
 
 from parity.analyzers.divergence import DivergenceMonitor
 from parity.config import BacktestConfig
+from parity.engine.stepper import SteppedTwin
+
+if TYPE_CHECKING:
+    from parity.engine.simulate import RunResult
 
 
 class SessionEnd(bt.Analyzer):
@@ -38,14 +42,116 @@ class SessionEnd(bt.Analyzer):
         self._day = day
 
     def stop(self) -> None:
-        if self._day is not None:
-            self.p.check(self._day)
+        if self._day is not None:  # the last check: the run (and so its twin) has ended
+            getattr(self.p.check, "final", self.p.check)(self._day)
+        close = getattr(self.p.check, "close", None)
+        if close is not None:
+            close()
+
+
+class SessionTwin:
+    """The twin of one paper run, kept between session closes: each check reads only what the
+    journal gained since the last one (equity and tape rows after the last read; orders and
+    fills, one row per order, are read whole) and feeds the twin only the new bars."""
+
+    def __init__(self, config: Any, journal: Any, run_id: str, cash: float) -> None:
+        self.config = config
+        self.journal = journal
+        self.run_id = run_id
+        self.cash = cash
+        self._twin: SteppedTwin | None = None
+        self._equity: list[pd.DataFrame] = []
+        self._equity_id = 0
+        self._tape_id = 0
+        self._held: dict[str, pd.DataFrame] = {}  # tape rows of a bucket not yet complete
+
+    def figures(
+        self, *, last: bool = False
+    ) -> tuple[tuple[pd.DataFrame, ...], tuple[pd.DataFrame, ...]] | None:
+        """`(live, twin)`, each `(equity, orders, fills)` so far; None before any bar. `last`:
+        the run has ended, so the twin's run ends too (as a backtest on the whole tape)."""
+        self.journal.flush()
+        reader = self.journal.reader
+        last_equity, last_tape = (
+            reader.equity_last_id(self.run_id),
+            reader.tape_last_id(self.run_id),
+        )
+        self._equity.append(reader.equity(self.run_id, after_id=self._equity_id))
+        self._equity = [pd.concat(self._equity)] if len(self._equity) > 1 else self._equity
+        self._equity_id = last_equity
+        equity = self._equity[0]
+        equity = equity[~equity.index.duplicated(keep="last")]  # a resumed run's overlap
+        tape = reader.tape(self.run_id, after_id=self._tape_id)
+        self._tape_id = last_tape
+        frames = self._complete_bars(tape)
+        if not len(equity) or (self._twin is None and not frames):
+            return None
+        live = (equity, reader.orders(self.run_id), reader.fills(self.run_id))
+        twin = self._stepped().advance(frames, last=last)
+        return live, (twin.equity, twin.orders, twin.fills)
+
+    def _stepped(self) -> SteppedTwin:
+        if self._twin is None:
+            from parity.engine.simulate import Simulation
+            from parity.strategies.params import coerce_params
+            from parity.strategies.registry import resolve_strategy
+
+            config = BacktestConfig(  # what a backtest on the tape would be
+                strategy=self.config.strategy,
+                params=dict(self.config.params),
+                cash=self.cash,
+                commission=self.config.commission,
+                slippage=self.config.slippage,
+                adjustment="raw",
+                risk=self.config.risk,
+            )
+            cls = resolve_strategy(config.strategy).cls
+            simulation = Simulation(
+                (), cls, coerce_params(cls, config.params), config.costs, config.cash,
+                config.fill_at, config.allow_short, config.risk, None,
+                names=tuple(self.config.symbols),
+            )  # fmt: skip
+            self._twin = SteppedTwin(simulation, tuple(self.config.symbols), self.config.timeframe)
+        return self._twin
+
+    def _complete_bars(self, tape: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """The new tape rows as bars at the run's timeframe. When the tape is finer than that,
+        the newest bucket is held back until a later row shows it complete (the live strategy
+        has not seen it yet either)."""
+        from parity.feeds.loader import frame_bars
+        from parity.feeds.resample import infer_timeframe
+        from parity.runners.compare import split_tape
+
+        rows = split_tape(tape) if len(tape) else {}
+        out: dict[str, pd.DataFrame] = {}
+        for symbol in sorted(set(rows) | set(self._held)):
+            parts = [p for p in (self._held.pop(symbol, None), rows.get(symbol)) if p is not None]
+            merged = pd.concat(parts).drop_duplicates("datetime", keep="last")
+            merged = merged.sort_values("datetime").reset_index(drop=True)
+            bars = (
+                frame_bars(
+                    {symbol: merged}, (symbol,), source="tape", timeframe=self.config.timeframe
+                )
+                .series[0]
+                .frame
+            )
+            if self.config.timeframe > infer_timeframe(pd.DatetimeIndex(merged["datetime"])):
+                last = bars.index[-1]
+                self._held[symbol] = merged[merged["datetime"] >= last]
+                bars = bars.iloc[:-1]
+            if len(bars):
+                out[symbol] = bars
+        return out
+
+    def close(self) -> None:
+        if self._twin is not None:
+            self._twin.close()
 
 
 def session_checker(
     config: Any, *, journal: Any, run_id: str, starting_cash: float, notify: Callable[[str], None]
 ) -> Callable[[dt.date], None]:
-    """The `check` of `SessionEnd` for one paper run."""
+    """The `check` of `SessionEnd` for one paper run (its `close()` ends the twin)."""
 
     def emit(event: dict[str, Any]) -> None:
         crossed = event.get("event") == "divergence_threshold_crossed"
@@ -59,73 +165,40 @@ def session_checker(
     monitor = DivergenceMonitor(
         starting_cash=starting_cash, emit=emit, bar_seconds=config.timeframe.seconds
     )
+    twin = SessionTwin(config, journal, run_id, starting_cash)
 
-    def check(day: dt.date) -> None:
+    def check(day: dt.date, last: bool = False) -> None:
         try:
-            journal.flush()
-            reader = journal.reader
-            equity = reader.equity(run_id)
-            equity = equity[~equity.index.duplicated(keep="last")]  # a resumed run's overlap
-            live = (equity, reader.orders(run_id), reader.fills(run_id))
-            tape = reader.tape(run_id)
-            if not len(live[0]) or not len(tape):
-                return
-            with tempfile.TemporaryDirectory(prefix="parity-twin-") as tmp:
-                twin = _in_own_thread(lambda: _tape_twin(config, tape, Path(tmp), starting_cash))
-                monitor.on_session_end(day, live=live, twin=twin)
+            figures = twin.figures(last=last)
+            if figures is not None:
+                monitor.on_session_end(day, live=figures[0], twin=figures[1])
         except Exception as exc:  # a check that fails must never stop trading
             notify(f"divergence check after {day} skipped: {type(exc).__name__}: {exc}")
 
+    check.final = lambda day: check(day, last=True)  # type: ignore[attr-defined]
+    check.close = twin.close  # type: ignore[attr-defined]
     return check
 
 
-def _in_own_thread(work: Callable[[], Any]) -> Any:
-    """Run `work` on a fresh thread: Backtrader finds the owner of a new indicator or analyzer
-    by walking the call stack, so a backtest must not be built inside the live run's stack."""
-    out: dict[str, Any] = {}
+def tape_twin(config: Any, tape: pd.DataFrame, cash: float) -> RunResult:
+    """The backtest twin of a paper run (`config`: its `PaperConfig`) on the bars it received
+    (its tape), in memory: what the dashboard draws."""
+    from parity.engine.simulate import simulate
+    from parity.feeds.loader import frame_bars
+    from parity.runners.compare import split_tape
 
-    def target() -> None:
-        try:
-            out["value"] = work()
-        except BaseException as exc:  # handed back to the caller's thread
-            out["error"] = exc
-
-    thread = threading.Thread(target=target, name="parity-twin")
-    thread.start()
-    thread.join()
-    if "error" in out:
-        raise out["error"]
-    return out["value"]
-
-
-def _tape_twin(
-    config: Any, tape: pd.DataFrame, tmp: Path, cash: float
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    from parity.runners.backtest import run_backtest
-
-    data = tmp / "bars"
-    data.mkdir()
-    columns = ["datetime", "open", "high", "low", "close", "volume"]
-    for symbol, bars in tape.groupby("symbol"):
-        bars = bars.drop_duplicates("datetime").sort_values("datetime")
-        bars[columns].to_csv(data / f"{symbol}.csv", index=False)
-    result = run_backtest(
-        BacktestConfig(
-            strategy=config.strategy,
-            params=dict(config.params),
-            data=str(data),
-            symbols=tuple(config.symbols),
-            timeframe=config.timeframe,
-            cash=cash,
-            commission=config.commission,
-            slippage=config.slippage,
-            adjustment="raw",  # the bars as the paper run received them
-            risk=config.risk,
-            runs_dir=tmp / "runs",
-        )
+    frames = split_tape(tape)
+    loaded = frame_bars(frames, tuple(config.symbols), source="tape", timeframe=config.timeframe)
+    backtest = BacktestConfig(
+        strategy=config.strategy,
+        params=dict(config.params),
+        cash=cash,
+        commission=config.commission,
+        slippage=config.slippage,
+        adjustment="raw",  # the bars as the paper run received them
+        risk=config.risk,
     )
-    run = result.run_dir
-    equity = pd.read_csv(run / "equity.csv", index_col="datetime", parse_dates=["datetime"])
-    orders = pd.read_csv(run / "orders.csv", parse_dates=["submitted_at"])
-    fills = pd.read_csv(run / "fills.csv", parse_dates=["datetime"])
-    return equity, orders, fills
+    return simulate(
+        loaded, backtest.strategy, backtest.params, backtest.costs, cash=cash,
+        fill_at=backtest.fill_at, allow_short=backtest.allow_short, risk=backtest.risk,
+    )  # fmt: skip

@@ -70,12 +70,13 @@ def _convert(name: str, raw: Any, kind: Any) -> Any:
 def param_types(strategy: type[bt.Strategy]) -> dict[str, Any]:
     """Name → type of every parameter the strategy accepts."""
     spec = getattr(strategy, "Params", None)
+    out: dict[str, Any] = {}
     if spec is not None and dataclasses.is_dataclass(spec):
         hints = typing.get_type_hints(spec)
-        return {f.name: hints[f.name] for f in dataclasses.fields(spec)}
-    out: dict[str, Any] = {}
-    for name, default in strategy.params._getitems():
-        out[name] = type(default) if default is not None else str
+        out = {f.name: hints[f.name] for f in dataclasses.fields(spec)}
+    for name, default in strategy.params._getitems():  # a subclass may add plain params
+        if name not in out:
+            out[name] = type(default) if default is not None else str
     return out
 
 
@@ -92,7 +93,8 @@ def coerce_params(strategy: type[bt.Strategy], raw: Mapping[str, Any]) -> dict[s
     spec = getattr(strategy, "Params", None)
     if isinstance(spec, type) and dataclasses.is_dataclass(spec):
         try:
-            spec(**values)  # runs the dataclass's own validation
+            names = {f.name for f in dataclasses.fields(spec)}
+            spec(**{k: v for k, v in values.items() if k in names})  # its own validation
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"strategy {strategy.__name__}: {exc}") from None
     return values

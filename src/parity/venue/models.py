@@ -3,7 +3,6 @@ RFC 3339 UTC times with `Z`, the Asset key `class`, calendar times as `HH:MM`.""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,11 +33,6 @@ def _opt(value: float | None) -> str | None:
 
 def _time(value: datetime | None) -> str | None:
     return None if value is None else rfc3339(value)
-
-
-def error_body(code: int, message: str, **extra: Any) -> dict[str, Any]:
-    """Alpaca's error body."""
-    return {"code": code, "message": message, **extra}
 
 
 def order_json(order: Order) -> dict[str, Any]:
@@ -226,7 +220,3 @@ def calendar_json(day: date) -> dict[str, Any]:
         "session_close": "2000",
         "settlement_date": (day + timedelta(days=2)).isoformat(),
     }
-
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())

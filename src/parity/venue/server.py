@@ -117,7 +117,6 @@ class VenueServer:
     async def _stop_replay(self) -> None:
         state, replay = self._state, self._replay
         assert state is not None
-        state.stopping = True
         if replay is not None:
             replay.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

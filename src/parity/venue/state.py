@@ -99,7 +99,6 @@ class VenueState:
         self.started = asyncio.Event()
         self.subscriber = asyncio.Event()
         self.acked = asyncio.Event()
-        self.stopping = False
 
     # ----------------------------------------------------------------- status
     def status(self) -> dict[str, Any]:

@@ -153,10 +153,6 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         for done in self._aggregator.add(bar):
             self._ready.append((done, live))
 
-    def _refill_gap(self, last: dt.datetime, start: dt.datetime) -> None:
-        if start - last > dt.timedelta(minutes=1):
-            self._refill(last + dt.timedelta(minutes=1), start)
-
     def _refill(self, start: dt.datetime, end: dt.datetime) -> None:
         """Bars the stream skipped, from history (they are late, but not lost)."""
         try:
