@@ -1,4 +1,5 @@
-"""The frozen, validated configuration of a backtest run: a YAML run file plus command-line flags.
+"""The frozen, validated configuration of a run: `RunConfig` (the fields every run has, declared and
+checked once) and `BacktestConfig`; a backtest's comes from a YAML run file plus command-line flags.
 
 Precedence: a flag given on the command line > the run file > the built-in default.
 Secrets never live here; they come from the environment when a paper run needs them.
@@ -8,28 +9,45 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, ClassVar, Literal, Self, Union, get_args, get_origin, get_type_hints
 
 import yaml
 
 from parity.costs import CostModel, cost_model
+from parity.defaults import DEFAULT_CASH, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE
 from parity.errors import ConfigError
 from parity.feeds.adjust import ADJUSTMENTS, Adjustment
 from parity.parsing import parse_bool
 from parity.risk.limits import RiskLimits
 from parity.timeframe import Timeframe, parse_timeframe
 
-DEFAULT_CASH = 100_000.0
-DEFAULT_COMMISSION = "0"  # Alpaca charges no commission on US equities
-DEFAULT_SLIPPAGE = "5bps"  # a conservative half-spread for liquid large caps
+__all__ = [
+    "DEFAULT_CASH",
+    "DEFAULT_COMMISSION",
+    "DEFAULT_SLIPPAGE",
+    "BacktestConfig",
+    "RunConfig",
+    "build_config",
+    "parse_date",
+    "parse_symbols",
+    "read_run_file",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
-class BacktestConfig:
-    """Everything that determines a backtest's result (and nothing that does not)."""
+class RunConfig:
+    """The fields every run has (a backtest and a paper run), declared and validated once.
+
+    `BacktestConfig` and `PaperConfig` extend it (a subclass may narrow a default, e.g. paper's
+    `cash=None`), so `config.symbols` reads the same in every run, whichever kind it is.
+
+    `to_dict` / `from_dict` are generic over the dataclass fields: a subclass adds fields and
+    checks, never a serializer. `from_dict` ignores keys it does not know and gives missing keys
+    their default, so a configuration journaled by an older version still loads."""
 
     strategy: str = "sma_cross"
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -38,33 +56,117 @@ class BacktestConfig:
     timeframe: Timeframe | None = None
     start: dt.date | None = None
     end: dt.date | None = None
-    cash: float = DEFAULT_CASH
+    cash: float | None = DEFAULT_CASH  # None (paper): the account's cash
     commission: str = DEFAULT_COMMISSION
     slippage: str = DEFAULT_SLIPPAGE
+    runs_dir: Path = Path("runs")
+    risk: RiskLimits | None = None
+
+    # fields `to_dict` leaves out (where the run is written, secrets, injected test objects)
+    _NOT_RECORDED: ClassVar[frozenset[str]] = frozenset({"runs_dir"})
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.strategy, str) or not self.strategy.strip():
+            raise ConfigError(f"strategy {self.strategy!r} must be a name, e.g. sma_cross")
+        if not isinstance(self.params, Mapping):
+            raise ConfigError(f"params {self.params!r} must be a mapping, e.g. -p fast=10")
+        if not isinstance(self.symbols, tuple) or not all(
+            isinstance(s, str) and s for s in self.symbols
+        ):
+            raise ConfigError(f"symbols {self.symbols!r} must be tickers, e.g. --symbols AAPL,MSFT")
+        if self.timeframe is not None and not isinstance(self.timeframe, Timeframe):
+            raise ConfigError(f"timeframe {self.timeframe!r} must be e.g. 1Day, 1Hour or 5Min")
+        if self.cash is not None and (
+            isinstance(self.cash, bool)
+            or not isinstance(self.cash, int | float)
+            or not math.isfinite(self.cash)
+            or self.cash <= 0
+        ):
+            raise ConfigError(f"cash {self.cash} must be a positive amount, e.g. --cash 100000")
+        if self.start and self.end and self.start > self.end:
+            raise ConfigError(f"--from {self.start} is after --to {self.end}; swap them")
+        self.costs  # noqa: B018 - parse now so a bad cost text fails before any work
+
+    @property
+    def costs(self) -> CostModel:
+        return cost_model(self.commission, self.slippage)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as JSON-ready values (what a manifest journals)."""
+        return {
+            f.name: _encode(getattr(self, f.name))
+            for f in fields(self)
+            if f.name not in self._NOT_RECORDED
+        }
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], **overrides: Any) -> Self:
+        """Rebuild a configuration `to_dict` recorded (by this version or an older one)."""
+        hints = get_type_hints(cls)
+        known: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in values or f.name in cls._NOT_RECORDED:
+                continue
+            decode = f.metadata.get("decode") or _decoder(hints[f.name])
+            value = values[f.name]
+            known[f.name] = decode(value) if value is not None and decode else value
+        return cls(**{**known, **overrides})
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Timeframe):
+        return value.name
+    if isinstance(value, dt.date):  # and datetime
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _encode(v) for k, v in value.items()}
+    describe = getattr(value, "describe", None)  # RiskLimits, AlertConfig: their record form
+    return describe() if callable(describe) else value
+
+
+def _decoder(hint: Any) -> Callable[[Any], Any] | None:
+    """How a recorded value becomes the field's type (None: it is already JSON-shaped)."""
+    args = [a for a in get_args(hint) if a is not type(None)]
+    if isinstance(hint, UnionType) or get_origin(hint) is Union:
+        hint = args[0] if len(args) == 1 else None
+    origin = get_origin(hint) or hint
+    decoders: dict[Any, Callable[[Any], Any]] = {
+        Timeframe: parse_timeframe,
+        dt.datetime: lambda v: v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(v),
+        dt.date: lambda v: parse_date(v, "date"),
+        tuple: tuple,
+        Path: Path,
+        Mapping: dict,
+        RiskLimits: lambda v: RiskLimits.from_mapping(v, source="the journal"),
+    }
+    return decoders.get(origin)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BacktestConfig(RunConfig):
+    """Everything that determines a backtest's result (and nothing that does not)."""
+
+    cash: float = DEFAULT_CASH
     fill_at: Literal["open", "close"] = "open"
     allow_short: bool = False
     # splits (default: a split is not a loss), all (splits and dividends: --adjusted), raw (--raw)
     adjustment: Adjustment = "splits"
     preload: bool = True
-    runs_dir: Path = Path("runs")
-    risk: RiskLimits | None = None
 
     def __post_init__(self) -> None:
-        if not math.isfinite(self.cash) or self.cash <= 0:
-            raise ConfigError(f"cash {self.cash} must be a positive amount, e.g. --cash 100000")
-        if self.start and self.end and self.start > self.end:
-            raise ConfigError(f"--from {self.start} is after --to {self.end}; swap them")
+        super().__post_init__()
         if self.adjustment not in ADJUSTMENTS:
             raise ConfigError(
                 f"adjustment {self.adjustment!r} must be one of {', '.join(ADJUSTMENTS)}"
             )
         if self.fill_at not in ("open", "close"):
             raise ConfigError(f"fill {self.fill_at!r} must be 'open' (next bar) or 'close'")
-        self.costs  # noqa: B018 - parse now so a bad cost text fails before any work
-
-    @property
-    def costs(self) -> CostModel:
-        return cost_model(self.commission, self.slippage)
+        if not isinstance(self.allow_short, bool):
+            raise ConfigError(f"allow_short {self.allow_short!r} must be true or false")
 
 
 def parse_date(text: Any, what: str) -> dt.date | None:

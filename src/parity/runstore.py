@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from parity.errors import ConfigError, ReportError, RunNotFoundError
+from parity.manifest import Manifest
 
 _SAFE_RUN_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 
@@ -84,7 +85,7 @@ def _text(text: str) -> Callable[[Path], object]:
 class RunArtifacts:
     """Everything a finished run writes."""
 
-    manifest: dict[str, Any]
+    manifest: Manifest
     metrics: dict[str, Any]
     equity: pd.DataFrame
     returns: pd.Series
@@ -96,7 +97,7 @@ class RunArtifacts:
 def write_run(run_dir: Path, artifacts: RunArtifacts) -> None:
     """Write every artifact; each file is written atomically (tmp + rename)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    manifest = json.dumps(artifacts.manifest, indent=2, default=str)
+    manifest = json.dumps(artifacts.manifest.to_dict(), indent=2, default=str)
     _write_atomic(run_dir / "manifest.json", _text(manifest))
     _write_atomic(run_dir / "metrics.json", _text(json.dumps(artifacts.metrics, indent=2)))
     _write_atomic(
@@ -119,7 +120,7 @@ class RunRecord:
 
     run_id: str
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     metrics: dict[str, Any]
 
     def returns(self) -> pd.Series:
@@ -179,7 +180,9 @@ def run_created_at(run_dir: Path, manifest: Any = None) -> dt.datetime:
             manifest = json.loads((run_dir / "manifest.json").read_text())
         except (OSError, ValueError):
             manifest = None
-    stamp = _as_utc(manifest.get("created_at")) if isinstance(manifest, dict) else None
+    if isinstance(manifest, dict):
+        manifest = Manifest.from_dict(manifest, run_id=run_dir.name)
+    stamp = _as_utc(manifest.created_at) if isinstance(manifest, Manifest) else None
     stamp = stamp or _journal_created_at(run_dir)
     return stamp or dt.datetime.fromtimestamp(run_dir.stat().st_mtime, dt.UTC)
 
@@ -241,13 +244,14 @@ class RunStore:
 
     def _read(self, path: Path) -> RunRecord:
         try:
-            manifest = json.loads((path / "manifest.json").read_text())
+            raw = json.loads((path / "manifest.json").read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise RunNotFoundError(f"{path / 'manifest.json'} is unreadable ({exc})") from None
+        if not isinstance(raw, dict):
+            raise RunNotFoundError(f"{path / 'manifest.json'} is not a JSON object")
+        manifest = Manifest.from_dict(raw, run_id=path.name)
         try:
             metrics = json.loads((path / "metrics.json").read_text())
         except (OSError, json.JSONDecodeError):
             metrics = {}
-        return RunRecord(
-            run_id=manifest.get("run_id", path.name), path=path, manifest=manifest, metrics=metrics
-        )
+        return RunRecord(run_id=manifest.run_id, path=path, manifest=manifest, metrics=metrics)

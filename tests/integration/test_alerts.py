@@ -181,7 +181,7 @@ def test_alerts_test_command_without_sinks():
 def test_a_bad_alert_flag_stops_run_paper_before_anything_starts(tmp_path):
     result = CliRunner().invoke(
         cli,
-        ["run", "paper", "--venue", "local", "--symbols", "IBM", *DAY,
+        ["run", "paper", "--venue", "local", "--slippage", "0", "--symbols", "IBM", *DAY,
          "--alert-drawdown", "lots", "--runs-dir", str(tmp_path)],
     )  # fmt: skip
     assert result.exit_code == 2
@@ -199,7 +199,7 @@ def test_paper_run_alerts_end_to_end(tmp_path, webhook):
     result = CliRunner().invoke(
         cli,
         ["run", "paper", "sma_cross", "--venue", "local", "--data", "sample:minute",
-         "--symbols", "IBM", *DAY, "-p", "fast=5", "-p", "slow=20",
+         "--slippage", "0", "--symbols", "IBM", *DAY, "-p", "fast=5", "-p", "slow=20",
          "--max-orders-per-day", "3", "--alert-url", url, "--alert-drawdown", "0.05%",
          "--runs-dir", str(tmp_path), "--json"],
     )  # fmt: skip
@@ -242,6 +242,7 @@ def test_paper_run_alerts_end_to_end(tmp_path, webhook):
 
 def _paper(tmp_path: Path, name: str, urls: tuple[str, ...]) -> tuple[float, Path]:
     config = PaperConfig(
+        slippage="0",
         strategy="sma_cross",
         params={"fast": "5", "slow": "20"},
         symbols=("IBM",),
@@ -298,6 +299,7 @@ def test_a_flapping_feed_sends_one_message(tmp_path, webhook):
     window = bars[(times >= "2013-10-07 09:30") & (times < "2013-10-07 09:38")]
     window.to_csv(tmp_path / "IBM.csv", index=False)
     config = PaperConfig(
+        slippage="0",
         strategy=f"{tmp_path / 'idle.py'}:Idle",
         symbols=("IBM",),
         venue="local",
@@ -330,6 +332,7 @@ class Crash(bt.Strategy):
 def test_an_unhandled_error_is_journaled_and_alerted_before_the_process_ends(tmp_path, webhook):
     (tmp_path / "crash.py").write_text(CRASH)
     config = PaperConfig(
+        slippage="0",
         strategy=f"{tmp_path / 'crash.py'}:Crash",
         symbols=("IBM",),
         venue="local",
@@ -422,7 +425,7 @@ def test_daily_reports_go_through_the_alert_sinks(tmp_path, webhook):
     result = CliRunner().invoke(
         cli,
         ["run", "paper", "sma_cross", "--venue", "local", "--data", "sample:minute",
-         "--symbols", "IBM", "--from", "2013-10-07", "--to", "2013-10-08",
+         "--slippage", "0", "--symbols", "IBM", "--from", "2013-10-07", "--to", "2013-10-08",
          "--alert-url", webhook.url, "--send-daily-report", "--alert-drawdown", "90%",
          "--alert-daily-loss", "90%", "--runs-dir", str(tmp_path), "--json"],
     )  # fmt: skip

@@ -31,6 +31,7 @@ def test_dropped_streams_are_journaled_with_their_reason_and_alerted(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     config = PaperConfig(
+        slippage="0",
         strategy="sma_cross",
         params={"fast": "5", "slow": "20"},
         symbols=("IBM",),
@@ -80,6 +81,7 @@ def test_dropped_streams_are_journaled_with_their_reason_and_alerted(
 
 def test_a_requested_stop_is_not_a_disconnect(tmp_path: Path) -> None:
     config = PaperConfig(
+        slippage="0",
         strategy="sma_cross",
         symbols=("IBM",),
         venue="local",
@@ -101,6 +103,7 @@ def test_the_feed_goes_stale_after_the_configured_bar_intervals(bars, timeframe,
     store = AlpacaStore(AlpacaCredentials("k", "s"), AlpacaEndpoints())  # nothing is started
     session = AlpacaSession(store)
     config = PaperConfig(
+        slippage="0",
         symbols=("IBM",),
         timeframe=parse_timeframe(timeframe),
         alerts=AlertConfig(stale_bars=bars),

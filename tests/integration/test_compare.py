@@ -29,7 +29,11 @@ def runs(tmp_path_factory) -> Path:
     """A runs directory holding one frictionless paper rehearsal and one frictionless backtest."""
     root = tmp_path_factory.mktemp("compare")
     common = {"strategy": "sma_cross", "params": PARAMS, "symbols": ("IBM",), "runs_dir": root}
-    run_paper(PaperConfig(venue="local", data="sample:minute", cash=100_000.0, **common, **WINDOW))
+    run_paper(
+        PaperConfig(
+            slippage="0", venue="local", data="sample:minute", cash=100_000.0, **common, **WINDOW
+        )
+    )
     run_backtest(
         BacktestConfig(data="sample:minute", commission="0", slippage="0", **common, **WINDOW)
     )
@@ -280,6 +284,7 @@ def test_an_order_decided_on_the_last_bar_is_no_divergence(tmp_path):
     (accepted, never filled), and so does the twin now; no first execution divergence."""
     paper_dir = run_paper(
         PaperConfig(
+            slippage="0",
             strategy="sma_cross",
             params={"fast": "3", "slow": "10"},
             symbols=("IBM",),

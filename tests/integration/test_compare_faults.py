@@ -32,6 +32,7 @@ def paper(runs: Path, **overrides) -> Path:
         "start": DAY,
         "end": DAY,
         "runs_dir": runs,
+        "slippage": "0",
         **overrides,
     }
     return run_paper(PaperConfig(**fields)).run_dir

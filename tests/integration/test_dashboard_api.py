@@ -378,7 +378,8 @@ def test_the_dashboard_max_drawdown_is_the_one_runs_show_prints(tmp_path: Path) 
     run_paper(
         PaperConfig(strategy="sma_cross", params={"fast": "5", "slow": "20"}, symbols=("IBM",),
                     venue="local", data="sample:minute", start=_dt.date(2013, 10, 4),
-                    end=_dt.date(2013, 10, 7), cash=100_000.0, runs_dir=runs_dir, run_id="p")
+                    end=_dt.date(2013, 10, 7), cash=100_000.0, slippage="0", runs_dir=runs_dir,
+                    run_id="p")
     )  # fmt: skip
     shown = CliRunner().invoke(cli, ["runs", "show", "p", "--runs-dir", str(runs_dir), "--json"])
     expected = json.loads(shown.stdout)["metrics"]["max_drawdown"]

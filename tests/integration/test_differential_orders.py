@@ -134,6 +134,7 @@ def backtest(root: Path, name: str, timeframe: str, *, preload: bool = True) -> 
 
 def rehearsal(root: Path, name: str, timeframe: str) -> Path:
     config = PaperConfig(
+        slippage="0",
         strategy=f"{FILE}:{name}",
         symbols=symbols_of(name, timeframe),
         params={"band": str(BAND[timeframe])},

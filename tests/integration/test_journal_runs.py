@@ -150,6 +150,7 @@ def test_cli_reports_a_corrupt_journal_database_in_one_line(
 
 def test_paper_run_is_journaled(tmp_path: Path) -> None:
     config = PaperConfig(
+        slippage="0",
         strategy="sma_cross",
         params={"fast": "5", "slow": "20"},
         symbols=("IBM",),
@@ -214,6 +215,7 @@ def test_broker_hook_commits_intents_before_submission(
 
     monkeypatch.setattr(AlpacaStore, "submit_order", submit_order)
     config = PaperConfig(
+        slippage="0",
         strategy="sma_cross",
         params={"fast": "5", "slow": "20"},
         symbols=("IBM",),

@@ -26,6 +26,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     runs = tmp_path_factory.mktemp("latest") / "runs"
     code, out = invoke(
         "run", "paper", "buy_and_hold", "--venue", "local", "--data", "sample:minute",
+        "--slippage", "0",
         "--symbols", "IBM", *DAY, "--run-id", "zz-paper", "--runs-dir", str(runs),
     )  # fmt: skip
     assert code == 0, out

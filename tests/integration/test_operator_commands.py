@@ -44,7 +44,7 @@ def position(run_dir: Path) -> float:
 
 def test_status_and_flatten_of_a_live_run(tmp_path: Path):
     runs = tmp_path / "runs"
-    config = PaperConfig(strategy="buy_and_hold", symbols=("IBM",), venue="local",
+    config = PaperConfig(slippage="0", strategy="buy_and_hold", symbols=("IBM",), venue="local",
                          data="sample:minute", start=dt.date(2013, 10, 4),
                          end=dt.date(2013, 10, 4), speed=600.0, cash=100_000.0,
                          runs_dir=runs, run_id="live")  # fmt: skip

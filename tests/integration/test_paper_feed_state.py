@@ -57,6 +57,7 @@ def test_states_delayed_live_stale_live(tmp_path: Path):
     window.to_csv(tmp_path / "IBM.csv", index=False)
     out = tmp_path / "seen.json"
     config = PaperConfig(
+        slippage="0",
         strategy=f"{tmp_path / 'watch.py'}:Watch",
         params={"out": str(out)},
         symbols=("IBM",),

@@ -119,6 +119,7 @@ def guarded_run(
     strategy.write_text(GUARDED)
     out = root / "guarded.json"
     config = PaperConfig(
+        slippage="0",
         strategy=f"{strategy}:Guarded",
         params={"signals": json.dumps(signals), "out": str(out)},
         symbols=("IBM",),

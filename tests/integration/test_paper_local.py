@@ -53,6 +53,7 @@ def paper(tmp_path: Path, **overrides) -> Path:
         "venue": "local",
         "data": "sample:minute",
         "cash": 100_000.0,
+        "slippage": "0",
         "runs_dir": tmp_path / "paper",
         **WINDOW,
         **overrides,
@@ -140,6 +141,8 @@ def test_cli_local_rehearsal(tmp_path):
             "sma_cross",
             "--venue",
             "local",
+            "--slippage",
+            "0",
             "--data",
             "sample:minute",
             "--symbols",
@@ -179,6 +182,8 @@ def test_cli_validate_only_against_the_local_venue(tmp_path):
             "paper",
             "--venue",
             "local",
+            "--slippage",
+            "0",
             "--symbols",
             "IBM",
             "--validate-only",
@@ -194,7 +199,18 @@ def test_cli_validate_only_against_the_local_venue(tmp_path):
 
 def test_cli_validate_only_unknown_symbol(tmp_path):
     result = CliRunner().invoke(
-        cli, ["run", "paper", "--venue", "local", "--symbols", "IBM,ZZZZ", "--validate-only"]
+        cli,
+        [
+            "run",
+            "paper",
+            "--venue",
+            "local",
+            "--slippage",
+            "0",
+            "--symbols",
+            "IBM,ZZZZ",
+            "--validate-only",
+        ],
     )
     assert result.exit_code != 0
     assert "ZZZZ" in result.stderr

@@ -36,7 +36,7 @@ def start_command(tmp_path: Path, run_id: str, *risk: str) -> list[str]:
     return [*PARITY, "run", "paper", f"{tmp_path / 'slow.py'}:SlowSmaCross", "--venue", "local",
             "--symbols", "IBM", "--from", "2013-10-04", "--to", "2013-10-07",
             "-p", "fast=5", "-p", "slow=20", "--cash", "100000", "--commission", "0",
-            "--run-id", run_id, "--runs-dir", str(tmp_path / "runs"),
+            "--slippage", "0", "--run-id", run_id, "--runs-dir", str(tmp_path / "runs"),
             "--no-daily-reports", *risk]  # fmt: skip
 
 

@@ -150,6 +150,7 @@ def strategy_file(root: Path) -> str:
 def paper_on_venue(root: Path, plan: list[dict[str, Any]], stop_at: int, **overrides: Any) -> Any:
     out = root / "record.json"
     config = PaperConfig(
+        slippage="0",
         strategy=strategy_file(root),
         params={"plan": json.dumps(plan), "out": str(out), "stop_at": stop_at},
         symbols=("IBM",),
@@ -305,6 +306,8 @@ def test_sigterm_stops_a_timed_local_run_gracefully(tmp_path: Path) -> None:
         "sma_cross",
         "--venue",
         "local",
+        "--slippage",
+        "0",
         "--speed",
         "5",
         "--symbols",

@@ -50,7 +50,7 @@ def backtest(tmp_path: Path, name: str, **overrides: object) -> Path:
 
 
 def paper(tmp_path: Path, name: str, **overrides: object) -> Path:
-    fields = {"data": "sample:minute", **WINDOW, **overrides}
+    fields = {"data": "sample:minute", "slippage": "0", **WINDOW, **overrides}
     config = PaperConfig(
         strategy=f"{STRATEGIES}:{name}", symbols=("IBM",), venue="local", cash=100_000.0,
         runs_dir=tmp_path / "paper", **fields,

@@ -149,6 +149,7 @@ def scripted(
     """Run the scripted strategy on the local venue; (what it recorded, the run directory)."""
     out = root / f"{name}.json"
     config = PaperConfig(
+        slippage="0",
         strategy=strategy_file(root),
         params={"plan": json.dumps(plan), "out": str(out), "stop_at": stop_at},
         symbols=("IBM",),

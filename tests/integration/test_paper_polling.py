@@ -76,6 +76,7 @@ def test_polled_run_trades_like_the_backtest(tmp_path: Path):
     messages: list[str] = []
     paper = run_paper(
         PaperConfig(
+            slippage="0",
             strategy="sma_cross",
             params=params,
             symbols=("IBM",),
@@ -101,6 +102,7 @@ def test_warm_up_bars_are_never_traded_and_poll_failures_do_not_stop_the_run(tmp
     errors: list[str] = []
     paper = run_paper(
         PaperConfig(
+            slippage="0",
             strategy="buy_and_hold",
             symbols=("IBM",),
             venue="sim",
@@ -136,6 +138,7 @@ def test_a_simulated_broker_run_resumes_with_cash_and_positions_from_its_journal
     stop_at = dt.datetime.combine(DAY, dt.time(11, 0))
     paper = run_paper(
         PaperConfig(
+            slippage="0",
             strategy="buy_and_hold",
             symbols=("IBM",),
             venue="sim",

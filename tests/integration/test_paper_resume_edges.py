@@ -108,7 +108,7 @@ def test_a_journal_left_half_made_by_an_older_version_is_completed_not_refused(
 
 def _local(runs: Path, run_id: str, *extra: str) -> list[str]:
     return ["run", "paper", "sma_cross", "--venue", "local", "--symbols", "IBM", "--from", DAY,
-            "--to", DAY, "-p", "fast=5", "-p", "slow=20", "--no-daily-reports",
+            "--slippage", "0", "--to", DAY, "-p", "fast=5", "-p", "slow=20", "--no-daily-reports",
             "--run-id", run_id, "--runs-dir", str(runs), *extra]  # fmt: skip
 
 

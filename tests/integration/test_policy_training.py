@@ -356,6 +356,7 @@ def test_the_policy_runs_unchanged_as_a_paper_rehearsal(checkpoint: Path, tmp_pa
     )
     paper = run_paper(
         PaperConfig(
+            slippage="0",
             strategy="policy",
             params=params,
             symbols=("IBM",),

@@ -75,6 +75,7 @@ def test_halt_stops_new_entries_of_a_running_paper_run_until_reset(tmp_path):
     strategy.write_text(SLOW_BUYER)
     runs = tmp_path / "runs"
     config = PaperConfig(
+        slippage="0",
         strategy=f"{strategy}:SlowBuyer",
         params={"runs": str(runs)},
         symbols=("IBM",),
@@ -205,6 +206,7 @@ def test_trading_hours_on_daily_paper_bars_is_a_one_line_error(tmp_path):
 def test_paper_flags_reach_the_manifest(tmp_path):
     result = invoke(
         "run", "paper", "sma_cross", "--venue", "local", "--symbols", "IBM", *DAY,
+        "--slippage", "0",
         "-p", "fast=5", "-p", "slow=20", "--max-orders-per-day", "2", "--max-drawdown", "15%",
         "--runs-dir", str(tmp_path), "--json",
     )  # fmt: skip
@@ -231,7 +233,9 @@ def test_paper_flags_reach_the_manifest(tmp_path):
     ],
 )
 def test_bad_risk_flags_are_one_line_errors(tmp_path, command, flag, value):
-    extra = ["--venue", "local", "--symbols", "IBM"] if command == "paper" else []
+    extra = (
+        ["--venue", "local", "--slippage", "0", "--symbols", "IBM"] if command == "paper" else []
+    )
     result = invoke("run", command, *extra, flag, value, "--runs-dir", str(tmp_path))
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()

@@ -86,6 +86,7 @@ def twin_orders(request, tmp_path_factory) -> tuple[str, pd.DataFrame, pd.DataFr
     )
     paper = run_paper(
         PaperConfig(
+            slippage="0",
             venue="local",
             data="sample:minute",
             cash=100_000.0,

@@ -22,7 +22,7 @@ ONE_DAY = ["--data", "sample:minute", "--symbols", "IBM", "--from", "2013-10-04"
 def paper(tmp_path: Path, run_id: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(
         cli,
-        ["run", "paper", "--venue", "local", *ONE_DAY, "--run-id", run_id,
+        ["run", "paper", "--venue", "local", "--slippage", "0", *ONE_DAY, "--run-id", run_id,
          "--runs-dir", str(tmp_path / "runs"), "--json"],
     )  # fmt: skip
     return result.exit_code, result.stdout, result.stderr

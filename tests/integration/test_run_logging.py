@@ -61,6 +61,7 @@ def test_paper_run_logs_into_its_directory_with_the_rejection_reason(tmp_path):
     from parity.runners.paper import PaperConfig, run_paper
 
     config = PaperConfig(
+        slippage="0",
         strategy="sma_cross",
         params={"fast": "5", "slow": "20"},
         symbols=("IBM",),
@@ -90,7 +91,7 @@ def test_cli_log_json_writes_only_json_lines(tmp_path):
         cli,
         [
             "--log-json", "--log-file", str(log_file),
-            "run", "paper", "sma_cross", "--venue", "local", "--symbols", "IBM",
+            "run", "paper", "sma_cross", "--venue", "local", "--slippage", "0", "--symbols", "IBM",
             "--from", "2013-10-07", "--to", "2013-10-07", "--runs-dir", str(tmp_path / "runs"),
         ],
     )  # fmt: skip

@@ -91,7 +91,7 @@ def test_a_registered_venue_runs_a_paper_run_with_no_change_elsewhere(tmp_path, 
     )  # fmt: skip
     paper = run_paper(
         PaperConfig(strategy="sma_cross", params=params, symbols=("IBM",), venue="recorded",
-                    cash=100_000.0, runs_dir=tmp_path / "paper")
+                    cash=100_000.0, slippage="0", runs_dir=tmp_path / "paper")
     )  # fmt: skip
     expected = pd.read_csv(backtest.run_dir / "trades.csv")
     got = pd.read_csv(paper.run_dir / "trades.csv")

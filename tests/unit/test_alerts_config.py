@@ -119,7 +119,7 @@ def test_a_paper_configuration_records_thresholds_and_never_the_urls():
     config = PaperConfig(
         symbols=("IBM",), alerts=alert_config(urls=[SECRET_MAIL], env={}, daily_loss="2%")
     )
-    recorded = config.as_dict()
+    recorded = config.to_dict()
     assert "hunter2" not in repr(recorded)
     rebuilt = PaperConfig.from_dict(recorded)
     assert rebuilt.alerts == AlertConfig(daily_loss_pct=2.0)  # a resume gives the URLs again

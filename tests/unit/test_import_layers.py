@@ -17,7 +17,7 @@ import parity
 # top first; a module may import its own layer and the layers below it
 MIDDLE = """venues venue brokers feeds strategies analyzers journal risk reports alerts dashboard
 models config runstore"""
-CORE = "costs errors timeframe parsing logs processes aiosite versions"
+CORE = "costs errors timeframe parsing logs processes aiosite versions defaults manifest"
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"cli"}),
     frozenset({"runners"}),

@@ -278,4 +278,4 @@ def test_a_paper_configuration_records_its_replay_start() -> None:
     from parity.runners.paper_config import PaperConfig
 
     config = PaperConfig(venue="local", symbols=("IBM",), replay_start="2013-10-04T11:00:00")
-    assert PaperConfig.from_dict(config.as_dict()).replay_start == "2013-10-04T11:00:00"
+    assert PaperConfig.from_dict(config.to_dict()).replay_start == "2013-10-04T11:00:00"

@@ -44,6 +44,7 @@ from parity.analyzers.verdict import (
     verdict,
 )
 from parity.errors import ReportError
+from parity.manifest import Manifest
 
 COMPARED_METRICS = (
     "sharpe",
@@ -70,7 +71,7 @@ class RunData:
     fills: pd.DataFrame
     cash: float
     metrics: Mapping[str, Any] = field(default_factory=dict)
-    manifest: Mapping[str, Any] = field(default_factory=dict)
+    manifest: Manifest | None = None
 
     @property
     def bar_times(self) -> pd.DatetimeIndex:
@@ -83,13 +84,15 @@ class RunData:
         return float(self.equity["value"].iloc[-1]) - self.cash if len(self.equity) else 0.0
 
     @classmethod
-    def from_dir(cls, path: Path, manifest: Mapping[str, Any] | None = None) -> RunData:
+    def from_dir(cls, path: Path, manifest: Manifest | None = None) -> RunData:
         """Read a run directory's equity, orders, fills, metrics and manifest."""
         import json
 
         path = Path(path)
         try:
-            manifest = manifest or json.loads((path / "manifest.json").read_text())
+            if manifest is None:
+                raw = json.loads((path / "manifest.json").read_text())
+                manifest = Manifest.from_dict(raw, run_id=path.name)
             metrics = json.loads((path / "metrics.json").read_text())
             equity = pd.read_csv(path / "equity.csv", index_col="datetime", parse_dates=True)
             orders = pd.read_csv(path / "orders.csv")
@@ -97,11 +100,11 @@ class RunData:
         except (OSError, ValueError, KeyError) as exc:
             raise ReportError(f"run {path} is incomplete or malformed ({exc})") from None
         return cls(
-            run_id=str(manifest.get("run_id", path.name)),
+            run_id=manifest.run_id or path.name,
             equity=equity,
             orders=orders,
             fills=fills,
-            cash=float(manifest.get("cash") or 0.0),
+            cash=float(manifest.cash or 0.0),
             metrics=metrics,
             manifest=manifest,
         )

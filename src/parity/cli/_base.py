@@ -104,6 +104,30 @@ def runs_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def cost_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--commission` and `--slippage`, declared once with the same defaults for every command
+    that simulates fills (backtest, paper, the local venue, training)."""
+    from parity.defaults import DEFAULT_COMMISSION, DEFAULT_SLIPPAGE
+
+    func = click.option(
+        "--slippage",
+        default=DEFAULT_SLIPPAGE,
+        help="Simulated fills: 0, 5bps, 0.05% or 0.01/share, against you.",
+    )(func)
+    return click.option(
+        "--commission",
+        default=DEFAULT_COMMISSION,
+        help="Simulated fills: 0, 0.005/share, 0.1%, 10bps; add ,min=1 for a minimum per order.",
+    )(func)
+
+
+def cash_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--cash`, the starting cash of a simulated account."""
+    from parity.defaults import DEFAULT_CASH
+
+    return click.option("--cash", type=float, default=DEFAULT_CASH, help="Starting cash.")(func)
+
+
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(func)
 

@@ -138,12 +138,13 @@ def alerts_list(run_ref: str, runs_dir: Path, as_json: bool) -> None:
 def _configured_sinks(reader: Any, run_id: str) -> list[str] | None:
     """The run's alert sinks (redacted) as its configuration recorded them; None if unknown."""
     from parity.errors import JournalError
+    from parity.manifest import Manifest
 
     try:
-        manifest = reader.run(run_id).manifest or {}
+        manifest = Manifest.from_dict(reader.run(run_id).manifest, run_id=run_id)
     except JournalError:
         return None
-    alerts = (manifest.get("config") or {}).get("alerts")
+    alerts = (manifest.config or {}).get("alerts")
     if not isinstance(alerts, dict) or not isinstance(alerts.get("sinks"), list):
         return None
     return [str(sink) for sink in alerts["sinks"]]

@@ -74,10 +74,13 @@ def _describe(state: Any) -> str:
 
 
 def _limits_of(run_dir: Path) -> Any:
+    from parity.manifest import Manifest
+
     try:
-        return json.loads((run_dir / "manifest.json").read_text()).get("risk")
+        raw = json.loads((run_dir / "manifest.json").read_text())
     except (OSError, json.JSONDecodeError):
         return None
+    return Manifest.from_dict(raw, run_id=run_dir.name).risk if isinstance(raw, dict) else None
 
 
 @cli.command("halt")

@@ -11,7 +11,15 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from parity.cli._base import ParityGroup, cli, json_option, runs_dir_option, say
+from parity.cli._base import (
+    ParityGroup,
+    cash_option,
+    cli,
+    cost_options,
+    json_option,
+    runs_dir_option,
+    say,
+)
 from parity.cli.alerts import alert_options, alerts_from_flags
 from parity.cli.risk import limits_from_flags, risk_options
 from parity.venues.registry import DEFAULT_VENUE, venue_names, venues_help
@@ -103,13 +111,8 @@ class _Progress:
 )
 @click.option("--from", "start", default=None, help="First date, YYYY-MM-DD (inclusive).")
 @click.option("--to", "end", default=None, help="Last date, YYYY-MM-DD (inclusive).")
-@click.option("--cash", type=float, default=100_000.0, help="Starting cash.")
-@click.option(
-    "--commission",
-    default="0",
-    help="0, 0.005/share, 0.1%, 10bps; add ,min=1 for a minimum per order.",
-)
-@click.option("--slippage", default="5bps", help="0, 5bps, 0.05% or 0.01/share, against you.")
+@cash_option
+@cost_options
 @click.option(
     "--fill",
     type=click.Choice(["open", "close"]),
@@ -245,8 +248,7 @@ def _parse_until(text: str | None) -> Any:
     default=None,
     help="Capital the strategy may use [default: account cash; local 100000].",
 )
-@click.option("--commission", default="0", help="Local venue commission, as in backtests.")
-@click.option("--slippage", default="0", help="Local venue slippage, as in backtests.")
+@cost_options
 @click.option(
     "--latency",
     "latency_ms",
@@ -357,8 +359,6 @@ def run_paper_cmd(**values: Any) -> None:
         alerts=alerts_from_flags(values),
         daily_reports=values["daily_reports"],
     )
-    config.costs  # noqa: B018 - a bad cost text fails before anything starts
-
     if values["validate_only"]:
         report = validate_paper(config, say)
         if values["as_json"]:

@@ -31,8 +31,8 @@ def runs_list(runs_dir: Path, as_json: bool) -> None:
                     {
                         "run_id": r.run_id,
                         "run_dir": str(r.path),
-                        "mode": r.manifest.get("mode"),
-                        "strategy": r.manifest.get("strategy", {}).get("name"),
+                        "mode": r.manifest.mode,
+                        "strategy": r.manifest.strategy.name,
                         "metrics": r.metrics,
                     }
                     for r in records
@@ -49,11 +49,11 @@ def runs_list(runs_dir: Path, as_json: bool) -> None:
         rows.append(
             [
                 r.run_id,
-                str(man.get("mode", "?")),
-                str(man.get("strategy", {}).get("name", "?")),
-                ",".join(man.get("symbols", [])),
-                str(man.get("timeframe", "")),
-                f"{str(man.get('start', ''))[:10]}..{str(man.get('end', ''))[:10]}",
+                man.mode,
+                man.strategy.name or "?",
+                ",".join(man.symbols),
+                man.timeframe or "",
+                f"{(man.start or '')[:10]}..{(man.end or '')[:10]}",
                 format_metric("total_return", m.get("total_return")),
                 format_metric("sharpe", m.get("sharpe")),
                 format_metric("max_drawdown", m.get("max_drawdown")),
@@ -91,23 +91,22 @@ def runs_show(run_ref: str, runs_dir: Path, as_json: bool) -> None:
                 {
                     "run_id": record.run_id,
                     "run_dir": str(record.path),
-                    "manifest": record.manifest,
+                    "manifest": record.manifest.to_dict(),
                     "metrics": record.metrics,
                 }
             )
         )
         return
     man = record.manifest
-    strategy = man.get("strategy", {})
     lines = [
         f"run       {record.run_id}",
         f"dir       {record.path}",
-        f"mode      {man.get('mode')} ({man.get('venue')})",
-        f"strategy  {strategy.get('name')} {json.dumps(man.get('params', {}))}",
-        f"data      {man.get('data', {}).get('source')} {','.join(man.get('symbols', []))} "
-        f"{man.get('timeframe')} {str(man.get('start'))[:10]}..{str(man.get('end'))[:10]}",
-        f"costs     commission {man.get('commission')}, slippage {man.get('slippage')}, "
-        f"fill at {man.get('fill_at')}, cash {man.get('cash'):,.2f}",
+        f"mode      {man.mode} ({man.venue})",
+        f"strategy  {man.strategy.name} {json.dumps(dict(man.params), default=str)}",
+        f"data      {man.data.get('source')} {','.join(man.symbols)} "
+        f"{man.timeframe} {str(man.start)[:10]}..{str(man.end)[:10]}",
+        f"costs     commission {man.commission}, slippage {man.slippage}, "
+        f"fill at {man.fill_at}, cash {man.cash or 0.0:,.2f}",
     ]
     click.echo("\n".join(lines))
     click.echo(metrics_table(record.metrics))

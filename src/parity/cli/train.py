@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from parity.cli._base import ParityGroup, cli, json_option, say
+from parity.cli._base import ParityGroup, cash_option, cli, cost_options, json_option, say
 
 
 @cli.group(cls=ParityGroup)
@@ -38,9 +38,8 @@ def train() -> None:
 )
 @click.option("--trade-size", type=int, default=10, help="Shares per BUY/SELL.")
 @click.option("--max-position", type=int, default=40, help="Position cap in shares.")
-@click.option("--cash", type=float, default=100_000.0, help="Starting cash.")
-@click.option("--commission", default="0", help="0, 0.005/share, 0.1%, 10bps; ,min=1.")
-@click.option("--slippage", default="5bps", help="0, 5bps, 0.05% or 0.01/share, against you.")
+@cash_option
+@cost_options
 @click.option(
     "--reward",
     type=click.Choice(["pnl", "risk_adjusted"]),

@@ -8,7 +8,7 @@ from types import FrameType
 
 import click
 
-from parity.cli._base import ParityGroup, cli
+from parity.cli._base import ParityGroup, cash_option, cli, cost_options
 
 
 @cli.group(cls=ParityGroup)
@@ -43,9 +43,8 @@ def _speed(text: str) -> float | None:
     default="max",
     help="max = lock-step on the client's /parity/v1/ack; N = N times real time.",
 )
-@click.option("--cash", type=float, default=100_000.0, help="Starting cash.")
-@click.option("--commission", default="0", help="Commission, e.g. 0.005/share,min=1 or 10bps.")
-@click.option("--slippage", default="5bps", help="Slippage, e.g. 5bps or 0.01/share.")
+@cash_option
+@cost_options
 @click.option("--latency", "latency_ms", type=int, default=0, help="Order latency in ms.")
 @click.option(
     "--volume-share", type=float, default=1.0, help="Max share of a bar's volume per fill."

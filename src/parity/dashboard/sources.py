@@ -22,12 +22,13 @@ from parity.journal.schema import (
     OrderIntent,
     table_of,
 )
+from parity.manifest import Manifest
 
 _EVENT_COLUMNS = ["kind", "level", "payload", "at"]
 
 
 class RunSource(Protocol):
-    def manifest(self) -> dict[str, Any]: ...
+    def manifest(self) -> Manifest: ...
 
     def equity(self) -> pd.DataFrame: ...
 
@@ -55,7 +56,7 @@ class JournalSource:
         self,
         reader: JournalReader,
         run_id: str,
-        manifest: dict[str, Any],
+        manifest: Manifest,
         cache: dict[str, tuple[Any, Any]] | None = None,
     ) -> None:
         self.reader = reader
@@ -64,7 +65,7 @@ class JournalSource:
         self._cache = {} if cache is None else cache
         self._key = f"{reader.target.label}#{run_id}"
 
-    def manifest(self) -> dict[str, Any]:
+    def manifest(self) -> Manifest:
         return self._manifest
 
     def equity(self) -> pd.DataFrame:
@@ -160,8 +161,10 @@ class ArtifactSource:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
 
-    def manifest(self) -> dict[str, Any]:
-        return read_json(self.run_dir / "manifest.json") or {}
+    def manifest(self) -> Manifest:
+        return Manifest.from_dict(
+            read_json(self.run_dir / "manifest.json"), run_id=self.run_dir.name
+        )
 
     def _csv(self, name: str, **kwargs: Any) -> pd.DataFrame:
         try:

@@ -15,12 +15,14 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
+
+from parity.manifest import Manifest
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ class TwinProvider(Protocol):
     """Equity (`value` on a datetime index) of the backtest twin of a paper run, given its
     journaled manifest and the bars it has received (the tape)."""
 
-    def __call__(self, manifest: Mapping[str, Any], tape: pd.DataFrame) -> pd.Series: ...
+    def __call__(self, manifest: Manifest, tape: pd.DataFrame) -> pd.Series: ...
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ class TwinWorker:
         key: str,
         *,
         bars: int,
-        manifest: Mapping[str, Any],
+        manifest: Manifest,
         load_tape: Callable[[], pd.DataFrame],
     ) -> Twin:
         """The twin of run `key` as known now; schedules a computation when one is due."""

@@ -18,6 +18,7 @@ from parity.analyzers.metrics import max_drawdown
 from parity.dashboard.catalog import Catalog, RunRef, read_json, run_status, utcnow
 from parity.dashboard.sources import ArtifactSource, JournalSource, RunSource
 from parity.dashboard.twin import Twin, TwinWorker, compare_twin
+from parity.manifest import Manifest
 
 OPEN_STATUSES = {"submitted", "accepted", "partial", "new", "partially_filled", "pending_new"}
 MAX_POINTS = 5000  # a full equity curve is thinned to this many points (appends are not)
@@ -46,7 +47,8 @@ def source_of(catalog: Catalog, ref: RunRef) -> tuple[RunSource, dict[str, Any]]
     info = catalog.info(ref)
     status = run_status(info, utcnow())
     if info is not None and ref.journal is not None:
-        manifest = read_json(ref.run_dir / "manifest.json") or info.manifest
+        recorded = read_json(ref.run_dir / "manifest.json") or info.manifest
+        manifest = Manifest.from_dict(recorded, run_id=ref.run_id)
         source: RunSource = JournalSource(
             catalog.reader(ref.journal), ref.run_id, manifest, catalog.source_cache
         )
@@ -61,23 +63,13 @@ def source_of(catalog: Catalog, ref: RunRef) -> tuple[RunSource, dict[str, Any]]
     source = ArtifactSource(ref.run_dir)
     manifest = source.manifest()
     status.update(
-        mode=manifest.get("mode"),
-        venue=manifest.get("venue") or "sim",
-        strategy=(manifest.get("strategy") or {}).get("name"),
-        created_at=manifest.get("created_at"),
+        mode=manifest.mode,
+        venue=manifest.venue,
+        strategy=manifest.strategy.name or None,
+        created_at=manifest.created_at,
         finished_at=None,
     )
     return source, status
-
-
-def starting_cash(manifest: Mapping[str, Any]) -> float | None:
-    for key in ("starting_cash", "cash"):
-        value = manifest.get(key)
-        if isinstance(value, int | float) and value > 0:
-            return float(value)
-    config = manifest.get("config") or {}
-    value = config.get("cash") if isinstance(config, Mapping) else None
-    return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
 def run_row(catalog: Catalog, ref: RunRef) -> dict[str, Any]:
@@ -85,13 +77,13 @@ def run_row(catalog: Catalog, ref: RunRef) -> dict[str, Any]:
     source, status = source_of(catalog, ref)
     manifest = source.manifest()
     last = source.last_equity()
-    cash = starting_cash(manifest)
+    cash = manifest.initial_cash
     equity = last[0] if last else None
     return clean(
         {
             "run_id": ref.run_id,
             **status,
-            "symbols": list(manifest.get("symbols") or []),
+            "symbols": list(manifest.symbols),
             "equity": equity,
             "total_return": equity / cash - 1.0 if equity is not None and cash else None,
             "last_bar": last[1] if last else None,
@@ -205,22 +197,19 @@ def divergence(run_dir: Any, events: pd.DataFrame) -> dict[str, Any]:
     )
 
 
-def risk(run_dir: Any, manifest: Mapping[str, Any]) -> dict[str, Any]:
-    config = manifest.get("config") or {}
-    limits = manifest.get("risk") or (config.get("risk") if isinstance(config, Mapping) else None)
+def risk(run_dir: Any, manifest: Manifest) -> dict[str, Any]:
+    limits = manifest.risk_limits
     state = read_json(run_dir / "risk_state.json") if run_dir is not None else None
     return clean({"state": state, "limits": limits})
 
 
-def twin_for(
-    ref: RunRef, source: RunSource, manifest: Mapping[str, Any], worker: TwinWorker | None
-) -> Twin:
-    if manifest.get("mode") == "backtest":
+def twin_for(ref: RunRef, source: RunSource, manifest: Manifest, worker: TwinWorker | None) -> Twin:
+    if manifest.mode == "backtest":
         return Twin("none", "a backtest run has no twin: it is the reference")
     found = compare_twin(ref.run_dir)
     if found is not None:
         return found
-    if worker is None or not manifest.get("config"):
+    if worker is None or not manifest.config:
         return Twin("none", "no twin: run `parity compare RUN` to build one")
     return worker.view(
         ref.run_id, bars=source.tape_size(), manifest=manifest, load_tape=source.tape
@@ -250,15 +239,15 @@ def summary(
     status_col = orders["status"].astype(str).str.lower() if "status" in orders else None
     open_orders = orders[status_col.isin(OPEN_STATUSES)] if status_col is not None else orders[:0]
     alerts = _events(events, "alert")
-    cash = starting_cash(manifest)
+    cash = manifest.initial_cash
     last_value = float(equity["value"].iloc[-1]) if len(equity) else None
     return {
         "run": clean(
             {
                 "run_id": ref.run_id,
                 **status,
-                "symbols": list(manifest.get("symbols") or []),
-                "timeframe": manifest.get("timeframe"),
+                "symbols": list(manifest.symbols),
+                "timeframe": manifest.timeframe,
                 "starting_cash": cash,
                 "equity": last_value,
                 "total_return": last_value / cash - 1.0

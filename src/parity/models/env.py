@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from parity.costs import CostModel
+from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError
 from parity.models.features import FeatureSpec, Normaliser, feature_matrix
 from parity.models.masking import (
@@ -50,7 +51,7 @@ class TradingSetup:
 
     costs: CostModel = field(default_factory=lambda: CostModel(slippage_pct=0.0005))
     """Default: parity's backtest default (no commission, 5 bps slippage)."""
-    cash: float = 100_000.0
+    cash: float = DEFAULT_CASH
     trade_size: int = 10
     max_position: int = 40
     reward: Reward = "pnl"

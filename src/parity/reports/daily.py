@@ -34,11 +34,11 @@ def run_section(inputs: ReportInputs) -> dict[str, Any]:
     return {
         "run_id": inputs.run_id,
         "mode": inputs.mode,
-        "venue": m.get("venue"),
+        "venue": m.venue,
         "status": inputs.status,
-        "strategy": (m.get("strategy") or {}).get("name"),
-        "symbols": list(m.get("symbols") or []),
-        "timeframe": m.get("timeframe"),
+        "strategy": m.strategy.name or None,
+        "symbols": list(m.symbols),
+        "timeframe": m.timeframe,
         "first_date": inputs.dates()[0].isoformat() if inputs.dates() else None,
         "last_date": inputs.dates()[-1].isoformat() if inputs.dates() else None,
     }

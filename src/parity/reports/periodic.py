@@ -21,6 +21,7 @@ import pandas as pd
 
 from parity.analyzers.ledger import TRADE_COLUMNS, round_trips
 from parity.analyzers.metrics import compute_metrics
+from parity.manifest import Manifest
 
 SCHEMA_VERSION = 1
 NEAR_BREACH = 0.8  # a limit used this much (or more) is an action item
@@ -42,7 +43,7 @@ class ReportInputs:
     run_id: str
     mode: str
     status: str
-    manifest: Mapping[str, Any]
+    manifest: Manifest
     starting_cash: float
     equity: pd.DataFrame
     fills: pd.DataFrame

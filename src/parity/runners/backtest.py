@@ -24,6 +24,7 @@ from parity.errors import ParityError
 from parity.feeds.loader import LoadedData, load_bars
 from parity.journal import Journal, run_journal_target
 from parity.journal.hook import OrderJournal
+from parity.manifest import Manifest, StrategyRecord
 from parity.risk.state import JsonRiskStateStore
 from parity.runstore import RunArtifacts, check_run_id, check_runs_dir, new_run_id, write_run
 from parity.strategies.base import ParityStrategy
@@ -128,41 +129,36 @@ def run_manifest(
     spec: StrategySpec,
     params: dict[str, Any],
     loaded: LoadedData,
-) -> dict[str, Any]:
+) -> Manifest:
     first = min(s.frame.index[0] for s in loaded.series)
     last = max(s.frame.index[-1] for s in loaded.series)
-    return {
-        "run_id": run_id,
-        "mode": "backtest",
-        "venue": "sim",
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
-        "strategy": {
-            "name": spec.name,
-            "class": f"{spec.cls.__module__}.{spec.cls.__qualname__}",
-            "source_path": spec.source_path,
-            "source_sha256": spec.source_sha256,
-        },
-        "params": resolved_params(spec.cls, params),
-        "symbols": [s.symbol for s in loaded.series],
-        "timeframe": loaded.series[0].timeframe.name,
-        "data": _data_manifest(config, loaded),
-        "costs": config.costs.describe(),
-        "commission": config.commission,
-        "slippage": config.slippage,
-        "fill_at": config.fill_at,
-        "allow_short": config.allow_short,
-        "cash": config.cash,
-        "start": first.isoformat(),
-        "end": last.isoformat(),
-        "requested_window": {
+    return Manifest(
+        run_id=run_id,
+        mode="backtest",
+        venue="sim",
+        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+        strategy=StrategyRecord.from_spec(spec),
+        params=resolved_params(spec.cls, params),
+        symbols=tuple(s.symbol for s in loaded.series),
+        timeframe=loaded.series[0].timeframe.name,
+        data=_data_manifest(config, loaded),
+        costs=config.costs.describe(),
+        commission=config.commission,
+        slippage=config.slippage,
+        fill_at=config.fill_at,
+        allow_short=config.allow_short,
+        cash=config.cash,
+        start=first.isoformat(),
+        end=last.isoformat(),
+        requested_window={
             "from": config.start.isoformat() if config.start else None,
             "to": config.end.isoformat() if config.end else None,
         },
-        "preload": config.preload,
-        "risk": config.risk.describe() if config.risk else None,
-        "warnings": list(loaded.warnings),
-        "versions": library_versions(),
-    }
+        preload=config.preload,
+        risk=config.risk.describe() if config.risk else None,
+        warnings=tuple(loaded.warnings),
+        versions=library_versions(),
+    )
 
 
 def _simulation(
@@ -235,7 +231,7 @@ def run_backtest(
     target = run_journal_target(run_dir)
     journal = Journal.open(target, create=True)
     try:
-        journal.start_run(run_id, manifest, mode="backtest", venue="sim", pid=os.getpid())
+        journal.start_run(run_id, manifest.to_dict(), mode="backtest", venue="sim", pid=os.getpid())
         daily = loaded.series[0].timeframe.is_daily
         recording = Recording(
             id_prefix=run_id,
@@ -264,7 +260,7 @@ def run_backtest(
     return BacktestResult(run_id, run_dir, result.metrics, loaded.warnings, run_summary(loaded))
 
 
-def artifacts(manifest: dict[str, Any], result: RunResult) -> RunArtifacts:
+def artifacts(manifest: Manifest, result: RunResult) -> RunArtifacts:
     """What a run directory holds for a simulated run."""
     return RunArtifacts(
         manifest, result.metrics, result.equity, result.returns, result.trades, result.orders,

@@ -38,8 +38,10 @@ from parity.analyzers.divergence import RunData, compute_divergence
 from parity.analyzers.matching import missing_fills
 from parity.analyzers.metrics import METRIC_KEYS
 from parity.analyzers.verdict import WORSE, Thresholds, check_stated, verdict
+from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError, DataError, ReportError, StrategyError
 from parity.feeds.loader import LoadedData, frame_bars
+from parity.manifest import Manifest
 from parity.risk.limits import RiskLimits
 from parity.runstore import RunRecord, RunStore, write_run
 from parity.strategies.registry import StrategySpec
@@ -116,9 +118,9 @@ def parse_expect(text: str) -> dict[str, float]:
 
 def _paper_record(store: RunStore, ref: str) -> RunRecord:
     record = store.get(ref)
-    if record.manifest.get("mode") != "paper":
+    if not record.manifest.is_paper:
         raise ConfigError(
-            f"run {record.run_id} is a {record.manifest.get('mode')} run; compare takes a paper run"
+            f"run {record.run_id} is a {record.manifest.mode} run; compare takes a paper run"
         )
     return record
 
@@ -234,8 +236,8 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _bar_seconds(manifest: Mapping[str, Any]) -> float:
-    return float(parse_timeframe(str(manifest.get("timeframe") or "1Min")).seconds)
+def _bar_seconds(manifest: Manifest) -> float:
+    return float(parse_timeframe(manifest.timeframe or "1Min").seconds)
 
 
 def _expect(live: RunData, stated: Mapping[str, float], t: Thresholds) -> dict[str, Any]:
@@ -268,11 +270,17 @@ def tape_sha256(record: RunRecord) -> str | None:
     return hashlib.sha256("".join(s.sha256() for s in loaded.series).encode()).hexdigest()
 
 
-def _get(manifest: Mapping[str, Any], dotted: str) -> Any:
-    value: Any = manifest
-    for part in dotted.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    return value
+def _compared(m: Manifest) -> dict[str, Any]:
+    """What a twin must share with its paper run, by the label a difference is reported under."""
+    return {
+        "strategy": m.strategy.name,
+        "code hash (strategy.source_sha256)": m.strategy.source_sha256,
+        "timeframe": m.timeframe,
+        "symbols": list(m.symbols),
+        "commission": m.commission,
+        "slippage": m.slippage,
+        "cash": m.cash,
+    }
 
 
 def _day(value: Any) -> str | None:
@@ -283,39 +291,34 @@ def manifest_differences(paper: RunRecord, other: RunRecord) -> list[str]:
     """Every difference that makes ``other`` not the paper run's twin, one line each."""
     a, b = paper.manifest, other.manifest
     out: list[str] = []
-    for key in sorted(set(a.get("params") or {}) | set(b.get("params") or {})):
-        pa, pb = (a.get("params") or {}).get(key), (b.get("params") or {}).get(key)
+    for key in sorted(set(a.params) | set(b.params)):
+        pa, pb = a.params.get(key), b.params.get(key)
         if pa != pb:
             out.append(f"params.{key}: paper {pa!r}, backtest {pb!r}")
-    for label, key in (
-        ("strategy", "strategy.name"),
-        ("code hash (strategy.source_sha256)", "strategy.source_sha256"),
-        ("timeframe", "timeframe"),
-        ("symbols", "symbols"),
-        ("commission", "commission"),
-        ("slippage", "slippage"),
-        ("cash", "cash"),
-    ):
-        if _get(a, key) != _get(b, key):
-            out.append(f"{label}: paper {_get(a, key)!r}, backtest {_get(b, key)!r}")
-    venue = venue_of_run(a)
+    paper_values, other_values = _compared(a), _compared(b)
+    for label, value in paper_values.items():
+        if value != other_values[label]:
+            out.append(f"{label}: paper {value!r}, backtest {other_values[label]!r}")
+    venue = venue_of_run(a.to_dict())
     replayed = venue is not None and venue.replays
-    if replayed and _get(a, "data.source") != _get(b, "data.source"):
+    if replayed and a.data_source != b.data_source:
         out.append(
-            f"data source: paper replayed {_get(a, 'data.source')!r}, "
-            f"backtest used {_get(b, 'data.source')!r}"
+            f"data source: paper replayed {a.data_source!r}, backtest used {b.data_source!r}"
         )
-    for label, key in (("window start", "start"), ("window end", "end")):
-        if _day(a.get(key)) != _day(b.get(key)):
-            out.append(f"{label}: paper {_day(a.get(key))}, backtest {_day(b.get(key))}")
-    if out or _get(b, "data.sha256"):
+    for label, day_a, day_b in (
+        ("window start", _day(a.start), _day(b.start)),
+        ("window end", _day(a.end), _day(b.end)),
+    ):
+        if day_a != day_b:
+            out.append(f"{label}: paper {day_a}, backtest {day_b}")
+    if out or b.data.get("sha256"):
         try:
             sha = tape_sha256(paper)
         except (DataError, ConfigError, OSError) as exc:
             out.append(f"data sha256: the tape could not be read ({exc})")
         else:
-            if sha is not None and sha != _get(b, "data.sha256"):
-                theirs = str(_get(b, "data.sha256"))[:12]
+            if sha is not None and sha != b.data.get("sha256"):
+                theirs = str(b.data.get("sha256"))[:12]
                 out.append(
                     f"data sha256: paper tape {sha[:12]}, backtest {theirs} "
                     "(the backtest ran on other bars)"
@@ -360,15 +363,15 @@ def split_tape(tape: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def _tape_bars(
-    manifest: Mapping[str, Any], frames: Mapping[str, pd.DataFrame], *, window: bool = True
+    manifest: Manifest, frames: Mapping[str, pd.DataFrame], *, window: bool = True
 ) -> LoadedData:
     """Bars in memory at the run's timeframe, cut to the run's window (`window`)."""
     start, end = _window(manifest) if window else (None, None)
     return frame_bars(
         frames,
-        tuple(manifest.get("symbols") or sorted(frames)),
+        manifest.symbols or tuple(sorted(frames)),
         source="tape",
-        timeframe=parse_timeframe(str(manifest.get("timeframe") or "1Min")),
+        timeframe=parse_timeframe(manifest.timeframe or "1Min"),
         start=start,
         end=end,
     )
@@ -377,10 +380,9 @@ def _tape_bars(
 def _check_source(record: RunRecord, allow: bool, warn: Notify) -> StrategySpec:
     from parity.strategies.registry import resolve_strategy
 
-    strategy = record.manifest.get("strategy") or {}
-    name = str(strategy.get("name") or "")
+    name = record.manifest.strategy.name
     spec = resolve_strategy(name)
-    recorded = strategy.get("source_sha256")
+    recorded = record.manifest.strategy.source_sha256
     if recorded and spec.source_sha256 != recorded:
         text = (
             f"strategy source {spec.source_path} changed since run {record.run_id} (sha256 "
@@ -392,57 +394,54 @@ def _check_source(record: RunRecord, allow: bool, warn: Notify) -> StrategySpec:
     return spec
 
 
-def _window(manifest: Mapping[str, Any]) -> tuple[dt.date, dt.date]:
-    start, end = manifest.get("start"), manifest.get("end")
-    if not start or not end:
+def _window(manifest: Manifest) -> tuple[dt.date, dt.date]:
+    window = manifest.window
+    if window is None:
         raise ReportError(
-            f"paper run {manifest.get('run_id')} recorded no bars (no start/end); "
-            "nothing to compare"
+            f"paper run {manifest.run_id} recorded no bars (no start/end); nothing to compare"
         )
-    return dt.datetime.fromisoformat(start).date(), dt.datetime.fromisoformat(end).date()
+    return window
 
 
-def _history_source(manifest: Mapping[str, Any], directory: Path) -> str:
+def _history_source(manifest: Manifest, directory: Path) -> str:
     """The paper run's venue's history of its window: the source a replay read, or vendor
     history fetched into `directory`."""
-    venue = venue_of_run(manifest)
+    venue = venue_of_run(manifest.to_dict())
     if venue is None:
         raise ConfigError(
-            f"paper run {manifest.get('run_id')} traded on venue {manifest.get('venue')!r}, "
+            f"paper run {manifest.run_id} traded on venue {manifest.venue!r}, "
             "unknown to this version; pass --history SOURCE"
         )
     directory.mkdir()
     start, end = _window(manifest)
-    recorded = str(_get(manifest, "data.source") or "")
     try:
-        return venue.history_source(
-            recorded, tuple(manifest.get("symbols") or ()), start, end, directory
-        )
+        return venue.history_source(manifest.data_source, manifest.symbols, start, end, directory)
     except DataError as exc:
         hint = "pass --against BACKTEST_RUN or --expect NAME=VALUE,... to compare without it"
         raise DataError(f"{exc}; {hint}") from exc
 
 
-def twin_config(manifest: Mapping[str, Any], config: CompareConfig, data: str) -> BacktestConfig:
+def twin_config(manifest: Manifest, config: CompareConfig, data: str) -> BacktestConfig:
     """The backtest configuration of a paper run's twin on `data` (module doc)."""
     from parity.config import BacktestConfig
 
     start, end = _window(manifest)
     zero = config.twin_costs == "zero"
     return BacktestConfig(
-        strategy=str(_get(manifest, "strategy.name") or ""),
-        params=dict(manifest.get("params") or {}),
+        strategy=manifest.strategy.name,
+        params=dict(manifest.params),
         data=data,
-        symbols=tuple(manifest.get("symbols") or ()),
-        timeframe=parse_timeframe(str(manifest.get("timeframe") or "1Min")),
+        symbols=manifest.symbols,
+        timeframe=parse_timeframe(manifest.timeframe or "1Min"),
         start=start,
         end=end,
-        cash=float(manifest.get("cash") or 100_000.0),
-        commission="0" if zero else str(manifest.get("commission") or "0"),
-        slippage="0" if zero else str(manifest.get("slippage") or "0"),
+        cash=float(manifest.cash or DEFAULT_CASH),
+        # a manifest without costs predates their recording: its run was frictionless
+        commission="0" if zero else manifest.commission or "0",
+        slippage="0" if zero else manifest.slippage or "0",
         fill_at="open",
         adjustment="raw",  # the prices the paper run was served (the venue replays them raw)
-        risk=RiskLimits.from_mapping(manifest.get("risk") or {}, source="the paper manifest"),
+        risk=RiskLimits.from_mapping(manifest.risk or {}, source="the paper manifest"),
         runs_dir=config.runs_dir,
     )
 

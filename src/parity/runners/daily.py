@@ -21,6 +21,7 @@ import pandas as pd
 from parity.errors import ConfigError, ParityError, RunNotFoundError
 from parity.journal.database import run_journal_target
 from parity.journal.reader import JournalReader
+from parity.manifest import Manifest
 from parity.reports.daily import daily_report
 from parity.reports.periodic import Report, ReportInputs, session_dates
 from parity.reports.render import FORMATS, SUFFIX, render, title_of
@@ -56,23 +57,25 @@ def _tape_closes(tape: pd.DataFrame) -> pd.DataFrame:
     return closes
 
 
-def _data_closes(manifest: dict[str, Any]) -> pd.DataFrame:
+def _data_closes(manifest: Manifest) -> pd.DataFrame:
     """Last close per date and symbol from a backtest's data source (empty if unavailable)."""
     from parity.feeds.adjust import manifest_adjustment
     from parity.feeds.loader import load_bars
     from parity.timeframe import parse_timeframe
 
-    data = manifest.get("data") or {}
+    window = manifest.window
+    if window is None or manifest.timeframe is None:
+        return pd.DataFrame()
     try:
         loaded = load_bars(
-            str(data.get("source") or "sample"),
-            manifest.get("symbols") or None,
-            timeframe=parse_timeframe(manifest["timeframe"]),
-            start=dt.date.fromisoformat(str(manifest["start"])[:10]),
-            end=dt.date.fromisoformat(str(manifest["end"])[:10]),
-            adjustment=manifest_adjustment(data),
+            manifest.data_source or "sample",
+            list(manifest.symbols) or None,
+            timeframe=parse_timeframe(manifest.timeframe),
+            start=window[0],
+            end=window[1],
+            adjustment=manifest_adjustment(manifest.data),
         )
-    except (ParityError, KeyError, ValueError, TypeError, OSError):
+    except (ParityError, ValueError, TypeError, OSError):
         return pd.DataFrame()
     closes = {
         s.symbol: s.frame["close"].groupby(pd.DatetimeIndex(s.frame.index).normalize()).last()
@@ -81,10 +84,10 @@ def _data_closes(manifest: dict[str, Any]) -> pd.DataFrame:
     return pd.concat(closes, axis=1) if closes else pd.DataFrame()
 
 
-def _limits(manifest: dict[str, Any]) -> Any:
+def _limits(manifest: Manifest) -> Any:
     from parity.risk.limits import RiskLimits
 
-    raw = (manifest.get("config") or {}).get("risk") or manifest.get("risk")
+    raw = manifest.risk_limits
     if not raw:
         return None
     try:
@@ -109,15 +112,16 @@ def _risk_state(run_dir: Path) -> dict[str, Any] | None:
 def read_inputs(reader: JournalReader, run_id: str, run_dir: Path) -> ReportInputs:
     """Everything a report needs of `run_id`, from its journal and its run directory."""
     info = reader.run(run_id)
-    manifest = dict(info.manifest or {})
-    manifest.update(_file_json(run_dir / "manifest.json") or {})
+    recorded = dict(info.manifest or {})
+    recorded.update(_file_json(run_dir / "manifest.json") or {})
+    manifest = Manifest.from_dict(recorded, run_id=run_id)
     equity = reader.equity(run_id)
     equity = equity[~equity.index.duplicated(keep="last")].sort_index()  # a resumed run's overlap
     tape = reader.tape(run_id)
     events = reader.events(run_id)
     arrivals = tape[["received_at", "datetime"]] if len(tape) else None
     events["date"] = pd.Series(session_dates(events, arrivals), index=events.index, dtype=object)
-    cash = manifest.get("starting_cash") or manifest.get("cash")
+    cash = manifest.starting_cash or manifest.cash
     if cash is None:
         cash = float(equity["value"].iloc[0]) if len(equity) else 0.0
     compare_path = run_dir / "divergence.json"  # the twin compare's (--expect/--against: own files)
@@ -130,7 +134,7 @@ def read_inputs(reader: JournalReader, run_id: str, run_dir: Path) -> ReportInpu
         compare_at = dt.datetime.fromtimestamp(stamp, dt.UTC).replace(tzinfo=None)
     return ReportInputs(
         run_id=run_id,
-        mode=str(manifest.get("mode") or info.mode),
+        mode=str(recorded.get("mode") or info.mode),
         status=info.status,
         manifest=manifest,
         starting_cash=float(cash),

@@ -3,27 +3,26 @@ twin of a paper run computed the way the session-end divergence check computes i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from parity.dashboard import Catalog, DashboardServer, TwinWorker
+from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError
+from parity.manifest import Manifest
 
 
-def tape_twin_equity(manifest: Mapping[str, Any], tape: pd.DataFrame) -> pd.Series:
+def tape_twin_equity(manifest: Manifest, tape: pd.DataFrame) -> pd.Series:
     """Equity of the backtest twin of a paper run on the bars it received (its tape): the
     journaled configuration (strategy, params, symbols, timeframe, costs, risk) and cash."""
     from parity.runners.paper import PaperConfig
     from parity.runners.session_divergence import tape_twin
 
-    recorded = manifest.get("config")
-    if not recorded:
+    if not manifest.config:
         raise ConfigError("the run recorded no configuration: no twin can be built")
-    config = PaperConfig.from_dict(recorded)
-    cash = float(manifest.get("starting_cash") or config.cash or 100_000.0)
+    config = PaperConfig.from_dict(manifest.config)
+    cash = float(manifest.starting_cash or config.cash or DEFAULT_CASH)
     return tape_twin(config, tape, cash).equity["value"]
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from parity.analyzers.holdings import holdings, open_positions
 from parity.errors import RunNotFoundError
+from parity.manifest import Manifest
 from parity.processes import process_alive
 
 OPEN_STATUSES = {"submitted", "accepted", "partial", "new", "partially_filled", "pending_new"}
@@ -166,11 +167,11 @@ def flatten_run(run_dir: Path) -> list[str]:
         ]
     reader = JournalReader.open(journal_location(run_dir))
     try:
-        manifest = reader.run(run_id).manifest or {}
+        manifest = Manifest.from_dict(reader.run(run_id).manifest, run_id=run_id)
     finally:
         reader.close()
-    config = manifest.get("config") or {}
-    venue = venue_of_run(manifest)
+    config = manifest.config or {}
+    venue = venue_of_run(manifest.to_dict())
     lines = venue.flatten_stopped(run_id, config.get("symbols") or []) if venue else None
     if lines is None:
         return [

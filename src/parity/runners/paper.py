@@ -25,11 +25,13 @@ from parity.alerts.engine import RunAlerts
 from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import KEEP_BARS, Trimmer
 from parity.brokers.core import BrokerCore, OrderIds, OrderReview
+from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError, JournalError, ParityError, StrategyError
 from parity.journal.database import run_journal_target
 from parity.journal.hook import OrderJournal
 from parity.journal.lock import RunLock, lock_run
 from parity.logs import FILE_ONLY, run_log
+from parity.manifest import Manifest
 from parity.risk.monitor import attach_risk, risk_guard, risk_notifier
 from parity.runners.daily import (
     SessionCloseTimer,
@@ -184,7 +186,7 @@ def run_paper(
     try:
         report = session.check(config, notify)
         account_cash = (report.get("account") or {}).get("cash")
-        starting_cash = float(config.cash or account_cash or 100_000.0)
+        starting_cash = float(config.cash or account_cash or DEFAULT_CASH)
         if resume is None or resume.lock is None:  # one process writes a run at a time
             cleanup.callback(lock_run(run_journal_target(config.runs_dir / run_id), run_id).release)
         clock = (report.get("clock") or {}).get("timestamp")
@@ -195,7 +197,7 @@ def run_paper(
             run_id=run_id,
             venue=session.venue,
             extra={
-                "config": config.as_dict(),
+                "config": config.to_dict(),
                 "starting_cash": starting_cash,
                 "account_cash": account_cash,  # what `--resume` checks the venue's cash against
                 # bars before it are the warm-up: what a resume re-reads as such
@@ -210,9 +212,10 @@ def run_paper(
         account = None if config.dry_run else session.venue_account()
         point = ResumePoint()
         if resume is not None:
-            manifest = journal.reader.run(run_id).manifest or {}
-            resume.starting_cash = float(manifest.get("starting_cash", starting_cash))
-            live_from = manifest.get("live_from")
+            manifest = Manifest.from_dict(journal.reader.run(run_id).manifest, run_id=run_id)
+            recorded_cash = manifest.starting_cash
+            resume.starting_cash = float(starting_cash if recorded_cash is None else recorded_cash)
+            live_from = manifest.live_from
             point = resume_point(
                 journal.reader,
                 run_id,
@@ -435,7 +438,7 @@ def resume_paper(
             f"run {run_dir.name} finished cleanly (at {info.finished_at} UTC); --resume "
             "continues a crashed run only: start a new run to trade on"
         )
-    recorded = (info.manifest or {}).get("config")
+    recorded = Manifest.from_dict(info.manifest, run_id=run_dir.name).config
     if not recorded:
         raise ConfigError(f"run {run_dir.name} has no recorded configuration; it cannot be resumed")
     warm = backfill if backfill is not None else max(int(recorded.get("backfill") or 0), 200)

@@ -4,36 +4,30 @@ that `--resume` rebuilds it; alert sink URLs excepted: they carry secrets)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import math
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from parity.alerts.config import AlertConfig
-from parity.costs import CostModel, cost_model
-from parity.risk.limits import RiskLimits
-from parity.timeframe import MINUTE, Timeframe, parse_timeframe
+from parity.config import RunConfig
+from parity.errors import ConfigError
+from parity.timeframe import MINUTE, Timeframe
 from parity.venues.registry import DEFAULT_VENUE, venue_named
+
+EXISTING = ("refuse", "adopt", "flatten")
 
 
 @dataclass(frozen=True, kw_only=True)
-class PaperConfig:
+class PaperConfig(RunConfig):
     """A paper run. Costs, latency and volume share set the local venue's fill model (and the
     simulated broker's for `--venue sim` and `--dry-run`)."""
 
-    strategy: str = "sma_cross"
-    params: Mapping[str, Any] = field(default_factory=dict)
-    symbols: tuple[str, ...] = ()
     timeframe: Timeframe = MINUTE
-    venue: str = DEFAULT_VENUE  # a name in `venues.registry`
     data: str = "sample:minute"
-    start: dt.date | None = None
-    end: dt.date | None = None
+    cash: float | None = None  # default: the account's cash (the venue's default account's)
+    venue: str = DEFAULT_VENUE  # a name in `venues.registry`
     speed: float | None = None
     until: dt.datetime | None = None
-    cash: float | None = None
-    commission: str = "0"
-    slippage: str = "0"
     latency_ms: int = 0
     volume_share: float = 1.0
     backfill: int = 0
@@ -41,67 +35,42 @@ class PaperConfig:
     existing: Literal["refuse", "adopt", "flatten"] = "refuse"
     flatten_on_exit: bool = False
     dry_run: bool = False
-    runs_dir: Path = Path("runs")
     faults: Any = None  # a venue FaultPlan (local venue only): injected errors for rehearsals
-    risk: RiskLimits | None = None  # risk limits; a paper run always has a kill switch
     run_id: str | None = None  # default: a new id (client order ids are `RUN_ID-000001`, ...)
     replay_start: str | None = None  # local venue: first streamed bar (ISO); earlier = history
     # compare with the backtest twin on the tape at each session end (re-runs the strategy
     # in-process, so it is opt-in: a strategy with side effects would repeat them)
     divergence_check: bool = False
-    alerts: AlertConfig = field(default_factory=AlertConfig)  # thresholds and sink URLs
+    # thresholds and sink URLs (URLs are never journaled: `describe()` redacts them)
+    alerts: AlertConfig = field(
+        default_factory=AlertConfig, metadata={"decode": AlertConfig.from_record}
+    )
     # write RUN_DIR/reports/daily-DATE.{txt,json,html} at each session close (journaled)
     daily_reports: bool = True
 
-    @property
-    def costs(self) -> CostModel:
-        return cost_model(self.commission, self.slippage)
+    # where it is written, how it meets an account that already holds positions and its id
+    # are the resume's to decide; faults are an injected test object
+    _NOT_RECORDED: ClassVar[frozenset[str]] = frozenset(
+        {"runs_dir", "existing", "run_id", "faults"}
+    )
 
-    def as_dict(self) -> dict[str, Any]:
-        """The run's configuration as JSON-ready values (journaled, so a resume rebuilds it)."""
-        return {
-            "strategy": self.strategy, "params": dict(self.params),
-            "symbols": list(self.symbols), "timeframe": self.timeframe.name,
-            "venue": self.venue, "data": self.data,
-            "start": self.start.isoformat() if self.start else None,
-            "end": self.end.isoformat() if self.end else None,
-            "speed": self.speed, "until": self.until.isoformat() if self.until else None,
-            "cash": self.cash, "commission": self.commission, "slippage": self.slippage,
-            "latency_ms": self.latency_ms, "volume_share": self.volume_share,
-            "backfill": self.backfill, "poll_seconds": self.poll_seconds,
-            "flatten_on_exit": self.flatten_on_exit, "dry_run": self.dry_run,
-            "divergence_check": self.divergence_check,
-            "daily_reports": self.daily_reports,
-            "replay_start": self.replay_start,
-            "risk": self.risk.describe() if self.risk else None,
-            "alerts": self.alerts.describe(),  # redacted: no sink URL is ever journaled
-        }  # fmt: skip
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any], **overrides: Any) -> PaperConfig:
-        """Rebuild a configuration recorded by `as_dict`."""
-        v = dict(values)
-        fields_: dict[str, Any] = {
-            "strategy": v["strategy"], "params": v.get("params") or {},
-            "symbols": tuple(v["symbols"]), "timeframe": parse_timeframe(v["timeframe"]),
-            "venue": v["venue"], "data": v.get("data", "sample:minute"),
-            "start": dt.date.fromisoformat(v["start"]) if v.get("start") else None,
-            "end": dt.date.fromisoformat(v["end"]) if v.get("end") else None,
-            "speed": v.get("speed"),
-            "until": dt.datetime.fromisoformat(v["until"]) if v.get("until") else None,
-            "cash": v.get("cash"), "commission": v.get("commission", "0"),
-            "slippage": v.get("slippage", "0"), "latency_ms": v.get("latency_ms", 0),
-            "volume_share": v.get("volume_share", 1.0), "backfill": v.get("backfill", 0),
-            "poll_seconds": v.get("poll_seconds", 30.0),
-            "flatten_on_exit": v.get("flatten_on_exit", False),
-            "dry_run": v.get("dry_run", False),
-            "divergence_check": v.get("divergence_check", False),
-            "daily_reports": v.get("daily_reports", True),
-            "replay_start": v.get("replay_start"),
-            "risk": RiskLimits.from_mapping(v.get("risk") or {}, source="the journal"),
-            "alerts": AlertConfig.from_record(v.get("alerts")),  # URLs: from env/flags again
-        }  # fmt: skip
-        return cls(**{**fields_, **overrides})
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.timeframe, Timeframe):
+            raise ConfigError(f"timeframe {self.timeframe!r} must be e.g. 1Min, 5Min or 1Day")
+        venue_named(self.venue)  # an unknown name is a one-line error naming the choices
+        if self.existing not in EXISTING:
+            raise ConfigError(f"existing {self.existing!r} must be one of {', '.join(EXISTING)}")
+        if self.speed is not None and not (math.isfinite(self.speed) and self.speed > 0):
+            raise ConfigError(f"speed {self.speed} must be max or a positive number, e.g. 60")
+        if not isinstance(self.latency_ms, int) or self.latency_ms < 0:
+            raise ConfigError(f"latency {self.latency_ms} must be whole milliseconds >= 0")
+        if not 0 < self.volume_share <= 1:
+            raise ConfigError(f"volume share {self.volume_share} must be in (0, 1], e.g. 0.1")
+        if not isinstance(self.backfill, int) or self.backfill < 0:
+            raise ConfigError(f"backfill {self.backfill} must be a number of bars >= 0")
+        if not (math.isfinite(self.poll_seconds) and self.poll_seconds > 0):
+            raise ConfigError(f"poll seconds {self.poll_seconds} must be positive, e.g. 30")
 
     def data_source_label(self) -> str:
         """Where the run's bars come from, as its venue records it."""

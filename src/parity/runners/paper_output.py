@@ -18,6 +18,8 @@ from parity.analyzers.metrics import compute_metrics, daily_returns
 from parity.errors import JournalError, ParityError
 from parity.journal import BarRecord, Journal, run_journal_target
 from parity.journal.columns import TAPE_COLUMNS
+from parity.manifest import Manifest, StrategyRecord
+from parity.runners.paper_config import PaperConfig
 from parity.runstore import RunArtifacts, write_frame, write_run
 from parity.strategies.params import resolved_params
 from parity.venues.types import StreamBar
@@ -80,17 +82,8 @@ class Tape:
             return pd.DataFrame(list(self.rows), columns=TAPE_COLUMNS)
 
 
-def _strategy_manifest(spec: Any) -> dict[str, Any]:
-    return {
-        "name": spec.name,
-        "class": f"{spec.cls.__module__}.{spec.cls.__qualname__}",
-        "source_path": spec.source_path,
-        "source_sha256": spec.source_sha256,
-    }
-
-
 def open_paper_journal(
-    config: Any,
+    config: PaperConfig,
     *,
     spec: Any,
     params: dict[str, Any],
@@ -113,14 +106,16 @@ def open_paper_journal(
         journal.start_run(
             run_id,
             {
-                "run_id": run_id,
-                "mode": "paper",
-                "venue": venue,
-                "dry_run": config.dry_run,
-                "strategy": _strategy_manifest(spec),
-                "params": resolved_params(spec.cls, params),
-                "symbols": list(config.symbols),
-                "timeframe": config.timeframe.name,
+                **Manifest(
+                    run_id=run_id,
+                    mode="paper",
+                    venue=venue,
+                    dry_run=config.dry_run,
+                    strategy=StrategyRecord.from_spec(spec),
+                    params=resolved_params(spec.cls, params),
+                    symbols=tuple(config.symbols),
+                    timeframe=config.timeframe.name,
+                ).to_dict(),
                 **(extra or {}),
             },
             mode="paper",
@@ -175,7 +170,7 @@ def _numbered(fills: pd.DataFrame, equity: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_paper_run(
-    config: Any,
+    config: PaperConfig,
     *,
     spec: Any,
     params: dict[str, Any],
@@ -189,6 +184,7 @@ def write_paper_run(
     """Write the run directory from the journal; returns it and the metrics."""
     journal.flush()
     reader, run = journal.reader, journal.run_id or run_id
+    recorded = Manifest.from_dict(reader.run(run).manifest, run_id=run)  # the start's record
     equity = _one_row_per_bar(reader.equity(run))
     fills = _numbered(reader.fills(run), equity)
     orders = reader.orders(run)
@@ -197,39 +193,41 @@ def write_paper_run(
     metrics = compute_metrics(equity, trades, fills, starting_cash=cash)
     returns = daily_returns(equity["value"], cash) if len(equity) else pd.Series(dtype=float)
     tape_frame = reader.tape(run)
-    manifest = {
-        "run_id": run_id,
-        "mode": "paper",
-        "venue": venue,
-        "dry_run": config.dry_run,
+    manifest = Manifest(
+        run_id=run_id,
+        mode="paper",
+        venue=venue,
+        dry_run=config.dry_run,
         # when the run was created (its journal's stamp), not when it ended: `latest` is the
         # run created last, whatever ran longest
-        "created_at": _created_at(reader, run),
-        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
-        "strategy": _strategy_manifest(spec),
-        "params": resolved_params(spec.cls, params),
-        "symbols": list(config.symbols),
-        "timeframe": config.timeframe.name,
-        "data": {"source": config.data_source_label(), "bars_received": len(tape_frame)},
-        "costs": config.costs.describe(),
-        "commission": config.commission,
-        "slippage": config.slippage,
-        "latency_ms": config.latency_ms,
-        "volume_share": config.volume_share,
-        "speed": "max" if config.speed is None else config.speed,
-        "fill_at": "open",
-        "cash": cash,
-        "start": equity.index[0].isoformat() if len(equity) else None,
-        "end": equity.index[-1].isoformat() if len(equity) else None,
-        "stopped_by": stopped_by,
-        "config": config.as_dict(),  # what `--resume` rebuilds the run from
-        "starting_cash": cash,
-        "risk": config.risk.describe() if config.risk else None,
-        "warnings": warnings,
-        "versions": library_versions(),
-    }
+        created_at=_created_at(reader, run),
+        finished_at=dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+        strategy=StrategyRecord.from_spec(spec),
+        params=resolved_params(spec.cls, params),
+        symbols=tuple(config.symbols),
+        timeframe=config.timeframe.name,
+        data={"source": config.data_source_label(), "bars_received": len(tape_frame)},
+        costs=config.costs.describe(),
+        commission=config.commission,
+        slippage=config.slippage,
+        latency_ms=config.latency_ms,
+        volume_share=config.volume_share,
+        speed="max" if config.speed is None else config.speed,
+        fill_at="open",
+        cash=cash,
+        start=equity.index[0].isoformat() if len(equity) else None,
+        end=equity.index[-1].isoformat() if len(equity) else None,
+        stopped_by=stopped_by,
+        config=config.to_dict(),  # what `--resume` rebuilds the run from
+        starting_cash=cash,
+        account_cash=recorded.account_cash,
+        live_from=recorded.live_from,
+        risk=config.risk.describe() if config.risk else None,
+        warnings=tuple(warnings),
+        versions=library_versions(),
+    )
     run_dir = config.runs_dir / run_id
     write_run(run_dir, RunArtifacts(manifest, metrics, equity, returns, trades, orders, fills))
     write_frame(run_dir / "tape.csv", tape_frame)
-    journal.set_manifest(manifest)
+    journal.set_manifest(manifest.to_dict())
     return run_dir, metrics

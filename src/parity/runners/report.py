@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -18,18 +17,18 @@ def buy_and_hold_returns(record: RunRecord, symbols: list[str] | None = None) ->
     """Daily returns of an equal-weight, cost-free buy-and-hold of `symbols` (default: the run's)
     over the run's window and data source."""
     manifest = record.manifest
-    data = manifest.get("data", {})
-    try:
-        loaded = load_bars(
-            data.get("source", "sample"),
-            symbols or manifest.get("symbols") or None,
-            timeframe=parse_timeframe(manifest["timeframe"]),
-            start=dt.date.fromisoformat(manifest["start"][:10]),
-            end=dt.date.fromisoformat(manifest["end"][:10]),
-            adjustment=manifest_adjustment(data),
-        )
-    except KeyError as exc:
-        raise ReportError(f"{record.path}/manifest.json lacks {exc}; re-run the backtest") from None
+    window = manifest.window
+    if window is None or manifest.timeframe is None:
+        missing = "'timeframe'" if manifest.timeframe is None else "'start'/'end'"
+        raise ReportError(f"{record.path}/manifest.json lacks {missing}; re-run the backtest")
+    loaded = load_bars(
+        manifest.data_source or "sample",
+        symbols or list(manifest.symbols) or None,
+        timeframe=parse_timeframe(manifest.timeframe),
+        start=window[0],
+        end=window[1],
+        adjustment=manifest_adjustment(manifest.data),
+    )
     closes = pd.concat(
         {
             s.symbol: s.frame["close"].groupby(s.frame.index.normalize()).last()
@@ -51,7 +50,7 @@ def resolve_benchmark(
     if not benchmark or benchmark.lower() == "none":
         return None, None
     if benchmark.lower() in ("buy-and-hold", "buy_and_hold", "bh"):
-        names = ",".join(record.manifest.get("symbols", []))
+        names = ",".join(record.manifest.symbols)
         return buy_and_hold_returns(record), f"buy & hold {names}"
     try:
         other = store.get(benchmark)
@@ -81,10 +80,7 @@ def write_run_tearsheet(
     returns = record.returns()
     bench, bench_title = resolve_benchmark(store, record, benchmark)
     manifest = record.manifest
-    title = (
-        f"{manifest.get('strategy', {}).get('name', 'run')} "
-        f"{','.join(manifest.get('symbols', []))} — {record.run_id}"
-    )
+    title = f"{manifest.strategy.name or 'run'} {','.join(manifest.symbols)} — {record.run_id}"
     target = out or record.path / "tearsheet.html"
     return write_tearsheet(
         returns, target, benchmark=bench, title=title, benchmark_title=bench_title

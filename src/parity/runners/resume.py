@@ -31,6 +31,7 @@ import backtrader as bt
 import pandas as pd
 
 from parity.errors import BrokerError
+from parity.manifest import Manifest
 from parity.venues.protocol import VenueAccount
 from parity.venues.types import PositionInfo
 
@@ -244,8 +245,8 @@ def _check_cash(
     """The venue's cash must be the account's cash at the run's start moved by the journal's
     fills (within 1 bp, at least $1: commissions of fills made while the run was down are not
     known). Not compared when the account holds other symbols: other trading moves its cash."""
-    manifest = journal.reader.run(run_id).manifest or {}
-    at_start, starting = manifest.get("account_cash"), manifest.get("starting_cash")
+    manifest = Manifest.from_dict(journal.reader.run(run_id).manifest, run_id=run_id)
+    at_start, starting = manifest.account_cash, manifest.starting_cash
     if at_start is None or starting is None:
         return  # a run journaled before the account's cash was recorded
     if others:

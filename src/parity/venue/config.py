@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from parity.costs import CostModel
+from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError
 from parity.feeds.loader import LoadedData
 
@@ -62,7 +63,7 @@ class VenueConfig:
     costs: CostModel = field(default_factory=CostModel)
     latency_ms: int = 0
     volume_share: float = 1.0
-    cash: float = 100_000.0
+    cash: float = DEFAULT_CASH
     start: str | None = None
     keys: tuple[str, str] | None = None
     faults: FaultPlan = field(default_factory=FaultPlan)

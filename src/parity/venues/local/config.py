@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from parity.defaults import DEFAULT_CASH
 from parity.feeds.loader import load_bars
 from parity.venue.config import VenueConfig
 from parity.venues.protocol import SessionConfig
 
-LOCAL_CASH = 100_000.0  # the local venue's account when the run gives no --cash
+LOCAL_CASH = DEFAULT_CASH  # the local venue's account when the run gives no --cash
 
 
 def venue_config(config: SessionConfig) -> VenueConfig:

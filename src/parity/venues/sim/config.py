@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from parity.defaults import DEFAULT_CASH
 from parity.timeframe import Timeframe
 from parity.venues.types import StreamBar
 
 Fetch = Callable[[str], list[StreamBar]]
-SIM_CASH = 100_000.0  # the simulated account when the run gives no --cash
+SIM_CASH = DEFAULT_CASH  # the simulated account when the run gives no --cash
 
 
 def yahoo_fetch(timeframe: Timeframe) -> Fetch:
