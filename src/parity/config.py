@@ -156,6 +156,10 @@ class BacktestConfig(RunConfig):
     # splits (default: a split is not a loss), all (splits and dividends: --adjusted), raw (--raw)
     adjustment: Adjustment = "splits"
     preload: bool = True
+    calendar: str | None = None  # an exchange calendar name (--calendar); None: the symbols' own
+    # intraday bars traded: regular (inside the calendar's session) or extended (every bar);
+    # None: the strategy's `session` if it declares one, else extended
+    session: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -167,6 +171,12 @@ class BacktestConfig(RunConfig):
             raise ConfigError(f"fill {self.fill_at!r} must be 'open' (next bar) or 'close'")
         if not isinstance(self.allow_short, bool):
             raise ConfigError(f"allow_short {self.allow_short!r} must be true or false")
+        if self.calendar is not None:
+            from parity.instruments.calendars import calendar_named
+
+            calendar_named(self.calendar)  # a bad name fails before any work
+        if self.session not in (None, "regular", "extended"):
+            raise ConfigError(f"session {self.session!r} must be regular or extended")
 
 
 def parse_date(text: Any, what: str) -> dt.date | None:
@@ -198,7 +208,10 @@ def parse_symbols(value: Any) -> tuple[str, ...]:
             f"symbols {value!r} names no symbol; use e.g. --symbols AAPL,MSFT or leave it out"
         )
     for symbol in symbols:
-        if not all(c.isalnum() or c in ".-^=" for c in symbol):
+        base, slash, quote = symbol.partition("/")  # a crypto pair: BTC/USD
+        if slash and not (base.isalnum() and quote.isalnum()):
+            raise ConfigError(f"symbol {symbol!r} is not a ticker; use e.g. --symbols AAPL,MSFT")
+        if not all(c.isalnum() or c in ".-^=" for c in symbol.replace("/", "", 1)):
             raise ConfigError(f"symbol {symbol!r} is not a ticker; use e.g. --symbols AAPL,MSFT")
     return symbols
 
@@ -224,6 +237,8 @@ _FILE_KEYS: dict[str, tuple[str, Any]] = {
     "preload": ("preload", parse_bool),
     "runs_dir": ("runs_dir", Path),
     "risk": ("risk", lambda v: RiskLimits.from_mapping(v, source="run file")),
+    "calendar": ("calendar", str),
+    "session": ("session", lambda v: str(v).strip().lower()),
 }
 
 

@@ -76,6 +76,9 @@ class Manifest:
     latency_ms: int | None = None  # paper
     volume_share: float | None = None  # paper
     speed: float | str | None = None  # paper: `max` or N times real time
+    currency: str | None = None  # ISO code of the run's money
+    calendar: Mapping[str, Any] | None = None  # exchange calendar: name, timezone, annualisation
+    session: str | None = None  # backtest: regular or extended intraday bars
     fill_at: str | None = None
     allow_short: bool | None = None  # backtest
     cash: float | None = None  # the capital the strategy started with

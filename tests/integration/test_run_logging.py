@@ -130,11 +130,14 @@ def test_log_json_makes_warnings_and_the_error_json_lines(tmp_path):
 
     from parity.cli import cli
 
-    ok = CliRunner().invoke(cli, ["--log-json", "run", "backtest", "--runs-dir", str(tmp_path)])
+    ok = CliRunner().invoke(
+        cli,
+        ["--log-json", "run", "backtest", "--symbols", "AAPL", "--raw", "--runs-dir", tmp_path],
+    )
     assert ok.exit_code == 0, ok.stderr
     warnings = [json.loads(line) for line in ok.stderr.splitlines() if line.startswith("{")]
-    assert any(w["level"] == "warning" and "gap" in w["message"] for w in warnings)
-    assert all(line.startswith("{") for line in ok.stderr.splitlines() if "gap" in line)
+    assert any(w["level"] == "warning" and "split" in w["message"] for w in warnings)
+    assert all(line.startswith("{") for line in ok.stderr.splitlines() if "split" in line)
     bad = CliRunner().invoke(
         cli, ["--log-json", "run", "backtest", "--symbols", "NOPE", "--runs-dir", str(tmp_path)]
     )

@@ -74,6 +74,10 @@ def test_symbols_parsing():
     assert parse_symbols(["brk.b"]) == ("BRK.B",)
     with pytest.raises(ConfigError, match="not a ticker"):
         parse_symbols("AAPL;rm -rf")
+    assert parse_symbols("btc/usd") == ("BTC/USD",)  # a crypto pair
+    for bad in ("../etc", "BTC/USD/X", "/USD"):
+        with pytest.raises(ConfigError, match="not a ticker"):
+            parse_symbols(bad)
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,9 @@ def test_sample_daily_ibm() -> None:
     assert series.frame.index.name == "datetime"
     assert series.frame.index.is_monotonic_increasing and series.frame.index.is_unique
     assert series.frame.iloc[0].tolist() == [102.0, 105.5, 100.06, 100.25, 10807800.0]
-    assert any("gap" in w for w in data.warnings)  # the September 2001 market closure
+    # the September 2001 closure (09-11..09-14) is on the XNYS calendar: not a gap
+    assert data.warnings == ()
+    assert data.calendar.name == "XNYS"
 
 
 def test_sample_daily_explicit_symbols_lowercase() -> None:
@@ -213,12 +215,21 @@ def test_sha256_is_stable() -> None:
     assert first == load_bars("sample", ["ibm"]).series[0].sha256()
 
 
-def test_gap_warnings_only_cover_the_window() -> None:
-    """IBM's daily sample has one gap (the 2001-09 market closure): reported for a window that
-    contains it, not for one that does not."""
-    whole = load_bars("sample", ["IBM"])
-    assert len(whole.warnings) == 1 and "2001-09-10" in whole.warnings[0]
-    later = load_bars("sample", ["IBM"], start=date(2012, 1, 1))
+def test_gap_warnings_only_cover_the_window(tmp_path: Path) -> None:
+    """IBM's daily sample with one week of sessions removed (2005-03-07..11) has one gap:
+    reported for a window that contains it, not for one that does not."""
+    from parity.feeds.sample import sample_path
+
+    frame = pd.read_csv(sample_path("IBM", "daily"))
+    dropped = frame["datetime"].between("2005-03-07", "2005-03-11")
+    path = tmp_path / "IBM.csv"
+    frame[~dropped].to_csv(path, index=False)
+    whole = load_bars(str(path), ["IBM"])
+    assert whole.warnings == (
+        f"{path}: 1 gap(s) of 3 or more missing XNYS sessions "
+        "(2005-03-04 00:00:00 -> 2005-03-14 00:00:00); check the data is complete",
+    )
+    later = load_bars(str(path), ["IBM"], start=date(2012, 1, 1))
     assert later.warnings == ()
-    around = load_bars("sample", ["IBM"], start=date(2001, 9, 1), end=date(2001, 9, 30))
+    around = load_bars(str(path), ["IBM"], start=date(2005, 3, 1), end=date(2005, 3, 31))
     assert len(around.warnings) == 1

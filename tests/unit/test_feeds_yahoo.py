@@ -218,3 +218,32 @@ def test_live_download_daily(tmp_path: Path) -> None:
     assert frame.index[0] == pd.Timestamp("2024-01-02")
     assert len(frame) == 21  # January 2024 trading days
     assert any(tmp_path.iterdir())
+
+
+def test_nse_intraday_bars_are_labelled_in_ist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Yahoo's UTC stamps of an NSE listing become Mumbai bar starts (09:15, not New York's
+    22:45 the day before), cached apart from New York-labelled bars."""
+    index = pd.DatetimeIndex(["2024-01-02 09:15", "2024-01-02 09:20"], name="Datetime")
+    raw = pd.DataFrame(
+        {"Open": [1.0, 2.0], "High": [2.0, 3.0], "Low": [0.5, 1.5], "Close": [1.5, 2.5]}
+        | {"Adj Close": [1.5, 2.5], "Volume": [10, 20]},
+        index=index.tz_localize("Asia/Kolkata").tz_convert("UTC"),
+    )
+    fake_yfinance(monkeypatch, lambda: raw)
+    loaded = load_bars(
+        "yahoo",
+        ["RELIANCE.NS"],
+        timeframe=parse_timeframe("5Min"),
+        start=START,
+        end=START,
+        cache_dir=tmp_path,
+    )
+    assert list(loaded.series[0].frame.index) == [
+        pd.Timestamp("2024-01-02 09:15"),
+        pd.Timestamp("2024-01-02 09:20"),
+    ]
+    assert [p.name for p in tmp_path.iterdir()] == [
+        "RELIANCE.NS_5m_2024-01-02_2024-01-02_Asia%2FKolkata.parquet"
+    ]

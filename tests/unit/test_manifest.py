@@ -113,7 +113,7 @@ def test_an_old_run_directory_still_lists_and_shows(tmp_path: Path):
     shown = CliRunner().invoke(cli, ["runs", "show", "old", "--runs-dir", str(tmp_path)])
     assert shown.exit_code == 0, shown.output
     assert 'strategy  sma_cross {"fast": 10, "slow": 30}' in shown.output
-    assert "costs     commission 0, slippage 5bps, fill at None, cash 100,000.00" in shown.output
+    assert "costs     commission 0, slippage 5bps, fill at None, cash $100,000.00" in shown.output
     listed = CliRunner().invoke(cli, ["runs", "list", "--runs-dir", str(tmp_path), "--json"])
     assert json.loads(listed.output)[0] == {
         "run_id": "old",

@@ -11,8 +11,12 @@ import click
 from parity.cli._base import cli, json_option, runs_dir_option
 
 
-def _money(value: Any) -> str:
-    return "-" if value is None else f"{value:,.2f}"
+def _money(value: Any, currency: str | None = None) -> str:
+    from parity.instruments.money import format_money
+
+    if value is None:
+        return "-"
+    return format_money(value, currency) if currency else f"{value:,.2f}"
 
 
 @cli.command("status")
@@ -34,13 +38,14 @@ def status_cmd(run_ref: str, runs_dir: Path, as_json: bool) -> None:
     lines = [
         f"run        {status.run_id}: {status.status}, process {alive}",
         f"heartbeat  {status.heartbeat_at or '-'}   last bar {status.last_bar or '-'}",
-        f"equity     {_money(status.equity)}   cash {_money(status.cash)}   "
-        f"today {_money(status.today_pnl)}",
+        f"equity     {_money(status.equity, status.currency)}   "
+        f"cash {_money(status.cash, status.currency)}   "
+        f"today {_money(status.today_pnl, status.currency)}",
     ]
     for p in status.positions:
         lines.append(
             f"position   {p['symbol']:<6} {p['qty']:>10g} @ {p['avg_price']:,.4f}  last "
-            f"{_money(p['last_price'])}  unrealized {_money(p['unrealized_pnl'])}"
+            f"{_money(p['last_price'])}  unrealized {_money(p['unrealized_pnl'], status.currency)}"
         )
     if not status.positions:
         lines.append("position   none")

@@ -45,6 +45,8 @@ _FLAG_FIELDS = {
     "allow_short": "allow_short",
     "adjusted": "adjustment",
     "runs_dir": "runs_dir",
+    "calendar": "calendar",
+    "session": "session",
 }
 
 
@@ -120,6 +122,19 @@ class _Progress:
     help="Market orders fill at the next bar's open or the decision bar's close.",
 )
 @click.option("--allow-short/--no-short", default=False, help="Allow sells that open shorts.")
+@click.option(
+    "--calendar",
+    default=None,
+    help="Exchange calendar (XNYS, XNSE, 24/7, ...) [default: the symbols' own: XNYS for US "
+    "listings, XNSE for .NS, 24/7 for crypto pairs].",
+)
+@click.option(
+    "--session",
+    type=click.Choice(["regular", "extended"]),
+    default=None,
+    help="Intraday bars traded: regular (inside the calendar's session) or extended (every bar "
+    "of the data) [default: the strategy's `session`, else extended].",
+)
 @click.option(
     "--adjusted/--raw",
     default=None,
@@ -380,7 +395,7 @@ def _print_run(result: Any, as_json: bool, metrics_table: Any, ended: str = "") 
         }
         click.echo(json.dumps(payload))
         return
-    click.echo(metrics_table(result.metrics))
+    click.echo(metrics_table(result.metrics, getattr(result, "currency", None)))
     for line in getattr(result, "summary", ()):
         click.echo(line)
     click.echo(f"run {result.run_id}{f' ({ended})' if ended else ''} written to {result.run_dir}")

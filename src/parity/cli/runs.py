@@ -81,6 +81,8 @@ def runs_list(runs_dir: Path, as_json: bool) -> None:
 @json_option
 def runs_show(run_ref: str, runs_dir: Path, as_json: bool) -> None:
     """Show RUN (an id, a unique id prefix, `latest`, or a run directory)."""
+    from parity.instruments.calendars import manifest_calendar
+    from parity.instruments.money import format_money, run_currency
     from parity.reports.text import metrics_table
     from parity.runstore import RunStore
 
@@ -98,6 +100,8 @@ def runs_show(run_ref: str, runs_dir: Path, as_json: bool) -> None:
         )
         return
     man = record.manifest
+    currency = run_currency(man)
+    calendar = manifest_calendar(man)
     lines = [
         f"run       {record.run_id}",
         f"dir       {record.path}",
@@ -106,9 +110,11 @@ def runs_show(run_ref: str, runs_dir: Path, as_json: bool) -> None:
         f"data      {man.data.get('source')} {','.join(man.symbols)} "
         f"{man.timeframe} {str(man.start)[:10]}..{str(man.end)[:10]}",
         f"costs     commission {man.commission}, slippage {man.slippage}, "
-        f"fill at {man.fill_at}, cash {man.cash or 0.0:,.2f}",
+        f"fill at {man.fill_at}, cash {format_money(man.cash or 0.0, currency)}",
+        f"market    {calendar.name} calendar, bars in {calendar.timezone} time, money in "
+        f"{currency}, annualised over {calendar.annualisation.convention}",
     ]
     click.echo("\n".join(lines))
-    click.echo(metrics_table(record.metrics))
+    click.echo(metrics_table(record.metrics, currency))
     files = sorted(p.name for p in record.path.iterdir() if p.is_file())
     click.echo(f"files     {', '.join(files)}")

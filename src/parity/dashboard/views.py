@@ -18,6 +18,8 @@ from parity.analyzers.metrics import max_drawdown
 from parity.dashboard.catalog import Catalog, RunRef, read_json, run_status, utcnow
 from parity.dashboard.sources import ArtifactSource, JournalSource, RunSource
 from parity.dashboard.twin import Twin, TwinWorker, compare_twin
+from parity.instruments.calendars import manifest_calendar
+from parity.instruments.money import run_currency
 from parity.manifest import Manifest
 
 OPEN_STATUSES = {"submitted", "accepted", "partial", "new", "partially_filled", "pending_new"}
@@ -84,6 +86,7 @@ def run_row(catalog: Catalog, ref: RunRef) -> dict[str, Any]:
             "run_id": ref.run_id,
             **status,
             "symbols": list(manifest.symbols),
+            "currency": run_currency(manifest),
             "equity": equity,
             "total_return": equity / cash - 1.0 if equity is not None and cash else None,
             "last_bar": last[1] if last else None,
@@ -248,6 +251,8 @@ def summary(
                 **status,
                 "symbols": list(manifest.symbols),
                 "timeframe": manifest.timeframe,
+                "currency": run_currency(manifest),
+                "calendar": manifest_calendar(manifest).describe(),
                 "starting_cash": cash,
                 "equity": last_value,
                 "total_return": last_value / cash - 1.0

@@ -28,7 +28,7 @@ from parity.costs import CostModel, cost_model
 from parity.errors import ConfigError, ParityError, StrategyError
 from parity.feeds.arrayfeed import ArrayFeed
 from parity.feeds.bars import BarSeries
-from parity.feeds.loader import LoadedData
+from parity.feeds.loader import LoadedData, run_calendar
 from parity.journal.hook import OrderJournal
 from parity.journal.reader import integral
 from parity.risk.guard import RiskGuard
@@ -140,7 +140,13 @@ def simulate(
     del strat, recorder, run
     gc.collect()
     trades = round_trips(fills)
-    metrics = compute_metrics(equity, trades, fills, starting_cash=cash)
+    # 252 sessions a year on an exchange, 365 days on a 24/7 calendar (the bars' calendar)
+    calendar = (
+        bars.calendar if isinstance(bars, LoadedData) else run_calendar([s.symbol for s in series])
+    )
+    metrics = compute_metrics(
+        equity, trades, fills, starting_cash=cash, periods=calendar.annualisation.periods
+    )
     notes = list(bars.warnings) if isinstance(bars, LoadedData) else []
     if warmup > len(equity):
         notes.append(

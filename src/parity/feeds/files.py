@@ -1,9 +1,11 @@
 """Read one bar file (CSV or parquet) into the raw, unvalidated bar frame.
 
 `read_bar_file` recognises the common column spellings and date formats, converts tz-aware
-timestamps to naive America/New_York, and optionally applies the adjusted close. It keeps the
-rows exactly as they are in the file (no sorting, no dropping, no de-duplication) so that
-`parity.feeds.validate.validate_frame` can name the offending line of every problem.
+timestamps to naive wall-clock times in the exchange's zone (America/New_York unless the
+instrument's calendar says otherwise: an IST-stamped NSE file keeps its 09:15), and optionally
+applies the adjusted close. It keeps the rows exactly as they are in the file (no sorting, no
+dropping, no de-duplication) so that `parity.feeds.validate.validate_frame` can name the
+offending line of every problem.
 
 The returned frame:
 
@@ -80,7 +82,11 @@ def file_symbol(path: Path) -> str:
 
 
 def read_bar_file(
-    path: Path, *, adjusted: bool = False, keep_adjustment: bool = False
+    path: Path,
+    *,
+    adjusted: bool = False,
+    keep_adjustment: bool = False,
+    timezone: str = EXCHANGE_TZ,
 ) -> pd.DataFrame:
     """Read a CSV (`.csv`, `.csv.gz`, `.txt`) or parquet (`.parquet`, `.pq`) bar file.
 
@@ -88,7 +94,8 @@ def read_bar_file(
     `adjusted=True` open/high/low/close are multiplied by `adj_close / close` and volume divided by
     the same factor; a file without an adjusted close column raises `DataError`. With
     `keep_adjustment=True` the `adj_close` and `split_coefficient` columns found are kept (for
-    `parity.feeds.adjust`, after validation); otherwise they are dropped.
+    `parity.feeds.adjust`, after validation); otherwise they are dropped. Zone-aware stamps
+    become naive times in `timezone` (the exchange's, from its calendar).
     """
     path = Path(path)
     suffix = data_suffix(path)
@@ -102,7 +109,7 @@ def read_bar_file(
     else:
         raw, line_kind = _read_text(path, sep=None if suffix == ".txt" else ","), "line"
         lines = raw.index.to_numpy(dtype="int64") + 2
-    frame = _normalise(raw, lines, origin=str(path), line_kind=line_kind)
+    frame = _normalise(raw, lines, origin=str(path), line_kind=line_kind, timezone=timezone)
     frame.attrs["line_kind"] = line_kind
     if adjusted:
         frame = apply_adjustment(frame, origin=str(path))
@@ -218,7 +225,12 @@ def _find_roles(columns: list[str]) -> dict[str, str]:
 
 
 def _normalise(
-    raw: pd.DataFrame, lines: np.ndarray, *, origin: str, line_kind: str = "line"
+    raw: pd.DataFrame,
+    lines: np.ndarray,
+    *,
+    origin: str,
+    line_kind: str = "line",
+    timezone: str = EXCHANGE_TZ,
 ) -> pd.DataFrame:
     source_columns = [str(c) for c in raw.columns]
     roles = _find_roles(source_columns)
@@ -231,7 +243,7 @@ def _normalise(
             bad_cells.update({(int(lines[i]), role): text for i, text in bad[:_MAX_BAD_CELLS]})
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(raw)))
     frame["line"] = lines
-    stamps = _timestamps(raw, roles, lines, f"{origin} {line_kind}")
+    stamps = _timestamps(raw, roles, lines, f"{origin} {line_kind}", timezone)
     if stamps is not None:
         parsed, column = stamps
         for i in np.flatnonzero(pd.isna(parsed))[:_MAX_BAD_CELLS]:
@@ -259,7 +271,7 @@ def _to_float(column: pd.Series) -> tuple[np.ndarray, list[tuple[int, str]]]:
 
 
 def _timestamps(
-    raw: pd.DataFrame, roles: dict[str, str], lines: np.ndarray, where: str
+    raw: pd.DataFrame, roles: dict[str, str], lines: np.ndarray, where: str, timezone: str
 ) -> tuple[pd.DatetimeIndex, pd.Series] | None:
     """The parsed stamps and the source column (read again only for the cells that failed).
 
@@ -277,7 +289,7 @@ def _timestamps(
     else:
         return None
     _check_zones(column, lines, where)
-    return parse_datetimes(column), column
+    return parse_datetimes(column, timezone), column
 
 
 def _check_zones(column: pd.Series, lines: np.ndarray, where: str) -> None:
@@ -296,8 +308,8 @@ def _check_zones(column: pd.Series, lines: np.ndarray, where: str) -> None:
         )
 
 
-def parse_datetimes(column: pd.Series) -> pd.DatetimeIndex:
-    """Parse a date/time column to a naive America/New_York `DatetimeIndex` (NaT if unparseable).
+def parse_datetimes(column: pd.Series, timezone: str = EXCHANGE_TZ) -> pd.DatetimeIndex:
+    """Parse a date/time column to a naive `DatetimeIndex` in `timezone` (NaT if unparseable).
 
     Accepts datetime64 (tz-aware is converted), epoch seconds or milliseconds, `YYYYMMDD` numbers
     and strings in ISO, `YYYYMMDD`, `MM/DD/YYYY` and `YYYY/MM/DD` forms with optional time.
@@ -307,22 +319,22 @@ def parse_datetimes(column: pd.Series) -> pd.DatetimeIndex:
     if isinstance(column.dtype, pd.DatetimeTZDtype):
         aware = pd.DatetimeIndex(column)
         wall = aware.tz_localize(None).as_unit("ns")
-        return wall if _all_midnight(wall) else _to_local(aware)
+        return wall if _all_midnight(wall) else _to_local(aware, timezone)
     if pd.api.types.is_datetime64_any_dtype(column):
         return pd.DatetimeIndex(column).as_unit("ns")
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        return _parse_numeric(column.to_numpy(dtype="float64", na_value=np.nan))
+        return _parse_numeric(column.to_numpy(dtype="float64", na_value=np.nan), timezone)
     text = column.astype(object).where(column.notna(), "").astype(str).str.strip()
     if len(text) and text.str.fullmatch(r"\d{9,13}(\.\d*)?").all():
-        return _parse_numeric(text.astype("float64").to_numpy())
-    return _parse_strings(text)
+        return _parse_numeric(text.astype("float64").to_numpy(), timezone)
+    return _parse_strings(text, timezone)
 
 
-def _to_local(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    return index.tz_convert(EXCHANGE_TZ).tz_localize(None).as_unit("ns")
+def _to_local(index: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
+    return index.tz_convert(timezone).tz_localize(None).as_unit("ns")
 
 
-def _parse_numeric(values: np.ndarray) -> pd.DatetimeIndex:
+def _parse_numeric(values: np.ndarray, timezone: str) -> pd.DatetimeIndex:
     finite = values[np.isfinite(values)]
     if len(finite) and ((finite >= 19000101) & (finite <= 21001231)).all():
         text = pd.Series(values).map(lambda v: f"{int(v):08d}" if np.isfinite(v) else "")
@@ -333,10 +345,10 @@ def _parse_numeric(values: np.ndarray) -> pd.DatetimeIndex:
     valid = index.dropna()
     if len(valid) and (valid == valid.normalize()).all():
         return index.tz_localize(None).as_unit("ns")
-    return _to_local(index)
+    return _to_local(index, timezone)
 
 
-def _parse_strings(text: pd.Series) -> pd.DatetimeIndex:
+def _parse_strings(text: pd.Series, timezone: str) -> pd.DatetimeIndex:
     present = text[~text.str.lower().isin(MISSING_TEXT)]
     if present.empty:
         return pd.DatetimeIndex(pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]"))
@@ -361,7 +373,7 @@ def _parse_strings(text: pd.Series) -> pd.DatetimeIndex:
     ).as_unit("ns")
     if wall.isna().sum() == index.isna().sum() and _all_midnight(wall):
         return wall
-    return _to_local(index)
+    return _to_local(index, timezone)
 
 
 def _all_midnight(index: pd.DatetimeIndex) -> bool:

@@ -35,6 +35,14 @@ from parity.feeds.resample import infer_timeframe, resample
 from parity.feeds.sample import DEFAULT_SAMPLE_SYMBOL, sample_path
 from parity.feeds.validate import gap_warnings, validate_frame
 from parity.feeds.yahoo import fetch_yahoo, yahoo_interval
+from parity.instruments import instrument_for
+from parity.instruments.calendars import (
+    SESSIONS,
+    ExchangeCalendar,
+    Session,
+    calendar_for,
+    calendar_named,
+)
 from parity.timeframe import DAILY, Timeframe
 
 _SOURCES_HELP = (
@@ -45,13 +53,15 @@ _SOURCES_HELP = (
 
 @dataclass(frozen=True)
 class LoadedData:
-    """The validated bars of every requested symbol, the data warnings, the source string and,
-    per symbol, how its prices were adjusted (`parity.feeds.adjust.Adjusted` without its frame)."""
+    """The validated bars of every requested symbol, the data warnings, the source string,
+    per symbol how its prices were adjusted (`parity.feeds.adjust.Adjusted` without its frame),
+    and the exchange calendar the bars are labelled and counted in."""
 
     series: tuple[BarSeries, ...]
     warnings: tuple[str, ...]
     source: str
     adjustments: Mapping[str, PriceAdjustment] = field(default_factory=dict)
+    calendar: ExchangeCalendar = field(default_factory=lambda: calendar_named("XNYS"))
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,8 @@ def load_bars(
     end: date | None = None,
     adjustment: Adjustment = "raw",
     cache_dir: Path | None = None,
+    calendar: str | None = None,
+    session: Session = "extended",
 ) -> LoadedData:
     """Load, validate, adjust, resample and window the bars of `symbols` from `source`.
 
@@ -85,27 +97,71 @@ def load_bars(
     `DataError`. `start`/`end` are inclusive dates. Symbols are upper-cased. `adjustment` is
     `splits`, `all` or `raw` (`parity.feeds.adjust`; a backtest's default is `splits`). Raises
     `ConfigError` for a malformed request and `DataError` for missing or bad data.
+
+    `calendar` names the exchange calendar (`XNSE`, `24/7`, ...); by default it is the symbols'
+    own (`parity.instruments.calendars.calendar_for`), and symbols on different calendars are a
+    `ConfigError`. Zone-aware stamps are read in its time zone and gaps counted in its sessions.
+    `session="regular"` keeps only the intraday bars that start inside the calendar's regular
+    session (pre- and post-market bars dropped); `extended` keeps every bar of the data.
     """
+    if session not in SESSIONS:
+        raise ConfigError(f"session {session!r} must be one of {', '.join(SESSIONS)}")
     if start is not None and end is not None and start > end:
         raise ConfigError(f"start {start} is after end {end}; swap them")
     wanted = [s.strip().upper() for s in (symbols or []) if s.strip()]
     check_one_currency(wanted)
+    if wanted:
+        run_calendar(wanted, calendar)  # before any file is read
     kind = source.strip().lower()
     if kind in ("yahoo", "yfinance"):
-        return _load_yahoo(source, wanted, timeframe, start, end, adjustment, cache_dir)
+        exchange = run_calendar(wanted, calendar)
+        loaded = _load_yahoo(source, wanted, timeframe, start, end, adjustment, cache_dir, exchange)
+        kept = tuple(_in_session(s, exchange, session) for s in loaded.series)
+        return LoadedData(kept, loaded.warnings, source, loaded.adjustments, exchange)
+    files = _resolve_files(source, wanted)
+    exchange = run_calendar([symbol for symbol, _, _ in files], calendar)
     raws = [
-        _Raw(symbol, read_bar_file(path, keep_adjustment=True), origin)
-        for symbol, path, origin in _resolve_files(source, wanted)
+        _Raw(symbol, read_bar_file(path, keep_adjustment=True, timezone=exchange.timezone), origin)
+        for symbol, path, origin in files
     ]
     series: list[BarSeries] = []
     warnings: list[str] = []
     adjustments: dict[str, PriceAdjustment] = {}
     for raw in raws:
-        bars, notes, done = _finish(raw, timeframe, start, end, adjustment)
-        series.append(bars)
+        bars, notes, done = _finish(raw, timeframe, start, end, adjustment, exchange)
+        series.append(_in_session(bars, exchange, session))
         warnings.extend(notes)
         adjustments[bars.symbol] = done
-    return LoadedData(tuple(series), tuple(warnings), source, adjustments)
+    return LoadedData(tuple(series), tuple(warnings), source, adjustments, exchange)
+
+
+def _in_session(bars: BarSeries, calendar: ExchangeCalendar, session: Session) -> BarSeries:
+    """`bars` with only the bars inside the regular session, for `regular` intraday bars."""
+    if session == "extended" or bars.timeframe.is_daily:
+        return bars
+    keep = calendar.in_regular_session(pd.DatetimeIndex(bars.frame.index))
+    if not keep.any():
+        raise DataError(
+            f"{bars.symbol} ({bars.origin}): no bars inside the {calendar.name} regular session "
+            "(check the data's time zone, or use --session extended)"
+        )
+    return BarSeries(bars.symbol, bars.frame[keep], bars.timeframe, bars.origin)
+
+
+def run_calendar(symbols: Sequence[str], name: str | None = None) -> ExchangeCalendar:
+    """The calendar named by `name` (`--calendar`), else the one calendar `symbols` trade on
+    (XNYS when there are none); `ConfigError` naming each symbol's calendar when they differ."""
+    if name:
+        return calendar_named(name)
+    calendars = {symbol: calendar_for(instrument_for(symbol)) for symbol in symbols}
+    names = {c.name for c in calendars.values()}
+    if len(names) > 1:
+        listed = ", ".join(f"{s} ({c.name})" for s, c in calendars.items())
+        raise ConfigError(
+            f"symbols on different exchange calendars in one run: {listed}; run them "
+            "separately or name one calendar with --calendar"
+        )
+    return next(iter(calendars.values()), None) or calendar_named("XNYS")
 
 
 def frame_bars(
@@ -116,11 +172,14 @@ def frame_bars(
     timeframe: Timeframe | None = None,
     start: date | None = None,
     end: date | None = None,
+    calendar: str | None = None,
 ) -> LoadedData:
     """`load_bars` on bars already in memory (`{symbol: frame}`, each with a `datetime` column
     or index and `open, high, low, close, volume`): validated, resampled and windowed exactly as
     the same rows read from `SYMBOL.csv` files would be, prices as given (raw). `source` names
-    them in errors and the manifest (e.g. `tape`)."""
+    them in errors and the manifest (e.g. `tape`). Their labels are taken as the exchange
+    calendar's times (`calendar`, else the symbols' own)."""
+    exchange = run_calendar(symbols, calendar)
     series: list[BarSeries] = []
     warnings: list[str] = []
     adjustments: dict[str, PriceAdjustment] = {}
@@ -131,11 +190,11 @@ def frame_bars(
             )
         origin = f"{source}/{symbol}"
         raw = _Raw(symbol, frame_rows(frames[symbol], origin=origin), origin)
-        bars, notes, done = _finish(raw, timeframe, start, end, "raw")
+        bars, notes, done = _finish(raw, timeframe, start, end, "raw", exchange)
         series.append(bars)
         warnings.extend(notes)
         adjustments[symbol] = done
-    return LoadedData(tuple(series), tuple(warnings), source, adjustments)
+    return LoadedData(tuple(series), tuple(warnings), source, adjustments, exchange)
 
 
 def _resolve_files(source: str, wanted: list[str]) -> list[tuple[str, Path, str]]:
@@ -212,6 +271,7 @@ def _load_yahoo(
     end: date | None,
     adjustment: Adjustment,
     cache_dir: Path | None,
+    calendar: ExchangeCalendar,
 ) -> LoadedData:
     if not wanted:
         raise ConfigError(f"data source {source!r} needs symbols, e.g. --symbols AAPL")
@@ -220,7 +280,14 @@ def _load_yahoo(
     warnings: list[str] = []
     adjustments: dict[str, PriceAdjustment] = {}
     for symbol in wanted:
-        frame = fetch_yahoo(symbol, interval=interval, start=start, end=end, cache_dir=cache_dir)
+        frame = fetch_yahoo(
+            symbol,
+            interval=interval,
+            start=start,
+            end=end,
+            cache_dir=cache_dir,
+            timezone=calendar.timezone,
+        )
         origin = f"yahoo:{symbol}"
         frame.attrs["line_kind"] = "row"
         lines = range(1, len(frame) + 1)
@@ -234,7 +301,7 @@ def _load_yahoo(
                 "--raw cannot undo that"
             )
         bars = _shape(symbol, done.frame, native, timeframe, start, end, origin, "yahoo")
-        notes = _window_gaps(frame.index, bars, origin, native)
+        notes = _window_gaps(frame.index, bars, origin, native, calendar)
         series.append(bars)
         warnings.extend((*done.warnings, *notes))
         applied = "splits" if adjustment == "raw" else done.applied
@@ -248,6 +315,7 @@ def _finish(
     start: date | None,
     end: date | None,
     adjustment: Adjustment,
+    calendar: ExchangeCalendar,
 ) -> tuple[BarSeries, list[str], PriceAdjustment]:
     index = raw.frame.index
     native = infer_timeframe(index) if isinstance(index, pd.DatetimeIndex) else DAILY
@@ -257,18 +325,22 @@ def _finish(
     )
     series_origin = raw.origin.split("/")[0] if raw.origin.startswith("sample:") else raw.origin
     bars = _shape(raw.symbol, done.frame, native, timeframe, start, end, raw.origin, series_origin)
-    notes = [*done.warnings, *_window_gaps(raw.frame.index, bars, raw.origin, native)]
+    notes = [*done.warnings, *_window_gaps(raw.frame.index, bars, raw.origin, native, calendar)]
     return bars, notes, PriceAdjustment(done.applied, done.splits)
 
 
 def _window_gaps(
-    index: pd.DatetimeIndex, bars: BarSeries, origin: str, native: Timeframe
+    index: pd.DatetimeIndex,
+    bars: BarSeries,
+    origin: str,
+    native: Timeframe,
+    calendar: ExchangeCalendar | None = None,
 ) -> list[str]:
     """Gap warnings for the source rows inside the run's window only: a gap in 2001 is noise
     for a backtest of 2012."""
     days = index.normalize()
     first, last = bars.frame.index[0].normalize(), bars.frame.index[-1].normalize()
-    return gap_warnings(index[(days >= first) & (days <= last)], origin, native)
+    return gap_warnings(index[(days >= first) & (days <= last)], origin, native, calendar)
 
 
 def _shape(

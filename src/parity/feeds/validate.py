@@ -14,6 +14,7 @@ import pandas as pd
 
 from parity.errors import DataError
 from parity.feeds.files import MISSING_TEXT
+from parity.instruments.calendars import ExchangeCalendar
 from parity.timeframe import Timeframe
 
 REQUIRED = ("open", "high", "low", "close", "volume")
@@ -21,6 +22,7 @@ REQUIRED = ("open", "high", "low", "close", "volume")
 # this large is a unit or parsing error, and it would overflow the accounting later.
 MAX_PRICE = 1e12
 DAILY_GAP_DAYS = 5
+DAILY_GAP_SESSIONS = 3  # in a row; about the old 5 calendar days
 INTRADAY_GAP_INTERVALS = 30
 _SHOWN_GAPS = 3
 
@@ -31,6 +33,7 @@ def validate_frame(
     origin: str,
     timeframe: Timeframe,
     line_numbers: Sequence[int] | None = None,
+    calendar: ExchangeCalendar | None = None,
 ) -> list[str]:
     """Check a raw bar frame from `read_bar_file`; return gap warnings, raise `DataError` on errors.
 
@@ -77,7 +80,7 @@ def validate_frame(
     _check_finite(values, lines, bad_cells, where, count_note)
     _check_ranges(values, where, count_note)
     _check_order(index, lines, where, kind)
-    return gap_warnings(index, origin, timeframe)
+    return gap_warnings(index, origin, timeframe, calendar)
 
 
 def _lines(frame: pd.DataFrame, line_numbers: Sequence[int] | None) -> list[int]:
@@ -239,11 +242,25 @@ def _check_order(
         )
 
 
-def gap_warnings(index: pd.DatetimeIndex, origin: str, timeframe: Timeframe) -> list[str]:
-    """One summary line per file of the gaps in sorted `index` (daily: over 5 calendar days;
-    intraday: over 30 missing bars within a session)."""
+def gap_warnings(
+    index: pd.DatetimeIndex,
+    origin: str,
+    timeframe: Timeframe,
+    calendar: ExchangeCalendar | None = None,
+) -> list[str]:
+    """One summary line per file of the gaps in sorted `index`.
+
+    With the instrument's `calendar`, gaps are counted in the exchange's sessions, so holidays,
+    closures and half days are never gaps: daily bars missing `DAILY_GAP_SESSIONS` or more
+    sessions in a row; intraday bars missing more than 30 bars inside a regular session (its
+    open and close included, a half day closing early) or a whole session. Without one (a frame
+    checked on its own), the old rule: over 5 calendar days, or over 30 bars within a day."""
     if len(index) < 2:
         return []
+    if calendar is not None:
+        if timeframe.is_daily:
+            return _daily_session_gaps(index, origin, calendar)
+        return _intraday_session_gaps(index, origin, timeframe, calendar)
     prev, curr = index[:-1], index[1:]
     delta = curr - prev
     if timeframe.is_daily:
@@ -256,9 +273,72 @@ def gap_warnings(index: pd.DatetimeIndex, origin: str, timeframe: Timeframe) -> 
         what = (
             f"of more than {INTRADAY_GAP_INTERVALS} missing {timeframe.name} bars within a session"
         )
-    hits = np.flatnonzero(mask)
-    if not len(hits):
+    return _summary(origin, what, [(prev[i], curr[i]) for i in np.flatnonzero(mask)])
+
+
+def _summary(origin: str, what: str, gaps: Sequence[tuple[object, object]]) -> list[str]:
+    if not gaps:
         return []
-    shown = ", ".join(f"{prev[i]} -> {curr[i]}" for i in hits[:_SHOWN_GAPS])
-    more = f" and {len(hits) - _SHOWN_GAPS} more" if len(hits) > _SHOWN_GAPS else ""
-    return [f"{origin}: {len(hits)} gap(s) {what} ({shown}{more}); check the data is complete"]
+    shown = ", ".join(f"{a} -> {b}" for a, b in gaps[:_SHOWN_GAPS])
+    more = f" and {len(gaps) - _SHOWN_GAPS} more" if len(gaps) > _SHOWN_GAPS else ""
+    return [f"{origin}: {len(gaps)} gap(s) {what} ({shown}{more}); check the data is complete"]
+
+
+def _daily_session_gaps(
+    index: pd.DatetimeIndex, origin: str, calendar: ExchangeCalendar
+) -> list[str]:
+    days = index.normalize()
+    sessions = calendar.sessions(days[0].date(), days[-1].date())
+    # sessions strictly between two consecutive bars are missing
+    position = sessions.searchsorted(days)
+    after = sessions.searchsorted(days, side="right")
+    missing = position[1:] - after[:-1]
+    hits = np.flatnonzero(missing >= DAILY_GAP_SESSIONS)
+    what = f"of {DAILY_GAP_SESSIONS} or more missing {calendar.name} sessions"
+    return _summary(origin, what, [(index[i], index[i + 1]) for i in hits])
+
+
+def _intraday_session_gaps(
+    index: pd.DatetimeIndex, origin: str, timeframe: Timeframe, calendar: ExchangeCalendar
+) -> list[str]:
+    interval = pd.Timedelta(seconds=timeframe.seconds)
+    limit = interval * (INTRADAY_GAP_INTERVALS + 1)
+    table = calendar.schedule(index[0].date(), index[-1].date())
+    labels = index[calendar.in_regular_session(index)]
+    days = labels.normalize()
+    empty = [f"{day:%Y-%m-%d}" for day in table.index.difference(days.unique())]
+    gaps: list[tuple[object, object]] = []
+    if len(labels):
+        # the open and the close bound a session: a late start or an early end is a gap too
+        opens = pd.DatetimeIndex(table["open"].reindex(days)) - interval
+        closes = pd.DatetimeIndex(table["close"].reindex(days))
+        new_day = np.r_[True, np.asarray(days[1:] != days[:-1])]
+        last = np.r_[new_day[1:], True]
+        # the data may start or end inside a session: only sessions it spans must be whole
+        head, tail = new_day.copy(), last.copy()
+        head[0] = tail[-1] = False
+        step = pd.TimedeltaIndex(labels.to_series().diff().fillna(pd.Timedelta(0)))
+        for i in np.flatnonzero(
+            (head & np.asarray(labels - opens > limit))
+            | (~new_day & np.asarray(step > limit))
+            | (tail & np.asarray(closes - labels > limit))
+        ):
+            if head[i] and labels[i] - opens[i] > limit:
+                gaps.append((opens[i] + interval, labels[i]))
+            if not new_day[i] and step[i] > limit:
+                gaps.append((labels[i - 1], labels[i]))
+            if tail[i] and closes[i] - labels[i] > limit:
+                gaps.append((labels[i], closes[i]))
+    what = (
+        f"of more than {INTRADAY_GAP_INTERVALS} missing {timeframe.name} bars within a "
+        f"{calendar.name} session"
+    )
+    out = _summary(origin, what, gaps)
+    if empty:
+        shown = ", ".join(empty[:_SHOWN_GAPS])
+        more = f" and {len(empty) - _SHOWN_GAPS} more" if len(empty) > _SHOWN_GAPS else ""
+        out.append(
+            f"{origin}: no bars in {len(empty)} {calendar.name} session(s) ({shown}{more}); "
+            "check the data is complete"
+        )
+    return out

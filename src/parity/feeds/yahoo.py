@@ -62,12 +62,19 @@ def yahoo_interval(timeframe: Timeframe | None) -> tuple[str, Timeframe]:
 
 
 def cache_path(
-    cache_dir: Path, symbol: str, interval: str, start: date | None, end: date | None
+    cache_dir: Path,
+    symbol: str,
+    interval: str,
+    start: date | None,
+    end: date | None,
+    timezone: str = EXCHANGE_TZ,
 ) -> Path:
-    """Where the bars for this symbol/interval/window are cached (end `None` means today)."""
+    """Where the bars for this symbol/interval/window are cached (end `None` means today); bars
+    labelled in another zone than New York's carry it in the name."""
     end_key = (end or date.today()).isoformat()
     start_key = start.isoformat() if start else "earliest"
-    name = f"{quote(symbol.upper(), safe='')}_{interval}_{start_key}_{end_key}.parquet"
+    zone = "" if timezone == EXCHANGE_TZ else f"_{quote(timezone, safe='')}"
+    name = f"{quote(symbol.upper(), safe='')}_{interval}_{start_key}_{end_key}{zone}.parquet"
     return Path(cache_dir) / name
 
 
@@ -79,8 +86,11 @@ def fetch_yahoo(
     end: date | None = None,
     cache_dir: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    timezone: str = EXCHANGE_TZ,
 ) -> pd.DataFrame:
     """Bars of `symbol` between `start` and `end` (inclusive dates), from the cache or Yahoo.
+
+    Intraday bars are labelled in `timezone`, the symbol's exchange's (New York by default).
 
     Returns a frame with a naive `datetime` index and float64 `open, high, low, close, volume`
     and, when Yahoo provides it, `adj_close`. Raises `DataError` (one line naming the symbol and
@@ -88,7 +98,7 @@ def fetch_yahoo(
     """
     symbol = symbol.strip().upper()
     directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = cache_path(directory, symbol, interval, start, end)
+    path = cache_path(directory, symbol, interval, start, end, timezone)
     if path.is_file():
         try:
             return pd.read_parquet(path)
@@ -97,7 +107,7 @@ def fetch_yahoo(
                 f"{symbol}: cached Yahoo bars {path} cannot be read ({exc}); delete the file"
             ) from exc
     raw = _download(symbol, interval, start, end, timeout, directory)
-    frame = _normalise(raw, daily=interval == "1d")
+    frame = _normalise(raw, daily=interval == "1d", timezone=timezone)
     if frame.empty:
         raise DataError(
             f"{symbol}: Yahoo returned no rows for {interval} bars {start or 'earliest'}.."
@@ -161,7 +171,7 @@ def _download(
     return frame
 
 
-def _normalise(raw: pd.DataFrame, *, daily: bool) -> pd.DataFrame:
+def _normalise(raw: pd.DataFrame, *, daily: bool, timezone: str = EXCHANGE_TZ) -> pd.DataFrame:
     if raw.empty:
         return pd.DataFrame(columns=["open", "high", "low", "close", "volume"], dtype="float64")
     if isinstance(raw.columns, pd.MultiIndex):
@@ -177,7 +187,7 @@ def _normalise(raw: pd.DataFrame, *, daily: bool) -> pd.DataFrame:
         index = index.tz_localize(None) if index.tz is not None else index
         index = index.normalize()
     elif index.tz is not None:
-        index = index.tz_convert(EXCHANGE_TZ).tz_localize(None)
+        index = index.tz_convert(timezone).tz_localize(None)
     frame.index = pd.DatetimeIndex(index.as_unit("ns"), name="datetime")
     prices = [c for c in ("open", "high", "low", "close") if c in frame.columns]
     return frame[~frame[prices].isna().all(axis=1)]

@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 
 from parity.errors import ConfigError, ReportError
+from parity.instruments.calendars import manifest_calendar
+from parity.instruments.money import run_currency
 from parity.reports.actions import action_items, limit_usage
 from parity.reports.periodic import (
     Report,
@@ -39,6 +41,8 @@ def run_section(inputs: ReportInputs) -> dict[str, Any]:
         "strategy": m.strategy.name or None,
         "symbols": list(m.symbols),
         "timeframe": m.timeframe,
+        "currency": run_currency(m),
+        "calendar": manifest_calendar(m).describe(),
         "first_date": inputs.dates()[0].isoformat() if inputs.dates() else None,
         "last_date": inputs.dates()[-1].isoformat() if inputs.dates() else None,
     }

@@ -2,7 +2,8 @@
 
 A report covers a period of the run's trading dates (one day, or the days of an ISO week). Its
 inputs (`ReportInputs`) are what the journal holds while a paper run is live, so a report never
-needs the artifacts a run writes when it ends. Dates are the bars' New York dates.
+needs the artifacts a run writes when it ends. Dates are the bars' dates in the exchange's
+own time zone (the run's calendar: New York, Mumbai, UTC for 24/7 markets).
 
 Conventions (design.md): money and fractions are plain floats (0.12 = 12 %), `None` where a
 figure is undefined. Performance to date is `compute_metrics` over the equity, round trips and
@@ -21,6 +22,7 @@ import pandas as pd
 
 from parity.analyzers.ledger import TRADE_COLUMNS, round_trips
 from parity.analyzers.metrics import compute_metrics
+from parity.instruments.calendars import manifest_calendar
 from parity.manifest import Manifest
 
 SCHEMA_VERSION = 1
@@ -177,13 +179,15 @@ def equity_before(inputs: ReportInputs, day: dt.date) -> float:
     return float(before["value"].iloc[-1]) if len(before) else float(inputs.starting_cash)
 
 
-def session_dates(events: pd.DataFrame, arrivals: pd.DataFrame | None) -> list[dt.date | None]:
+def session_dates(
+    events: pd.DataFrame, arrivals: pd.DataFrame | None, timezone: str = "America/New_York"
+) -> list[dt.date | None]:
     """The trading date each event belongs to.
 
     A date the payload names wins (`session`, `date`, or the bar time in `when`); otherwise the
     date of the last bar received before the event was recorded (`arrivals`: the tape's
     `received_at` (UTC) and `datetime` (bar label); the first bar's date for an event before
-    any bar), otherwise the New York date of the event's own (UTC) time."""
+    any bar), otherwise the exchange's date of the event's own (UTC) time."""
     order = None
     if arrivals is not None and len(arrivals):
         received = pd.to_datetime(arrivals["received_at"], utc=True).dt.tz_localize(None)
@@ -201,7 +205,7 @@ def session_dates(events: pd.DataFrame, arrivals: pd.DataFrame | None) -> list[d
             i = int(order["received"].searchsorted(pd.Timestamp(at), side="right")) - 1
             out.append(order["date"].iloc[max(i, 0)])
         else:
-            local = pd.Timestamp(at).tz_localize("UTC").tz_convert("America/New_York")
+            local = pd.Timestamp(at).tz_localize("UTC").tz_convert(timezone)
             out.append(local.date())
     return out
 
@@ -339,7 +343,11 @@ def performance(inputs: ReportInputs, day: dt.date) -> dict[str, Any]:
     fills = fills_until(inputs, day)
     ledger = round_trips(fills) if len(fills) else round_trips(inputs.fills.iloc[:0])
     metrics = compute_metrics(
-        equity_until(inputs, day), ledger, fills, starting_cash=float(inputs.starting_cash)
+        equity_until(inputs, day),
+        ledger,
+        fills,
+        starting_cash=float(inputs.starting_cash),
+        periods=manifest_calendar(inputs.manifest).annualisation.periods,
     )
     return {"as_of": day.isoformat(), **metrics}
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from parity.instruments.money import format_money
 from parity.reports.chart import sparkline, svg_line_chart
 from parity.reports.periodic import Report
 from parity.reports.text import format_metric, table
@@ -33,9 +34,13 @@ def title_of(report: Report) -> str:
 # ---------------------------------------------------------------------------- formatting
 
 
-def money(value: Any, sign: bool = False) -> str:
+def money(value: Any, sign: bool = False, currency: str | None = None) -> str:
+    """`1,234.50`, with `sign` `+1,234.50`; with the run's `currency` `₹1,234.50`/`+₹1,234.50`."""
     if value is None:
         return "n/a"
+    if currency:
+        text = format_money(value, currency)
+        return f"+{text}" if sign and value >= 0 else text
     return f"{value:+,.2f}" if sign else f"{value:,.2f}"
 
 
@@ -187,21 +192,39 @@ def _indent(text: str, by: str = "  ") -> str:
     return "\n".join(by + line for line in text.splitlines())
 
 
+def _market_line(run: Mapping[str, Any]) -> list[str]:
+    """Where the run trades: its calendar and zone (times and dates are the exchange's), its
+    money and how ratios are annualised; nothing for a report without the figures."""
+    calendar = run.get("calendar") or {}
+    if not calendar:
+        return []
+    return [
+        f"{calendar.get('name')} calendar, times in {calendar.get('timezone')}, money in "
+        f"{run.get('currency')}, annualised over {calendar.get('convention')}"
+    ]
+
+
 def to_text(report: Report) -> str:
     run, port, pnl_, done = report.run, report.portfolio, report.pnl, report.trades
+    currency = run.get("currency")
+
+    def cur(value: Any, sign: bool = False) -> str:
+        return money(value, sign, currency)
+
     kind = "Day" if report.kind == "daily" else "Week"
     lines = [
         f"{report.kind.capitalize()} report {report.period['label']} "
         f"({report.period['start']} to {report.period['end']})",
         f"run {run['run_id']}  {run['mode']} / {run['venue'] or '-'}  status {run['status']}",
         f"{run['strategy']} on {','.join(run['symbols'])} {run['timeframe'] or ''}".rstrip(),
+        *_market_line(run),
         "",
         f"Portfolio at {_time(port['as_of'])}",
-        f"  equity        {money(port['equity']):>16}   total return "
-        f"{pct(port['total_return'], True)} (from {money(port['starting_cash'])})",
-        f"  cash          {money(port['cash']):>16}",
-        f"  market value  {money(port['market_value']):>16}   unrealized "
-        f"{money(port['unrealized_pnl'], True)}",
+        f"  equity        {cur(port['equity']):>16}   total return "
+        f"{pct(port['total_return'], True)} (from {cur(port['starting_cash'])})",
+        f"  cash          {cur(port['cash']):>16}",
+        f"  market value  {cur(port['market_value']):>16}   unrealized "
+        f"{cur(port['unrealized_pnl'], True)}",
     ]
     if port["positions"]:
         head = ["symbol", "qty", "avg price", "last price", "market value", "unrealized"]
@@ -211,10 +234,10 @@ def to_text(report: Report) -> str:
     lines += [
         "",
         kind,
-        f"  P&L           {money(pnl_['pnl'], True):>16}   return {pct(pnl_['return'], True)}"
-        f"   ({money(pnl_['start_equity'])} → {money(pnl_['end_equity'])})",
+        f"  P&L           {cur(pnl_['pnl'], True):>16}   return {pct(pnl_['return'], True)}"
+        f"   ({cur(pnl_['start_equity'])} → {cur(pnl_['end_equity'])})",
         f"  fills         {done['fill_count']:>16}   closed trades {done['closed_count']}"
-        f", realized {money(done['realized_pnl'], True)}",
+        f", realized {cur(done['realized_pnl'], True)}",
         f"  best trade    {_trade_line(done['best'])}",
         f"  worst trade   {_trade_line(done['worst'])}",
     ]
@@ -223,7 +246,7 @@ def to_text(report: Report) -> str:
         lines += ["", "Per day", _indent(table(head, _day_rows(report)))]
     if report.equity_curve:
         values = [p["value"] for p in report.equity_curve]
-        lines += ["", f"Equity  {sparkline(values)}  {money(values[0])} → {money(values[-1])}"]
+        lines += ["", f"Equity  {sparkline(values)}  {cur(values[0])} → {cur(values[-1])}"]
     if done["fills"]:
         head = ["time", "symbol", "side", "qty", "price", "commission"]
         lines += ["", "Fills", *_last_rows(head, _fill_rows(report), "fills")]
@@ -233,7 +256,10 @@ def to_text(report: Report) -> str:
     perf = report.performance
     flags = perf.get("flags") or {}
     lines += ["", f"Performance to date (through {perf['as_of']}, as `parity runs show`)"]
-    lines += [f"  {name:<14}{format_metric(name, perf.get(name), flags):>16}" for name in OVERALL]
+    lines += [
+        f"  {name:<14}{format_metric(name, perf.get(name), flags, currency):>16}"
+        for name in OVERALL
+    ]
     lines += ["", "Backtest vs live", f"  {divergence_line(report.divergence)}"]
     lines += ["", "Action items"]
     if report.actions:
@@ -289,6 +315,11 @@ def _kv(rows: Sequence[tuple[str, str]]) -> str:
 
 def to_html(report: Report) -> str:
     run, port, pnl_, done = report.run, report.portfolio, report.pnl, report.trades
+    currency = run.get("currency")
+
+    def cur(value: Any, sign: bool = False) -> str:
+        return money(value, sign, currency)
+
     parts = [
         f"<h1>{_e(report.kind.capitalize())} report {_e(report.period['label'])}</h1>",
         f'<p class="muted">run {_e(run["run_id"])} · {_e(run["mode"])} / {_e(run["venue"])} · '
@@ -298,12 +329,12 @@ def to_html(report: Report) -> str:
         f"<h2>Portfolio at {_e(_time(port['as_of']))}</h2>",
         _kv(
             [
-                ("equity", money(port["equity"])),
+                ("equity", cur(port["equity"])),
                 ("total return", pct(port["total_return"], True)),
-                ("starting cash", money(port["starting_cash"])),
-                ("cash", money(port["cash"])),
-                ("market value", money(port["market_value"])),
-                ("unrealized P&L", money(port["unrealized_pnl"], True)),
+                ("starting cash", cur(port["starting_cash"])),
+                ("cash", cur(port["cash"])),
+                ("market value", cur(port["market_value"])),
+                ("unrealized P&L", cur(port["unrealized_pnl"], True)),
             ]
         ),
     ]
@@ -316,15 +347,15 @@ def to_html(report: Report) -> str:
         f"<h2>{'Day' if report.kind == 'daily' else 'Week'}</h2>",
         _kv(
             [
-                ("P&L", money(pnl_["pnl"], True)),
+                ("P&L", cur(pnl_["pnl"], True)),
                 ("return", pct(pnl_["return"], True)),
                 (
                     "start → end equity",
-                    f"{money(pnl_['start_equity'])} → {money(pnl_['end_equity'])}",
+                    f"{cur(pnl_['start_equity'])} → {cur(pnl_['end_equity'])}",
                 ),
                 ("fills", str(done["fill_count"])),
                 ("closed trades", str(done["closed_count"])),
-                ("realized P&L", money(done["realized_pnl"], True)),
+                ("realized P&L", cur(done["realized_pnl"], True)),
                 ("best trade", _trade_line(done["best"])),
                 ("worst trade", _trade_line(done["worst"])),
             ]
@@ -347,7 +378,9 @@ def to_html(report: Report) -> str:
     flags = perf.get("flags") or {}
     parts += [
         f"<h2>Performance to date (through {_e(perf['as_of'])})</h2>",
-        _kv([(n.replace("_", " "), format_metric(n, perf.get(n), flags)) for n in OVERALL]),
+        _kv(
+            [(n.replace("_", " "), format_metric(n, perf.get(n), flags, currency)) for n in OVERALL]
+        ),
     ]
     div = report.divergence
     status = div.get("status")

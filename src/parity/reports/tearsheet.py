@@ -29,8 +29,12 @@ def write_tearsheet(
     benchmark: pd.Series | None = None,
     title: str,
     benchmark_title: str | None = None,
+    periods_per_year: int = 252,
 ) -> Path:
     """Write a QuantStats HTML tearsheet of daily ``returns`` to ``out`` and return the path.
+
+    ``periods_per_year`` is the run calendar's annualisation (252 sessions, 365 days for 24/7
+    markets), so the tearsheet's Sharpe and volatility are the run's own.
 
     ``benchmark`` is a Series of daily simple returns (never a ticker: nothing is downloaded); it
     is aligned to the strategy's dates, compounding benchmark days that fall between two strategy
@@ -48,7 +52,14 @@ def write_tearsheet(
         bench = align_benchmark(_as_daily(benchmark, "benchmark"), strategy.index)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _render(strategy, bench, out, title=title, benchmark_title=benchmark_title)
+    _render(
+        strategy,
+        bench,
+        out,
+        title=title,
+        benchmark_title=benchmark_title,
+        periods_per_year=periods_per_year,
+    )
     if not out.is_file() or out.stat().st_size == 0:
         raise ReportError(f"QuantStats wrote no tearsheet to {out}")
     _strip_remote_links(out)
@@ -103,6 +114,7 @@ def _render(
     *,
     title: str,
     benchmark_title: str | None,
+    periods_per_year: int,
 ) -> None:
     import matplotlib
 
@@ -119,6 +131,7 @@ def _render(
                 benchmark=benchmark,
                 title=html.escape(title),
                 output=str(out),
+                periods_per_year=periods_per_year,
                 **kwargs,
             )
         except Exception as exc:  # QuantStats raises assorted errors on odd inputs

@@ -6,14 +6,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from parity.analyzers.metrics import METRIC_KEYS
+from parity.instruments.money import format_money
 
 PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "win_rate", "exposure"}
 RATIO = {"sharpe", "sortino", "calmar", "profit_factor", "turnover"}
 MONEY = {"expectancy", "avg_win", "avg_loss"}
 
 
-def format_metric(name: str, value: Any, flags: Mapping[str, str] | None = None) -> str:
-    """One metric value as a person reads it (`12.34%`, `1.52`, `-1,234.56`, `n/a`)."""
+def format_metric(
+    name: str, value: Any, flags: Mapping[str, str] | None = None, currency: str | None = None
+) -> str:
+    """One metric value as a person reads it (`12.34%`, `1.52`, `-1,234.56`, `n/a`); money in
+    the run's `currency` when given (`-₹1,234.56`)."""
     if value is None:
         flag = (flags or {}).get(name)
         return f"n/a ({flag.replace('_', ' ')})" if flag else "n/a"
@@ -22,16 +26,17 @@ def format_metric(name: str, value: Any, flags: Mapping[str, str] | None = None)
     if name in RATIO:
         return f"{value:.2f}"
     if name in MONEY:
-        return f"{value:,.2f}"
+        return format_money(value, currency) if currency else f"{value:,.2f}"
     if isinstance(value, float) and not value.is_integer():
         return f"{value:.4f}"
     return f"{int(value):,}" if isinstance(value, int | float) else str(value)
 
 
-def metrics_table(metrics: Mapping[str, Any]) -> str:
-    """A two-column table of the design's metrics, in the design's order."""
+def metrics_table(metrics: Mapping[str, Any], currency: str | None = None) -> str:
+    """A two-column table of the design's metrics, in the design's order (money in the run's
+    `currency`, when given)."""
     flags = metrics.get("flags") or {}
-    rows = [(name, format_metric(name, metrics.get(name), flags)) for name in METRIC_KEYS]
+    rows = [(name, format_metric(name, metrics.get(name), flags, currency)) for name in METRIC_KEYS]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"  {name:<{width}}  {text:>14}" for name, text in rows)
 

@@ -118,6 +118,6 @@ OPTIONS: dict[str, tuple[Parser, str]] = {
     "max_orders_per_day": (lambda v: {"max_orders_per_day": _count(v)}, "20"),
     "daily_loss_limit": (daily_loss, "2% (of the day's starting equity), 5000, or 2%,5000"),
     "max_drawdown": (drawdown, "15% (from peak equity)"),
-    "trading_hours": (trading_hours, "09:35-15:55 (New York time)"),
+    "trading_hours": (trading_hours, "09:35-15:55 (the exchange's time, as the bar labels)"),
     "flatten_on_kill": (lambda v: {"flatten_on_kill": flag(v)}, "true"),
 }

@@ -14,14 +14,17 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import backtrader as bt
 
 from parity.config import BacktestConfig
 from parity.engine.simulate import Recording, RunResult, Simulation, simulate
-from parity.errors import ParityError
+from parity.errors import ConfigError, ParityError
+from parity.feeds.currency import check_one_currency
 from parity.feeds.loader import LoadedData, load_bars
+from parity.instruments.calendars import SESSIONS, Session
+from parity.instruments.money import currency_symbol
 from parity.journal import Journal, run_journal_target
 from parity.journal.hook import OrderJournal
 from parity.manifest import Manifest, StrategyRecord
@@ -43,6 +46,7 @@ class BacktestResult:
     metrics: dict[str, Any]
     warnings: tuple[str, ...]
     summary: tuple[str, ...] = ()  # what the run's numbers rest on: prices and each symbol's bars
+    currency: str = "USD"  # ISO code of the money in the run
 
 
 _PRICES = {
@@ -54,8 +58,9 @@ _PRICES = {
 
 
 def run_summary(loaded: LoadedData) -> tuple[str, ...]:
-    """Two lines: how each symbol's prices were adjusted (and which splits), and the bars each
-    symbol covers (symbols starting later trade from their own first bars)."""
+    """Where the run trades (calendar, time zone, annualisation, currency), how each symbol's
+    prices were adjusted (and which splits), and the bars each symbol covers (symbols starting
+    later trade from their own first bars)."""
     prices: dict[str, list[str]] = {}
     for series in loaded.series:
         done = loaded.adjustments.get(series.symbol)
@@ -73,7 +78,14 @@ def run_summary(loaded: LoadedData) -> tuple[str, ...]:
         for s in loaded.series
     )
     lines = [f"prices: {'; '.join(parts)}"] if parts else []
-    return (*lines, f"bars: {windows}")
+    calendar = loaded.calendar
+    currency = check_one_currency([s.symbol for s in loaded.series]) or "USD"
+    market = (
+        f"calendar: {calendar.name} (bars in {calendar.timezone} time), annualised over "
+        f"{calendar.annualisation.convention}; money in {currency_symbol(currency).strip()} "
+        f"({currency})"
+    )
+    return (market, *lines, f"bars: {windows}")
 
 
 def _data_manifest(config: BacktestConfig, loaded: LoadedData) -> dict[str, Any]:
@@ -103,6 +115,17 @@ def _adjustment_record(loaded: LoadedData, symbol: str) -> dict[str, Any]:
     if done is None:
         return {}
     return {"prices": done.applied, "splits": [split.describe() for split in done.splits]}
+
+
+def traded_session(config: BacktestConfig, spec: StrategySpec) -> Session:
+    """`--session` if given, else the strategy's own `session` (a class attribute), else
+    `extended`: every intraday bar of the data, as before calendars existed."""
+    chosen = config.session or getattr(spec.cls, "session", None) or "extended"
+    if chosen not in SESSIONS:
+        raise ConfigError(
+            f"strategy {spec.name}: session {chosen!r} must be one of {', '.join(SESSIONS)}"
+        )
+    return cast(Session, chosen)
 
 
 def readiness_warning(cls: type, loaded: LoadedData) -> str | None:
@@ -140,6 +163,9 @@ def run_manifest(
         strategy=StrategyRecord.from_spec(spec),
         params=resolved_params(spec.cls, params),
         symbols=tuple(s.symbol for s in loaded.series),
+        currency=check_one_currency([s.symbol for s in loaded.series]) or "USD",
+        calendar=loaded.calendar.describe(),
+        session=traded_session(config, spec),
         timeframe=loaded.series[0].timeframe.name,
         data=_data_manifest(config, loaded),
         costs=config.costs.describe(),
@@ -214,6 +240,8 @@ def run_backtest(
         start=config.start,
         end=config.end,
         adjustment=config.adjustment,
+        calendar=config.calendar,
+        session=traded_session(config, spec),
     )
     if config.risk is not None:
         config.risk.check_bars(loaded.series[0].timeframe)
@@ -257,7 +285,14 @@ def run_backtest(
             "it made no decisions (widen --from/--to)"
         )
     write_run(run_dir, artifacts(manifest, result))
-    return BacktestResult(run_id, run_dir, result.metrics, loaded.warnings, run_summary(loaded))
+    return BacktestResult(
+        run_id,
+        run_dir,
+        result.metrics,
+        loaded.warnings,
+        run_summary(loaded),
+        currency=manifest.currency or "USD",
+    )
 
 
 def artifacts(manifest: Manifest, result: RunResult) -> RunArtifacts:

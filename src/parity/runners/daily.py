@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from parity.errors import ConfigError, ParityError, RunNotFoundError
+from parity.instruments.calendars import manifest_calendar
 from parity.journal.database import run_journal_target
 from parity.journal.reader import JournalReader
 from parity.manifest import Manifest
@@ -120,7 +121,9 @@ def read_inputs(reader: JournalReader, run_id: str, run_dir: Path) -> ReportInpu
     tape = reader.tape(run_id)
     events = reader.events(run_id)
     arrivals = tape[["received_at", "datetime"]] if len(tape) else None
-    events["date"] = pd.Series(session_dates(events, arrivals), index=events.index, dtype=object)
+    timezone = manifest_calendar(manifest).timezone
+    dates = session_dates(events, arrivals, timezone)
+    events["date"] = pd.Series(dates, index=events.index, dtype=object)
     cash = manifest.starting_cash or manifest.cash
     if cash is None:
         cash = float(equity["value"].iloc[0]) if len(equity) else 0.0

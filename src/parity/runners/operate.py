@@ -16,6 +16,7 @@ import pandas as pd
 
 from parity.analyzers.holdings import holdings, open_positions
 from parity.errors import RunNotFoundError
+from parity.instruments.money import run_currency
 from parity.manifest import Manifest
 from parity.processes import process_alive
 
@@ -49,6 +50,7 @@ class RunStatus:
     alerts: list[dict[str, Any]] = field(default_factory=list)  # the latest, newest first
     log: str | None = None  # the run's log file
     daily_report: str | None = None  # the latest daily report (text)
+    currency: str = "USD"  # ISO code of the run's money (its manifest's)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +125,7 @@ def run_status(run_dir: Path, run_id: str) -> RunStatus:
             for k, v in risk.items()
         },
         feeds=feeds,
+        currency=run_currency(info.manifest),
         streams={
             str(p.get("stream")): str(p.get("state"))
             for p in (stream_events["payload"] if len(stream_events) else [])

@@ -9,6 +9,8 @@ import pandas as pd
 from parity.errors import ConfigError, DataError, ReportError, RunNotFoundError
 from parity.feeds.adjust import manifest_adjustment
 from parity.feeds.loader import load_bars
+from parity.instruments.calendars import manifest_calendar
+from parity.instruments.money import currency_symbol, run_currency
 from parity.runstore import RunRecord, RunStore
 from parity.timeframe import parse_timeframe
 
@@ -28,6 +30,7 @@ def buy_and_hold_returns(record: RunRecord, symbols: list[str] | None = None) ->
         start=window[0],
         end=window[1],
         adjustment=manifest_adjustment(manifest.data),
+        calendar=manifest_calendar(manifest).name,
     )
     closes = pd.concat(
         {
@@ -80,8 +83,18 @@ def write_run_tearsheet(
     returns = record.returns()
     bench, bench_title = resolve_benchmark(store, record, benchmark)
     manifest = record.manifest
-    title = f"{manifest.strategy.name or 'run'} {','.join(manifest.symbols)} — {record.run_id}"
+    year = manifest_calendar(manifest).annualisation
+    currency = run_currency(manifest)
+    title = (
+        f"{manifest.strategy.name or 'run'} {','.join(manifest.symbols)} — {record.run_id} "
+        f"({currency_symbol(currency).strip()} {currency}, annualised over {year.convention})"
+    )
     target = out or record.path / "tearsheet.html"
     return write_tearsheet(
-        returns, target, benchmark=bench, title=title, benchmark_title=bench_title
+        returns,
+        target,
+        benchmark=bench,
+        title=title,
+        benchmark_title=bench_title,
+        periods_per_year=year.periods,
     )

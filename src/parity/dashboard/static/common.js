@@ -15,6 +15,14 @@ const parity = (() => {
       minimumFractionDigits: digits, maximumFractionDigits: digits });
   }
 
+  // the run's currency: ₹ for INR, $ for USD (and runs that name none), else the ISO code
+  function money(value, currency, digits = 2) {
+    if (value === null || value === undefined || Number.isNaN(value)) return "–";
+    const code = (currency || "USD").toUpperCase();
+    const symbol = { USD: "$", INR: "₹" }[code] || `${code} `;
+    return `${value < 0 ? "-" : ""}${symbol}${num(Math.abs(value), digits)}`;
+  }
+
   function pct(value, digits = 2) {
     if (value === null || value === undefined) return "–";
     return `${(value * 100).toFixed(digits)}%`;
@@ -89,5 +97,5 @@ const parity = (() => {
     if (node) node.textContent = `updated ${new Date().toLocaleTimeString()}`;
   }
 
-  return { getJSON, num, pct, qty, when, age, el, badge, signed, fillTable, showError, stamp };
+  return { getJSON, num, money, pct, qty, when, age, el, badge, signed, fillTable, showError, stamp };
 })();

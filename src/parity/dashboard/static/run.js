@@ -84,11 +84,11 @@
     status.className = `badge ${run.stale ? "hung" : run.status}`;
     status.textContent = run.stale ? `${run.status} (no heartbeat)` : run.status;
     document.getElementById("cards").replaceChildren(
-      card("equity", P.num(run.equity)),
+      card("equity", P.money(run.equity, run.currency)),
       card("total return", P.signed(run.total_return, P.pct(run.total_return))),
       card("max drawdown (daily closes)", P.pct(run.max_drawdown)),
       card("max drawdown (per bar)", P.pct(run.max_drawdown_per_bar)),
-      card("starting cash", P.num(run.starting_cash)),
+      card("starting cash", P.money(run.starting_cash, run.currency)),
       card("mode · venue", `${run.mode || "–"} · ${run.venue || "–"}`),
       card("strategy", `${run.strategy || "–"} ${run.timeframe || ""}`),
       card("symbols", (run.symbols || []).join(", ") || "–"),

@@ -22,7 +22,7 @@
     { label: "strategy", value: (r) => r.strategy || "–" },
     { label: "symbols", value: (r) => (r.symbols || []).join(", ") || "–" },
     { label: "status", value: statusCell },
-    { label: "equity", num: true, value: (r) => P.num(r.equity) },
+    { label: "equity", num: true, value: (r) => P.money(r.equity, r.currency) },
     { label: "total return", num: true,
       value: (r) => P.signed(r.total_return, P.pct(r.total_return)) },
     { label: "last bar", value: (r) => P.when(r.last_bar) },
