@@ -121,6 +121,25 @@ def cost_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def fill_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--latency` and `--volume-share`, declared once: the same fill model prices a backtest's
+    fills and the local venue's."""
+    func = click.option(
+        "--volume-share",
+        type=click.FloatRange(0, 1, min_open=True),
+        default=1.0,
+        help="Simulated fills: max share of a bar's volume one fill takes; the rest fills on "
+        "later bars.",
+    )(func)
+    return click.option(
+        "--latency",
+        "latency_ms",
+        type=click.IntRange(min=0),
+        default=0,
+        help="Simulated fills: ms after its decision bar's end before an order can fill.",
+    )(func)
+
+
 def cash_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """`--cash`, the starting cash of a simulated account."""
     from parity.defaults import DEFAULT_CASH

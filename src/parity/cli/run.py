@@ -16,6 +16,7 @@ from parity.cli._base import (
     cash_option,
     cli,
     cost_options,
+    fill_options,
     json_option,
     runs_dir_option,
     say,
@@ -124,19 +125,7 @@ class _Progress:
     help="Market orders fill at the next bar's open or the decision bar's close.",
 )
 @click.option("--allow-short/--no-short", default=False, help="Allow sells that open shorts.")
-@click.option(
-    "--latency",
-    "latency_ms",
-    type=click.IntRange(min=0),
-    default=0,
-    help="ms after its decision bar's end before an order can fill, as in the local venue.",
-)
-@click.option(
-    "--volume-share",
-    type=click.FloatRange(0, 1, min_open=True),
-    default=1.0,
-    help="Max share of a bar's volume one fill takes; the rest fills on later bars.",
-)
+@fill_options
 @click.option(
     "--calendar",
     default=None,
@@ -279,19 +268,7 @@ def _parse_until(text: str | None) -> Any:
     help="Capital the strategy may use [default: account cash; local 100000].",
 )
 @cost_options
-@click.option(
-    "--latency",
-    "latency_ms",
-    type=click.IntRange(min=0),
-    default=0,
-    help="Local venue: ms before an order can fill.",
-)
-@click.option(
-    "--volume-share",
-    type=click.FloatRange(0, 1, min_open=True),
-    default=1.0,
-    help="Local venue: max share of a bar's volume one order fills.",
-)
+@fill_options
 @click.option(
     "--backfill",
     type=click.IntRange(min=0),
