@@ -150,7 +150,7 @@ def test_invalid_orders_are_422(server: VenueServer, trading: TradingClient) -> 
         ),
         ({"notional": 100}, "exactly one of qty or notional is required"),
         ({"side": "short"}, "invalid side: 'short'"),
-        ({"time_in_force": "fok"}, "invalid time_in_force"),
+        ({"time_in_force": "gfd"}, "invalid time_in_force"),  # fok/ioc/opg/cls are served
         ({"type": "limit"}, "limit orders require a limit price"),
         ({"limit_price": 180}, "market orders require no stop or limit price"),
     ]
