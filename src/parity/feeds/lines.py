@@ -6,10 +6,20 @@ from typing import Any
 
 import backtrader as bt
 
+from parity.timeframe import Timeframe
 from parity.venues.types import StreamBar
 
 # Backtrader stamps a daily bar at the end of its session (as its own CSV feeds do)
 SESSION_END = (23 * 3600 + 59 * 60 + 59 + 0.99999) / 86400.0
+
+
+def set_bar_period(params: Any, timeframe: Timeframe) -> None:
+    """Set a Backtrader feed's `timeframe`/`compression` params from parity's `timeframe`."""
+    if timeframe.is_daily:
+        params.timeframe, params.compression = bt.TimeFrame.Days, 1
+    else:
+        params.timeframe = bt.TimeFrame.Minutes
+        params.compression = max(1, timeframe.seconds // 60)
 
 
 def noop(*_: Any) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 import backtrader as bt
 
 from parity.feeds.aggregate import BarAggregator
-from parity.feeds.lines import noop, write_bar
+from parity.feeds.lines import noop, set_bar_period, write_bar
 from parity.timeframe import MINUTE, Timeframe
 from parity.venues.types import StreamBar
 
@@ -74,11 +74,7 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         if self._lockstep is not None:
             self._lockstep.register(self)
         self.p.store.subscribe_bars(self.symbol, self._receive)  # registration only
-        if timeframe.is_daily:
-            self.p.timeframe, self.p.compression = bt.TimeFrame.Days, 1
-        else:
-            self.p.timeframe = bt.TimeFrame.Minutes
-            self.p.compression = max(1, timeframe.seconds // 60)
+        set_bar_period(self.p, timeframe)
 
     def islive(self) -> bool:
         return True

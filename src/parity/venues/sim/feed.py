@@ -19,7 +19,7 @@ from typing import Any
 
 import backtrader as bt
 
-from parity.feeds.lines import noop, write_bar
+from parity.feeds.lines import noop, set_bar_period, write_bar
 from parity.timeframe import MINUTE, Timeframe
 from parity.venues.types import StreamBar
 
@@ -53,11 +53,7 @@ class PollingFeed(bt.feed.DataBase):
         self._on_bar: Callable[[StreamBar], Any] = self.p.on_bar or noop
         self._on_error: Callable[[str], Any] = self.p.on_error or noop
         self._is_finished: Callable[[], bool] = self.p.is_finished or (lambda: False)
-        if timeframe.is_daily:
-            self.p.timeframe, self.p.compression = bt.TimeFrame.Days, 1
-        else:
-            self.p.timeframe = bt.TimeFrame.Minutes
-            self.p.compression = max(1, timeframe.seconds // 60)
+        set_bar_period(self.p, timeframe)
 
     def islive(self) -> bool:
         return True
