@@ -222,10 +222,10 @@ def run_paper(
                 dt.datetime.fromisoformat(live_from) if live_from else None,
                 daily=config.timeframe.is_daily,
             )
-            resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
             if account is None:  # nothing at a venue: the journal is the whole truth
                 intents = journal.reader.intents(run_id)
                 resume.next_seq = int(intents["seq"].max()) + 1 if len(intents) else 1
+                resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
                 notify(
                     f"reconciliation: simulated broker restored from the journal (cash "
                     f"{resume.cash:,.2f}, positions {journal_positions(journal, run_id)})"
@@ -241,6 +241,9 @@ def run_paper(
                 )
                 notify(rec.report())
                 resume.next_seq = rec.next_seq
+                # after reconciling: a fill the venue made while the run was down is journaled
+                # by then, and its cash leaves with it (else the position is valued twice)
+                resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
         orders_journal = OrderJournal(journal, daily=config.timeframe.is_daily)
         tape = Tape(journal, taped=point.taped)
         cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, maxcpus=1)
