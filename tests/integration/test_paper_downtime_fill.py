@@ -118,6 +118,13 @@ def test_a_fill_made_while_the_client_is_down_is_counted_once(
         assert resumed.returncode == 0, resumed.stderr[-3000:]
         assert "filled at" in resumed.stderr + resumed.stdout  # reconciliation recorded it
         killed = venue.snapshot()
+        compare = subprocess.run(
+            [*PARITY, "compare", "k", "--runs-dir", str(runs)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
     finally:
         venue.stop()
 
@@ -129,3 +136,10 @@ def test_a_fill_made_while_the_client_is_down_is_counted_once(
     assert float(after["equity"]["value"].max()) < 101_000  # never valued twice
     state = json.loads((runs / "k" / "risk_state.json").read_text())
     assert not state.get("killed"), state
+    # the order filled while the client was down reads as filled in orders.csv, and compare
+    # finds every fill where the orders say
+    orders = pd.read_csv(runs / "k" / "orders.csv")
+    first = orders.iloc[0]
+    assert (first["status"], first["filled_qty"]) == ("completed", alone["fills"]["qty"].iloc[0])
+    assert compare.returncode == 0, compare.stdout[-2000:] + compare.stderr[-2000:]
+    assert "PASS" in compare.stdout

@@ -34,6 +34,18 @@ from parity.journal.schema import (
     table_of,
 )
 
+# an order's state as a resume's reconciliation read it at the venue (Alpaca's words), in the
+# words the strategy's own events use (Backtrader's status names, lower case)
+_RESUMED_STATUS = {
+    "new": "accepted",
+    "pending_new": "accepted",
+    "accepted": "accepted",
+    "held": "accepted",
+    "partially_filled": "partial",
+    "filled": "completed",
+    "cancelled": "canceled",
+    "done_for_day": "expired",
+}
 _RAW = sa.types.NullType()  # select driver values as they come (no per-row processing)
 
 
@@ -228,8 +240,9 @@ class JournalReader:
         return self._frame(OrderEvent, names, run_id, times=("at", "recorded_at"))
 
     def orders(self, run_id: str) -> pd.DataFrame:
-        """One row per order (`orders.csv`): its intent and its last state. The strategy's view
-        of the state is preferred; the venue's is used for orders the strategy never saw."""
+        """One row per order (`orders.csv`): its intent and its last state. A resume's
+        reconciliation is the latest view of an order sent before a crash; else the strategy's
+        view is preferred; the venue's is used for orders the strategy never saw."""
         intents = self._columns(
             OrderIntent,
             ["client_order_id", "seq", "symbol", "side", "type", "qty", "limit_price",
@@ -245,6 +258,8 @@ class JournalReader:
         state: dict[tuple[str, str], dict[str, Any]] = {}
         for cid, source, status, filled, avg, reason in zip(*events.values(), strict=True):
             last = state.setdefault((cid, source), {"reason": ""})
+            if source == "resume":  # the venue's word, in the strategy's vocabulary
+                status = _RESUMED_STATUS.get(status, status)
             last.update(status=status, filled_qty=filled, avg_fill_price=avg)
             if reason:
                 last["reason"] = reason
@@ -253,7 +268,14 @@ class JournalReader:
             commission[cid] = commission.get(cid, 0.0) + comm
         rows = []
         for i, cid in enumerate(intents["client_order_id"]):
-            last = state.get((cid, "strategy")) or state.get((cid, "venue")) or {}
+            # a resume reconciles an order after the strategy that sent it is gone: its view
+            # is the latest (e.g. a fill made while the run was down)
+            last = (
+                state.get((cid, "resume"))
+                or state.get((cid, "strategy"))
+                or state.get((cid, "venue"))
+                or {}
+            )
             rows.append(
                 [
                     intents["seq"][i],

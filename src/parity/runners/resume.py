@@ -165,17 +165,6 @@ def reconcile(
             result.unexplained.append(
                 f"{cid}: the journal holds {journaled:g} filled, the venue {snap.filled_qty:g}"
             )
-        if snap.status in OPEN:
-            store.cancel_order(snap.id)
-            journal.order_event(
-                cid,
-                status="canceled",
-                event="canceled_on_resume",
-                reason="open at resume: cancelled, the strategy decides again",
-                source="resume",
-                durable=True,
-            )
-            result.lines.append(f"{cid}: was open ({snap.status}); cancelled")
         journal.order_event(
             cid,
             status=snap.status,
@@ -185,6 +174,19 @@ def reconcile(
             source="resume",
             durable=True,
         )
+        if snap.status in OPEN:  # after the venue's state: the cancel is the order's last word
+            store.cancel_order(snap.id)
+            journal.order_event(
+                cid,
+                status="canceled",
+                event="canceled_on_resume",
+                filled_qty=snap.filled_qty,
+                avg_price=snap.filled_avg_price,
+                reason="open at resume: cancelled, the strategy decides again",
+                source="resume",
+                durable=True,
+            )
+            result.lines.append(f"{cid}: was open ({snap.status}); cancelled")
     journal.flush()
     ours = reader.positions(run_id)
     venue = store.positions()
