@@ -21,7 +21,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from venue_support import PARITY, lockstep_venue, venue_env, write_slow_strategy
+from venue_support import (
+    PARITY,
+    lockstep_venue,
+    run_artifacts,
+    snapshot_account,
+    venue_env,
+    write_slow_strategy,
+)
 
 from parity.journal.reader import JournalReader
 
@@ -66,25 +73,6 @@ def _wait(until: Callable[[], bool], proc: subprocess.Popen[bytes], limit: float
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline and proc.poll() is None and not until():
         time.sleep(0.005)
-
-
-def _artifacts(run_dir: Path) -> dict[str, pd.DataFrame]:
-    fills = pd.read_csv(run_dir / "fills.csv")
-    return {
-        "trades": pd.read_csv(run_dir / "trades.csv"),
-        # client order ids are numbered per decision sent: a decision cancelled at a resume and
-        # taken again on the same bar has the next number, so ids are compared as a set below
-        "fills": fills.drop(columns=["order_id", "client_order_id"]),
-        "equity": pd.read_csv(run_dir / "equity.csv"),
-    }
-
-
-def _account(snapshot: dict[str, object]) -> tuple[float, dict[str, float]]:
-    account = snapshot["account"]
-    positions = snapshot["positions"]
-    assert isinstance(account, dict) and isinstance(positions, dict)
-    held = {s: float(p["qty"]) for s, p in positions.items() if float(p["qty"])}
-    return round(float(account["cash"]), 2), held
 
 
 def test_ten_kills_and_resumes_change_nothing(tmp_path: Path) -> None:
@@ -166,11 +154,11 @@ def test_ten_kills_and_resumes_change_nothing(tmp_path: Path) -> None:
     held = [k for k in kills if k["held"] and json.loads(str(k["held"][0][0]) or "{}")]
     assert len(held) >= 3, kills
 
-    alone_out, killed_out = _artifacts(runs / "alone"), _artifacts(runs / "k10")
+    alone_out, killed_out = run_artifacts(runs / "alone"), run_artifacts(runs / "k10")
     assert len(alone_out["trades"]) >= 5
     for name in ("trades", "fills", "equity"):
         pd.testing.assert_frame_equal(killed_out[name], alone_out[name], check_exact=False)
-    assert _account(killed) == _account(reference)  # cash to the cent, positions
+    assert snapshot_account(killed) == snapshot_account(reference)  # cash to the cent, positions
     assert killed_out["equity"]["datetime"].is_unique
     assert killed_out["equity"]["datetime"].is_monotonic_increasing
 

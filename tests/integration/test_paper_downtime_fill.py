@@ -25,7 +25,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from venue_support import PARITY, lockstep_venue, venue_env
+from venue_support import (
+    PARITY,
+    lockstep_venue,
+    run_artifacts,
+    snapshot_account,
+    venue_env,
+)
 
 from parity.venue.engine import Engine
 from parity.venue.state import VenueState
@@ -40,20 +46,6 @@ def _start(runs: Path, run_id: str) -> list[str]:
             "-p", "fast=5", "-p", "slow=20", "--cash", "100000", "--slippage", "0",
             "--max-drawdown", "3%", "--flatten-on-kill", "--no-daily-reports",
             "--run-id", run_id, "--runs-dir", str(runs)]  # fmt: skip
-
-
-def _artifacts(run_dir: Path) -> dict[str, pd.DataFrame]:
-    fills = pd.read_csv(run_dir / "fills.csv")
-    return {
-        "trades": pd.read_csv(run_dir / "trades.csv"),
-        "fills": fills.drop(columns=["order_id", "client_order_id"]),
-        "equity": pd.read_csv(run_dir / "equity.csv"),
-    }
-
-
-def _account(snapshot: dict[str, Any]) -> tuple[float, dict[str, float]]:
-    held = {s: float(p["qty"]) for s, p in snapshot["positions"].items() if float(p["qty"])}
-    return round(float(snapshot["account"]["cash"]), 2), held
 
 
 def test_a_fill_made_while_the_client_is_down_is_counted_once(
@@ -128,11 +120,11 @@ def test_a_fill_made_while_the_client_is_down_is_counted_once(
     finally:
         venue.stop()
 
-    alone, after = _artifacts(runs / "alone"), _artifacts(runs / "k")
+    alone, after = run_artifacts(runs / "alone"), run_artifacts(runs / "k")
     assert len(alone["trades"]) >= 5
     for name in ("trades", "fills", "equity"):
         pd.testing.assert_frame_equal(after[name], alone[name], check_exact=False)
-    assert _account(killed) == _account(reference)
+    assert snapshot_account(killed) == snapshot_account(reference)
     assert float(after["equity"]["value"].max()) < 101_000  # never valued twice
     state = json.loads((runs / "k" / "risk_state.json").read_text())
     assert not state.get("killed"), state

@@ -10,6 +10,9 @@ import os
 import socket
 import sys
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from parity.feeds.loader import load_bars
 from parity.venue.config import VenueConfig
@@ -85,3 +88,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def run_artifacts(run_dir: Path) -> dict[str, pd.DataFrame]:
+    """A paper run's trades, fills and equity as compared across crash and uninterrupted runs
+    (client order ids are numbered per decision sent, so fills leave them out)."""
+    fills = pd.read_csv(run_dir / "fills.csv")
+    return {
+        "trades": pd.read_csv(run_dir / "trades.csv"),
+        "fills": fills.drop(columns=["order_id", "client_order_id"]),
+        "equity": pd.read_csv(run_dir / "equity.csv"),
+    }
+
+
+def snapshot_account(snapshot: dict[str, Any]) -> tuple[float, dict[str, float]]:
+    """A venue snapshot's cash (to the cent) and non-zero positions."""
+    held = {s: float(p["qty"]) for s, p in snapshot["positions"].items() if float(p["qty"])}
+    return round(float(snapshot["account"]["cash"]), 2), held
