@@ -21,6 +21,7 @@ from parity.analyzers.ledger import round_trips
 from parity.analyzers.metrics import compute_metrics, daily_returns
 from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
+from parity.brokers.core import OrderReview
 from parity.brokers.sim import CloseFills, build_sim_broker
 from parity.config import DEFAULT_CASH, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE
 from parity.costs import CostModel, cost_model
@@ -30,8 +31,9 @@ from parity.feeds.bars import BarSeries
 from parity.feeds.loader import LoadedData, run_calendar
 from parity.journal.hook import OrderJournal
 from parity.journal.reader import integral
+from parity.risk.guard import RiskGuard
 from parity.risk.limits import RiskLimits
-from parity.risk.monitor import attach_guard
+from parity.risk.monitor import attach_risk
 from parity.risk.state import MemoryRiskStateStore, RiskStateStore
 from parity.strategies.params import coerce_params
 from parity.strategies.registry import resolve_strategy
@@ -233,6 +235,10 @@ class Simulation:
             feeds = [ArrayFeed(series=series) for series in self.series]  # type: ignore[call-arg]
         for name, feed in zip(self.symbols, feeds, strict=True):
             cerebro.adddata(feed, name=name)
+        guard = None
+        if self.risk is not None and self.risk.active:  # a fresh guard: starts empty
+            store = self.risk_store or MemoryRiskStateStore()
+            guard = RiskGuard(self.risk, store, fresh=True, watch=False)
         cerebro.broker = build_sim_broker(
             cash=self.cash,
             costs=self.costs,
@@ -240,6 +246,7 @@ class Simulation:
             allow_short=self.allow_short,
             volume_share=self.volume_share,
             latency_ms=self.latency_ms,
+            review=OrderReview(risk=guard),
         )
         cerebro.addstrategy(self.cls, **self.params)
         if self.fill_at == "close":  # before the recorder: the bar's equity includes its fills
@@ -253,6 +260,5 @@ class Simulation:
             progress_every=recording.progress_every,
         )
         cerebro.addanalyzer(Trimmer, _name="trimmer")
-        if self.risk is not None and self.risk.active:
-            attach_guard(cerebro, self.risk, self.risk_store or MemoryRiskStateStore(), fresh=True)
+        attach_risk(cerebro, guard)
         return cerebro
