@@ -31,6 +31,7 @@ from parity.brokers.alpaca_orders import oco_request, refused_in, request_for
 from parity.brokers.core import WARM_UP, BrokerCore, OrderIds, settle
 from parity.brokers.valid import expiry
 from parity.errors import BrokerError
+from parity.instruments import instrument_of
 from parity.journal.hook import OrderJournal
 from parity.venues.types import (
     OrderRejected,
@@ -148,7 +149,7 @@ class AlpacaBroker(bt.BrokerBase):
         for data, position in positions.items():
             if position.size:
                 price = data.close[0] if len(data) else marks.get(data._name, position.price)
-                held += position.size * price
+                held += position.size * price * instrument_of(data).multiplier
         names = None if not datas else {d._name for d in datas}
         for symbol, adopted in self._adopted.items():
             if names is None or symbol in names:

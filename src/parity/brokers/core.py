@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import backtrader as bt
 
+from parity.instruments import instrument_of
 from parity.journal.hook import OrderJournal
 from parity.journal.ids import OrderIds
 
@@ -100,16 +101,18 @@ def settle(
 ) -> tuple[float, float]:
     """Apply one execution of `order` (`qty` > 0 at `price`, `fee` as the venue reported it) to
     the broker's position and to `order`; returns the cash it moved (fee included) and its
-    Backtrader time. The fee is split between the closing and the opening part by quantity."""
+    Backtrader time. The fee is split between the closing and the opening part by quantity;
+    cash, values and P&L are of the data's instrument (its multiplier: 100 for an option)."""
     data = order.data
     size = qty if order.isbuy() else -qty
+    mult = instrument_of(data).multiplier
     position = broker.getposition(data)
     basis = position.price
     psize, pprice, opened, closed = position.update(size, price, when)
     comminfo = order.comminfo or broker.getcommissioninfo(data)
-    pnl = comminfo.profitandloss(-closed, basis, price) if closed else 0.0
-    closedvalue = comminfo.getoperationcost(closed, basis) if closed else 0.0
-    openedvalue = comminfo.getoperationcost(opened, price) if opened else 0.0
+    pnl = comminfo.profitandloss(-closed, basis, price) * mult if closed else 0.0
+    closedvalue = comminfo.getoperationcost(closed, basis) * mult if closed else 0.0
+    openedvalue = comminfo.getoperationcost(opened, price) * mult if opened else 0.0
     closedcomm = fee * abs(closed) / qty if closed else 0.0
     openedcomm = fee - closedcomm if opened else 0.0
     stamp = bt.date2num(when) if when is not None else data.datetime[0]
@@ -117,4 +120,4 @@ def settle(
         stamp, size, price, closed, closedvalue, closedcomm, opened, openedvalue, openedcomm,
         comminfo.margin, pnl, psize, pprice,
     )  # fmt: skip
-    return -(size * price + closedcomm + openedcomm), stamp
+    return -(size * price * mult + closedcomm + openedcomm), stamp

@@ -20,14 +20,17 @@ from parity.brokers.core import OrderReview, would_short
 from parity.brokers.sim_timing import bar_milliseconds, bar_start, day_session_over, tick
 from parity.costs import CostModel
 from parity.engine.fills import Bar, FillModel
+from parity.instruments import instrument_of
 
 
 class ParityCommission(bt.CommInfoBase):
-    """`CostModel.commission` as Backtrader's commission scheme (stocks).
+    """`CostModel.commission` as Backtrader's commission scheme (stocks, and any instrument
+    paid in full whose cash per point per unit is `mult`: 100 for a US equity option).
 
     `getcommission(size, price)` prices a whole order; `for_order(order)` gives the view that
     prices one execution of `order` (what the order owes after it minus what it owed before), so
-    partial fills pay the minimum once."""
+    partial fills pay the minimum once. `with_multiplier(m)` is the same scheme for an
+    instrument of multiplier `m` (the broker picks it by the data's instrument)."""
 
     params = (
         ("per_share", 0.0),
@@ -48,6 +51,27 @@ class ParityCommission(bt.CommInfoBase):
             commission_min=self.p.minimum,
         )
 
+    def with_multiplier(self, multiplier: float) -> ParityCommission:
+        """This scheme for an instrument of `multiplier` (`Instrument.multiplier`)."""
+        p = self.p
+        return ParityCommission(
+            per_share=p.per_share, pct=p.pct, minimum=p.minimum, mult=multiplier
+        )
+
+    # Backtrader's stock-like scheme leaves `mult` out of the cash an operation costs and of a
+    # position's value (it only scales P&L): with a multiplier the three agree here
+    def getoperationcost(self, size: float, price: float) -> float:
+        return float(abs(size) * price * self.p.mult)
+
+    def getvaluesize(self, size: float, price: float) -> float:
+        return float(size * price * self.p.mult)
+
+    def getvalue(self, position: Any, price: float) -> float:
+        return float(super().getvalue(position, price) * self.p.mult)
+
+    def getsize(self, price: float, cash: float) -> float:
+        return float(super().getsize(price * self.p.mult, cash))
+
     def for_order(self, order: bt.Order) -> ParityCommission:
         """A view pricing the next executions of `order` (call before `order.execute`)."""
         view = copy.copy(self)
@@ -58,7 +82,9 @@ class ParityCommission(bt.CommInfoBase):
 
     def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
         qty, notional = self._prior
-        fee = self.costs.commission(size, price, prior_qty=qty, prior_notional=notional)
+        fee = self.costs.commission(
+            size, price, prior_qty=qty, prior_notional=notional, multiplier=self.p.mult
+        )
         if self._base is None:
             return fee
         if pseudoexec:  # getcommission: one part of an execution; confirmexec only asks again
@@ -76,6 +102,7 @@ class SimBroker(bt.brokers.BackBroker):
     def __init__(self, review: OrderReview | None = None) -> None:
         super().__init__()
         review = review or OrderReview()
+        self._by_multiplier = {}
         self.review = review if self.p.allow_short else review.with_short_guard(self._would_short)
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
@@ -111,6 +138,7 @@ class SimBroker(bt.brokers.BackBroker):
             self.positions.update(waiting)
 
     _executing: bt.Order | None = None  # the order `_execute` is filling
+    _by_multiplier: dict[tuple[int, float], ParityCommission]
 
     def _execute(
         self,
@@ -134,6 +162,13 @@ class SimBroker(bt.brokers.BackBroker):
 
     def getcommissioninfo(self, data: Any) -> Any:
         comminfo = super().getcommissioninfo(data)
+        multiplier = instrument_of(data).multiplier
+        if isinstance(comminfo, ParityCommission) and multiplier != comminfo.p.mult:
+            key = (id(comminfo), multiplier)  # one scheme per instrument multiplier
+            scheme = self._by_multiplier.get(key)
+            if scheme is None:
+                scheme = self._by_multiplier[key] = comminfo.with_multiplier(multiplier)
+            comminfo = scheme
         if self._executing is not None and isinstance(comminfo, ParityCommission):
             return comminfo.for_order(self._executing)
         return comminfo

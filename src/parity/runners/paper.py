@@ -27,6 +27,7 @@ from parity.analyzers.trim import KEEP_BARS, Trimmer
 from parity.brokers.core import BrokerCore, OrderIds, OrderReview
 from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError, JournalError, ParityError, StrategyError
+from parity.instruments import bind_instrument
 from parity.journal.database import run_journal_target
 from parity.journal.hook import OrderJournal
 from parity.journal.lock import RunLock, lock_run
@@ -284,7 +285,7 @@ def run_paper(
             for symbol in config.symbols
         ]
         for symbol, feed in zip(config.symbols, feeds, strict=True):
-            cerebro.adddata(feed, name=symbol)
+            cerebro.adddata(bind_instrument(feed, symbol), name=symbol)
         cerebro.addstrategy(spec.cls, **params)
         cerebro.addanalyzer(
             Recorder,
