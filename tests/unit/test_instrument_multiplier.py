@@ -123,3 +123,34 @@ def test_live_core_settles_cash_times_the_multiplier() -> None:
     strategy = cerebro.run()[0]
     assert strategy.moved == pytest.approx([-(2 * 3.0 * 100 + 1.25), 2 * 3.5 * 100 - 1.25])
     assert strategy.pnl == pytest.approx([0.0, 2 * 0.5 * 100])
+
+
+def test_local_venue_books_an_option_times_100_and_serves_its_class() -> None:
+    from datetime import date, datetime, timedelta
+
+    from parity.engine.fills import Bar
+    from parity.venue.clock import MarketCalendar, ny
+    from parity.venue.engine import Engine
+    from parity.venue.models import asset_json, order_json, position_json
+
+    occ, start = "XYZ250117C00010000", ny(datetime(2024, 1, 8, 9, 30))
+    venue = Engine(
+        [occ, "IBM"],
+        calendar=MarketCalendar([date(2024, 1, 8)]),
+        now=start,
+        cash=10_000.0,
+        costs=COSTS,
+        reference_prices={occ: 3.0, "IBM": 100.0},
+    )
+    placed = venue.submit({"symbol": occ, "qty": 2, "side": "buy", "type": "market",
+                           "time_in_force": "day"})  # fmt: skip
+    venue.advance(start + timedelta(minutes=1))
+    venue.on_step(start, {occ: Bar(3.0, 3.2, 2.9, 3.1, 1e4), "IBM": Bar(100, 101, 99, 100, 1e4)})
+    fee = 2 * 3.0 * 100 * 0.001  # 0.1 % of the premium paid
+    assert venue.fills[0]["commission"] == pytest.approx(fee)
+    assert venue.cash == pytest.approx(10_000.0 - 600.0 - fee)
+    assert venue.equity() == pytest.approx(venue.cash + 2 * 3.1 * 100)
+    position = position_json(venue, occ)
+    assert position["asset_class"] == "us_option" and position["market_value"] == "620"
+    assert order_json(placed)["asset_class"] == "us_option"
+    assert asset_json("IBM")["class"] == "us_equity" and asset_json("BTC/USD")["class"] == "crypto"

@@ -14,8 +14,9 @@ from typing import Any
 
 import backtrader as bt
 
+from parity.instruments import instrument_of
 from parity.journal.codec import bt_datetime
-from parity.journal.ids import number_of
+from parity.journal.ids import CLIENT_ID, number_of
 from parity.journal.writer import Journal
 
 EXEC_NAMES = {
@@ -46,6 +47,21 @@ def order_fields(order: bt.Order) -> dict[str, Any]:
         "qty": abs(created.size),
         "limit_price": limit,
         "stop_price": stop,
+    }
+
+
+def placement_fields(order: bt.Order) -> dict[str, Any]:
+    """Where the order sits and what it trades: its `leg` of a combo (`order.info["leg"]`, None
+    for a single order), its `parent` (the client order id of the order it exits, a bracket's
+    entry), and its instrument's asset class and multiplier."""
+    parent = getattr(order, "parent", None)
+    leg = order.info.get("leg")
+    instrument = instrument_of(order.data)
+    return {
+        "leg": None if leg is None else int(leg),
+        "parent": None if parent is None else parent.info.get(CLIENT_ID),
+        "asset_class": instrument.asset_class,
+        "multiplier": instrument.multiplier,
     }
 
 
@@ -85,6 +101,7 @@ class OrderJournal:
             decided_at=self.bar_time(order.created.dt),
             durable=durable,
             **order_fields(order),
+            **placement_fields(order),
         )
 
     def forget(self, client_order_id: str) -> None:

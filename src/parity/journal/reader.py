@@ -210,6 +210,10 @@ class JournalReader:
             "stop_price",
             "decided_at",
             "created_at",
+            "leg",
+            "parent",
+            "asset_class",
+            "multiplier",
         ]
         return self._frame(OrderIntent, names, run_id, times=("decided_at", "created_at"))
 

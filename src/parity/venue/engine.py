@@ -19,7 +19,9 @@ from typing import Any
 
 from parity.costs import CostModel
 from parity.engine.fills import Bar, FillModel
+from parity.instruments import instrument_for
 from parity.venue import ordertypes, timeinforce
+from parity.venue.assets import multiplier
 from parity.venue.clock import MarketCalendar
 
 OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "held", "pending_new"})
@@ -187,7 +189,8 @@ class Engine:
 
     def equity(self) -> float:
         return self.cash + sum(
-            p.qty * self.last_price.get(s, p.avg_price) for s, p in self.positions.items()
+            p.qty * self.last_price.get(s, p.avg_price) * multiplier(s)
+            for s, p in self.positions.items()
         )
 
     def reserved_cash(self) -> float:
@@ -199,7 +202,7 @@ class Engine:
                     total += order.notional
                     continue
                 price = order.reference_price or self.last_price.get(order.symbol, 0.0)
-                total += order.remaining * price
+                total += order.remaining * price * multiplier(order.symbol)
         return total
 
     def buying_power(self) -> float:
@@ -396,7 +399,11 @@ class Engine:
     def _check_funds(self, order: Order) -> None:
         if order.side == "buy":
             price = order.reference_price or self.last_price.get(order.symbol, 0.0)
-            cost = order.qty * price if order.notional is None else order.notional
+            cost = (
+                order.qty * price * multiplier(order.symbol)
+                if order.notional is None
+                else order.notional
+            )
             power = self.buying_power()
             if cost > power + EPS:
                 raise VenueError(
@@ -675,12 +682,18 @@ class Engine:
         self._fill(order, qty, price, when)
 
     def _fill(self, order: Order, qty: float, price: float, when: datetime) -> None:
+        instrument = instrument_for(order.symbol)
         commission = self.fill.commission(  # the minimum once per order
-            qty, price, prior_qty=order.filled_qty, prior_notional=order.filled_notional
+            qty,
+            price,
+            prior_qty=order.filled_qty,
+            prior_notional=order.filled_notional,
+            instrument=instrument,
         )
+        cash = qty * price * instrument.multiplier  # a premium is paid per contract x 100
         position = self.positions.get(order.symbol)
         if order.side == "buy":
-            self.cash -= qty * price + commission
+            self.cash -= cash + commission
             if position is None:
                 self.positions[order.symbol] = Position(qty, price)
             else:
@@ -688,7 +701,7 @@ class Engine:
                 position.avg_price = (position.qty * position.avg_price + qty * price) / total
                 position.qty = total
         else:
-            self.cash += qty * price - commission
+            self.cash += cash - commission
             if position is not None:
                 position.qty -= qty
                 if abs(position.qty) <= EPS:

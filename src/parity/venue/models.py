@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from parity.venue.assets import asset_class, multiplier
 from parity.venue.clock import MarketCalendar, rfc3339
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "replaces": order.replaces,
         "asset_id": asset_id(order.symbol),
         "symbol": order.symbol,
-        "asset_class": "us_equity",
+        "asset_class": asset_class(order.symbol),
         "notional": _opt(order.notional),
         "qty": decimal(order.qty) if order.notional is None or order.filled_qty else None,
         "filled_qty": decimal(order.filled_qty),
@@ -153,15 +154,15 @@ def position_json(engine: Engine, symbol: str) -> dict[str, Any]:
 
     position = engine.positions[symbol]
     price = engine.last_price.get(symbol, position.avg_price)
-    value = position.qty * price
-    basis = position.qty * position.avg_price
+    value = position.qty * price * multiplier(symbol)
+    basis = position.qty * position.avg_price * multiplier(symbol)
     pnl = value - basis
     held = engine.held_for_orders(symbol)
     return {
         "asset_id": asset_id(symbol),
         "symbol": symbol,
         "exchange": EXCHANGE,
-        "asset_class": "us_equity",
+        "asset_class": asset_class(symbol),
         "asset_marginable": False,
         "qty": decimal(position.qty),
         "qty_available": decimal(max(position.qty - held, 0.0)),
@@ -185,7 +186,7 @@ def asset_json(symbol: str) -> dict[str, Any]:
 
     return {
         "id": asset_id(symbol),
-        "class": "us_equity",
+        "class": asset_class(symbol),
         "exchange": EXCHANGE,
         "symbol": symbol,
         "name": f"{symbol} (parity venue replay)",
