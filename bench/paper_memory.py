@@ -68,6 +68,7 @@ def child(data: Path, runs: Path, bars: int) -> None:
 
     marks = [int(bars * m) for m in MARKS]
     samples: dict[int, int] = {}
+    venue: dict[int, int] = {}
     seen = [0]
     original = Recorder.next
 
@@ -77,6 +78,12 @@ def child(data: Path, runs: Path, bars: int) -> None:
         if seen[0] in marks:
             gc.collect()
             samples[seen[0]] = tracemalloc.get_traced_memory()[0]
+            # what the in-process local venue allocated (its order book and fills: the venue's
+            # record, which a remote Alpaca keeps on its side), by the allocating line
+            snapshot = tracemalloc.take_snapshot().filter_traces([
+                tracemalloc.Filter(True, f"*{os.sep}parity{os.sep}venue{os.sep}*")
+            ])  # fmt: skip
+            venue[seen[0]] = sum(stat.size for stat in snapshot.statistics("filename"))
 
     Recorder.next = counted  # type: ignore[method-assign]
     tracemalloc.start()
@@ -88,10 +95,11 @@ def child(data: Path, runs: Path, bars: int) -> None:
         cli.main(args=args, prog_name="parity", standalone_mode=False)
     finally:
         tracemalloc.stop()
-    print(json.dumps({"bars": seen[0], "samples": samples}))
+    print(json.dumps({"bars": seen[0], "samples": samples, "venue": venue}))
 
 
-def measure(src: Path, data: Path, runs: Path, bars: int) -> dict[int, int]:
+def measure(src: Path, data: Path, runs: Path, bars: int) -> tuple[dict[int, int], dict[int, int]]:
+    """The heap at each mark: in all, and the part the in-process venue allocated."""
     env = {**os.environ, "PYTHONPATH": str(src)}
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", str(data), str(runs),
@@ -101,7 +109,8 @@ def measure(src: Path, data: Path, runs: Path, bars: int) -> dict[int, int]:
     if done.returncode != 0:
         raise SystemExit(f"rehearsal with {src} failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    return {int(k): int(v) for k, v in result["samples"].items()}
+    total = {int(k): int(v) for k, v in result["samples"].items()}
+    return total, {int(k): int(v) for k, v in result["venue"].items()}
 
 
 def slope(samples: dict[int, int]) -> float:
@@ -129,8 +138,8 @@ def main() -> None:
             check=True, capture_output=True,
         )  # fmt: skip
         try:
-            now = measure(REPO / "src", data, root / "runs-now", args.bars)
-            before = measure(previous / "src", data, root / "runs-before", args.bars)
+            now, now_venue = measure(REPO / "src", data, root / "runs-now", args.bars)
+            before, before_venue = measure(previous / "src", data, root / "runs-before", args.bars)
         finally:
             subprocess.run(
                 ["git", "-C", str(REPO), "worktree", "remove", "--force", str(previous)],
@@ -144,6 +153,15 @@ def main() -> None:
         ratio = before[bar] / now[bar] if now[bar] else float("nan")
         print(f"{bar:>8,} {now[bar] / 1e6:>10.2f} {before[bar] / 1e6:>14.2f} {ratio:>6.2f}")
     print(f"slope (bytes/bar): this {slope(now):,.0f}, {args.previous} {slope(before):,.0f}")
+    run_now = {bar: now[bar] - now_venue[bar] for bar in now}
+    run_before = {bar: before[bar] - before_venue[bar] for bar in before}
+    print("without the in-process venue's own record (allocated in parity/venue/):")
+    for bar in sorted(run_now):
+        print(f"{bar:>8,} {run_now[bar] / 1e6:>10.2f} {run_before[bar] / 1e6:>14.2f}")
+    print(
+        f"slope (bytes/bar): this {slope(run_now):,.0f}, {args.previous} "
+        f"{slope(run_before):,.0f}; the venue's record: this {slope(now_venue):,.0f}"
+    )
 
 
 if __name__ == "__main__":

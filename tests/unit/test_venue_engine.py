@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 import backtrader as bt
 import pandas as pd
 import pytest
+from parity.venue.orders import VenueError
 
 from parity.brokers.sim import build_sim_broker
 from parity.costs import CostModel
@@ -16,7 +17,7 @@ from parity.feeds.bars import BarSeries
 from parity.feeds.loader import LoadedData
 from parity.timeframe import MINUTE
 from parity.venue.clock import MarketCalendar, ny
-from parity.venue.engine import Engine, VenueError
+from parity.venue.engine import Engine
 from parity.venue.marketdata import MarketData
 
 SLIP = CostModel(slippage_pct=0.01)

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from parity.venue.assets import asset_class, multiplier
 from parity.venue.clock import MarketCalendar, rfc3339
+from parity.venue.orders import asset_id
 
 if TYPE_CHECKING:
-    from parity.venue.engine import Engine, Order, TradeEvent
+    from parity.venue.engine import Engine
+    from parity.venue.orders import Order, TradeEvent
 
 ACCOUNT_ID = "5d1ba0b4-5c6b-4bd1-9a5e-2f0b7c3d9e01"
 EXCHANGE = "NYSE"
@@ -38,8 +40,6 @@ def _time(value: datetime | None) -> str | None:
 
 def order_json(order: Order) -> dict[str, Any]:
     """The Order object (legs nested)."""
-    from parity.venue.engine import asset_id
-
     intent = None
     if order.side == "buy":
         intent = "buy_to_open"
@@ -150,8 +150,6 @@ def account_json(engine: Engine) -> dict[str, Any]:
 
 def position_json(engine: Engine, symbol: str) -> dict[str, Any]:
     """The Position object of `symbol` (must be held)."""
-    from parity.venue.engine import asset_id
-
     position = engine.positions[symbol]
     price = engine.last_price.get(symbol, position.avg_price)
     value = position.qty * price * multiplier(symbol)
@@ -182,8 +180,6 @@ def position_json(engine: Engine, symbol: str) -> dict[str, Any]:
 
 def asset_json(symbol: str) -> dict[str, Any]:
     """The Asset object."""
-    from parity.venue.engine import asset_id
-
     return {
         "id": asset_id(symbol),
         "class": asset_class(symbol),

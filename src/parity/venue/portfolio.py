@@ -17,7 +17,7 @@ from aiohttp import web
 
 from parity.venue.assets import multiplier
 from parity.venue.clock import NEW_YORK, SESSION_CLOSE, SESSION_OPEN, naive_ny, parse_iso
-from parity.venue.engine import Position, invalid
+from parity.venue.orders import Position, invalid
 from parity.venue.state import VenueState
 from parity.venue.streams import STATE
 
