@@ -10,10 +10,14 @@ the bars; the table shows both side by side with their ratio, and the slope in b
 
 Usage: python bench/paper_memory.py [--bars 20280] [--previous 242e529]
 
+It also reports the heap without what was allocated in `parity/venue/` (the in-process local
+venue's own order book and fills: the venue's record, which a remote Alpaca keeps on its side).
+
 Measured (2 shared cores): 20,280 bars, 46.55 MB at the end vs 58.75 MB (ratio 1.26), slope
-201 bytes/bar vs 847. What still grows is mostly the in-process local venue's own order book
-(its orders and fills: the venue's record, as a remote Alpaca keeps it) and Backtrader lines
-until they reach their 2,000-bar window.
+201 bytes/bar vs 847. Again after the instrument work, against main 9f8d7e6 (no broker core):
+51.37 MB vs 63.61 MB (ratio 1.24), slope 200 bytes/bar vs 850; without the venue's record
+149 bytes/bar vs 799 (the venue's record: 51 bytes/bar). What still grows beside the venue is
+mostly Backtrader lines until they reach their 2,000-bar window.
 """
 
 from __future__ import annotations

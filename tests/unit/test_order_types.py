@@ -9,11 +9,11 @@ import datetime as dt
 import backtrader as bt
 import pandas as pd
 import pytest
-from parity.venue.orders import VenueError
 from test_venue_engine import engine, order, step
 
 from parity.brokers.alpaca_orders import oco_request, refused_in, request_for
 from parity.engine.fills import Bar
+from parity.venue.orders import VenueError
 from parity.venues.types import OrderRequest
 
 OCO = {

@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 import backtrader as bt
 import pandas as pd
 import pytest
-from parity.venue.orders import VenueError
 
 from parity.brokers.sim import build_sim_broker
 from parity.costs import CostModel
@@ -19,6 +18,7 @@ from parity.timeframe import MINUTE
 from parity.venue.clock import MarketCalendar, ny
 from parity.venue.engine import Engine
 from parity.venue.marketdata import MarketData
+from parity.venue.orders import VenueError
 
 SLIP = CostModel(slippage_pct=0.01)
 FILL = FillModel(costs=SLIP)

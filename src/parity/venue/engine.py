@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -24,14 +23,11 @@ from parity.venue import ordertypes, timeinforce
 from parity.venue.assets import multiplier
 from parity.venue.clock import MarketCalendar
 from parity.venue.orders import (
-    ASSET_NAMESPACE,
     EPS,
-    OPEN_STATUSES,
     Order,
     Position,
     TradeEvent,
     VenueError,
-    asset_id,
     invalid,
 )
 from parity.venue.orders import number as _number

@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from parity.engine.fills import Bar
-
 from parity.venue.orders import Order, invalid
 from parity.venue.orders import number as _number
 
