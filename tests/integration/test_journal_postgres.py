@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from parity.errors import JournalError
 from parity.journal import BarRecord, EquityRecord, Journal, JournalReader
+from parity.journal.schema import SCHEMA_VERSION
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -345,7 +346,10 @@ def test_a_newer_schema_is_refused(target: Target) -> None:
             f"sqlite:///{location}" if isinstance(location, Path) else str(location)
         )
         with fix.begin() as conn:  # the PostgreSQL database is shared by the other tests
-            conn.exec_driver_sql("UPDATE schema_info SET value = '1' WHERE key = 'schema_version'")
+            conn.execute(
+                sa.text("UPDATE schema_info SET value = :v WHERE key = 'schema_version'"),
+                {"v": str(SCHEMA_VERSION)},
+            )
         fix.dispose()
 
 

@@ -196,56 +196,24 @@ def test_paper_run_is_journaled(tmp_path: Path) -> None:
 def test_broker_hook_commits_intents_before_submission(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The calls `AlpacaBroker` is to make (see `parity.journal.hook`), patched in here: every
-    order's intent is readable by another process when the venue receives it, venue updates
-    are journaled once per state, and the broker's fills and the recorder's are one row each."""
-    from parity.brokers.alpaca import AlpacaBroker
-    from parity.journal.hook import OrderJournal
+    """`AlpacaBroker` journals through its core (see `parity.journal.hook`): every order's
+    intent is readable by another process when the venue receives it, venue updates are
+    journaled once per state, and each fill is one row."""
+    from parity.venues.alpaca.client import AlpacaStore
 
     seen_at_submit: list[bool] = []
-    send, apply_one, execute = AlpacaBroker._send, AlpacaBroker._apply_one, AlpacaBroker._execute
+    submit = AlpacaStore.submit_order
 
-    def attach_journal(self: Any, journal: OrderJournal) -> None:
-        self.journal = journal
-        submit = self.store.submit_order
+    def submit_order(store: AlpacaStore, request: Any) -> Any:
+        reader = JournalReader.open(tmp_path / "hook" / "journal.sqlite")  # another connection
+        try:
+            ids = set(reader.intents("hook")["client_order_id"])
+        finally:
+            reader.close()
+        seen_at_submit.append(request.client_order_id in ids)
+        return submit(store, request)
 
-        def submit_order(request: Any) -> Any:
-            reader = JournalReader.open(journal.journal.target.url)  # another connection
-            try:
-                ids = set(reader.intents(journal.journal.run_id or "")["client_order_id"])
-            finally:
-                reader.close()
-            seen_at_submit.append(request.client_order_id in ids)
-            return submit(request)
-
-        self.store.submit_order = submit_order
-
-    def patched_send(self: Any, group: list[Any]) -> None:
-        for order in group:  # hook 1: before store.submit_order
-            self.journal.intent(order)
-        send(self, group)
-
-    def patched_apply_one(self: Any, snap: Any, event: str, *args: Any) -> None:
-        cid = self._cid_of_venue_id.get(snap.id)  # hook 2: every venue update of our orders
-        if cid is not None:
-            self.journal.order_event(
-                cid, event, status=snap.status, filled_qty=snap.filled_qty,
-                avg_price=snap.filled_avg_price,
-            )  # fmt: skip
-        apply_one(self, snap, event, *args)
-
-    def patched_execute(self: Any, order: Any, qty: float, price: float, when: Any) -> None:
-        execute(self, order, qty, price, when)
-        bit = order.executed.exbits[-1]  # hook 3: the execution just applied
-        self.journal.fill(
-            order, qty=qty, price=price, commission=bit.closedcomm + bit.openedcomm,
-            cum_qty=self._filled[order.info["client_order_id"]], stamp=bit.dt,
-        )  # fmt: skip
-
-    monkeypatch.setattr(AlpacaBroker, "attach_journal", attach_journal, raising=False)
-    monkeypatch.setattr(AlpacaBroker, "_send", patched_send)
-    monkeypatch.setattr(AlpacaBroker, "_apply_one", patched_apply_one)
-    monkeypatch.setattr(AlpacaBroker, "_execute", patched_execute)
+    monkeypatch.setattr(AlpacaStore, "submit_order", submit_order)
     config = PaperConfig(
         slippage="0",
         strategy="sma_cross",
@@ -257,6 +225,7 @@ def test_broker_hook_commits_intents_before_submission(
         start=dt.date(2013, 10, 4),
         end=dt.date(2013, 10, 4),
         runs_dir=tmp_path,
+        run_id="hook",
     )
     result = run_paper(config)
     assert seen_at_submit and all(seen_at_submit)

@@ -33,15 +33,6 @@ LAYERS: tuple[frozenset[str], ...] = (
 # `venues.alpaca` builds on `feeds` and `brokers`; `engine.simulate` on the brokers that read
 # the engine's fill model)
 SPLIT = frozenset({"venues", "engine"})
-# module cycles inside the local venue's server (`parity.venue`): its models and order types call
-# back into its engine through function-level imports. Others are editing that package now and it
-# moves under `venues/local/` at integration, where these get broken; nothing else may be added.
-KNOWN_CYCLES = frozenset(
-    {
-        frozenset({"parity.venue.engine", "parity.venue.models"}),
-        frozenset({"parity.venue.engine", "parity.venue.ordertypes"}),
-    }
-)
 
 
 def modules(root: Path) -> dict[str, Path]:
@@ -180,13 +171,9 @@ def _cycle_in(graph: dict[str, set[str]], component: set[str]) -> list[str]:
         seen.add(step)
 
 
-def import_problems(root: Path, known: frozenset[frozenset[str]] = frozenset()) -> list[str]:
-    """Every cycle and layering breach of the package at `root`, one line each (`known`: module
-    cycles tolerated for now, each as the set of its modules)."""
+def import_problems(root: Path) -> list[str]:
+    """Every cycle and layering breach of the package at `root`, one line each."""
     graph = import_graph(root)
-    for members in known:  # a known cycle is cut at its edges between its own members
-        for module in members:
-            graph[module] = graph.get(module, set()) - (members - {module})
     problems = [f"module cycle: {c}" for c in cycles(graph)]
     units: dict[str, set[str]] = {}
     for module, targets in graph.items():
@@ -210,7 +197,7 @@ def import_problems(root: Path, known: frozenset[frozenset[str]] = frozenset()) 
 
 
 def test_parity_has_no_import_cycle_and_its_layers_point_down():
-    problems = import_problems(Path(parity.__file__).parent, KNOWN_CYCLES)
+    problems = import_problems(Path(parity.__file__).parent)
     assert not problems, "\n".join(problems)
 
 

@@ -13,7 +13,7 @@ from test_venue_engine import engine, order, step
 
 from parity.brokers.alpaca_orders import oco_request, refused_in, request_for
 from parity.engine.fills import Bar
-from parity.venue.engine import VenueError
+from parity.venue.orders import VenueError
 from parity.venues.types import OrderRequest
 
 OCO = {

@@ -16,8 +16,9 @@ from parity.feeds.bars import BarSeries
 from parity.feeds.loader import LoadedData
 from parity.timeframe import MINUTE
 from parity.venue.clock import MarketCalendar, ny
-from parity.venue.engine import Engine, VenueError
+from parity.venue.engine import Engine
 from parity.venue.marketdata import MarketData
+from parity.venue.orders import VenueError
 
 SLIP = CostModel(slippage_pct=0.01)
 FILL = FillModel(costs=SLIP)

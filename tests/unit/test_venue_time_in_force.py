@@ -11,7 +11,8 @@ import pytest
 from parity.costs import CostModel
 from parity.engine.fills import Bar
 from parity.venue.clock import MarketCalendar, ny
-from parity.venue.engine import Engine, VenueError
+from parity.venue.engine import Engine
+from parity.venue.orders import VenueError
 
 MONDAY = ny(datetime(2024, 1, 8, 9, 30))
 BAR = Bar(100.0, 102.0, 98.0, 101.0, 1000.0)

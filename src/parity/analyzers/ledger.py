@@ -12,12 +12,14 @@ quantities are equal.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from parity.errors import DataError
+from parity.instruments import instrument_for
 
 FILL_COLUMNS = ("datetime", "bar", "symbol", "side", "qty", "price", "commission")
 TRADE_COLUMNS = (
@@ -52,6 +54,7 @@ class _OpenTrade:
     commission: float = 0.0
     position: float = 0.0  # signed
     max_abs: float = 0.0
+    multiplier: float = 1.0  # the instrument's cash per point per unit (100: an option)
 
     def add_entry(self, qty: float, price: float, commission: float) -> None:
         self.entry_qty += qty
@@ -70,7 +73,7 @@ class _OpenTrade:
         return abs(self.position) <= _FLAT_RTOL * self.max_abs
 
     def close(self, exit_time: Any, exit_bar: int) -> dict[str, Any]:
-        gross = self.direction * (self.exit_notional - self.entry_notional)
+        gross = self.direction * (self.exit_notional - self.entry_notional) * self.multiplier
         return {
             "symbol": self.symbol,
             "side": "long" if self.direction > 0 else "short",
@@ -97,18 +100,24 @@ def _check_fills(fills: pd.DataFrame) -> None:
         raise DataError("fills must have a positive qty; the side column carries the direction")
 
 
-def _replay(fills: pd.DataFrame) -> tuple[list[dict[str, Any]], dict[str, _OpenTrade]]:
+def _replay(
+    fills: pd.DataFrame, multipliers: Mapping[str, float] | None = None
+) -> tuple[list[dict[str, Any]], dict[str, _OpenTrade]]:
     """Replay fills in order; return closed trades and the still-open trade per symbol."""
     _check_fills(fills)
     closed: list[dict[str, Any]] = []
     open_trades: dict[str, _OpenTrade] = {}
+    known = dict(multipliers or {})
     for row in fills.itertuples(index=False):
         symbol = str(row.symbol)
         qty, price, fee = float(row.qty), float(row.price), float(row.commission)
         direction = 1 if row.side == "buy" else -1
         trade = open_trades.get(symbol)
+        mult = known.get(symbol)
+        if mult is None:
+            mult = known[symbol] = instrument_for(symbol).multiplier
         if trade is None:
-            trade = _OpenTrade(symbol, direction, row.datetime, int(row.bar))
+            trade = _OpenTrade(symbol, direction, row.datetime, int(row.bar), multiplier=mult)
             trade.add_entry(qty, price, fee)
             open_trades[symbol] = trade
             continue
@@ -125,13 +134,15 @@ def _replay(fills: pd.DataFrame) -> tuple[list[dict[str, Any]], dict[str, _OpenT
         closed.append(trade.close(row.datetime, int(row.bar)))
         del open_trades[symbol]
         if remainder > 0:
-            flipped = _OpenTrade(symbol, direction, row.datetime, int(row.bar))
+            flipped = _OpenTrade(symbol, direction, row.datetime, int(row.bar), multiplier=mult)
             flipped.add_entry(remainder, price, fee * remainder / qty)
             open_trades[symbol] = flipped
     return closed, open_trades
 
 
-def round_trips(fills: pd.DataFrame) -> pd.DataFrame:
+def round_trips(
+    fills: pd.DataFrame, multipliers: Mapping[str, float] | None = None
+) -> pd.DataFrame:
     """Return one row per closed round trip, in the order the trades closed.
 
     ``fills`` holds one chronological row per execution with columns ``datetime, bar, symbol,
@@ -140,8 +151,10 @@ def round_trips(fills: pd.DataFrame) -> pd.DataFrame:
     out (see :func:`open_positions`). ``qty`` is the largest absolute position of the trade,
     ``entry_price``/``exit_price`` are quantity-weighted averages, ``pnl_net`` is ``pnl_gross``
     minus every commission charged to the trade and ``bars_held`` is exit bar minus entry bar.
+    P&L is in cash: price moves times the instrument's multiplier (``multipliers`` by symbol,
+    else the one the symbol names, ``instrument_for``: 100 for an OCC option, 1 for a share).
     """
-    closed, _ = _replay(fills)
+    closed, _ = _replay(fills, multipliers)
     if not closed:
         return pd.DataFrame({c: pd.Series(dtype=_empty_dtype(c)) for c in TRADE_COLUMNS})
     return pd.DataFrame(closed, columns=list(TRADE_COLUMNS))

@@ -5,7 +5,11 @@ arrays (stacking Backtrader's own analyzers costs +77 % run time).
 Given a `journal` (an `OrderJournal`), it also writes everything it sees to the run journal:
 equity in batches of `batch` bars (the journal's `executemany`), and per bar with positions when
 `live` (a paper run: flushed and heart-beaten on every bar); order intents, order states (as the
-strategy saw them) and fills as they are notified. The run artifacts are exported from there.
+strategy saw them) and fills as they are notified (an intent or fill a live broker journaled
+already is not written again). The run artifacts are exported from there.
+
+Client order ids come from the run's one `OrderIds` (`ids`, shared with a live broker). A `live`
+run keeps nothing per bar or per finished order in memory: the journal has it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import pandas as pd
 from parity.journal.codec import bt_datetime, bt_datetimes
 from parity.journal.columns import FILL_COLUMNS, ORDER_COLUMNS
 from parity.journal.hook import OrderJournal, fill_bar, order_fields
+from parity.journal.ids import OrderIds, number_of
 from parity.journal.writer import EquityRecord
 from parity.timeframe import BT_EPOCH_ORDINAL
 
@@ -53,7 +58,7 @@ class Recorder(bt.Analyzer):
         ("journal", None),  # an OrderJournal, or None to keep everything in memory only
         ("live", False),  # journal every bar with positions, flushed (paper runs)
         ("batch", 5000),  # bars per equity batch written to the journal (backtests)
-        ("first_number", 1),  # a resumed run numbers its orders on from its journal
+        ("ids", None),  # the run's OrderIds (shared with a live broker); default: id_prefix's
         # a resumed run: bars up to this time were recorded before the crash (re-read as
         # warm-up, never recorded twice); later ones are numbered on from `first_bar`
         ("skip_through", None),
@@ -78,12 +83,10 @@ class Recorder(bt.Analyzer):
         self._recorded_notifs = 0  # broker notifications recorded at stop()
         self._skip = self.p.skip_through
         self._daily = bool(self._journal.daily) if self._journal is not None else False
-
-    def client_order_id(self, number: int) -> str:
-        """Deterministic: the run prefix and the order's number within the run (1, 2, ...).
-
-        Backtrader's own `order.ref` counts across a whole process, so it is not used."""
-        return f"{self.p.id_prefix}-{number:06d}"
+        self.ids: OrderIds = self.p.ids or OrderIds(str(self.p.id_prefix))
+        # live: every bar and every finished order is journaled at once and not kept here
+        self._keep = not (self.p.live and self._journal is not None)
+        self._bars = 0  # bars recorded
 
     def next(self) -> None:
         broker = self.strategy.broker
@@ -92,18 +95,19 @@ class Recorder(bt.Analyzer):
             if bt_datetime(stamp, self._daily) <= self._skip:
                 return
             self._skip = None  # bars only move forward: the rest is new
-        self.bar_times.append(stamp)
-        self.values.append(broker.getvalue())
-        self.cash.append(broker.getcash())
-        if self._progress is not None and len(self.values) >= self._next_tick:
-            self._progress(len(self.values))
-            self._next_tick += self._every
-        if 0 <= self._journal_at <= len(self.values):
-            if self.p.live:
-                self._journal_live_bar()
-            else:
+        self._bars += 1
+        if not self._keep:
+            self._journal_live_bar(stamp, broker.getvalue(), broker.getcash())
+        else:
+            self.bar_times.append(stamp)
+            self.values.append(broker.getvalue())
+            self.cash.append(broker.getcash())
+            if 0 <= self._journal_at <= len(self.values):
                 self._journal_equity()
                 self._journal_at = self._sent + int(self.p.batch)
+        if self._progress is not None and self._bars >= self._next_tick:
+            self._progress(self._bars)
+            self._next_tick += self._every
 
     def stop(self) -> None:
         # notifications Backtrader never delivered: a backtest ends before the order decided
@@ -145,7 +149,7 @@ class Recorder(bt.Analyzer):
         )
         self._sent = end
 
-    def _journal_live_bar(self) -> None:
+    def _journal_live_bar(self, stamp: float, value: float, cash: float) -> None:
         """A paper bar: its equity with positions, flushed at once."""
         assert self._journal is not None
         broker = self.strategy.broker
@@ -154,25 +158,23 @@ class Recorder(bt.Analyzer):
             size = broker.getposition(data).size
             if size:
                 positions[data._name] = float(size)
-        bar = len(self.values) - 1
+        bar = self._bars - 1
         record = EquityRecord(
-            int(self.p.first_bar) + bar, self._journal.bar_time(self.bar_times[bar]),
-            self.values[bar], self.cash[bar], positions,
-        )  # fmt: skip
+            int(self.p.first_bar) + bar, self._journal.bar_time(stamp), value, cash, positions
+        )
         journal = self._journal.journal
         journal.equity([record])
         journal.flush()  # (the run's liveness is the paper runner's `Heartbeat` thread)
-        self._sent = bar + 1
 
     def notify_order(self, order: bt.Order) -> None:
         record = self.orders.get(order.ref)
         if record is None and self._replayed(order):
             return
         if record is None:
-            record = self._new_record(order, len(self.orders) + int(self.p.first_number))
+            record = self._new_record(order)
             self.orders[order.ref] = record
             if self._journal is not None:
-                self._journal_intent(record)
+                self._journal.intent(order, durable=bool(self.p.live))
         record["status"] = order.getstatusname().lower()
         reason = order.info.get("reason") or _REASONS.get(order.status)
         recorded_reason = reason if reason and order.status != bt.Order.Completed else None
@@ -192,16 +194,22 @@ class Recorder(bt.Analyzer):
                 "order_id": record["order_id"],
                 "client_order_id": record["client_order_id"],
             }
-            self.fills.append(fill)
+            if self._keep:
+                self.fills.append(fill)
             record["filled_qty"] += abs(bit.size)
             record["commission"] += commission
             record["_notional"] += abs(bit.size) * bit.price
-            if self._journal is not None:
-                self._journal_fill(fill, record["filled_qty"])
+            if self._journal is not None:  # (a live broker journaled it already: skipped)
+                self._journal.fill(
+                    order, qty=abs(bit.size), price=bit.price, commission=commission,
+                    cum_qty=record["filled_qty"], stamp=bit.dt, durable=bool(self.p.live),
+                )  # fmt: skip
         if record["filled_qty"]:
             record["avg_fill_price"] = record["_notional"] / record["filled_qty"]
         if self._journal is not None:
             self._journal_state(order, record, recorded_reason)
+        if not self._keep and not order.alive():
+            del self.orders[order.ref]  # final and journaled: nothing more comes for it
 
     def _replayed(self, order: bt.Order) -> bool:
         """A decision on a bar a resumed run re-reads as warm-up: the broker refused it (it was
@@ -237,42 +245,10 @@ class Recorder(bt.Analyzer):
             durable=durable,
         )
 
-    def _journal_intent(self, record: dict[str, Any]) -> None:
-        assert self._journal is not None
-        self._journal.journal.intent(
-            record["client_order_id"],
-            seq=record["order_id"],
-            symbol=record["symbol"],
-            side=record["side"],
-            qty=record["qty"],
-            type=record["type"],
-            limit_price=record["limit_price"],
-            stop_price=record["stop_price"],
-            decided_at=self._journal.bar_time(record["submitted_at"]),
-            durable=bool(self.p.live),
-        )
-
-    def _journal_fill(self, fill: dict[str, Any], cum_qty: float) -> None:
-        assert self._journal is not None
-        self._journal.journal.fill(
-            fill["client_order_id"],
-            order_seq=fill["order_id"],
-            symbol=fill["symbol"],
-            side=fill["side"],
-            cum_qty=cum_qty,
-            qty=fill["qty"],
-            price=fill["price"],
-            commission=fill["commission"],
-            at=self._journal.bar_time(fill["datetime"]),
-            bar=fill["bar"],
-            durable=bool(self.p.live),
-        )
-
-    def _new_record(self, order: bt.Order, number: int) -> dict[str, Any]:
-        # a live broker's client order id (the venue's key) when it assigned one
-        cid = order.info.get("client_order_id") or self.client_order_id(number)
+    def _new_record(self, order: bt.Order) -> dict[str, Any]:
+        cid = self.ids.of(order)  # a live broker's (the venue's key) when it sent the order
         return {
-            "order_id": number,
+            "order_id": number_of(order),
             "client_order_id": cid,
             **order_fields(order),
             "submitted_at": order.created.dt,
@@ -285,7 +261,7 @@ class Recorder(bt.Analyzer):
         }
 
     def get_analysis(self) -> dict[str, Any]:
-        return {"bars": len(self.values)}
+        return {"bars": self._bars}
 
     # ---- frames (called once, after the run) -------------------------------------------------
 

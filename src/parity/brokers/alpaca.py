@@ -6,9 +6,14 @@ partial fills and the legs of bracket orders (also after a leg is replaced). Fil
 exactly once, keyed by the order's cumulative filled quantity, whether they arrive on the stream
 or are found by the REST sync that runs on every new bar while orders are open — so a dropped
 stream loses nothing. Every final venue state ends the Backtrader order, whatever its type, with
-the venue's reason. Client order ids are deterministic (`PREFIX-000001`, ...), so a submission
-left unanswered is looked up by its id, never blindly sent twice; the graceful stop's cancels are
-read back, so they are journaled like any other update.
+the venue's reason. Client order ids come from the run's `OrderIds` (`PREFIX-000001`, ...), so
+a submission left unanswered is looked up by its id, never blindly sent twice; the graceful stop's
+cancels are read back, so they are journaled like any other update.
+
+The shared parts are the run's `BrokerCore` (ids, review, journal) and `core.settle`; a fill's
+fee is the one the venue reports for the order (`store.order_fees`), never the run's own cost
+configuration. A finished order is kept for `RECENT` more finished orders (late updates of it
+are recognised), then only the journal knows it: memory stays flat over a long run.
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ from typing import TYPE_CHECKING, Any
 import backtrader as bt
 
 from parity.brokers.alpaca_orders import oco_request, refused_in, request_for
+from parity.brokers.core import WARM_UP, BrokerCore, OrderIds, settle
 from parity.brokers.valid import expiry
 from parity.errors import BrokerError
+from parity.instruments import instrument_of
 from parity.journal.hook import OrderJournal
 from parity.venues.types import (
     OrderRejected,
@@ -42,6 +49,7 @@ if TYPE_CHECKING:  # the client builds this broker (`getbroker`): a type-only im
 log = logging.getLogger("parity.broker")
 
 _FINAL = {"canceled", "expired", "rejected", "done_for_day", "stopped", "suspended"}
+RECENT = 64  # finished orders kept for their late updates (a stream event after the REST sync)
 
 
 def _end(order: bt.Order, state: str, broker: bt.BrokerBase) -> None:
@@ -66,21 +74,21 @@ class AlpacaBroker(bt.BrokerBase):
 
     params = (
         ("cash", None),
-        ("id_prefix", "parity"),
         ("starting_cash", None),
-        ("first_seq", 1),
         ("marks", None),  # symbol -> last known price, for a position before its first bar
         ("next_bar", None),  # a `valid.NextBar`: when the venue's next bar starts, if it says
     )
-    risk: Any = None  # a parity.risk.RiskGuard, set by the runner (None: no risk limits)
     refused_in = staticmethod(refused_in)  # the runner refuses such a strategy before it starts
 
-    def __init__(self, store: AlpacaStore) -> None:
+    def __init__(self, store: AlpacaStore, core: BrokerCore | None = None) -> None:
         super().__init__()
         self.store = store
+        self.core = core or BrokerCore(OrderIds("parity"))
         self.notifs: collections.deque[bt.Order] = collections.deque()
         self._events: queue.SimpleQueue[TradeEvent] = queue.SimpleQueue()
-        self._orders: dict[str, bt.Order] = {}  # client order id -> order
+        self._orders: dict[str, bt.Order] = {}  # client order id -> order (open or recent)
+        self._finished: collections.deque[str] = collections.deque()  # recent final, oldest 1st
+        self._fees_seen: dict[str, int] = {}  # venue order id -> its fees applied
         self._cid_of_venue_id: dict[str, str] = {}  # venue order id -> client order id
         self._filled: dict[str, float] = {}  # client order id -> cumulative qty applied
         self._notional: dict[str, float] = {}  # client order id -> cumulative notional applied
@@ -89,7 +97,6 @@ class AlpacaBroker(bt.BrokerBase):
         self.positions: collections.defaultdict[Any, bt.Position] = collections.defaultdict(
             bt.Position
         )
-        self._seq = int(self.p.first_seq) - 1  # a resumed run numbers on from its journal
         self._synced_len: dict[Any, int] = {}
         self._catching_up: set[str] = set()  # client ids of bracket parents being read back
         # sent, but neither the answer nor a look-up came back: looked up again on each new
@@ -99,14 +106,14 @@ class AlpacaBroker(bt.BrokerBase):
         self.startingcash = 0.0
         self.account_cash = 0.0
         store.subscribe_trade_updates(self._events.put)  # registration only; no I/O here
-        self.journal: OrderJournal | None = None
         self._superseded: set[str] = set()  # venue ids of orders re-sent in an oco pair
         self._expiring: set[str] = set()  # `valid=` reached: cancelled by us, ended as Expired
         self._with_valid: dict[str, bt.Order] = {}  # open orders with `valid=` (client id ->)
 
-    def attach_journal(self, journal: OrderJournal) -> None:
-        """Journal intents before they are sent, and every venue event and fill."""
-        self.journal = journal
+    @property
+    def journal(self) -> OrderJournal | None:
+        """Intents are journaled before they are sent, and every venue event and fill."""
+        return self.core.journal
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -142,7 +149,7 @@ class AlpacaBroker(bt.BrokerBase):
         for data, position in positions.items():
             if position.size:
                 price = data.close[0] if len(data) else marks.get(data._name, position.price)
-                held += position.size * price
+                held += position.size * price * instrument_of(data).multiplier
         names = None if not datas else {d._name for d in datas}
         for symbol, adopted in self._adopted.items():
             if names is None or symbol in names:
@@ -193,7 +200,7 @@ class AlpacaBroker(bt.BrokerBase):
         return self.positions[data]
 
     def get_orders_open(self, safe: bool = False) -> list[bt.Order]:
-        return [o for o in self._orders.values() if o.alive()]
+        return [*(o for o in self._orders.values() if o.alive()), *self._held]
 
     def get_notification(self) -> bt.Order | None:
         return self.notifs.popleft() if self.notifs else None
@@ -235,8 +242,7 @@ class AlpacaBroker(bt.BrokerBase):
         one `oco` order named by the new order's client id (the partner keeps its own id)."""
         order.addinfo(**info)
         order.addcomminfo(self.getcommissioninfo(order.data))
-        cid = self._next_cid()
-        order.addinfo(client_order_id=cid)
+        cid = self.core.ids.of(order)
         self._register(cid, order)
         limit, stop = (other, order) if order.exectype != bt.Order.Limit else (order, other)
         old = other.info.get("client_order_id")
@@ -245,8 +251,8 @@ class AlpacaBroker(bt.BrokerBase):
         reason = request if isinstance(request, str) else None
         if reason is None and (not other.alive() or other.executed.size or len(venue_ids) != 1):
             reason = "oco= partner is no longer a working unfilled order: no pair sent"
-        if reason is None and self.risk is not None:
-            reason = self.risk.review(order, self)
+        if reason is None:
+            reason = self.core.review.refusal(order, self)
         if reason is not None or isinstance(request, str):
             self._reject([order], reason or "oco= not supported")
             return order
@@ -256,10 +262,10 @@ class AlpacaBroker(bt.BrokerBase):
             self.sync_open_orders()
             self._reject([order], "oco= partner was not cancelled unfilled: no pair sent")
             return order
-        order.submit(self)
-        self.notify(order)
         if self.journal is not None:
             self.journal.intent(order)
+        order.submit(self)
+        self.notify(order)
         if other is stop:  # the stop was placed first: Backtrader fills it first on a tie
             self.store.venue_oco_first(cid)
         self._submit(request, limit, [limit, stop])
@@ -277,10 +283,6 @@ class AlpacaBroker(bt.BrokerBase):
                 return False
             time.sleep(0.05)
 
-    def _next_cid(self) -> str:
-        self._seq += 1
-        return f"{self.p.id_prefix}-{self._seq:06d}"
-
     def _register(self, cid: str, order: bt.Order) -> None:
         self._orders[cid] = order
         if order.valid:
@@ -289,9 +291,6 @@ class AlpacaBroker(bt.BrokerBase):
     def _take(self, order: bt.Order, info: dict[str, Any]) -> bt.Order:
         order.addinfo(**info)
         order.addcomminfo(self.getcommissioninfo(order.data))
-        cid = self._next_cid()
-        order.addinfo(client_order_id=cid)
-        self._register(cid, order)
         if not order.transmit:
             self._held.append(order)  # a bracket's parent/stop: sent with the transmitting leg
             return order
@@ -314,36 +313,36 @@ class AlpacaBroker(bt.BrokerBase):
                 order.submit(self)
             order.reject(self)
             self.notify(order)
+            cid = order.info.get("client_order_id")
             if journaled and self.journal is not None:
                 self.journal.order_event(
-                    order.info["client_order_id"],
-                    "rejected",
-                    status="rejected",
-                    filled_qty=0.0,
-                    avg_price=None,
+                    cid, "rejected", status="rejected", filled_qty=0.0, avg_price=None,
                     reason=reason,
-                )
+                )  # fmt: skip
+            if cid is not None:
+                self._finish(cid)
 
     def _send(self, group: list[bt.Order]) -> None:
         parent = group[0] if group[0].parent is None else group[0].parent
-        data = parent.data
-        if not getattr(data, "bar_is_live", lambda: True)():
-            self._reject(group, "decided on a warm-up (backfilled) bar: no order sent")
+        if not getattr(parent.data, "bar_is_live", lambda: True)():
+            self._reject(group, WARM_UP)  # no order of the run: the recorder names it if any
             return
+        for order in group:
+            self._register(self.core.ids.of(order), order)
         request = request_for(parent, group)
         if isinstance(request, str):
             self._reject(group, request)
             return
-        reason = self.risk.review(parent, self) if self.risk is not None else None
+        reason = self.core.review.refusal(parent, self)
         if reason:
             self._reject(group, reason)
             return
-        for order in group:
-            order.submit(self)
-            self.notify(order)
         if self.journal is not None:
             for order in group:
                 self.journal.intent(order)  # committed before the order leaves
+        for order in group:
+            order.submit(self)
+            self.notify(order)
         self._submit(request, parent, group)
         self._expire_due()
 
@@ -488,8 +487,11 @@ class AlpacaBroker(bt.BrokerBase):
             cid = self._cid_of_venue_id[snap.id] = self._cid_of_venue_id[snap.replaces]
         if cid is None and snap.client_order_id in self._orders:
             cid = self._cid_of_venue_id[snap.id] = snap.client_order_id
-        if cid is None or snap.id in self._superseded:
-            return  # not an order of this run, or a copy re-sent within an oco pair
+        if cid is None:
+            self._late(snap, event, when)  # an order of this run no longer kept, or another's
+            return
+        if snap.id in self._superseded:
+            return  # a copy re-sent within an oco pair
         order = self._orders[cid]
         final = snap.status if snap.status in _FINAL else event if event in _FINAL else None
         if final == "canceled" and cid in self._expiring:
@@ -517,16 +519,54 @@ class AlpacaBroker(bt.BrokerBase):
             if not order.alive():
                 return  # the parent's snapshot carried this leg's fill: already applied
         self._fill(cid, order, snap, price, qty, when)
-        if final is None or not order.alive():
+        if final is not None and order.alive():
+            order.addinfo(reason=reason)
+            if final == "rejected":
+                log.warning(
+                    "order %s rejected by the venue: %s", cid, reason,
+                    extra={"client_order_id": cid, "reason": reason},
+                )  # fmt: skip
+            _end(order, final, self)
+            self.notify(order)
+        if not order.alive():
+            self._finish(cid)
+
+    def _late(self, snap: OrderSnapshot, event: str, when: Any) -> None:
+        """An update of an order not kept in memory: one of this run's that finished long ago
+        (the journal has its intent) is journaled like any other update; others are ignored."""
+        cid = snap.client_order_id
+        journal = self.journal
+        if journal is None or not cid.startswith(f"{self.core.ids.prefix}-"):
             return
-        order.addinfo(reason=reason)
-        if final == "rejected":
-            log.warning(
-                "order %s rejected by the venue: %s", cid, reason,
-                extra={"client_order_id": cid, "reason": reason},
+        if journal.knows(cid):
+            journal.order_event(
+                cid, event, status=snap.status, filled_qty=snap.filled_qty,
+                avg_price=snap.filled_avg_price, at=when,
             )  # fmt: skip
-        _end(order, final, self)
-        self.notify(order)
+
+    def _finish(self, cid: str) -> None:
+        """`cid` is final: kept for `RECENT` more finished orders, then forgotten."""
+        if cid in self._finished or cid in self._unconfirmed:
+            return
+        self._finished.append(cid)
+        while len(self._finished) > RECENT:
+            self._forget(self._finished.popleft())
+
+    def _forget(self, cid: str) -> None:
+        order = self._orders.pop(cid, None)
+        if order is not None and order.alive():  # (cannot happen: final orders only)
+            self._orders[cid] = order
+            return
+        for venue_id in [v for v, c in self._cid_of_venue_id.items() if c == cid]:
+            del self._cid_of_venue_id[venue_id]
+            self._superseded.discard(venue_id)
+            self._fees_seen.pop(venue_id, None)
+        self._filled.pop(cid, None)
+        self._notional.pop(cid, None)
+        self._expiring.discard(cid)
+        self._with_valid.pop(cid, None)
+        if self.journal is not None:
+            self.journal.forget(cid)
 
     def _final_reason(self, snap: OrderSnapshot, final: str) -> str:
         """`venue: expired`, ...; a rejection with the venue's message when it gives one."""
@@ -579,45 +619,29 @@ class AlpacaBroker(bt.BrokerBase):
             price = (average * snap.filled_qty - self._notional.get(cid, 0.0)) / increment
         self._filled[cid] = snap.filled_qty
         self._notional[cid] = self._notional.get(cid, 0.0) + increment * price
-        self._execute(order, increment, price, when)
+        self._execute(order, increment, price, when, self._venue_fee(snap.id))
 
-    def _execute(self, order: bt.Order, qty: float, price: float, when: Any) -> None:
-        data = order.data
-        size = qty if order.isbuy() else -qty
-        position = self._position(data)
-        basis = position.price
-        psize, pprice, opened, closed = position.update(size, price, when)
-        comminfo = order.comminfo or self.getcommissioninfo(data)
-        # a per-order view charges a commission minimum once per order, not per partial fill
-        fees = comminfo.for_order(order) if hasattr(comminfo, "for_order") else comminfo
-        pnl = comminfo.profitandloss(-closed, basis, price) if closed else 0.0
-        closedvalue = comminfo.getoperationcost(closed, basis) if closed else 0.0
-        closedcomm = fees.getcommission(closed, price) if closed else 0.0
-        openedvalue = comminfo.getoperationcost(opened, price) if opened else 0.0
-        openedcomm = fees.getcommission(opened, price) if opened else 0.0
-        self.cash -= size * price + closedcomm + openedcomm
-        stamp = bt.date2num(when) if when is not None else data.datetime[0]
-        order.execute(
-            stamp,
-            size,
-            price,
-            closed,
-            closedvalue,
-            closedcomm,
-            opened,
-            openedvalue,
-            openedcomm,
-            comminfo.margin,
-            pnl,
-            psize,
-            pprice,
-        )
+    def _venue_fee(self, venue_id: str) -> float:
+        """The fees the venue charged on this order since the last fill applied (its report:
+        the run's cost configuration is not the venue's)."""
+        try:
+            fees = self.store.order_fees(venue_id)
+        except (OrderRejected, VenueUnavailable) as exc:
+            log.warning("fees of order %s could not be read (taken as 0): %s", venue_id, exc)
+            return 0.0
+        seen = self._fees_seen.get(venue_id, 0)
+        self._fees_seen[venue_id] = len(fees)
+        return float(sum(fees[seen:]))
+
+    def _execute(self, order: bt.Order, qty: float, price: float, when: Any, fee: float) -> None:
+        moved, stamp = settle(self, order, qty, price, fee, when)
+        self.cash += moved
         if self.journal is not None:
             self.journal.fill(
                 order,
                 qty=qty,
                 price=price,
-                commission=closedcomm + openedcomm,
+                commission=fee,
                 cum_qty=self._filled[order.info["client_order_id"]],
                 stamp=stamp,
             )

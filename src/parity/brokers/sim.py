@@ -16,17 +16,21 @@ from typing import Any, Literal
 import backtrader as bt
 
 from parity.brokers.alpaca_orders import late_close
+from parity.brokers.core import OrderReview, would_short
 from parity.brokers.sim_timing import bar_milliseconds, bar_start, day_session_over, tick
 from parity.costs import CostModel
 from parity.engine.fills import Bar, FillModel
+from parity.instruments import instrument_of
 
 
 class ParityCommission(bt.CommInfoBase):
-    """`CostModel.commission` as Backtrader's commission scheme (stocks).
+    """`CostModel.commission` as Backtrader's commission scheme (stocks, and any instrument
+    paid in full whose cash per point per unit is `mult`: 100 for a US equity option).
 
     `getcommission(size, price)` prices a whole order; `for_order(order)` gives the view that
     prices one execution of `order` (what the order owes after it minus what it owed before), so
-    partial fills pay the minimum once."""
+    partial fills pay the minimum once. `with_multiplier(m)` is the same scheme for an
+    instrument of multiplier `m` (the broker picks it by the data's instrument)."""
 
     params = (
         ("per_share", 0.0),
@@ -47,6 +51,27 @@ class ParityCommission(bt.CommInfoBase):
             commission_min=self.p.minimum,
         )
 
+    def with_multiplier(self, multiplier: float) -> ParityCommission:
+        """This scheme for an instrument of `multiplier` (`Instrument.multiplier`)."""
+        p = self.p
+        return ParityCommission(
+            per_share=p.per_share, pct=p.pct, minimum=p.minimum, mult=multiplier
+        )
+
+    # Backtrader's stock-like scheme leaves `mult` out of the cash an operation costs and of a
+    # position's value (it only scales P&L): with a multiplier the three agree here
+    def getoperationcost(self, size: float, price: float) -> float:
+        return float(abs(size) * price * self.p.mult)
+
+    def getvaluesize(self, size: float, price: float) -> float:
+        return float(size * price * self.p.mult)
+
+    def getvalue(self, position: Any, price: float) -> float:
+        return float(super().getvalue(position, price) * self.p.mult)
+
+    def getsize(self, price: float, cash: float) -> float:
+        return float(super().getsize(price * self.p.mult, cash))
+
     def for_order(self, order: bt.Order) -> ParityCommission:
         """A view pricing the next executions of `order` (call before `order.execute`)."""
         view = copy.copy(self)
@@ -57,7 +82,9 @@ class ParityCommission(bt.CommInfoBase):
 
     def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
         qty, notional = self._prior
-        fee = self.costs.commission(size, price, prior_qty=qty, prior_notional=notional)
+        fee = self.costs.commission(
+            size, price, prior_qty=qty, prior_notional=notional, multiplier=self.p.mult
+        )
         if self._base is None:
             return fee
         if pseudoexec:  # getcommission: one part of an execution; confirmexec only asks again
@@ -66,23 +93,22 @@ class ParityCommission(bt.CommInfoBase):
 
 
 class SimBroker(bt.brokers.BackBroker):
-    """BackBroker that prices fills with a `FillModel` (param `fill`) and rejects sells which
-    would open a short when shorting is off."""
+    """BackBroker that prices fills with a `FillModel` (param `fill`) and whose orders pass the
+    core's `OrderReview` (warm-up gate, short guard when shorting is off, risk limits) before
+    they are submitted."""
 
     params = (("allow_short", False), ("fill", FillModel()))
-    risk: Any = None  # a parity.risk.RiskGuard, set by the runner (None: no risk limits)
+
+    def __init__(self, review: OrderReview | None = None) -> None:
+        super().__init__()
+        review = review or OrderReview()
+        self._by_multiplier = {}
+        self.review = review if self.p.allow_short else review.with_short_guard(self._would_short)
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
-        if not getattr(order.data, "bar_is_live", lambda: True)():
-            return self._refuse(order, "decided on a warm-up (history) bar: not traded")
         if self.p.coc:  # a close fill is capped by the decision bar's range, not the next bar's
             order.addinfo(decision_high=order.data.high[0], decision_low=order.data.low[0])
-        late = late_close(order)  # as the paper broker refuses it (Alpaca's cls cut-off)
-        if late is not None:
-            return self._refuse(order, late)
-        if not self.p.allow_short and order.issell() and self._would_short(order):
-            return self._refuse(order, "short selling is disabled (allow_short=false)")
-        reason = self.risk.review(order, self) if self.risk and order.parent is None else None
+        reason = self.review.refusal(order, self, venue_rule=late_close)  # Alpaca's cut-off
         if reason:
             return self._refuse(order, reason)
         return super().submit(order, check)
@@ -112,6 +138,7 @@ class SimBroker(bt.brokers.BackBroker):
             self.positions.update(waiting)
 
     _executing: bt.Order | None = None  # the order `_execute` is filling
+    _by_multiplier: dict[tuple[int, float], ParityCommission]
 
     def _execute(
         self,
@@ -135,6 +162,13 @@ class SimBroker(bt.brokers.BackBroker):
 
     def getcommissioninfo(self, data: Any) -> Any:
         comminfo = super().getcommissioninfo(data)
+        multiplier = instrument_of(data).multiplier
+        if isinstance(comminfo, ParityCommission) and multiplier != comminfo.p.mult:
+            key = (id(comminfo), multiplier)  # one scheme per instrument multiplier
+            scheme = self._by_multiplier.get(key)
+            if scheme is None:
+                scheme = self._by_multiplier[key] = comminfo.with_multiplier(multiplier)
+            comminfo = scheme
         if self._executing is not None and isinstance(comminfo, ParityCommission):
             return comminfo.for_order(self._executing)
         return comminfo
@@ -230,28 +264,9 @@ class SimBroker(bt.brokers.BackBroker):
         self._get_value()
 
     def _would_short(self, order: bt.Order) -> bool:
-        """Whether `order` (a sell) could leave the position short.
-
-        A child of a pending buy parent (`buy_bracket`, `parent=`/`transmit=False`) exits the
-        shares its parent will buy, not the position held now. Orders that can fill only one of
-        (the legs of an OCO group, the children of one parent) commit their shares once."""
-        parent = order.parent
-        if parent is not None and parent.alive():
-            if not parent.isbuy():
-                return False  # closes the short its parent opens (the parent was checked)
-            return parent.size - parent.executed.size + order.size < -1e-9
-        groups: dict[Any, float] = {}
-        for o in (*self.submitted, *self.pending):
-            if o is None or o is order or o.data is not order.data or not o.issell():
-                continue
-            if not o.alive() or (o.parent is not None and o.parent.alive()):
-                continue  # a child of a pending parent exits that parent's shares
-            key = self._exit_group(o)
-            groups[key] = min(groups.get(key, 0.0), o.executed.remsize)
-        own = self._exit_group(order)
-        groups[own] = min(groups.get(own, 0.0), order.size)
+        """Whether `order` (a sell) could leave the position short (see `core.would_short`)."""
         held = self.getposition(order.data).size
-        return held + sum(groups.values()) < -1e-9
+        return would_short(order, held, (*self.submitted, *self.pending), self._exit_group)
 
     def _exit_group(self, order: bt.Order) -> Any:
         """Orders of which at most one fills: one parent's children, or one OCO group."""
@@ -276,11 +291,14 @@ def build_sim_broker(
     allow_short: bool = False,
     volume_share: float = 1.0,
     latency_ms: int = 0,
+    review: OrderReview | None = None,
 ) -> SimBroker:
     """A ready `SimBroker` for `cerebro.broker = ...`: fills priced by
-    `FillModel(costs, volume_share, latency_ms)`."""
+    `FillModel(costs, volume_share, latency_ms)`; `review`: the run's, with its risk."""
     fill = FillModel(costs=costs, volume_share=volume_share, latency_ms=latency_ms)
-    broker = SimBroker(cash=cash, coc=fill_at == "close", allow_short=allow_short, fill=fill)
+    broker = SimBroker(  # type: ignore[call-arg]  # (the params go to Backtrader)
+        review, cash=cash, coc=fill_at == "close", allow_short=allow_short, fill=fill
+    )
     if fill.volume_share < 1.0:
         broker.set_filler(broker._fill_volume)
     broker.addcommissioninfo(

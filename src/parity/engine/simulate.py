@@ -21,6 +21,7 @@ from parity.analyzers.ledger import round_trips
 from parity.analyzers.metrics import compute_metrics, daily_returns
 from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
+from parity.brokers.core import OrderReview
 from parity.brokers.sim import CloseFills, build_sim_broker
 from parity.config import DEFAULT_CASH, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE
 from parity.costs import CostModel, cost_model
@@ -28,10 +29,12 @@ from parity.errors import ConfigError, ParityError, StrategyError
 from parity.feeds.arrayfeed import ArrayFeed
 from parity.feeds.bars import BarSeries
 from parity.feeds.loader import LoadedData, run_calendar
+from parity.instruments import Instrument, bind_instrument, instrument_for
 from parity.journal.hook import OrderJournal
 from parity.journal.reader import integral
+from parity.risk.guard import RiskGuard
 from parity.risk.limits import RiskLimits
-from parity.risk.monitor import attach_guard
+from parity.risk.monitor import attach_risk
 from parity.risk.state import MemoryRiskStateStore, RiskStateStore
 from parity.strategies.params import coerce_params
 from parity.strategies.registry import resolve_strategy
@@ -97,12 +100,15 @@ def simulate(
     recording: Recording | None = None,
     volume_share: float = 1.0,
     latency_ms: int = 0,
+    instruments: Mapping[str, Instrument] | None = None,
 ) -> RunResult:
     """Backtest `strategy` (a `backtrader.Strategy` class, or a name `parity strategies` lists)
     with `params` on `bars`, in memory. `costs` defaults to the backtest's default costs
     (`--commission 0 --slippage 5bps`); `preload=False` runs Backtrader bar by bar (as a live
     run does), with identical results; `volume_share` and `latency_ms` are the fill model's
-    partial fills and latency (`--volume-share`, `--latency`). Bad input raises a `ParityError`."""
+    partial fills and latency (`--volume-share`, `--latency`). Each symbol trades as the
+    `Instrument` it names (`instrument_for`) unless `instruments` gives its own: commission, cash
+    and P&L use its multiplier. Bad input raises a `ParityError`."""
     series = _series(bars)
     cls = resolve_strategy(strategy).cls if isinstance(strategy, str) else strategy
     if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
@@ -114,7 +120,7 @@ def simulate(
     costs = costs if costs is not None else cost_model(DEFAULT_COMMISSION, DEFAULT_SLIPPAGE)
     run = Simulation(
         series, cls, values, costs, cash, fill_at, allow_short, risk, risk_store,
-        volume_share=volume_share, latency_ms=latency_ms,
+        volume_share=volume_share, latency_ms=latency_ms, instruments=dict(instruments or {}),
     )  # fmt: skip
     recording = recording or Recording()
     try:
@@ -141,9 +147,10 @@ def simulate(
     orders, fills = _orders(recorder.orders_frame(daily)), _fills(recorder.fills_frame(daily))
     # Backtrader's lines and indicators hold reference cycles: release them before the metrics
     # so the result does not add to the run's peak memory
+    multipliers = {symbol: run.instrument(symbol).multiplier for symbol in run.symbols}
     del strat, recorder, run
     gc.collect()
-    trades = round_trips(fills)
+    trades = round_trips(fills, multipliers)
     # 252 sessions a year on an exchange, 365 days on a 24/7 calendar (the bars' calendar)
     calendar = (
         bars.calendar if isinstance(bars, LoadedData) else run_calendar([s.symbol for s in series])
@@ -213,10 +220,15 @@ class Simulation:
     names: tuple[str, ...] = ()  # the symbols of handed-over feeds
     volume_share: float = 1.0  # the fill model's partial fills (`FillModel`)
     latency_ms: int = 0
+    instruments: Mapping[str, Instrument] = field(default_factory=dict)  # else instrument_for
 
     @property
     def symbols(self) -> tuple[str, ...]:
         return self.names or tuple(s.symbol for s in self.series)
+
+    def instrument(self, symbol: str) -> Instrument:
+        """What `symbol` trades as: the one given, else the one it names."""
+        return self.instruments.get(symbol) or instrument_for(symbol)
 
     def cerebro(
         self,
@@ -232,7 +244,11 @@ class Simulation:
         if feeds is None:
             feeds = [ArrayFeed(series=series) for series in self.series]  # type: ignore[call-arg]
         for name, feed in zip(self.symbols, feeds, strict=True):
-            cerebro.adddata(feed, name=name)
+            cerebro.adddata(bind_instrument(feed, name, self.instrument(name)), name=name)
+        guard = None
+        if self.risk is not None and self.risk.active:  # a fresh guard: starts empty
+            store = self.risk_store or MemoryRiskStateStore()
+            guard = RiskGuard(self.risk, store, fresh=True, watch=False)
         cerebro.broker = build_sim_broker(
             cash=self.cash,
             costs=self.costs,
@@ -240,6 +256,7 @@ class Simulation:
             allow_short=self.allow_short,
             volume_share=self.volume_share,
             latency_ms=self.latency_ms,
+            review=OrderReview(risk=guard),
         )
         cerebro.addstrategy(self.cls, **self.params)
         if self.fill_at == "close":  # before the recorder: the bar's equity includes its fills
@@ -253,6 +270,5 @@ class Simulation:
             progress_every=recording.progress_every,
         )
         cerebro.addanalyzer(Trimmer, _name="trimmer")
-        if self.risk is not None and self.risk.active:
-            attach_guard(cerebro, self.risk, self.risk_store or MemoryRiskStateStore(), fresh=True)
+        attach_risk(cerebro, guard)
         return cerebro

@@ -129,6 +129,10 @@ class Lockstep:
             self._following[earlier] = later
         if len(status["upcoming"]) < 2 and times:
             self._following[times[-1]] = None  # the replay's last step
+        acked = self._acked
+        if acked is not None:  # steps before the one acknowledged are never asked again
+            for earlier in [t for t in self._following if t < acked]:
+                del self._following[earlier]
 
 
 class LockstepMark(bt.Analyzer):

@@ -9,6 +9,7 @@ YYMMDD, C/P, strike x 1000 in eight digits).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from parity.instruments.instrument import Instrument
@@ -61,6 +62,7 @@ def parse_occ(symbol: str) -> Instrument | None:
     )
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and its result is frozen: asked per fill and bar
 def instrument_for(symbol: str) -> Instrument:
     """The instrument `symbol` names: an OCC option, a crypto pair, a suffixed foreign listing,
     or else a US equity in dollars."""

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from parity.errors import JournalError
+from parity.journal.migrate import migrate
 from parity.journal.schema import SCHEMA_VERSION, Base, Run, SchemaInfo
 from parity.processes import process_alive
 
@@ -214,6 +215,7 @@ def prepare_schema(engine: Engine, target: Target, *, create: bool) -> None:
                         )
                     )
         _check_version(engine, target)
+        migrate(engine)  # an older journal: brought up to this version (rows kept as written)
     except sa.exc.DatabaseError as exc:
         detail = (str(exc.orig) if exc.orig else str(exc)).strip().splitlines()[0]
         if target.path is None and isinstance(exc, sa.exc.OperationalError):

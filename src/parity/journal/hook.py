@@ -1,9 +1,10 @@
 """Journaling Backtrader orders: shared by the `Recorder` and a live broker.
 
-`OrderJournal` turns Backtrader orders and executions into journal rows exactly as the
-`Recorder` does, so the broker (which sees an order before it is sent, and a fill before the
-strategy is notified of it) and the recorder write identical rows and the journal's
-`ON CONFLICT DO NOTHING` keeps one of each. The broker's writes are durable (committed at once).
+`OrderJournal` turns Backtrader orders and executions into journal rows. Each intent and each
+execution is written once, by whoever sees it first: a live broker (an order before it is sent,
+a fill before the strategy is notified of it, durable) or the `Recorder` (an order the broker
+never sent, and every order and fill of a simulated broker). The order carries what has been
+written of it (`order.info`), so the second writer skips it; nothing is kept per order here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 
 import backtrader as bt
 
+from parity.instruments import instrument_of
 from parity.journal.codec import bt_datetime
+from parity.journal.ids import CLIENT_ID, number_of
 from parity.journal.writer import Journal
 
 EXEC_NAMES = {
@@ -47,6 +50,21 @@ def order_fields(order: bt.Order) -> dict[str, Any]:
     }
 
 
+def placement_fields(order: bt.Order) -> dict[str, Any]:
+    """Where the order sits and what it trades: its `leg` of a combo (`order.info["leg"]`, None
+    for a single order), its `parent` (the client order id of the order it exits, a bracket's
+    entry), and its instrument's asset class and multiplier."""
+    parent = getattr(order, "parent", None)
+    leg = order.info.get("leg")
+    instrument = instrument_of(order.data)
+    return {
+        "leg": None if leg is None else int(leg),
+        "parent": None if parent is None else parent.info.get(CLIENT_ID),
+        "asset_class": instrument.asset_class,
+        "multiplier": instrument.multiplier,
+    }
+
+
 def fill_bar(data: Any, stamp: float) -> int:
     """The bar index a fill belongs to: a close fill (`--fill close`) is stamped on the decision
     bar, one bar back from the bar being processed. A resumed live feed's `bar_offset` numbers
@@ -55,10 +73,8 @@ def fill_bar(data: Any, stamp: float) -> int:
     return index + int(getattr(data, "bar_offset", 0))
 
 
-def client_seq(client_order_id: str) -> int:
-    """`RUN-000042` → 42 (the order's number within its run)."""
-    tail = client_order_id.rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
+_INTENT = "journaled_intent"  # order.info: its intent is in the journal
+_FILLED = "journaled_qty"  # order.info: the cumulative quantity its journaled fills reach
 
 
 class OrderJournal:
@@ -67,21 +83,35 @@ class OrderJournal:
     def __init__(self, journal: Journal, *, daily: bool) -> None:
         self.journal = journal
         self.daily = daily
-        self._venue_state: dict[str, tuple[str, str, float]] = {}  # cid -> last update journaled
+        # cid -> last venue update journaled (a broker `forget`s the orders it no longer keeps)
+        self._venue_state: dict[str, tuple[str, str, float]] = {}
 
     def bar_time(self, stamp: float) -> dt.datetime:
         return bt_datetime(stamp, self.daily)
 
     def intent(self, order: bt.Order, *, durable: bool = True) -> None:
-        """Before the order is sent (call before `store.submit_order`): committed."""
-        cid = str(order.info["client_order_id"])
+        """Before the order is sent (call before `store.submit_order`): committed. Once per
+        order: an order whose intent is journaled already is skipped."""
+        if order.info.get(_INTENT):
+            return
+        order.addinfo(**{_INTENT: True})
         self.journal.intent(
-            cid,
-            seq=client_seq(cid),
+            str(order.info["client_order_id"]),
+            seq=number_of(order),
             decided_at=self.bar_time(order.created.dt),
             durable=durable,
             **order_fields(order),
+            **placement_fields(order),
         )
+
+    def forget(self, client_order_id: str) -> None:
+        """The broker keeps this order no more: drop what is remembered of it."""
+        self._venue_state.pop(client_order_id, None)
+
+    def knows(self, client_order_id: str) -> bool:
+        """Whether the run journaled an intent with this client order id (an order the broker
+        no longer keeps in memory: final ones are looked up here)."""
+        return self.journal.reader.has_intent(self.journal.run_id or "", client_order_id)
 
     def order_event(
         self,
@@ -124,11 +154,15 @@ class OrderJournal:
         durable: bool = True,
     ) -> None:
         """An execution applied to `order` (`stamp`: its Backtrader time, as given to
-        `order.execute`); `cum_qty` is the order's filled quantity after it."""
+        `order.execute`); `cum_qty` is the order's filled quantity after it. Once per
+        execution: one the order's journaled fills already reach is skipped."""
+        if cum_qty <= float(order.info.get(_FILLED) or 0.0) + 1e-9:
+            return
+        order.addinfo(**{_FILLED: cum_qty})
         cid = str(order.info["client_order_id"])
         self.journal.fill(
             cid,
-            order_seq=client_seq(cid),
+            order_seq=number_of(order),
             symbol=order.data._name,
             side="buy" if order.isbuy() else "sell",
             cum_qty=cum_qty,

@@ -222,8 +222,27 @@ class JournalReader:
             "stop_price",
             "decided_at",
             "created_at",
+            "leg",
+            "parent",
+            "asset_class",
+            "multiplier",
         ]
         return self._frame(OrderIntent, names, run_id, times=("decided_at", "created_at"))
+
+    def has_intent(self, run_id: str, client_order_id: str) -> bool:
+        """Whether `run_id` journaled an intent with this client order id."""
+        query = (
+            sa.select(OrderIntent.seq)
+            .where(OrderIntent.run_id == run_id, OrderIntent.client_order_id == client_order_id)
+            .limit(1)
+        )
+        return bool(self._fetch(query))
+
+    def next_order_number(self, run_id: str) -> int:
+        """One more than the highest order number (`seq`) `run_id` journaled (1 if none)."""
+        query = sa.select(sa.func.max(OrderIntent.seq)).where(OrderIntent.run_id == run_id)
+        rows = self._fetch(query)
+        return int(rows[0][0] or 0) + 1 if rows else 1
 
     def order_events(self, run_id: str) -> pd.DataFrame:
         names = [

@@ -3,7 +3,11 @@
 One schema serves a per-run SQLite file and a shared PostgreSQL database: every row carries the
 `run_id` it belongs to. Times are naive: bar times are America/New_York bar-start labels (the
 backtest's convention), wall-clock times (`created_at`, `received_at`, `heartbeat_at`) are UTC.
-Bump `SCHEMA_VERSION` on any incompatible change; a journal of a newer version is refused.
+Bump `SCHEMA_VERSION` on any change; a journal of a newer version is refused, one of an older
+version is brought up to date when opened (`parity.journal.migrate`).
+
+Versions: 1, the first; 2, `order_intents` gains `leg`, `parent` (multi-leg combos and bracket
+exits), `asset_class` and `multiplier` (the order's instrument).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RUN_STATUSES = ("running", "finished", "crashed")
 
 
@@ -122,6 +126,12 @@ class OrderIntent(Base):
     stop_price: Mapped[float | None] = mapped_column(Float)
     decided_at: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime]
+    # schema 2 (NULL in a journal written before): the order's place in a combo (`leg`, from 1)
+    # or under the order it exits (`parent`: that order's client order id), and its instrument
+    leg: Mapped[int | None] = mapped_column(Integer)
+    parent: Mapped[str | None] = mapped_column(String(160))
+    asset_class: Mapped[str | None] = mapped_column(String(16))
+    multiplier: Mapped[float | None] = mapped_column(Float)
 
 
 class OrderEvent(Base):

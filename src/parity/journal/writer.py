@@ -54,7 +54,7 @@ _TABLES: dict[str, tuple[type[Base], tuple[str, ...]]] = {
     "order_intents": (
         OrderIntent,
         ("run_id", "client_order_id", "seq", "symbol", "side", "qty", "type", "limit_price",
-         "stop_price", "decided_at", "created_at"),
+         "stop_price", "decided_at", "created_at", "leg", "parent", "asset_class", "multiplier"),
     ),
     "order_events": (
         OrderEvent,
@@ -251,14 +251,21 @@ class Journal:
         limit_price: float | None = None,
         stop_price: float | None = None,
         decided_at: dt.datetime,
+        leg: int | None = None,
+        parent: str | None = None,
+        asset_class: str | None = None,
+        multiplier: float | None = None,
         durable: bool = True,
     ) -> None:
         """An order about to be sent. `durable` (default): committed before this returns, so
-        a crash after submission can never lose it. A backtest passes `durable=False`."""
+        a crash after submission can never lose it. A backtest passes `durable=False`.
+        `leg` (from 1) and `parent` (a client order id) place it in a combo or under the order
+        it exits; `asset_class` and `multiplier` are its instrument's."""
         c = self.codec
         row = (
             self._run(), client_order_id, int(seq), symbol, side, float(qty), type,
             _opt_float(limit_price), _opt_float(stop_price), c.time(decided_at), c.time(utcnow()),
+            None if leg is None else int(leg), parent, asset_class, _opt_float(multiplier),
         )  # fmt: skip
         self._add("order_intents", [row], durable)
 

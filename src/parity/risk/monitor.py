@@ -1,5 +1,6 @@
 """`RiskMonitor`: the analyzer that feeds the guard one bar at a time (and closes positions when
-the kill switch trips with `flatten_on_kill`), and `attach_risk`, the runners' one call."""
+the kill switch trips with `flatten_on_kill`), `risk_guard` and `attach_risk`, the
+runners' calls."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import backtrader as bt
 
 from parity.risk.guard import Emit, RiskGuard
 from parity.risk.limits import RiskLimits
-from parity.risk.state import JsonRiskStateStore, RiskStateStore
+from parity.risk.state import JsonRiskStateStore
 
 
 class RiskMonitor(bt.Analyzer):
@@ -58,42 +59,31 @@ class RiskMonitor(bt.Analyzer):
         return {"state": guard.state.to_dict(), "events": len(guard.events)}
 
 
-def attach_risk(
-    cerebro: bt.Cerebro,
+def risk_guard(
     limits: RiskLimits | None,
     run_dir: Path,
     *,
     emit: Emit | None = None,
     always: bool = False,
     fresh: bool = False,
-    skip_through: dt.datetime | None = None,
 ) -> RiskGuard | None:
-    """Give `cerebro.broker` a guard whose state lives in `run_dir/risk_state.json`, and add the
-    `RiskMonitor`. No limits and not `always` (a backtest without limits): nothing is attached.
+    """The run's guard, its state in `run_dir/risk_state.json`, for the broker's constructor
+    (through its `OrderReview`). No limits and not `always` (a backtest without limits): None.
     Paper runs pass `always=True` so that `parity halt` works on them."""
     if limits is None or not limits.active:
         if not always:
             return None
         limits = limits or RiskLimits()
     store = JsonRiskStateStore.in_run(run_dir)
-    return attach_guard(cerebro, limits, store, emit=emit, fresh=fresh, skip_through=skip_through)
+    return RiskGuard(limits, store, emit=emit, fresh=fresh, watch=not fresh)
 
 
-def attach_guard(
-    cerebro: bt.Cerebro,
-    limits: RiskLimits,
-    store: RiskStateStore,
-    *,
-    emit: Emit | None = None,
-    fresh: bool = False,
-    skip_through: dt.datetime | None = None,
-) -> RiskGuard:
-    """Give `cerebro.broker` a guard over `limits` whose state lives in `store`, and add the
-    `RiskMonitor`. A `fresh` guard (a backtest) starts empty and never re-reads the store."""
-    guard = RiskGuard(limits, store, emit=emit, fresh=fresh, watch=not fresh)
-    cerebro.broker.risk = guard
-    cerebro.addanalyzer(RiskMonitor, _name="risk", guard=guard, skip_through=skip_through)
-    return guard
+def attach_risk(
+    cerebro: bt.Cerebro, guard: RiskGuard | None, *, skip_through: dt.datetime | None = None
+) -> None:
+    """Add the `RiskMonitor` of `guard` (the one the broker reviews its orders with)."""
+    if guard is not None:
+        cerebro.addanalyzer(RiskMonitor, _name="risk", guard=guard, skip_through=skip_through)
 
 
 def risk_notifier(

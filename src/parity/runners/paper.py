@@ -23,15 +23,17 @@ import backtrader as bt
 
 from parity.alerts.engine import RunAlerts
 from parity.analyzers.recorder import Recorder
-from parity.analyzers.trim import Trimmer
+from parity.analyzers.trim import KEEP_BARS, Trimmer
+from parity.brokers.core import BrokerCore, OrderIds, OrderReview
 from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError, JournalError, ParityError, StrategyError
+from parity.instruments import bind_instrument
 from parity.journal.database import run_journal_target
 from parity.journal.hook import OrderJournal
 from parity.journal.lock import RunLock, lock_run
 from parity.logs import FILE_ONLY, run_log
 from parity.manifest import Manifest
-from parity.risk.monitor import attach_risk, risk_notifier
+from parity.risk.monitor import attach_risk, risk_guard, risk_notifier
 from parity.runners.daily import (
     SessionCloseTimer,
     daily_report_checker,
@@ -76,7 +78,6 @@ class Resume:
     adopt: bool = False
     cash: float = 0.0
     starting_cash: float = 0.0
-    next_seq: int = 1
     lock: RunLock | None = None  # the run's writer lock, taken before anything else
 
 
@@ -223,8 +224,6 @@ def run_paper(
                 daily=config.timeframe.is_daily,
             )
             if account is None:  # nothing at a venue: the journal is the whole truth
-                intents = journal.reader.intents(run_id)
-                resume.next_seq = int(intents["seq"].max()) + 1 if len(intents) else 1
                 resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
                 notify(
                     f"reconciliation: simulated broker restored from the journal (cash "
@@ -240,14 +239,22 @@ def run_paper(
                     notify=notify,
                 )
                 notify(rec.report())
-                resume.next_seq = rec.next_seq
                 # after reconciling: a fill the venue made while the run was down is journaled
                 # by then, and its cash leaves with it (else the position is valued twice)
                 resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
         orders_journal = OrderJournal(journal, daily=config.timeframe.is_daily)
+        # one counter for the run's client order ids; a resumed run numbers on from its journal
+        ids = OrderIds(run_id, next_number=journal.reader.next_order_number(run_id))
+        guard = risk_guard(
+            config.risk,
+            config.runs_dir / run_id,
+            emit=risk_notifier(notify, journal.event),
+            always=True,
+        )
+        core = BrokerCore(ids, OrderReview(risk=guard), orders_journal)
         tape = Tape(journal, taped=point.taped)
         cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, maxcpus=1)
-        cerebro.broker = session.broker(config, run_id, notify)
+        cerebro.broker = session.broker(config, core, notify)
         refuses = getattr(cerebro.broker, "refused_in", None)
         refused = refuses(spec.cls) if callable(refuses) else None
         if refused:  # an order type the venue lacks: refused before any order
@@ -262,20 +269,8 @@ def run_paper(
         elif resume is not None:
             cerebro.broker.p.cash = resume.cash
             cerebro.broker.p.starting_cash = resume.starting_cash
-            cerebro.broker.p.first_seq = resume.next_seq
-            cerebro.broker._seq = resume.next_seq - 1
             cerebro.broker.p.marks = point.marks
-        attach = getattr(cerebro.broker, "attach_journal", None)
-        if callable(attach):  # a live broker journals intents before it sends them
-            attach(orders_journal)
-        attach_risk(
-            cerebro,
-            config.risk,
-            config.runs_dir / run_id,
-            emit=risk_notifier(notify, journal.event),
-            always=True,
-            skip_through=point.live_after,
-        )
+        attach_risk(cerebro, guard, skip_through=point.live_after)
 
         def feed_state(symbol: str, state: str) -> None:
             notify(f"{symbol} feed: {state}")
@@ -290,20 +285,20 @@ def run_paper(
             for symbol in config.symbols
         ]
         for symbol, feed in zip(config.symbols, feeds, strict=True):
-            cerebro.adddata(feed, name=symbol)
+            cerebro.adddata(bind_instrument(feed, symbol), name=symbol)
         cerebro.addstrategy(spec.cls, **params)
         cerebro.addanalyzer(
             Recorder,
             _name="recorder",
             id_prefix=run_id,
+            ids=ids,
             journal=orders_journal,
             live=True,
-            first_number=resume.next_seq if resume is not None else 1,
             skip_through=point.live_after,
             first_bar=point.next_bar,
         )
         cerebro.addanalyzer(ClaimPositions)
-        cerebro.addanalyzer(Trimmer, _name="trimmer")
+        cerebro.addanalyzer(Trimmer, _name="trimmer", keep_bars=KEEP_BARS)
         if config.divergence_check:
             cerebro.addanalyzer(
                 SessionEnd,

@@ -31,7 +31,6 @@ import backtrader as bt
 import pandas as pd
 
 from parity.errors import BrokerError
-from parity.journal.hook import client_seq
 from parity.manifest import Manifest
 from parity.venues.protocol import VenueAccount
 from parity.venues.types import PositionInfo
@@ -96,7 +95,6 @@ class Reconciliation:
     lines: list[str] = field(default_factory=list)
     unexplained: list[str] = field(default_factory=list)
     positions: dict[str, PositionInfo] = field(default_factory=dict)
-    next_seq: int = 1
 
     def report(self) -> str:
         body = self.lines or ["journal and venue agree: nothing to do"]
@@ -130,8 +128,7 @@ def reconcile(
     # one later for an order decided on the bar in progress at the crash
     last = reader.last_equity(run_id)
     decided = dict(zip(intents["client_order_id"], intents["decided_at"], strict=True))
-    seqs = [int(s) for s in intents["seq"]] if len(intents) else []
-    result.next_seq = max(seqs, default=0) + 1
+    numbers = dict(zip(intents["client_order_id"], intents["seq"], strict=True))
     for row in intents.itertuples():
         cid = row.client_order_id
         journaled = float(have.get(cid, 0.0))
@@ -146,7 +143,7 @@ def reconcile(
             when = snap.filled_at or snap.updated_at or dt.datetime.now()
             journal.fill(
                 cid,
-                order_seq=client_seq(cid),
+                order_seq=int(numbers[cid]),
                 symbol=snap.symbol,
                 side=snap.side,
                 cum_qty=snap.filled_qty,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from parity.venue.engine import VenueError
+from parity.venue.orders import VenueError
 
 
 async def get_option_contracts(request: web.Request) -> web.Response:

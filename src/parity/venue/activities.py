@@ -13,8 +13,8 @@ from typing import Any
 from aiohttp import web
 
 from parity.venue.clock import NEW_YORK, parse_iso, rfc3339
-from parity.venue.engine import VenueError, invalid
 from parity.venue.models import ACCOUNT_ID, decimal
+from parity.venue.orders import VenueError, invalid
 from parity.venue.state import VenueState
 from parity.venue.streams import STATE
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from parity.venue.engine import invalid
+from parity.venue.orders import invalid
 
 FIXED: dict[str, Any] = {
     "suspend_trade": False,

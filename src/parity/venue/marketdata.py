@@ -16,7 +16,7 @@ from parity.engine.fills import Bar
 from parity.errors import ConfigError
 from parity.feeds.loader import LoadedData
 from parity.venue.clock import NEW_YORK, parse_naive_ny, rfc3339
-from parity.venue.engine import VenueError, invalid
+from parity.venue.orders import VenueError, invalid
 
 _TIMEFRAME = re.compile(r"^(\d+)(Min|T|Hour|H|Day|D|Week|W|Month|M)$")
 _UNIT_SECONDS = {"Min": 60, "T": 60, "Hour": 3600, "H": 3600, "Day": 86400, "D": 86400}

@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from parity.venue.assets import asset_class, multiplier
 from parity.venue.clock import MarketCalendar, rfc3339
+from parity.venue.orders import asset_id
 
 if TYPE_CHECKING:
-    from parity.venue.engine import Engine, Order, TradeEvent
+    from parity.venue.engine import Engine
+    from parity.venue.orders import Order, TradeEvent
 
 ACCOUNT_ID = "5d1ba0b4-5c6b-4bd1-9a5e-2f0b7c3d9e01"
 EXCHANGE = "NYSE"
@@ -37,8 +40,6 @@ def _time(value: datetime | None) -> str | None:
 
 def order_json(order: Order) -> dict[str, Any]:
     """The Order object (legs nested)."""
-    from parity.venue.engine import asset_id
-
     intent = None
     if order.side == "buy":
         intent = "buy_to_open"
@@ -62,7 +63,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "replaces": order.replaces,
         "asset_id": asset_id(order.symbol),
         "symbol": order.symbol,
-        "asset_class": "us_equity",
+        "asset_class": asset_class(order.symbol),
         "notional": _opt(order.notional),
         "qty": decimal(order.qty) if order.notional is None or order.filled_qty else None,
         "filled_qty": decimal(order.filled_qty),
@@ -149,19 +150,17 @@ def account_json(engine: Engine) -> dict[str, Any]:
 
 def position_json(engine: Engine, symbol: str) -> dict[str, Any]:
     """The Position object of `symbol` (must be held)."""
-    from parity.venue.engine import asset_id
-
     position = engine.positions[symbol]
     price = engine.last_price.get(symbol, position.avg_price)
-    value = position.qty * price
-    basis = position.qty * position.avg_price
+    value = position.qty * price * multiplier(symbol)
+    basis = position.qty * position.avg_price * multiplier(symbol)
     pnl = value - basis
     held = engine.held_for_orders(symbol)
     return {
         "asset_id": asset_id(symbol),
         "symbol": symbol,
         "exchange": EXCHANGE,
-        "asset_class": "us_equity",
+        "asset_class": asset_class(symbol),
         "asset_marginable": False,
         "qty": decimal(position.qty),
         "qty_available": decimal(max(position.qty - held, 0.0)),
@@ -181,11 +180,9 @@ def position_json(engine: Engine, symbol: str) -> dict[str, Any]:
 
 def asset_json(symbol: str) -> dict[str, Any]:
     """The Asset object."""
-    from parity.venue.engine import asset_id
-
     return {
         "id": asset_id(symbol),
-        "class": "us_equity",
+        "class": asset_class(symbol),
         "exchange": EXCHANGE,
         "symbol": symbol,
         "name": f"{symbol} (parity venue replay)",

@@ -21,25 +21,22 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from parity.engine.fills import Bar
+from parity.venue.orders import Order, invalid
+from parity.venue.orders import number as _number
 
 if TYPE_CHECKING:
     from parity.engine.fills import FillModel
-    from parity.venue.engine import Order
 
 QTY_DECIMALS = 9  # Alpaca's fractional quantities
 
 
 def number(body: Mapping[str, Any], key: str) -> float | None:
     """A decimal field of a request body (string or number), `None` when absent."""
-    from parity.venue.engine import _number
-
     return _number(body, key)
 
 
 def check_trailing(order: Order, body: Mapping[str, Any], last_price: float | None) -> None:
     """Read `trail_price` / `trail_percent` (exactly one) and start the mark at the last price."""
-    from parity.venue.engine import invalid
-
     price, percent = number(body, "trail_price"), number(body, "trail_percent")
     if (price is None) == (percent is None):
         raise invalid("trailing_stop orders require exactly one of trail_price or trail_percent")
@@ -66,8 +63,6 @@ def trailing_stop(order: Order) -> float:
 def replace_trail(old: Order, new: Order, trail: float | None) -> None:
     """`PATCH` of a trailing stop: `trail` is the new distance in the order's own unit (dollars
     or percent); the high-water mark carries over."""
-    from parity.venue.engine import invalid
-
     if trail is not None and trail <= 0:
         raise invalid("trail must be > 0")
     new.trail_price, new.trail_percent, new.hwm = old.trail_price, old.trail_percent, old.hwm
@@ -101,8 +96,6 @@ def close_price(order: Order, bar: Bar, when: datetime, session_over: bool) -> f
 
 def exit_leg(parent: Order, body: Mapping[str, Any], *, held: bool) -> Order:
     """The one leg of an `oco` (a stop exit beside the limit) or `oto` (either exit, held)."""
-    from parity.venue.engine import Order, invalid
-
     take = body.get("take_profit") or {}
     loss = body.get("stop_loss") or {}
     if not isinstance(take, Mapping) or not isinstance(loss, Mapping):

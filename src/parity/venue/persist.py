@@ -25,7 +25,7 @@ from typing import Any
 
 from parity.errors import ConfigError, JournalError
 from parity.venue.clock import NEW_YORK
-from parity.venue.engine import Order
+from parity.venue.orders import Order
 
 SCHEMA_VERSION = 1
 FILE_NAME = "venue.sqlite"

@@ -15,8 +15,9 @@ from typing import Any
 import pandas as pd
 from aiohttp import web
 
+from parity.venue.assets import multiplier
 from parity.venue.clock import NEW_YORK, SESSION_CLOSE, SESSION_OPEN, naive_ny, parse_iso
-from parity.venue.engine import Position, invalid
+from parity.venue.orders import Position, invalid
 from parity.venue.state import VenueState
 from parity.venue.streams import STATE
 
@@ -48,7 +49,9 @@ def equity_points(state: VenueState) -> list[Point]:
             index += 1
         for symbol, bar in step.bars.items():
             last[symbol] = bar.close
-        equity = cash + sum(p.qty * last.get(s, p.avg_price) for s, p in positions.items())
+        equity = cash + sum(
+            p.qty * last.get(s, p.avg_price) * multiplier(s) for s, p in positions.items()
+        )
         out.append(Point(step.time, equity))
     return out
 
@@ -57,9 +60,10 @@ def _apply(fill: dict[str, Any], cash: float, positions: dict[str, Position]) ->
     """One fill's effect on cash and positions, as `Engine._fill` computes it."""
     symbol, qty, price = str(fill["symbol"]), float(fill["qty"]), float(fill["price"])
     commission = float(fill["commission"])
+    amount = qty * price * multiplier(symbol)
     position = positions.get(symbol)
     if fill["side"] == "buy":
-        cash -= qty * price + commission
+        cash -= amount + commission
         if position is None:
             positions[symbol] = Position(qty, price)
         else:
@@ -67,7 +71,7 @@ def _apply(fill: dict[str, Any], cash: float, positions: dict[str, Position]) ->
             position.avg_price = (position.qty * position.avg_price + qty * price) / total
             position.qty = total
     else:
-        cash += qty * price - commission
+        cash += amount - commission
         if position is not None:
             position.qty -= qty
             if abs(position.qty) <= 1e-9:

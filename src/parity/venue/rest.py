@@ -17,7 +17,6 @@ from parity.venue.absent import add_absent_routes
 from parity.venue.activities import add_activity_routes
 from parity.venue.clock import naive_ny, parse_iso, parse_naive_ny
 from parity.venue.configurations import add_configuration_routes
-from parity.venue.engine import Order, VenueError, asset_id, invalid
 from parity.venue.faults import REST_ERROR_BODIES, plan_from_json
 from parity.venue.models import (
     account_json,
@@ -27,6 +26,7 @@ from parity.venue.models import (
     order_json,
     position_json,
 )
+from parity.venue.orders import Order, VenueError, asset_id, invalid
 from parity.venue.portfolio import add_portfolio_routes
 from parity.venue.snapshots import add_snapshot_routes
 from parity.venue.state import VenueState

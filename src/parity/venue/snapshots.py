@@ -12,7 +12,7 @@ from aiohttp import web
 
 from parity.engine.fills import Bar
 from parity.venue.clock import naive_ny, parse_iso, rfc3339
-from parity.venue.engine import VenueError, invalid
+from parity.venue.orders import VenueError, invalid
 from parity.venue.state import VenueState
 from parity.venue.streams import STATE
 from parity.venue.ticks import bar_end, quote_fields, trade_fields

@@ -18,10 +18,11 @@ from aiohttp import web
 from parity.errors import ConfigError
 from parity.venue.clock import NEW_YORK, MarketCalendar, ny, rfc3339
 from parity.venue.config import VenueConfig
-from parity.venue.engine import Engine, Order, Position, TradeEvent
+from parity.venue.engine import Engine
 from parity.venue.faults import FaultState, plan_from_json
 from parity.venue.marketdata import MarketData
 from parity.venue.models import order_json, trade_update_json
+from parity.venue.orders import Order, Position, TradeEvent
 from parity.venue.persist import SavedVenue, VenueStore, orders_from_records
 from parity.venue.ticks import stream_ticks
 

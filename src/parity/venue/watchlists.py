@@ -11,8 +11,8 @@ from typing import Any
 from aiohttp import web
 
 from parity.venue.clock import rfc3339
-from parity.venue.engine import VenueError, asset_id, invalid
 from parity.venue.models import ACCOUNT_ID, asset_json
+from parity.venue.orders import VenueError, asset_id, invalid
 from parity.venue.state import VenueState
 from parity.venue.streams import STATE
 

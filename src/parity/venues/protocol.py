@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # types only: the registry (and so the CLI) stays free of Bac
     import backtrader as bt
 
     from parity.alerts.config import AlertConfig
+    from parity.brokers.core import BrokerCore
     from parity.costs import CostModel
     from parity.timeframe import Timeframe
     from parity.venue.config import FaultPlan
@@ -106,8 +107,8 @@ class Session(Protocol):
         """Account, clock and every symbol, without trading; raises on a problem."""
         ...
 
-    def broker(self, config: SessionConfig, run_id: str, notify: Notify) -> bt.BrokerBase:
-        """The run's Backtrader broker (client order ids prefixed `run_id`)."""
+    def broker(self, config: SessionConfig, core: BrokerCore, notify: Notify) -> bt.BrokerBase:
+        """The run's Backtrader broker on `core` (the run's order ids, review and journal)."""
         ...
 
     def venue_account(self) -> VenueAccount | None:

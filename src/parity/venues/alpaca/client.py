@@ -364,6 +364,24 @@ class AlpacaStore:
             raise
         return snapshot(found)
 
+    def order_fees(self, order_id: str) -> list[float]:
+        """The fees the venue charged on one order, oldest first: its `FEE` account activities
+        that name the order (the local venue charges its commission so, one per fill). Alpaca
+        charges no commission on US equities and its regulatory fees are daily activities that
+        name no order: an Alpaca equity order's fee is 0, as the account reports it. The newest
+        page (100) is read: a fill's fee is among the newest when the fill is applied."""
+        self.connect()
+        query = {"direction": "desc", "page_size": 100}
+        rows = self._call(
+            "get fee activities",
+            lambda: self._trading.get("/account/activities/FEE", query),
+        )
+        return [
+            -float(row.get("net_amount") or 0.0)
+            for row in reversed(rows if isinstance(rows, list) else [])
+            if order_id in str(row.get("description") or "")
+        ]
+
     def submit_order(self, request: OrderRequest) -> OrderSnapshot:
         """Submit, never twice. A retried request that the venue already took is found by its
         client id; after a burst of errors that outlasts the retries the order is looked up by
@@ -507,11 +525,12 @@ class AlpacaStore:
 
     # ------------------------------------------------------------------ backtrader-api shape
 
-    def getbroker(self, **kwargs: Any) -> Any:
-        """An `AlpacaBroker` on this store (alpaca-backtrader-api compatible entry point)."""
+    def getbroker(self, core: Any = None, **kwargs: Any) -> Any:
+        """An `AlpacaBroker` on this store (alpaca-backtrader-api compatible entry point);
+        `core`: the run's `BrokerCore`."""
         from parity.brokers.alpaca import AlpacaBroker
 
-        return AlpacaBroker(self, **kwargs)
+        return AlpacaBroker(self, core, **kwargs)
 
     def getdata(self, **kwargs: Any) -> Any:
         """An `AlpacaLiveFeed` on this store; `dataname=SYMBOL` as in alpaca-backtrader-api."""

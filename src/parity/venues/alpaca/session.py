@@ -17,7 +17,8 @@ from typing import Any
 import backtrader as bt
 
 from parity.brokers.alpaca import AlpacaBroker
-from parity.brokers.sim import ParityCommission, build_sim_broker
+from parity.brokers.core import BrokerCore
+from parity.brokers.sim import build_sim_broker
 from parity.errors import BrokerError, ConfigError, ParityError
 from parity.feeds.lockstep import Lockstep, LockstepMark
 from parity.venues.alpaca.client import AlpacaStore
@@ -172,22 +173,15 @@ class AlpacaSession:
         return {"account": account.__dict__, "clock": clock.__dict__, "assets": assets}
 
     # -------------------------------------------------------------- parts
-    def broker(self, config: SessionConfig, run_id: str, notify: Notify) -> bt.BrokerBase:
+    def broker(self, config: SessionConfig, core: BrokerCore, notify: Notify) -> bt.BrokerBase:
         if config.dry_run:
             cash = config.cash or self.store.account().cash
-            return build_sim_broker(cash=cash, costs=config.costs)
+            return build_sim_broker(cash=cash, costs=config.costs, review=core.review)
         lockstep = self.lockstep  # when a lock-step venue's next bar is: `valid=` ends on time
         next_bar = lockstep.next_step if lockstep is not None else None
+        # no commission of the run's own: a fill's fee is the one the venue reports
         broker = AlpacaBroker(  # type: ignore[call-arg]
-            self.store, cash=config.cash, id_prefix=run_id, next_bar=next_bar
-        )
-        costs = config.costs
-        broker.addcommissioninfo(
-            ParityCommission(
-                per_share=costs.commission_per_share,
-                pct=costs.commission_pct,
-                minimum=costs.commission_min,
-            )
+            self.store, core, cash=config.cash, next_bar=next_bar
         )
         self._existing_positions(broker, config, notify)
         self._broker = broker

@@ -9,6 +9,7 @@ from typing import Any
 
 import backtrader as bt
 
+from parity.brokers.core import BrokerCore
 from parity.brokers.sim import build_sim_broker
 from parity.venues.clock import new_york_now
 from parity.venues.protocol import (
@@ -68,9 +69,11 @@ class PollingSession:
         notify(f"polling every {self.poll_seconds:g} s; fills from the simulated broker")
         return {"symbols": found}
 
-    def broker(self, config: SessionConfig, run_id: str, notify: Notify) -> bt.BrokerBase:
+    def broker(self, config: SessionConfig, core: BrokerCore, notify: Notify) -> bt.BrokerBase:
         self.notify = notify
-        return build_sim_broker(cash=config.cash or SIM_CASH, costs=config.costs)
+        return build_sim_broker(
+            cash=config.cash or SIM_CASH, costs=config.costs, review=core.review
+        )
 
     def feed(
         self,
