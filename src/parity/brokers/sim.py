@@ -29,9 +29,7 @@ class ParityCommission(bt.CommInfoBase):
     partial fills pay the minimum once."""
 
     params = (
-        ("per_share", 0.0),
-        ("pct", 0.0),
-        ("minimum", 0.0),
+        ("costs", CostModel()),
         ("stocklike", True),
         ("commtype", bt.CommInfoBase.COMM_FIXED),
         ("percabs", True),
@@ -41,11 +39,7 @@ class ParityCommission(bt.CommInfoBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # params are taken by Backtrader
         super().__init__(*args, **kwargs)
-        self.costs = CostModel(
-            commission_per_share=self.p.per_share,
-            commission_pct=self.p.pct,
-            commission_min=self.p.minimum,
-        )
+        self.costs: CostModel = self.p.costs
 
     def for_order(self, order: bt.Order) -> ParityCommission:
         """A view pricing the next executions of `order` (call before `order.execute`)."""
@@ -57,7 +51,10 @@ class ParityCommission(bt.CommInfoBase):
 
     def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
         qty, notional = self._prior
-        fee = self.costs.commission(size, price, prior_qty=qty, prior_notional=notional)
+        # Backtrader signs `size` with the order's side: a sell pays the sell-only charge
+        fee = self.costs.commission(
+            size, price, prior_qty=qty, prior_notional=notional, sell=size < 0
+        )
         if self._base is None:
             return fee
         if pseudoexec:  # getcommission: one part of an execution; confirmexec only asks again
@@ -283,11 +280,5 @@ def build_sim_broker(
     broker = SimBroker(cash=cash, coc=fill_at == "close", allow_short=allow_short, fill=fill)
     if fill.volume_share < 1.0:
         broker.set_filler(broker._fill_volume)
-    broker.addcommissioninfo(
-        ParityCommission(
-            per_share=costs.commission_per_share,
-            pct=costs.commission_pct,
-            minimum=costs.commission_min,
-        )
-    )
+    broker.addcommissioninfo(ParityCommission(costs=costs))
     return broker

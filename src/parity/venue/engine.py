@@ -676,7 +676,11 @@ class Engine:
 
     def _fill(self, order: Order, qty: float, price: float, when: datetime) -> None:
         commission = self.fill.commission(  # the minimum once per order
-            qty, price, prior_qty=order.filled_qty, prior_notional=order.filled_notional
+            qty,
+            price,
+            prior_qty=order.filled_qty,
+            prior_notional=order.filled_notional,
+            sell=order.side == "sell",
         )
         position = self.positions.get(order.symbol)
         if order.side == "buy":

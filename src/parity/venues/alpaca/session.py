@@ -182,13 +182,7 @@ class AlpacaSession:
             self.store, cash=config.cash, id_prefix=run_id, next_bar=next_bar
         )
         costs = config.costs
-        broker.addcommissioninfo(
-            ParityCommission(
-                per_share=costs.commission_per_share,
-                pct=costs.commission_pct,
-                minimum=costs.commission_min,
-            )
-        )
+        broker.addcommissioninfo(ParityCommission(costs=costs))
         self._existing_positions(broker, config, notify)
         self._broker = broker
         return broker
