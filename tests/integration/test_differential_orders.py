@@ -18,7 +18,6 @@ import pytest
 from parity.config import BacktestConfig
 from parity.errors import BrokerError
 from parity.feeds.sample import sample_path
-from parity.instruments.calendars import calendar_named
 from parity.runners.backtest import run_backtest
 from parity.runners.paper import PaperConfig, run_paper
 from parity.timeframe import parse_timeframe
@@ -83,8 +82,6 @@ def plain(
         frame = pd.read_csv(path, parse_dates=["datetime"]).set_index("datetime")
         days = frame.index.date
         frame = frame[(days >= span["start"]) & (days <= span["end"])]
-        if not daily:  # the regular session, as parity trades by default (--session regular)
-            frame = frame[calendar_named("XNYS").in_regular_session(frame.index)]
         feed = bt.feeds.PandasData(
             dataname=frame,
             openinterest=None,
@@ -116,7 +113,8 @@ def equity(run_dir: Path) -> float:
 def window(timeframe: str) -> dict[str, Any]:
     if timeframe == "1Day":
         return {**DAILY, "data": "sample:daily"}
-    return {**MINUTE, "data": "sample:minute"}
+    # every minute bar of the sample (pre- and post-market too), as plain Backtrader reads it
+    return {**MINUTE, "data": "sample:minute", "session": "extended"}
 
 
 def backtest(root: Path, name: str, timeframe: str, *, preload: bool = True) -> Path:
