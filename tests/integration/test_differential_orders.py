@@ -113,7 +113,8 @@ def equity(run_dir: Path) -> float:
 def window(timeframe: str) -> dict[str, Any]:
     if timeframe == "1Day":
         return {**DAILY, "data": "sample:daily"}
-    return {**MINUTE, "data": "sample:minute"}
+    # every minute bar of the sample (pre- and post-market too), as plain Backtrader reads it
+    return {**MINUTE, "data": "sample:minute", "session": "extended"}
 
 
 def backtest(root: Path, name: str, timeframe: str, *, preload: bool = True) -> Path:

@@ -18,7 +18,7 @@ from parity.config import BacktestConfig
 from parity.errors import StrategyError
 from parity.feeds.loader import load_bars
 from parity.journal import JournalReader
-from parity.runners.backtest import build_cerebro, run_backtest
+from parity.runners.backtest import build_cerebro, run_backtest, traded_session
 from parity.runners.paper import PaperConfig, run_paper
 from parity.strategies.params import coerce_params
 from parity.strategies.registry import resolve_strategy
@@ -58,7 +58,7 @@ def memory_artifacts(config: BacktestConfig, run_id: str, out: Path) -> None:
     params = coerce_params(spec.cls, config.params)
     loaded = load_bars(
         config.data, config.symbols, timeframe=config.timeframe, start=config.start,
-        end=config.end, adjustment=config.adjustment,
+        end=config.end, adjustment=config.adjustment, session=traded_session(config, spec),
     )  # fmt: skip
     strategy = build_cerebro(config, spec, params, loaded, {"id_prefix": run_id}).run()[0]
     recorder = strategy.analyzers.recorder

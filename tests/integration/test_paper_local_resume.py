@@ -29,7 +29,7 @@ from parity.venue.persist import FILE_NAME, VenueStore
 pytestmark = pytest.mark.timeout(900)
 
 RISK = ("--max-drawdown", "15%")  # risk limits on, as item 5 of issue 11 asks
-STEPS = 864  # 2013-10-04 and 2013-10-07, minute bars (extended hours included)
+STEPS = 864  # 2013-10-04 and 2013-10-07, minute bars (extended hours included: --session)
 
 
 def start_command(tmp_path: Path, run_id: str, *risk: str) -> list[str]:
@@ -37,7 +37,7 @@ def start_command(tmp_path: Path, run_id: str, *risk: str) -> list[str]:
             "--symbols", "IBM", "--from", "2013-10-04", "--to", "2013-10-07",
             "-p", "fast=5", "-p", "slow=20", "--cash", "100000", "--commission", "0",
             "--slippage", "0", "--run-id", run_id, "--runs-dir", str(tmp_path / "runs"),
-            "--no-daily-reports", *risk]  # fmt: skip
+            "--no-daily-reports", "--session", "extended", *risk]  # fmt: skip
 
 
 def resume_command(tmp_path: Path, run_id: str) -> list[str]:

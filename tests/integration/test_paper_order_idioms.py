@@ -40,8 +40,13 @@ WINDOWS: dict[str, dict[str, object]] = {
 }
 
 
+# every minute bar of the sample, pre- and post-market too: the idioms are compared with plain
+# Backtrader on the whole file, and some cases are about those bars (gaps, the official close)
+EVERY_BAR = {"session": "extended"}
+
+
 def backtest(tmp_path: Path, name: str, **overrides: object) -> Path:
-    fields = {"data": "sample:minute", **WINDOW, **overrides}
+    fields = {"data": "sample:minute", **EVERY_BAR, **WINDOW, **overrides}
     config = BacktestConfig(
         strategy=f"{STRATEGIES}:{name}", symbols=("IBM",),
         commission="0", slippage="0", runs_dir=tmp_path / "bt", **fields,
@@ -50,7 +55,7 @@ def backtest(tmp_path: Path, name: str, **overrides: object) -> Path:
 
 
 def paper(tmp_path: Path, name: str, **overrides: object) -> Path:
-    fields = {"data": "sample:minute", "slippage": "0", **WINDOW, **overrides}
+    fields = {"data": "sample:minute", "slippage": "0", **EVERY_BAR, **WINDOW, **overrides}
     config = PaperConfig(
         strategy=f"{STRATEGIES}:{name}", symbols=("IBM",), venue="local", cash=100_000.0,
         runs_dir=tmp_path / "paper", **fields,

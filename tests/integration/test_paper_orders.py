@@ -159,7 +159,7 @@ def scripted(
         end=DAY,
         cash=100_000.0,
         runs_dir=root / "runs",
-        **overrides,
+        **{"session": "extended", **overrides},  # bar 1 is the pre-market 08:28 bar
     )
     result = run_paper(config)
     return json.loads(out.read_text()), result.run_dir

@@ -142,6 +142,7 @@ def test_bars_the_venue_published_while_the_run_was_down_are_processed_and_journ
     env = venue_env(venue, "edge-test")
     start = [*PARITY, "run", "paper", "sma_cross", "--venue", "alpaca", "--symbols", "IBM",
              "-p", "fast=5", "-p", "slow=20", "--cash", "100000", "--no-daily-reports",
+             "--session", "extended",  # the venue replays every bar of the day
              "--run-id", "gap", "--runs-dir", str(runs)]  # fmt: skip
     journal = runs / "gap" / "journal.sqlite"
     try:
@@ -229,6 +230,7 @@ def test_a_fill_made_while_the_run_was_down_is_numbered_and_the_run_ends_with_it
     env = venue_env(venue, "edge-test")
     start = [*PARITY, "run", "paper", f"{tmp_path / 'stall.py'}:BuyThenStall", "--venue",
              "alpaca", "--symbols", "IBM", "--cash", "100000", "--no-daily-reports",
+             "--session", "extended",  # the venue replays every bar of the day
              "--run-id", "down", "--runs-dir", str(runs)]  # fmt: skip
     try:
         proc = subprocess.Popen(

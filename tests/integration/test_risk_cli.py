@@ -166,13 +166,13 @@ def test_readme_risk_example_trades_and_applies_the_trading_hours(tmp_path):
     result = invoke(*_readme_risk_example(), "--runs-dir", str(tmp_path), "--json")
     assert result.exit_code == 0, result.output
     run_dir = Path(json.loads(result.stdout)["run_dir"])
-    assert json.loads(result.stdout)["metrics"]["trades"] == 7
+    # the regular session by default: no pre- or post-market bar (before --session regular was
+    # the default: 7 trades, 15 fills, and entries refused at 07:45 and 16:15 too)
+    assert json.loads(result.stdout)["metrics"]["trades"] == 5
     orders = pd.read_csv(run_dir / "orders.csv", keep_default_na=False)
-    assert (orders["status"] == "completed").sum() == 15
+    assert (orders["status"] == "completed").sum() == 10
     assert sorted(orders.loc[orders["status"] == "rejected", "reason"]) == [
-        "risk: outside trading hours 09:35-15:55 (bar 07:45)",
         "risk: outside trading hours 09:35-15:55 (bar 09:30)",
-        "risk: outside trading hours 09:35-15:55 (bar 16:15)",
     ]
 
 

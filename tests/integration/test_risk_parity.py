@@ -74,6 +74,7 @@ def twin_orders(request, tmp_path_factory) -> tuple[str, pd.DataFrame, pd.DataFr
     name, params, options = CASES[request.param]
     strategy, limits = _strategy(name, root), RiskLimits.from_mapping(options)
     common = {"strategy": strategy, "params": params, "symbols": ("IBM",), "risk": limits}
+    common["session"] = "extended"  # pre- and post-market bars: the trading-hours window binds
     backtest = run_backtest(
         BacktestConfig(
             data="sample:minute",

@@ -36,8 +36,9 @@ CASES = {
 
 def _simulate(config: BacktestConfig, run_id: str, preload: bool):
     loaded = load_bars(
-        config.data, config.symbols, timeframe=config.timeframe, adjustment=config.adjustment
-    )
+        config.data, config.symbols, timeframe=config.timeframe, adjustment=config.adjustment,
+        session="regular",  # what `parity run backtest` trades by default
+    )  # fmt: skip
     from parity.engine.simulate import Recording
 
     return simulate(

@@ -33,9 +33,7 @@ class ParityCommission(bt.CommInfoBase):
     instrument of multiplier `m` (the broker picks it by the data's instrument)."""
 
     params = (
-        ("per_share", 0.0),
-        ("pct", 0.0),
-        ("minimum", 0.0),
+        ("costs", CostModel()),
         ("stocklike", True),
         ("commtype", bt.CommInfoBase.COMM_FIXED),
         ("percabs", True),
@@ -45,18 +43,11 @@ class ParityCommission(bt.CommInfoBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # params are taken by Backtrader
         super().__init__(*args, **kwargs)
-        self.costs = CostModel(
-            commission_per_share=self.p.per_share,
-            commission_pct=self.p.pct,
-            commission_min=self.p.minimum,
-        )
+        self.costs: CostModel = self.p.costs
 
     def with_multiplier(self, multiplier: float) -> ParityCommission:
         """This scheme for an instrument of `multiplier` (`Instrument.multiplier`)."""
-        p = self.p
-        return ParityCommission(
-            per_share=p.per_share, pct=p.pct, minimum=p.minimum, mult=multiplier
-        )
+        return ParityCommission(costs=self.p.costs, mult=multiplier)
 
     # Backtrader's stock-like scheme leaves `mult` out of the cash an operation costs and of a
     # position's value (it only scales P&L): with a multiplier the three agree here
@@ -82,8 +73,14 @@ class ParityCommission(bt.CommInfoBase):
 
     def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
         qty, notional = self._prior
+        # Backtrader signs `size` with the order's side: a sell pays the sell-only charge
         fee = self.costs.commission(
-            size, price, prior_qty=qty, prior_notional=notional, multiplier=self.p.mult
+            size,
+            price,
+            prior_qty=qty,
+            prior_notional=notional,
+            multiplier=self.p.mult,
+            sell=size < 0,
         )
         if self._base is None:
             return fee
@@ -301,11 +298,5 @@ def build_sim_broker(
     )
     if fill.volume_share < 1.0:
         broker.set_filler(broker._fill_volume)
-    broker.addcommissioninfo(
-        ParityCommission(
-            per_share=costs.commission_per_share,
-            pct=costs.commission_pct,
-            minimum=costs.commission_min,
-        )
-    )
+    broker.addcommissioninfo(ParityCommission(costs=costs))
     return broker

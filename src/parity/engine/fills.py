@@ -160,13 +160,16 @@ class FillModel:
         prior_qty: float = 0.0,
         prior_notional: float = 0.0,
         instrument: Instrument | None = None,
+        sell: bool = False,
     ) -> float:
-        """The commission of one fill (`CostModel.commission`: the minimum once per order), the
-        percentage on the cash notional of `instrument` (its multiplier; a share when None)."""
+        """The commission of one fill (`CostModel.commission`: the minimum and cap once per
+        order, the sell-only charge on a `sell`), the percentage on the cash notional of
+        `instrument` (its multiplier; a share when None)."""
         return self.costs.commission(
             qty,
             price,
             prior_qty=prior_qty,
             prior_notional=prior_notional,
             multiplier=instrument.multiplier if instrument is not None else 1.0,
+            sell=sell,
         )

@@ -576,6 +576,7 @@ class Engine:
             prior_qty=order.filled_qty,
             prior_notional=order.filled_notional,
             instrument=instrument,
+            sell=order.side == "sell",
         )
         cash = qty * price * instrument.multiplier  # a premium is paid per contract x 100
         position = self.positions.get(order.symbol)

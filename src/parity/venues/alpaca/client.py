@@ -52,20 +52,22 @@ def _f(value: Any) -> float | None:
     return None if value is None or value == "" else float(value)
 
 
-def _ny(value: dt.datetime | None) -> dt.datetime | None:
+def _local(value: dt.datetime | None, zone: ZoneInfo = NY) -> dt.datetime | None:
+    """An Alpaca time (aware, or naive UTC) as naive wall-clock time in `zone`: the run's
+    exchange's, the convention of bar labels."""
     if value is None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(NY).replace(tzinfo=None)
+    return value.astimezone(zone).replace(tzinfo=None)
 
 
 def _enum(value: Any) -> str:
     return str(getattr(value, "value", value) or "")
 
 
-def snapshot(order: Any) -> OrderSnapshot:
-    """alpaca-py `Order` → `OrderSnapshot`."""
+def snapshot(order: Any, zone: ZoneInfo = NY) -> OrderSnapshot:
+    """alpaca-py `Order` → `OrderSnapshot` (times naive in `zone`)."""
     return OrderSnapshot(
         id=str(order.id),
         client_order_id=order.client_order_id,
@@ -79,10 +81,10 @@ def snapshot(order: Any) -> OrderSnapshot:
         limit_price=_f(order.limit_price),
         stop_price=_f(order.stop_price),
         order_class=_enum(order.order_class) or "simple",
-        legs=tuple(snapshot(leg) for leg in (order.legs or ())),
+        legs=tuple(snapshot(leg, zone) for leg in (order.legs or ())),
         replaces=str(order.replaces) if order.replaces else None,
-        updated_at=_ny(order.updated_at),
-        filled_at=_ny(order.filled_at),
+        updated_at=_local(order.updated_at, zone),
+        filled_at=_local(order.filled_at, zone),
     )
 
 
@@ -99,10 +101,13 @@ class AlpacaStore:
         retry_wait: float = 1.0,
         reconnect_backoff: float | None = None,
         on_stream_state: StreamState | None = None,
+        timezone: str = "America/New_York",
     ) -> None:
         """`on_stream_state(stream, state, reason)` hears every disconnect and reconnect of the
-        "data" and "trading" streams (from a watch thread)."""
+        "data" and "trading" streams (from a watch thread). Times are naive in `timezone`, the
+        run's exchange's (bars of an NSE replay are labelled 09:15, not New York's 22:45)."""
         self.credentials = credentials
+        self.zone = ZoneInfo(timezone)
         self.endpoints = endpoints or AlpacaEndpoints()
         self.retries = retries
         self.submit_rounds = submit_rounds
@@ -227,7 +232,7 @@ class AlpacaStore:
     async def _on_bar(self, bar: Any) -> None:
         value = StreamBar(
             symbol=bar.symbol,
-            start=_ny(bar.timestamp) or dt.datetime.min,
+            start=_local(bar.timestamp, self.zone) or dt.datetime.min,
             open=float(bar.open),
             high=float(bar.high),
             low=float(bar.low),
@@ -241,8 +246,8 @@ class AlpacaStore:
     async def _on_trade_update(self, update: Any) -> None:
         event = TradeEvent(
             event=_enum(update.event),
-            order=snapshot(update.order),
-            timestamp=_ny(update.timestamp) or dt.datetime.min,
+            order=snapshot(update.order, self.zone),
+            timestamp=_local(update.timestamp, self.zone) or dt.datetime.min,
             price=_f(update.price),
             qty=_f(update.qty),
         )
@@ -309,10 +314,10 @@ class AlpacaStore:
         self.connect()
         clock = self._call("get clock", self._trading.get_clock)
         return ClockInfo(
-            timestamp=_ny(clock.timestamp) or dt.datetime.min,
+            timestamp=_local(clock.timestamp, self.zone) or dt.datetime.min,
             is_open=bool(clock.is_open),
-            next_open=_ny(clock.next_open),
-            next_close=_ny(clock.next_close),
+            next_open=_local(clock.next_open, self.zone),
+            next_close=_local(clock.next_close, self.zone),
         )
 
     def asset(self, symbol: str) -> AssetInfo | None:
@@ -345,11 +350,12 @@ class AlpacaStore:
         self.connect()
         request = GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=500, nested=True)
         rows = self._call("list orders", lambda: self._trading.get_orders(request))
-        return [snapshot(o) for o in rows]
+        return [snapshot(o, self.zone) for o in rows]
 
     def order(self, order_id: str) -> OrderSnapshot:
         self.connect()
-        return snapshot(self._call("get order", lambda: self._trading.get_order_by_id(order_id)))
+        order = self._call("get order", lambda: self._trading.get_order_by_id(order_id))
+        return snapshot(order, self.zone)
 
     def order_by_client_id(self, client_order_id: str) -> OrderSnapshot | None:
         self.connect()
@@ -362,7 +368,7 @@ class AlpacaStore:
             if exc.status == 404:
                 return None
             raise
-        return snapshot(found)
+        return snapshot(found, self.zone)
 
     def order_fees(self, order_id: str) -> list[float]:
         """The fees the venue charged on one order, oldest first: its `FEE` account activities
@@ -396,7 +402,7 @@ class AlpacaStore:
                 placed = self._call(
                     f"submit {cid}", lambda: self._trading.submit_order(alpaca_request)
                 )
-                return snapshot(placed)
+                return snapshot(placed, self.zone)
             except OrderRejected as exc:
                 if exc.status != 422 or "unique" not in str(exc):
                     raise
@@ -444,9 +450,8 @@ class AlpacaStore:
     def close_position(self, symbol: str) -> OrderSnapshot | None:
         self.connect()
         try:
-            return snapshot(
-                self._call(f"close {symbol}", lambda: self._trading.close_position(symbol))
-            )
+            closed = self._call(f"close {symbol}", lambda: self._trading.close_position(symbol))
+            return snapshot(closed, self.zone)
         except OrderRejected as exc:
             if exc.status == 404:
                 return None
@@ -455,7 +460,7 @@ class AlpacaStore:
     def history_bars(
         self, symbol: str, start: dt.datetime, end: dt.datetime | None = None
     ) -> list[StreamBar]:
-        """1-minute bars with start in [start, end) (naive New York times)."""
+        """1-minute bars with start in [start, end) (naive times in the store's zone)."""
         from alpaca.data.enums import DataFeed
         from alpaca.data.requests import StockBarsRequest
         from alpaca.data.timeframe import TimeFrame
@@ -464,8 +469,8 @@ class AlpacaStore:
         request = StockBarsRequest(
             symbol_or_symbols=symbol,
             timeframe=TimeFrame.Minute,
-            start=start.replace(tzinfo=NY).astimezone(UTC),
-            end=end.replace(tzinfo=NY).astimezone(UTC) if end else None,
+            start=start.replace(tzinfo=self.zone).astimezone(UTC),
+            end=end.replace(tzinfo=self.zone).astimezone(UTC) if end else None,
             feed=DataFeed.SIP if self.endpoints.feed == "sip" else DataFeed.IEX,
         )
         result = self._call(f"history {symbol}", lambda: self._data.get_stock_bars(request))
@@ -474,7 +479,7 @@ class AlpacaStore:
         bars = [
             StreamBar(
                 symbol=symbol,
-                start=_ny(b.timestamp) or dt.datetime.min,
+                start=_local(b.timestamp, self.zone) or dt.datetime.min,
                 open=float(b.open),
                 high=float(b.high),
                 low=float(b.low),
