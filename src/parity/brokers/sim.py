@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 import backtrader as bt
 
-from parity.brokers.alpaca_orders import late_close
+from parity.brokers.alpaca_orders import late_close, resize, venue_refusal
 from parity.brokers.sim_timing import bar_milliseconds, bar_start, day_session_over, tick
 from parity.costs import CostModel
-from parity.engine.fills import Bar, FillModel
+from parity.engine.fills import Bar, FillModel, notional_quantity
 
 
 class ParityCommission(bt.CommInfoBase):
@@ -32,12 +32,14 @@ class ParityCommission(bt.CommInfoBase):
         ("per_share", 0.0),
         ("pct", 0.0),
         ("minimum", 0.0),
+        ("maker_pct", None),  # what a limit order pays; None: `pct`
         ("stocklike", True),
         ("commtype", bt.CommInfoBase.COMM_FIXED),
         ("percabs", True),
     )
     _base: ParityCommission | None = None  # set on a per-order view: the shared object
     _prior = (0.0, 0.0)  # a view's order: quantity and notional filled before
+    _maker = False  # a view's order is a limit order: it pays the maker's rate
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # params are taken by Backtrader
         super().__init__(*args, **kwargs)
@@ -45,6 +47,17 @@ class ParityCommission(bt.CommInfoBase):
             commission_per_share=self.p.per_share,
             commission_pct=self.p.pct,
             commission_min=self.p.minimum,
+            commission_maker_pct=self.p.maker_pct,
+        )
+
+    @classmethod
+    def from_costs(cls, costs: CostModel) -> ParityCommission:
+        """The scheme charging `costs`' commission."""
+        return cls(
+            per_share=costs.commission_per_share,
+            pct=costs.commission_pct,
+            minimum=costs.commission_min,
+            maker_pct=costs.commission_maker_pct,
         )
 
     def for_order(self, order: bt.Order) -> ParityCommission:
@@ -53,11 +66,14 @@ class ParityCommission(bt.CommInfoBase):
         view._base = self
         done = order.executed
         view._prior = (abs(done.size), abs(done.size * done.price))
+        view._maker = order.exectype == bt.Order.Limit
         return view
 
     def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
         qty, notional = self._prior
-        fee = self.costs.commission(size, price, prior_qty=qty, prior_notional=notional)
+        fee = self.costs.commission(
+            size, price, prior_qty=qty, prior_notional=notional, maker=self._maker
+        )
         if self._base is None:
             return fee
         if pseudoexec:  # getcommission: one part of an execution; confirmexec only asks again
@@ -77,7 +93,10 @@ class SimBroker(bt.brokers.BackBroker):
             return self._refuse(order, "decided on a warm-up (history) bar: not traded")
         if self.p.coc:  # a close fill is capped by the decision bar's range, not the next bar's
             order.addinfo(decision_high=order.data.high[0], decision_low=order.data.low[0])
-        late = late_close(order)  # as the paper broker refuses it (Alpaca's cls cut-off)
+        if self._ocos.get(order.ref, order.ref) != order.ref:
+            order.addinfo(oco_partner=True)
+        # as the paper broker refuses it: Alpaca's cls cut-off, crypto and fractional rules
+        late = late_close(order) or venue_refusal(order)
         if late is not None:
             return self._refuse(order, late)
         if not self.p.allow_short and order.issell() and self._would_short(order):
@@ -187,11 +206,22 @@ class SimBroker(bt.brokers.BackBroker):
                 math.nan,
             )
             price = fill.at_close(order.isbuy(), decision)
+            self._size_notional(order, price)
             self._execute(order, ago=0, price=price, dtcoc=order.created.dt)
             return
         if not self.p.coo and order.data.datetime[0] <= order.created.dt:
             return  # can only execute after creation time
-        self._execute(order, ago=0, price=fill.market(order.isbuy(), bar))
+        price = fill.market(order.isbuy(), bar)
+        self._size_notional(order, price)
+        self._execute(order, ago=0, price=price)
+
+    @staticmethod
+    def _size_notional(order: bt.Order, price: float) -> None:
+        """A `notional=` order buys what its dollars buy at its fill price (nine decimals,
+        down), as Alpaca and the local venue size it."""
+        notional = order.info.get("notional")
+        if notional is not None and not order.executed.size:
+            resize(order, notional_quantity(float(notional), price))
 
     def _expire(self, order: bt.Order) -> None:
         order.status = bt.Order.Expired
@@ -283,11 +313,5 @@ def build_sim_broker(
     broker = SimBroker(cash=cash, coc=fill_at == "close", allow_short=allow_short, fill=fill)
     if fill.volume_share < 1.0:
         broker.set_filler(broker._fill_volume)
-    broker.addcommissioninfo(
-        ParityCommission(
-            per_share=costs.commission_per_share,
-            pct=costs.commission_pct,
-            minimum=costs.commission_min,
-        )
-    )
+    broker.addcommissioninfo(ParityCommission.from_costs(costs))
     return broker

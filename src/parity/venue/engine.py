@@ -19,7 +19,7 @@ from typing import Any
 
 from parity.costs import CostModel
 from parity.engine.fills import Bar, FillModel
-from parity.venue import ordertypes, timeinforce
+from parity.venue import crypto, ordertypes, timeinforce
 from parity.venue.clock import MarketCalendar
 
 OPEN_STATUSES = frozenset({"new", "accepted", "partially_filled", "held", "pending_new"})
@@ -291,11 +291,19 @@ class Engine:
         order_class = str(body.get("order_class") or "simple")
         if order_class not in ORDER_CLASSES:
             raise invalid(f"order_class {order_class!r} is not supported")
+        coin = crypto.refusal(symbol, tif, kind, order_class)
+        if coin is not None:
+            raise VenueError(422, *coin)
         refused = timeinforce.refusal(tif, kind, order_class, self.now, self.calendar)
         if refused is not None:
             raise invalid(refused)
         fractional = notional is not None or not float(qty or 0).is_integer()
-        if fractional and (tif != "day" or order_class != "simple" or kind == "trailing_stop"):
+        shares = not crypto.is_crypto(symbol)  # a coin is fractional in any time in force
+        if (
+            shares
+            and fractional
+            and (tif != "day" or order_class != "simple" or kind == "trailing_stop")
+        ):
             raise invalid("fractional orders must be simple DAY orders (not trailing stops)")
         if notional is not None and kind != "market":
             raise invalid("notional orders must be market orders")
@@ -552,7 +560,7 @@ class Engine:
                 "qty": qty,
                 "side": "sell",
                 "type": "market",
-                "time_in_force": "day",
+                "time_in_force": "gtc" if crypto.is_crypto(symbol) else "day",
             }
         )
 
@@ -675,8 +683,12 @@ class Engine:
         self._fill(order, qty, price, when)
 
     def _fill(self, order: Order, qty: float, price: float, when: datetime) -> None:
-        commission = self.fill.commission(  # the minimum once per order
-            qty, price, prior_qty=order.filled_qty, prior_notional=order.filled_notional
+        commission = self.fill.commission(  # the minimum once per order; limits: maker
+            qty,
+            price,
+            prior_qty=order.filled_qty,
+            prior_notional=order.filled_notional,
+            maker=order.type == "limit",
         )
         position = self.positions.get(order.symbol)
         if order.side == "buy":

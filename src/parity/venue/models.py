@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from parity.venue import crypto
 from parity.venue.clock import MarketCalendar, rfc3339
 
 if TYPE_CHECKING:
@@ -13,6 +14,11 @@ if TYPE_CHECKING:
 
 ACCOUNT_ID = "5d1ba0b4-5c6b-4bd1-9a5e-2f0b7c3d9e01"
 EXCHANGE = "NYSE"
+
+
+def exchange(symbol: str) -> str:
+    """The Asset's exchange: `CRYPTO` for a pair, else the replay's NYSE."""
+    return "CRYPTO" if crypto.is_crypto(symbol) else EXCHANGE
 
 
 def decimal(value: float) -> str:
@@ -62,7 +68,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "replaces": order.replaces,
         "asset_id": asset_id(order.symbol),
         "symbol": order.symbol,
-        "asset_class": "us_equity",
+        "asset_class": crypto.asset_class(order.symbol),
         "notional": _opt(order.notional),
         "qty": decimal(order.qty) if order.notional is None or order.filled_qty else None,
         "filled_qty": decimal(order.filled_qty),
@@ -159,9 +165,9 @@ def position_json(engine: Engine, symbol: str) -> dict[str, Any]:
     held = engine.held_for_orders(symbol)
     return {
         "asset_id": asset_id(symbol),
-        "symbol": symbol,
-        "exchange": EXCHANGE,
-        "asset_class": "us_equity",
+        "symbol": crypto.position_symbol(symbol),
+        "exchange": exchange(symbol),
+        "asset_class": crypto.asset_class(symbol),
         "asset_marginable": False,
         "qty": decimal(position.qty),
         "qty_available": decimal(max(position.qty - held, 0.0)),
@@ -185,8 +191,8 @@ def asset_json(symbol: str) -> dict[str, Any]:
 
     return {
         "id": asset_id(symbol),
-        "class": "us_equity",
-        "exchange": EXCHANGE,
+        "class": crypto.asset_class(symbol),
+        "exchange": exchange(symbol),
         "symbol": symbol,
         "name": f"{symbol} (parity venue replay)",
         "status": "active",

@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 import requests
 
 from parity.errors import ConfigError
+from parity.instruments import instrument_for
+from parity.instruments.calendars import calendar_for
 from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
 from parity.venues.protocol import StreamState
 from parity.venues.types import (
@@ -52,20 +54,22 @@ def _f(value: Any) -> float | None:
     return None if value is None or value == "" else float(value)
 
 
-def _ny(value: dt.datetime | None) -> dt.datetime | None:
+def _ny(value: dt.datetime | None, zone: ZoneInfo = NY) -> dt.datetime | None:
+    """An aware (or naive UTC) time as naive wall-clock time in `zone` (the run's bar labels:
+    New York for US listings, UTC for crypto pairs)."""
     if value is None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(NY).replace(tzinfo=None)
+    return value.astimezone(zone).replace(tzinfo=None)
 
 
 def _enum(value: Any) -> str:
     return str(getattr(value, "value", value) or "")
 
 
-def snapshot(order: Any) -> OrderSnapshot:
-    """alpaca-py `Order` → `OrderSnapshot`."""
+def snapshot(order: Any, zone: ZoneInfo = NY) -> OrderSnapshot:
+    """alpaca-py `Order` → `OrderSnapshot` (times as naive wall-clock times in `zone`)."""
     return OrderSnapshot(
         id=str(order.id),
         client_order_id=order.client_order_id,
@@ -79,10 +83,10 @@ def snapshot(order: Any) -> OrderSnapshot:
         limit_price=_f(order.limit_price),
         stop_price=_f(order.stop_price),
         order_class=_enum(order.order_class) or "simple",
-        legs=tuple(snapshot(leg) for leg in (order.legs or ())),
+        legs=tuple(snapshot(leg, zone) for leg in (order.legs or ())),
         replaces=str(order.replaces) if order.replaces else None,
-        updated_at=_ny(order.updated_at),
-        filled_at=_ny(order.filled_at),
+        updated_at=_ny(order.updated_at, zone),
+        filled_at=_ny(order.filled_at, zone),
     )
 
 
@@ -117,6 +121,30 @@ class AlpacaStore:
         self._trade_handlers: list[Callable[[TradeEvent], None]] = []
         self._control = _ControlClient(self.endpoints.trading_url, credentials)
         self._watch = StreamWatch(on_stream_state)
+        self._crypto_data: Any = None
+        self.zone: ZoneInfo = NY  # the zone of the run's bar labels (`set_market`)
+        self.crypto = False  # the run trades crypto pairs: alpaca-py's crypto data clients
+        self._pairs: dict[str, str] = {}  # a crypto position's symbol (BTCUSD) -> its pair
+
+    def set_market(self, symbols: tuple[str, ...] | list[str]) -> None:
+        """Trade `symbols`: their exchange calendar's zone labels bars and times (New York for
+        US listings, UTC for crypto), and crypto pairs take alpaca-py's crypto data clients
+        (`CryptoHistoricalDataClient`, `CryptoDataStream`). Pairs and shares in one run are an
+        error (they trade on different calendars)."""
+        instruments = [instrument_for(symbol) for symbol in symbols]
+        coins = {i.asset_class == "crypto" for i in instruments}
+        if len(coins) > 1:
+            raise ConfigError(
+                f"symbols {', '.join(symbols)} mix crypto pairs and shares; run them separately"
+            )
+        self.crypto = coins == {True}
+        if instruments:
+            self.zone = ZoneInfo(calendar_for(instruments[0]).timezone)
+        self._pairs = {i.symbol.replace("/", ""): i.symbol for i in instruments if "/" in i.symbol}
+
+    def market_now(self) -> dt.datetime:
+        """The wall clock as a naive time in the zone of the run's bar labels."""
+        return dt.datetime.now(self.zone).replace(tzinfo=None)
 
     def watch_streams(self, on_stream_state: StreamState | None) -> None:
         """Set the callback told of stream disconnects and reconnects (before `start_streams`)."""
@@ -128,7 +156,7 @@ class AlpacaStore:
         """Build the REST clients (no network yet)."""
         if self._trading is not None:
             return
-        from alpaca.data.historical import StockHistoricalDataClient
+        from alpaca.data.historical import CryptoHistoricalDataClient, StockHistoricalDataClient
         from alpaca.trading.client import TradingClient
 
         key, secret = self.credentials.key_id, self.credentials.secret_key
@@ -136,7 +164,10 @@ class AlpacaStore:
             key, secret, paper=True, url_override=self.endpoints.trading_url
         )
         self._data = StockHistoricalDataClient(key, secret, url_override=self.endpoints.data_url)
-        for client in (self._trading, self._data):
+        self._crypto_data = CryptoHistoricalDataClient(
+            key, secret, url_override=self.endpoints.data_url
+        )
+        for client in (self._trading, self._data, self._crypto_data):
             client._retry_wait = self.retry_wait  # alpaca-py's own 429/504 retry pause
 
     def start_streams(self) -> None:
@@ -144,13 +175,7 @@ class AlpacaStore:
         self.connect()
         key, secret = self.credentials.key_id, self.credentials.secret_key
         if self._bar_handlers and self._data_stream is None:
-            from alpaca.data.enums import DataFeed
-            from alpaca.data.live import StockDataStream
-
-            feed = DataFeed.SIP if self.endpoints.feed == "sip" else DataFeed.IEX
-            stream = StockDataStream(
-                key, secret, feed=feed, url_override=self.endpoints.data_stream_url
-            )
+            stream = self._market_stream(key, secret)
             self._tune(stream)
             stream.subscribe_bars(self._on_bar, *self._bar_handlers)
             self._data_stream = stream
@@ -176,6 +201,22 @@ class AlpacaStore:
         if not trading:
             self._trade_handlers.clear()
         self.start_streams()
+
+    def _market_stream(self, key: str, secret: str) -> Any:
+        """alpaca-py's data stream for the run: `CryptoDataStream` (US feed) for pairs, else
+        `StockDataStream` on the configured feed."""
+        if self.crypto:
+            from alpaca.data.enums import CryptoFeed
+            from alpaca.data.live import CryptoDataStream
+
+            return CryptoDataStream(
+                key, secret, feed=CryptoFeed.US, url_override=self.endpoints.crypto_stream_url
+            )
+        from alpaca.data.enums import DataFeed
+        from alpaca.data.live import StockDataStream
+
+        feed = DataFeed.SIP if self.endpoints.feed == "sip" else DataFeed.IEX
+        return StockDataStream(key, secret, feed=feed, url_override=self.endpoints.data_stream_url)
 
     def _tune(self, stream: Any) -> None:
         if self.reconnect_backoff is not None:
@@ -227,7 +268,7 @@ class AlpacaStore:
     async def _on_bar(self, bar: Any) -> None:
         value = StreamBar(
             symbol=bar.symbol,
-            start=_ny(bar.timestamp) or dt.datetime.min,
+            start=_ny(bar.timestamp, self.zone) or dt.datetime.min,
             open=float(bar.open),
             high=float(bar.high),
             low=float(bar.low),
@@ -241,8 +282,8 @@ class AlpacaStore:
     async def _on_trade_update(self, update: Any) -> None:
         event = TradeEvent(
             event=_enum(update.event),
-            order=snapshot(update.order),
-            timestamp=_ny(update.timestamp) or dt.datetime.min,
+            order=snapshot(update.order, self.zone),
+            timestamp=_ny(update.timestamp, self.zone) or dt.datetime.min,
             price=_f(update.price),
             qty=_f(update.qty),
         )
@@ -309,10 +350,10 @@ class AlpacaStore:
         self.connect()
         clock = self._call("get clock", self._trading.get_clock)
         return ClockInfo(
-            timestamp=_ny(clock.timestamp) or dt.datetime.min,
+            timestamp=_ny(clock.timestamp, self.zone) or dt.datetime.min,
             is_open=bool(clock.is_open),
-            next_open=_ny(clock.next_open),
-            next_close=_ny(clock.next_close),
+            next_open=_ny(clock.next_open, self.zone),
+            next_close=_ny(clock.next_close, self.zone),
         )
 
     def asset(self, symbol: str) -> AssetInfo | None:
@@ -334,9 +375,11 @@ class AlpacaStore:
     def positions(self) -> dict[str, PositionInfo]:
         self.connect()
         rows = self._call("get positions", self._trading.get_all_positions)
-        return {
-            p.symbol: PositionInfo(p.symbol, float(p.qty), float(p.avg_entry_price)) for p in rows
-        }
+        out = {}
+        for p in rows:  # Alpaca reports a crypto position as BTCUSD: keyed by its pair
+            symbol = self._pairs.get(p.symbol, p.symbol)
+            out[symbol] = PositionInfo(symbol, float(p.qty), float(p.avg_entry_price))
+        return out
 
     def open_orders(self) -> list[OrderSnapshot]:
         from alpaca.trading.enums import QueryOrderStatus
@@ -345,11 +388,12 @@ class AlpacaStore:
         self.connect()
         request = GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=500, nested=True)
         rows = self._call("list orders", lambda: self._trading.get_orders(request))
-        return [snapshot(o) for o in rows]
+        return [snapshot(o, self.zone) for o in rows]
 
     def order(self, order_id: str) -> OrderSnapshot:
         self.connect()
-        return snapshot(self._call("get order", lambda: self._trading.get_order_by_id(order_id)))
+        found = self._call("get order", lambda: self._trading.get_order_by_id(order_id))
+        return snapshot(found, self.zone)
 
     def order_by_client_id(self, client_order_id: str) -> OrderSnapshot | None:
         self.connect()
@@ -362,7 +406,7 @@ class AlpacaStore:
             if exc.status == 404:
                 return None
             raise
-        return snapshot(found)
+        return snapshot(found, self.zone)
 
     def submit_order(self, request: OrderRequest) -> OrderSnapshot:
         """Submit, never twice. A retried request that the venue already took is found by its
@@ -378,7 +422,7 @@ class AlpacaStore:
                 placed = self._call(
                     f"submit {cid}", lambda: self._trading.submit_order(alpaca_request)
                 )
-                return snapshot(placed)
+                return snapshot(placed, self.zone)
             except OrderRejected as exc:
                 if exc.status != 422 or "unique" not in str(exc):
                     raise
@@ -425,9 +469,11 @@ class AlpacaStore:
 
     def close_position(self, symbol: str) -> OrderSnapshot | None:
         self.connect()
+        held = symbol.replace("/", "") if self.crypto else symbol  # Alpaca's position symbol
         try:
             return snapshot(
-                self._call(f"close {symbol}", lambda: self._trading.close_position(symbol))
+                self._call(f"close {symbol}", lambda: self._trading.close_position(held)),
+                self.zone,
             )
         except OrderRejected as exc:
             if exc.status == 404:
@@ -437,26 +483,24 @@ class AlpacaStore:
     def history_bars(
         self, symbol: str, start: dt.datetime, end: dt.datetime | None = None
     ) -> list[StreamBar]:
-        """1-minute bars with start in [start, end) (naive New York times)."""
-        from alpaca.data.enums import DataFeed
-        from alpaca.data.requests import StockBarsRequest
+        """1-minute bars with start in [start, end) (naive times in the run's zone: New York,
+        or UTC for crypto, whose bars come from `CryptoHistoricalDataClient.get_crypto_bars`)."""
         from alpaca.data.timeframe import TimeFrame
 
         self.connect()
-        request = StockBarsRequest(
-            symbol_or_symbols=symbol,
-            timeframe=TimeFrame.Minute,
-            start=start.replace(tzinfo=NY).astimezone(UTC),
-            end=end.replace(tzinfo=NY).astimezone(UTC) if end else None,
-            feed=DataFeed.SIP if self.endpoints.feed == "sip" else DataFeed.IEX,
-        )
-        result = self._call(f"history {symbol}", lambda: self._data.get_stock_bars(request))
+        window = {
+            "symbol_or_symbols": symbol,
+            "timeframe": TimeFrame.Minute,
+            "start": start.replace(tzinfo=self.zone).astimezone(UTC),
+            "end": end.replace(tzinfo=self.zone).astimezone(UTC) if end else None,
+        }
+        result = self._call(f"history {symbol}", lambda: self._bars(window))
         rows = result.data.get(symbol, []) if hasattr(result, "data") else []
         now = time.time()
         bars = [
             StreamBar(
                 symbol=symbol,
-                start=_ny(b.timestamp) or dt.datetime.min,
+                start=_ny(b.timestamp, self.zone) or dt.datetime.min,
                 open=float(b.open),
                 high=float(b.high),
                 low=float(b.low),
@@ -468,6 +512,18 @@ class AlpacaStore:
             for b in rows
         ]
         return [b for b in bars if end is None or b.start < end]
+
+    def _bars(self, window: dict[str, Any]) -> Any:
+        if self.crypto:
+            from alpaca.data.enums import CryptoFeed
+            from alpaca.data.requests import CryptoBarsRequest
+
+            return self._crypto_data.get_crypto_bars(CryptoBarsRequest(**window), CryptoFeed.US)
+        from alpaca.data.enums import DataFeed
+        from alpaca.data.requests import StockBarsRequest
+
+        feed = DataFeed.SIP if self.endpoints.feed == "sip" else DataFeed.IEX
+        return self._data.get_stock_bars(StockBarsRequest(**window, feed=feed))
 
     # ------------------------------------------------------------------ local venue control
 
@@ -589,9 +645,10 @@ def _order_request(request: OrderRequest) -> Any:
         TrailingStopOrderRequest,
     )
 
+    amount = {"notional": request.notional} if request.notional is not None else {}
     common: dict[str, Any] = {
         "symbol": request.symbol,
-        "qty": request.qty,
+        **(amount or {"qty": request.qty}),
         "side": OrderSide(request.side),
         "time_in_force": TimeInForce(request.time_in_force),
         "client_order_id": request.client_order_id,

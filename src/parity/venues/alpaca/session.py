@@ -43,6 +43,8 @@ class WallClock:
 
     def __init__(self, until: dt.datetime | None) -> None:
         self.until = until
+        # the time bars are labelled in (New York; UTC for crypto: `AlpacaStore.market_now`)
+        self.clock: Callable[[], dt.datetime] = new_york_now
 
     def finished(self) -> bool:
         return self.until is not None and new_york_now() >= self.until
@@ -52,7 +54,7 @@ class WallClock:
         return stale_seconds(config)
 
     def now(self) -> Callable[[], dt.datetime] | None:
-        return new_york_now
+        return self.clock
 
     def joined(self) -> None:
         """Nothing to acknowledge."""
@@ -131,6 +133,7 @@ class AlpacaSession:
         """Account status, buying power, clock and every symbol; raises on a problem."""
         store = self.store
         self.notify = notify
+        self._set_market(config)
         account = store.account()
         clock = store.clock()
         if not self._found_out:
@@ -182,13 +185,7 @@ class AlpacaSession:
             self.store, cash=config.cash, id_prefix=run_id, next_bar=next_bar
         )
         costs = config.costs
-        broker.addcommissioninfo(
-            ParityCommission(
-                per_share=costs.commission_per_share,
-                pct=costs.commission_pct,
-                minimum=costs.commission_min,
-            )
-        )
+        broker.addcommissioninfo(ParityCommission.from_costs(costs))
         self._existing_positions(broker, config, notify)
         self._broker = broker
         return broker
@@ -209,6 +206,7 @@ class AlpacaSession:
     ) -> bt.DataBase:
         """The live feed of `symbol`; a resumed run gives its resume point (`live_after`,
         `first_bar`: see `AlpacaLiveFeed`)."""
+        self._set_market(config)
         return AlpacaLiveFeed(  # type: ignore[call-arg]
             symbol=symbol,
             store=self.store,
@@ -224,6 +222,12 @@ class AlpacaSession:
             live_after=live_after,
             first_bar=first_bar,
         )
+
+    def _set_market(self, config: SessionConfig) -> None:
+        """The run's symbols set the client's zone and data clients (crypto or stocks)."""
+        self.store.set_market(config.symbols)
+        if isinstance(self.pace, WallClock):
+            self.pace.clock = self.store.market_now
 
     def watch_streams(self, on_state: StreamState) -> None:
         """`on_state(stream, state, reason)` on every stream disconnect and reconnect."""
