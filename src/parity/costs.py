@@ -3,8 +3,12 @@
 
 Text forms accepted on the command line and in run files:
 
-- commission: `0`, `0.005/share`, `0.1%`, `10bps`, and `min=1` for a minimum per order, combined
-  with commas: `0.005/share,min=1`.
+- commission: `0`, `0.005/share`, `0.1%`, `10bps`, `min=1` for a minimum per order, `max=20` for
+  a cap per order, and `sell=0.1%` (or `sell=10bps`) for a percentage charged on sells only (a
+  transaction tax such as India's STT, never capped), combined with commas: `0.005/share,min=1`,
+  or an Indian discount broker's `0.03%,max=20,sell=0.1%`. A crypto venue's maker/taker
+  schedule names both rates, `taker=0.25%,maker=0.15%`: limit orders pay the maker rate, every
+  other order the taker rate (a plain `0.25%` is both).
 - slippage: `0`, `0.05%` or `5bps` (a fraction of price), or `0.01/share` (a fixed amount per
   share), always against the trader.
 
@@ -30,6 +34,8 @@ class CostModel:
     commission_per_share: float = 0.0
     commission_pct: float = 0.0  # the taker's rate: every order but a limit order
     commission_min: float = 0.0
+    commission_max: float = 0.0  # a cap per order on the commission above (0: none)
+    commission_sell_pct: float = 0.0  # charged on the notional of sells only (a tax)
     slippage_pct: float = 0.0
     slippage_fixed: float = 0.0
     # what a limit order pays (the maker's rate); None: `commission_pct`, as any order
@@ -41,6 +47,11 @@ class CostModel:
                 raise ConfigError(f"cost {name}={value} must be a non-negative number")
         if self.slippage_pct and self.slippage_fixed:
             raise ConfigError("slippage is either a percentage or a fixed amount, not both")
+        if self.commission_max and self.commission_max < self.commission_min:
+            raise ConfigError(
+                f"commission max={self.commission_max:g} is below min={self.commission_min:g}; "
+                "raise max or lower min"
+            )
 
     @property
     def frictionless(self) -> bool:
@@ -61,6 +72,7 @@ class CostModel:
         prior_notional: float = 0.0,
         multiplier: float = 1.0,
         maker: bool = False,
+        sell: bool = False,
     ) -> float:
         """Commission for one fill of `qty` units at `price` of an order that had already filled
         `prior_qty` units for `prior_notional` (price x quantity, before the multiplier): what
@@ -69,20 +81,24 @@ class CostModel:
         commission. The per-share rate is per unit (a contract for an option), the percentage
         is of the cash notional: `multiplier` is the instrument's (`Instrument.multiplier`, 100
         for a US equity option, 1 for a share). `maker`: a limit order's fill, which pays
-        `maker_pct` instead of `commission_pct`."""
+        `maker_pct` instead of `commission_pct`. The cap (`max=`) is per order like the minimum;
+        a `sell` fill also pays `commission_sell_pct` of its own notional (uncapped)."""
         if not qty:
             return 0.0
         rate = self.maker_pct if maker else self.commission_pct
         before_qty, before_notional = abs(prior_qty), abs(prior_notional)
         notional = (before_notional + abs(qty) * price) * multiplier
         after = self._owed(before_qty + abs(qty), notional, rate)
-        return after - self._owed(before_qty, before_notional * multiplier, rate)
+        fee = after - self._owed(before_qty, before_notional * multiplier, rate)
+        if sell:
+            fee += abs(qty) * price * multiplier * self.commission_sell_pct
+        return fee
 
     def _owed(self, qty: float, notional: float, rate: float) -> float:
         if not qty:
             return 0.0
-        fee = qty * self.commission_per_share + notional * rate
-        return max(fee, self.commission_min)
+        fee = max(qty * self.commission_per_share + notional * rate, self.commission_min)
+        return min(fee, self.commission_max) if self.commission_max else fee
 
     def describe(self) -> dict[str, float]:
         """The fields as the manifest keeps them (`commission_maker_pct` only when set, so runs
@@ -107,10 +123,19 @@ def _rate(term: str, example: str) -> float:
 
 
 def parse_commission(text: str) -> dict[str, float]:
-    """`'0.005/share,min=1'` → `{'commission_per_share': 0.005, 'commission_min': 1.0}`;
-    `'taker=0.25%,maker=0.15%'` → `{'commission_pct': 0.0025, 'commission_maker_pct': 0.0015}`."""
-    example = "--commission 0.005/share,min=1 or --commission 0.1% or --commission 0"
-    out = {"commission_per_share": 0.0, "commission_pct": 0.0, "commission_min": 0.0}
+    """`'0.005/share,min=1'` → `{'commission_per_share': 0.005, 'commission_min': 1.0, ...}`;
+    `'0.03%,max=20,sell=0.1%'` → a 0.03 % commission capped at 20 per order, plus 0.1 % of
+    every sell's notional; `'taker=0.25%,maker=0.15%'` → 0.25 %, and 0.15 % on limit orders."""
+    example = (
+        "--commission 0.005/share,min=1, --commission 0.03%,max=20,sell=0.1% or --commission 0"
+    )
+    out = {
+        "commission_per_share": 0.0,
+        "commission_pct": 0.0,
+        "commission_min": 0.0,
+        "commission_max": 0.0,
+        "commission_sell_pct": 0.0,
+    }
     for raw in str(text).split(","):
         term = raw.strip().lower().replace(" ", "")
         if not term:
@@ -119,7 +144,16 @@ def parse_commission(text: str) -> dict[str, float]:
             field = "commission_maker_pct" if term.startswith("maker=") else "commission_pct"
             out[field] = _rate(term[6:], "taker=0.25%,maker=0.15%")
         elif term.startswith("min="):
-            out["commission_min"] = _amount(term[4:].lstrip("$"), "commission", example)
+            out["commission_min"] = _amount(term[4:].lstrip("$₹"), "commission", example)
+        elif term.startswith("max="):
+            out["commission_max"] = _amount(term[4:].lstrip("$₹"), "commission", example)
+            if not out["commission_max"] > 0:
+                raise ConfigError(
+                    f"commission cap {raw.strip()!r} must be a positive amount per order, "
+                    "e.g. max=20"
+                )
+        elif term.startswith("sell="):
+            out["commission_sell_pct"] = _sell_rate(term[5:], text)
         elif term.endswith("/share"):
             out["commission_per_share"] = _amount(term[:-6].lstrip("$"), "commission", example)
         elif term.endswith("%"):
@@ -136,6 +170,18 @@ def parse_commission(text: str) -> dict[str, float]:
         else:
             raise ConfigError(f"commission {text!r} is not understood; use {example}")
     return out
+
+
+def _sell_rate(term: str, text: str) -> float:
+    """`0.1%` or `10bps` of a sell's notional, as a fraction."""
+    example = "sell=0.1% or sell=10bps"
+    if term.endswith("%"):
+        return _amount(term[:-1], "commission sell", example) / 100.0
+    if term.endswith("bps"):
+        return _amount(term[:-3], "commission sell", example) / 10_000.0
+    raise ConfigError(
+        f"commission {text!r}: the sell-only charge needs a percentage, e.g. {example}"
+    )
 
 
 def parse_slippage(text: str) -> dict[str, float]:

@@ -25,7 +25,9 @@ from parity.errors import ConfigError
     ],
 )
 def test_parse_commission(text, expected):
-    assert parse_commission(text) == pytest.approx(expected)
+    assert parse_commission(text) == pytest.approx(
+        {"commission_max": 0.0, "commission_sell_pct": 0.0, **expected}
+    )
 
 
 @pytest.mark.parametrize(
@@ -45,7 +47,9 @@ def test_parse_slippage(text, pct, fixed):
     assert out["slippage_fixed"] == pytest.approx(fixed)
 
 
-@pytest.mark.parametrize("text", ["abc", "5/lot", "1.2.3%", "min=x", "3"])
+@pytest.mark.parametrize(
+    "text", ["abc", "5/lot", "1.2.3%", "min=x", "3", "max=0", "max=x", "sell=0.1", "sell=1/share"]
+)
 def test_bad_commission_is_one_line_error(text):
     with pytest.raises(ConfigError) as info:
         parse_commission(text)
@@ -96,3 +100,37 @@ def test_commission_arithmetic_with_minimum():
 def test_frictionless():
     assert cost_model("0", "0").frictionless
     assert not cost_model("0", "5bps").frictionless
+
+
+def test_an_indian_brokers_spec_parses_to_a_capped_rate_and_a_sell_tax() -> None:
+    assert parse_commission("0.03%, max=20, sell=0.1%") == pytest.approx(
+        {
+            "commission_per_share": 0.0,
+            "commission_pct": 0.0003,
+            "commission_min": 0.0,
+            "commission_max": 20.0,
+            "commission_sell_pct": 0.001,
+        }
+    )
+    assert parse_commission("max=₹20,0.03%,sell=10bps")["commission_sell_pct"] == 0.001
+
+
+def test_a_cap_below_the_minimum_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"max=1 is below min=2; raise max or lower min"):
+        cost_model("0.01/share,min=2,max=1", "0")
+
+
+def test_hand_computed_indian_costs() -> None:
+    """0.03 % capped at ₹20 an order, plus 0.1 % of a sell's notional."""
+    costs = cost_model("0.03%,max=20,sell=0.1%", "0")
+    # 40 x 2,500 = ₹1,00,000: 0.03 % is ₹30, capped at ₹20
+    assert costs.commission(40, 2500.0) == pytest.approx(20.0)
+    # selling them: ₹20 brokerage + ₹100 tax (0.1 % of ₹1,00,000)
+    assert costs.commission(40, 2500.0, sell=True) == pytest.approx(120.0)
+    # 10 x 2,500 = ₹25,000: 0.03 % is ₹7.50 (under the cap); a sell adds ₹25
+    assert costs.commission(10, 2500.0) == pytest.approx(7.5)
+    assert costs.commission(10, 2500.0, sell=True) == pytest.approx(32.5)
+    # the cap is per order across partial fills: 30 then 10 shares pay ₹20 in all
+    first = costs.commission(30, 2500.0)
+    second = costs.commission(10, 2500.0, prior_qty=30, prior_notional=75_000.0)
+    assert (first, second) == pytest.approx((20.0, 0.0))

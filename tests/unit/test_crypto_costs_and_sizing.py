@@ -57,7 +57,7 @@ def test_a_bad_maker_taker_spec_is_a_one_line_error(text: str, message: str) -> 
 
 
 def test_the_sim_brokers_commission_scheme_charges_limit_orders_as_makers() -> None:
-    scheme = ParityCommission.from_costs(cost_model("taker=0.25%,maker=0.15%", "0"))
+    scheme = ParityCommission(costs=cost_model("taker=0.25%,maker=0.15%", "0"))
 
     class Order:
         executed = type("Done", (), {"size": 0.0, "price": 0.0})()

@@ -29,10 +29,7 @@ class ParityCommission(bt.CommInfoBase):
     partial fills pay the minimum once."""
 
     params = (
-        ("per_share", 0.0),
-        ("pct", 0.0),
-        ("minimum", 0.0),
-        ("maker_pct", None),  # what a limit order pays; None: `pct`
+        ("costs", CostModel()),
         ("stocklike", True),
         ("commtype", bt.CommInfoBase.COMM_FIXED),
         ("percabs", True),
@@ -43,22 +40,7 @@ class ParityCommission(bt.CommInfoBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # params are taken by Backtrader
         super().__init__(*args, **kwargs)
-        self.costs = CostModel(
-            commission_per_share=self.p.per_share,
-            commission_pct=self.p.pct,
-            commission_min=self.p.minimum,
-            commission_maker_pct=self.p.maker_pct,
-        )
-
-    @classmethod
-    def from_costs(cls, costs: CostModel) -> ParityCommission:
-        """The scheme charging `costs`' commission."""
-        return cls(
-            per_share=costs.commission_per_share,
-            pct=costs.commission_pct,
-            minimum=costs.commission_min,
-            maker_pct=costs.commission_maker_pct,
-        )
+        self.costs: CostModel = self.p.costs
 
     def for_order(self, order: bt.Order) -> ParityCommission:
         """A view pricing the next executions of `order` (call before `order.execute`)."""
@@ -71,8 +53,9 @@ class ParityCommission(bt.CommInfoBase):
 
     def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
         qty, notional = self._prior
+        # Backtrader signs `size` with the order's side: a sell pays the sell-only charge
         fee = self.costs.commission(
-            size, price, prior_qty=qty, prior_notional=notional, maker=self._maker
+            size, price, prior_qty=qty, prior_notional=notional, sell=size < 0, maker=self._maker
         )
         if self._base is None:
             return fee
@@ -313,5 +296,5 @@ def build_sim_broker(
     broker = SimBroker(cash=cash, coc=fill_at == "close", allow_short=allow_short, fill=fill)
     if fill.volume_share < 1.0:
         broker.set_filler(broker._fill_volume)
-    broker.addcommissioninfo(ParityCommission.from_costs(costs))
+    broker.addcommissioninfo(ParityCommission(costs=costs))
     return broker

@@ -177,16 +177,19 @@ class FillModel:
         prior_qty: float = 0.0,
         prior_notional: float = 0.0,
         instrument: Instrument | None = None,
+        sell: bool = False,
         maker: bool = False,
     ) -> float:
-        """The commission of one fill (`CostModel.commission`: the minimum once per order), the
-        percentage on the cash notional of `instrument` (its multiplier; a share when None);
-        `maker`: a limit order's fill, at the maker's rate."""
+        """The commission of one fill (`CostModel.commission`: the minimum and cap once per
+        order, the sell-only charge on a `sell`), the percentage on the cash notional of
+        `instrument` (its multiplier; a share when None); `maker`: a limit order's fill, at
+        the maker's rate."""
         return self.costs.commission(
             qty,
             price,
             prior_qty=prior_qty,
             prior_notional=prior_notional,
             multiplier=instrument.multiplier if instrument is not None else 1.0,
+            sell=sell,
             maker=maker,
         )

@@ -121,6 +121,12 @@ class ExchangeCalendar:
         with np.errstate(invalid="ignore"):
             return np.asarray((stamps >= opens) & (stamps < closes), dtype=bool)
 
+    def regular_hours(self) -> tuple[dt.time, dt.time]:
+        """The exchange's regular open and close times today (local; 00:00-00:00 around the
+        clock), for days that are not sessions of the library's calendar."""
+        library = _library(self.library_name, None, None)
+        return library.open_times[-1][1], library.close_times[-1][1]
+
     def localize(self, stamps: pd.DatetimeIndex) -> pd.DatetimeIndex:
         """Zone-aware stamps as naive wall-clock times in this exchange's zone."""
         return pd.DatetimeIndex(stamps).tz_convert(self.timezone).tz_localize(None).as_unit("ns")

@@ -187,7 +187,7 @@ class TradingEnv(gym.Env[np.ndarray, np.int64]):
         if action == SELL:
             qty = sell_quantity(self.position, setup.trade_size)
             price = fill.market(False, self.bar(bar))
-            fee = fill.commission(qty, price)
+            fee = fill.commission(qty, price, sell=True)
             self.cash += qty * price - fee
             self.position -= qty
             self.trades += 1

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from parity.venue.clock import NEW_YORK, parse_iso, rfc3339
+from parity.venue.clock import rfc3339
 from parity.venue.engine import VenueError, invalid
 from parity.venue.models import ACCOUNT_ID, decimal
 from parity.venue.state import VenueState
@@ -75,7 +75,7 @@ def activities(state: VenueState) -> list[tuple[datetime, str, dict[str, Any]]]:
     out: list[tuple[datetime, str, dict[str, Any]]] = []
     cumulative: dict[str, float] = {}
     for index, fill in enumerate(engine.fills):
-        moment = datetime.fromisoformat(str(fill["time"])).replace(tzinfo=NEW_YORK)
+        moment = state.calendar.aware(datetime.fromisoformat(str(fill["time"])))
         order_id = str(fill["order_id"])
         qty = float(fill["qty"])
         cum = cumulative[order_id] = cumulative.get(order_id, 0.0) + qty
@@ -148,7 +148,7 @@ def _moment(request: web.Request, key: str) -> datetime | None:
     if not value:
         return None
     try:
-        return parse_iso(value)
+        return request.app[STATE].calendar.parse(value)
     except ValueError:
         raise invalid(f"{key} is not an RFC 3339 time: {value!r}") from None
 

@@ -21,8 +21,8 @@ class FaultPlan:
     - `lost_responses`: `(http_status, count)` pairs queued with `rest_errors`: the next `count`
       REST requests are carried out, then answered `http_status` (an order the venue took
       whose answer never arrived).
-    - `drop_bars`: ISO bar-start times (naive New York, `2013-10-07T10:15:00`) whose bars are never
-      sent on the data stream (they stay in the REST history).
+    - `drop_bars`: ISO bar-start times (naive exchange time, `2013-10-07T10:15:00`) whose bars
+      are never sent on the data stream (they stay in the REST history).
     - `disconnect_data_after` / `disconnect_trading_after`: close every data (trading) stream
       connection right after publishing the Nth replay step (1-based).
     - `reject_orders`: client order ids the venue rejects (HTTP 200, status `rejected`, and a

@@ -688,6 +688,7 @@ class Engine:
             price,
             prior_qty=order.filled_qty,
             prior_notional=order.filled_notional,
+            sell=order.side == "sell",
             maker=order.type == "limit",
         )
         position = self.positions.get(order.symbol)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from parity.venue.clock import parse_naive_ny
+from parity.venue.clock import MarketCalendar
 from parity.venue.config import FaultPlan
 
 REST_ERROR_BODIES: dict[int, tuple[int, str]] = {
@@ -44,9 +44,10 @@ def plan_from_json(body: Mapping[str, Any]) -> FaultPlan:
 
 
 class FaultState:
-    """The faults still to inject."""
+    """The faults still to inject; `calendar` reads the times of bars to drop."""
 
-    def __init__(self) -> None:
+    def __init__(self, calendar: MarketCalendar) -> None:
+        self.calendar = calendar
         self.rest: deque[list[int]] = deque()  # [status, count, 1 if the request is carried out]
         self.dropped: set[datetime] = set()
         self.disconnect_data: set[int] = set()
@@ -57,7 +58,7 @@ class FaultState:
         """Queue more faults (REST errors after those already queued)."""
         self.rest.extend([status, count, 0] for status, count in plan.rest_errors if count > 0)
         self.rest.extend([status, count, 1] for status, count in plan.lost_responses if count > 0)
-        self.dropped.update(parse_naive_ny(t) for t in plan.drop_bars)
+        self.dropped.update(self.calendar.parse_naive(t) for t in plan.drop_bars)
         self.disconnect_data.update(plan.disconnect_data_after)
         self.disconnect_trading.update(plan.disconnect_trading_after)
         self.reject_orders.update(plan.reject_orders)

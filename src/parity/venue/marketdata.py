@@ -15,7 +15,7 @@ import pandas as pd
 from parity.engine.fills import Bar
 from parity.errors import ConfigError
 from parity.feeds.loader import LoadedData
-from parity.venue.clock import NEW_YORK, parse_naive_ny, rfc3339
+from parity.venue.clock import MarketCalendar, rfc3339
 from parity.venue.engine import VenueError, invalid
 
 _TIMEFRAME = re.compile(r"^(\d+)(Min|T|Hour|H|Day|D|Week|W|Month|M)$")
@@ -37,11 +37,12 @@ def parse_rest_timeframe(text: str) -> int:
     return amount * _UNIT_SECONDS[unit]
 
 
-def bar_json(label: datetime, row: Bar) -> dict[str, Any]:
-    """A REST bar: `t` RFC 3339 UTC of the bar start, `n`/`vw` present (unknown)."""
+def bar_json(label: datetime, row: Bar, calendar: MarketCalendar) -> dict[str, Any]:
+    """A REST bar: `t` RFC 3339 UTC of the bar start (`label`, naive in the calendar's zone),
+    `n`/`vw` present (unknown)."""
     volume = row.volume
     return {
-        "t": rfc3339(label.replace(tzinfo=NEW_YORK)),
+        "t": rfc3339(calendar.aware(label)),
         "o": row.open,
         "h": row.high,
         "l": row.low,
@@ -67,14 +68,15 @@ def _offset(token: str | None) -> int:
 
 @dataclass(frozen=True)
 class Step:
-    """One replay step: the bar-start time (naive New York) and every symbol's bar at it."""
+    """One replay step: the bar-start time (naive exchange time) and every symbol's bar at it."""
 
     time: datetime
     bars: dict[str, Bar]
 
 
 class MarketData:
-    """Bars by symbol, the replay steps from `start`, and history queries."""
+    """Bars by symbol, the replay steps from `start`, history queries, and the market calendar
+    of the bars' exchange (`calendar`: its zone labels them)."""
 
     def __init__(self, loaded: LoadedData, start: str | None = None) -> None:
         self.frames: dict[str, pd.DataFrame] = {s.symbol: s.frame for s in loaded.series}
@@ -93,7 +95,9 @@ class MarketData:
                     float(row.volume),
                 )
         times = sorted(by_time)
-        first = parse_naive_ny(start) if start else times[0]
+        self.dates = sorted({t.date() for t in times})
+        self.calendar = MarketCalendar(self.dates, loaded.calendar)
+        first = self.calendar.parse_naive(start) if start else times[0]
         self.start = first
         self.steps = [Step(t, by_time[t]) for t in times if t >= first]
         if not self.steps:
@@ -101,7 +105,6 @@ class MarketData:
                 f"start {start} is after the last bar ({times[-1].isoformat()}); pick an "
                 "earlier start"
             )
-        self.dates = sorted({t.date() for t in times})
         self.reference_prices: dict[str, float] = {}
         for symbol, frame in self.frames.items():
             before = frame[frame.index < pd.Timestamp(first)]
@@ -121,15 +124,15 @@ class MarketData:
         page_token: str | None,
         descending: bool = False,
     ) -> tuple[dict[str, list[dict[str, Any]]], str | None]:
-        """Bars of `symbols` starting before `before` (naive NY), inside `[start, end]`,
+        """Bars of `symbols` starting before `before` (naive exchange time), inside `[start, end]`,
         aggregated to `timeframe`; one page of at most `limit` bars across all symbols."""
         seconds = parse_rest_timeframe(timeframe)
         if seconds < self.bar_seconds or seconds % self.bar_seconds:
             raise invalid(
                 f"timeframe {timeframe} is finer than or not a multiple of the venue's bars"
             )
-        low = parse_naive_ny(start) if start else None
-        high = parse_naive_ny(end) if end else None
+        low = self.calendar.parse_naive(start) if start else None
+        high = self.calendar.parse_naive(end) if end else None
         size = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
         if size <= 0:
             raise invalid("limit must be > 0")
@@ -157,7 +160,7 @@ class MarketData:
         page = flat[offset : offset + size]
         out: dict[str, list[dict[str, Any]]] = {}
         for symbol, label, row in page:
-            out.setdefault(symbol, []).append(bar_json(label, row))
+            out.setdefault(symbol, []).append(bar_json(label, row, self.calendar))
         following = offset + size
         return out, (_token(following) if following < len(flat) else None)
 
@@ -172,7 +175,9 @@ class MarketData:
             if len(frame):
                 r = frame.iloc[-1]
                 label = pd.Timestamp(frame.index[-1]).to_pydatetime()
-                out[symbol] = bar_json(label, Bar(r.open, r.high, r.low, r.close, r.volume))
+                out[symbol] = bar_json(
+                    label, Bar(r.open, r.high, r.low, r.close, r.volume), self.calendar
+                )
         return out
 
     def _aggregate(self, frame: pd.DataFrame, seconds: int) -> pd.DataFrame:

@@ -206,8 +206,11 @@ def asset_json(symbol: str) -> dict[str, Any]:
     }
 
 
+_EXTENDED_HOURS = {"XNYS": ("04:00", "20:00")}  # pre- and post-market, where Alpaca trades them
+
+
 def clock_json(calendar: MarketCalendar, now: datetime) -> dict[str, Any]:
-    """The Clock object; times with the New York offset."""
+    """The Clock object; times with the offset of the calendar's zone."""
     return {
         "timestamp": now.isoformat(timespec="microseconds"),
         "is_open": calendar.is_open(now),
@@ -216,13 +219,16 @@ def clock_json(calendar: MarketCalendar, now: datetime) -> dict[str, Any]:
     }
 
 
-def calendar_json(day: date) -> dict[str, Any]:
-    """One Calendar entry (regular session)."""
+def calendar_json(day: date, calendar: MarketCalendar) -> dict[str, Any]:
+    """One Calendar entry: the regular session's hours on the exchange's clock, and the
+    extended session Alpaca names (04:00-20:00 in New York; the regular one elsewhere)."""
+    open_, close = (moment.strftime("%H:%M") for moment in calendar.hours(day))
+    extended = _EXTENDED_HOURS.get(calendar.exchange.name, (open_, close))
     return {
         "date": day.isoformat(),
-        "open": "09:30",
-        "close": "16:00",
-        "session_open": "0400",
-        "session_close": "2000",
+        "open": open_,
+        "close": close,
+        "session_open": extended[0].replace(":", ""),
+        "session_close": extended[1].replace(":", ""),
         "settlement_date": (day + timedelta(days=2)).isoformat(),
     }

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from parity.errors import ConfigError, JournalError
-from parity.venue.clock import NEW_YORK
 from parity.venue.engine import Order
 
 SCHEMA_VERSION = 1
@@ -56,8 +55,7 @@ def _time(value: datetime | None) -> str | None:
 def _parse_time(text: str | None) -> datetime | None:
     if text is None:
         return None
-    value = datetime.fromisoformat(text)
-    return value.astimezone(NEW_YORK) if value.tzinfo is not None else value
+    return datetime.fromisoformat(text)  # saved with its offset: the same instant on reload
 
 
 def order_record(order: Order) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from aiohttp import web
 
-from parity.venue.clock import NEW_YORK, SESSION_CLOSE, SESSION_OPEN, naive_ny, parse_iso
+from parity.venue.clock import MarketCalendar
 from parity.venue.engine import Position, invalid
 from parity.venue.state import VenueState
 from parity.venue.streams import STATE
@@ -110,8 +110,8 @@ def _default_timeframe(first: date, last: date) -> str:
     return "1Min" if span < 7 else ("15Min" if span < 30 else "1D")
 
 
-def _regular(moment: datetime) -> bool:
-    return SESSION_OPEN <= moment.time() < SESSION_CLOSE
+def _regular(calendar: MarketCalendar, moment: datetime) -> bool:
+    return calendar.is_open(calendar.aware(moment))
 
 
 def _window(moment: datetime, seconds: int) -> datetime:
@@ -123,8 +123,8 @@ def _window(moment: datetime, seconds: int) -> datetime:
     return midnight + timedelta(seconds=into - into % seconds)
 
 
-def _epoch(naive: datetime) -> int:
-    return int(naive.replace(tzinfo=NEW_YORK).timestamp())
+def _epoch(calendar: MarketCalendar, naive: datetime) -> int:
+    return int(calendar.aware(naive).timestamp())
 
 
 def history(state: VenueState, query: dict[str, str]) -> dict[str, Any]:
@@ -133,10 +133,11 @@ def history(state: VenueState, query: dict[str, str]) -> dict[str, Any]:
     `intraday_reporting` (points outside 09:30-16:00 only when asked for), `pnl_reset`
     (`per_day` by default for intraday timeframes, or `no_reset`)."""
     points = equity_points(state)
-    now = naive_ny(state.now)
+    calendar = state.calendar
+    now = calendar.naive(state.now)
     try:
-        end = naive_ny(parse_iso(query["end"])) if query.get("end") else None
-        start = naive_ny(parse_iso(query["start"])) if query.get("start") else None
+        end = calendar.parse_naive(query["end"]) if query.get("end") else None
+        start = calendar.parse_naive(query["start"]) if query.get("start") else None
         date_end = date.fromisoformat(query["date_end"][:10]) if query.get("date_end") else None
         date_start = (
             date.fromisoformat(query["date_start"][:10]) if query.get("date_start") else None
@@ -163,7 +164,9 @@ def history(state: VenueState, query: dict[str, str]) -> dict[str, Any]:
     extended = extended or reporting != "market_hours"
     before = [p for p in points if p.time < start]
     inside = [
-        p for p in points if start <= p.time < end and (daily or extended or _regular(p.time))
+        p
+        for p in points
+        if start <= p.time < end and (daily or extended or _regular(calendar, p.time))
     ]
     windows: dict[datetime, float] = {}
     for point in inside:  # the last equity in each left-labelled window
@@ -178,7 +181,7 @@ def history(state: VenueState, query: dict[str, str]) -> dict[str, Any]:
     profit = [e - b for e, b in zip(equity, bases, strict=True)]
     pct = [(p / b if b else None) for p, b in zip(profit, bases, strict=True)]
     return {
-        "timestamp": [_epoch(t) for t in labels],
+        "timestamp": [_epoch(calendar, t) for t in labels],
         "equity": equity,
         "profit_loss": profit,
         "profit_loss_pct": pct,

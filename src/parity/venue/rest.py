@@ -16,7 +16,6 @@ from aiohttp import web
 from parity.venue import crypto
 from parity.venue.absent import add_absent_routes
 from parity.venue.activities import add_activity_routes
-from parity.venue.clock import naive_ny, parse_iso, parse_naive_ny
 from parity.venue.configurations import add_configuration_routes
 from parity.venue.engine import Order, VenueError, asset_id, invalid
 from parity.venue.faults import REST_ERROR_BODIES, plan_from_json
@@ -149,7 +148,8 @@ async def get_calendar(request: web.Request) -> web.Response:
         end = date.fromisoformat(query["end"][:10]) if query.get("end") else None
     except ValueError:
         raise invalid("start and end must be YYYY-MM-DD dates") from None
-    return _json([calendar_json(d) for d in state.calendar.session_dates(start, end)])
+    days = state.calendar.session_dates(start, end)
+    return _json([calendar_json(d, state.calendar) for d in days])
 
 
 def _find_symbol(state: VenueState, ref: str) -> str:
@@ -199,9 +199,10 @@ def _list_filter(request: web.Request, order: Order) -> bool:
     if side and order.side != side:
         return False
     after, until = query.get("after"), query.get("until")
-    if after and order.created_at <= parse_iso(after):
+    parse = _state(request).calendar.parse
+    if after and order.created_at <= parse(after):
         return False
-    return not (until and order.created_at >= parse_iso(until))
+    return not (until and order.created_at >= parse(until))
 
 
 async def get_orders(request: web.Request) -> web.Response:
@@ -347,7 +348,7 @@ def _history(
         return state.data.history(
             symbols,
             query.get("timeframe", "1Min"),
-            before=naive_ny(state.now),
+            before=state.calendar.naive(state.now),
             start=query.get("start"),
             end=query.get("end"),
             limit=_limit(request),
@@ -361,7 +362,7 @@ def _history(
 async def get_latest_bars(request: web.Request) -> web.Response:
     state = _state(request)
     symbols = [s.strip().upper() for s in request.query.get("symbols", "").split(",") if s]
-    return _json({"bars": state.data.latest(symbols, before=naive_ny(state.now))})
+    return _json({"bars": state.data.latest(symbols, before=state.calendar.naive(state.now))})
 
 
 # --------------------------------------------------------------------------- parity control
@@ -370,9 +371,9 @@ async def post_ack(request: web.Request) -> web.Response:
     body = await _body(request)
     through = body.get("through")
     if not isinstance(through, str):
-        raise invalid('ack needs {"through": "<ISO naive New York bar time>"}')
+        raise invalid('ack needs {"through": "<ISO naive exchange-time bar time>"}')
     try:
-        moment = parse_naive_ny(through)
+        moment = state.calendar.parse_naive(through)
     except ValueError:
         raise invalid(f"through {through!r} is not an ISO time") from None
     return _json(state.ack(moment))

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from parity.engine.fills import Bar
-from parity.venue.clock import naive_ny, parse_iso, rfc3339
+from parity.venue.clock import rfc3339
 from parity.venue.engine import VenueError, invalid
 from parity.venue.state import VenueState
 from parity.venue.streams import STATE
@@ -30,7 +30,7 @@ def _symbols(request: web.Request) -> list[str]:
 
 def trade_json(state: VenueState, symbol: str, bar: dict[str, Any]) -> dict[str, Any]:
     """The trade a REST bar stands for."""
-    label = naive_ny(parse_iso(bar["t"]))
+    label = state.calendar.parse_naive(bar["t"])
     row = Bar(bar["o"], bar["h"], bar["l"], bar["c"], bar["v"])
     time = rfc3339(bar_end(state.data, label))
     return {"t": time, **trade_fields(state.data, symbol, label, row)}
@@ -38,13 +38,13 @@ def trade_json(state: VenueState, symbol: str, bar: dict[str, Any]) -> dict[str,
 
 def quote_json(state: VenueState, bar: dict[str, Any]) -> dict[str, Any]:
     """The quote around a REST bar's close."""
-    label = naive_ny(parse_iso(bar["t"]))
+    label = state.calendar.parse_naive(bar["t"])
     time = rfc3339(bar_end(state.data, label))
     return {"t": time, **quote_fields(state.config.costs, float(bar["c"]))}
 
 
 def _latest_bars(state: VenueState, symbols: list[str]) -> dict[str, dict[str, Any]]:
-    return state.data.latest(symbols, before=naive_ny(state.now))
+    return state.data.latest(symbols, before=state.calendar.naive(state.now))
 
 
 def _one_or_many(request: web.Request, key: str, values: dict[str, Any]) -> web.Response:
@@ -87,7 +87,7 @@ def _history(
         return state.data.history(
             symbols,
             timeframe,
-            before=naive_ny(state.now),
+            before=state.calendar.naive(state.now),
             start=query.get("start"),
             end=query.get("end"),
             limit=int(limit) if limit else None,
@@ -125,7 +125,7 @@ async def get_quotes(request: web.Request) -> web.Response:
 def snapshot_json(state: VenueState, symbol: str) -> dict[str, Any] | None:
     """latestTrade, latestQuote, minuteBar (only when the venue replays minute bars), dailyBar
     (today's bars so far) and prevDailyBar."""
-    before = naive_ny(state.now)
+    before = state.calendar.naive(state.now)
     bar = state.data.latest([symbol], before=before).get(symbol)
     if bar is None:
         return None

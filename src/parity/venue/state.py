@@ -16,7 +16,7 @@ import msgpack
 from aiohttp import web
 
 from parity.errors import ConfigError
-from parity.venue.clock import NEW_YORK, MarketCalendar, ny, rfc3339
+from parity.venue.clock import rfc3339
 from parity.venue.config import VenueConfig
 from parity.venue.engine import Engine, Order, Position, TradeEvent
 from parity.venue.faults import FaultState, plan_from_json
@@ -76,9 +76,9 @@ class VenueState:
         self.config = config
         self.store = store
         self.data = MarketData(config.data, config.start)
-        self.calendar = MarketCalendar(self.data.dates)
-        self.now: datetime = ny(self.data.steps[0].time)
-        self.faults = FaultState()
+        self.calendar = self.data.calendar  # the bars' exchange: its zone, sessions and hours
+        self.now: datetime = self.calendar.aware(self.data.steps[0].time)
+        self.faults = FaultState(self.calendar)
         self.faults.add(config.faults)
         self.engine = Engine(
             self.data.symbols,
@@ -119,7 +119,7 @@ class VenueState:
         }
 
     def ack(self, through: datetime) -> dict[str, Any]:
-        """The client is done with every bar up to `through` (naive NY)."""
+        """The client is done with every bar up to `through` (naive exchange time)."""
         if self.current is not None and through == self.current:
             self.acked.set()
         return self.status()
@@ -212,9 +212,9 @@ class VenueState:
                 "this replay's bars; resume with the run's own data"
             )
         self.current = datetime.fromisoformat(account["current"]) if account["current"] else None
-        self.now = datetime.fromisoformat(account["now"]).astimezone(NEW_YORK)
+        self.now = datetime.fromisoformat(account["now"]).astimezone(self.calendar.zone)
         self.finished = bool(account["finished"])
-        self.faults = FaultState()
+        self.faults = FaultState(self.calendar)
         self.faults.add(plan_from_json(account["faults"]))
         engine.reject_ids = self.faults.reject_orders
         engine.now = self.now
@@ -294,9 +294,9 @@ class VenueState:
         self.acked.clear()
         self.current = step.time
         self.step = index + 1
-        self.now = ny(step.time) + self.data.bar_length
+        self.now = self.calendar.aware(step.time) + self.data.bar_length
         self.engine.advance(self.now)
-        self.engine.on_step(ny(step.time), step.bars)
+        self.engine.on_step(self.calendar.aware(step.time), step.bars)
         self.flush_events()
         await self._drain_trading()
         sent = False
@@ -313,7 +313,7 @@ class VenueState:
         return sent
 
     async def _send_bars(self, when: datetime, bars: dict[str, Any]) -> bool:
-        stamp = msgpack.Timestamp.from_datetime(ny(when))
+        stamp = msgpack.Timestamp.from_datetime(self.calendar.aware(when))
         sent = False
         for conn in list(self.data_conns):
             messages = [

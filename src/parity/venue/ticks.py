@@ -14,17 +14,17 @@ import pandas as pd
 
 from parity.costs import CostModel
 from parity.engine.fills import Bar, FillModel
-from parity.venue.clock import NEW_YORK, SESSION_CLOSE
 from parity.venue.marketdata import MarketData
 
 EXCHANGE = "V"  # IEX's code, the feed the venue's stream path names
 
 
 def bar_end(data: MarketData, label: datetime) -> datetime:
-    """When the bar labelled `label` (naive New York) closed, aware."""
+    """When the bar labelled `label` (naive exchange time) closed, aware: a daily bar at its
+    session's close."""
     if data.bar_seconds >= 86400:
-        return datetime.combine(label.date(), SESSION_CLOSE, tzinfo=NEW_YORK)
-    return (label + data.bar_length).replace(tzinfo=NEW_YORK)
+        return data.calendar.close_of(label.date())
+    return data.calendar.aware(label + data.bar_length)
 
 
 def trade_fields(data: MarketData, symbol: str, label: datetime, bar: Bar) -> dict[str, Any]:
@@ -98,7 +98,7 @@ def daily_bar(data: MarketData, symbol: str, label: datetime) -> dict[str, Any]:
         "l": float(day["low"].min()),
         "c": float(day["close"].iloc[-1]),
         "v": int(volume) if volume.is_integer() else volume,
-        "t": msgpack.Timestamp.from_datetime(midnight.replace(tzinfo=NEW_YORK)),
+        "t": msgpack.Timestamp.from_datetime(data.calendar.aware(midnight)),
         "n": 0,
         "vw": None,
     }

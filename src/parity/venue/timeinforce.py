@@ -22,7 +22,6 @@ from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
 from parity.engine.fills import Bar
-from parity.venue.clock import NEW_YORK
 
 if TYPE_CHECKING:
     from parity.engine.fills import FillModel
@@ -39,7 +38,7 @@ def refusal(
     tif: str, kind: str, order_class: str, now: datetime, calendar: MarketCalendar
 ) -> str | None:
     """Why Alpaca refuses (422) an `ioc`, `fok`, `opg` or `cls` order, or `None`."""
-    local = now.astimezone(NEW_YORK)
+    local = now.astimezone(calendar.zone)
     session_day = bool(calendar.session_dates(local.date(), local.date()))
     if tif == "cls" and session_day and CLS_CUTOFF < local.time() < CLS_REOPENS:
         return (

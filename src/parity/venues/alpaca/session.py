@@ -185,7 +185,7 @@ class AlpacaSession:
             self.store, cash=config.cash, id_prefix=run_id, next_bar=next_bar
         )
         costs = config.costs
-        broker.addcommissioninfo(ParityCommission.from_costs(costs))
+        broker.addcommissioninfo(ParityCommission(costs=costs))
         self._existing_positions(broker, config, notify)
         self._broker = broker
         return broker
