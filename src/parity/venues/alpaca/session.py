@@ -35,6 +35,12 @@ from parity.venues.protocol import (
 )
 
 
+def _zone_name(store: AlpacaStore) -> str:
+    """How the run's clock zone is named to the user (`New York`, `UTC`)."""
+    key = str(store.zone)
+    return "New York" if key == "America/New_York" else key
+
+
 class WallClock:
     """A market: bars follow the wall clock; the run ends at `until`."""
 
@@ -147,7 +153,7 @@ class AlpacaSession:
             f"{account.buying_power:,.2f} {account.currency}"
         )
         notify(
-            f"clock {clock.timestamp:%Y-%m-%d %H:%M} New York, market "
+            f"clock {clock.timestamp:%Y-%m-%d %H:%M} {_zone_name(store)}, market "
             f"{'open' if clock.is_open else 'closed'}"
             + (f", next open {clock.next_open:%Y-%m-%d %H:%M}" if clock.next_open else "")
         )
