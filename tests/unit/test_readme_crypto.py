@@ -26,6 +26,9 @@ def test_the_readme_crypto_example_prints_what_the_readme_shows(
     with contextlib.redirect_stdout(out):
         exec(compile(code.group(1), "README.md", "exec"), {"__name__": "readme_crypto"})
     assert out.getvalue() == shown.group(1)
-    assert (tmp_path / "data" / "BTCUSD.csv").read_text().splitlines()[1].startswith(
-        "2024-01-01 00:00:00+00:00,42000.0"
+    assert (
+        (tmp_path / "data" / "BTCUSD.csv")
+        .read_text()
+        .splitlines()[1]
+        .startswith("2024-01-01 00:00:00+00:00,42000.0")
     )
