@@ -117,6 +117,8 @@ class Tries(ParityStrategy):
             self.buy(size=0.5, exectype=bt.Order.Limit, price=price * 0.9)
         elif self.p.kind == "notional_limit":
             self.buy(size=1, exectype=bt.Order.Limit, price=price * 0.9, notional=100.0)
+        elif self.p.kind == "negative_notional":
+            self.buy(size=1, notional=-5.0)
         elif self.p.kind == "bracket":
             self.buy_bracket(size=0.5, price=price, stopprice=price * 0.9, limitprice=price * 1.1)
 """
@@ -129,6 +131,7 @@ class Tries(ParityStrategy):
         ("BTC/USD", "bracket", "Alpaca's crypto orders are simple orders"),
         ("AAPL", "fractional_limit", "a fractional quantity (0.5) on a Limit order"),
         ("AAPL", "notional_limit", "notional= is for Market orders only (Alpaca), not Limit"),
+        ("AAPL", "negative_notional", "notional=-5.0 must be a positive dollar amount"),
     ],
 )
 def test_orders_alpaca_refuses_are_refused_in_the_backtest(
@@ -143,3 +146,34 @@ def test_orders_alpaca_refuses_are_refused_in_the_backtest(
     assert result.fills.empty
     assert set(result.orders["status"]) == {"rejected"}
     assert all(reason in text for text in result.orders["reason"]), result.orders["reason"]
+
+
+def test_the_alpaca_client_picks_the_crypto_clients_and_zone_for_pairs() -> None:
+    from zoneinfo import ZoneInfo
+
+    from parity.venues.alpaca.client import AlpacaStore
+    from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
+
+    endpoints = AlpacaEndpoints(data_stream_url="ws://127.0.0.1:8765/v2/iex")
+    assert endpoints.crypto_stream_url == "ws://127.0.0.1:8765/v1beta3/crypto/us"
+    assert AlpacaEndpoints().crypto_stream_url is None  # Alpaca's own
+    store = AlpacaStore(AlpacaCredentials("k", "s"), endpoints)
+    assert (store.crypto, store.zone) == (False, ZoneInfo("America/New_York"))
+    store.set_market(("BTC/USD", "ETH/USD"))
+    assert (store.crypto, store.zone) == (True, ZoneInfo("UTC"))
+    with pytest.raises(ConfigError, match="mix crypto pairs and shares; run them separately"):
+        store.set_market(("BTC/USD", "AAPL"))
+
+
+def test_fractional_crypto_sizing_is_the_same_with_preload_on_and_off(tmp_path: Path) -> None:
+    closes = [42_000.0 + 150.0 * ((i * 7) % 11 - 5) for i in range(80)]
+    bars = parity.load_bars(str(_write_bars(tmp_path / "coins.csv", closes)), ["BTC/USD"])
+    costs = cost_model("taker=0.25%,maker=0.15%", "0")
+    runs = [
+        parity.simulate(bars, "sma_cross", {"fast": 3, "slow": 8}, costs, preload=preload)
+        for preload in (True, False)
+    ]
+    fills = [run.fills[["datetime", "side", "qty", "price", "commission"]] for run in runs]
+    assert len(fills[0]) >= 4 and (fills[0]["qty"] % 1 != 0).all()
+    pd.testing.assert_frame_equal(fills[0], fills[1])
+    assert runs[0].metrics == runs[1].metrics
