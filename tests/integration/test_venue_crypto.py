@@ -1,5 +1,6 @@
 """Crypto on the local venue through alpaca-py 0.44.0's own crypto classes over loopback:
-`CryptoHistoricalDataClient.get_crypto_bars` (`/v1beta3/crypto/us/bars`), `CryptoDataStream`
+`CryptoHistoricalDataClient` (`/v1beta3/crypto/us/bars`, latest bar/trade/quote, trades, quotes,
+snapshots; every call classified), `CryptoDataStream`
 (`/v1beta3/crypto/us`), and `TradingClient` orders on `BTC/USD`: fractional quantities and
 notional amounts in `gtc`/`ioc`, `day` refused with Alpaca's own error, positions reported as
 `BTCUSD` with asset class `crypto`. The bars are hand-built on a Saturday (24/7), in UTC."""
@@ -19,11 +20,24 @@ import requests
 from alpaca.common.exceptions import APIError
 from alpaca.data.historical import CryptoHistoricalDataClient
 from alpaca.data.live import CryptoDataStream
-from alpaca.data.requests import CryptoBarsRequest
+from alpaca.data.requests import (
+    CryptoBarsRequest,
+    CryptoLatestBarRequest,
+    CryptoLatestQuoteRequest,
+    CryptoLatestTradeRequest,
+    CryptoQuoteRequest,
+    CryptoSnapshotRequest,
+    CryptoTradesRequest,
+)
 from alpaca.data.timeframe import TimeFrame
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import AssetClass, OrderSide, TimeInForce
-from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest, StopOrderRequest
+from alpaca.trading.requests import (
+    GetAssetsRequest,
+    LimitOrderRequest,
+    MarketOrderRequest,
+    StopOrderRequest,
+)
 
 from parity.costs import cost_model
 from parity.feeds.bars import BarSeries
@@ -106,6 +120,9 @@ def test_crypto_assets_and_historical_bars(venue: VenueServer, trading: TradingC
     asset = trading.get_asset("BTC/USD")
     assert asset.asset_class == AssetClass.CRYPTO and asset.exchange == "CRYPTO"
     assert asset.symbol == "BTC/USD" and asset.fractionable
+    coins = trading.get_all_assets(GetAssetsRequest(asset_class=AssetClass.CRYPTO))
+    assert [a.symbol for a in coins] == ["BTC/USD"]
+    assert trading.get_all_assets(GetAssetsRequest(asset_class=AssetClass.US_EQUITY)) == []
     assert trading.get_clock().is_open  # 24/7: open on a Saturday at 03:00 UTC
     with crypto_bars(venue) as seen:
         streamed = [seen.get(timeout=WAIT)]
@@ -115,6 +132,13 @@ def test_crypto_assets_and_historical_bars(venue: VenueServer, trading: TradingC
         history = client.get_crypto_bars(
             CryptoBarsRequest(symbol_or_symbols="BTC/USD", timeframe=TimeFrame.Minute, start=T0)
         )
+        pair = {"symbol_or_symbols": "BTC/USD"}
+        latest = client.get_crypto_latest_bar(CryptoLatestBarRequest(**pair))
+        latest_trade = client.get_crypto_latest_trade(CryptoLatestTradeRequest(**pair))
+        latest_quote = client.get_crypto_latest_quote(CryptoLatestQuoteRequest(**pair))
+        trades = client.get_crypto_trades(CryptoTradesRequest(**pair, start=T0))
+        quotes = client.get_crypto_quotes(CryptoQuoteRequest(**pair, start=T0))
+        snapshot = client.get_crypto_snapshot(CryptoSnapshotRequest(**pair))
     assert [b.symbol for b in streamed] == ["BTC/USD"] * 3
     assert [b.timestamp for b in streamed] == [
         (T0 + timedelta(minutes=i)).replace(tzinfo=UTC) for i in range(3)
@@ -124,6 +148,49 @@ def test_crypto_assets_and_historical_bars(venue: VenueServer, trading: TradingC
     rows = history.data["BTC/USD"]
     assert [b.timestamp for b in rows] == [b.timestamp for b in streamed]
     assert [(b.open, b.high, b.low, b.close, b.volume) for b in rows] == BARS[:3]
+    assert latest["BTC/USD"].timestamp == streamed[-1].timestamp
+    assert latest_trade["BTC/USD"].price == BARS[2][3]  # a bar stands for a trade at its close
+    assert latest_quote["BTC/USD"].bid_price == latest_quote["BTC/USD"].ask_price == BARS[2][3]
+    assert [t.price for t in trades["BTC/USD"]] == [r[3] for r in BARS[:3]]
+    assert len(quotes["BTC/USD"]) == 3
+    assert snapshot["BTC/USD"].latest_trade.price == BARS[2][3]
+    assert snapshot["BTC/USD"].minute_bar.close == BARS[2][3]
+
+
+CRYPTO_SERVED = {
+    "CryptoHistoricalDataClient.get_crypto_bars",
+    "CryptoHistoricalDataClient.get_crypto_latest_bar",
+    "CryptoHistoricalDataClient.get_crypto_latest_trade",
+    "CryptoHistoricalDataClient.get_crypto_latest_quote",
+    "CryptoHistoricalDataClient.get_crypto_trades",
+    "CryptoHistoricalDataClient.get_crypto_quotes",
+    "CryptoHistoricalDataClient.get_crypto_snapshot",
+    "CryptoDataStream.subscribe_bars",
+}
+CRYPTO_OUT_OF_SCOPE = {
+    "CryptoHistoricalDataClient.get_crypto_latest_orderbook": "bars carry no order book",
+    "CryptoDataStream.subscribe_orderbooks": "acknowledged; bars carry no order book",
+    "CryptoDataStream.subscribe_trades": "the stock stream's trades, not driven here",
+    "CryptoDataStream.subscribe_quotes": "the stock stream's quotes, not driven here",
+    "CryptoDataStream.subscribe_daily_bars": "the stock stream's daily bars, not driven here",
+    "CryptoDataStream.subscribe_updated_bars": "acknowledged; a replay never corrects a bar",
+}
+
+
+def test_every_crypto_client_call_is_classified() -> None:
+    """A crypto call alpaca-py 0.44 has and this file neither drives nor explains fails."""
+    import inspect
+
+    calls = {
+        f"CryptoHistoricalDataClient.{name}"
+        for name, _ in inspect.getmembers(CryptoHistoricalDataClient, inspect.isfunction)
+        if not name.startswith("_") and name in CryptoHistoricalDataClient.__dict__
+    } | {
+        f"CryptoDataStream.{name}"
+        for name, _ in inspect.getmembers(CryptoDataStream, inspect.isfunction)
+        if name.startswith("subscribe_")
+    }
+    assert calls == CRYPTO_SERVED | set(CRYPTO_OUT_OF_SCOPE)
 
 
 def test_crypto_orders_as_alpaca_takes_them(venue: VenueServer, trading: TradingClient) -> None:

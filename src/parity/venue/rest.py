@@ -164,7 +164,9 @@ async def get_assets(request: web.Request) -> web.Response:
     status = request.query.get("status")
     if status not in (None, "", "active"):
         return _json([])
-    return _json([asset_json(s) for s in state.data.symbols])
+    wanted = request.query.get("asset_class")  # `us_equity` or `crypto` (GetAssetsRequest)
+    symbols = [s for s in state.data.symbols if not wanted or crypto.asset_class(s) == wanted]
+    return _json([asset_json(s) for s in symbols])
 
 
 async def get_asset(request: web.Request) -> web.Response:
