@@ -177,3 +177,13 @@ def test_fractional_crypto_sizing_is_the_same_with_preload_on_and_off(tmp_path: 
     assert len(fills[0]) >= 4 and (fills[0]["qty"] % 1 != 0).all()
     pd.testing.assert_frame_equal(fills[0], fills[1])
     assert runs[0].metrics == runs[1].metrics
+
+
+def test_a_crypto_position_reported_without_its_slash_is_read_as_the_pair() -> None:
+    from parity.venues.alpaca.client import _pair
+
+    assert _pair("BTCUSD", "crypto") == "BTC/USD"
+    assert _pair("ETHUSDT", "crypto") == "ETH/USDT"
+    assert _pair("ETHBTC", "crypto") == "ETH/BTC"
+    assert _pair("BTC/USD", "crypto") == "BTC/USD"
+    assert _pair("AAPL", "us_equity") == "AAPL"

@@ -64,6 +64,19 @@ def _ny(value: dt.datetime | None, zone: ZoneInfo = NY) -> dt.datetime | None:
     return value.astimezone(zone).replace(tzinfo=None)
 
 
+# the quote currencies of Alpaca's crypto pairs, to read a position's `BTCUSD` as `BTC/USD`
+# (Alpaca drops the slash there only; no library maps one form to the other)
+CRYPTO_QUOTES = ("USDT", "USDC", "USD", "BTC")
+
+
+def _pair(symbol: str, asset_class: str) -> str:
+    """`BTC/USD` for a crypto position reported as `BTCUSD`; other symbols unchanged."""
+    if asset_class != "crypto" or "/" in symbol:
+        return symbol
+    quote = next((q for q in CRYPTO_QUOTES if symbol.endswith(q) and len(symbol) > len(q)), None)
+    return f"{symbol[: -len(quote)]}/{quote}" if quote else symbol
+
+
 def _enum(value: Any) -> str:
     return str(getattr(value, "value", value) or "")
 
@@ -377,7 +390,7 @@ class AlpacaStore:
         rows = self._call("get positions", self._trading.get_all_positions)
         out = {}
         for p in rows:  # Alpaca reports a crypto position as BTCUSD: keyed by its pair
-            symbol = self._pairs.get(p.symbol, p.symbol)
+            symbol = self._pairs.get(p.symbol) or _pair(p.symbol, _enum(p.asset_class))
             out[symbol] = PositionInfo(symbol, float(p.qty), float(p.avg_entry_price))
         return out
 
