@@ -110,3 +110,49 @@ def test_a_crypto_rehearsal_on_alpaca_equals_the_backtest_to_the_cent(
     assert (paper_equity - bt_equity).abs().max() < 0.01
     manifest = json.loads((paper_dir / "manifest.json").read_text())
     assert manifest["costs"]["commission_maker_pct"] == 0.0015
+
+
+LIMIT_ENTRIES = """
+import backtrader as bt
+
+from parity.strategies.sma_cross import SmaCross
+
+
+class LimitEntries(SmaCross):
+    \"\"\"sma_cross entering with a gtc limit 0.1 % under the close (a maker at the venue).\"\"\"
+
+    def enter_long(self, data):
+        size = self.entry_size(data)
+        if size <= 0:
+            return None
+        return self.buy(data=data, size=size, exectype=bt.Order.Limit,
+                        price=round(data.close[0] * 0.999, 2))
+"""
+
+
+def test_limit_entries_pay_the_maker_rate_in_the_rehearsal_and_the_backtest(
+    tmp_path: Path, coins: Path
+) -> None:
+    """`--venue local` on the pair: limit entries pay 0.15 %, market exits 0.25 %, in the
+    venue (the paper run's fills) and in the backtest alike."""
+    strategy = tmp_path / "limit_entries.py"
+    strategy.write_text(LIMIT_ENTRIES)
+    name = f"{strategy}:LimitEntries"
+    args = ["--data", str(coins), "--symbols", "BTC/USD", *COMMON, "--json"]
+    paper = run("run", "paper", name, "--venue", "local", *args, "--runs-dir", str(tmp_path / "p"))
+    assert paper.exit_code == 0, paper.output
+    backtest = run("run", "backtest", name, *args, "--runs-dir", str(tmp_path / "b"))
+    assert backtest.exit_code == 0, backtest.output
+    dirs = [
+        Path(json.loads(r.stdout.strip().splitlines()[-1])["run_dir"]) for r in (paper, backtest)
+    ]
+    got, want = (pd.read_csv(d / "fills.csv") for d in dirs)
+    assert len(got) >= 4 and list(got["qty"]) == list(want["qty"])
+    assert list(got["datetime"]) == list(want["datetime"])
+    assert (got["commission"] - want["commission"]).abs().max() < 0.005
+    notional = got["qty"] * got["price"]
+    rate = (got["commission"] / notional).round(6)
+    assert set(rate[got["side"] == "buy"]) == {0.0015}  # limit entries: makers
+    assert set(rate[got["side"] == "sell"]) == {0.0025}  # market exits: takers
+    equity = [pd.read_csv(d / "equity.csv", index_col="datetime")["value"] for d in dirs]
+    assert (equity[0] - equity[1]).abs().max() < 0.01
