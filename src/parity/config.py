@@ -62,6 +62,10 @@ class RunConfig:
     slippage: str = DEFAULT_SLIPPAGE
     runs_dir: Path = Path("runs")
     risk: RiskLimits | None = None
+    calendar: str | None = None  # an exchange calendar name (--calendar); None: the symbols' own
+    # intraday bars traded: regular (inside the calendar's session) or extended (every bar);
+    # None: the strategy's `session` if it declares one, else regular
+    session: str | None = None
 
     # fields `to_dict` leaves out (where the run is written, secrets, injected test objects)
     _NOT_RECORDED: ClassVar[frozenset[str]] = frozenset({"runs_dir"})
@@ -87,6 +91,12 @@ class RunConfig:
         if self.start and self.end and self.start > self.end:
             raise ConfigError(f"--from {self.start} is after --to {self.end}; swap them")
         self.costs  # noqa: B018 - parse now so a bad cost text fails before any work
+        if self.calendar is not None:
+            from parity.instruments.calendars import calendar_named
+
+            calendar_named(self.calendar)  # a bad name fails before any work
+        if self.session not in (None, "regular", "extended"):
+            raise ConfigError(f"session {self.session!r} must be regular or extended")
 
     @property
     def costs(self) -> CostModel:
@@ -159,10 +169,6 @@ class BacktestConfig(RunConfig):
     # splits (default: a split is not a loss), all (splits and dividends: --adjusted), raw (--raw)
     adjustment: Adjustment = "splits"
     preload: bool = True
-    calendar: str | None = None  # an exchange calendar name (--calendar); None: the symbols' own
-    # intraday bars traded: regular (inside the calendar's session) or extended (every bar);
-    # None: the strategy's `session` if it declares one, else extended
-    session: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -174,12 +180,6 @@ class BacktestConfig(RunConfig):
             raise ConfigError(f"fill {self.fill_at!r} must be 'open' (next bar) or 'close'")
         if not isinstance(self.allow_short, bool):
             raise ConfigError(f"allow_short {self.allow_short!r} must be true or false")
-        if self.calendar is not None:
-            from parity.instruments.calendars import calendar_named
-
-            calendar_named(self.calendar)  # a bad name fails before any work
-        if self.session not in (None, "regular", "extended"):
-            raise ConfigError(f"session {self.session!r} must be regular or extended")
         self.fill_model  # noqa: B018 - a bad latency or volume share fails before any work
         if self.latency_ms and self.fill_at == "close":
             raise ConfigError(

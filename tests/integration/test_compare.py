@@ -26,9 +26,17 @@ PARAMS = {"fast": "5", "slow": "20"}
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> Path:
-    """A runs directory holding one frictionless paper rehearsal and one frictionless backtest."""
+    """A runs directory holding one frictionless paper rehearsal and one frictionless backtest,
+    on every minute bar of the sample (pre- and post-market too: its gaps are what latency is
+    measured across)."""
     root = tmp_path_factory.mktemp("compare")
-    common = {"strategy": "sma_cross", "params": PARAMS, "symbols": ("IBM",), "runs_dir": root}
+    common = {
+        "strategy": "sma_cross",
+        "params": PARAMS,
+        "symbols": ("IBM",),
+        "runs_dir": root,
+        "session": "extended",
+    }
     run_paper(
         PaperConfig(
             slippage="0", venue="local", data="sample:minute", cash=100_000.0, **common, **WINDOW
@@ -294,6 +302,7 @@ def test_an_order_decided_on_the_last_bar_is_no_divergence(tmp_path):
             end=dt.date(2013, 10, 7),
             cash=100_000.0,
             runs_dir=tmp_path,
+            session="extended",  # the day's last bar is post-market
         )
     ).run_dir
     orders = pd.read_csv(paper_dir / "orders.csv")

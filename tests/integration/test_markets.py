@@ -153,10 +153,11 @@ def test_session_regular_trades_only_the_calendars_regular_session(tmp_path: Pat
         times = pd.read_csv(run_dir / "equity.csv", parse_dates=["datetime"])["datetime"]
         return times.dt.strftime("%H:%M").rename(manifest["session"])
 
-    regular = labels("--session", "regular")
+    regular = labels()  # the default: the regular session only (pre- and post-market dropped)
     assert regular.name == "regular"
     assert (regular.min(), regular.max()) == ("09:30", "15:59")
-    extended = labels()  # the default keeps every bar of the data, as before calendars
+    assert labels("--session", "regular").equals(regular)
+    extended = labels("--session", "extended")  # every bar of the data
     assert extended.name == "extended"
     assert extended.min() < "09:30" and extended.max() > "16:00"
     sessions = calendar_named("XNYS").in_regular_session

@@ -92,7 +92,11 @@ def test_polled_run_trades_like_the_backtest(tmp_path: Path):
     assert len(expected) > 5
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
     tape = pd.read_csv(paper.run_dir / "tape.csv")
-    assert len(tape) == len(source.frame) and set(tape["source"]) == {"poll"}
+    # the regular session only (the default), as the backtest: no pre- or post-market bar
+    regular = source.frame.between_time("09:30", "15:59")
+    assert len(regular) < len(source.frame)
+    assert list(pd.to_datetime(tape["datetime"])) == list(regular.index)
+    assert set(tape["source"]) == {"poll"}
     assert any("polling every" in m for m in messages)
 
 
@@ -124,7 +128,8 @@ def test_warm_up_bars_are_never_traded_and_poll_failures_do_not_stop_the_run(tmp
     assert sum("poll failed" in e for e in errors) == 2
     # the bars of the failed polls were delivered by the next successful one: none lost
     live = tape[tape["source"] == "poll"]
-    expected = source.frame[source.frame.index >= pd.Timestamp(start) - pd.Timedelta(minutes=5)]
+    regular = source.frame.between_time("09:30", "15:59")  # the default session's bars
+    expected = regular[regular.index >= pd.Timestamp(start) - pd.Timedelta(minutes=5)]
     assert len(live) == len(expected[expected.index > pd.Timestamp(tape.iloc[9]["datetime"])])
 
 

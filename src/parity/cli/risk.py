@@ -25,7 +25,10 @@ _FLAGS: tuple[tuple[str, str], ...] = (
     ("max-orders-per-day", "Most orders sent per trading day (exits always pass), e.g. 20."),
     ("daily-loss-limit", "No new entries for the day after losing 2% or 5000 (or 2%,5000)."),
     ("max-drawdown", "Kill switch: halt new entries at 15% below peak equity."),
-    ("trading-hours", "Entries only in this New York window of bar times, e.g. 09:35-15:55."),
+    (
+        "trading-hours",
+        "Entries only in this window of bar times (exchange time), e.g. 09:35-15:55.",
+    ),
 )
 
 

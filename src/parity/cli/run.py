@@ -99,6 +99,24 @@ class _Progress:
             self.bar.__exit__(None, None, None)
 
 
+def calendar_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--calendar` and `--session`, the same for a backtest and a paper run."""
+    command = click.option(
+        "--session",
+        type=click.Choice(["regular", "extended"]),
+        default=None,
+        help="Intraday bars traded: regular (inside the calendar's session) or extended (every "
+        "bar of the data, pre- and post-market too) [default: the strategy's `session`, else "
+        "regular].",
+    )(command)
+    return click.option(
+        "--calendar",
+        default=None,
+        help="Exchange calendar (XNYS, XNSE, 24/7, ...) [default: the symbols' own: XNYS for US "
+        "listings, XNSE for .NS, 24/7 for crypto pairs].",
+    )(command)
+
+
 @run.command("backtest")
 @click.argument("strategy", required=False, default="sma_cross")
 @click.option(
@@ -126,19 +144,7 @@ class _Progress:
 )
 @click.option("--allow-short/--no-short", default=False, help="Allow sells that open shorts.")
 @fill_options
-@click.option(
-    "--calendar",
-    default=None,
-    help="Exchange calendar (XNYS, XNSE, 24/7, ...) [default: the symbols' own: XNYS for US "
-    "listings, XNSE for .NS, 24/7 for crypto pairs].",
-)
-@click.option(
-    "--session",
-    type=click.Choice(["regular", "extended"]),
-    default=None,
-    help="Intraday bars traded: regular (inside the calendar's session) or extended (every bar "
-    "of the data) [default: the strategy's `session`, else extended].",
-)
+@calendar_options
 @click.option(
     "--adjusted/--raw",
     default=None,
@@ -228,7 +234,7 @@ def _parse_until(text: str | None) -> Any:
         return dt.datetime.fromisoformat(text)
     except ValueError:
         raise ConfigError(
-            f"--until {text!r} is not a time; use YYYY-MM-DDTHH:MM (New York time)"
+            f"--until {text!r} is not a time; use YYYY-MM-DDTHH:MM (the exchange's time)"
         ) from None
 
 
@@ -260,7 +266,11 @@ def _parse_until(text: str | None) -> Any:
     default="max",
     help="Local venue: max (lock-step, deterministic) or N times real time.",
 )
-@click.option("--until", default=None, help="Stop at this New York time (YYYY-MM-DDTHH:MM).")
+@click.option(
+    "--until",
+    default=None,
+    help="Stop at this time on the exchange's clock (YYYY-MM-DDTHH:MM; IST for .NS symbols).",
+)
 @click.option(
     "--cash",
     type=float,
@@ -269,6 +279,7 @@ def _parse_until(text: str | None) -> Any:
 )
 @cost_options
 @fill_options
+@calendar_options
 @click.option(
     "--backfill",
     type=click.IntRange(min=0),
@@ -365,6 +376,8 @@ def run_paper_cmd(**values: Any) -> None:
         divergence_check=values["divergence_check"],
         alerts=alerts_from_flags(values),
         daily_reports=values["daily_reports"],
+        calendar=values["calendar"],
+        session=values["session"],
     )
     if values["validate_only"]:
         report = validate_paper(config, say)

@@ -206,11 +206,16 @@ def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
 
 
 def recent_yahoo_bars(
-    symbol: str, timeframe: Timeframe, *, timeout: float = DEFAULT_TIMEOUT
+    symbol: str,
+    timeframe: Timeframe,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    timezone: str = EXCHANGE_TZ,
 ) -> list[Any]:
     """The last few days of `timeframe` bars of `symbol`, fresh from Yahoo (never cached): the
-    source of the polling live feed. Labels follow parity's convention (naive New York time,
-    bar start). Raises `DataError` when Yahoo cannot be reached."""
+    source of the polling live feed. Labels follow parity's convention (naive time in
+    `timezone`, the symbol's exchange's; bar start). Raises `DataError` when Yahoo cannot be
+    reached."""
     from parity.feeds.resample import resample
     from parity.venues.types import StreamBar
 
@@ -219,6 +224,7 @@ def recent_yahoo_bars(
     frame = _normalise(
         _download(symbol.upper(), interval, start, None, timeout, Path(".")),
         daily=interval == "1d",
+        timezone=timezone,
     )
     if frame.empty:
         return []

@@ -12,10 +12,11 @@ BSE (`XBOM`), which it uses under the NSE's MIC, `XNSE`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -126,6 +127,49 @@ class ExchangeCalendar:
         clock), for days that are not sessions of the library's calendar."""
         library = _library(self.library_name, None, None)
         return library.open_times[-1][1], library.close_times[-1][1]
+
+    def now(self) -> dt.datetime:
+        """The exchange's wall-clock time, naive (the convention of bar labels and `--until`)."""
+        return dt.datetime.now(ZoneInfo(self.timezone)).replace(tzinfo=None)
+
+    def bar_filter(self, session: str) -> Callable[[dt.datetime], bool]:
+        """Whether a live intraday bar starting at a naive exchange-time label is traded: all
+        with `extended`, else those inside their date's regular session (`in_regular_session`
+        for one bar at a time; a day's hours are looked up once)."""
+        if session == "extended" or self.around_the_clock:
+            return lambda _label: True
+        hours: dict[dt.date, tuple[dt.datetime, dt.datetime] | None] = {}
+
+        def traded(label: dt.datetime) -> bool:
+            day = label.date()
+            if day not in hours:
+                table = self.schedule(day, day)
+                hours[day] = (
+                    (table["open"].iloc[0].to_pydatetime(), table["close"].iloc[0].to_pydatetime())
+                    if len(table)
+                    else None
+                )
+            window = hours[day]
+            return window is not None and window[0] <= label < window[1]
+
+        return traded
+
+    def report_time(self, session: str) -> Callable[[dt.date], dt.datetime | None]:
+        """When a live run's daily report for `day` is due on the exchange's wall clock: five
+        minutes after the regular close (13:05 on an NYSE half day, 15:35 in Mumbai), after
+        New York's post-market (20:05) with `extended`; None on a day that is no session."""
+        grace = dt.timedelta(minutes=5)
+
+        def due(day: dt.date) -> dt.datetime | None:
+            if self.around_the_clock:
+                return dt.datetime.combine(day + dt.timedelta(days=1), dt.time()) + grace
+            if not self.is_session(day):
+                return None
+            if session == "extended" and self.name == "XNYS":
+                return dt.datetime.combine(day, dt.time(20, 0)) + grace
+            return self.session_close(day).to_pydatetime() + grace
+
+        return due
 
     def localize(self, stamps: pd.DatetimeIndex) -> pd.DatetimeIndex:
         """Zone-aware stamps as naive wall-clock times in this exchange's zone."""

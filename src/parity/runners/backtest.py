@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import backtrader as bt
 
-from parity.config import BacktestConfig
+from parity.config import BacktestConfig, RunConfig
 from parity.engine.simulate import Recording, RunResult, Simulation, simulate
 from parity.errors import ConfigError, ParityError
 from parity.feeds.currency import check_one_currency
@@ -117,10 +117,11 @@ def _adjustment_record(loaded: LoadedData, symbol: str) -> dict[str, Any]:
     return {"prices": done.applied, "splits": [split.describe() for split in done.splits]}
 
 
-def traded_session(config: BacktestConfig, spec: StrategySpec) -> Session:
+def traded_session(config: RunConfig, spec: StrategySpec) -> Session:
     """`--session` if given, else the strategy's own `session` (a class attribute), else
-    `extended`: every intraday bar of the data, as before calendars existed."""
-    chosen = config.session or getattr(spec.cls, "session", None) or "extended"
+    `regular`: only the intraday bars inside the calendar's regular session (pre- and
+    post-market bars are not traded unless asked for), in a backtest and a paper run alike."""
+    chosen = config.session or getattr(spec.cls, "session", None) or "regular"
     if chosen not in SESSIONS:
         raise ConfigError(
             f"strategy {spec.name}: session {chosen!r} must be one of {', '.join(SESSIONS)}"

@@ -41,6 +41,7 @@ from parity.analyzers.verdict import WORSE, Thresholds, check_stated, verdict
 from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError, DataError, ReportError, StrategyError
 from parity.feeds.loader import LoadedData, frame_bars
+from parity.instruments.calendars import manifest_calendar
 from parity.manifest import Manifest
 from parity.risk.limits import RiskLimits
 from parity.runstore import RunRecord, RunStore, write_run
@@ -374,6 +375,7 @@ def _tape_bars(
         timeframe=parse_timeframe(manifest.timeframe or "1Min"),
         start=start,
         end=end,
+        calendar=manifest_calendar(manifest).name,
     )
 
 
@@ -496,6 +498,9 @@ def build_twins(
             start=history_config.start,
             end=history_config.end,
             adjustment="raw",
+            # the paper run's calendar and session (runs recorded before sessions: every bar)
+            calendar=manifest_calendar(manifest).name,
+            session="regular" if manifest.session == "regular" else "extended",
         )
     history, history_bars = _twin_run(
         history_config, spec, history_loaded, "history-twin", runs_dir / "history-twin"

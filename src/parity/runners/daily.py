@@ -281,11 +281,18 @@ def once_per_day(check: Callable[[dt.date], None]) -> Callable[[dt.date], None]:
     return once
 
 
+def evening(day: dt.date) -> dt.datetime:
+    """20:05 on `day`: after New York's extended session."""
+    return dt.datetime.combine(day, dt.time(20, 5))
+
+
 class SessionCloseTimer:
-    """Calls `check(today)` once the New York wall clock passes `close` (default 20:05, after
-    the extended session) on a day the run received bars: with a live feed no bar of the next
-    date arrives until the next morning, and the operator wants the day's report tonight.
-    Replays (a parity venue) have no wall clock: their reports follow the bars only."""
+    """Calls `check(today)` once the exchange's wall clock (`now`, naive exchange time) passes
+    `close(today)` (`ExchangeCalendar.report_time`: after the regular close, or 20:05 after New
+    York's extended session; None: no session today) on a day the run received bars: with a live
+    feed no bar of the next date arrives until the next morning, and the operator wants the
+    day's report tonight. Replays (a parity venue) have no wall clock: their reports follow the
+    bars only."""
 
     def __init__(
         self,
@@ -293,7 +300,7 @@ class SessionCloseTimer:
         *,
         traded_on: Callable[[dt.date], bool],
         now: Callable[[], dt.datetime],
-        close: dt.time = dt.time(20, 5),
+        close: Callable[[dt.date], dt.datetime | None] = evening,
         poll_seconds: float = 30.0,
     ) -> None:
         self.check = check
@@ -307,8 +314,10 @@ class SessionCloseTimer:
     def tick(self) -> None:
         """One look at the clock (the thread's loop; tests call it directly)."""
         now = self.now()
-        if now.time() >= self.close and self.traded_on(now.date()):
-            self.check(now.date())
+        for day in (now.date() - dt.timedelta(days=1), now.date()):  # 24/7: due after midnight
+            due = self.close(day)
+            if due is not None and now >= due and self.traded_on(day):
+                self.check(day)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_seconds):

@@ -26,12 +26,14 @@ from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
 from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError, JournalError, ParityError, StrategyError
+from parity.feeds.currency import check_one_currency
 from parity.journal.database import run_journal_target
 from parity.journal.hook import OrderJournal
 from parity.journal.lock import RunLock, lock_run
 from parity.logs import FILE_ONLY, run_log
 from parity.manifest import Manifest
 from parity.risk.monitor import attach_risk, risk_notifier
+from parity.runners.backtest import traded_session
 from parity.runners.daily import (
     SessionCloseTimer,
     daily_report_checker,
@@ -59,7 +61,7 @@ from parity.runners.session_divergence import SessionEnd, session_checker
 from parity.runstore import check_run_id, check_runs_dir, new_run_id
 from parity.strategies.params import coerce_params
 from parity.strategies.registry import resolve_strategy
-from parity.venues.clock import new_york_now
+from parity.venues.clock import new_york_now, run_exchange
 from parity.venues.protocol import Session
 from parity.venues.registry import venue_named
 
@@ -86,6 +88,7 @@ class PaperResult:
     run_dir: Path
     metrics: dict[str, Any]
     stopped_by: str
+    currency: str = "USD"  # ISO code of the run's money (the metrics table prints its symbol)
 
 
 def open_session(
@@ -171,6 +174,9 @@ def run_paper(
         config.risk.check_bars(config.timeframe)
     spec = resolve_strategy(config.strategy)
     params = coerce_params(spec.cls, config.params)
+    # one session for the venue, the feeds and the journal: as the backtest resolves it
+    config = dataclasses.replace(config, session=traded_session(config, spec))
+    exchange = run_exchange(config)
     run_id = config.run_id or new_run_id(spec.name)
     session = session or open_session(
         config, notify, run_dir=config.runs_dir / run_id, resume=resume is not None
@@ -331,7 +337,10 @@ def run_paper(
             )
             if session.wall_clock:  # live: tonight, not at the next morning's first bar
                 timer = SessionCloseTimer(
-                    report_day, traded_on=traded_on(journal, run_id), now=new_york_now
+                    report_day,
+                    traded_on=traded_on(journal, run_id),
+                    now=exchange.now,  # the exchange's wall clock: 15:35 IST for an NSE run
+                    close=exchange.report_time(config.session or "regular"),
                 ).start()
                 cleanup.callback(timer.stop)
         for analyzer, kwargs in session.analyzers():
@@ -372,7 +381,8 @@ def run_paper(
         if alerts is not None:
             alerts.finish()
         close_paper_journal(journal, "finished")
-        return PaperResult(run_id, run_dir, metrics, stopped_by[0])
+        currency = check_one_currency(list(config.symbols)) or "USD"
+        return PaperResult(run_id, run_dir, metrics, stopped_by[0], currency)
     except BaseException as exc:
         log.exception("run %s stopped by an error", run_id, extra=FILE_ONLY)
         journal_error(journal, exc)

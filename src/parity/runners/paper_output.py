@@ -115,6 +115,7 @@ def open_paper_journal(
                     params=resolved_params(spec.cls, params),
                     symbols=tuple(config.symbols),
                     timeframe=config.timeframe.name,
+                    **_market(config),
                 ).to_dict(),
                 **(extra or {}),
             },
@@ -126,6 +127,19 @@ def open_paper_journal(
         journal.close()
         raise
     return journal
+
+
+def _market(config: PaperConfig) -> dict[str, Any]:
+    """The manifest's market fields: the run's currency, exchange calendar (zone and
+    annualisation: reports read them) and traded session."""
+    from parity.feeds.currency import check_one_currency
+    from parity.feeds.loader import run_calendar
+
+    return {
+        "currency": check_one_currency(list(config.symbols)) or "USD",
+        "calendar": run_calendar(config.symbols, config.calendar).describe(),
+        "session": config.session or "regular",
+    }
 
 
 def close_paper_journal(journal: Journal | None, status: str) -> None:
@@ -190,7 +204,9 @@ def write_paper_run(
     orders = reader.orders(run)
     trades = round_trips(fills)
     cash = float(strategy.broker.startingcash)
-    metrics = compute_metrics(equity, trades, fills, starting_cash=cash)
+    market = _market(config)
+    periods = int(market["calendar"]["periods_per_year"])
+    metrics = compute_metrics(equity, trades, fills, starting_cash=cash, periods=periods)
     returns = daily_returns(equity["value"], cash) if len(equity) else pd.Series(dtype=float)
     tape_frame = reader.tape(run)
     manifest = Manifest(
@@ -206,6 +222,7 @@ def write_paper_run(
         params=resolved_params(spec.cls, params),
         symbols=tuple(config.symbols),
         timeframe=config.timeframe.name,
+        **market,
         data={"source": config.data_source_label(), "bars_received": len(tape_frame)},
         costs=config.costs.describe(),
         commission=config.commission,

@@ -72,6 +72,10 @@ class SessionConfig(Protocol):
     def faults(self) -> FaultPlan | None: ...
     @property
     def replay_start(self) -> str | None: ...
+    @property
+    def calendar(self) -> str | None: ...  # an exchange calendar name; None: the symbols' own
+    @property
+    def session(self) -> str | None: ...  # regular or extended intraday bars (None: regular)
 
 
 class VenueAccount(Protocol):

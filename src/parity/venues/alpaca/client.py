@@ -54,7 +54,7 @@ def _f(value: Any) -> float | None:
     return None if value is None or value == "" else float(value)
 
 
-def _ny(value: dt.datetime | None, zone: ZoneInfo = NY) -> dt.datetime | None:
+def _local(value: dt.datetime | None, zone: ZoneInfo = NY) -> dt.datetime | None:
     """An aware (or naive UTC) time as naive wall-clock time in `zone` (the run's bar labels:
     New York for US listings, UTC for crypto pairs)."""
     if value is None:
@@ -98,8 +98,8 @@ def snapshot(order: Any, zone: ZoneInfo = NY) -> OrderSnapshot:
         order_class=_enum(order.order_class) or "simple",
         legs=tuple(snapshot(leg, zone) for leg in (order.legs or ())),
         replaces=str(order.replaces) if order.replaces else None,
-        updated_at=_ny(order.updated_at, zone),
-        filled_at=_ny(order.filled_at, zone),
+        updated_at=_local(order.updated_at, zone),
+        filled_at=_local(order.filled_at, zone),
     )
 
 
@@ -116,10 +116,13 @@ class AlpacaStore:
         retry_wait: float = 1.0,
         reconnect_backoff: float | None = None,
         on_stream_state: StreamState | None = None,
+        timezone: str = "America/New_York",
     ) -> None:
         """`on_stream_state(stream, state, reason)` hears every disconnect and reconnect of the
-        "data" and "trading" streams (from a watch thread)."""
+        "data" and "trading" streams (from a watch thread). Times are naive in `timezone`, the
+        run's exchange's (bars of an NSE replay are labelled 09:15, not New York's 22:45)."""
         self.credentials = credentials
+        self.zone = ZoneInfo(timezone)
         self.endpoints = endpoints or AlpacaEndpoints()
         self.retries = retries
         self.submit_rounds = submit_rounds
@@ -135,15 +138,14 @@ class AlpacaStore:
         self._control = _ControlClient(self.endpoints.trading_url, credentials)
         self._watch = StreamWatch(on_stream_state)
         self._crypto_data: Any = None
-        self.zone: ZoneInfo = NY  # the zone of the run's bar labels (`set_market`)
         self.crypto = False  # the run trades crypto pairs: alpaca-py's crypto data clients
         self._pairs: dict[str, str] = {}  # a crypto position's symbol (BTCUSD) -> its pair
 
-    def set_market(self, symbols: tuple[str, ...] | list[str]) -> None:
-        """Trade `symbols`: their exchange calendar's zone labels bars and times (New York for
-        US listings, UTC for crypto), and crypto pairs take alpaca-py's crypto data clients
-        (`CryptoHistoricalDataClient`, `CryptoDataStream`). Pairs and shares in one run are an
-        error (they trade on different calendars)."""
+    def set_market(self, symbols: tuple[str, ...] | list[str], timezone: str | None = None) -> None:
+        """Trade `symbols`: crypto pairs take alpaca-py's crypto data clients
+        (`CryptoHistoricalDataClient`, `CryptoDataStream`), and times are naive in `timezone`
+        (the run's exchange's), else in the symbols' calendar's zone (UTC for crypto). Pairs and
+        shares in one run are an error (they trade on different calendars)."""
         instruments = [instrument_for(symbol) for symbol in symbols]
         coins = {i.asset_class == "crypto" for i in instruments}
         if len(coins) > 1:
@@ -151,13 +153,11 @@ class AlpacaStore:
                 f"symbols {', '.join(symbols)} mix crypto pairs and shares; run them separately"
             )
         self.crypto = coins == {True}
-        if instruments:
-            self.zone = ZoneInfo(calendar_for(instruments[0]).timezone)
+        if timezone is None and instruments:
+            timezone = calendar_for(instruments[0]).timezone
+        if timezone is not None:
+            self.zone = ZoneInfo(timezone)
         self._pairs = {i.symbol.replace("/", ""): i.symbol for i in instruments if "/" in i.symbol}
-
-    def market_now(self) -> dt.datetime:
-        """The wall clock as a naive time in the zone of the run's bar labels."""
-        return dt.datetime.now(self.zone).replace(tzinfo=None)
 
     def watch_streams(self, on_stream_state: StreamState | None) -> None:
         """Set the callback told of stream disconnects and reconnects (before `start_streams`)."""
@@ -281,7 +281,7 @@ class AlpacaStore:
     async def _on_bar(self, bar: Any) -> None:
         value = StreamBar(
             symbol=bar.symbol,
-            start=_ny(bar.timestamp, self.zone) or dt.datetime.min,
+            start=_local(bar.timestamp, self.zone) or dt.datetime.min,
             open=float(bar.open),
             high=float(bar.high),
             low=float(bar.low),
@@ -296,7 +296,7 @@ class AlpacaStore:
         event = TradeEvent(
             event=_enum(update.event),
             order=snapshot(update.order, self.zone),
-            timestamp=_ny(update.timestamp, self.zone) or dt.datetime.min,
+            timestamp=_local(update.timestamp, self.zone) or dt.datetime.min,
             price=_f(update.price),
             qty=_f(update.qty),
         )
@@ -363,10 +363,10 @@ class AlpacaStore:
         self.connect()
         clock = self._call("get clock", self._trading.get_clock)
         return ClockInfo(
-            timestamp=_ny(clock.timestamp, self.zone) or dt.datetime.min,
+            timestamp=_local(clock.timestamp, self.zone) or dt.datetime.min,
             is_open=bool(clock.is_open),
-            next_open=_ny(clock.next_open, self.zone),
-            next_close=_ny(clock.next_close, self.zone),
+            next_open=_local(clock.next_open, self.zone),
+            next_close=_local(clock.next_close, self.zone),
         )
 
     def asset(self, symbol: str) -> AssetInfo | None:
@@ -513,7 +513,7 @@ class AlpacaStore:
         bars = [
             StreamBar(
                 symbol=symbol,
-                start=_ny(b.timestamp, self.zone) or dt.datetime.min,
+                start=_local(b.timestamp, self.zone) or dt.datetime.min,
                 open=float(b.open),
                 high=float(b.high),
                 low=float(b.low),

@@ -36,8 +36,9 @@ class AlpacaVenue:
         resume: bool = False,
     ) -> Session:
         from parity.venues.alpaca.session import AlpacaSession
+        from parity.venues.clock import exchange_now
 
-        return AlpacaSession(client_from_env(), config.until)
+        return AlpacaSession(client_from_env(), config.until, clock=exchange_now(config))
 
     def data_source(self, config: SessionConfig) -> str:
         return "alpaca"

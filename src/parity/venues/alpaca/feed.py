@@ -49,6 +49,7 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         ("market_open", None),
         ("live_after", None),  # resumed: history bars starting after this are live
         ("first_bar", 0),  # resumed: the run's number of the first of them
+        ("in_session", None),  # label -> traded? (`venues.clock.bar_filter`; None: every bar)
     )
 
     def __init__(self) -> None:
@@ -61,6 +62,7 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         self._incoming: queue.SimpleQueue[StreamBar] = queue.SimpleQueue()
         self._is_finished: Callable[[], bool] = self.p.is_finished or (lambda: False)
         self._on_bar: Callable[[StreamBar], Any] = self.p.on_bar or noop
+        self._in_session: Callable[[dt.datetime], bool] = self.p.in_session or (lambda _t: True)
         self._last_minute: dt.datetime | None = None
         self._live_bar = False
         self._live = False
@@ -136,6 +138,8 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         last = self._last_minute
         if last is not None and bar.start <= last:
             return  # a duplicate (history overlapping the stream)
+        if not self._in_session(bar.start):
+            return  # pre- or post-market in a regular-session run: not traded, as in a backtest
         same_session = last is not None and bar.start.date() == last.date()
         if (
             live

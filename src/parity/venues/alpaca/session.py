@@ -23,7 +23,7 @@ from parity.feeds.lockstep import Lockstep, LockstepMark
 from parity.venues.alpaca.client import AlpacaStore
 from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
 from parity.venues.alpaca.feed import AlpacaLiveFeed
-from parity.venues.clock import new_york_now, stale_seconds
+from parity.venues.clock import bar_filter, new_york_now, run_exchange, stale_seconds
 from parity.venues.protocol import (
     FeedState,
     Finished,
@@ -47,13 +47,14 @@ class WallClock:
     lockstep: Lockstep | None = None
     wall_clock = True
 
-    def __init__(self, until: dt.datetime | None) -> None:
+    def __init__(
+        self, until: dt.datetime | None, clock: Callable[[], dt.datetime] = new_york_now
+    ) -> None:
         self.until = until
-        # the time bars are labelled in (New York; UTC for crypto: `AlpacaStore.market_now`)
-        self.clock: Callable[[], dt.datetime] = new_york_now
+        self.clock = clock  # the exchange's wall clock (naive, its zone)
 
     def finished(self) -> bool:
-        return self.until is not None and new_york_now() >= self.until
+        return self.until is not None and self.clock() >= self.until
 
     def stale_after(self, config: SessionConfig) -> float:
         # no bar for the alert config's `stale_bars` bar lengths while the market is open
@@ -72,16 +73,22 @@ class Replay:
 
     wall_clock = False
 
-    def __init__(self, store: AlpacaStore, until: dt.datetime | None) -> None:
+    def __init__(
+        self,
+        store: AlpacaStore,
+        until: dt.datetime | None,
+        clock: Callable[[], dt.datetime] = new_york_now,
+    ) -> None:
         self.store = store
         self.until = until
+        self.clock = clock  # `until` is on the exchange's wall clock
         self.lockstep: Lockstep | None = Lockstep(store.venue_ack, store.venue_status)
         self._done = False
 
     def finished(self) -> bool:
         if not self._done:
             self._done = bool((self.store.venue_status() or {}).get("finished"))
-        return self._done or (self.until is not None and new_york_now() >= self.until)
+        return self._done or (self.until is not None and self.clock() >= self.until)
 
     def stale_after(self, config: SessionConfig) -> float:
         return 0.0  # a lock-step replay never goes quiet on its own
@@ -107,11 +114,16 @@ class AlpacaSession:
     venue = "alpaca-paper"
 
     def __init__(
-        self, store: AlpacaStore, until: dt.datetime | None = None, pace: Pace | None = None
+        self,
+        store: AlpacaStore,
+        until: dt.datetime | None = None,
+        pace: Pace | None = None,
+        clock: Callable[[], dt.datetime] = new_york_now,
     ) -> None:
         self.store = store
         self.until = until
-        self.pace: Pace = pace or WallClock(until)
+        self.clock = clock  # the exchange's wall clock (`venues.clock.exchange_now`)
+        self.pace: Pace = pace or WallClock(until, clock)
         self._found_out = pace is not None
         self.warnings: list[str] = []
         self._broker: AlpacaBroker | None = None
@@ -145,7 +157,7 @@ class AlpacaSession:
         if not self._found_out:
             self._found_out = True
             if store.venue_status() is not None:  # `parity venue serve` behind the URLs
-                self.pace = Replay(store, self.until)
+                self.pace = Replay(store, self.until, self.clock)
         if not self.pace.wall_clock:
             notify("the endpoints are a parity venue: acknowledging bars, ending with its replay")
         notify(
@@ -225,15 +237,15 @@ class AlpacaSession:
             stale_after=self.pace.stale_after(config),
             market_open=self.market_open,
             now=self.pace.now(),
+            in_session=bar_filter(config),
             live_after=live_after,
             first_bar=first_bar,
         )
 
     def _set_market(self, config: SessionConfig) -> None:
-        """The run's symbols set the client's zone and data clients (crypto or stocks)."""
-        self.store.set_market(config.symbols)
-        if isinstance(self.pace, WallClock):
-            self.pace.clock = self.store.market_now
+        """The run's symbols and exchange set the client's data clients (crypto or stocks) and
+        the zone of its times."""
+        self.store.set_market(config.symbols, run_exchange(config).timezone)
 
     def watch_streams(self, on_state: StreamState) -> None:
         """`on_state(stream, state, reason)` on every stream disconnect and reconnect."""

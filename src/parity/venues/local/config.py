@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from parity.defaults import DEFAULT_CASH
 from parity.feeds.loader import load_bars
+from parity.instruments.calendars import Session
 from parity.venue.config import VenueConfig
 from parity.venues.protocol import SessionConfig
 
@@ -15,13 +16,19 @@ LOCAL_CASH = DEFAULT_CASH  # the local venue's account when the run gives no --c
 
 def venue_config(config: SessionConfig) -> VenueConfig:
     """What `VenueServer` replays for the run `config`."""
-    loaded = load_bars(config.data, config.symbols, start=config.start, end=config.end)
+    # on the run's calendar (its zone labels the bars and sets the venue's clock) and in its
+    # session: a regular-session run's venue replays no pre- or post-market bar
+    session = cast(Session, config.session or "regular")
+    loaded = load_bars(
+        config.data, config.symbols, start=config.start, end=config.end,
+        calendar=config.calendar, session=session,
+    )  # fmt: skip
     if config.timeframe.seconds > loaded.series[0].timeframe.seconds:
         # the venue replays the run's bars: market data, fills and the strategy see the same
         # (resting orders match on the run's bars, as in the backtest)
         loaded = load_bars(
             config.data, config.symbols, timeframe=config.timeframe,
-            start=config.start, end=config.end,
+            start=config.start, end=config.end, calendar=config.calendar, session=session,
         )  # fmt: skip
     extra: dict[str, Any] = {"faults": config.faults} if config.faults is not None else {}
     if config.replay_start:

@@ -8,12 +8,14 @@ from parity.venue.server import VenueServer
 from parity.venues.alpaca.client import AlpacaStore
 from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
 from parity.venues.alpaca.session import AlpacaSession, Replay
+from parity.venues.clock import exchange_now
 from parity.venues.local.config import venue_config
 from parity.venues.protocol import Notify, SessionConfig
 
 
-def local_client(server: VenueServer) -> AlpacaStore:
-    """An Alpaca client on `server`'s URLs (quick retries: the venue is on this machine)."""
+def local_client(server: VenueServer, timezone: str = "America/New_York") -> AlpacaStore:
+    """An Alpaca client on `server`'s URLs (quick retries: the venue is on this machine), its
+    times in `timezone` (the zone of the bars the venue replays)."""
     return AlpacaStore(
         AlpacaCredentials("parity-local", "parity-local"),
         AlpacaEndpoints(
@@ -24,6 +26,7 @@ def local_client(server: VenueServer) -> AlpacaStore:
         ),
         retry_wait=0.05,
         reconnect_backoff=0.2,
+        timezone=timezone,
     )
 
 
@@ -51,8 +54,9 @@ class LocalVenueSession(AlpacaSession):
                 f"local venue restored from {saved.path}: step {status['step']} of "
                 f"{status['steps']} ({status['time']})"
             )
-        store = local_client(self.server)
-        super().__init__(store, config.until, pace=Replay(store, config.until))
+        store = local_client(self.server, loaded.calendar.timezone)
+        clock = exchange_now(config)
+        super().__init__(store, config.until, pace=Replay(store, config.until, clock), clock=clock)
         self.warnings = list(loaded.warnings)
 
     def close(self) -> None:

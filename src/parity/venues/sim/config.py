@@ -13,8 +13,8 @@ Fetch = Callable[[str], list[StreamBar]]
 SIM_CASH = DEFAULT_CASH  # the simulated account when the run gives no --cash
 
 
-def yahoo_fetch(timeframe: Timeframe) -> Fetch:
-    """Recent Yahoo bars of a symbol at `timeframe`."""
+def yahoo_fetch(timeframe: Timeframe, timezone: str = "America/New_York") -> Fetch:
+    """Recent Yahoo bars of a symbol at `timeframe`, labelled in `timezone` (its exchange's)."""
     from parity.feeds.yahoo import recent_yahoo_bars
 
-    return lambda symbol: recent_yahoo_bars(symbol, timeframe)
+    return lambda symbol: recent_yahoo_bars(symbol, timeframe, timezone=timezone)

@@ -38,6 +38,7 @@ class PollingFeed(bt.feed.DataBase):
         ("on_bar", None),
         ("on_error", None),
         ("sleep", 0.2),
+        ("in_session", None),  # label -> traded? (`venues.clock.bar_filter`; None: every bar)
     )
 
     def __init__(self) -> None:
@@ -71,7 +72,11 @@ class PollingFeed(bt.feed.DataBase):
             return
         length = dt.timedelta(seconds=self.p.bar_timeframe.seconds)
         now = self._wallclock()
-        complete = sorted((b for b in bars if b.start + length <= now), key=lambda b: b.start)
+        traded = self.p.in_session or (lambda _label: True)
+        complete = sorted(
+            (b for b in bars if b.start + length <= now and traded(b.start)),
+            key=lambda b: b.start,
+        )
         if not self._polled:  # the first answer is history: the warm-up, never traded on
             self._polled = True
             warm = complete[-int(self.p.backfill) :] if self.p.backfill else []
@@ -89,6 +94,9 @@ class PollingFeed(bt.feed.DataBase):
         self.state = "live"
 
     def _load(self) -> bool | None:
+        if not self._ready and self._is_finished():  # `until`: no poll past it, however busy
+            self.state = "finished"
+            return False
         if not self._ready and time.monotonic() >= self._next_poll:
             self._poll()
         if self._ready:

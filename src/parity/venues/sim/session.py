@@ -10,7 +10,7 @@ from typing import Any
 import backtrader as bt
 
 from parity.brokers.sim import build_sim_broker
-from parity.venues.clock import new_york_now
+from parity.venues.clock import bar_filter, exchange_now, new_york_now, run_exchange
 from parity.venues.protocol import (
     FeedState,
     Finished,
@@ -46,9 +46,17 @@ class PollingSession:
         self.notify: Notify = lambda _m: None
 
     @classmethod
-    def yahoo(cls, config: SessionConfig) -> PollingSession:
+    def yahoo(
+        cls, config: SessionConfig, now: Callable[[], dt.datetime] | None = None
+    ) -> PollingSession:
+        """Yahoo's bars labelled in the run's exchange zone, on that exchange's wall clock
+        (`now`, naive exchange time: tests pass a simulated one)."""
+        zone = run_exchange(config).timezone
         return cls(
-            yahoo_fetch(config.timeframe), poll_seconds=config.poll_seconds, until=config.until
+            yahoo_fetch(config.timeframe, zone),
+            poll_seconds=config.poll_seconds,
+            until=config.until,
+            now=now or exchange_now(config),
         )
 
     def finished(self) -> bool:
@@ -96,6 +104,7 @@ class PollingSession:
             on_bar=on_bar,
             on_error=lambda text: self.notify(text),
             sleep=min(0.2, self.poll_seconds),
+            in_session=bar_filter(config),
         )
 
     def venue_account(self) -> VenueAccount | None:
