@@ -18,6 +18,7 @@ import pytest
 from parity.config import BacktestConfig
 from parity.errors import BrokerError
 from parity.feeds.sample import sample_path
+from parity.instruments.calendars import calendar_named
 from parity.runners.backtest import run_backtest
 from parity.runners.paper import PaperConfig, run_paper
 from parity.timeframe import parse_timeframe
@@ -82,6 +83,8 @@ def plain(
         frame = pd.read_csv(path, parse_dates=["datetime"]).set_index("datetime")
         days = frame.index.date
         frame = frame[(days >= span["start"]) & (days <= span["end"])]
+        if not daily:  # the regular session, as parity trades by default (--session regular)
+            frame = frame[calendar_named("XNYS").in_regular_session(frame.index)]
         feed = bt.feeds.PandasData(
             dataname=frame,
             openinterest=None,

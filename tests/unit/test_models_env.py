@@ -123,3 +123,18 @@ def test_bad_setup_and_too_few_bars() -> None:
         TradingSetup(reward="sharpe")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="too few"):
         make_env(BARS.iloc[:3])
+
+
+def test_the_env_charges_an_indian_brokers_cap_and_sell_tax_as_the_broker_does() -> None:
+    """0.03 % capped at 20 an order, plus 0.1 % of a sell: by hand, and as `FillModel` does."""
+    from parity.costs import cost_model
+
+    costs = cost_model("0.03%,max=20,sell=0.1%", "0")
+    env = make_env(BARS, costs=costs, cash=100_000.0, trade_size=20, max_position=20)
+    env.reset(seed=0)
+    _, _, _, _, bought = env.step(BUY)  # 20 at bar 3's open, 103: 0.03 % of 2,060 = 0.618
+    assert bought["cash"] == pytest.approx(100_000 - 20 * 103 - 0.618)
+    _, _, _, _, sold = env.step(SELL)  # 20 at 104: 0.624 + 0.1 % of 2,080 = 2.704
+    assert sold["cash"] == pytest.approx(bought["cash"] + 20 * 104 - 0.624 - 2.08)
+    fill = FillModel(costs=costs)
+    assert fill.commission(20, 104.0, sell=True) == pytest.approx(0.624 + 2.08)

@@ -66,7 +66,8 @@ def test_a_bad_value_is_one_line_naming_it(cls, values, message):
 
 def test_the_shared_fields_are_declared_once_with_the_same_defaults():
     shared = [f.name for f in dataclasses.fields(RunConfig)]
-    assert len(shared) == 12
+    assert len(shared) == 14
+    assert shared[-2:] == ["calendar", "session"]  # a paper run has them as a backtest does
     for cls in (BacktestConfig, PaperConfig):
         assert [f.name for f in dataclasses.fields(cls)][: len(shared)] == shared
     backtest, paper = BacktestConfig(), PaperConfig()
@@ -76,6 +77,7 @@ def test_the_shared_fields_are_declared_once_with_the_same_defaults():
     assert backtest.costs.slippage_pct == pytest.approx(0.0005)
     assert backtest.cash == DEFAULT_CASH == 100_000.0
     assert paper.cash is None  # a paper run trades the account's cash unless told
+    assert backtest.session is paper.session is None  # resolved per strategy: regular unless
 
 
 def _json(values):

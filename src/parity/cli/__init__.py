@@ -12,6 +12,7 @@ import sys
 from parity.cli import alerts as _alerts  # noqa: F401 - registers `parity alerts`
 from parity.cli import compare as _compare  # noqa: F401 - registers `parity compare`
 from parity.cli import dashboard as _dashboard  # noqa: F401 - registers `parity dashboard`
+from parity.cli import data as _data  # noqa: F401 - registers `parity data`
 from parity.cli import operate as _operate  # noqa: F401 - registers `parity status`
 from parity.cli import report, run, runs, strategies, train  # noqa: F401 - registers commands
 from parity.cli import risk as _risk  # noqa: F401 - registers `parity halt`, `parity risk`

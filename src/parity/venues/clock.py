@@ -31,7 +31,11 @@ def exchange_now(config: SessionConfig) -> Callable[[], dt.datetime]:
 
 def bar_filter(config: SessionConfig) -> Callable[[dt.datetime], bool]:
     """Whether a live bar (its naive exchange-time label) is traded in the run's session: a
-    regular-session run drops pre- and post-market bars as its backtest does."""
+    regular-session run drops pre- and post-market bars as its backtest does. Daily runs keep
+    every bar (a daily bar is labelled with its session's date, at midnight), as the backtest's
+    session filter does."""
+    if config.timeframe.is_daily:
+        return lambda _label: True
     return run_exchange(config).bar_filter(config.session or "regular")
 
 

@@ -12,7 +12,7 @@ from parity.errors import BrokerError
 
 @dataclass(frozen=True)
 class StreamBar:
-    """One bar as received; `start` is the naive America/New_York bar-start label."""
+    """One bar as received; `start` is the naive bar-start label in the exchange's zone."""
 
     symbol: str
     start: dt.datetime
@@ -53,7 +53,7 @@ class TradeEvent:
 
     event: str
     order: OrderSnapshot
-    timestamp: dt.datetime  # naive America/New_York
+    timestamp: dt.datetime  # naive, in the run exchange's zone
     price: float | None = None
     qty: float | None = None
 
@@ -70,7 +70,7 @@ class AccountInfo:
 
 @dataclass(frozen=True)
 class ClockInfo:
-    timestamp: dt.datetime  # naive America/New_York
+    timestamp: dt.datetime  # naive, in the run exchange's zone
     is_open: bool
     next_open: dt.datetime | None
     next_close: dt.datetime | None
