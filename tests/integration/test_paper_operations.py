@@ -316,6 +316,8 @@ def test_sigterm_stops_a_timed_local_run_gracefully(tmp_path: Path) -> None:
         "2013-10-04",
         "--to",
         "2013-10-04",
+        "--session",
+        "extended",  # pre-market: the first bar (08:28) is followed by a 52-minute gap
         "--runs-dir",
         str(tmp_path),
     )
