@@ -6,7 +6,9 @@ Text forms accepted on the command line and in run files:
 - commission: `0`, `0.005/share`, `0.1%`, `10bps`, `min=1` for a minimum per order, `max=20` for
   a cap per order, and `sell=0.1%` (or `sell=10bps`) for a percentage charged on sells only (a
   transaction tax such as India's STT, never capped), combined with commas: `0.005/share,min=1`,
-  or an Indian discount broker's `0.03%,max=20,sell=0.1%`.
+  or an Indian discount broker's `0.03%,max=20,sell=0.1%`. A crypto venue's maker/taker
+  schedule names both rates, `taker=0.25%,maker=0.15%`: limit orders pay the maker rate, every
+  other order the taker rate (a plain `0.25%` is both).
 - slippage: `0`, `0.05%` or `5bps` (a fraction of price), or `0.01/share` (a fixed amount per
   share), always against the trader.
 
@@ -30,16 +32,18 @@ class CostModel:
     """Commission and slippage. Fractions, not percents: 0.001 = 0.1 % = 10 bps."""
 
     commission_per_share: float = 0.0
-    commission_pct: float = 0.0
+    commission_pct: float = 0.0  # the taker's rate: every order but a limit order
     commission_min: float = 0.0
     commission_max: float = 0.0  # a cap per order on the commission above (0: none)
     commission_sell_pct: float = 0.0  # charged on the notional of sells only (a tax)
     slippage_pct: float = 0.0
     slippage_fixed: float = 0.0
+    # what a limit order pays (the maker's rate); None: `commission_pct`, as any order
+    commission_maker_pct: float | None = None
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
-            if not math.isfinite(value) or value < 0:
+            if value is not None and (not math.isfinite(value) or value < 0):
                 raise ConfigError(f"cost {name}={value} must be a non-negative number")
         if self.slippage_pct and self.slippage_fixed:
             raise ConfigError("slippage is either a percentage or a fixed amount, not both")
@@ -53,6 +57,12 @@ class CostModel:
     def frictionless(self) -> bool:
         return not any(vars(self).values())
 
+    @property
+    def maker_pct(self) -> float:
+        """The percentage a limit order pays (the taker's when no maker rate is set)."""
+        maker = self.commission_maker_pct
+        return self.commission_pct if maker is None else maker
+
     def commission(
         self,
         qty: float,
@@ -61,6 +71,7 @@ class CostModel:
         prior_qty: float = 0.0,
         prior_notional: float = 0.0,
         multiplier: float = 1.0,
+        maker: bool = False,
         sell: bool = False,
     ) -> float:
         """Commission for one fill of `qty` units at `price` of an order that had already filled
@@ -69,27 +80,30 @@ class CostModel:
         per order, not once per partial fill. With no prior fill it is the whole order's
         commission. The per-share rate is per unit (a contract for an option), the percentage
         is of the cash notional: `multiplier` is the instrument's (`Instrument.multiplier`, 100
-        for a US equity option, 1 for a share). The cap (`max=`) is per order like the minimum;
+        for a US equity option, 1 for a share). `maker`: a limit order's fill, which pays
+        `maker_pct` instead of `commission_pct`. The cap (`max=`) is per order like the minimum;
         a `sell` fill also pays `commission_sell_pct` of its own notional (uncapped)."""
         if not qty:
             return 0.0
+        rate = self.maker_pct if maker else self.commission_pct
         before_qty, before_notional = abs(prior_qty), abs(prior_notional)
-        after = self._owed(before_qty + abs(qty), (before_notional + abs(qty) * price) * multiplier)
-        fee = after - self._owed(before_qty, before_notional * multiplier)
+        notional = (before_notional + abs(qty) * price) * multiplier
+        after = self._owed(before_qty + abs(qty), notional, rate)
+        fee = after - self._owed(before_qty, before_notional * multiplier, rate)
         if sell:
             fee += abs(qty) * price * multiplier * self.commission_sell_pct
         return fee
 
-    def _owed(self, qty: float, notional: float) -> float:
+    def _owed(self, qty: float, notional: float, rate: float) -> float:
         if not qty:
             return 0.0
-        fee = max(
-            qty * self.commission_per_share + notional * self.commission_pct, self.commission_min
-        )
+        fee = max(qty * self.commission_per_share + notional * rate, self.commission_min)
         return min(fee, self.commission_max) if self.commission_max else fee
 
     def describe(self) -> dict[str, float]:
-        return dict(vars(self))
+        """The fields as the manifest keeps them (`commission_maker_pct` only when set, so runs
+        without a maker rate record what they always did)."""
+        return {name: value for name, value in vars(self).items() if value is not None}
 
 
 def _amount(term: str, what: str, example: str) -> float:
@@ -99,10 +113,19 @@ def _amount(term: str, what: str, example: str) -> float:
         raise ConfigError(f"{what} term {term!r} is not understood; e.g. {example}") from None
 
 
+def _rate(term: str, example: str) -> float:
+    """`0.15%` or `15bps` as a fraction."""
+    if term.endswith("%"):
+        return _amount(term[:-1], "commission", example) / 100.0
+    if term.endswith("bps"):
+        return _amount(term[:-3], "commission", example) / 10_000.0
+    raise ConfigError(f"commission rate {term!r} needs a unit; e.g. --commission {example}")
+
+
 def parse_commission(text: str) -> dict[str, float]:
     """`'0.005/share,min=1'` → `{'commission_per_share': 0.005, 'commission_min': 1.0, ...}`;
     `'0.03%,max=20,sell=0.1%'` → a 0.03 % commission capped at 20 per order, plus 0.1 % of
-    every sell's notional."""
+    every sell's notional; `'taker=0.25%,maker=0.15%'` → 0.25 %, and 0.15 % on limit orders."""
     example = (
         "--commission 0.005/share,min=1, --commission 0.03%,max=20,sell=0.1% or --commission 0"
     )
@@ -117,7 +140,10 @@ def parse_commission(text: str) -> dict[str, float]:
         term = raw.strip().lower().replace(" ", "")
         if not term:
             continue
-        if term.startswith("min="):
+        if term.startswith(("maker=", "taker=")):
+            field = "commission_maker_pct" if term.startswith("maker=") else "commission_pct"
+            out[field] = _rate(term[6:], "taker=0.25%,maker=0.15%")
+        elif term.startswith("min="):
             out["commission_min"] = _amount(term[4:].lstrip("$₹"), "commission", example)
         elif term.startswith("max="):
             out["commission_max"] = _amount(term[4:].lstrip("$₹"), "commission", example)

@@ -215,7 +215,13 @@ def test_run_backtest_without_arguments(tmp_path: Path, monkeypatch: pytest.Monk
     assert man["run_id"] == run_id
     assert man["mode"] == "backtest"
     assert man["strategy"]["name"] == "sma_cross"
-    assert man["params"] == {"sizing": "percent", "size": 0.95, "fast": 10, "slow": 30}
+    assert man["params"] == {
+        "sizing": "percent",
+        "size": 0.95,
+        "units": "auto",
+        "fast": 10,
+        "slow": 30,
+    }
     assert man["symbols"] == ["IBM"]
     assert man["timeframe"] == "1Day"
     assert man["data"]["source"] == "sample"
@@ -252,6 +258,7 @@ def test_run_backtest_named_strategy_and_params(tmp_path: Path) -> None:
     assert man["params"] == {
         "sizing": "fixed",
         "size": 50.0,
+        "units": "auto",
         "period": 10,
         "lower": 35.0,
         "upper": 70.0,

@@ -430,7 +430,48 @@ def test_sizing_modes(tmp_path: Path, sizing: str, size: float, expected: list[i
     assert fills["price"].tolist() == pytest.approx([100.0, 80.0])
     assert fills["bar"].tolist() == [2, 4]
     manifest = json.loads((result.run_dir / "manifest.json").read_text())
-    assert manifest["params"] == {"sizing": sizing, "size": size}
+    assert manifest["params"] == {"sizing": sizing, "size": size, "units": "auto"}
+
+
+@pytest.mark.parametrize(
+    ("units", "sizing", "expected"),
+    [
+        # fractional: 10000 * 0.5 / 100 = 50; then (5000 + 50 * 80) * 0.5 / 80 = 56.25 shares
+        ("fractional", "percent", [50.0, 56.25]),
+        # target, fractional: 56.25 minus the 50 held
+        ("fractional", "target", [50.0, 6.25]),
+    ],
+)
+def test_fractional_sizing(tmp_path: Path, units: str, sizing: str, expected: list[float]) -> None:
+    strategy_file = tmp_path / "two_entries.py"
+    strategy_file.write_text(TWO_ENTRIES)
+    data = write_bars(tmp_path / "S.csv", _sizing_bars())
+    params = {"sizing": sizing, "size": 0.5, "units": units}
+    result = backtest(tmp_path, data, strategy=f"{strategy_file}:TwoEntries", params=params)
+    fills = frame(result, "fills")
+    assert fills["qty"].tolist() == expected
+    value, cash = final_equity(result)
+    assert cash == pytest.approx(10_000 - 50 * 100 - (expected[1]) * 80, abs=1e-9)
+    assert value == pytest.approx(cash + sum(expected) * 80, abs=1e-9)
+
+
+def test_notional_orders_are_sized_at_the_fill_price(tmp_path: Path) -> None:
+    """`units=notional` sends dollars: the fill buys what they buy at the fill's price (nine
+    decimals, down), not what the decision bar's close would have bought."""
+    strategy_file = tmp_path / "two_entries.py"
+    strategy_file.write_text(TWO_ENTRIES)
+    bars = _sizing_bars()
+    bars[2] = (125, 126, 99, 120)  # the first fill opens at 125, the decision closed at 100
+    bars[4] = (75, 81, 74, 80)  # the second at 75 after a close of 80
+    data = write_bars(tmp_path / "S.csv", bars)
+    params = {"sizing": "percent", "size": 0.5, "units": "notional"}
+    result = backtest(tmp_path, data, strategy=f"{strategy_file}:TwoEntries", params=params)
+    fills = frame(result, "fills")
+    # $5,000 at 125 = 40; then equity 5000 + 40 * 80 = 8200, half of it, $4,100, at 75
+    assert fills["qty"].tolist() == [40.0, 54.666666666]
+    assert fills["price"].tolist() == [125.0, 75.0]
+    orders = frame(result, "orders")
+    assert orders["status"].tolist() == ["completed", "completed"]
 
 
 # ------------------------------------------------------------------------------------ shorting

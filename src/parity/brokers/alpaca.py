@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import backtrader as bt
 
-from parity.brokers.alpaca_orders import oco_request, refused_in, request_for
+from parity.brokers.alpaca_orders import oco_request, refused_in, request_for, resize
 from parity.brokers.core import WARM_UP, BrokerCore, OrderIds, settle
 from parity.brokers.valid import expiry
 from parity.errors import BrokerError
@@ -619,6 +619,8 @@ class AlpacaBroker(bt.BrokerBase):
             price = (average * snap.filled_qty - self._notional.get(cid, 0.0)) / increment
         self._filled[cid] = snap.filled_qty
         self._notional[cid] = self._notional.get(cid, 0.0) + increment * price
+        if order.info.get("notional") is not None and not order.executed.size:
+            resize(order, snap.qty or snap.filled_qty)  # what the dollars bought
         self._execute(order, increment, price, when, self._venue_fee(snap.id))
 
     def _venue_fee(self, venue_id: str) -> float:

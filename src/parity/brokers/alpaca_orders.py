@@ -14,6 +14,10 @@
 | `oco=` naming a stop placed first   | `oco`, the parity venue told its stop goes first   |
 | `valid=` (good till date)           | `gtc`, cancelled by parity when it expires         |
 | (none)                              | `ioc`, `fok`, `opg`: no Backtrader order has them   |
+| any order on a crypto pair          | `gtc` (Alpaca refuses `day`); Market/Limit/StopLimit |
+|                                     | simple orders only, others refused in both modes    |
+| Market with `notional=` dollars     | `market`, `day`, `notional` (sized at the fill)     |
+| a fractional size (US equity)       | Market only (`day`); other types refused            |
 
 A refusal is a `str`: the one-line reason the order is rejected with.
 """
@@ -29,6 +33,7 @@ import backtrader as bt
 
 from parity.brokers.valid import bar_period
 from parity.feeds.currency import is_us_listing
+from parity.instruments import instrument_for
 from parity.venues.types import OrderRequest
 
 # exectype → (Alpaca type, time in force) or the reason it is refused
@@ -84,10 +89,12 @@ def request_for(parent: bt.Order, group: list[bt.Order]) -> OrderRequest | str:
     row = ORDER_TYPES.get(parent.exectype, f"order type {order_name(parent)} is not supported")
     if isinstance(row, str):
         return row
-    late = late_close(parent)
+    late = late_close(parent) or venue_refusal(parent)
     if late is not None:
         return late
     kind, tif = row
+    if is_crypto(parent.data._name or ""):
+        tif = "gtc"  # Alpaca refuses day crypto orders; a market order fills at once anyway
     created = parent.created
     fields: dict[str, Any] = {}
     if kind == "trailing_stop":
@@ -112,10 +119,12 @@ def request_for(parent: bt.Order, group: list[bt.Order]) -> OrderRequest | str:
         return f"a {order_name(parent)} parent of child orders is not supported by Alpaca"
     if children:
         tif = "gtc"  # the legs inherit it: Backtrader's children are good till cancelled
+    notional = parent.info.get("notional")
     return OrderRequest(
         symbol=parent.data._name,
         side="buy" if parent.isbuy() else "sell",
         qty=abs(created.size),
+        notional=float(notional) if notional is not None else None,
         type=kind,
         time_in_force=tif,
         limit_price=created.pricelimit if kind == "stop_limit" else
@@ -154,6 +163,8 @@ def oco_request(limit: bt.Order, stop: bt.Order, client_order_id: str) -> OrderR
         return "oco= orders of different sizes are not supported by Alpaca's oco class"
     if limit.parent is not None or stop.parent is not None:
         return "oco= between bracket children is not supported by Alpaca"
+    if is_crypto(limit.data._name or ""):
+        return "Alpaca's crypto orders are simple orders: no bracket, oto or oco"
     return OrderRequest(
         symbol=limit.data._name,
         side="buy" if limit.isbuy() else "sell",
@@ -194,3 +205,57 @@ def refused_in(strategy: type) -> str | None:
                 if re.search(rf"\b{name}\b", code):
                     return f"{path}:{first + offset}: {reason}"
     return None
+
+
+# ----------------------------------------------------------------------- crypto and fractions
+CRYPTO_TYPES = (None, bt.Order.Market, bt.Order.Limit, bt.Order.StopLimit)
+
+
+def venue_refusal(order: bt.Order) -> str | None:
+    """Why Alpaca would refuse `order` for its instrument, checked in the backtest and in paper
+    alike: crypto pairs take Market, Limit and StopLimit simple orders (sent `gtc`: Alpaca
+    refuses `day` for crypto); fractional share quantities go on Market orders only (Alpaca
+    takes them on `day` orders, and parity sends every other type `gtc`); a `notional=` dollar
+    amount goes on a Market order only."""
+    notional = order.info.get("notional")
+    if notional is not None and not (
+        order.exectype in (None, bt.Order.Market) and order.parent is None
+    ):
+        return f"notional= is for Market orders only (Alpaca), not {order_name(order)}"
+    if notional is not None and not (isinstance(notional, int | float) and notional > 0):
+        return f"notional={notional!r} must be a positive dollar amount"
+    if is_crypto(order.data._name or ""):
+        if order.parent is not None or not order.transmit or order.info.get("oco_partner"):
+            return "Alpaca's crypto orders are simple orders: no bracket, oto or oco"
+        if order.exectype not in CRYPTO_TYPES:
+            return (
+                f"{order_name(order)} is not supported for crypto: Alpaca trades crypto with "
+                "Market, Limit and StopLimit orders"
+            )
+        return None
+    fractional = not float(abs(order.created.size)).is_integer()
+    if fractional and notional is None and order.exectype not in (None, bt.Order.Market):
+        return (
+            f"a fractional quantity ({abs(order.created.size):g}) on a {order_name(order)} "
+            "order: Alpaca takes fractional shares on day orders, and parity sends this type "
+            "gtc; use a Market order or whole shares"
+        )
+    return None
+
+
+def is_crypto(symbol: str) -> bool:
+    """Whether `symbol` is a crypto pair (`BTC/USD`)."""
+    return instrument_for(symbol).asset_class == "crypto"
+
+
+def resize(order: bt.Order, qty: float) -> None:
+    """Give a `notional=` order the quantity its fill bought (Alpaca sizes it at the fill)."""
+    size = qty if order.isbuy() else -qty
+    order.size = order.created.size = order.created.remsize = size
+    order.executed.remsize = size - order.executed.size
+
+
+def alpaca_rules(order: bt.Order) -> str | None:
+    """Why Alpaca would refuse `order` before it reaches the book (`late_close`, then
+    `venue_refusal`): the backtest applies the same rules, so both modes refuse alike."""
+    return late_close(order) or venue_refusal(order)

@@ -15,11 +15,11 @@ from typing import Any, Literal
 
 import backtrader as bt
 
-from parity.brokers.alpaca_orders import late_close
+from parity.brokers.alpaca_orders import alpaca_rules, resize
 from parity.brokers.core import OrderReview, would_short
 from parity.brokers.sim_timing import bar_milliseconds, bar_start, day_session_over, tick
 from parity.costs import CostModel
-from parity.engine.fills import Bar, FillModel
+from parity.engine.fills import Bar, FillModel, notional_quantity
 from parity.instruments import instrument_of
 
 
@@ -40,6 +40,7 @@ class ParityCommission(bt.CommInfoBase):
     )
     _base: ParityCommission | None = None  # set on a per-order view: the shared object
     _prior = (0.0, 0.0)  # a view's order: quantity and notional filled before
+    _maker = False  # a view's order is a limit order: it pays the maker's rate
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # params are taken by Backtrader
         super().__init__(*args, **kwargs)
@@ -69,6 +70,7 @@ class ParityCommission(bt.CommInfoBase):
         view._base = self
         done = order.executed
         view._prior = (abs(done.size), abs(done.size * done.price))
+        view._maker = order.exectype == bt.Order.Limit
         return view
 
     def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
@@ -81,6 +83,7 @@ class ParityCommission(bt.CommInfoBase):
             prior_notional=notional,
             multiplier=self.p.mult,
             sell=size < 0,
+            maker=self._maker,
         )
         if self._base is None:
             return fee
@@ -105,7 +108,10 @@ class SimBroker(bt.brokers.BackBroker):
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         if self.p.coc:  # a close fill is capped by the decision bar's range, not the next bar's
             order.addinfo(decision_high=order.data.high[0], decision_low=order.data.low[0])
-        reason = self.review.refusal(order, self, venue_rule=late_close)  # Alpaca's cut-off
+        if self._ocos.get(order.ref, order.ref) != order.ref:
+            order.addinfo(oco_partner=True)
+        # as the paper broker refuses it: Alpaca's cls cut-off, crypto and fractional rules
+        reason = self.review.refusal(order, self, venue_rule=alpaca_rules)
         if reason:
             return self._refuse(order, reason)
         return super().submit(order, check)
@@ -218,11 +224,22 @@ class SimBroker(bt.brokers.BackBroker):
                 math.nan,
             )
             price = fill.at_close(order.isbuy(), decision)
+            self._size_notional(order, price)
             self._execute(order, ago=0, price=price, dtcoc=order.created.dt)
             return
         if not self.p.coo and order.data.datetime[0] <= order.created.dt:
             return  # can only execute after creation time
-        self._execute(order, ago=0, price=fill.market(order.isbuy(), bar))
+        price = fill.market(order.isbuy(), bar)
+        self._size_notional(order, price)
+        self._execute(order, ago=0, price=price)
+
+    @staticmethod
+    def _size_notional(order: bt.Order, price: float) -> None:
+        """A `notional=` order buys what its dollars buy at its fill price (nine decimals,
+        down), as Alpaca and the local venue size it."""
+        notional = order.info.get("notional")
+        if notional is not None and not order.executed.size:
+            resize(order, notional_quantity(float(notional), price))
 
     def _expire(self, order: bt.Order) -> None:
         order.status = bt.Order.Expired

@@ -23,6 +23,23 @@ from parity.costs import CostModel
 from parity.errors import ConfigError
 from parity.instruments import Instrument
 
+QTY_DECIMALS = 9  # Alpaca's fractional quantities (shares and coins)
+
+
+def round_quantity(qty: float, step: float) -> float:
+    """`qty` rounded down to a multiple of `step` (1 for whole shares; 1e-9 for fractions,
+    Alpaca's nine decimals)."""
+    if step >= 1.0:
+        return float(math.floor(qty / step) * step)
+    scale = 10**QTY_DECIMALS
+    return int(qty * scale) / scale
+
+
+def notional_quantity(notional: float, price: float) -> float:
+    """The fractional quantity a dollar amount buys at `price`: nine decimals, rounded down, as
+    Alpaca sizes a `notional` order at its fill (the sim broker and the local venue alike)."""
+    return round_quantity(notional / price, 10.0**-QTY_DECIMALS)
+
 
 class Bar(NamedTuple):
     """One bar's prices and volume."""
@@ -161,10 +178,12 @@ class FillModel:
         prior_notional: float = 0.0,
         instrument: Instrument | None = None,
         sell: bool = False,
+        maker: bool = False,
     ) -> float:
         """The commission of one fill (`CostModel.commission`: the minimum and cap once per
         order, the sell-only charge on a `sell`), the percentage on the cash notional of
-        `instrument` (its multiplier; a share when None)."""
+        `instrument` (its multiplier; a share when None); `maker`: a limit order's fill, at
+        the maker's rate."""
         return self.costs.commission(
             qty,
             price,
@@ -172,4 +191,5 @@ class FillModel:
             prior_notional=prior_notional,
             multiplier=instrument.multiplier if instrument is not None else 1.0,
             sell=sell,
+            maker=maker,
         )

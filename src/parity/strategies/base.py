@@ -5,6 +5,11 @@ Sizing (the same three modes for every bundled strategy):
 - `percent`: spend `size` * equity / number of symbols per entry (0.95 keeps cash for costs);
 - `target`: bring the position to `size` * equity / number of symbols (net of what is held).
 
+Units (`units`): `auto` sizes in the instrument's quantity step (whole shares; coins of a crypto
+pair to nine decimals); `fractional` sizes shares to nine decimals too (Alpaca's fractional
+shares: market orders); `notional` sends the `percent`/`target` budget as dollars
+(`notional=`, a market order Alpaca and the backtest size at the fill price).
+
 Strategies never look at the mode they run in: the same class runs in backtest and paper.
 
 Per-symbol readiness: Backtrader calls `next()` only once every data feed has reached its
@@ -24,6 +29,8 @@ from typing import Any, ClassVar, Literal
 
 import backtrader as bt
 
+from parity.engine.fills import QTY_DECIMALS, notional_quantity, round_quantity
+from parity.instruments import instrument_for
 from parity.strategies.params import bt_params
 
 
@@ -33,12 +40,20 @@ class SizingParams:
 
     sizing: Literal["fixed", "percent", "target"] = "percent"
     size: float = 0.95
+    units: Literal["auto", "fractional", "notional"] = "auto"
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.size) or self.size <= 0:
             raise ValueError(f"size must be positive, got {self.size}")
-        if self.sizing == "fixed" and self.size != int(self.size):
-            raise ValueError(f"size must be a whole number of shares for sizing=fixed: {self.size}")
+        if self.sizing == "fixed" and self.units == "notional":
+            raise ValueError(
+                "units=notional spends a share of equity: use sizing=percent or sizing=target"
+            )
+        if self.sizing == "fixed" and self.units == "auto" and self.size != int(self.size):
+            raise ValueError(
+                f"size must be a whole number of shares for sizing=fixed: {self.size} "
+                "(or --param units=fractional)"
+            )
         if self.sizing in ("percent", "target") and self.size > 1.0:
             raise ValueError(
                 f"size is a fraction of equity for sizing={self.sizing}; use at most 1.0, "
@@ -89,22 +104,49 @@ class ParityStrategy(bt.Strategy):
         """True while an order on `data` is submitted but not yet filled, cancelled or rejected."""
         return self._pending.get(data._name, 0) > 0
 
-    def entry_size(self, data: bt.AbstractDataBase) -> int:
-        """Shares to buy now on `data` under the configured sizing (0 when nothing to do)."""
+    def quantity_step(self, data: bt.AbstractDataBase) -> float:
+        """The smallest quantity this strategy trades on `data`: the instrument's (a whole share;
+        1e-9 of a coin), or 1e-9 of a share with `units=fractional` or `notional`."""
+        if self.cfg.units != "auto":
+            return 10.0**-QTY_DECIMALS
+        return instrument_for(data._name or "").quantity_step
+
+    def entry_budget(self, data: bt.AbstractDataBase) -> float:
+        """Dollars to spend now on `data` under `percent`/`target` sizing (net of the value
+        held, for `target`)."""
+        budget = self.broker.getvalue() * self.cfg.size / len(self.datas)
+        if self.cfg.sizing == "target":
+            budget -= self.getposition(data).size * data.close[0]
+        return max(budget, 0.0)
+
+    def entry_size(self, data: bt.AbstractDataBase) -> float:
+        """Units to buy now on `data` under the configured sizing (0 when nothing to do): whole
+        shares, or fractions down to `quantity_step`."""
         cfg = self.cfg
         if cfg.sizing == "fixed":
-            return int(cfg.size)
+            return float(cfg.size) if cfg.units != "auto" else int(cfg.size)
         price = data.close[0]
         if not price > 0:
             return 0
+        step = self.quantity_step(data)
         budget = self.broker.getvalue() * cfg.size / len(self.datas)
-        shares = math.floor(budget / price)
+        units = round_quantity(budget / price, step)
         if cfg.sizing == "target":
-            shares -= int(self.getposition(data).size)
-        return max(shares, 0)
+            units = round_quantity(units - self.getposition(data).size, step)
+        units = max(units, 0)
+        return int(units) if step >= 1 else units
 
     def enter_long(self, data: bt.AbstractDataBase) -> bt.Order | None:
-        """Buy per the sizing rule; returns the order or None when the size rounds to zero."""
+        """Buy per the sizing rule; returns the order or None when the size rounds to zero.
+        With `units=notional` the order carries the dollars (`notional=`) and its size is an
+        estimate at the decision bar's close: the fill sizes it."""
+        if self.cfg.units == "notional":
+            dollars = round(self.entry_budget(data), 2)
+            price = data.close[0]
+            if not (dollars >= 1.0 and price > 0):  # Alpaca's smallest notional order is $1
+                return None
+            estimate = notional_quantity(dollars, price)
+            return self.buy(data=data, size=estimate, notional=dollars)
         size = self.entry_size(data)
         if size <= 0:
             return None

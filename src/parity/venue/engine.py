@@ -19,7 +19,7 @@ from typing import Any
 from parity.costs import CostModel
 from parity.engine.fills import Bar, FillModel
 from parity.instruments import instrument_for
-from parity.venue import ordertypes, timeinforce
+from parity.venue import crypto, ordertypes, timeinforce
 from parity.venue.assets import multiplier
 from parity.venue.clock import MarketCalendar
 from parity.venue.orders import (
@@ -181,11 +181,19 @@ class Engine:
         order_class = str(body.get("order_class") or "simple")
         if order_class not in ORDER_CLASSES:
             raise invalid(f"order_class {order_class!r} is not supported")
+        coin = crypto.refusal(symbol, tif, kind, order_class)
+        if coin is not None:
+            raise VenueError(422, *coin)
         refused = timeinforce.refusal(tif, kind, order_class, self.now, self.calendar)
         if refused is not None:
             raise invalid(refused)
         fractional = notional is not None or not float(qty or 0).is_integer()
-        if fractional and (tif != "day" or order_class != "simple" or kind == "trailing_stop"):
+        shares = not crypto.is_crypto(symbol)  # a coin is fractional in any time in force
+        if (
+            shares
+            and fractional
+            and (tif != "day" or order_class != "simple" or kind == "trailing_stop")
+        ):
             raise invalid("fractional orders must be simple DAY orders (not trailing stops)")
         if notional is not None and kind != "market":
             raise invalid("notional orders must be market orders")
@@ -446,7 +454,7 @@ class Engine:
                 "qty": qty,
                 "side": "sell",
                 "type": "market",
-                "time_in_force": "day",
+                "time_in_force": "gtc" if crypto.is_crypto(symbol) else "day",
             }
         )
 
@@ -570,13 +578,14 @@ class Engine:
 
     def _fill(self, order: Order, qty: float, price: float, when: datetime) -> None:
         instrument = instrument_for(order.symbol)
-        commission = self.fill.commission(  # the minimum once per order
+        commission = self.fill.commission(  # the minimum once per order; limits: maker
             qty,
             price,
             prior_qty=order.filled_qty,
             prior_notional=order.filled_notional,
             instrument=instrument,
             sell=order.side == "sell",
+            maker=order.type == "limit",
         )
         cash = qty * price * instrument.multiplier  # a premium is paid per contract x 100
         position = self.positions.get(order.symbol)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from parity.venue import crypto
 from parity.venue.assets import asset_class, multiplier
 from parity.venue.clock import MarketCalendar, rfc3339
 from parity.venue.orders import asset_id
@@ -16,6 +17,11 @@ if TYPE_CHECKING:
 
 ACCOUNT_ID = "5d1ba0b4-5c6b-4bd1-9a5e-2f0b7c3d9e01"
 EXCHANGE = "NYSE"
+
+
+def exchange(symbol: str) -> str:
+    """The Asset's exchange: `CRYPTO` for a pair, else the replay's NYSE."""
+    return "CRYPTO" if crypto.is_crypto(symbol) else EXCHANGE
 
 
 def decimal(value: float) -> str:
@@ -158,8 +164,8 @@ def position_json(engine: Engine, symbol: str) -> dict[str, Any]:
     held = engine.held_for_orders(symbol)
     return {
         "asset_id": asset_id(symbol),
-        "symbol": symbol,
-        "exchange": EXCHANGE,
+        "symbol": crypto.position_symbol(symbol),
+        "exchange": exchange(symbol),
         "asset_class": asset_class(symbol),
         "asset_marginable": False,
         "qty": decimal(position.qty),
@@ -183,7 +189,7 @@ def asset_json(symbol: str) -> dict[str, Any]:
     return {
         "id": asset_id(symbol),
         "class": asset_class(symbol),
-        "exchange": EXCHANGE,
+        "exchange": exchange(symbol),
         "symbol": symbol,
         "name": f"{symbol} (parity venue replay)",
         "status": "active",

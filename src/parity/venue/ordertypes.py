@@ -20,14 +20,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from parity.engine.fills import Bar
+from parity.engine.fills import Bar, notional_quantity
 from parity.venue.orders import Order, invalid
 from parity.venue.orders import number as _number
 
 if TYPE_CHECKING:
     from parity.engine.fills import FillModel
-
-QTY_DECIMALS = 9  # Alpaca's fractional quantities
 
 
 def number(body: Mapping[str, Any], key: str) -> float | None:
@@ -142,6 +140,6 @@ def exit_leg(parent: Order, body: Mapping[str, Any], *, held: bool) -> Order:
 
 
 def notional_qty(notional: float, price: float) -> float:
-    """The fractional quantity a dollar amount buys at `price` (Alpaca: 9 decimals, down)."""
-    scale = 10**QTY_DECIMALS
-    return int(notional / price * scale) / scale
+    """The fractional quantity a dollar amount buys at `price` (Alpaca: 9 decimals, down), as
+    the sim broker sizes it (`engine.fills.notional_quantity`)."""
+    return notional_quantity(notional, price)

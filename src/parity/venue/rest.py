@@ -13,8 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
+from parity.venue import crypto
 from parity.venue.absent import add_absent_routes
 from parity.venue.activities import add_activity_routes
+from parity.venue.assets import asset_class
 from parity.venue.configurations import add_configuration_routes
 from parity.venue.faults import REST_ERROR_BODIES, plan_from_json
 from parity.venue.models import (
@@ -33,7 +35,10 @@ from parity.venue.streams import STATE, keys_ok
 from parity.venue.watchlists import add_watchlist_routes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-STREAM_PATHS = frozenset({"/stream", "/v2/iex", "/v2/sip", "/v2/test", "/v2/delayed_sip"})
+CRYPTO_STREAM = "/v1beta3/crypto/us"  # alpaca-py's CryptoDataStream (CryptoFeed.US)
+STREAM_PATHS = frozenset(
+    {"/stream", "/v2/iex", "/v2/sip", "/v2/test", "/v2/delayed_sip", CRYPTO_STREAM}
+)
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
@@ -160,7 +165,9 @@ async def get_assets(request: web.Request) -> web.Response:
     status = request.query.get("status")
     if status not in (None, "", "active"):
         return _json([])
-    return _json([asset_json(s) for s in state.data.symbols])
+    wanted = request.query.get("asset_class")  # `us_equity` or `crypto` (GetAssetsRequest)
+    symbols = [s for s in state.data.symbols if not wanted or asset_class(s) == wanted]
+    return _json([asset_json(s) for s in symbols])
 
 
 async def get_asset(request: web.Request) -> web.Response:
@@ -259,13 +266,17 @@ async def get_positions(request: web.Request) -> web.Response:
 
 async def get_position(request: web.Request) -> web.Response:
     state = _state(request)
-    ref = request.match_info["symbol"]
-    symbol = next(
-        (s for s in state.engine.positions if ref.upper() == s or ref == asset_id(s)), None
-    )
+    symbol = _position_symbol(state, request.match_info["symbol"])
     if symbol is None:
         raise VenueError(404, 40410000, "position does not exist")
     return _json(position_json(state.engine, symbol))
+
+
+def _position_symbol(state: VenueState, ref: str) -> str | None:
+    """The held symbol `ref` names: the symbol, its asset id, or a pair without its slash."""
+    held = list(state.engine.positions)
+    by_id = next((s for s in held if ref == asset_id(s)), None)
+    return by_id or crypto.symbol_for_position(ref, held)
 
 
 def _float_query(request: web.Request, key: str) -> float | None:
@@ -281,9 +292,7 @@ def _float_query(request: web.Request, key: str) -> float | None:
 async def delete_position(request: web.Request) -> web.Response:
     state = _state(request)
     ref = request.match_info["symbol"]
-    symbol = next(
-        (s for s in state.engine.positions if ref.upper() == s or ref == asset_id(s)), ref
-    )
+    symbol = _position_symbol(state, ref) or ref
     order = state.engine.close_position(
         symbol, qty=_float_query(request, "qty"), percentage=_float_query(request, "percentage")
     )
@@ -413,7 +422,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/v2/clock", get_clock)
     r.add_get("/v2/calendar", get_calendar)
     r.add_get("/v2/assets", get_assets)
-    r.add_get("/v2/assets/{symbol}", get_asset)
+    r.add_get("/v2/assets/{symbol:.+}", get_asset)  # a pair's slash is not escaped
     r.add_get("/v2/orders", get_orders)
     r.add_post("/v2/orders", post_order)
     r.add_delete("/v2/orders", delete_orders)
@@ -423,11 +432,14 @@ def add_routes(app: web.Application) -> None:
     r.add_delete("/v2/orders/{order_id}", delete_order)
     r.add_get("/v2/positions", get_positions)
     r.add_delete("/v2/positions", delete_positions)
-    r.add_get("/v2/positions/{symbol}", get_position)
-    r.add_delete("/v2/positions/{symbol}", delete_position)
+    r.add_get("/v2/positions/{symbol:.+}", get_position)
+    r.add_delete("/v2/positions/{symbol:.+}", delete_position)
     r.add_get("/v2/stocks/bars", get_bars)
     r.add_get("/v2/stocks/bars/latest", get_latest_bars)
     r.add_get("/v2/stocks/{symbol}/bars", get_symbol_bars)
+    # crypto market data as alpaca-py's CryptoHistoricalDataClient asks for it (same bodies)
+    r.add_get(f"{CRYPTO_STREAM}/bars", get_bars)
+    r.add_get(f"{CRYPTO_STREAM}/latest/bars", get_latest_bars)
     add_configuration_routes(app)
     add_portfolio_routes(app)
     add_activity_routes(app)

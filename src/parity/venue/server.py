@@ -15,7 +15,13 @@ from parity.aiosite import START_TIMEOUT, SiteTimeout, ThreadedSite
 from parity.errors import BrokerError, ParityError
 from parity.venue.config import VenueConfig
 from parity.venue.persist import SavedVenue, VenueStore
-from parity.venue.rest import add_routes, auth_middleware, errors_middleware, faults_middleware
+from parity.venue.rest import (
+    CRYPTO_STREAM,
+    add_routes,
+    auth_middleware,
+    errors_middleware,
+    faults_middleware,
+)
 from parity.venue.state import VenueState
 from parity.venue.streams import STATE, data_stream, trading_stream
 
@@ -29,6 +35,7 @@ def build_app(state: VenueState) -> web.Application:
     app.router.add_get("/stream", trading_stream)
     for feed in ("iex", "sip", "test", "delayed_sip"):
         app.router.add_get(f"/v2/{feed}", data_stream)
+    app.router.add_get(CRYPTO_STREAM, data_stream)  # the same protocol, pairs for symbols
     add_routes(app)
     return app
 
@@ -144,6 +151,11 @@ class VenueServer:
     def data_stream_url(self) -> str:
         """`url_override` for `StockDataStream` (IEX path)."""
         return f"ws://{self.host}:{self._site.port}/v2/iex"
+
+    @property
+    def crypto_stream_url(self) -> str:
+        """`url_override` for `CryptoDataStream`."""
+        return f"ws://{self.host}:{self._site.port}{CRYPTO_STREAM}"
 
     # ------------------------------------------------------------------ state
     @property

@@ -160,6 +160,13 @@ async def get_snapshots(request: web.Request) -> web.Response:
     return web.json_response({s: v for s, v in out.items() if v is not None})
 
 
+async def get_crypto_snapshots(request: web.Request) -> web.Response:
+    """`/v1beta3/crypto/us/snapshots`: the same snapshots, under a `snapshots` key."""
+    state = request.app[STATE]
+    out = {s: snapshot_json(state, s) for s in _symbols(request)}
+    return web.json_response({"snapshots": {s: v for s, v in out.items() if v is not None}})
+
+
 def add_snapshot_routes(app: web.Application) -> None:
     """Register latest bar/trade/quote, trades, quotes and snapshot routes (static paths first,
     so `/v2/stocks/trades/latest` is never read as a symbol)."""
@@ -175,3 +182,10 @@ def add_snapshot_routes(app: web.Application) -> None:
     r.add_get("/v2/stocks/{symbol}/trades", get_trades)
     r.add_get("/v2/stocks/{symbol}/quotes", get_quotes)
     r.add_get("/v2/stocks/{symbol}/snapshot", get_snapshots)
+    # crypto pairs as alpaca-py's CryptoHistoricalDataClient asks (multi-symbol forms only)
+    crypto = "/v1beta3/crypto/us"
+    r.add_get(f"{crypto}/latest/trades", get_latest_trades)
+    r.add_get(f"{crypto}/latest/quotes", get_latest_quotes)
+    r.add_get(f"{crypto}/trades", get_trades)
+    r.add_get(f"{crypto}/quotes", get_quotes)
+    r.add_get(f"{crypto}/snapshots", get_crypto_snapshots)

@@ -112,6 +112,7 @@ class OrderRequest:
     order_class: str = "simple"
     trail_price: float | None = None
     trail_percent: float | None = None  # in percent, as Alpaca takes it (2.0 = 2 %)
+    notional: float | None = None  # a dollar amount instead of `qty` (a market order)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

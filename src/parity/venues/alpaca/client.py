@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 import requests
 
 from parity.errors import ConfigError
+from parity.instruments import instrument_for
+from parity.instruments.calendars import calendar_for
 from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
 from parity.venues.protocol import StreamState
 from parity.venues.types import (
@@ -53,8 +55,8 @@ def _f(value: Any) -> float | None:
 
 
 def _local(value: dt.datetime | None, zone: ZoneInfo = NY) -> dt.datetime | None:
-    """An Alpaca time (aware, or naive UTC) as naive wall-clock time in `zone`: the run's
-    exchange's, the convention of bar labels."""
+    """An aware (or naive UTC) time as naive wall-clock time in `zone` (the run's bar labels:
+    New York for US listings, UTC for crypto pairs)."""
     if value is None:
         return None
     if value.tzinfo is None:
@@ -62,12 +64,25 @@ def _local(value: dt.datetime | None, zone: ZoneInfo = NY) -> dt.datetime | None
     return value.astimezone(zone).replace(tzinfo=None)
 
 
+# the quote currencies of Alpaca's crypto pairs, to read a position's `BTCUSD` as `BTC/USD`
+# (Alpaca drops the slash there only; no library maps one form to the other)
+CRYPTO_QUOTES = ("USDT", "USDC", "USD", "BTC")
+
+
+def _pair(symbol: str, asset_class: str) -> str:
+    """`BTC/USD` for a crypto position reported as `BTCUSD`; other symbols unchanged."""
+    if asset_class != "crypto" or "/" in symbol:
+        return symbol
+    quote = next((q for q in CRYPTO_QUOTES if symbol.endswith(q) and len(symbol) > len(q)), None)
+    return f"{symbol[: -len(quote)]}/{quote}" if quote else symbol
+
+
 def _enum(value: Any) -> str:
     return str(getattr(value, "value", value) or "")
 
 
 def snapshot(order: Any, zone: ZoneInfo = NY) -> OrderSnapshot:
-    """alpaca-py `Order` → `OrderSnapshot` (times naive in `zone`)."""
+    """alpaca-py `Order` → `OrderSnapshot` (times as naive wall-clock times in `zone`)."""
     return OrderSnapshot(
         id=str(order.id),
         client_order_id=order.client_order_id,
@@ -122,6 +137,27 @@ class AlpacaStore:
         self._trade_handlers: list[Callable[[TradeEvent], None]] = []
         self._control = _ControlClient(self.endpoints.trading_url, credentials)
         self._watch = StreamWatch(on_stream_state)
+        self._crypto_data: Any = None
+        self.crypto = False  # the run trades crypto pairs: alpaca-py's crypto data clients
+        self._pairs: dict[str, str] = {}  # a crypto position's symbol (BTCUSD) -> its pair
+
+    def set_market(self, symbols: tuple[str, ...] | list[str], timezone: str | None = None) -> None:
+        """Trade `symbols`: crypto pairs take alpaca-py's crypto data clients
+        (`CryptoHistoricalDataClient`, `CryptoDataStream`), and times are naive in `timezone`
+        (the run's exchange's), else in the symbols' calendar's zone (UTC for crypto). Pairs and
+        shares in one run are an error (they trade on different calendars)."""
+        instruments = [instrument_for(symbol) for symbol in symbols]
+        coins = {i.asset_class == "crypto" for i in instruments}
+        if len(coins) > 1:
+            raise ConfigError(
+                f"symbols {', '.join(symbols)} mix crypto pairs and shares; run them separately"
+            )
+        self.crypto = coins == {True}
+        if timezone is None and instruments:
+            timezone = calendar_for(instruments[0]).timezone
+        if timezone is not None:
+            self.zone = ZoneInfo(timezone)
+        self._pairs = {i.symbol.replace("/", ""): i.symbol for i in instruments if "/" in i.symbol}
 
     def watch_streams(self, on_stream_state: StreamState | None) -> None:
         """Set the callback told of stream disconnects and reconnects (before `start_streams`)."""
@@ -133,7 +169,7 @@ class AlpacaStore:
         """Build the REST clients (no network yet)."""
         if self._trading is not None:
             return
-        from alpaca.data.historical import StockHistoricalDataClient
+        from alpaca.data.historical import CryptoHistoricalDataClient, StockHistoricalDataClient
         from alpaca.trading.client import TradingClient
 
         key, secret = self.credentials.key_id, self.credentials.secret_key
@@ -141,7 +177,10 @@ class AlpacaStore:
             key, secret, paper=True, url_override=self.endpoints.trading_url
         )
         self._data = StockHistoricalDataClient(key, secret, url_override=self.endpoints.data_url)
-        for client in (self._trading, self._data):
+        self._crypto_data = CryptoHistoricalDataClient(
+            key, secret, url_override=self.endpoints.data_url
+        )
+        for client in (self._trading, self._data, self._crypto_data):
             client._retry_wait = self.retry_wait  # alpaca-py's own 429/504 retry pause
 
     def start_streams(self) -> None:
@@ -149,13 +188,7 @@ class AlpacaStore:
         self.connect()
         key, secret = self.credentials.key_id, self.credentials.secret_key
         if self._bar_handlers and self._data_stream is None:
-            from alpaca.data.enums import DataFeed
-            from alpaca.data.live import StockDataStream
-
-            feed = DataFeed.SIP if self.endpoints.feed == "sip" else DataFeed.IEX
-            stream = StockDataStream(
-                key, secret, feed=feed, url_override=self.endpoints.data_stream_url
-            )
+            stream = self._market_stream(key, secret)
             self._tune(stream)
             stream.subscribe_bars(self._on_bar, *self._bar_handlers)
             self._data_stream = stream
@@ -181,6 +214,22 @@ class AlpacaStore:
         if not trading:
             self._trade_handlers.clear()
         self.start_streams()
+
+    def _market_stream(self, key: str, secret: str) -> Any:
+        """alpaca-py's data stream for the run: `CryptoDataStream` (US feed) for pairs, else
+        `StockDataStream` on the configured feed."""
+        if self.crypto:
+            from alpaca.data.enums import CryptoFeed
+            from alpaca.data.live import CryptoDataStream
+
+            return CryptoDataStream(
+                key, secret, feed=CryptoFeed.US, url_override=self.endpoints.crypto_stream_url
+            )
+        from alpaca.data.enums import DataFeed
+        from alpaca.data.live import StockDataStream
+
+        feed = DataFeed.SIP if self.endpoints.feed == "sip" else DataFeed.IEX
+        return StockDataStream(key, secret, feed=feed, url_override=self.endpoints.data_stream_url)
 
     def _tune(self, stream: Any) -> None:
         if self.reconnect_backoff is not None:
@@ -339,9 +388,11 @@ class AlpacaStore:
     def positions(self) -> dict[str, PositionInfo]:
         self.connect()
         rows = self._call("get positions", self._trading.get_all_positions)
-        return {
-            p.symbol: PositionInfo(p.symbol, float(p.qty), float(p.avg_entry_price)) for p in rows
-        }
+        out = {}
+        for p in rows:  # Alpaca reports a crypto position as BTCUSD: keyed by its pair
+            symbol = self._pairs.get(p.symbol) or _pair(p.symbol, _enum(p.asset_class))
+            out[symbol] = PositionInfo(symbol, float(p.qty), float(p.avg_entry_price))
+        return out
 
     def open_orders(self) -> list[OrderSnapshot]:
         from alpaca.trading.enums import QueryOrderStatus
@@ -354,8 +405,8 @@ class AlpacaStore:
 
     def order(self, order_id: str) -> OrderSnapshot:
         self.connect()
-        order = self._call("get order", lambda: self._trading.get_order_by_id(order_id))
-        return snapshot(order, self.zone)
+        found = self._call("get order", lambda: self._trading.get_order_by_id(order_id))
+        return snapshot(found, self.zone)
 
     def order_by_client_id(self, client_order_id: str) -> OrderSnapshot | None:
         self.connect()
@@ -449,9 +500,12 @@ class AlpacaStore:
 
     def close_position(self, symbol: str) -> OrderSnapshot | None:
         self.connect()
+        held = symbol.replace("/", "") if self.crypto else symbol  # Alpaca's position symbol
         try:
-            closed = self._call(f"close {symbol}", lambda: self._trading.close_position(symbol))
-            return snapshot(closed, self.zone)
+            return snapshot(
+                self._call(f"close {symbol}", lambda: self._trading.close_position(held)),
+                self.zone,
+            )
         except OrderRejected as exc:
             if exc.status == 404:
                 return None
@@ -460,20 +514,18 @@ class AlpacaStore:
     def history_bars(
         self, symbol: str, start: dt.datetime, end: dt.datetime | None = None
     ) -> list[StreamBar]:
-        """1-minute bars with start in [start, end) (naive times in the store's zone)."""
-        from alpaca.data.enums import DataFeed
-        from alpaca.data.requests import StockBarsRequest
+        """1-minute bars with start in [start, end) (naive times in the run's zone: New York,
+        or UTC for crypto, whose bars come from `CryptoHistoricalDataClient.get_crypto_bars`)."""
         from alpaca.data.timeframe import TimeFrame
 
         self.connect()
-        request = StockBarsRequest(
-            symbol_or_symbols=symbol,
-            timeframe=TimeFrame.Minute,
-            start=start.replace(tzinfo=self.zone).astimezone(UTC),
-            end=end.replace(tzinfo=self.zone).astimezone(UTC) if end else None,
-            feed=DataFeed.SIP if self.endpoints.feed == "sip" else DataFeed.IEX,
-        )
-        result = self._call(f"history {symbol}", lambda: self._data.get_stock_bars(request))
+        window = {
+            "symbol_or_symbols": symbol,
+            "timeframe": TimeFrame.Minute,
+            "start": start.replace(tzinfo=self.zone).astimezone(UTC),
+            "end": end.replace(tzinfo=self.zone).astimezone(UTC) if end else None,
+        }
+        result = self._call(f"history {symbol}", lambda: self._bars(window))
         rows = result.data.get(symbol, []) if hasattr(result, "data") else []
         now = time.time()
         bars = [
@@ -491,6 +543,18 @@ class AlpacaStore:
             for b in rows
         ]
         return [b for b in bars if end is None or b.start < end]
+
+    def _bars(self, window: dict[str, Any]) -> Any:
+        if self.crypto:
+            from alpaca.data.enums import CryptoFeed
+            from alpaca.data.requests import CryptoBarsRequest
+
+            return self._crypto_data.get_crypto_bars(CryptoBarsRequest(**window), CryptoFeed.US)
+        from alpaca.data.enums import DataFeed
+        from alpaca.data.requests import StockBarsRequest
+
+        feed = DataFeed.SIP if self.endpoints.feed == "sip" else DataFeed.IEX
+        return self._data.get_stock_bars(StockBarsRequest(**window, feed=feed))
 
     # ------------------------------------------------------------------ local venue control
 
@@ -613,9 +677,10 @@ def _order_request(request: OrderRequest) -> Any:
         TrailingStopOrderRequest,
     )
 
+    amount = {"notional": request.notional} if request.notional is not None else {}
     common: dict[str, Any] = {
         "symbol": request.symbol,
-        "qty": request.qty,
+        **(amount or {"qty": request.qty}),
         "side": OrderSide(request.side),
         "time_in_force": TimeInForce(request.time_in_force),
         "client_order_id": request.client_order_id,

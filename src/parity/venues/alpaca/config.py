@@ -4,11 +4,13 @@ environment variables itself)."""
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from parity.errors import ConfigError
 
+CRYPTO_STREAM_PATH = "/v1beta3/crypto/us"
 KEY_VARIABLES = (
     ("APCA_API_KEY_ID", "APCA_API_SECRET_KEY"),
     ("ALPACA_API_KEY", "ALPACA_SECRET_KEY"),
@@ -46,6 +48,15 @@ class AlpacaEndpoints:
     trading_stream_url: str | None = None
     data_stream_url: str | None = None
     feed: str = "iex"
+
+    @property
+    def crypto_stream_url(self) -> str | None:
+        """`CryptoDataStream`'s URL: the data stream's host at Alpaca's crypto path
+        (`/v1beta3/crypto/us`); None means Alpaca's own."""
+        if not self.data_stream_url:
+            return None
+        parts = urllib.parse.urlsplit(self.data_stream_url)
+        return urllib.parse.urlunsplit((parts.scheme, parts.netloc, CRYPTO_STREAM_PATH, "", ""))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AlpacaEndpoints:

@@ -51,6 +51,7 @@ class AlpacaVenue:
 
         try:
             store = client_from_env()
+            store.set_market(tuple(symbols))  # crypto pairs: the crypto client, UTC days
             first = dt.datetime.combine(start, dt.time())
             last = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
             for symbol in symbols:
@@ -68,6 +69,7 @@ class AlpacaVenue:
     def flatten_stopped(self, run_id: str, symbols: Sequence[str]) -> list[str] | None:
         """The run's open orders (by client order id prefix) cancelled, its symbols closed."""
         store = client_from_env()
+        store.set_market(tuple(symbols))
         lines = []
         try:
             for order in store.open_orders():

@@ -24,7 +24,7 @@ from parity.feeds.lockstep import Lockstep, LockstepMark
 from parity.venues.alpaca.client import AlpacaStore
 from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
 from parity.venues.alpaca.feed import AlpacaLiveFeed
-from parity.venues.clock import bar_filter, new_york_now, stale_seconds
+from parity.venues.clock import bar_filter, new_york_now, run_exchange, stale_seconds
 from parity.venues.protocol import (
     FeedState,
     Finished,
@@ -34,6 +34,12 @@ from parity.venues.protocol import (
     StreamState,
     VenueAccount,
 )
+
+
+def _zone_name(store: AlpacaStore) -> str:
+    """How the run's clock zone is named to the user (`New York`, `UTC`)."""
+    key = str(store.zone)
+    return "New York" if key == "America/New_York" else key
 
 
 class WallClock:
@@ -146,6 +152,7 @@ class AlpacaSession:
         """Account status, buying power, clock and every symbol; raises on a problem."""
         store = self.store
         self.notify = notify
+        self._set_market(config)
         account = store.account()
         clock = store.clock()
         if not self._found_out:
@@ -159,7 +166,7 @@ class AlpacaSession:
             f"{account.buying_power:,.2f} {account.currency}"
         )
         notify(
-            f"clock {clock.timestamp:%Y-%m-%d %H:%M} New York, market "
+            f"clock {clock.timestamp:%Y-%m-%d %H:%M} {_zone_name(store)}, market "
             f"{'open' if clock.is_open else 'closed'}"
             + (f", next open {clock.next_open:%Y-%m-%d %H:%M}" if clock.next_open else "")
         )
@@ -217,6 +224,7 @@ class AlpacaSession:
     ) -> bt.DataBase:
         """The live feed of `symbol`; a resumed run gives its resume point (`live_after`,
         `first_bar`: see `AlpacaLiveFeed`)."""
+        self._set_market(config)
         return AlpacaLiveFeed(  # type: ignore[call-arg]
             symbol=symbol,
             store=self.store,
@@ -233,6 +241,11 @@ class AlpacaSession:
             live_after=live_after,
             first_bar=first_bar,
         )
+
+    def _set_market(self, config: SessionConfig) -> None:
+        """The run's symbols and exchange set the client's data clients (crypto or stocks) and
+        the zone of its times."""
+        self.store.set_market(config.symbols, run_exchange(config).timezone)
 
     def watch_streams(self, on_state: StreamState) -> None:
         """`on_state(stream, state, reason)` on every stream disconnect and reconnect."""
