@@ -71,6 +71,7 @@ class SimBroker(bt.brokers.BackBroker):
 
     params = (("allow_short", False), ("fill", FillModel()))
     risk: Any = None  # a parity.risk.RiskGuard, set by the runner (None: no risk limits)
+    options: Any = None  # a parity.options.OptionsDesk, set by the runner (None: no options)
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         if not getattr(order.data, "bar_is_live", lambda: True)():
@@ -110,6 +111,35 @@ class SimBroker(bt.brokers.BackBroker):
             super().next()
         finally:
             self.positions.update(waiting)
+        if self.options is not None:  # option fills at this bar's open quotes, then its value
+            self.options.open_bar()
+            self._get_value()
+
+    # ------------------------------------------------------------------ the options desk's account
+    def _get_value(self, datas: Any = None, lever: bool = False) -> Any:
+        value = super()._get_value(datas=datas, lever=lever)
+        if datas is not None or self.options is None:
+            return value
+        marks = float(self.options.marked_value())  # open option positions at mid
+        self._value += marks
+        self._valuelever += marks
+        return value + marks
+
+    def refresh_value(self) -> None:
+        self._get_value()
+
+    def move_cash(self, amount: float) -> None:
+        """Premium, costs and settlements of the options desk: cash now (not at the next bar,
+        as Backtrader's `add_cash` does)."""
+        self.cash += amount
+
+    def shares(self, data: Any) -> float:
+        return float(self.getposition(data).size)
+
+    def deliver(self, data: Any, size: float, price: float) -> None:
+        """Shares delivered by exercise or assignment: `size` (+ received) at `price` (the strike);
+        the cash moves separately (`move_cash`)."""
+        self.getposition(data).update(size, price)
 
     _executing: bt.Order | None = None  # the order `_execute` is filling
 

@@ -9,6 +9,7 @@ received. The frames are exactly what the run artifacts hold (`equity.csv`, `ord
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from parity.feeds.bars import BarSeries
 from parity.feeds.loader import LoadedData, run_calendar
 from parity.journal.hook import OrderJournal
 from parity.journal.reader import integral
+from parity.options.desk import OptionsClose
+from parity.options.setup import OptionsResult, OptionsSetup
 from parity.risk.limits import RiskLimits
 from parity.risk.monitor import attach_guard
 from parity.risk.state import MemoryRiskStateStore, RiskStateStore
@@ -70,6 +73,7 @@ class RunResult:
     cash: float
     warmup: int
     warnings: tuple[str, ...] = field(default=())
+    options: OptionsResult | None = None  # a run with an options desk: its artifacts
 
     @property
     def returns(self) -> pd.Series:
@@ -97,12 +101,15 @@ def simulate(
     recording: Recording | None = None,
     volume_share: float = 1.0,
     latency_ms: int = 0,
+    options: OptionsSetup | None = None,
 ) -> RunResult:
     """Backtest `strategy` (a `backtrader.Strategy` class, or a name `parity strategies` lists)
     with `params` on `bars`, in memory. `costs` defaults to the backtest's default costs
     (`--commission 0 --slippage 5bps`); `preload=False` runs Backtrader bar by bar (as a live
     run does), with identical results; `volume_share` and `latency_ms` are the fill model's
-    partial fills and latency (`--volume-share`, `--latency`). Bad input raises a `ParityError`."""
+    partial fills and latency (`--volume-share`, `--latency`); `options` the options desk's setup
+(a strategy with `trades_options` gets the default one without it). Bad input raises a
+`ParityError`."""
     series = _series(bars)
     cls = resolve_strategy(strategy).cls if isinstance(strategy, str) else strategy
     if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
@@ -114,7 +121,7 @@ def simulate(
     costs = costs if costs is not None else cost_model(DEFAULT_COMMISSION, DEFAULT_SLIPPAGE)
     run = Simulation(
         series, cls, values, costs, cash, fill_at, allow_short, risk, risk_store,
-        volume_share=volume_share, latency_ms=latency_ms,
+        volume_share=volume_share, latency_ms=latency_ms, options=options,
     )  # fmt: skip
     recording = recording or Recording()
     try:
@@ -136,12 +143,14 @@ def simulate(
         ) from exc
     warmup = int(getattr(strat, "_minperiod", 1))
     recorder: Recorder = strat.analyzers.recorder
+    desk = getattr(strat.broker, "options", None)
+    option_result = OptionsResult.of(desk) if desk is not None else None
     daily = series[0].timeframe.is_daily
     equity = _equity(recorder.equity_frame(daily))
     orders, fills = _orders(recorder.orders_frame(daily)), _fills(recorder.fills_frame(daily))
     # Backtrader's lines and indicators hold reference cycles: release them before the metrics
     # so the result does not add to the run's peak memory
-    del strat, recorder, run
+    del strat, recorder, run, desk
     gc.collect()
     trades = round_trips(fills)
     # 252 sessions a year on an exchange, 365 days on a 24/7 calendar (the bars' calendar)
@@ -157,7 +166,11 @@ def simulate(
             f"{cls.__name__} needs {warmup} bars to warm up but the window has {len(equity)}; "
             "it made no decisions"
         )
-    return RunResult(equity, orders, fills, trades, metrics, cash, warmup, tuple(notes))
+    if option_result is not None:
+        metrics["options"] = option_result.metrics
+    return RunResult(
+        equity, orders, fills, trades, metrics, cash, warmup, tuple(notes), option_result
+    )
 
 
 def _series(bars: Bars) -> tuple[BarSeries, ...]:
@@ -213,6 +226,7 @@ class Simulation:
     names: tuple[str, ...] = ()  # the symbols of handed-over feeds
     volume_share: float = 1.0  # the fill model's partial fills (`FillModel`)
     latency_ms: int = 0
+    options: OptionsSetup | None = None  # the options desk (default for a strategy trading them)
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -241,9 +255,24 @@ class Simulation:
             volume_share=self.volume_share,
             latency_ms=self.latency_ms,
         )
+        setup = self.options
+        if setup is None and getattr(self.cls, "trades_options", False):
+            setup = OptionsSetup()
+        if setup is not None:
+            first = self.series[0] if self.series else None
+            symbols = self.symbols
+            cerebro.broker.options = setup.build(
+                symbols,
+                run_calendar(list(symbols)),
+                fill_at=self.fill_at,
+                daily=first.timeframe.is_daily if first is not None else True,
+                bar_period=dt.timedelta(seconds=first.timeframe.seconds if first else 86400),
+            )
         cerebro.addstrategy(self.cls, **self.params)
         if self.fill_at == "close":  # before the recorder: the bar's equity includes its fills
             cerebro.addanalyzer(CloseFills, _name="close_fills")
+        if setup is not None:  # the options desk's end of bar, also before the recorder
+            cerebro.addanalyzer(OptionsClose, _name="options_close")
         cerebro.addanalyzer(
             Recorder,
             _name="recorder",
