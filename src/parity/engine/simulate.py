@@ -257,7 +257,7 @@ class Simulation:
         )
         setup = self.options
         if setup is None and getattr(self.cls, "trades_options", False):
-            setup = OptionsSetup()
+            setup = OptionsSetup.for_strategy(self.cls)
         if setup is not None:
             first = self.series[0] if self.series else None
             symbols = self.symbols

@@ -5,6 +5,7 @@ calendar and bars (`build`); describing it (the manifest) does not."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from parity.options.book import Book
 from parity.options.chain import ChainSource
 from parity.options.costs import OptionCosts
 from parity.options.desk import DeskRules, OptionsDesk
+from parity.options.lifecycle import LifecycleRules
 from parity.options.model import ModelChain, ModelChainParams
 
 
@@ -26,6 +28,24 @@ class OptionsSetup:
     costs: OptionCosts = field(default_factory=OptionCosts)
     rules: DeskRules = field(default_factory=DeskRules)
     underlying: str | None = None  # None: the run's first symbol
+
+    @classmethod
+    def for_strategy(
+        cls, strategy: type, overrides: Mapping[str, Any] | None = None
+    ) -> OptionsSetup:
+        """The strategy's own chain defaults (`option_model`, e.g. a cash-settled index with a
+        lot size) with `overrides` on top: `model`, `costs` and `rules` field dicts, `quotes`,
+        `underlying`."""
+        given = dict(overrides or {})
+        model = replace(getattr(strategy, "option_model", ModelChainParams()), **given.get("model", {}))
+        costs = replace(OptionCosts(), **given.get("costs", {}))
+        lifecycle = replace(LifecycleRules(), **given.get("lifecycle", {}))
+        rules = DeskRules(lifecycle=lifecycle, **given.get("rules", {}))
+        quotes = given.get("quotes")
+        return cls(
+            model=model, quotes=Path(quotes) if quotes else None, costs=costs, rules=rules,
+            underlying=given.get("underlying") or getattr(strategy, "option_underlying", None),
+        )  # fmt: skip
 
     def with_iv_mult(self, value: float) -> OptionsSetup:
         return replace(self, model=replace(self.model, iv_mult=value))
