@@ -40,10 +40,15 @@ def bars(last_close: float, n: int = ENTRY + 3) -> BarSeries:
     closes[ENTRY] = last_close
     opens = [100.0, *closes[:-1]]
     frame = pd.DataFrame(
-        {"open": opens, "high": np.maximum(opens, closes) + 0.2, "low": np.minimum(opens, closes) - 0.2,
-         "close": closes, "volume": 1e6},
+        {
+            "open": opens,
+            "high": np.maximum(opens, closes) + 0.2,
+            "low": np.minimum(opens, closes) - 0.2,
+            "close": closes,
+            "volume": 1e6,
+        },
         index=pd.DatetimeIndex(pd.to_datetime(SESSIONS[:n]), name="datetime").as_unit("ns"),
-    )  # fmt: skip
+    )
     return BarSeries("SPY", frame, DAILY, "test")
 
 
@@ -60,15 +65,24 @@ class Scripted(OptionsStrategy):
         if len(data) != ENTRY:
             return
         quotes = self.options.chain(dte=(1, 1))
-        picked = [(nearest([q for q in quotes if q.contract.right == r], strike=k), ratio) for k, r, ratio in self.legs]
+        picked = [
+            (nearest([q for q in quotes if q.contract.right == r], strike=k), ratio)
+            for k, r, ratio in self.legs
+        ]
         self.options.combo(picked, self.qty, tag="test")
 
     def notify_combo(self, order: Any) -> None:
         type(self).log.append(("combo", order.status, order.reason))
 
 
-def _run(series: BarSeries, strategy: type = Scripted, *, cash: float = 100_000.0,
-         setup: OptionsSetup | None = None, preload: bool = True) -> Any:  # fmt: skip
+def _run(
+    series: BarSeries,
+    strategy: type = Scripted,
+    *,
+    cash: float = 100_000.0,
+    setup: OptionsSetup | None = None,
+    preload: bool = True,
+) -> Any:
     Scripted.log = []
     setup = setup or OptionsSetup(costs=OptionCosts(commission_per_contract=0.65, slippage=0.005))
     return simulate(series, strategy, {}, cash=cash, options=setup, preload=preload)
@@ -101,7 +115,9 @@ def test_put_credit_spread_held_to_expiry_ends_with_the_hand_computed_pnl() -> N
     assert round(result.equity["value"].iloc[-1] - 100_000, 2) == round(by_hand, 2)
     costs = result.metrics["options"]["costs"]
     assert costs["commission"] == 2.6 and costs["commission_per_contract"] == 0.65
-    assert costs["spread_cost"] == round(200 * ((short.ask - short.bid) / 2 + (long.ask - long.bid) / 2), 2)
+    assert costs["spread_cost"] == round(
+        200 * ((short.ask - short.bid) / 2 + (long.ask - long.bid) / 2), 2
+    )
 
 
 def test_in_the_money_short_put_is_assigned_and_the_shares_appear() -> None:
@@ -111,15 +127,21 @@ def test_in_the_money_short_put_is_assigned_and_the_shares_appear() -> None:
     premium = 2 * 100 * (short.bid * 0.995 - long.ask * 1.005) - 4 * 0.65
     fills = result.options.fills
     assigned = fills[fills["kind"] == "assignment"].iloc[0]
-    assert (assigned["symbol"], assigned["qty"], assigned["shares"]) == ("SPY240207P00098000", 2, 200)
+    assert (assigned["symbol"], assigned["qty"], assigned["shares"]) == (
+        "SPY240207P00098000",
+        2,
+        200,
+    )
     assert assigned["cash"] == -19_600.0
     assert list(fills["kind"]) == ["trade", "trade", "assignment", "expiry"]
     # the next bar's strategy sees 200 shares held and the cash paid for them
-    after = [row for row in Scripted.log if row[0] == "bar" and row[1] == ENTRY + 2][0]
+    after = next(row for row in Scripted.log if row[0] == "bar" and row[1] == ENTRY + 2)
     assert after[2] == 200
     assert round(after[3], 2) == round(100_000 + premium - 19_600, 2)
     # equity at the expiry close: the shares at the close, the premium kept
-    assert round(result.equity["value"].iloc[ENTRY] - 100_000, 2) == round(premium + 200 * (96 - 98), 2)
+    assert round(result.equity["value"].iloc[ENTRY] - 100_000, 2) == round(
+        premium + 200 * (96 - 98), 2
+    )
     assert round(result.options.trades["pnl"].iloc[0], 2) == round(premium + 200 * (96 - 98), 2)
 
 
@@ -177,14 +199,28 @@ def test_recorded_quotes_are_used_exactly(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("time,symbol,bid,ask\n2024-02-06,SPY240207P00098000,abc,0.4\n", "line 2, column bid: 'abc' is not a number"),
-        ("time,symbol,bid,ask\n2024-02-06,SPY 98 PUT,0.3,0.4\n", "line 2, column symbol: 'SPY 98 PUT' is not an OCC symbol"),
-        ("time,symbol,bid,ask\n2024-02-06,SPY240207P00098000,0.5,0.4\n", "line 2: bid 0.5 is above ask 0.4"),
-        ("time,symbol,bid,ask\nsoon,SPY240207P00098000,0.3,0.4\n", "line 2, column time: 'soon' is not a date"),
+        (
+            "time,symbol,bid,ask\n2024-02-06,SPY240207P00098000,abc,0.4\n",
+            "line 2, column bid: 'abc' is not a number",
+        ),
+        (
+            "time,symbol,bid,ask\n2024-02-06,SPY 98 PUT,0.3,0.4\n",
+            "line 2, column symbol: 'SPY 98 PUT' is not an OCC symbol",
+        ),
+        (
+            "time,symbol,bid,ask\n2024-02-06,SPY240207P00098000,0.5,0.4\n",
+            "line 2: bid 0.5 is above ask 0.4",
+        ),
+        (
+            "time,symbol,bid,ask\nsoon,SPY240207P00098000,0.3,0.4\n",
+            "line 2, column time: 'soon' is not a date",
+        ),
         ("time,symbol,ask\n2024-02-06,SPY240207P00098000,0.4\n", "no bid column"),
     ],
 )
-def test_bad_recorded_quotes_name_the_line_column_and_value(tmp_path: Path, text: str, message: str) -> None:
+def test_bad_recorded_quotes_name_the_line_column_and_value(
+    tmp_path: Path, text: str, message: str
+) -> None:
     path = tmp_path / "q.csv"
     path.write_text(text)
     with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -192,7 +228,15 @@ def test_bad_recorded_quotes_name_the_line_column_and_value(tmp_path: Path, text
 
 
 def test_put_credit_spread_is_identical_with_preload_on_and_off() -> None:
-    frame = session_bars(XNYS, dt.date(2023, 6, 1), dt.date(2023, 12, 29), DAILY, seed=3, price=470.0, volatility=0.008)
+    frame = session_bars(
+        XNYS,
+        dt.date(2023, 6, 1),
+        dt.date(2023, 12, 29),
+        DAILY,
+        seed=3,
+        price=470.0,
+        volatility=0.008,
+    )
     series = BarSeries("SPY", frame, DAILY, "synthetic")
     on = simulate(series, "put_credit_spread", {}, preload=True)
     off = simulate(series, "put_credit_spread", {}, preload=False)

@@ -1,5 +1,5 @@
-"""The model chain's prices and Greeks against an independent Black–Scholes–Merton (written here
-with scipy.stats.norm), put–call parity on the chain, contracts and their bad input."""
+"""The model chain's prices and Greeks against an independent Black-Scholes-Merton (written here
+with scipy.stats.norm), put-call parity on the chain, contracts and their bad input."""
 
 from __future__ import annotations
 
@@ -19,26 +19,40 @@ from parity.options.model import ModelChain, ModelChainParams, expiry_sessions
 from parity.options.pricing import bsm
 
 
-def independent(right: str, s: float, k: float, t: float, r: float, sigma: float, q: float) -> dict[str, float]:  # fmt: skip
+def independent(
+    right: str, s: float, k: float, t: float, r: float, sigma: float, q: float
+) -> dict[str, float]:
     d1 = (math.log(s / k) + (r - q + sigma**2 / 2) * t) / (sigma * math.sqrt(t))
     d2 = d1 - sigma * math.sqrt(t)
     if right == "call":
         price = s * math.exp(-q * t) * norm.cdf(d1) - k * math.exp(-r * t) * norm.cdf(d2)
         delta = math.exp(-q * t) * norm.cdf(d1)
-        theta = (-s * math.exp(-q * t) * norm.pdf(d1) * sigma / (2 * math.sqrt(t))
-                 - r * k * math.exp(-r * t) * norm.cdf(d2) + q * s * math.exp(-q * t) * norm.cdf(d1))  # fmt: skip
+        theta = (
+            -s * math.exp(-q * t) * norm.pdf(d1) * sigma / (2 * math.sqrt(t))
+            - r * k * math.exp(-r * t) * norm.cdf(d2)
+            + q * s * math.exp(-q * t) * norm.cdf(d1)
+        )
         rho = k * t * math.exp(-r * t) * norm.cdf(d2)
     else:
         price = k * math.exp(-r * t) * norm.cdf(-d2) - s * math.exp(-q * t) * norm.cdf(-d1)
         delta = -math.exp(-q * t) * norm.cdf(-d1)
-        theta = (-s * math.exp(-q * t) * norm.pdf(d1) * sigma / (2 * math.sqrt(t))
-                 + r * k * math.exp(-r * t) * norm.cdf(-d2) - q * s * math.exp(-q * t) * norm.cdf(-d1))  # fmt: skip
+        theta = (
+            -s * math.exp(-q * t) * norm.pdf(d1) * sigma / (2 * math.sqrt(t))
+            + r * k * math.exp(-r * t) * norm.cdf(-d2)
+            - q * s * math.exp(-q * t) * norm.cdf(-d1)
+        )
         rho = -k * t * math.exp(-r * t) * norm.cdf(-d2)
     gamma = math.exp(-q * t) * norm.pdf(d1) / (s * sigma * math.sqrt(t))
     vega = s * math.exp(-q * t) * norm.pdf(d1) * math.sqrt(t)
     # vollib's units: theta per calendar day, vega and rho per point
-    return {"price": price, "delta": delta, "gamma": gamma, "theta": theta / 365,
-            "vega": vega / 100, "rho": rho / 100}  # fmt: skip
+    return {
+        "price": price,
+        "delta": delta,
+        "gamma": gamma,
+        "theta": theta / 365,
+        "vega": vega / 100,
+        "rho": rho / 100,
+    }
 
 
 def test_prices_and_greeks_equal_an_independent_bsm_on_a_grid() -> None:
@@ -51,14 +65,24 @@ def test_prices_and_greeks_equal_an_independent_bsm_on_a_grid() -> None:
     ]
     s, r, q = 100.0, 0.045, 0.015
     priced = bsm(
-        np.array([g[0] == "call" for g in grid]), np.full(len(grid), s),
-        np.array([g[1] for g in grid]), np.array([g[2] for g in grid]), r,
-        np.array([g[3] for g in grid]), q,
-    )  # fmt: skip
+        np.array([g[0] == "call" for g in grid]),
+        np.full(len(grid), s),
+        np.array([g[1] for g in grid]),
+        np.array([g[2] for g in grid]),
+        r,
+        np.array([g[3] for g in grid]),
+        q,
+    )
     for i, (right, k, t, sigma) in enumerate(grid):
         want = independent(right, s, k, t, r, sigma, q)
         for name, value in want.items():
-            assert getattr(priced, name)[i] == pytest.approx(value, abs=1e-9), (name, right, k, t, sigma)
+            assert getattr(priced, name)[i] == pytest.approx(value, abs=1e-9), (
+                name,
+                right,
+                k,
+                t,
+                sigma,
+            )
 
 
 def _warm_chain(params: ModelChainParams | None = None) -> tuple[ModelChain, dt.datetime, float]:
@@ -70,9 +94,13 @@ def _warm_chain(params: ModelChainParams | None = None) -> tuple[ModelChain, dt.
 
 
 def test_model_quotes_are_bsm_at_the_stated_volatility_and_spread() -> None:
-    params = ModelChainParams(iv_mult=1.2, skew=-0.5, half_spread=0.04, rate=0.05, dividend_yield=0.01)
+    params = ModelChainParams(
+        iv_mult=1.2, skew=-0.5, half_spread=0.04, rate=0.05, dividend_yield=0.01
+    )
     chain, now, spot = _warm_chain(params)
-    contracts = chain.contracts(now, spot, right="put", max_dte=10, min_strike=spot - 10, max_strike=spot + 5)
+    contracts = chain.contracts(
+        now, spot, right="put", max_dte=10, min_strike=spot - 10, max_strike=spot + 5
+    )
     assert contracts
     sigma = chain.vol.sigma
     assert sigma is not None
@@ -84,8 +112,12 @@ def test_model_quotes_are_bsm_at_the_stated_volatility_and_spread() -> None:
         assert quote.iv == pytest.approx(vol, abs=1e-12)
         assert quote.delta == pytest.approx(want["delta"], abs=1e-9)
         half = max(0.01, 0.04 * want["price"])
-        assert quote.bid == pytest.approx(max(math.floor((want["price"] - half) / 0.01 + 1e-9) * 0.01, 0), abs=1e-9)
-        assert quote.ask == pytest.approx(math.ceil((want["price"] + half) / 0.01 - 1e-9) * 0.01, abs=1e-9)
+        assert quote.bid == pytest.approx(
+            max(math.floor((want["price"] - half) / 0.01 + 1e-9) * 0.01, 0), abs=1e-9
+        )
+        assert quote.ask == pytest.approx(
+            math.ceil((want["price"] + half) / 0.01 - 1e-9) * 0.01, abs=1e-9
+        )
 
 
 def test_put_call_parity_holds_on_the_model_chain() -> None:
@@ -111,16 +143,35 @@ def test_expiry_calendar_follows_the_exchange() -> None:
     daily = expiry_sessions(xnys, dt.date(2024, 1, 12), 7, "daily")
     assert dt.date(2024, 1, 15) not in daily  # Martin Luther King Jr. Day
     assert daily == [dt.date(2024, 1, d) for d in (12, 16, 17, 18, 19)]
-    assert expiry_sessions(xnys, dt.date(2024, 3, 25), 10, "weekly") == [dt.date(2024, 3, 28)]  # Good Friday
-    assert expiry_sessions(xnys, dt.date(2024, 1, 2), 60, "monthly") == [dt.date(2024, 1, 19), dt.date(2024, 2, 16)]
+    assert expiry_sessions(xnys, dt.date(2024, 3, 25), 10, "weekly") == [
+        dt.date(2024, 3, 28)
+    ]  # Good Friday
+    assert expiry_sessions(xnys, dt.date(2024, 1, 2), 60, "monthly") == [
+        dt.date(2024, 1, 19),
+        dt.date(2024, 2, 16),
+    ]
 
 
 def test_contracts_and_occ_symbols() -> None:
     assert occ_symbol("SPY", dt.date(2024, 1, 19), "put", 470) == "SPY240119P00470000"
     c = contract_from_occ("SPY240119P00470000")
-    assert (c.underlying, c.expiry, c.strike, c.right, c.multiplier) == ("SPY", dt.date(2024, 1, 19), 470.0, "put", 100.0)
+    assert (c.underlying, c.expiry, c.strike, c.right, c.multiplier) == (
+        "SPY",
+        dt.date(2024, 1, 19),
+        470.0,
+        "put",
+        100.0,
+    )
     assert (c.style, c.settlement) == ("american", "physical")
-    nifty = option_contract("NIFTY", dt.date(2024, 1, 25), "call", 21500, multiplier=50, style="european", settlement="cash")
+    nifty = option_contract(
+        "NIFTY",
+        dt.date(2024, 1, 25),
+        "call",
+        21500,
+        multiplier=50,
+        style="european",
+        settlement="cash",
+    )
     assert nifty.symbol == "NIFTY240125C21500000" and nifty.instrument.multiplier == 50
     assert nifty.intrinsic(21600) == 100 and nifty.intrinsic(21400) == 0
     with pytest.raises(ConfigError, match="not an OCC option symbol"):
@@ -137,8 +188,10 @@ def test_option_costs_and_their_text_forms() -> None:
     assert costs.fees(-2) == pytest.approx(2 * (0.02685 + 0.02) + 2 * 0.00279)
     assert costs.fees(2) == pytest.approx(2 * (0.02685 + 0.02))
     assert per_contract("0.65/contract") == 0.65 and per_contract("0") == 0.0
-    assert premium_fraction("0.5%") == pytest.approx(0.005) and premium_fraction("50bps") == pytest.approx(0.005)
-    with pytest.raises(ConfigError, match="--option-commission 0.65/contract"):
+    assert premium_fraction("0.5%") == pytest.approx(0.005) and premium_fraction(
+        "50bps"
+    ) == pytest.approx(0.005)
+    with pytest.raises(ConfigError, match=r"--option-commission 0\.65/contract"):
         per_contract("cheap")
     with pytest.raises(ConfigError, match="fraction of premium"):
         premium_fraction("0.01/share")

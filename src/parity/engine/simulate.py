@@ -104,12 +104,12 @@ def simulate(
     options: OptionsSetup | None = None,
 ) -> RunResult:
     """Backtest `strategy` (a `backtrader.Strategy` class, or a name `parity strategies` lists)
-    with `params` on `bars`, in memory. `costs` defaults to the backtest's default costs
-    (`--commission 0 --slippage 5bps`); `preload=False` runs Backtrader bar by bar (as a live
-    run does), with identical results; `volume_share` and `latency_ms` are the fill model's
-    partial fills and latency (`--volume-share`, `--latency`); `options` the options desk's setup
-(a strategy with `trades_options` gets the default one without it). Bad input raises a
-`ParityError`."""
+        with `params` on `bars`, in memory. `costs` defaults to the backtest's default costs
+        (`--commission 0 --slippage 5bps`); `preload=False` runs Backtrader bar by bar (as a live
+        run does), with identical results; `volume_share` and `latency_ms` are the fill model's
+        partial fills and latency (`--volume-share`, `--latency`); `options` the options desk's
+    setup    (a strategy with `trades_options` gets the default one without it). Bad input raises a
+    `ParityError`."""
     series = _series(bars)
     cls = resolve_strategy(strategy).cls if isinstance(strategy, str) else strategy
     if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):

@@ -74,10 +74,16 @@ class Book:
         for name in COSTS:
             group.costs[name] += getattr(fill, name)
         if fill.kind != "trade":
-            group.outcome = {
-                "expiry": "expired", "cash_settlement": "settled", "exercise": "exercised",
-                "assignment": "assigned",
-            }[fill.kind] if group.outcome in ("open", "expired") else group.outcome  # fmt: skip
+            group.outcome = (
+                {
+                    "expiry": "expired",
+                    "cash_settlement": "settled",
+                    "exercise": "exercised",
+                    "assignment": "assigned",
+                }[fill.kind]
+                if group.outcome in ("open", "expired")
+                else group.outcome
+            )
         if group.flat:
             group.closed = fill.time
             if group.outcome == "open":
@@ -90,12 +96,21 @@ class Book:
     def orders_frame(self) -> pd.DataFrame:
         rows = [
             {
-                "order": o.ref, "group": o.group, "tag": o.tag, "submitted_at": o.created,
-                "legs": o.describe_legs(), "qty": o.qty, "type": o.kind,
-                "credit": o.credit, "debit": o.debit, "tif": o.tif, "status": o.status,
-                "reason": o.reason, "filled_at": o.filled_at,
+                "order": o.ref,
+                "group": o.group,
+                "tag": o.tag,
+                "submitted_at": o.created,
+                "legs": o.describe_legs(),
+                "qty": o.qty,
+                "type": o.kind,
+                "credit": o.credit,
+                "debit": o.debit,
+                "tif": o.tif,
+                "status": o.status,
+                "reason": o.reason,
+                "filled_at": o.filled_at,
                 "net": None if o.net is None else round(o.net, 6),
-            }  # fmt: skip
+            }
             for o in self.orders
         ]
         return pd.DataFrame(rows, columns=_ORDER_COLUMNS)
@@ -108,11 +123,17 @@ class Book:
         for g in self.groups.values():
             rows.append(
                 {
-                    "group": g.id, "tag": g.tag, "opened": g.opened, "closed": g.closed,
-                    "legs": " ".join(g.seen), "contracts": g.contracts,
-                    "entry_net": g.entry_net, "outcome": g.outcome, "pnl": round(g.pnl, 6),
+                    "group": g.id,
+                    "tag": g.tag,
+                    "opened": g.opened,
+                    "closed": g.closed,
+                    "legs": " ".join(g.seen),
+                    "contracts": g.contracts,
+                    "entry_net": g.entry_net,
+                    "outcome": g.outcome,
+                    "pnl": round(g.pnl, 6),
                     **{k: round(v, 6) for k, v in g.costs.items()},
-                }  # fmt: skip
+                }
             )
         return pd.DataFrame(rows, columns=_TRADE_COLUMNS)
 
@@ -125,7 +146,10 @@ class Book:
         contracts = sum(abs(f.qty) for f in traded)
         totals = {name: round(sum(getattr(f, name) for f in traded), 2) for name in COSTS}
         total = round(sum(totals.values()), 2)
-        per = {f"{k}_per_contract": round(v / contracts, 4) if contracts else 0.0 for k, v in totals.items()}
+        per = {
+            f"{k}_per_contract": round(v / contracts, 4) if contracts else 0.0
+            for k, v in totals.items()
+        }
         closed = [g for g in self.groups.values() if g.closed is not None]
         wins = [g for g in closed if g.pnl > 0]
         return {
@@ -141,12 +165,66 @@ class Book:
         }
 
 
-_ORDER_COLUMNS = ["order", "group", "tag", "submitted_at", "legs", "qty", "type", "credit",
-                  "debit", "tif", "status", "reason", "filled_at", "net"]  # fmt: skip
-_FILL_COLUMNS = ["datetime", "kind", "order", "group", "leg", "symbol", "underlying", "expiry",
-                 "strike", "right", "qty", "price", "mid", "cash", "spread_cost", "slippage_cost",
-                 "commission", "fees", "shares", "underlying_price"]  # fmt: skip
-_TRADE_COLUMNS = ["group", "tag", "opened", "closed", "legs", "contracts", "entry_net", "outcome",
-                  "pnl", *COSTS]  # fmt: skip
-_GREEK_COLUMNS = ["datetime", "underlying_price", "contracts", "option_value", "delta", "gamma",
-                  "theta", "vega", "rho", "shares", "requirement"]  # fmt: skip
+_ORDER_COLUMNS = [
+    "order",
+    "group",
+    "tag",
+    "submitted_at",
+    "legs",
+    "qty",
+    "type",
+    "credit",
+    "debit",
+    "tif",
+    "status",
+    "reason",
+    "filled_at",
+    "net",
+]
+_FILL_COLUMNS = [
+    "datetime",
+    "kind",
+    "order",
+    "group",
+    "leg",
+    "symbol",
+    "underlying",
+    "expiry",
+    "strike",
+    "right",
+    "qty",
+    "price",
+    "mid",
+    "cash",
+    "spread_cost",
+    "slippage_cost",
+    "commission",
+    "fees",
+    "shares",
+    "underlying_price",
+]
+_TRADE_COLUMNS = [
+    "group",
+    "tag",
+    "opened",
+    "closed",
+    "legs",
+    "contracts",
+    "entry_net",
+    "outcome",
+    "pnl",
+    *COSTS,
+]
+_GREEK_COLUMNS = [
+    "datetime",
+    "underlying_price",
+    "contracts",
+    "option_value",
+    "delta",
+    "gamma",
+    "theta",
+    "vega",
+    "rho",
+    "shares",
+    "requirement",
+]

@@ -57,11 +57,21 @@ class Quote:
     def row(self) -> dict[str, Any]:
         c = self.contract
         return {
-            "symbol": c.symbol, "expiry": c.expiry, "right": c.right, "strike": c.strike,
-            "bid": self.bid, "ask": self.ask, "mid": round(self.mid, 6), "iv": self.iv,
-            "delta": self.delta, "gamma": self.gamma, "theta": self.theta, "vega": self.vega,
-            "rho": self.rho, "underlying": self.underlying_price,
-        }  # fmt: skip
+            "symbol": c.symbol,
+            "expiry": c.expiry,
+            "right": c.right,
+            "strike": c.strike,
+            "bid": self.bid,
+            "ask": self.ask,
+            "mid": round(self.mid, 6),
+            "iv": self.iv,
+            "delta": self.delta,
+            "gamma": self.gamma,
+            "theta": self.theta,
+            "vega": self.vega,
+            "rho": self.rho,
+            "underlying": self.underlying_price,
+        }
 
 
 def quotes_frame(quotes: Sequence[Quote]) -> pd.DataFrame:
@@ -125,9 +135,14 @@ class ChainQuery:
         if mhi is not None:
             hi = mhi * spot if hi is None else min(hi, mhi * spot)
         listed = source.contracts(
-            now, spot, right=self.right, min_dte=self.dte[0], max_dte=self.dte[1],
-            min_strike=lo, max_strike=hi,
-        )  # fmt: skip
+            now,
+            spot,
+            right=self.right,
+            min_dte=self.dte[0],
+            max_dte=self.dte[1],
+            min_strike=lo,
+            max_strike=hi,
+        )
         found = [q for q in source.quotes(listed, now, spot) if q is not None]
         if self.delta is not None:
             dlo, dhi = self.delta
@@ -135,7 +150,9 @@ class ChainQuery:
         return found
 
 
-def nearest(quotes: Sequence[Quote], *, strike: float | None = None, delta: float | None = None) -> Quote | None:  # fmt: skip
+def nearest(
+    quotes: Sequence[Quote], *, strike: float | None = None, delta: float | None = None
+) -> Quote | None:
     """The quote whose strike (or signed delta) is closest to the one given; ties to the lower
     strike. None when `quotes` is empty."""
     if not quotes:

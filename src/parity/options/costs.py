@@ -50,7 +50,9 @@ class OptionCosts:
             return 0.0
         n = abs(contracts)
         sold = n if contracts < 0 else 0
-        return n * (self.orf_per_contract + self.occ_per_contract) + sold * self.taf_per_contract_sold
+        return (
+            n * (self.orf_per_contract + self.occ_per_contract) + sold * self.taf_per_contract_sold
+        )
 
     def describe(self) -> dict[str, Any]:
         return dict(vars(self))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import backtrader as bt
@@ -47,7 +47,7 @@ class OptionAccount(Protocol):
 @dataclass(frozen=True, kw_only=True)
 class DeskRules:
     allow_naked_options: bool = False
-    lifecycle: LifecycleRules = LifecycleRules()
+    lifecycle: LifecycleRules = field(default_factory=LifecycleRules)
 
     def describe(self) -> dict[str, Any]:
         return {"allow_naked_options": self.allow_naked_options, **self.lifecycle.describe()}
@@ -105,7 +105,11 @@ class OptionsDesk:
         label = self._label()
         if self.daily:
             day = label.date()
-            return session_open(self.calendar, day) if which == "open" else session_close(self.calendar, day)
+            return (
+                session_open(self.calendar, day)
+                if which == "open"
+                else session_close(self.calendar, day)
+            )
         return label if which == "open" else label + self.bar_period
 
     def _session_over(self) -> bool:
@@ -160,10 +164,14 @@ class OptionsDesk:
         return self.source.quotes([contract], self.now(), float(self._data.close[0]))[0]
 
     # ------------------------------------------------------------------ strategy API: orders
-    def buy(self, contract: OptionContract, qty: int = 1, *, limit: float | None = None, tag: str = "") -> OptionOrder:
+    def buy(
+        self, contract: OptionContract, qty: int = 1, *, limit: float | None = None, tag: str = ""
+    ) -> OptionOrder:
         return self.combo([(contract, 1)], qty, debit=limit, tag=tag)
 
-    def sell(self, contract: OptionContract, qty: int = 1, *, limit: float | None = None, tag: str = "") -> OptionOrder:
+    def sell(
+        self, contract: OptionContract, qty: int = 1, *, limit: float | None = None, tag: str = ""
+    ) -> OptionOrder:
         return self.combo([(contract, -1)], qty, credit=limit, tag=tag)
 
     def combo(
@@ -191,9 +199,16 @@ class OptionsDesk:
         else:
             gid = group
         order = OptionOrder(
-            self._refs, tuple(Leg(c, r) for c, r in pairs), qty, self.now(), credit=credit,
-            debit=debit, tif=tif, group=gid, tag=tag,
-        )  # fmt: skip
+            self._refs,
+            tuple(Leg(c, r) for c, r in pairs),
+            qty,
+            self.now(),
+            credit=credit,
+            debit=debit,
+            tif=tif,
+            group=gid,
+            tag=tag,
+        )
         self.book.orders.append(order)
         reason = self._check_buying_power(order)
         if reason:
@@ -203,14 +218,22 @@ class OptionsDesk:
             self._notify(order)
         return order
 
-    def close(self, group: int, *, credit: float | None = None, debit: float | None = None, tag: str = "") -> OptionOrder | None:
+    def close(
+        self, group: int, *, credit: float | None = None, debit: float | None = None, tag: str = ""
+    ) -> OptionOrder | None:
         """Submit the order that flattens `group`'s open legs (None when it is flat)."""
         legs = [(c, -q) for c, q in self.book.groups[group].legs.items() if q]
         if not legs:
             return None
         unit = _gcd([abs(q) for _, q in legs])
-        return self.combo([(c, q // unit) for c, q in legs], unit, credit=credit, debit=debit,
-                          group=group, tag=tag or self.book.groups[group].tag)  # fmt: skip
+        return self.combo(
+            [(c, q // unit) for c, q in legs],
+            unit,
+            credit=credit,
+            debit=debit,
+            group=group,
+            tag=tag or self.book.groups[group].tag,
+        )
 
     def cancel(self, order: OptionOrder) -> None:
         if order.alive:
@@ -257,8 +280,9 @@ class OptionsDesk:
 
     def requirement(self) -> float:
         spot = float(self._data.close[0])
-        return requirement(self.book.positions, self._shares(), spot, allow_naked=True,
-                           marks=self.book.marks).amount  # fmt: skip
+        return requirement(
+            self.book.positions, self._shares(), spot, allow_naked=True, marks=self.book.marks
+        ).amount
 
     def _shares(self) -> float:
         return self._account.shares(self._data) if self._account is not None else 0.0
@@ -268,7 +292,9 @@ class OptionsDesk:
         assert self._account is not None
         now, spot = self.now(), float(self._data.close[0])
         quotes = self.source.quotes([leg.contract for leg in order.legs], now, spot)
-        missing = [leg.contract.symbol for leg, q in zip(order.legs, quotes, strict=True) if q is None]
+        missing = [
+            leg.contract.symbol for leg, q in zip(order.legs, quotes, strict=True) if q is None
+        ]
         if missing:
             return f"no quote for {', '.join(missing)} at {now:%Y-%m-%d %H:%M}"
         after = dict(self.book.positions)
@@ -310,7 +336,15 @@ class OptionsDesk:
                 continue
             self._fill(order, now, spot, quotes, prices, net)  # type: ignore[arg-type]
 
-    def _fill(self, order: OptionOrder, now: dt.datetime, spot: float, quotes: Sequence[Quote], prices: Sequence[float], net: float) -> None:  # fmt: skip
+    def _fill(
+        self,
+        order: OptionOrder,
+        now: dt.datetime,
+        spot: float,
+        quotes: Sequence[Quote],
+        prices: Sequence[float],
+        net: float,
+    ) -> None:
         assert self._account is not None
         group = self.book.group(order.group, now, order.tag)
         if group.entry_net is None:
@@ -323,10 +357,22 @@ class OptionsDesk:
             commission, fees = self.costs.commission(n, price), self.costs.fees(n)
             cash = -n * m * price - commission - fees
             fill = OptionFill(
-                now, "trade", order.ref, order.group, i, leg.contract, n, round(price, 6),
-                quote.mid, cash, abs(n) * m * abs(touch - quote.mid), abs(n) * m * abs(price - touch),
-                commission, fees, underlying_price=spot,
-            )  # fmt: skip
+                now,
+                "trade",
+                order.ref,
+                order.group,
+                i,
+                leg.contract,
+                n,
+                round(price, 6),
+                quote.mid,
+                cash,
+                abs(n) * m * abs(touch - quote.mid),
+                abs(n) * m * abs(price - touch),
+                commission,
+                fees,
+                underlying_price=spot,
+            )
             self._account.move_cash(cash)
             self.book.apply(fill)
             self.book.marks[leg.contract] = quote.mid
@@ -341,7 +387,9 @@ class OptionsDesk:
         day = now.date()
         held = list(self.book.positions.items())
         quotes = self.source.quotes([c for c, _ in held], now, spot) if held else []
-        marks = {c: (q.mid if q is not None else None) for (c, _), q in zip(held, quotes, strict=True)}
+        marks = {
+            c: (q.mid if q is not None else None) for (c, _), q in zip(held, quotes, strict=True)
+        }
         for event in settle(self.book, day, now, spot, marks, self.rules.lifecycle):
             self._account.move_cash(event.cash)
             if event.shares:
@@ -356,15 +404,21 @@ class OptionsDesk:
             if quote is not None:
                 self.book.marks[contract] = quote.mid
         if self._session_over() or held:
-            greeks = self.greeks() if held or self._shares() else dict.fromkeys(("delta", "gamma", "theta", "vega", "rho"), 0.0)  # fmt: skip
+            greeks = (
+                self.greeks()
+                if held or self._shares()
+                else dict.fromkeys(("delta", "gamma", "theta", "vega", "rho"), 0.0)
+            )
             self.book.greeks.append(
                 {
-                    "datetime": pd.Timestamp(now), "underlying_price": spot,
+                    "datetime": pd.Timestamp(now),
+                    "underlying_price": spot,
                     "contracts": sum(abs(q) for _, q in held),
                     "option_value": round(self.book.marked_value(), 6),
                     **{k: round(v, 6) for k, v in greeks.items()},
-                    "shares": self._shares(), "requirement": round(self.requirement(), 6),
-                }  # fmt: skip
+                    "shares": self._shares(),
+                    "requirement": round(self.requirement(), 6),
+                }
             )
 
     def marked_value(self) -> float:
@@ -389,11 +443,13 @@ class OptionsDesk:
     # ------------------------------------------------------------------ manifest
     def describe(self) -> dict[str, Any]:
         return {
-            "chain": self.source.describe(), "costs": self.costs.describe(),
-            "rules": self.rules.describe(), "fill_at": self.fill_at,
+            "chain": self.source.describe(),
+            "costs": self.costs.describe(),
+            "rules": self.rules.describe(),
+            "fill_at": self.fill_at,
             "quotes": "orders fill at the next quote after submission (the bar's open with "
-                      "fill_at=open, its close with fill_at=close); positions mark at mid",
-        }  # fmt: skip
+            "fill_at=open, its close with fill_at=close); positions mark at mid",
+        }
 
     def summary(self) -> tuple[str, ...]:
         return (self.source.summary(), self.costs.summary(), self.rules.lifecycle.summary())

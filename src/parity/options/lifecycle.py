@@ -103,10 +103,31 @@ def _early(
 
 
 def _event(
-    now: dt.datetime, kind: Any, gid: int, contract: OptionContract, qty: int, price: float,
-    cash: float, shares: float, spot: float,
-) -> OptionFill:  # fmt: skip
+    now: dt.datetime,
+    kind: Any,
+    gid: int,
+    contract: OptionContract,
+    qty: int,
+    price: float,
+    cash: float,
+    shares: float,
+    spot: float,
+) -> OptionFill:
     return OptionFill(
-        now, kind, 0, gid, 0, contract, qty, price, 0.0, cash, 0.0, 0.0, 0.0, 0.0,
-        shares=shares, underlying_price=spot,
-    )  # fmt: skip
+        now,
+        kind,
+        0,
+        gid,
+        0,
+        contract,
+        qty,
+        price,
+        0.0,
+        cash,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        shares=shares,
+        underlying_price=spot,
+    )

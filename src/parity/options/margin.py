@@ -65,10 +65,11 @@ def requirement(
         if not allow_naked:
             names = ", ".join(sorted(c.symbol for c, _ in naked_contracts))
             return Requirement(
-                total, naked_units,
+                total,
+                naked_units,
                 f"naked short call {names} is not allowed (cover it with shares, buy a higher "
                 "call, or set allow_naked_options)",
-            )  # fmt: skip
+            )
         for contract, units in naked_contracts:
             share = min(units, naked_units)
             naked_units -= share

@@ -7,7 +7,7 @@ parameter (`ModelChainParams`) that the manifest records and the run summary pri
 - strikes: every `strike_step` within `strike_range` (a fraction) of the spot;
 - volatility: EWMA(`ewma_decay`) or GARCH(1,1) of close-to-close returns, times `iv_mult` (implied
   over realised), plus `skew` x ln(K/S), floored at `min_vol`;
-- prices: Black–Scholes–Merton at `rate` and `dividend_yield` (American contracts as European);
+- prices: Black-Scholes-Merton at `rate` and `dividend_yield` (American contracts as European);
 - bid/ask: mid -/+ max(`tick`, `half_spread` x mid), rounded outward to the tick, bid >= 0.
 """
 
@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from parity.errors import ConfigError
 from parity.instruments import OptionRight
@@ -57,14 +56,25 @@ class ModelChainParams:
     settlement: Settlement = "physical"
 
     def __post_init__(self) -> None:
-        positive = ("ewma_decay", "iv_mult", "min_vol", "tick", "strike_step", "strike_range",
-                    "multiplier")  # fmt: skip
+        positive = (
+            "ewma_decay",
+            "iv_mult",
+            "min_vol",
+            "tick",
+            "strike_step",
+            "strike_range",
+            "multiplier",
+        )
         for name in positive:
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
-                raise ConfigError(f"option model {name}={value} must be positive, e.g. --iv-mult 1.1")
+                raise ConfigError(
+                    f"option model {name}={value} must be positive, e.g. --iv-mult 1.1"
+                )
         if not 0 < self.ewma_decay < 1:
-            raise ConfigError(f"option model ewma_decay={self.ewma_decay} must be in (0, 1), e.g. 0.94")
+            raise ConfigError(
+                f"option model ewma_decay={self.ewma_decay} must be in (0, 1), e.g. 0.94"
+            )
         if self.half_spread < 0 or self.max_dte < 0 or self.vol_warmup < 2:
             raise ConfigError(
                 "option model half_spread and max_dte must be >= 0 and vol_warmup >= 2 "
@@ -106,7 +116,9 @@ def expiry_sessions(
     for year, month in sorted({(d.year, d.month) for d in days}):
         first = dt.date(year, month, 1)
         third_friday = first + dt.timedelta(days=(4 - first.weekday()) % 7 + 14)
-        on_or_before = [d for d in days if d.year == year and d.month == month and d <= third_friday]
+        on_or_before = [
+            d for d in days if d.year == year and d.month == month and d <= third_friday
+        ]
         if on_or_before and (third_friday - on_or_before[-1]).days < 7:
             out.append(on_or_before[-1])
     return out
@@ -151,9 +163,16 @@ class ModelChain:
         if found is None:
             p = self.params
             found = option_contract(
-                self.underlying, expiry, right, strike, multiplier=p.multiplier, style=p.style,
-                settlement=p.settlement, currency=self.currency, tick_size=p.tick,
-            )  # fmt: skip
+                self.underlying,
+                expiry,
+                right,
+                strike,
+                multiplier=p.multiplier,
+                style=p.style,
+                settlement=p.settlement,
+                currency=self.currency,
+                tick_size=p.tick,
+            )
             self._contracts[key] = found
         return found
 
@@ -185,7 +204,7 @@ class ModelChain:
             lo = max(lo, math.ceil(min_strike / step - 1e-9) * step)
         if max_strike is not None:
             hi = min(hi, math.floor(max_strike / step + 1e-9) * step)
-        count = int(round((hi - lo) / step)) + 1
+        count = round((hi - lo) / step) + 1
         strikes = [round(lo + i * step, 6) for i in range(max(count, 0))]
         rights: tuple[OptionRight, ...] = (right,) if right else ("call", "put")
         return [self.contract(e, r, k) for e in expiries for r in rights for k in strikes if k > 0]
@@ -214,8 +233,9 @@ class ModelChain:
         strike = np.array([c.strike for c in contracts], dtype=float)
         is_call = np.array([c.right == "call" for c in contracts])
         vols = np.maximum(sigma + p.skew * np.log(strike / spot), p.min_vol)
-        priced = bsm(is_call, np.full(len(strike), spot), strike, years, p.rate, vols,
-                     p.dividend_yield)  # fmt: skip
+        priced = bsm(
+            is_call, np.full(len(strike), spot), strike, years, p.rate, vols, p.dividend_yield
+        )
         half = np.maximum(p.tick, p.half_spread * priced.price)
         tick = p.tick
         bid = np.maximum(np.floor((priced.price - half) / tick + 1e-9) * tick, 0.0)
@@ -227,10 +247,18 @@ class ModelChain:
                 continue
             out.append(
                 Quote(
-                    contract, now, spot, round(float(bid[i]), 6), round(float(ask[i]), 6),
-                    float(vols[i]), float(priced.delta[i]), float(priced.gamma[i]),
-                    float(priced.theta[i]), float(priced.vega[i]), float(priced.rho[i]),
-                )  # fmt: skip
+                    contract,
+                    now,
+                    spot,
+                    round(float(bid[i]), 6),
+                    round(float(ask[i]), 6),
+                    float(vols[i]),
+                    float(priced.delta[i]),
+                    float(priced.gamma[i]),
+                    float(priced.theta[i]),
+                    float(priced.vega[i]),
+                    float(priced.rho[i]),
+                )
             )
         return out
 
@@ -246,12 +274,24 @@ class ModelChain:
         years = _years(self.calendar, contracts, now)
         vols = np.maximum(sigma + p.skew * np.log(strike / spot), p.min_vol)
         is_call = np.array([c.right == "call" for c in contracts])
-        priced = bsm(is_call, np.full(len(strike), spot), strike, years, p.rate, vols,
-                     p.dividend_yield, greeks=False)  # fmt: skip
+        priced = bsm(
+            is_call,
+            np.full(len(strike), spot),
+            strike,
+            years,
+            p.rate,
+            vols,
+            p.dividend_yield,
+            greeks=False,
+        )
         return [float(x) for x in priced.price]
 
     def describe(self) -> dict[str, Any]:
-        return {**self.params.describe(), "vol": self.vol.describe(), "calendar": self.calendar.name}
+        return {
+            **self.params.describe(),
+            "vol": self.vol.describe(),
+            "calendar": self.calendar.name,
+        }
 
     def summary(self) -> str:
         return self.params.summary(self.vol.describe())

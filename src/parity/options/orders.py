@@ -120,11 +120,24 @@ class OptionFill:
     def row(self) -> dict[str, object]:
         c = self.contract
         return {
-            "datetime": self.time, "kind": self.kind, "order": self.order, "group": self.group,
-            "leg": self.leg, "symbol": c.symbol, "underlying": c.underlying, "expiry": c.expiry,
-            "strike": c.strike, "right": c.right, "qty": self.qty, "price": self.price,
-            "mid": self.mid, "cash": round(self.cash, 6), "spread_cost": round(self.spread_cost, 6),
-            "slippage_cost": round(self.slippage_cost, 6), "commission": round(self.commission, 6),
-            "fees": round(self.fees, 6), "shares": self.shares,
+            "datetime": self.time,
+            "kind": self.kind,
+            "order": self.order,
+            "group": self.group,
+            "leg": self.leg,
+            "symbol": c.symbol,
+            "underlying": c.underlying,
+            "expiry": c.expiry,
+            "strike": c.strike,
+            "right": c.right,
+            "qty": self.qty,
+            "price": self.price,
+            "mid": self.mid,
+            "cash": round(self.cash, 6),
+            "spread_cost": round(self.spread_cost, 6),
+            "slippage_cost": round(self.slippage_cost, 6),
+            "commission": round(self.commission, 6),
+            "fees": round(self.fees, 6),
+            "shares": self.shares,
             "underlying_price": self.underlying_price,
-        }  # fmt: skip
+        }

@@ -1,4 +1,4 @@
-"""Black–Scholes–Merton prices and Greeks for whole chains at once, from `py_vollib_vectorized`
+"""Black-Scholes-Merton prices and Greeks for whole chains at once, from `py_vollib_vectorized`
 (the kept library: Jäckel's LetsBeRational formulas, compiled by numba).
 
 Prices come from `py_vollib_vectorized`; Greeks are closed form (see `_greeks` for why).
@@ -12,12 +12,25 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from parity.errors import ConfigError
+
 Array = npt.NDArray[np.float64]
 MIN_YEARS = 1e-7  # ~3 seconds: a contract at its expiry is priced at (almost) its intrinsic value
+
+
+def _library() -> Any:
+    try:
+        import py_vollib_vectorized
+    except ImportError:
+        raise ConfigError(
+            "option pricing needs py_vollib_vectorized: pip install 'parity[options]'"
+        ) from None
+    return py_vollib_vectorized
 
 
 @dataclass(frozen=True)
@@ -45,7 +58,7 @@ def bsm(
 ) -> Priced:
     """BSM prices (and Greeks unless `greeks=False`) of each contract; `years` is the time to
     expiry in years (floored at `MIN_YEARS`)."""
-    from py_vollib_vectorized import get_all_greeks, vectorized_black_scholes_merton
+    vectorized_black_scholes_merton = _library().vectorized_black_scholes_merton
 
     n = len(strike)
     flags = np.where(is_call, "c", "p")
@@ -115,7 +128,7 @@ def implied_vol(
     dividend_yield: float,
 ) -> Array:
     """BSM implied volatility of each price (NaN where none exists: below intrinsic)."""
-    from py_vollib_vectorized import vectorized_implied_volatility
+    vectorized_implied_volatility = _library().vectorized_implied_volatility
 
     n = len(strike)
     if n == 0:

@@ -16,7 +16,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -58,9 +58,13 @@ class RecordedQuotes:
         cls, path: Path, underlying: str, calendar: ExchangeCalendar, params: ModelChainParams
     ) -> RecordedQuotes:
         frame = _read(path)
-        time_col = "time" if "time" in frame.columns else "date" if "date" in frame.columns else None
+        time_col = (
+            "time" if "time" in frame.columns else "date" if "date" in frame.columns else None
+        )
         if time_col is None:
-            raise DataError(f"{path}: no time (or date) column; columns are {', '.join(frame.columns)}")
+            raise DataError(
+                f"{path}: no time (or date) column; columns are {', '.join(frame.columns)}"
+            )
         for name in REQUIRED:
             if name not in frame.columns:
                 raise DataError(f"{path}: no {name} column (quotes need time, symbol, bid, ask)")
@@ -91,9 +95,13 @@ class RecordedQuotes:
             values = {c: _number(record.get(c), where, c) for c in OPTIONAL}
             iv = values["iv"]
             rows.setdefault(stamp, {})[contract.symbol] = _Row(
-                contract, bid, ask, math.nan if iv is None else iv, values["bid_size"],
+                contract,
+                bid,
+                ask,
+                math.nan if iv is None else iv,
+                values["bid_size"],
                 values["ask_size"],
-            )  # fmt: skip
+            )
         daily = all(s.time() == dt.time(0) for s in stamps)
         out = cls(underlying.upper(), calendar, params, path, daily)
         out._rows = rows
@@ -154,34 +162,72 @@ class RecordedQuotes:
         is_call = np.array([r.contract.right == "call" for r in live])
         strike = np.array([r.contract.strike for r in live])
         years = np.array(
-            [(session_close(self.calendar, r.contract.expiry) - now) / YEAR for r in live], dtype=float
+            [(session_close(self.calendar, r.contract.expiry) - now) / YEAR for r in live],
+            dtype=float,
         )
         iv = np.array([r.iv for r in live])
         missing = np.isnan(iv)
         if missing.any():
             mids = np.array([(r.bid + r.ask) / 2 for r in live])
-            iv[missing] = implied_vol(is_call[missing], mids[missing], np.full(int(missing.sum()), spot),
-                                      strike[missing], years[missing], p.rate, p.dividend_yield)  # fmt: skip
+            iv[missing] = implied_vol(
+                is_call[missing],
+                mids[missing],
+                np.full(int(missing.sum()), spot),
+                strike[missing],
+                years[missing],
+                p.rate,
+                p.dividend_yield,
+            )
         ok = ~np.isnan(iv)
-        greeks = bsm(is_call[ok], np.full(int(ok.sum()), spot), strike[ok], years[ok], p.rate, iv[ok],
-                     p.dividend_yield)  # fmt: skip
-        cols = {name: np.full(len(live), np.nan) for name in ("delta", "gamma", "theta", "vega", "rho")}
+        greeks = bsm(
+            is_call[ok],
+            np.full(int(ok.sum()), spot),
+            strike[ok],
+            years[ok],
+            p.rate,
+            iv[ok],
+            p.dividend_yield,
+        )
+        cols = {
+            name: np.full(len(live), np.nan) for name in ("delta", "gamma", "theta", "vega", "rho")
+        }
         for name, values in cols.items():
             values[ok] = getattr(greeks, name)
         by_symbol: dict[str, Quote] = {}
         for i, r in enumerate(live):
             by_symbol[r.contract.symbol] = Quote(
-                r.contract, now, spot, r.bid, r.ask, float(iv[i]), *(float(cols[n][i]) for n in cols),
-                bid_size=r.bid_size, ask_size=r.ask_size,
-            )  # fmt: skip
-        return [by_symbol.get(c.symbol) if r is not None else None for c, r in zip(contracts, found, strict=True)]
+                r.contract,
+                now,
+                spot,
+                r.bid,
+                r.ask,
+                float(iv[i]),
+                delta=float(cols["delta"][i]),
+                gamma=float(cols["gamma"][i]),
+                theta=float(cols["theta"][i]),
+                vega=float(cols["vega"][i]),
+                rho=float(cols["rho"][i]),
+                bid_size=r.bid_size,
+                ask_size=r.ask_size,
+            )
+        return [
+            by_symbol.get(c.symbol) if r is not None else None
+            for c, r in zip(contracts, found, strict=True)
+        ]
 
     def describe(self) -> dict[str, Any]:
-        return {"source": "recorded", "path": str(self.path), "quotes": sum(map(len, self._rows.values()))}
+        return {
+            "source": "recorded",
+            "path": str(self.path),
+            "quotes": sum(map(len, self._rows.values())),
+        }
 
     def summary(self) -> str:
         n = sum(map(len, self._rows.values()))
-        return f"recorded quotes: {self.path} ({n:,} quotes, used as given; Greeks from their implied volatility)"
+        return (
+            f"recorded quotes: {self.path} ({n:,} quotes, used as given; Greeks from their "
+            "implied volatility)"
+        )
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -229,8 +275,12 @@ def _number(value: Any, where: str, column: str, *, required: bool = False) -> f
 
 def _occ(value: Any, where: str, params: ModelChainParams) -> OptionContract:
     try:
-        return contract_from_occ(str(value), multiplier=params.multiplier, style=params.style,
-                                 settlement=params.settlement)  # fmt: skip
+        return contract_from_occ(
+            str(value),
+            multiplier=params.multiplier,
+            style=params.style,
+            settlement=params.settlement,
+        )
     except Exception:
         raise DataError(
             f"{where}, column symbol: {value!r} is not an OCC symbol (e.g. SPY240119P00470000)"
@@ -245,6 +295,12 @@ def _terms(record: dict[str, Any], where: str, params: ModelChainParams) -> Opti
     expiry = _time(record["expiry"], where, "expiry").date()
     strike = _number(record["strike"], where, "strike", required=True)
     assert strike is not None
-    return option_contract(str(record["underlying"]).strip(), expiry, right, strike,  # type: ignore[arg-type]
-                           multiplier=params.multiplier, style=params.style,
-                           settlement=params.settlement)  # fmt: skip
+    return option_contract(
+        str(record["underlying"]).strip(),
+        expiry,
+        cast(OptionRight, right),
+        strike,
+        multiplier=params.multiplier,
+        style=params.style,
+        settlement=params.settlement,
+    )

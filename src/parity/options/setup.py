@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from parity.instruments import instrument_for
 from parity.instruments.calendars import ExchangeCalendar
 from parity.options.book import Book
 from parity.options.chain import ChainSource
@@ -37,15 +38,20 @@ class OptionsSetup:
         lot size) with `overrides` on top: `model`, `costs` and `rules` field dicts, `quotes`,
         `underlying`."""
         given = dict(overrides or {})
-        model = replace(getattr(strategy, "option_model", ModelChainParams()), **given.get("model", {}))
+        model = replace(
+            getattr(strategy, "option_model", ModelChainParams()), **given.get("model", {})
+        )
         costs = replace(OptionCosts(), **given.get("costs", {}))
         lifecycle = replace(LifecycleRules(), **given.get("lifecycle", {}))
         rules = DeskRules(lifecycle=lifecycle, **given.get("rules", {}))
         quotes = given.get("quotes")
         return cls(
-            model=model, quotes=Path(quotes) if quotes else None, costs=costs, rules=rules,
+            model=model,
+            quotes=Path(quotes) if quotes else None,
+            costs=costs,
+            rules=rules,
             underlying=given.get("underlying") or getattr(strategy, "option_underlying", None),
-        )  # fmt: skip
+        )
 
     def with_iv_mult(self, value: float) -> OptionsSetup:
         return replace(self, model=replace(self.model, iv_mult=value))
@@ -65,25 +71,36 @@ class OptionsSetup:
         fill_at: Literal["open", "close"],
         daily: bool,
         bar_period: dt.timedelta,
-        currency: str = "USD",
     ) -> OptionsDesk:
         underlying = (self.underlying or symbols[0]).upper()
+        currency = instrument_for(underlying).currency
         return OptionsDesk(
-            self.source(underlying, calendar, currency), calendar, costs=self.costs,
-            rules=self.rules, fill_at=fill_at, daily=daily, bar_period=bar_period,
-        )  # fmt: skip
+            self.source(underlying, calendar, currency),
+            calendar,
+            costs=self.costs,
+            rules=self.rules,
+            fill_at=fill_at,
+            daily=daily,
+            bar_period=bar_period,
+        )
 
     def describe(self) -> dict[str, Any]:
         chain = (
-            {"source": "recorded", "path": str(self.quotes), "rate": self.model.rate,
-             "dividend_yield": self.model.dividend_yield}  # fmt: skip
+            {
+                "source": "recorded",
+                "path": str(self.quotes),
+                "rate": self.model.rate,
+                "dividend_yield": self.model.dividend_yield,
+            }
             if self.quotes is not None
             else self.model.describe()
         )
         return {
-            "underlying": self.underlying, "chain": chain, "costs": self.costs.describe(),
+            "underlying": self.underlying,
+            "chain": chain,
+            "costs": self.costs.describe(),
             "rules": self.rules.describe(),
-        }  # fmt: skip
+        }
 
 
 @dataclass(frozen=True)
@@ -103,9 +120,13 @@ class OptionsResult:
     def of(cls, desk: OptionsDesk) -> OptionsResult:
         book: Book = desk.book
         return cls(
-            book.orders_frame(), book.fills_frame(), book.trades_frame(), book.greeks_frame(),
-            {**book.cost_breakdown(), "assumptions": desk.describe()}, desk.summary(),
-        )  # fmt: skip
+            book.orders_frame(),
+            book.fills_frame(),
+            book.trades_frame(),
+            book.greeks_frame(),
+            {**book.cost_breakdown(), "assumptions": desk.describe()},
+            desk.summary(),
+        )
 
     def write(self, run_dir: Path) -> None:
         for name in ("orders", "fills", "trades", "greeks"):

@@ -45,6 +45,9 @@ def chain_at(
     spot = float(closes.iloc[-1])
     now = session_close(loaded.calendar, day)
     query = ChainQuery(right=right, dte=dte, moneyness=(1 - around, 1 + around))
-    lines = (f"{series.symbol} close {spot:,.2f} on {day} ({now:%H:%M} {loaded.calendar.name})",
-             source.summary(), setup.costs.summary())  # fmt: skip
+    lines = (
+        f"{series.symbol} close {spot:,.2f} on {day} ({now:%H:%M} {loaded.calendar.name})",
+        source.summary(),
+        setup.costs.summary(),
+    )
     return lines, query.run(source, now, spot)

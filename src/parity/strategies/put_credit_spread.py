@@ -47,7 +47,7 @@ class PutCreditSpreadParams:
 
 
 class PutCreditSpread(OptionsStrategy):
-    """Short put credit spread below the market: 50% profit target, cash stop, volatility/range filters."""
+    """Short-dated put credit spread: profit target, cash stop, volatility and range filters."""
 
     Params = PutCreditSpreadParams
     params = bt_params(PutCreditSpreadParams)
@@ -84,19 +84,33 @@ class PutCreditSpread(OptionsStrategy):
         if self.pending:
             return
         close = float(data.close[0])
-        atm = nearest(self.options.chain(right="put", dte=(cfg.dte, cfg.max_dte),
-                                         strikes=(close * 0.97, close * 1.03)), strike=close)  # fmt: skip
+        atm = nearest(
+            self.options.chain(
+                right="put", dte=(cfg.dte, cfg.max_dte), strikes=(close * 0.97, close * 1.03)
+            ),
+            strike=close,
+        )
         if atm is None:
             return
         if atm.iv * 100 > cfg.max_iv or float(data.high[0]) - float(data.low[0]) > cfg.max_range:
             self.skipped += 1
             return
-        buffer = cfg.buffer_high if close >= cfg.high_price else cfg.buffer_mid if close >= cfg.mid_price else cfg.buffer_low  # fmt: skip
+        buffer = (
+            cfg.buffer_high
+            if close >= cfg.high_price
+            else cfg.buffer_mid
+            if close >= cfg.mid_price
+            else cfg.buffer_low
+        )
         target = close * (1 - buffer / 100)
         expiry = atm.contract.expiry
-        puts = [q for q in self.options.chain(right="put", dte=(cfg.dte, cfg.max_dte),
-                                              strikes=(target - cfg.width - 5, target))
-                if q.contract.expiry == expiry]  # fmt: skip
+        puts = [
+            q
+            for q in self.options.chain(
+                right="put", dte=(cfg.dte, cfg.max_dte), strikes=(target - cfg.width - 5, target)
+            )
+            if q.contract.expiry == expiry
+        ]
         short = nearest(puts, strike=target)
         if short is None:
             return
@@ -105,9 +119,11 @@ class PutCreditSpread(OptionsStrategy):
             return
         self.pending = True
         self.options.combo(
-            [(short, -1), (long, 1)], cfg.contracts,
-            credit=cfg.min_credit or None, tag="put_credit_spread",
-        )  # fmt: skip
+            [(short, -1), (long, 1)],
+            cfg.contracts,
+            credit=cfg.min_credit or None,
+            tag="put_credit_spread",
+        )
 
     def _manage(self, cfg: Any) -> None:
         if self.trade is None or any(o.group == self.trade for o in self.options.pending()):
@@ -116,5 +132,8 @@ class PutCreditSpread(OptionsStrategy):
         if cost is None:
             return
         to_close = -cost
-        if to_close <= (1 - cfg.profit_target) * self.credit or to_close - self.credit >= cfg.max_loss:
+        if (
+            to_close <= (1 - cfg.profit_target) * self.credit
+            or to_close - self.credit >= cfg.max_loss
+        ):
             self.options.close(self.trade)
