@@ -251,4 +251,7 @@ def chain_cmd(
             "vega",
         ]
     ]
-    click.echo(shown.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    shown = shown.round(
+        {"strike": 2, "bid": 2, "ask": 2, "iv": 4, "delta": 4, "gamma": 4, "theta": 4, "vega": 4}
+    )
+    click.echo(shown.to_string(index=False))
