@@ -160,6 +160,10 @@ class OptionsDesk:
         query = ChainQuery(right=right, dte=dte, strikes=strikes, moneyness=moneyness, delta=delta)
         return query.run(self.source, self.now(), float(self._data.close[0]))
 
+    def expiries(self, *, dte: tuple[int, int | None] = (0, None)) -> list[dt.date]:
+        """The expiry dates listed now within `dte` days (nothing is priced)."""
+        return self.source.expiries(self.now(), min_dte=dte[0], max_dte=dte[1])
+
     def quote(self, contract: OptionContract) -> Quote | None:
         return self.source.quotes([contract], self.now(), float(self._data.close[0]))[0]
 

@@ -190,13 +190,7 @@ class ModelChain:
         p = self.params
         if self.sigma is None or not spot > 0:
             return []
-        today = now.date()
-        horizon = p.max_dte if max_dte is None else min(max_dte, p.max_dte)
-        expiries = [
-            e
-            for e in expiry_sessions(self.calendar, today, horizon, p.expiries)
-            if (e - today).days >= min_dte and session_close(self.calendar, e) > now
-        ]
+        expiries = self.expiries(now, min_dte=min_dte, max_dte=max_dte)
         step = p.strike_step
         lo = math.ceil(spot * (1 - p.strike_range) / step) * step
         hi = math.floor(spot * (1 + p.strike_range) / step) * step
@@ -208,6 +202,20 @@ class ModelChain:
         strikes = [round(lo + i * step, 6) for i in range(max(count, 0))]
         rights: tuple[OptionRight, ...] = (right,) if right else ("call", "put")
         return [self.contract(e, r, k) for e in expiries for r in rights for k in strikes if k > 0]
+
+    def expiries(
+        self, now: dt.datetime, *, min_dte: int = 0, max_dte: int | None = None
+    ) -> list[dt.date]:
+        if self.sigma is None:
+            return []
+        p = self.params
+        today = now.date()
+        horizon = p.max_dte if max_dte is None else min(max_dte, p.max_dte)
+        return [
+            e
+            for e in expiry_sessions(self.calendar, today, horizon, p.expiries)
+            if (e - today).days >= min_dte and session_close(self.calendar, e) > now
+        ]
 
     def quotes(
         self, contracts: Sequence[OptionContract], now: dt.datetime, spot: float
@@ -240,26 +248,15 @@ class ModelChain:
         tick = p.tick
         bid = np.maximum(np.floor((priced.price - half) / tick + 1e-9) * tick, 0.0)
         ask = np.ceil((priced.price + half) / tick - 1e-9) * tick
-        out: list[Quote | None] = []
-        for i, contract in enumerate(contracts):
-            if not live[i]:
-                out.append(None)
-                continue
-            out.append(
-                Quote(
-                    contract,
-                    now,
-                    spot,
-                    round(float(bid[i]), 6),
-                    round(float(ask[i]), 6),
-                    float(vols[i]),
-                    float(priced.delta[i]),
-                    float(priced.gamma[i]),
-                    float(priced.theta[i]),
-                    float(priced.vega[i]),
-                    float(priced.rho[i]),
-                )
-            )
+        rows = zip(
+            contracts, live.tolist(), bid.round(6).tolist(), ask.round(6).tolist(),
+            vols.tolist(), priced.delta.tolist(), priced.gamma.tolist(), priced.theta.tolist(),
+            priced.vega.tolist(), priced.rho.tolist(), strict=True,
+        )  # fmt: skip
+        out: list[Quote | None] = [
+            Quote(c, now, spot, b, a, v, d, g, t, ve, r) if ok else None
+            for c, ok, b, a, v, d, g, t, ve, r in rows
+        ]
         return out
 
     def mids(

@@ -98,23 +98,23 @@ def _greeks(
     Hand-written because py_vollib_vectorized 0.1.1's `get_all_greeks` is wrong for BSM (its rho
     is Black's, -t x price, and its delta/theta/vega are finite differences off in the 4th
     digit), and vollib's correct analytical Greeks take one contract per Python call."""
-    from scipy.stats import norm
+    from scipy.special import ndtr  # the normal CDF, without scipy.stats' per-call overhead
 
     root_t = np.sqrt(t)
     d1 = (np.log(spot / strike) + (rate - q + 0.5 * sigma**2) * t) / (sigma * root_t)
     d2 = d1 - sigma * root_t
     disc_q, disc_r = np.exp(-q * t), np.exp(-rate * t)
-    pdf = norm.pdf(d1)
+    pdf = np.exp(-0.5 * d1 * d1) / np.sqrt(2 * np.pi)
     sign = np.where(is_call, 1.0, -1.0)
-    delta = sign * disc_q * norm.cdf(sign * d1)
+    delta = sign * disc_q * ndtr(sign * d1)
     gamma = disc_q * pdf / (spot * sigma * root_t)
     theta = (
         -spot * disc_q * pdf * sigma / (2 * root_t)
-        - sign * rate * strike * disc_r * norm.cdf(sign * d2)
-        + sign * q * spot * disc_q * norm.cdf(sign * d1)
+        - sign * rate * strike * disc_r * ndtr(sign * d2)
+        + sign * q * spot * disc_q * ndtr(sign * d1)
     ) / 365.0
     vega = spot * disc_q * pdf * root_t / 100.0
-    rho = sign * strike * t * disc_r * norm.cdf(sign * d2) / 100.0
+    rho = sign * strike * t * disc_r * ndtr(sign * d2) / 100.0
     return delta, gamma, theta, vega, rho
 
 

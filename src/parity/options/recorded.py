@@ -150,6 +150,18 @@ class RecordedQuotes:
             out.append(c)
         return sorted(out, key=lambda c: (c.expiry, c.right, c.strike))
 
+    def expiries(
+        self, now: dt.datetime, *, min_dte: int = 0, max_dte: int | None = None
+    ) -> list[dt.date]:
+        found = {row.contract.expiry for row in self._at(now).values()}
+        return sorted(
+            e
+            for e in found
+            if (e - now.date()).days >= min_dte
+            and (max_dte is None or (e - now.date()).days <= max_dte)
+            and session_close(self.calendar, e) > now
+        )
+
     def quotes(
         self, contracts: Sequence[OptionContract], now: dt.datetime, spot: float
     ) -> list[Quote | None]:

@@ -84,10 +84,12 @@ class PutCreditSpread(OptionsStrategy):
         if self.pending:
             return
         close = float(data.close[0])
+        listed = self.options.expiries(dte=(cfg.dte, cfg.max_dte))
+        if not listed:
+            return  # the chain is warming up
+        days = (listed[0] - self.options.now().date()).days  # the nearest expiry only
         atm = nearest(
-            self.options.chain(
-                right="put", dte=(cfg.dte, cfg.max_dte), strikes=(close * 0.97, close * 1.03)
-            ),
+            self.options.chain(right="put", dte=(days, days), strikes=(close - 1, close + 1)),
             strike=close,
         )
         if atm is None:
@@ -103,14 +105,9 @@ class PutCreditSpread(OptionsStrategy):
             else cfg.buffer_low
         )
         target = close * (1 - buffer / 100)
-        expiry = atm.contract.expiry
-        puts = [
-            q
-            for q in self.options.chain(
-                right="put", dte=(cfg.dte, cfg.max_dte), strikes=(target - cfg.width - 5, target)
-            )
-            if q.contract.expiry == expiry
-        ]
+        puts = self.options.chain(
+            right="put", dte=(days, days), strikes=(target - cfg.width - 1, target)
+        )
         short = nearest(puts, strike=target)
         if short is None:
             return
