@@ -153,7 +153,7 @@ class Book:
         closed = [g for g in self.groups.values() if g.closed is not None]
         wins = [g for g in closed if g.pnl > 0]
         sessions = len({row["datetime"].date() for row in self.greeks})
-        traded = len({f.time.date() for f in traded})
+        days_traded = len({f.time.date() for f in traded})
         pnl = sum(g.pnl for g in closed)
         return {
             "contracts_traded": contracts,
@@ -163,7 +163,7 @@ class Book:
             "pnl": round(pnl, 2),
             "sessions": sessions,
             "pnl_per_session": round(pnl / sessions, 2) if sessions else None,
-            "sessions_traded": round(traded / sessions, 4) if sessions else None,
+            "sessions_traded": round(days_traded / sessions, 4) if sessions else None,
             "events": {
                 kind: sum(1 for f in self.fills if f.kind == kind)
                 for kind in ("exercise", "assignment", "expiry", "cash_settlement")
