@@ -246,3 +246,35 @@ def test_put_credit_spread_is_identical_with_preload_on_and_off() -> None:
     pd.testing.assert_frame_equal(on.options.trades, off.options.trades)
     pd.testing.assert_frame_equal(on.equity, off.equity)
     assert on.metrics["options"] == off.metrics["options"]
+
+
+SIZED = """time,symbol,bid,ask,bid_size,ask_size
+2024-02-06,SPY240209P00095000,0.20,0.25,10,10
+2024-02-07,SPY240209P00095000,0.18,0.22,10,3
+2024-02-08,SPY240209P00095000,0.15,0.19,10,40
+"""
+
+
+class BuyFive(OptionsStrategy):
+    log: ClassVar[list[Any]] = []
+
+    def next(self) -> None:
+        if len(self.datas[0]) == ENTRY:
+            quote = self.options.chain(right="put", dte=(3, 3))[0]
+            self.options.combo([(quote, 1)], 5, tif="gtc")
+
+    def notify_combo(self, order: Any) -> None:
+        type(self).log.append((order.status, order.filled))
+
+
+def test_a_single_leg_fills_in_parts_against_the_quoted_size(tmp_path: Path) -> None:
+    path = tmp_path / "sized.csv"
+    path.write_text(SIZED)
+    setup = OptionsSetup(quotes=path, costs=OptionCosts(commission_per_contract=0, slippage=0))
+    BuyFive.log = []
+    result = simulate(bars(101.0), BuyFive, {}, options=setup)
+    trades = result.options.fills[result.options.fills["kind"] == "trade"]
+    assert list(zip(trades["qty"], trades["price"], strict=True)) == [(3, 0.22), (2, 0.19)]
+    assert BuyFive.log == [("submitted", 0), ("submitted", 3), ("filled", 5)]
+    order = result.options.orders.iloc[0]
+    assert (order["filled"], order["net"]) == (5, round((3 * 0.22 + 2 * 0.19) / 5, 6))

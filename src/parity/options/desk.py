@@ -338,7 +338,9 @@ class OptionsDesk:
             net = sum(leg.ratio * p for leg, p in zip(order.legs, prices, strict=True))
             if not order.accepts(net):
                 continue
-            self._fill(order, now, spot, quotes, prices, net)  # type: ignore[arg-type]
+            units = _fillable(order, quotes)  # type: ignore[arg-type]
+            if units:
+                self._fill(order, now, spot, quotes, prices, net, units)  # type: ignore[arg-type]
 
     def _fill(
         self,
@@ -348,14 +350,17 @@ class OptionsDesk:
         quotes: Sequence[Quote],
         prices: Sequence[float],
         net: float,
+        units: int,
     ) -> None:
+        """Fill `units` combo units of `order` (all of it, or part of a single leg against the
+        quoted size)."""
         assert self._account is not None
         group = self.book.group(order.group, now, order.tag)
         if group.entry_net is None:
             group.entry_net, group.contracts = round(net, 6), order.qty
         fills = []
         for i, (leg, quote, price) in enumerate(zip(order.legs, quotes, prices, strict=True), 1):
-            n = leg.ratio * order.qty
+            n = leg.ratio * units
             m = leg.contract.multiplier
             touch = quote.ask if n > 0 else quote.bid
             commission, fees = self.costs.commission(n, price), self.costs.fees(n)
@@ -381,8 +386,14 @@ class OptionsDesk:
             self.book.apply(fill)
             self.book.marks[leg.contract] = quote.mid
             fills.append(fill)
-        order.net, order.filled_at = net, now
-        self._finish(order, "filled", "")
+        before = order.filled
+        order.filled += units
+        order.net = ((order.net or 0.0) * before + net * units) / order.filled  # average
+        order.filled_at = now
+        if order.filled >= order.qty:
+            self._finish(order, "filled", "")
+        else:
+            self._notify(order)  # partly filled: the rest waits for the next quote
         for fill in fills:
             self._notify_leg(order, fill)
 
@@ -457,6 +468,22 @@ class OptionsDesk:
 
     def summary(self) -> tuple[str, ...]:
         return (self.source.summary(), self.costs.summary(), self.rules.lifecycle.summary())
+
+
+def _fillable(order: OptionOrder, quotes: Sequence[Quote]) -> int:
+    """Combo units that can fill now: all that remain, unless the source quotes sizes. Then a
+    single leg fills what the touched side shows (the rest waits); a combo, all legs or none."""
+    left = order.qty - order.filled
+    sizes = []
+    for leg, quote in zip(order.legs, quotes, strict=True):
+        size = quote.ask_size if leg.ratio > 0 else quote.bid_size
+        if size is not None:
+            sizes.append(int(size // abs(leg.ratio)))
+    if not sizes:
+        return left
+    if len(order.legs) > 1:
+        return left if min(sizes) >= left else 0
+    return min(left, sizes[0])
 
 
 def _gcd(values: list[int]) -> int:

@@ -48,7 +48,8 @@ class OptionOrder:
     status: Status = "submitted"
     reason: str = ""
     filled_at: dt.datetime | None = None
-    net: float | None = None  # the net price filled per unit (debit > 0)
+    net: float | None = None  # the net price filled per unit (debit > 0; average of fills)
+    filled: int = 0  # combo units filled so far (a single leg fills in parts against sizes)
     tried: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
