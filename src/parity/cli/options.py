@@ -197,6 +197,11 @@ def options() -> None:
 )
 @click.option("--symbol", required=True, help="The underlying, e.g. SPY.")
 @click.option("--date", "day", required=True, help="The session, YYYY-MM-DD: quotes at its close.")
+@click.option(
+    "--strategy",
+    default=None,
+    help="Start from this strategy's chain defaults (e.g. iron_condor: cash-settled, x50).",
+)
 @click.option("--right", type=click.Choice(["call", "put"]), default=None)
 @click.option("--dte", default="0,7", help="Days to expiry MIN,MAX [default: 0,7].")
 @click.option(
@@ -207,7 +212,14 @@ def options() -> None:
 )
 @option_flags
 def chain_cmd(
-    symbol: str, data: str, day: str, right: str | None, dte: str, around: float, **values: Any
+    strategy: str | None,
+    symbol: str,
+    data: str,
+    day: str,
+    right: str | None,
+    dte: str,
+    around: float,
+    **values: Any,
 ) -> None:
     """Print the model chain a backtest would see at the close of --date."""
     from parity.config import parse_date
@@ -227,6 +239,7 @@ def chain_cmd(
         when,
         overrides_from_flags(values, mult),
         right=cast(Any, right),
+        strategy=strategy,
         dte=(lo, hi),
         around=around,
     )

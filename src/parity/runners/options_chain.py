@@ -14,6 +14,7 @@ from parity.feeds.loader import load_bars
 from parity.instruments import OptionRight
 from parity.options.chain import ChainQuery, Quote, session_close
 from parity.options.setup import OptionsSetup
+from parity.strategies.registry import resolve_strategy
 
 
 def chain_at(
@@ -25,6 +26,7 @@ def chain_at(
     right: OptionRight | None = None,
     dte: tuple[int, int | None] = (0, 7),
     around: float = 0.05,
+    strategy: str | None = None,
 ) -> tuple[tuple[str, ...], list[Quote]]:
     """The summary lines and the quotes at the close of `day` of the contracts that match."""
     if day is None:
@@ -38,7 +40,8 @@ def chain_at(
             f"{symbol} has no bar on {day} in {data}; pick a session the data covers "
             f"({frame.index[0]:%Y-%m-%d}..{frame.index[-1]:%Y-%m-%d})"
         )
-    setup = OptionsSetup.for_strategy(object, overrides)
+    cls = resolve_strategy(strategy).cls if strategy else object
+    setup = OptionsSetup.for_strategy(cls, overrides)
     source = setup.source(series.symbol, loaded.calendar, "USD")
     for stamp, close in closes.items():
         source.observe_close(stamp.date(), float(close))
