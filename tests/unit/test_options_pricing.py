@@ -197,3 +197,45 @@ def test_option_costs_and_their_text_forms() -> None:
         premium_fraction("0.01/share")
     with pytest.raises(ConfigError, match="iv_mult"):
         ModelChainParams(iv_mult=0)
+
+
+def test_american_prices_are_quantlib_s_on_real_dates_and_never_below_european() -> None:
+    import QuantLib as ql
+
+    from parity.options.pricing import american_prices
+
+    strikes = np.array([90.0, 100.0, 110.0, 100.0])
+    is_call = np.array([False, False, False, True])
+    years = np.full(4, 146 / 365)
+    sigma = np.array([0.3, 0.25, 0.2, 0.25])
+    ours = american_prices(is_call, np.full(4, 100.0), strikes, years, 0.06, sigma, 0.0)
+    today = ql.Date(3, 6, 2024)  # the same contracts priced the plain way, on calendar dates
+    ql.Settings.instance().evaluationDate = today
+    dc = ql.Actual365Fixed()
+    for i in range(4):
+        process = ql.BlackScholesMertonProcess(
+            ql.QuoteHandle(ql.SimpleQuote(100.0)),
+            ql.YieldTermStructureHandle(ql.FlatForward(today, 0.0, dc)),
+            ql.YieldTermStructureHandle(ql.FlatForward(today, 0.06, dc)),
+            ql.BlackVolTermStructureHandle(
+                ql.BlackConstantVol(today, ql.NullCalendar(), float(sigma[i]), dc)
+            ),
+        )
+        kind = ql.Option.Call if is_call[i] else ql.Option.Put
+        option = ql.VanillaOption(
+            ql.PlainVanillaPayoff(kind, float(strikes[i])), ql.AmericanExercise(today, today + 146)
+        )
+        option.setPricingEngine(ql.BaroneAdesiWhaleyApproximationEngine(process))
+        assert ours[i] == pytest.approx(option.NPV(), rel=1e-10)
+    european = bsm(is_call, np.full(4, 100.0), strikes, years, 0.06, sigma, 0.0, greeks=False).price
+    assert all(ours[:3] > european[:3] + 1e-3)  # early exercise is worth something for puts
+    assert ours[3] == pytest.approx(european[3], abs=1e-6)  # never for a call without dividends
+    params = ModelChainParams(american_pricing="baw")
+    chain, now, spot = _warm_chain(params)
+    puts = chain.contracts(
+        now, spot, right="put", max_dte=30, min_strike=spot + 5, max_strike=spot + 8
+    )
+    plain, _, _ = _warm_chain()
+    for a, e in zip(chain.quotes(puts, now, spot), plain.quotes(puts, now, spot), strict=True):
+        assert a is not None and e is not None and a.ask >= e.ask and a.delta == e.delta
+    assert "Barone-Adesi-Whaley" in chain.summary()

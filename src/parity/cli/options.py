@@ -19,6 +19,7 @@ _MODEL_FLAGS = {  # flag -> ModelChainParams field
     "expiries": "expiries",
     "strike_step": "strike_step",
     "max_dte": "max_dte",
+    "american_pricing": "american_pricing",
 }
 
 
@@ -94,6 +95,13 @@ def option_flags(func: Callable[..., Any]) -> Callable[..., Any]:
             type=int,
             default=None,
             help="Furthest expiry listed, in days [default: 45].",
+        ),
+        click.option(
+            "--american-pricing",
+            type=click.Choice(["european", "baw"]),
+            default=None,
+            help="American contracts: European BSM, or QuantLib's Barone-Adesi-Whaley "
+            "[default: european].",
         ),
         click.option(
             "--allow-naked-options",

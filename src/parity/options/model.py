@@ -27,7 +27,7 @@ from parity.instruments import OptionRight
 from parity.instruments.calendars import ExchangeCalendar
 from parity.options.chain import YEAR, Quote, session_close, sessions_between
 from parity.options.contracts import OptionContract, Settlement, Style, option_contract
-from parity.options.pricing import bsm
+from parity.options.pricing import american_prices, bsm
 from parity.options.volatility import EwmaVol, GarchVol, VolModel
 
 Cycle = Literal["daily", "weekly", "monthly"]
@@ -54,6 +54,9 @@ class ModelChainParams:
     multiplier: float = 100.0
     style: Style = "american"
     settlement: Settlement = "physical"
+    # American contracts: `european` prices them with BSM (no early-exercise premium), `baw`
+    # with QuantLib's Barone-Adesi-Whaley approximation (Greeks stay BSM's)
+    american_pricing: Literal["european", "baw"] = "european"
 
     def __post_init__(self) -> None:
         positive = (
@@ -82,6 +85,10 @@ class ModelChainParams:
             )
         if self.expiries not in ("daily", "weekly", "monthly"):
             raise ConfigError(f"option expiries {self.expiries!r} must be daily, weekly or monthly")
+        if self.american_pricing not in ("european", "baw"):
+            raise ConfigError(
+                f"option american_pricing {self.american_pricing!r} must be european or baw"
+            )
         if self.vol_model not in ("ewma", "garch"):
             raise ConfigError(f"option vol_model {self.vol_model!r} must be ewma or garch")
 
@@ -89,13 +96,18 @@ class ModelChainParams:
         return {"source": "model", **asdict(self)}
 
     def summary(self, vol: str) -> str:
+        pricing = (
+            "BSM; American ones by QuantLib's Barone-Adesi-Whaley, Greeks BSM"
+            if self.american_pricing == "baw" and self.style == "american"
+            else "priced as European BSM"
+        )
         return (
             f"model-priced: sigma = {vol} x {self.iv_mult:.2f}, skew {self.skew:g}, "
             f"bid/ask = mid -/+ max({self.tick:g}, {self.half_spread:.1%} of premium), "
             f"r {self.rate:.2%}, q {self.dividend_yield:.2%}, {self.expiries} expiries to "
             f"{self.max_dte} days, strikes every {self.strike_step:g} within "
             f"+-{self.strike_range:.0%}, x{self.multiplier:g} {self.settlement}-settled "
-            f"{self.style} (priced as European BSM)"
+            f"{self.style} ({pricing})"
         )
 
 
@@ -244,10 +256,18 @@ class ModelChain:
         priced = bsm(
             is_call, np.full(len(strike), spot), strike, years, p.rate, vols, p.dividend_yield
         )
-        half = np.maximum(p.tick, p.half_spread * priced.price)
+        price = priced.price
+        american = np.array([c.style == "american" for c in contracts])
+        if p.american_pricing == "baw" and american.any():
+            price = price.copy()
+            price[american] = american_prices(
+                is_call[american], np.full(int(american.sum()), spot), strike[american],
+                years[american], p.rate, vols[american], p.dividend_yield,
+            )  # fmt: skip
+        half = np.maximum(p.tick, p.half_spread * price)
         tick = p.tick
-        bid = np.maximum(np.floor((priced.price - half) / tick + 1e-9) * tick, 0.0)
-        ask = np.ceil((priced.price + half) / tick - 1e-9) * tick
+        bid = np.maximum(np.floor((price - half) / tick + 1e-9) * tick, 0.0)
+        ask = np.ceil((price + half) / tick - 1e-9) * tick
         rows = zip(
             contracts, live.tolist(), bid.round(6).tolist(), ask.round(6).tolist(),
             vols.tolist(), priced.delta.tolist(), priced.gamma.tolist(), priced.theta.tolist(),

@@ -150,3 +150,46 @@ def implied_vol(
     out = np.asarray(iv, dtype=float).reshape(n)
     out[out <= 0] = np.nan
     return out
+
+
+def american_prices(
+    is_call: npt.NDArray[np.bool_],
+    spot: Array,
+    strike: Array,
+    years: Array,
+    rate: float,
+    sigma: Array,
+    dividend_yield: float,
+) -> Array:
+    """American prices from QuantLib's Barone-Adesi-Whaley approximation (the kept library for
+    American exercise). QuantLib counts time in whole days, so each contract is priced over one
+    year with its rate, dividend yield and variance scaled by its time to expiry: the pricing
+    problem depends on them only through r.t, q.t and sigma^2.t, so this is exact, and keeps a
+    contract expiring in hours from rounding to zero."""
+    try:
+        import QuantLib as ql
+    except ImportError:
+        raise ConfigError(
+            "American pricing needs QuantLib: pip install 'parity[options]'"
+        ) from None
+    ref = ql.Date(1, 1, 2001)  # not a leap year: 365 days are exactly one year
+    ql.Settings.instance().evaluationDate = ref
+    exercise = ql.AmericanExercise(ref, ref + 365)
+    day_count = ql.Actual365Fixed()
+    out = np.empty(len(strike))
+    spots = np.broadcast_to(np.asarray(spot, dtype=float), (len(strike),))
+    for i in range(len(strike)):
+        t = max(float(years[i]), MIN_YEARS)
+        process = ql.BlackScholesMertonProcess(
+            ql.QuoteHandle(ql.SimpleQuote(float(spots[i]))),
+            ql.YieldTermStructureHandle(ql.FlatForward(ref, dividend_yield * t, day_count)),
+            ql.YieldTermStructureHandle(ql.FlatForward(ref, rate * t, day_count)),
+            ql.BlackVolTermStructureHandle(
+                ql.BlackConstantVol(ref, ql.NullCalendar(), float(sigma[i]) * np.sqrt(t), day_count)
+            ),
+        )
+        kind = ql.Option.Call if is_call[i] else ql.Option.Put
+        option = ql.VanillaOption(ql.PlainVanillaPayoff(kind, float(strike[i])), exercise)
+        option.setPricingEngine(ql.BaroneAdesiWhaleyApproximationEngine(process))
+        out[i] = option.NPV()
+    return out
