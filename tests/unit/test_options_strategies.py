@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from parity.engine.simulate import simulate
@@ -211,3 +212,40 @@ def test_the_command_line_lists_the_strategies_runs_iv_sensitivity_and_refuses_b
         cwd=tmp_path,
     )
     assert bad.returncode != 0 and "no bar on 2023-03-04" in bad.stderr
+
+
+def test_a_backtest_writes_the_options_artifacts_manifest_and_tearsheet_section(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from parity.config import BacktestConfig
+    from parity.runners.backtest import run_backtest
+    from parity.runners.report import write_run_tearsheet
+    from parity.runstore import RunStore
+
+    bars = synthetic("SPY", "XNYS", 470.0, 0.008, dt.date(2023, 6, 30), seed=3)
+    bars.frame.to_csv(tmp_path / "SPY.csv", index_label="date")
+    config = BacktestConfig(
+        strategy="put_credit_spread", data=str(tmp_path / "SPY.csv"), symbols=("SPY",),
+        runs_dir=tmp_path / "runs",
+    )  # fmt: skip
+    result = run_backtest(config, options={"costs": {"regulatory_fees": True}})
+    manifest = json.loads((result.run_dir / "manifest.json").read_text())
+    assert manifest["options"]["chain"]["iv_mult"] == 1.1
+    assert manifest["options"]["costs"]["regulatory_fees"] is True
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())["options"]
+    fills = pd.read_csv(result.run_dir / "options_fills.csv")
+    traded = fills[fills["kind"] == "trade"]
+    assert metrics["contracts_traded"] == int(traded["qty"].abs().sum()) > 0
+    assert metrics["costs"]["fees"] == round(float(traded["fees"].sum()), 2) > 0
+    assert metrics["costs"]["commission"] == round(0.65 * metrics["contracts_traded"], 2)
+    trades = pd.read_csv(result.run_dir / "options_trades.csv")
+    assert round(float(trades["pnl"][trades["closed"].notna()].sum()), 2) == metrics["pnl"]
+    assert any("model-priced: sigma = EWMA(0.94) x 1.10" in line for line in result.summary)
+    page = write_run_tearsheet(RunStore(tmp_path / "runs"), result.run_id, benchmark=None, out=None)
+    text = page.read_text(encoding="utf-8")
+    section = text[text.index('<section id="options">') :]
+    assert f"<td>option trades</td><td>{metrics['trades']}</td>" in section
+    assert f"<td>cost: commission</td><td>{metrics['costs']['commission']}</td>" in section
+    assert "Greeks and exposure" in section
