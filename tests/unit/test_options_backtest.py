@@ -227,21 +227,27 @@ def test_bad_recorded_quotes_name_the_line_column_and_value(
         RecordedQuotes.load(path, "SPY", XNYS, ModelChainParams())
 
 
-def test_put_credit_spread_is_identical_with_preload_on_and_off() -> None:
+@pytest.mark.parametrize(
+    ("strategy", "symbol", "mic", "price", "minimum"),
+    [
+        ("put_credit_spread", "SPY", "XNYS", 470.0, 20),
+        ("iron_condor", "NIFTY.NS", "XNSE", 21_500.0, 5),
+        ("covered_call", "AAPL", "XNYS", 150.0, 3),
+    ],
+)
+def test_option_strategies_are_identical_with_preload_on_and_off(
+    strategy: str, symbol: str, mic: str, price: float, minimum: int
+) -> None:
+    calendar = calendar_named(mic)
     frame = session_bars(
-        XNYS,
-        dt.date(2023, 6, 1),
-        dt.date(2023, 12, 29),
-        DAILY,
-        seed=3,
-        price=470.0,
+        calendar, dt.date(2023, 6, 1), dt.date(2023, 12, 29), DAILY, seed=3, price=price,
         volatility=0.008,
-    )
-    series = BarSeries("SPY", frame, DAILY, "synthetic")
-    on = simulate(series, "put_credit_spread", {}, preload=True)
-    off = simulate(series, "put_credit_spread", {}, preload=False)
+    )  # fmt: skip
+    series = BarSeries(symbol, frame, DAILY, "synthetic")
+    on = simulate(series, strategy, {}, preload=True)
+    off = simulate(series, strategy, {}, preload=False)
     assert on.options is not None and off.options is not None
-    assert len(on.options.trades) > 20
+    assert len(on.options.trades) >= minimum
     pd.testing.assert_frame_equal(on.options.fills, off.options.fills)
     pd.testing.assert_frame_equal(on.options.trades, off.options.trades)
     pd.testing.assert_frame_equal(on.equity, off.equity)
