@@ -284,3 +284,23 @@ def test_a_single_leg_fills_in_parts_against_the_quoted_size(tmp_path: Path) -> 
     assert BuyFive.log == [("submitted", 0), ("submitted", 3), ("filled", 5)]
     order = result.options.orders.iloc[0]
     assert (order["filled"], order["net"]) == (5, round((3 * 0.22 + 2 * 0.19) / 5, 6))
+
+
+class TwoAtOnce(Scripted):
+    """Two spreads in one bar: each fits alone, the two together do not."""
+
+    def next(self) -> None:
+        super().next()
+        if len(self.datas[0]) == ENTRY:
+            quotes = self.options.chain(dte=(1, 1), right="put")
+            self.options.combo(
+                [(nearest(quotes, strike=97.0), -1), (nearest(quotes, strike=94.0), 1)], 2
+            )
+
+
+def test_open_orders_hold_their_buying_power() -> None:
+    _run(bars(101.0), TwoAtOnce, cash=1_000.0)
+    combos = [row for row in Scripted.log if row[0] == "combo"]
+    assert [c[1] for c in combos[:2]] == ["submitted", "rejected"]
+    assert "max loss $1,200.00" in combos[1][2]  # both spreads' 2 x 3 points x 100
+    assert [c[1] for c in combos[2:]] == ["filled"]

@@ -302,28 +302,48 @@ class OptionsDesk:
         if missing:
             return f"no quote for {', '.join(missing)} at {now:%Y-%m-%d %H:%M}"
         after = dict(self.book.positions)
-        for leg in order.legs:
-            after[leg.contract] = after.get(leg.contract, 0) + leg.ratio * order.qty
+        committed = 0.0  # debits of open orders, reserved as the venue reserves them
+        for other in (*self._pending, order):
+            left = other.qty - other.filled
+            for leg in other.legs:
+                after[leg.contract] = after.get(leg.contract, 0) + leg.ratio * left
+            if other is not order:
+                committed += max(self._estimate(other, now, spot), 0.0)
         shares = self._shares()
         allow = self.rules.allow_naked_options
         need = requirement(after, shares, spot, allow_naked=allow, marks=self.book.marks)
         if need.reason:
             return need.reason
-        cash_after = self._account.cash
+        cash_after = self._account.cash - committed
         for leg, quote in zip(order.legs, quotes, strict=True):
             assert quote is not None
             n = leg.ratio * order.qty
             price = self.costs.fill_price(n > 0, quote.bid, quote.ask)
             cash_after -= n * leg.contract.multiplier * price
             cash_after -= self.costs.commission(n, price) + self.costs.fees(n)
-        paid = self._account.cash - cash_after  # premium and costs (negative: a net credit)
+        paid = self._account.cash - committed - cash_after  # premium and costs (< 0: a credit)
         if cash_after - need.amount < -1e-6:
+            held = f", ${committed:,.2f} of it reserved for open orders" if committed else ""
             return (
                 f"insufficient buying power: needs ${need.amount + paid:,.2f} (max loss "
                 f"${need.amount:,.2f}, premium and costs ${paid:,.2f}), has "
-                f"${self._account.cash:,.2f} cash"
+                f"${self._account.cash:,.2f} cash{held}"
             )
         return ""
+
+    def _estimate(self, order: OptionOrder, now: dt.datetime, spot: float) -> float:
+        """What the rest of `order` would pay now at the quotes (negative: receive)."""
+        left = order.qty - order.filled
+        quotes = self.source.quotes([leg.contract for leg in order.legs], now, spot)
+        total = 0.0
+        for leg, quote in zip(order.legs, quotes, strict=True):
+            if quote is None:
+                continue
+            n = leg.ratio * left
+            price = self.costs.fill_price(n > 0, quote.bid, quote.ask)
+            total += n * leg.contract.multiplier * price
+            total += self.costs.commission(n, price) + self.costs.fees(n)
+        return total
 
     def _work(self, now: dt.datetime, spot: float) -> None:
         for order in list(self._pending):
