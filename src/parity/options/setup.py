@@ -119,15 +119,37 @@ class OptionsResult:
     @classmethod
     def of(cls, desk: OptionsDesk) -> OptionsResult:
         book: Book = desk.book
+        figures = book.cost_breakdown()
         return cls(
             book.orders_frame(),
             book.fills_frame(),
             book.trades_frame(),
             book.greeks_frame(),
-            {**book.cost_breakdown(), "assumptions": desk.describe()},
-            desk.summary(),
+            {**figures, "assumptions": desk.describe()},
+            (*desk.summary(), results_line(figures)),
         )
 
     def write(self, run_dir: Path) -> None:
         for name in ("orders", "fills", "trades", "greeks"):
             getattr(self, name).to_csv(run_dir / f"options_{name}.csv", index=False)
+
+
+def results_line(figures: Mapping[str, Any]) -> str:
+    """The run summary's line of option results and what trading them cost."""
+    costs = figures["costs"]
+    n = figures["contracts_traded"]
+    win = figures["win_rate"]
+    per_session = figures["pnl_per_session"]
+    traded = figures["sessions_traded"]
+    return (
+        f"options: {figures['trades']} trades closed, win rate "
+        f"{'n/a' if win is None else f'{win:.1%}'}, P&L {figures['pnl']:,.2f}"
+        + (
+            ""
+            if per_session is None
+            else f" ({per_session:,.2f} a session, {traded:.1%} of sessions traded)"
+        )
+        + f"; costs {costs['total']:,.2f} on {n:,} contracts (spread {costs['spread_cost']:,.2f}, "
+        f"slippage {costs['slippage_cost']:,.2f}, commission {costs['commission']:,.2f}, "
+        f"fees {costs['fees']:,.2f})"
+    )
