@@ -26,6 +26,7 @@ from parity.errors import ConfigError, StrategyError
 from parity.instruments import OptionRight
 from parity.instruments.calendars import ExchangeCalendar
 from parity.options.book import Book
+from parity.options.buying_power import buying_power_refusal, fillable_units
 from parity.options.chain import ChainQuery, ChainSource, Quote, session_close, session_open
 from parity.options.contracts import OptionContract
 from parity.options.costs import OptionCosts
@@ -294,56 +295,11 @@ class OptionsDesk:
     # ------------------------------------------------------------------ internals
     def _check_buying_power(self, order: OptionOrder) -> str:
         assert self._account is not None
-        now, spot = self.now(), float(self._data.close[0])
-        quotes = self.source.quotes([leg.contract for leg in order.legs], now, spot)
-        missing = [
-            leg.contract.symbol for leg, q in zip(order.legs, quotes, strict=True) if q is None
-        ]
-        if missing:
-            return f"no quote for {', '.join(missing)} at {now:%Y-%m-%d %H:%M}"
-        after = dict(self.book.positions)
-        committed = 0.0  # debits of open orders, reserved as the venue reserves them
-        for other in (*self._pending, order):
-            left = other.qty - other.filled
-            for leg in other.legs:
-                after[leg.contract] = after.get(leg.contract, 0) + leg.ratio * left
-            if other is not order:
-                committed += max(self._estimate(other, now, spot), 0.0)
-        shares = self._shares()
-        allow = self.rules.allow_naked_options
-        need = requirement(after, shares, spot, allow_naked=allow, marks=self.book.marks)
-        if need.reason:
-            return need.reason
-        cash_after = self._account.cash - committed
-        for leg, quote in zip(order.legs, quotes, strict=True):
-            assert quote is not None
-            n = leg.ratio * order.qty
-            price = self.costs.fill_price(n > 0, quote.bid, quote.ask)
-            cash_after -= n * leg.contract.multiplier * price
-            cash_after -= self.costs.commission(n, price) + self.costs.fees(n)
-        paid = self._account.cash - committed - cash_after  # premium and costs (< 0: a credit)
-        if cash_after - need.amount < -1e-6:
-            held = f", ${committed:,.2f} of it reserved for open orders" if committed else ""
-            return (
-                f"insufficient buying power: needs ${need.amount + paid:,.2f} (max loss "
-                f"${need.amount:,.2f}, premium and costs ${paid:,.2f}), has "
-                f"${self._account.cash:,.2f} cash{held}"
-            )
-        return ""
-
-    def _estimate(self, order: OptionOrder, now: dt.datetime, spot: float) -> float:
-        """What the rest of `order` would pay now at the quotes (negative: receive)."""
-        left = order.qty - order.filled
-        quotes = self.source.quotes([leg.contract for leg in order.legs], now, spot)
-        total = 0.0
-        for leg, quote in zip(order.legs, quotes, strict=True):
-            if quote is None:
-                continue
-            n = leg.ratio * left
-            price = self.costs.fill_price(n > 0, quote.bid, quote.ask)
-            total += n * leg.contract.multiplier * price
-            total += self.costs.commission(n, price) + self.costs.fees(n)
-        return total
+        return buying_power_refusal(
+            order, self._pending, self.book, self.source, self.costs,
+            cash=self._account.cash, shares=self._shares(), now=self.now(),
+            spot=float(self._data.close[0]), allow_naked=self.rules.allow_naked_options,
+        )  # fmt: skip
 
     def _work(self, now: dt.datetime, spot: float) -> None:
         for order in list(self._pending):
@@ -358,7 +314,7 @@ class OptionsDesk:
             net = sum(leg.ratio * p for leg, p in zip(order.legs, prices, strict=True))
             if not order.accepts(net):
                 continue
-            units = _fillable(order, quotes)  # type: ignore[arg-type]
+            units = fillable_units(order, quotes)  # type: ignore[arg-type]
             if units:
                 self._fill(order, now, spot, quotes, prices, net, units)  # type: ignore[arg-type]
 
@@ -488,22 +444,6 @@ class OptionsDesk:
 
     def summary(self) -> tuple[str, ...]:
         return (self.source.summary(), self.costs.summary(), self.rules.lifecycle.summary())
-
-
-def _fillable(order: OptionOrder, quotes: Sequence[Quote]) -> int:
-    """Combo units that can fill now: all that remain, unless the source quotes sizes. Then a
-    single leg fills what the touched side shows (the rest waits); a combo, all legs or none."""
-    left = order.qty - order.filled
-    sizes = []
-    for leg, quote in zip(order.legs, quotes, strict=True):
-        size = quote.ask_size if leg.ratio > 0 else quote.bid_size
-        if size is not None:
-            sizes.append(int(size // abs(leg.ratio)))
-    if not sizes:
-        return left
-    if len(order.legs) > 1:
-        return left if min(sizes) >= left else 0
-    return min(left, sizes[0])
 
 
 def _gcd(values: list[int]) -> int:
