@@ -16,7 +16,7 @@ import parity
 
 # top first; a module may import its own layer and the layers below it
 MIDDLE = """venues venue brokers feeds strategies analyzers journal risk reports alerts dashboard
-models config runstore"""
+models config runstore options"""
 CORE = "costs errors timeframe parsing logs processes aiosite versions defaults manifest"
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"cli"}),

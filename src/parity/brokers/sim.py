@@ -99,11 +99,14 @@ class SimBroker(bt.brokers.BackBroker):
 
     params = (("allow_short", False), ("fill", FillModel()))
 
-    def __init__(self, review: OrderReview | None = None) -> None:
+    def __init__(self, review: OrderReview | None = None, options: Any = None) -> None:
+        """`review`: the run's (warm-up, short guard, risk); `options`: a
+        `parity.options.OptionsDesk` the broker prices option orders with (None: no options)."""
         super().__init__()
         review = review or OrderReview()
         self._by_multiplier = {}
         self.review = review if self.p.allow_short else review.with_short_guard(self._would_short)
+        self.options = options
 
     def submit(self, order: bt.Order, check: bool = True) -> bt.Order:
         if self.p.coc:  # a close fill is capped by the decision bar's range, not the next bar's
@@ -139,6 +142,35 @@ class SimBroker(bt.brokers.BackBroker):
             super().next()
         finally:
             self.positions.update(waiting)
+        if self.options is not None:  # option fills at this bar's open quotes, then its value
+            self.options.open_bar()
+            self._get_value()
+
+    # ------------------------------------------------------------------ the options desk's account
+    def _get_value(self, datas: Any = None, lever: bool = False) -> Any:
+        value = super()._get_value(datas=datas, lever=lever)
+        if datas is not None or self.options is None:
+            return value
+        marks = float(self.options.marked_value())  # open option positions at mid
+        self._value += marks
+        self._valuelever += marks
+        return value + marks
+
+    def refresh_value(self) -> None:
+        self._get_value()
+
+    def move_cash(self, amount: float) -> None:
+        """Premium, costs and settlements of the options desk: cash now (not at the next bar,
+        as Backtrader's `add_cash` does)."""
+        self.cash += amount
+
+    def shares(self, data: Any) -> float:
+        return float(self.getposition(data).size)
+
+    def deliver(self, data: Any, size: float, price: float) -> None:
+        """Shares delivered by exercise or assignment: `size` (+ received) at `price` (the strike);
+        the cash moves separately (`move_cash`)."""
+        self.getposition(data).update(size, price)
 
     _executing: bt.Order | None = None  # the order `_execute` is filling
     _by_multiplier: dict[tuple[int, float], ParityCommission]
@@ -306,12 +338,13 @@ def build_sim_broker(
     volume_share: float = 1.0,
     latency_ms: int = 0,
     review: OrderReview | None = None,
+    options: Any = None,
 ) -> SimBroker:
     """A ready `SimBroker` for `cerebro.broker = ...`: fills priced by
     `FillModel(costs, volume_share, latency_ms)`; `review`: the run's, with its risk."""
     fill = FillModel(costs=costs, volume_share=volume_share, latency_ms=latency_ms)
     broker = SimBroker(  # type: ignore[call-arg]  # (the params go to Backtrader)
-        review, cash=cash, coc=fill_at == "close", allow_short=allow_short, fill=fill
+        review, options, cash=cash, coc=fill_at == "close", allow_short=allow_short, fill=fill
     )
     if fill.volume_share < 1.0:
         broker.set_filler(broker._fill_volume)

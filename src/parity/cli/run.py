@@ -22,6 +22,7 @@ from parity.cli._base import (
     say,
 )
 from parity.cli.alerts import alert_options, alerts_from_flags
+from parity.cli.options import iv_mults, option_flags, overrides_from_flags, sensitivity_table
 from parity.cli.risk import limits_from_flags, risk_options
 from parity.venues.registry import DEFAULT_VENUE, venue_names, venues_help
 
@@ -176,6 +177,7 @@ def calendar_options(command: Callable[..., Any]) -> Callable[..., Any]:
     default=None,
     help="Progress bar on stderr [default: when stderr is a terminal].",
 )
+@option_flags
 @risk_options
 @runs_dir_option
 @json_option
@@ -197,16 +199,22 @@ def run_backtest_cmd(ctx: click.Context, **values: Any) -> None:
     if risk is not None:
         flags["risk"] = risk
     config = build_config(file_values, flags)
-    progress = _Progress(values["progress"])
-    try:
-        result = run_backtest(
-            config,
-            progress=progress.factory if progress.enabled else None,
-            on_warning=lambda text: say(f"warning: {text}"),
-        )
-    finally:
-        progress.close()
-    _print_run(result, values["as_json"], metrics_table)
+    results = []
+    for mult in iv_mults(values):  # several --iv-mult values: one run each, side by side
+        progress = _Progress(values["progress"])
+        try:
+            result = run_backtest(
+                config,
+                progress=progress.factory if progress.enabled else None,
+                on_warning=lambda text: say(f"warning: {text}"),
+                options=overrides_from_flags(values, mult),
+            )
+        finally:
+            progress.close()
+        _print_run(result, values["as_json"], metrics_table)
+        results.append((mult, result))
+    if len(results) > 1 and not values["as_json"]:
+        click.echo(sensitivity_table(results))
 
 
 def _parse_speed(text: str) -> float | None:

@@ -9,6 +9,7 @@ received. The frames are exactly what the run artifacts hold (`equity.csv`, `ord
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from parity.feeds.loader import LoadedData, run_calendar
 from parity.instruments import Instrument, bind_instrument, instrument_for
 from parity.journal.hook import OrderJournal
 from parity.journal.reader import integral
+from parity.options.desk import OptionsClose
+from parity.options.setup import OptionsResult, OptionsSetup
 from parity.risk.guard import RiskGuard
 from parity.risk.limits import RiskLimits
 from parity.risk.monitor import attach_risk
@@ -73,6 +76,7 @@ class RunResult:
     cash: float
     warmup: int
     warnings: tuple[str, ...] = field(default=())
+    options: OptionsResult | None = None  # a run with an options desk: its artifacts
 
     @property
     def returns(self) -> pd.Series:
@@ -101,6 +105,7 @@ def simulate(
     volume_share: float = 1.0,
     latency_ms: int = 0,
     instruments: Mapping[str, Instrument] | None = None,
+    options: OptionsSetup | None = None,
 ) -> RunResult:
     """Backtest `strategy` (a `backtrader.Strategy` class, or a name `parity strategies` lists)
     with `params` on `bars`, in memory. `costs` defaults to the backtest's default costs
@@ -108,7 +113,8 @@ def simulate(
     run does), with identical results; `volume_share` and `latency_ms` are the fill model's
     partial fills and latency (`--volume-share`, `--latency`). Each symbol trades as the
     `Instrument` it names (`instrument_for`) unless `instruments` gives its own: commission, cash
-    and P&L use its multiplier. Bad input raises a `ParityError`."""
+    and P&L use its multiplier. `options` is the options desk's setup (a strategy with
+    `trades_options` gets the default one without it). Bad input raises a `ParityError`."""
     series = _series(bars)
     cls = resolve_strategy(strategy).cls if isinstance(strategy, str) else strategy
     if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
@@ -121,6 +127,7 @@ def simulate(
     run = Simulation(
         series, cls, values, costs, cash, fill_at, allow_short, risk, risk_store,
         volume_share=volume_share, latency_ms=latency_ms, instruments=dict(instruments or {}),
+        options=options,
     )  # fmt: skip
     recording = recording or Recording()
     try:
@@ -142,13 +149,15 @@ def simulate(
         ) from exc
     warmup = int(getattr(strat, "_minperiod", 1))
     recorder: Recorder = strat.analyzers.recorder
+    desk = getattr(strat.broker, "options", None)
+    option_result = OptionsResult.of(desk) if desk is not None else None
     daily = series[0].timeframe.is_daily
     equity = _equity(recorder.equity_frame(daily))
     orders, fills = _orders(recorder.orders_frame(daily)), _fills(recorder.fills_frame(daily))
     # Backtrader's lines and indicators hold reference cycles: release them before the metrics
     # so the result does not add to the run's peak memory
     multipliers = {symbol: run.instrument(symbol).multiplier for symbol in run.symbols}
-    del strat, recorder, run
+    del strat, recorder, run, desk
     gc.collect()
     trades = round_trips(fills, multipliers)
     # 252 sessions a year on an exchange, 365 days on a 24/7 calendar (the bars' calendar)
@@ -164,7 +173,11 @@ def simulate(
             f"{cls.__name__} needs {warmup} bars to warm up but the window has {len(equity)}; "
             "it made no decisions"
         )
-    return RunResult(equity, orders, fills, trades, metrics, cash, warmup, tuple(notes))
+    if option_result is not None:
+        metrics["options"] = option_result.metrics
+    return RunResult(
+        equity, orders, fills, trades, metrics, cash, warmup, tuple(notes), option_result
+    )
 
 
 def _series(bars: Bars) -> tuple[BarSeries, ...]:
@@ -221,6 +234,7 @@ class Simulation:
     volume_share: float = 1.0  # the fill model's partial fills (`FillModel`)
     latency_ms: int = 0
     instruments: Mapping[str, Instrument] = field(default_factory=dict)  # else instrument_for
+    options: OptionsSetup | None = None  # the options desk (default for a strategy trading them)
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -249,6 +263,20 @@ class Simulation:
         if self.risk is not None and self.risk.active:  # a fresh guard: starts empty
             store = self.risk_store or MemoryRiskStateStore()
             guard = RiskGuard(self.risk, store, fresh=True, watch=False)
+        setup = self.options
+        if setup is None and getattr(self.cls, "trades_options", False):
+            setup = OptionsSetup.for_strategy(self.cls)
+        desk = None
+        if setup is not None:
+            first = self.series[0] if self.series else None
+            symbols = self.symbols
+            desk = setup.build(
+                symbols,
+                run_calendar(list(symbols)),
+                fill_at=self.fill_at,
+                daily=first.timeframe.is_daily if first is not None else True,
+                bar_period=dt.timedelta(seconds=first.timeframe.seconds if first else 86400),
+            )
         cerebro.broker = build_sim_broker(
             cash=self.cash,
             costs=self.costs,
@@ -257,10 +285,13 @@ class Simulation:
             volume_share=self.volume_share,
             latency_ms=self.latency_ms,
             review=OrderReview(risk=guard),
+            options=desk,
         )
         cerebro.addstrategy(self.cls, **self.params)
         if self.fill_at == "close":  # before the recorder: the bar's equity includes its fills
             cerebro.addanalyzer(CloseFills, _name="close_fills")
+        if setup is not None:  # the options desk's end of bar, also before the recorder
+            cerebro.addanalyzer(OptionsClose, _name="options_close")
         cerebro.addanalyzer(
             Recorder,
             _name="recorder",

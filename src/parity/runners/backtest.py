@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +28,7 @@ from parity.instruments.money import currency_symbol
 from parity.journal import Journal, run_journal_target
 from parity.journal.hook import OrderJournal
 from parity.manifest import Manifest, StrategyRecord
+from parity.options.setup import OptionsSetup
 from parity.risk.state import JsonRiskStateStore
 from parity.runstore import RunArtifacts, check_run_id, check_runs_dir, new_run_id, write_run
 from parity.strategies.base import ParityStrategy
@@ -227,11 +228,14 @@ def run_backtest(
     progress: ProgressFactory | None = None,
     run_id: str | None = None,
     on_warning: Callable[[str], None] | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> BacktestResult:
     """Run one backtest, journal it and write its run directory; bad input raises a
     `ParityError`. A backtest that fails leaves its journal marked `crashed` in a database
     (`PARITY_DB_URL`); a per-run SQLite journal is removed with its run directory, since a
-    backtest records nothing that re-running it would not reproduce."""
+    backtest records nothing that re-running it would not reproduce. `options` overrides the
+    options desk's assumptions (`OptionsSetup.for_strategy`); a strategy that trades options
+    gets a desk without it, and the run writes `options_*.csv` beside the other artifacts."""
     check_runs_dir(config.runs_dir)
     if run_id is not None:
         check_run_id(run_id)
@@ -259,6 +263,10 @@ def run_backtest(
     total = max(len(s) for s in loaded.series)
     run_dir = config.runs_dir / run_id
     manifest = run_manifest(run_id, config, spec, params, loaded)
+    setup = None
+    if options or getattr(spec.cls, "trades_options", False):
+        setup = OptionsSetup.for_strategy(spec.cls, options)
+        manifest = replace(manifest, extra={**manifest.extra, "options": setup.describe()})
     created_dir = not run_dir.exists()
     target = run_journal_target(run_dir)
     journal = Journal.open(target, create=True)
@@ -276,7 +284,7 @@ def run_backtest(
             cash=config.cash, fill_at=config.fill_at, allow_short=config.allow_short,
             preload=config.preload, risk=config.risk,
             risk_store=JsonRiskStateStore.in_run(run_dir), recording=recording,
-            volume_share=config.volume_share, latency_ms=config.latency_ms,
+            volume_share=config.volume_share, latency_ms=config.latency_ms, options=setup,
         )  # fmt: skip
         journal.flush()
         journal.finish_run("finished")
@@ -290,12 +298,16 @@ def run_backtest(
             "it made no decisions (widen --from/--to)"
         )
     write_run(run_dir, artifacts(manifest, result))
+    option_lines: tuple[str, ...] = ()
+    if result.options is not None:
+        result.options.write(run_dir)
+        option_lines = result.options.summary
     return BacktestResult(
         run_id,
         run_dir,
         result.metrics,
         loaded.warnings,
-        run_summary(loaded),
+        (*run_summary(loaded), *option_lines),
         currency=manifest.currency or "USD",
     )
 

@@ -11,6 +11,7 @@ from parity.feeds.adjust import manifest_adjustment
 from parity.feeds.loader import load_bars
 from parity.instruments.calendars import manifest_calendar
 from parity.instruments.money import currency_symbol, run_currency
+from parity.reports.options import add_to_tearsheet, options_section
 from parity.runstore import RunRecord, RunStore
 from parity.timeframe import parse_timeframe
 
@@ -90,7 +91,7 @@ def write_run_tearsheet(
         f"({currency_symbol(currency).strip()} {currency}, annualised over {year.convention})"
     )
     target = out or record.path / "tearsheet.html"
-    return write_tearsheet(
+    written = write_tearsheet(
         returns,
         target,
         benchmark=bench,
@@ -98,3 +99,7 @@ def write_run_tearsheet(
         benchmark_title=bench_title,
         periods_per_year=year.periods,
     )
+    section = options_section(record.path, record.metrics)
+    if section is not None:  # a run that traded options: its assumptions, costs, trades
+        add_to_tearsheet(written, section)
+    return written

@@ -14,7 +14,12 @@ import backtrader as bt
 
 from parity.errors import StrategyError
 from parity.strategies.buy_and_hold import BuyAndHold
-from parity.strategies.policy import PolicyStrategy  # torch is imported only when a policy loads
+from parity.strategies.covered_call import CoveredCall
+from parity.strategies.iron_condor import IronCondor
+from parity.strategies.policy import PolicyStrategy
+from parity.strategies.put_credit_spread import (
+    PutCreditSpread,
+)  # torch is imported only when a policy loads
 from parity.strategies.rsi_reversion import RsiReversion
 from parity.strategies.sma_cross import SmaCross
 
@@ -23,6 +28,9 @@ BUNDLED: dict[str, type[bt.Strategy]] = {
     "rsi_reversion": RsiReversion,
     "buy_and_hold": BuyAndHold,
     "policy": PolicyStrategy,
+    "put_credit_spread": PutCreditSpread,
+    "iron_condor": IronCondor,
+    "covered_call": CoveredCall,
 }
 
 
