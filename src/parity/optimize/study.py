@@ -1,0 +1,213 @@
+"""The Optuna study of an optimisation, stored in the run database: the `PARITY_DB_URL` database
+when it is set (PostgreSQL: several machines can work on one study), else `RUNS_DIR/studies.sqlite`.
+
+A study records what defines it (strategy, space, objective, constraints, search, data); running
+the same `--study NAME` again continues it, and a different definition under that name is an error.
+Trials interrupted (Ctrl+C, or a process that died) are marked so and run again on continuation;
+every other finished trial, failed ones included, is never repeated."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.samplers import BaseSampler, RandomSampler, TPESampler
+from optuna.trial import FrozenTrial, Trial, TrialState
+
+from parity.errors import ConfigError
+from parity.journal.database import ENV_DB_URL
+from parity.optimize.objective import Constraint, Objective
+from parity.optimize.space import Space
+from parity.optimize.trial import TrialOutcome
+
+STUDY_DB = "studies.sqlite"
+SEARCHES = ("grid", "random", "tpe")
+
+
+def storage_url(runs_dir: Path, env: Mapping[str, str] | None = None) -> str:
+    """`PARITY_DB_URL` if set, else the SQLite file `RUNS_DIR/studies.sqlite`."""
+    url = (env if env is not None else os.environ).get(ENV_DB_URL, "").strip()
+    if url:
+        return url
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(runs_dir / STUDY_DB).resolve()}"
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """What defines a study; a continuation must have the same."""
+
+    strategy: str
+    space: Space
+    objective: Objective
+    constraints: tuple[Constraint, ...]
+    search: str
+    seed: int
+    data: Mapping[str, Any]  # source, symbols, window, costs: what the trials ran on
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "space": self.space.describe(),
+            "objective": self.objective.text,
+            "direction": self.objective.direction,
+            "constraints": [c.text for c in self.constraints],
+            "search": self.search,
+            "seed": self.seed,
+            "data": dict(self.data),
+        }
+
+
+def open_study(name: str, url: str, plan: StudyPlan) -> optuna.Study:
+    """The study `name` (created, or loaded to continue when its definition matches)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if plan.search not in SEARCHES:
+        raise ConfigError(f"--search {plan.search!r} must be one of {', '.join(SEARCHES)}")
+    storage = optuna.storages.RDBStorage(url)
+    record = json.loads(json.dumps(plan.record(), default=str))
+    try:
+        study = optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        study = optuna.create_study(
+            study_name=name, storage=storage, direction=plan.objective.direction
+        )
+        study.set_user_attr("parity", record)
+        return study
+    found = study.user_attrs.get("parity")
+    if found != record:
+        differs = sorted(k for k in record if (found or {}).get(k) != record[k])
+        raise ConfigError(
+            f"study {name} exists with a different {', '.join(differs) or 'definition'}; "
+            "continue it with the same options or give a new --study name"
+        )
+    return study
+
+
+class Ledger:
+    """The study's trials as this optimisation sees them: proposes the next points, records
+    outcomes, and marks interrupted trials so a continuation runs them again."""
+
+    def __init__(self, study: optuna.Study, plan: StudyPlan) -> None:
+        self.study = study
+        self.plan = plan
+        self.host = socket.gethostname()
+        self._grid: Iterator[dict[str, Any]] | None = None
+        self._reap_stale()
+        study.sampler = self._sampler(len(study.get_trials(deepcopy=False)))
+
+    # ------------------------------------------------------------------ counting
+    def counted(self) -> int:
+        """Finished trials that count (completed or failed, not interrupted)."""
+        return sum(1 for t in self.study.get_trials(deepcopy=False) if _counts(t))
+
+    def target(self, trials: int | None) -> int:
+        """How many counted trials the study should reach."""
+        if self.plan.search == "grid":
+            size = self.plan.space.grid_size()
+            return size if trials is None else min(trials, size)
+        if trials is None:
+            raise ConfigError("--search random/tpe needs --trials N (how many points to try)")
+        return trials
+
+    # ------------------------------------------------------------------ proposing
+    def propose(self) -> tuple[Trial, dict[str, Any]] | None:
+        """The next trial and its params (None: the grid is exhausted)."""
+        if self.plan.search == "grid":
+            point = self._next_grid_point()
+            if point is None:
+                return None
+            self.study.enqueue_trial(point, skip_if_exists=False)
+        trial = self.study.ask(self.plan.space.distributions)
+        trial.set_user_attr("host", self.host)
+        trial.set_user_attr("pid", os.getpid())
+        return trial, dict(trial.params)
+
+    def _next_grid_point(self) -> dict[str, Any] | None:
+        if self._grid is None:
+            taken = {
+                self.plan.space.key(t.params)
+                for t in self.study.get_trials(deepcopy=False)
+                if _counts(t) or t.state == TrialState.RUNNING
+            }
+            self._grid = (p for p in self.plan.space.grid() if self.plan.space.key(p) not in taken)
+        return next(self._grid, None)
+
+    def _sampler(self, existing: int) -> BaseSampler:
+        # reseeded by the trials already in the study: a continuation does not replay the
+        # random points its first session drew
+        seed = self.plan.seed + existing
+        if self.plan.search == "tpe":
+            return TPESampler(seed=seed, constraints_func=_violations)
+        return RandomSampler(seed=seed)
+
+    # ------------------------------------------------------------------ recording
+    def record(self, trial: Trial, outcome: TrialOutcome) -> FrozenTrial:
+        trial.set_user_attr("seconds", round(outcome.seconds, 4))
+        if outcome.error is not None or outcome.value is None:
+            error = outcome.error or f"objective {self.plan.objective.text} is undefined for this run"
+            trial.set_user_attr("error", error)
+            trial.set_user_attr("metrics", outcome.metrics)
+            return self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+        broken = [c.text for c in self.plan.constraints if not c.holds(outcome.metrics)]
+        trial.set_user_attr("metrics", outcome.metrics)
+        trial.set_user_attr("broken", broken)
+        trial.set_user_attr("violations", [1.0 if b else 0.0 for b in broken] or [0.0])
+        trial.set_user_attr("returns", pack_returns(outcome.returns))
+        return self.study.tell(trial, outcome.value, skip_if_finished=True)
+
+    def interrupt(self, trial: Trial) -> None:
+        trial.set_user_attr("interrupted", True)
+        self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+
+    def _reap_stale(self) -> None:
+        """RUNNING trials of a process on this host that no longer runs were interrupted."""
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            pid = t.user_attrs.get("pid")
+            if t.user_attrs.get("host") == self.host and isinstance(pid, int) and not _alive(pid):
+                self.study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
+                self.study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+
+
+def _counts(trial: FrozenTrial) -> bool:
+    return trial.state == TrialState.COMPLETE or (
+        trial.state == TrialState.FAIL and not trial.user_attrs.get("interrupted")
+    )
+
+
+def feasible(trial: FrozenTrial) -> bool:
+    return trial.state == TrialState.COMPLETE and not trial.user_attrs.get("broken")
+
+
+def _violations(trial: FrozenTrial) -> list[float]:
+    return list(trial.user_attrs.get("violations", [0.0]))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pack_returns(returns: np.ndarray) -> str:
+    """Daily returns as compact text for the study database (float32, deflated, base64)."""
+    raw = np.asarray(returns, dtype=np.float32).tobytes()
+    return base64.b64encode(zlib.compress(raw)).decode("ascii")
+
+
+def unpack_returns(text: str) -> np.ndarray:
+    return np.frombuffer(zlib.decompress(base64.b64decode(text)), dtype=np.float32).astype(float)
