@@ -177,3 +177,83 @@ def _optimize_text(result: Any, objective: str) -> str:
     lines += [f"kept run {run_id}" for run_id in result.kept]
     lines.append(f"results written to {result.run_dir} (trials.csv, report.html)")
     return "\n".join(lines)
+
+
+@cli.command("walk-forward")
+@click.argument("strategy", required=False, default="sma_cross")
+@click.option("--train", default="2y", help="Training window: 2y, 18m, 26w, 90d.")
+@click.option("--test", default="6m", help="Test window that follows each training window.")
+@click.option("--step", default=None, help="How far each next window starts [default: --test].")
+@click.option(
+    "--anchored",
+    is_flag=True,
+    help="Every training window starts at the first bar (it grows) instead of rolling.",
+)
+@click.option("--name", default=None, help="Name of the walk-forward [default: a new name].")
+@search_options
+@backtest_options
+@risk_options
+@runs_dir_option
+@json_option
+@click.pass_context
+def walkforward_cmd(ctx: click.Context, **values: Any) -> None:
+    """Optimise STRATEGY in rolling (or anchored) training windows, run the chosen params on
+    each next test window, and stitch the out-of-sample results."""
+    from parity.cli.run import backtest_config
+    from parity.optimize.walkforward import parse_period
+    from parity.runners.optimize import OptimizeConfig
+    from parity.runners.walkforward import WalkForwardConfig, run_walkforward
+
+    optimize = OptimizeConfig(backtest=backtest_config(ctx, values), **_search(values))
+    config = WalkForwardConfig(
+        optimize=optimize,
+        train=parse_period(values["train"], "--train"),
+        test=parse_period(values["test"], "--test"),
+        step=parse_period(values["step"] or values["test"], "--step"),
+        anchored=values["anchored"],
+        name=values["name"],
+    )
+    result = run_walkforward(
+        config,
+        on_window=say,
+        on_progress=ProgressLine(optimize.objective.text),
+        on_warning=lambda text: say(f"warning: {text}"),
+    )
+    if values["as_json"]:
+        click.echo(json.dumps({
+            "name": result.name, "run_dir": str(result.run_dir),
+            "metrics": result.metrics, "walk_forward_efficiency": result.efficiency,
+            "deflated_sharpe": result.deflated, "pbo_median": result.pbo,
+            "windows": [{"window": r.window.index, **r.window.describe(), "params": r.params}
+                        for r in result.windows],
+        }, default=str))  # fmt: skip
+        return
+    click.echo(_walkforward_text(result, optimize.objective.text))
+
+
+def _walkforward_text(result: Any, objective: str) -> str:
+    from parity.reports.text import metrics_table
+
+    lines = []
+    for r in result.windows:
+        span = r.window.describe()
+        params = " ".join(f"{k}={v}" for k, v in (r.params or {}).items()) or "(none feasible)"
+        is_value, oos_value = r.in_sample.get(objective), r.out_of_sample.get(objective)
+        lines.append(
+            f"window {r.window.index}: train {span['train']} test {span['test']}  {params}  "
+            f"IS {objective} {_num(is_value)}  OOS {objective} {_num(oos_value)}"
+        )
+    lines.append("out of sample (stitched):")
+    lines.append(metrics_table(result.metrics))
+    wfe = result.efficiency
+    lines.append(f"walk-forward efficiency {'undefined' if wfe is None else f'{wfe:.2f}'}")
+    if result.deflated:
+        lines.append(f"out of sample: {result.deflated['reading']}")
+    if result.pbo is not None:
+        lines.append(f"median PBO of the windows' searches {result.pbo:.2f}")
+    lines.append(f"results written to {result.run_dir} (windows.csv, equity.csv, report.html)")
+    return "\n".join(lines)
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.4g}"

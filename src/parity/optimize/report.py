@@ -101,3 +101,51 @@ def optimize_report(
         + "<h2>Every trial</h2>" + table_html(table)
     )  # fmt: skip
     return page(f"parity optimize: {study.study_name}", body)
+
+
+def walkforward_report(result: Any, windows: pd.DataFrame, objective: str) -> str:
+    """The walk-forward's HTML report: the stitched out-of-sample curve and metrics, efficiency,
+    overfitting statistics, params per window and their stability."""
+    from parity.reports.chart import svg_line_chart
+
+    equity = result.equity["value"]
+    curve = svg_line_chart(
+        [f"{t:%Y-%m-%d}" for t in equity.index], equity.astype(float).tolist(),
+        title="out-of-sample equity (stitched test windows)",
+    )  # fmt: skip
+    metrics = {k: v for k, v in result.metrics.items() if k != "flags"}
+    metric_rows = "".join(
+        f"<tr><th class='l'>{html.escape(k)}</th><td>{html.escape(_cell(v))}</td></tr>"
+        for k, v in metrics.items()
+    )
+    wfe = result.efficiency
+    readings = [
+        "walk-forward efficiency "
+        + ("undefined (in-sample returns not positive)" if wfe is None else f"{wfe:.2f}")
+        + ": out-of-sample annualised return over the in-sample annualised return of the chosen "
+        "params (above 0.5 is usually read as robust)",
+    ]
+    if result.deflated:
+        readings.append(f"out of sample: {result.deflated['reading']}")
+    if result.pbo is not None:
+        readings.append(
+            f"median probability of backtest overfitting over the windows' searches "
+            f"{result.pbo:.2f} (see each window's figure below)"
+        )
+    stability_rows = "".join(
+        f"<tr><th class='l'>{html.escape(name)}</th><td class='l'>"
+        f"{html.escape(', '.join(map(str, entry['values'])))}</td>"
+        f"<td>{entry['most_common_share']:.0%}</td><td>{entry['changes']}</td>"
+        f"<td>{_cell(entry.get('cv'))}</td></tr>"
+        for name, entry in result.stability.items()
+    )
+    body = (
+        "".join(f'<p class="reading">{html.escape(t)}</p>' for t in readings)
+        + curve
+        + f"<h2>Out-of-sample metrics</h2><table>{metric_rows}</table>"
+        + "<h2>Windows</h2>" + table_html(windows)
+        + "<h2>Parameter stability</h2><table><tr><th class='l'>param</th><th class='l'>chosen "
+        "per window</th><th>most common</th><th>changes</th><th>cv</th></tr>"
+        + stability_rows + "</table>"
+    )  # fmt: skip
+    return page(f"parity walk-forward: {result.name} ({objective})", body)

@@ -28,6 +28,7 @@ class Deflated:
     expected_max: float  # SR0: the best Sharpe ratio expected from `trials` skill-less trials
     trials: int
     observations: int
+    variance: float = 0.0  # of the trials' Sharpe ratios (per period)
 
     def reading(self) -> str:
         verdict = (
@@ -60,9 +61,9 @@ def deflated_sharpe(
     sr0 = expected_max_sharpe(variance, trials)
     spread = 1 - skew * sharpe + (kurtosis - 1) / 4 * sharpe**2
     if observations < 2 or spread <= 0:
-        return Deflated(math.nan, sharpe, sr0, trials, observations)
+        return Deflated(math.nan, sharpe, sr0, trials, observations, variance)
     z = (sharpe - sr0) * math.sqrt(observations - 1) / math.sqrt(spread)
-    return Deflated(float(stats.norm.cdf(z)), sharpe, sr0, trials, observations)
+    return Deflated(float(stats.norm.cdf(z)), sharpe, sr0, trials, observations, variance)
 
 
 def sharpe_per_period(returns: np.ndarray) -> float:
