@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import warnings
 from typing import Any
 
 import optuna
@@ -20,10 +21,14 @@ from parity.optimize.space import Space
 def importance(study: optuna.Study) -> list[tuple[str, float]]:
     """Optuna's parameter importance (empty when it cannot be computed: too few trials, or no
     parameter varies)."""
-    try:
-        found = optuna.importance.get_param_importances(study)
-    except (ValueError, RuntimeError, ZeroDivisionError):
-        return []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            found = optuna.importance.get_param_importances(study)
+        except (ValueError, RuntimeError, ZeroDivisionError):
+            return []
+    if any("too small" in str(w.message) for w in caught):
+        return []  # Optuna would report equal importances: say it cannot tell instead
     return [(name, float(value)) for name, value in found.items()]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from optuna.distributions import (
     BaseDistribution,
@@ -65,6 +66,14 @@ class Dimension:
         digits = max(_decimals(self.low), _decimals(self.step))
         return tuple(round(self.low + i * self.step, digits) for i in range(count))
 
+    def draw(self, rng: np.random.Generator) -> Value:
+        """A uniformly random value (a random grid value when the range has a step)."""
+        if self.choices or self.step is not None:
+            values = self.grid()
+            return values[int(rng.integers(len(values)))]
+        assert self.low is not None and self.high is not None
+        return float(rng.uniform(self.low, self.high))
+
     def describe(self) -> str:
         if self.choices:
             return ",".join(str(c) for c in self.choices)
@@ -90,6 +99,9 @@ class Space:
         """Every point of the grid, first dimension slowest."""
         for values in itertools.product(*(d.grid() for d in self.dimensions)):
             yield dict(zip(self.names, values, strict=True))
+
+    def draw(self, rng: np.random.Generator) -> dict[str, Value]:
+        return {d.name: d.draw(rng) for d in self.dimensions}
 
     def grid_size(self) -> int:
         return math.prod(len(d.grid()) for d in self.dimensions)

@@ -101,8 +101,12 @@ class Ledger:
         self.plan = plan
         self.host = socket.gethostname()
         self._grid: Iterator[dict[str, Any]] | None = None
+        self._taken: set[tuple[Any, ...]] | None = None
         self._reap_stale()
-        study.sampler = self._sampler(len(study.get_trials(deepcopy=False)))
+        existing = len(study.get_trials(deepcopy=False))
+        study.sampler = self._sampler(existing)
+        # random search draws its own points, so that it never draws one already tried
+        self._rng = np.random.default_rng(plan.seed + existing)
 
     # ------------------------------------------------------------------ counting
     def counted(self) -> int:
@@ -121,8 +125,8 @@ class Ledger:
     # ------------------------------------------------------------------ proposing
     def propose(self) -> tuple[Trial, dict[str, Any]] | None:
         """The next trial and its params (None: the grid is exhausted)."""
-        if self.plan.search == "grid":
-            point = self._next_grid_point()
+        if self.plan.search in ("grid", "random"):
+            point = self._next_grid_point() if self.plan.search == "grid" else self._draw()
             if point is None:
                 return None
             self.study.enqueue_trial(point, skip_if_exists=False)
@@ -140,6 +144,22 @@ class Ledger:
             }
             self._grid = (p for p in self.plan.space.grid() if self.plan.space.key(p) not in taken)
         return next(self._grid, None)
+
+    def _draw(self, attempts: int = 1000) -> dict[str, Any] | None:
+        """A random point not tried yet (None: none found in `attempts` draws)."""
+        if self._taken is None:
+            self._taken = {
+                self.plan.space.key(t.params)
+                for t in self.study.get_trials(deepcopy=False)
+                if _counts(t) or t.state == TrialState.RUNNING
+            }
+        for _ in range(attempts):
+            point = self.plan.space.draw(self._rng)
+            key = self.plan.space.key(point)
+            if key not in self._taken:
+                self._taken.add(key)
+                return point
+        return None
 
     def _sampler(self, existing: int) -> BaseSampler:
         # reseeded by the trials already in the study: a continuation does not replay the
