@@ -91,7 +91,7 @@ def heatmap(
         if x_keys and y_keys
         else ""
     )
-    legend = f'<text x="{W - PAD_R}" y="{PAD_T - 8}" text-anchor="end">{_num(lo)} … {_num(hi)}</text>'
+    legend = f'<text x="{W - PAD_R}" y="{H - 6}" text-anchor="end">{_num(lo)} … {_num(hi)}</text>'
     return _frame(title, "".join(cells) + labels + legend, x_name, y_name)
 
 
