@@ -54,7 +54,9 @@ class PlainSmaCross(bt.Strategy):  # type: ignore[misc]
     params = (("fast", 10), ("slow", 30))
 
     def __init__(self) -> None:
-        self.cross = bt.ind.CrossOver(bt.ind.SMA(period=self.p.fast), bt.ind.SMA(period=self.p.slow))
+        self.cross = bt.ind.CrossOver(
+            bt.ind.SMA(period=self.p.fast), bt.ind.SMA(period=self.p.slow)
+        )
 
     def next(self) -> None:
         if self.cross[0] > 0 and not self.position:
@@ -178,7 +180,8 @@ def main() -> None:
     shipped = one["bytes"]
     print(f"bytes per trial: submit {shipped['submit']:,}, outcome {shipped['outcome']:,} "
           f"(with {shipped['days']:,} daily returns); the bars "
-          f"({int(frame.memory_usage().sum()):,} bytes in memory) go to each worker once")  # fmt: skip
+          f"({int(frame.memory_usage().sum()):,} bytes in memory) go to each worker once"
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

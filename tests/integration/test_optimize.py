@@ -32,8 +32,9 @@ START, END = dt.date(2011, 1, 1), dt.date(2012, 12, 31)
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
     with (
-        LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
-        as cluster,
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
         Client(cluster) as connected,
     ):
         yield connected
@@ -91,9 +92,12 @@ def test_a_constraint_keeps_a_trial_from_being_chosen(tmp_path: Path, client: Cl
     bound = best["metrics"]["trades"]
     result = run_optimize(
         config(
-            tmp_path, client, SPACE, study="bounded",
+            tmp_path,
+            client,
+            SPACE,
+            study="bounded",
             constraints=(parse_constraint(f"trades<{bound}"),),
-        )  # fmt: skip
+        )
     )
     row = result.table[result.table["trial"] == best["trial"]].iloc[0]
     assert row["constraints"] == f"broken: trades<{bound:g}"
@@ -141,18 +145,15 @@ def test_random_search_continues_without_repeating(tmp_path: Path, client: Clien
     assert len(points) == 6 and len(set(points)) == 6
 
 
-def test_a_failing_trial_is_recorded_and_the_study_goes_on(
-    tmp_path: Path, client: Client
-) -> None:
+def test_a_failing_trial_is_recorded_and_the_study_goes_on(tmp_path: Path, client: Client) -> None:
     result = run_optimize(config(tmp_path, client, ["fast=10,30", "slow=20"], study="fails"))
     rows = {r["fast"]: r for _, r in result.table.iterrows()}
     assert rows[30]["state"] == "fail"
-    assert rows[30]["error"] == (
-        "strategy SmaCross: fast (30) must be shorter than slow (20)"
+    assert rows[30]["error"] == ("strategy SmaCross: fast (30) must be shorter than slow (20)")
+    assert (
+        rows[10]["state"] == "complete"
+        and rows[10]["sharpe"] == direct(tmp_path, {"fast": 10, "slow": 20})["sharpe"]
     )
-    assert rows[10]["state"] == "complete" and rows[10]["sharpe"] == direct(
-        tmp_path, {"fast": 10, "slow": 20}
-    )["sharpe"]
     assert result.best[0]["params"] == {"fast": 10, "slow": 20}
 
 
@@ -180,8 +181,9 @@ def test_objective_from_a_python_file(tmp_path: Path, client: Client) -> None:
     script = tmp_path / "score.py"
     script.write_text("def score(result):\n    return -len(result.trades)\n")
     result = run_optimize(
-        config(tmp_path, client, SPACE, study="callable",
-               objective=parse_objective(f"{script}:score"))  # fmt: skip
+        config(
+            tmp_path, client, SPACE, study="callable", objective=parse_objective(f"{script}:score")
+        )
     )
     fewest = min(direct(tmp_path, {"fast": f, "slow": s})["trades"]
                  for f in (5, 10, 15) for s in (20, 40))  # fmt: skip
@@ -194,10 +196,23 @@ def test_cli_optimize_on_a_local_cluster(tmp_path: Path) -> None:
     cmd = [sys.executable, "-c", "from parity.cli import main; main()", "optimize", "sma_cross"]
     common = ["--from", "2012-01-01", "--to", "2012-12-31", "--runs-dir", str(tmp_path)]
     done = subprocess.run(
-        [*cmd, "--space", "fast=5,10", "--space", "slow=30", "--workers", "1", "--study", "cli",
-         "--json", *common],  # fmt: skip
-        capture_output=True, text=True, timeout=240,
-    )  # fmt: skip
+        [
+            *cmd,
+            "--space",
+            "fast=5,10",
+            "--space",
+            "slow=30",
+            "--workers",
+            "1",
+            "--study",
+            "cli",
+            "--json",
+            *common,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr
     payload = json.loads(done.stdout)
     assert payload["study"] == "cli" and payload["trials"] == 2 and payload["ran"] == 2

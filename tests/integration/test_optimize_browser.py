@@ -39,8 +39,9 @@ def chrome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chrome]:
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
     with (
-        LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
-        as cluster,
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
         Client(cluster) as connected,
     ):
         yield connected
@@ -51,7 +52,9 @@ def _blue_pixels(png: bytes) -> int:
 
     image = Image.open(io.BytesIO(png)).convert("RGB")
     return sum(
-        1 for p in image.getdata() if all(abs(a - b) <= 40 for a, b in zip(p, DOT_BLUE, strict=True))
+        1
+        for p in image.getdata()
+        if all(abs(a - b) <= 40 for a, b in zip(p, DOT_BLUE, strict=True))
     )
 
 

@@ -6,6 +6,7 @@ span and chain to the stitched total return, and the chosen params are a direct 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 from collections.abc import Iterator
@@ -36,8 +37,9 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WalkForwa
         strategy="sma_cross", start=dt.date(2009, 1, 1), end=dt.date(2011, 12, 31), runs_dir=runs
     )
     with (
-        LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
-        as cluster,
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
         Client(cluster) as client,
     ):
         optimize = OptimizeConfig(
@@ -60,7 +62,7 @@ def test_training_never_sees_its_test_window(walked: tuple[WalkForwardResult, Pa
         assert pd.Timestamp(data["last"]) < r.window.test_start, (r.study, data)
         assert pd.Timestamp(data["first"]) >= r.window.train_start
     tested = [r.window for r in result.windows]
-    for a, b in zip(tested, tested[1:], strict=False):
+    for a, b in itertools.pairwise(tested):
         assert a.test_end == b.test_start and b.train_end == b.test_start
     index = result.equity.index
     assert index.is_monotonic_increasing and not index.has_duplicates

@@ -3,6 +3,7 @@ windows. Good input parses to exact values; bad input is one line naming it and 
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,8 @@ from parity.errors import ConfigError
 from parity.optimize.objective import parse_constraint, parse_objective
 from parity.optimize.space import parse_space
 from parity.optimize.walkforward import Window, parse_period, stitch, windows
+
+EXAMPLE = "e.g. --space fast=5:50:5 or --space sizing=fixed,percent"
 
 
 def test_space_ranges_and_choices() -> None:
@@ -34,14 +37,15 @@ def test_space_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("items", "message"),
     [
-        (["fast"], "--space 'fast' must be NAME=LOW:HIGH[:STEP] or NAME=A,B; e.g. --space fast=5:50:5 or --space sizing=fixed,percent"),
+        (["fast"], "--space 'fast' must be NAME=LOW:HIGH[:STEP] or NAME=A,B; " + EXAMPLE),
         (["fast=50:5:5"], "space fast=50:5:5: HIGH 5 is below LOW 50; swap them"),
         (["fast=5:50:0"], "space fast=5:50:0: STEP must be positive, e.g. fast=5:50:1"),
         (["fast=a:b"], "space fast=a:b: LOW, HIGH and STEP must be numbers, e.g. fast=5:50:5"),
-        (["fast=1:2:3:4"], "space fast=1:2:3:4 must be LOW:HIGH or LOW:HIGH:STEP, e.g. fast=5:50:5"),
+        (["fast=1:2:3:4"], "space fast=1:2:3:4 must be LOW:HIGH or LOW:HIGH:STEP, "
+         "e.g. fast=5:50:5"),
         (["s=a,,b"], "space s: choices must be non-empty, e.g. s=fixed,percent"),
         (["s=a,a"], "space s: choice a,a repeats a value; list each once"),
-        ([], "no search space: give --space or --space-file; e.g. --space fast=5:50:5 or --space sizing=fixed,percent"),
+        ([], "no search space: give --space or --space-file; " + EXAMPLE),
     ],
 )  # fmt: skip
 def test_bad_space_is_one_line(items: list[str], message: str) -> None:
@@ -52,12 +56,14 @@ def test_bad_space_is_one_line(items: list[str], message: str) -> None:
 
 def test_a_continuous_range_has_no_grid() -> None:
     space = parse_space(["size=0.1:0.9"])
-    with pytest.raises(ConfigError, match="space size: a continuous range has no grid; give a step"):
+    with pytest.raises(
+        ConfigError, match="space size: a continuous range has no grid; give a step"
+    ):
         space.grid_size()
 
 
 def test_bad_space_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="space file .* does not exist; check --space-file"):
+    with pytest.raises(ConfigError, match=r"space file .* does not exist; check --space-file"):
         parse_space([], tmp_path / "nope.yaml")
     bad = tmp_path / "bad.yaml"
     bad.write_text("- 1\n- 2\n")
@@ -130,12 +136,15 @@ def test_walk_forward_windows_never_test_on_training_bars(anchored: bool) -> Non
         anchored=anchored,
     )  # fmt: skip
     assert len(found) == 23
-    assert found[0].describe() == {"train": "2000-03-01..2002-02-28", "test": "2002-03-01..2002-08-31"}
+    assert found[0].describe() == {
+        "train": "2000-03-01..2002-02-28",
+        "test": "2002-03-01..2002-08-31",
+    }
     assert found[-1].test_end == pd.Timestamp("2013-03-02")
     for w in found:
         assert not _overlap(w)
         assert w.train_start == (pd.Timestamp("2000-03-01") if anchored else w.train_start)
-    for a, b in zip(found, found[1:], strict=False):
+    for a, b in itertools.pairwise(found):
         assert a.test_end == b.test_start  # test windows tile the out-of-sample span, no overlap
 
 
@@ -154,7 +163,9 @@ def test_a_window_whose_training_reaches_into_its_test_is_refused() -> None:
 def test_stitch_chains_pieces() -> None:
     index = pd.date_range("2020-01-01", periods=2, freq="D", name="datetime")
     first = pd.DataFrame({"value": [100.0, 110.0], "cash": [100.0, 0.0]}, index=index)
-    second = pd.DataFrame({"value": [100.0, 90.0], "cash": [100.0, 100.0]}, index=index + pd.Timedelta(days=2))
+    second = pd.DataFrame(
+        {"value": [100.0, 90.0], "cash": [100.0, 100.0]}, index=index + pd.Timedelta(days=2)
+    )
     stitched = stitch([first, second], 100.0)
     assert stitched["value"].tolist() == pytest.approx([100.0, 110.0, 110.0, 99.0], rel=1e-15)
     assert stitched["cash"].tolist() == pytest.approx([100.0, 0.0, 110.0, 110.0], rel=1e-15)

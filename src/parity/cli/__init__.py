@@ -10,10 +10,10 @@ import os
 import sys
 
 from parity.cli import alerts as _alerts  # noqa: F401 - registers `parity alerts`
-from parity.cli import optimize as _optimize  # noqa: F401 - registers optimize, walk-forward
 from parity.cli import compare as _compare  # noqa: F401 - registers `parity compare`
 from parity.cli import dashboard as _dashboard  # noqa: F401 - registers `parity dashboard`
 from parity.cli import operate as _operate  # noqa: F401 - registers `parity status`
+from parity.cli import optimize as _optimize  # noqa: F401 - registers optimize, walk-forward
 from parity.cli import report, run, runs, strategies, train  # noqa: F401 - registers commands
 from parity.cli import risk as _risk  # noqa: F401 - registers `parity halt`, `parity risk`
 from parity.cli import venue as _venue  # noqa: F401 - registers `parity venue`

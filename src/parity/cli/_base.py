@@ -175,7 +175,9 @@ def backtest_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="sample, sample:minute, yahoo, a CSV/parquet file, a directory of SYMBOL.csv, "
             "or a path template with {symbol}.",
         ),
-        click.option("--symbols", default=None, help="Comma-separated symbols [default: IBM for sample]"),
+        click.option(
+            "--symbols", default=None, help="Comma-separated symbols [default: IBM for sample]"
+        ),
         click.option(
             "--timeframe",
             default=None,
@@ -192,20 +194,22 @@ def backtest_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default="open",
             help="Market orders fill at the next bar's open or the decision bar's close.",
         ),
-        click.option("--allow-short/--no-short", default=False, help="Allow sells that open shorts."),
+        click.option(
+            "--allow-short/--no-short", default=False, help="Allow sells that open shorts."
+        ),
         fill_options,
         click.option(
             "--calendar",
             default=None,
-            help="Exchange calendar (XNYS, XNSE, 24/7, ...) [default: the symbols' own: XNYS for US "
-            "listings, XNSE for .NS, 24/7 for crypto pairs].",
+            help="Exchange calendar (XNYS, XNSE, 24/7, ...) [default: the symbols' own: XNYS "
+            "for US listings, XNSE for .NS, 24/7 for crypto pairs].",
         ),
         click.option(
             "--session",
             type=click.Choice(["regular", "extended"]),
             default=None,
-            help="Intraday bars traded: regular (inside the calendar's session) or extended (every bar "
-            "of the data) [default: the strategy's `session`, else extended].",
+            help="Intraday bars traded: regular (inside the calendar's session) or extended "
+            "(every bar of the data) [default: the strategy's `session`, else extended].",
         ),
         click.option(
             "--adjusted/--raw",

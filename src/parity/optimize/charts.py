@@ -36,8 +36,9 @@ def scatter(xs: Sequence[Any], ys: Sequence[float], *, title: str, x_name: str, 
     plot_w, plot_h = W - PAD_L - PAD_R, H - PAD_T - PAD_B
     lo_x, hi_x = (min(nx), max(nx)) if nx else (0.0, 1.0)
     lo_y, hi_y = (min(ys), max(ys)) if ys else (0.0, 1.0)
-    sx, sy = _scale(lo_x - 0.5 * bool(labels), hi_x + 0.5 * bool(labels), plot_w), _scale(
-        lo_y, hi_y, plot_h, flip=True
+    sx, sy = (
+        _scale(lo_x - 0.5 * bool(labels), hi_x + 0.5 * bool(labels), plot_w),
+        _scale(lo_y, hi_y, plot_h, flip=True),
     )
     dots = "".join(
         f'<circle cx="{PAD_L + sx(x):.1f}" cy="{PAD_T + sy(y):.1f}" r="3" class="dot"/>'
@@ -61,7 +62,13 @@ def scatter(xs: Sequence[Any], ys: Sequence[float], *, title: str, x_name: str, 
 
 
 def heatmap(
-    xs: Sequence[Any], ys: Sequence[Any], zs: Sequence[float], *, title: str, x_name: str, y_name: str
+    xs: Sequence[Any],
+    ys: Sequence[Any],
+    zs: Sequence[float],
+    *,
+    title: str,
+    x_name: str,
+    y_name: str,
 ) -> str:
     """The best objective in each (x, y) cell of two parameters."""
     x_keys, y_keys = sorted(set(xs), key=_order), sorted(set(ys), key=_order)

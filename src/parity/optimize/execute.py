@@ -44,7 +44,7 @@ class Progress:
 
 
 def _clock(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
@@ -118,7 +118,7 @@ def _best(study: optuna.Study) -> Any:
     if not found:
         return None
     pick = max if study.direction == optuna.study.StudyDirection.MAXIMIZE else min
-    return pick(found, key=lambda t: t.value)
+    return pick(found, key=lambda t: float(t.value or 0.0))
 
 
 def _better(value: float | None, best: Any, settings: TrialSettings) -> bool:

@@ -69,7 +69,9 @@ class Objective:
         try:
             spec.loader.exec_module(module)
         except Exception as exc:  # the user's file can raise anything on import
-            raise ConfigError(f"{where}: importing {path} raised {type(exc).__name__}: {exc}") from None
+            raise ConfigError(
+                f"{where}: importing {path} raised {type(exc).__name__}: {exc}"
+            ) from None
         func = getattr(module, name, None)
         if not callable(func):
             raise ConfigError(f"{where}: {path} has no function {name}")

@@ -77,7 +77,7 @@ def optimize_report(
     heatmaps = "".join(
         charts.heatmap(
             done[a].tolist(), done[b].tolist(), done["objective"].astype(float).tolist(),
-            title=f"best {objective.text} by {a} × {b}", x_name=a, y_name=b,
+            title=f"best {objective.text} by {a} x {b}", x_name=a, y_name=b,
         )
         for a, b in itertools.islice(itertools.combinations(names, 2), 3)
     ) if len(done) else ""  # fmt: skip

@@ -26,14 +26,14 @@ def trials_table(study: optuna.Study, names: tuple[str, ...]) -> pd.DataFrame:
         if t.user_attrs.get("interrupted"):
             continue
         broken = t.user_attrs.get("broken", [])
+        status = "ok" if not broken else "broken: " + "; ".join(broken)
         metrics = t.user_attrs.get("metrics", {})
         rows.append({
             "trial": t.number,
             "state": t.state.name.lower(),
             **{name: t.params.get(name) for name in names},
             "objective": t.value if t.state == TrialState.COMPLETE else None,
-            "constraints": "" if t.state != TrialState.COMPLETE else ("ok" if not broken else
-                                                                      "broken: " + "; ".join(broken)),
+            "constraints": status if t.state == TrialState.COMPLETE else "",
             "error": t.user_attrs.get("error", ""),
             "seconds": t.user_attrs.get("seconds"),
             **{k: metrics.get(k) for k in METRIC_KEYS},
@@ -56,9 +56,9 @@ class Statistics:
     overfitting: Overfitting | None
 
     def readings(self) -> list[str]:
-        return [
-            s.reading() for s in (self.deflated, self.overfitting) if s is not None
-        ] or ["overfitting statistics need at least two completed trials"]
+        return [s.reading() for s in (self.deflated, self.overfitting) if s is not None] or [
+            "overfitting statistics need at least two completed trials"
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -77,7 +77,7 @@ class Statistics:
 
 
 def returns_matrix(trials: list[FrozenTrial]) -> np.ndarray:
-    """(days × trials) daily returns of completed trials (all ran on the same bars)."""
+    """(days x trials) daily returns of completed trials (all ran on the same bars)."""
     columns = [unpack_returns(t.user_attrs["returns"]) for t in trials]
     length = min(len(c) for c in columns)
     return np.column_stack([c[-length:] for c in columns])

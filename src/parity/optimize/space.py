@@ -123,7 +123,9 @@ def parse_space(items: Sequence[str], file: Path | None = None) -> Space:
     for item in items:
         name, sep, spec = item.partition("=")
         if not sep or not name.strip() or not spec.strip():
-            raise ConfigError(f"--space {item!r} must be NAME=LOW:HIGH[:STEP] or NAME=A,B; {_EXAMPLE}")
+            raise ConfigError(
+                f"--space {item!r} must be NAME=LOW:HIGH[:STEP] or NAME=A,B; {_EXAMPLE}"
+            )
         specs[name.strip()] = spec.strip()
     if not specs:
         raise ConfigError(f"no search space: give --space or --space-file; {_EXAMPLE}")
@@ -137,7 +139,8 @@ def dimension(name: str, spec: Any) -> Dimension:
         unknown = sorted(set(spec) - {"low", "high", "step"})
         if unknown or not {"low", "high"} <= set(spec):
             raise ConfigError(
-                f"space {name}: a range is {{low, high, step}}, got keys {', '.join(map(str, spec))}"
+                f"space {name}: a range is {{low, high, step}}, got keys "
+                f"{', '.join(map(str, spec))}"
             )
         return _range(name, [str(spec["low"]), str(spec["high"])] + (
             [str(spec["step"])] if spec.get("step") is not None else []
@@ -157,7 +160,9 @@ def _range(name: str, parts: list[str]) -> Dimension:
     try:
         numbers = [float(p) for p in parts]
     except ValueError:
-        raise ConfigError(f"{where}: LOW, HIGH and STEP must be numbers, e.g. {name}=5:50:5") from None
+        raise ConfigError(
+            f"{where}: LOW, HIGH and STEP must be numbers, e.g. {name}=5:50:5"
+        ) from None
     if not all(math.isfinite(n) for n in numbers):
         raise ConfigError(f"{where}: LOW, HIGH and STEP must be finite numbers")
     low, high = numbers[0], numbers[1]
@@ -176,7 +181,9 @@ def _choices(name: str, parts: list[str]) -> Dimension:
         raise ConfigError(f"space {name}: choices must be non-empty, e.g. {name}=fixed,percent")
     typed = tuple(_typed(v) for v in values)
     if len(set(typed)) != len(typed):
-        raise ConfigError(f"space {name}: choice {','.join(values)} repeats a value; list each once")
+        raise ConfigError(
+            f"space {name}: choice {','.join(values)} repeats a value; list each once"
+        )
     return Dimension(name, choices=typed)
 
 
@@ -188,7 +195,9 @@ def _read_file(file: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         raise ConfigError(f"space file {file} is not a readable YAML file; fix it") from None
     if not isinstance(raw, dict) or not raw:
-        raise ConfigError(f"space file {file} must map parameter names to ranges, e.g. fast: 5:50:5")
+        raise ConfigError(
+            f"space file {file} must map parameter names to ranges, e.g. fast: 5:50:5"
+        )
     return {str(k): v for k, v in raw.items()}
 
 
@@ -218,7 +227,9 @@ def _decimals(number: float | None) -> int:
 
 
 def _text(number: float | None) -> str:
-    return "" if number is None else (str(int(number)) if float(number).is_integer() else str(number))
+    return (
+        "" if number is None else (str(int(number)) if float(number).is_integer() else str(number))
+    )
 
 
 def _normal(value: Any) -> Any:

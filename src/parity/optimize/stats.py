@@ -30,15 +30,16 @@ class Deflated:
     observations: int
     variance: float = 0.0  # of the trials' Sharpe ratios (per period)
 
-    def reading(self) -> str:
+    def reading(self, subject: str = "the best Sharpe", trials: str = "trials") -> str:
         verdict = (
             "likely skill, not luck of the search"
             if self.dsr >= 0.95
             else "not distinguishable from the best of many lucky trials"
         )
         return (
-            f"deflated Sharpe ratio {self.dsr:.3f}: after {self.trials} trials the best Sharpe "
-            f"has a {self.dsr:.0%} probability of being above zero ({verdict}; 0.95 is the usual bar)"
+            f"deflated Sharpe ratio {self.dsr:.3f}: after {self.trials} {trials} {subject} "
+            f"has a {self.dsr:.0%} probability of being above zero ({verdict}; 0.95 is the "
+            "usual bar)"
         )
 
 
@@ -72,7 +73,7 @@ def sharpe_per_period(returns: np.ndarray) -> float:
 
 
 def deflate_best(returns: np.ndarray, best: int) -> Deflated:
-    """DSR of column `best` of a (periods × trials) matrix of returns, deflated by all columns."""
+    """DSR of column `best` of a (periods x trials) matrix of returns, deflated by all columns."""
     sharpes = np.array([sharpe_per_period(returns[:, j]) for j in range(returns.shape[1])])
     chosen = returns[:, best]
     variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else 0.0
@@ -109,7 +110,7 @@ class Overfitting:
 
 
 def cscv_pbo(returns: np.ndarray, blocks: int = 16) -> Overfitting:
-    """PBO of a (periods × trials) matrix of returns: the periods are cut into `blocks` equal
+    """PBO of a (periods x trials) matrix of returns: the periods are cut into `blocks` equal
     blocks (the last rows that do not fill a block are dropped), every half of the blocks is
     in-sample once and the other half out-of-sample, and trials are ranked by Sharpe ratio."""
     periods, trials = returns.shape
@@ -119,7 +120,7 @@ def cscv_pbo(returns: np.ndarray, blocks: int = 16) -> Overfitting:
     if size < 2 or trials < 2:
         return Overfitting(math.nan, 0, blocks, ())
     cut = returns[: size * blocks].reshape(blocks, size, trials)
-    sums, squares = cut.sum(axis=1), (cut**2).sum(axis=1)  # (blocks × trials)
+    sums, squares = cut.sum(axis=1), (cut**2).sum(axis=1)  # (blocks x trials)
     combos = np.array(list(itertools.combinations(range(blocks), blocks // 2)))
     chosen = np.zeros((len(combos), blocks))
     chosen[np.arange(len(combos))[:, None], combos] = 1.0

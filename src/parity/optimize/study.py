@@ -173,7 +173,9 @@ class Ledger:
     def record(self, trial: Trial, outcome: TrialOutcome) -> FrozenTrial:
         trial.set_user_attr("seconds", round(outcome.seconds, 4))
         if outcome.error is not None or outcome.value is None:
-            error = outcome.error or f"objective {self.plan.objective.text} is undefined for this run"
+            error = (
+                outcome.error or f"objective {self.plan.objective.text} is undefined for this run"
+            )
             trial.set_user_attr("error", error)
             trial.set_user_attr("metrics", outcome.metrics)
             return self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)

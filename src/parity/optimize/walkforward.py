@@ -10,6 +10,7 @@ bar on counts."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -49,9 +50,10 @@ class Window:
             raise ValueError(f"window {self.index}: training must end before testing begins")
 
     def describe(self) -> dict[str, str]:
+        day = pd.Timedelta(days=1)
         return {
-            "train": f"{self.train_start:%Y-%m-%d}..{self.train_end - pd.Timedelta(days=1):%Y-%m-%d}",
-            "test": f"{self.test_start:%Y-%m-%d}..{self.test_end - pd.Timedelta(days=1):%Y-%m-%d}",
+            "train": f"{self.train_start:%Y-%m-%d}..{self.train_end - day:%Y-%m-%d}",
+            "test": f"{self.test_start:%Y-%m-%d}..{self.test_end - day:%Y-%m-%d}",
         }
 
 
@@ -104,7 +106,9 @@ def cut(loaded: LoadedData, start: pd.Timestamp, end: pd.Timestamp) -> LoadedDat
     return replace(loaded, series=tuple(series), warnings=())
 
 
-def with_warmup(loaded: LoadedData, start: pd.Timestamp, end: pd.Timestamp, bars: int) -> LoadedData:
+def with_warmup(
+    loaded: LoadedData, start: pd.Timestamp, end: pd.Timestamp, bars: int
+) -> LoadedData:
     """The bars in `[start, end)` and, per symbol, the `bars` bars before `start` (warm-up)."""
     series = []
     for s in loaded.series:
@@ -154,9 +158,11 @@ def stability(chosen: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "values": values,
             "most_common": common,
             "most_common_share": count / len(values),
-            "changes": sum(1 for a, b in zip(values, values[1:], strict=False) if a != b),
+            "changes": sum(1 for a, b in itertools.pairwise(values) if a != b),
         }
-        numbers = [float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        numbers = [
+            float(v) for v in values if isinstance(v, int | float) and not isinstance(v, bool)
+        ]
         if len(numbers) == len(values) and len(numbers) > 1:
             mean = sum(numbers) / len(numbers)
             std = pd.Series(numbers).std(ddof=0)

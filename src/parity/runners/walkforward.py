@@ -20,6 +20,7 @@ import pandas as pd
 from parity.analyzers.metrics import compute_metrics, daily_returns
 from parity.engine.simulate import simulate
 from parity.errors import ConfigError
+from parity.feeds.loader import LoadedData
 from parity.optimize.execute import Progress
 from parity.optimize.report import walkforward_report
 from parity.optimize.results import Statistics, best_trials, statistics
@@ -34,7 +35,6 @@ from parity.optimize.walkforward import (
     with_warmup,
 )
 from parity.runners.backtest import backtest_bars
-from parity.feeds.loader import LoadedData
 from parity.runners.optimize import Execution, OptimizeConfig, check_space, optimise_on
 from parity.runstore import check_run_id, check_runs_dir, new_run_id
 from parity.strategies.params import coerce_params
@@ -202,7 +202,8 @@ def _deflate_oos(equity: pd.DataFrame, cash: float, chosen: list[WindowResult]) 
         float(st.kurtosis(returns, fisher=False)) if std > 0 else 3.0,
     )  # fmt: skip
     return {"dsr": d.dsr, "sharpe_per_period": d.sharpe, "expected_max_sharpe": d.expected_max,
-            "trials": d.trials, "observations": d.observations, "reading": d.reading()}  # fmt: skip
+            "trials": d.trials, "observations": d.observations,
+            "reading": d.reading("the out-of-sample Sharpe", "trials per window")}  # fmt: skip
 
 
 def window_table(result: WalkForwardResult, objective: str) -> pd.DataFrame:
@@ -214,7 +215,8 @@ def window_table(result: WalkForwardResult, objective: str) -> pd.DataFrame:
             "study": r.study, **{f"param_{k}": v for k, v in (r.params or {}).items()},
             f"is_{objective}": r.in_sample.get(objective),
             f"oos_{objective}": r.out_of_sample.get(objective),
-            "is_cagr": r.in_sample.get("cagr"), "oos_total_return": r.out_of_sample.get("total_return"),
+            "is_cagr": r.in_sample.get("cagr"),
+            "oos_total_return": r.out_of_sample.get("total_return"),
             "oos_trades": r.out_of_sample.get("trades"),
             "dsr": r.statistics.deflated.dsr if r.statistics.deflated else None,
             "pbo": r.statistics.overfitting.pbo if r.statistics.overfitting else None,
@@ -241,4 +243,3 @@ def _write(result: WalkForwardResult, objective: str) -> None:
     (run_dir / "report.html").write_text(
         walkforward_report(result, table, objective), encoding="utf-8"
     )
-
