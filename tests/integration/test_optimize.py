@@ -33,7 +33,7 @@ START, END = dt.date(2011, 1, 1), dt.date(2012, 12, 31)
 def client() -> Iterator[Client]:
     with (
         LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0"
         ) as cluster,
         Client(cluster) as connected,
     ):

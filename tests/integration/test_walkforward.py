@@ -38,7 +38,7 @@ def walked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[WalkForwa
     )
     with (
         LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address="127.0.0.1:0"
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -38,7 +38,9 @@ def dask_client(
             n_workers=workers,
             threads_per_worker=1,
             processes=processes,
-            dashboard_address=None,
+            # the scheduler's HTTP endpoints on a free loopback port: a fixed 8787 clashes
+            # with any other cluster on the machine
+            dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,

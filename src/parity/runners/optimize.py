@@ -143,7 +143,7 @@ def run_optimize(
     backtest = config.backtest
     check_runs_dir(backtest.runs_dir)
     spec = resolve_strategy(backtest.strategy)
-    fixed = coerce_params(spec.cls, backtest.params)
+    fixed = coerce_params(spec.cls, backtest.params, complete=False)
     check_space(spec, config.space, fixed)
     if config.search == "grid":
         config.space.grid_size()  # a continuous range without a step fails before any work

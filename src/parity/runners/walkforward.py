@@ -85,7 +85,7 @@ def run_walkforward(
     backtest = opt.backtest
     check_runs_dir(backtest.runs_dir)
     spec = resolve_strategy(backtest.strategy)
-    fixed = coerce_params(spec.cls, backtest.params)
+    fixed = coerce_params(spec.cls, backtest.params, complete=False)
     check_space(spec, opt.space, fixed)
     name = check_run_id(config.name) if config.name else f"wf-{new_run_id(spec.name)}"
     loaded = backtest_bars(backtest, spec)
@@ -111,7 +111,7 @@ def _walk(
 ) -> WalkForwardResult:
     backtest = opt.backtest
     spec = resolve_strategy(backtest.strategy)
-    fixed = coerce_params(spec.cls, backtest.params)
+    fixed = coerce_params(spec.cls, backtest.params, complete=False)
     results, pieces, trades, fills = [], [], [], []
     for window in planned:
         study_name = f"{name}-w{window.index}"
