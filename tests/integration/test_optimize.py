@@ -120,8 +120,7 @@ def test_ctrl_c_then_continue_runs_every_point_once(tmp_path: Path, client: Clie
     storage = f"sqlite:///{tmp_path / 'studies.sqlite'}"
     study = optuna.load_study(study_name="resumable", storage=storage)
     finished = [t for t in study.trials if t.state.name == "COMPLETE"]
-    interrupted = [t for t in study.trials if t.user_attrs.get("interrupted")]
-    assert len(finished) == 2 and interrupted  # the trials in flight were marked
+    assert len(finished) == 2 and len(study.trials) == 2  # nothing in flight was written
     first_points = {(t.params["fast"], t.params["slow"]) for t in finished}
 
     result = run_optimize(config(tmp_path, client, SPACE, study="resumable"))
@@ -222,3 +221,27 @@ def test_cli_optimize_on_a_local_cluster(tmp_path: Path) -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr.strip() == "error: space fast=50:5:5: HIGH 5 is below LOW 50; swap them"
+
+
+def test_tpe_interrupted_trials_are_marked_and_run_again(tmp_path: Path, client: Client) -> None:
+    space = ["fast=2:30:1", "slow=40:80:1"]
+    calls: list[int] = []
+
+    def stop_after_one(progress: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted):
+        run_optimize(
+            config(tmp_path, client, space, study="tpe", search="tpe", trials=4),
+            on_progress=stop_after_one,
+        )
+    import optuna
+
+    study = optuna.load_study(study_name="tpe", storage=f"sqlite:///{tmp_path / 'studies.sqlite'}")
+    marked = [t for t in study.trials if t.user_attrs.get("interrupted")]
+    assert marked and all(t.state.name == "FAIL" for t in marked)  # the ones in flight
+    result = run_optimize(config(tmp_path, client, space, study="tpe", search="tpe", trials=4))
+    assert result.ran == 3
+    assert len(result.table) == 4 and (result.table["state"] == "complete").all()

@@ -18,7 +18,7 @@ from optuna.trial import Trial
 
 from parity.engine.simulate import Bars
 from parity.errors import Interrupted
-from parity.optimize.study import Ledger, feasible
+from parity.optimize.study import Ledger, feasible, outcome
 from parity.optimize.trial import TrialOutcome, TrialSettings, run_trial
 
 
@@ -63,10 +63,10 @@ def run_study(
     `Interrupted`."""
     slots = in_flight or max(2 * sum(client.nthreads().values()), 1)
     bars_future = client.scatter(bars, broadcast=True, hash=False)
-    running: dict[Future, Trial] = {}
+    running: dict[Future, Trial | None] = {}
     pending = as_completed()
     done, ran, started = ledger.counted(), 0, time.perf_counter()
-    failed = sum(1 for t in ledger.study.get_trials(deepcopy=False) if t.user_attrs.get("error"))
+    failed = sum(1 for t in ledger.study.get_trials(deepcopy=False) if outcome(t).get("error"))
     best = _best(ledger.study)
     exhausted = False
 
@@ -86,10 +86,10 @@ def run_study(
         submit()
         for future in pending:
             trial = running.pop(future)
-            outcome: TrialOutcome = future.result()
-            frozen = ledger.record(trial, outcome)
+            result: TrialOutcome = future.result()
+            frozen = ledger.record(trial, result)
             done, ran = done + 1, ran + 1
-            if outcome.error is not None or outcome.value is None:
+            if result.error is not None or result.value is None:
                 failed += 1
             elif feasible(frozen) and _better(frozen.value, best, settings):
                 best = frozen

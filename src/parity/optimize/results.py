@@ -15,7 +15,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from parity.analyzers.metrics import METRIC_KEYS
 from parity.optimize.stats import Deflated, Overfitting, cscv_pbo, deflate_best
-from parity.optimize.study import feasible, unpack_returns
+from parity.optimize.study import feasible, outcome, unpack_returns
 
 
 def trials_table(study: optuna.Study, names: tuple[str, ...]) -> pd.DataFrame:
@@ -25,17 +25,17 @@ def trials_table(study: optuna.Study, names: tuple[str, ...]) -> pd.DataFrame:
     for t in study.get_trials(deepcopy=False):
         if t.user_attrs.get("interrupted"):
             continue
-        broken = t.user_attrs.get("broken", [])
+        broken = outcome(t).get("broken", [])
         status = "ok" if not broken else "broken: " + "; ".join(broken)
-        metrics = t.user_attrs.get("metrics", {})
+        metrics = outcome(t).get("metrics", {})
         rows.append({
             "trial": t.number,
             "state": t.state.name.lower(),
             **{name: t.params.get(name) for name in names},
             "objective": t.value if t.state == TrialState.COMPLETE else None,
             "constraints": status if t.state == TrialState.COMPLETE else "",
-            "error": t.user_attrs.get("error", ""),
-            "seconds": t.user_attrs.get("seconds"),
+            "error": outcome(t).get("error", ""),
+            "seconds": outcome(t).get("seconds"),
             **{k: metrics.get(k) for k in METRIC_KEYS},
         })  # fmt: skip
     columns = ["trial", "state", *names, "objective", "constraints", "error", "seconds",
@@ -78,7 +78,7 @@ class Statistics:
 
 def returns_matrix(trials: list[FrozenTrial]) -> np.ndarray:
     """(days x trials) daily returns of completed trials (all ran on the same bars)."""
-    columns = [unpack_returns(t.user_attrs["returns"]) for t in trials]
+    columns = [unpack_returns(outcome(t)["returns"]) for t in trials]
     length = min(len(c) for c in columns)
     return np.column_stack([c[-length:] for c in columns])
 
@@ -87,7 +87,7 @@ def statistics(study: optuna.Study, blocks: int = 16) -> Statistics:
     """DSR of the best feasible trial deflated by every completed trial, and PBO by CSCV."""
     completed = [
         t for t in study.get_trials(deepcopy=False)
-        if t.state == TrialState.COMPLETE and "returns" in t.user_attrs
+        if t.state == TrialState.COMPLETE and "returns" in outcome(t)
     ]  # fmt: skip
     best = best_trials(study, 1)
     if len(completed) < 2 or not best:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+import sqlalchemy as sa
 from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from optuna.trial import FrozenTrial, Trial, TrialState
 
@@ -72,7 +73,7 @@ def open_study(name: str, url: str, plan: StudyPlan) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if plan.search not in SEARCHES:
         raise ConfigError(f"--search {plan.search!r} must be one of {', '.join(SEARCHES)}")
-    storage = optuna.storages.RDBStorage(url)
+    storage = _storage(url)
     record = json.loads(json.dumps(plan.record(), default=str))
     try:
         study = optuna.load_study(study_name=name, storage=storage)
@@ -90,6 +91,26 @@ def open_study(name: str, url: str, plan: StudyPlan) -> optuna.Study:
             "continue it with the same options or give a new --study name"
         )
     return study
+
+
+def _storage(url: str) -> optuna.storages.BaseStorage:
+    """The study database. A SQLite file runs in WAL mode with normal sync: every trial is a few
+    commits, and a full fsync each (the default) cost ~20 ms apiece on a busy disk; WAL keeps
+    the file consistent through a crash, losing at most the last trials, which then run again."""
+    storage = optuna.storages.RDBStorage(url)
+    if storage.engine.dialect.name == "sqlite":
+
+        def pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        sa.event.listen(storage.engine, "connect", pragmas)
+        storage.engine.dispose()  # connections opened before the listener close
+    # Optuna's cache of finished trials (what `optuna.storages.get_storage(url)` wraps a
+    # database in): each ask/tell then reads only the trials still running
+    return optuna.storages._CachedStorage(storage)
 
 
 class Ledger:
@@ -123,16 +144,18 @@ class Ledger:
         return trials
 
     # ------------------------------------------------------------------ proposing
-    def propose(self) -> tuple[Trial, dict[str, Any]] | None:
-        """The next trial and its params (None: the grid is exhausted)."""
+    def propose(self) -> tuple[Trial | None, dict[str, Any]] | None:
+        """The next point (None: the grid is exhausted or no untried random point is left).
+
+        Grid and random points are chosen here and written to the study only once their
+        outcome is known (one insert per trial; a trial in flight when the run stops simply
+        is not there, so a continuation runs it). TPE asks Optuna, whose trial is RUNNING in
+        the study until told."""
         if self.plan.search in ("grid", "random"):
             point = self._next_grid_point() if self.plan.search == "grid" else self._draw()
-            if point is None:
-                return None
-            self.study.enqueue_trial(point, skip_if_exists=False)
+            return None if point is None else (None, point)
         trial = self.study.ask(self.plan.space.distributions)
-        trial.set_user_attr("host", self.host)
-        trial.set_user_attr("pid", os.getpid())
+        trial.set_user_attr("owner", {"host": self.host, "pid": os.getpid()})
         return trial, dict(trial.params)
 
     def _next_grid_point(self) -> dict[str, Any] | None:
@@ -170,33 +193,62 @@ class Ledger:
         return RandomSampler(seed=seed)
 
     # ------------------------------------------------------------------ recording
-    def record(self, trial: Trial, outcome: TrialOutcome) -> FrozenTrial:
-        trial.set_user_attr("seconds", round(outcome.seconds, 4))
-        if outcome.error is not None or outcome.value is None:
-            error = (
-                outcome.error or f"objective {self.plan.objective.text} is undefined for this run"
+    def record(self, trial: Trial | None, result: TrialOutcome) -> FrozenTrial:
+        """Write a trial's outcome: a new finished trial (grid, random) or the asked one told."""
+        facts: dict[str, Any] = {"seconds": round(result.seconds, 4), "metrics": result.metrics}
+        failed = result.error is not None or result.value is None
+        if failed:
+            facts["error"] = result.error or (
+                f"objective {self.plan.objective.text} is undefined for this run"
             )
-            trial.set_user_attr("error", error)
-            trial.set_user_attr("metrics", outcome.metrics)
+        else:
+            broken = [c.text for c in self.plan.constraints if not c.holds(result.metrics)]
+            facts["broken"] = broken
+            facts["violations"] = [1.0 for _ in broken] or [0.0]
+            facts["returns"] = pack_returns(result.returns)
+        if trial is None:
+            done = optuna.trial.create_trial(
+                state=TrialState.FAIL if failed else TrialState.COMPLETE,
+                value=None if failed else result.value,
+                params=result.params,
+                distributions={
+                    name: dist
+                    for name, dist in self.plan.space.distributions.items()
+                    if name in result.params
+                },
+                user_attrs={OUTCOME: facts},
+            )
+            storage = self.study._storage  # `add_trial` without losing the stored trial
+            return storage.get_trial(storage.create_new_trial(self.study._study_id, done))
+        trial.set_user_attr(OUTCOME, facts)
+        if failed:
             return self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
-        broken = [c.text for c in self.plan.constraints if not c.holds(outcome.metrics)]
-        trial.set_user_attr("metrics", outcome.metrics)
-        trial.set_user_attr("broken", broken)
-        trial.set_user_attr("violations", [1.0 if b else 0.0 for b in broken] or [0.0])
-        trial.set_user_attr("returns", pack_returns(outcome.returns))
-        return self.study.tell(trial, outcome.value, skip_if_finished=True)
+        return self.study.tell(trial, result.value, skip_if_finished=True)
 
-    def interrupt(self, trial: Trial) -> None:
+    def interrupt(self, trial: Trial | None) -> None:
+        """A trial stopped in flight: a continuation runs it again."""
+        if trial is None:
+            return  # never written
         trial.set_user_attr("interrupted", True)
         self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
 
     def _reap_stale(self) -> None:
         """RUNNING trials of a process on this host that no longer runs were interrupted."""
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            pid = t.user_attrs.get("pid")
-            if t.user_attrs.get("host") == self.host and isinstance(pid, int) and not _alive(pid):
+            owner = t.user_attrs.get("owner", {})
+            pid = owner.get("pid")
+            if owner.get("host") == self.host and isinstance(pid, int) and not _alive(pid):
                 self.study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
                 self.study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+
+
+OUTCOME = "outcome"
+
+
+def outcome(trial: FrozenTrial) -> dict[str, Any]:
+    """What a finished trial recorded: seconds, metrics, error, broken constraints, returns."""
+    found = trial.user_attrs.get(OUTCOME)
+    return found if isinstance(found, dict) else {}
 
 
 def _counts(trial: FrozenTrial) -> bool:
@@ -206,11 +258,11 @@ def _counts(trial: FrozenTrial) -> bool:
 
 
 def feasible(trial: FrozenTrial) -> bool:
-    return trial.state == TrialState.COMPLETE and not trial.user_attrs.get("broken")
+    return trial.state == TrialState.COMPLETE and not outcome(trial).get("broken")
 
 
 def _violations(trial: FrozenTrial) -> list[float]:
-    return list(trial.user_attrs.get("violations", [0.0]))
+    return list(outcome(trial).get("violations", [0.0]))
 
 
 def _alive(pid: int) -> bool:

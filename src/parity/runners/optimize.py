@@ -23,7 +23,7 @@ from parity.optimize.objective import Constraint, Objective
 from parity.optimize.report import optimize_report
 from parity.optimize.results import Statistics, best_trials, statistics, trials_table, write_tables
 from parity.optimize.space import Space
-from parity.optimize.study import Ledger, StudyPlan, open_study, storage_url
+from parity.optimize.study import Ledger, StudyPlan, open_study, outcome, storage_url
 from parity.optimize.trial import TrialSettings
 from parity.runners.backtest import backtest_bars, run_backtest
 from parity.runstore import check_run_id, check_runs_dir, new_run_id
@@ -158,7 +158,7 @@ def run_optimize(
     stats = statistics(study)
     best = [
         {"trial": t.number, "params": t.params, "objective": t.value,
-         "metrics": t.user_attrs.get("metrics", {})}
+         "metrics": outcome(t).get("metrics", {})}
         for t in best_trials(study, max(config.keep_best, 1))
     ]  # fmt: skip
     summary = {

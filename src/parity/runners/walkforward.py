@@ -25,6 +25,7 @@ from parity.optimize.execute import Progress
 from parity.optimize.report import walkforward_report
 from parity.optimize.results import Statistics, best_trials, statistics
 from parity.optimize.stats import deflated_sharpe, sharpe_per_period
+from parity.optimize.study import outcome
 from parity.optimize.walkforward import (
     Window,
     cut,
@@ -132,7 +133,7 @@ def _walk(
         trades.append(oos["trades"])
         fills.append(oos["fills"])
         results.append(WindowResult(
-            window, study_name, dict(best[0].params), best[0].user_attrs.get("metrics", {}),
+            window, study_name, dict(best[0].params), outcome(best[0]).get("metrics", {}),
             oos["metrics"], stats,
         ))  # fmt: skip
     if not pieces:
