@@ -125,6 +125,29 @@ def scheduler_overhead(client: Any, tasks: int = 2000) -> float:
     return (time.perf_counter() - started) / tasks
 
 
+def bookkeeping(trials: int = 300) -> float:
+    """Seconds of study bookkeeping per trial on the coordinator (choose the next grid point,
+    write the outcome to a SQLite study), with outcomes made up: no simulation, no Dask."""
+    from parity.analyzers.metrics import METRIC_KEYS
+    from parity.optimize.objective import parse_objective
+    from parity.optimize.space import parse_space
+    from parity.optimize.study import Ledger, StudyPlan, open_study
+    from parity.optimize.trial import TrialOutcome
+
+    space = parse_space(["fast=1:1000:1", "slow=1:10:1"])
+    plan = StudyPlan("sma_cross", space, parse_objective("sharpe"), (), "grid", 0, {})
+    metrics = dict.fromkeys(METRIC_KEYS, 0.1)
+    with tempfile.TemporaryDirectory() as tmp:
+        ledger = Ledger(open_study("bench", f"sqlite:///{tmp}/studies.sqlite", plan), plan)
+        started = time.perf_counter()
+        for _ in range(trials):
+            proposal = ledger.propose()
+            assert proposal is not None
+            trial, params = proposal
+            ledger.record(trial, TrialOutcome(params, 0.5, metrics, np.zeros(252), 0.1))
+        return (time.perf_counter() - started) / trials
+
+
 def _noop(i: int) -> int:
     return i
 
@@ -174,6 +197,7 @@ def main() -> None:
         boot_text = "-" if boot is None else f"{boot:.1f}"
         print(f"{name:24} {on:12} {seconds:8.1f} {rate:9.3f} {rate / base:6.2f}x {boot_text:>7}")
     print(f"parity {args.cores} workers vs 1 worker: {one['seconds'] / many['seconds']:.2f}x")
+    print(f"study bookkeeping per trial (SQLite, coordinator): {bookkeeping() * 1e3:.1f} ms")
     if many["overhead"] is not None:
         print(f"scheduler overhead per task: {many['overhead'] * 1e3:.2f} ms "
               f"(no-op tasks, {args.cores} workers)")  # fmt: skip

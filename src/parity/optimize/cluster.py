@@ -41,7 +41,7 @@ def dask_client(
             # the scheduler's HTTP endpoints on a free loopback port: a fixed 8787 clashes
             # with any other cluster on the machine
             dashboard_address="127.0.0.1:0",
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,  # a worker outliving the scheduler at close
         ) as cluster,
         Client(cluster) as client,
     ):
