@@ -170,7 +170,7 @@ def _optimize_text(result: Any, objective: str) -> str:
     if result.best:
         best = result.best[0]
         params = " ".join(f"{k}={v}" for k, v in best["params"].items())
-        lines.append(f"best: trial {best['trial']} {params}  {objective} {best['objective']:.4g}")
+        lines.append(f"best: {params}  {objective} {best['objective']:.4g}")
     else:
         lines.append("best: no trial completed within the constraints")
     lines += result.statistics.readings()

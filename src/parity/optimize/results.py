@@ -57,7 +57,7 @@ class Statistics:
 
     def readings(self) -> list[str]:
         return [s.reading() for s in (self.deflated, self.overfitting) if s is not None] or [
-            "overfitting statistics need at least two completed trials"
+            "overfitting statistics need two completed trials, one within the constraints"
         ]
 
     def to_dict(self) -> dict[str, Any]:

@@ -189,6 +189,8 @@ class Ledger:
         # random points its first session drew
         seed = self.plan.seed + existing
         if self.plan.search == "tpe":
+            if hasattr(Trial, "set_constraint"):  # Optuna 5: each told trial carries them
+                return TPESampler(seed=seed)
             return TPESampler(seed=seed, constraints_func=_violations)
         return RandomSampler(seed=seed)
 
@@ -221,6 +223,9 @@ class Ledger:
             storage = self.study._storage  # `add_trial` without losing the stored trial
             return storage.get_trial(storage.create_new_trial(self.study._study_id, done))
         trial.set_user_attr(OUTCOME, facts)
+        if not failed and hasattr(trial, "set_constraint"):
+            for constraint in self.plan.constraints:  # > 0: infeasible, for TPE's model
+                trial.set_constraint(constraint.text, float(constraint.text in facts["broken"]))
         if failed:
             return self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
         return self.study.tell(trial, result.value, skip_if_finished=True)

@@ -89,6 +89,14 @@ def check_space(spec: StrategySpec, space: Space, fixed: dict[str, Any]) -> None
         )
 
 
+def check_search(config: OptimizeConfig) -> None:
+    """A grid needs steps; random and tpe need --trials: both fail before any work."""
+    if config.search == "grid":
+        config.space.grid_size()
+    elif config.trials is None:
+        raise ConfigError(f"--search {config.search} needs --trials N (how many points to try)")
+
+
 def trial_settings(config: BacktestConfig, objective: Objective) -> TrialSettings:
     return TrialSettings(
         strategy=config.strategy, objective=objective, costs=config.costs, cash=config.cash,
@@ -145,8 +153,7 @@ def run_optimize(
     spec = resolve_strategy(backtest.strategy)
     fixed = coerce_params(spec.cls, backtest.params, complete=False)
     check_space(spec, config.space, fixed)
-    if config.search == "grid":
-        config.space.grid_size()  # a continuous range without a step fails before any work
+    check_search(config)
     name = check_run_id(config.study) if config.study else f"opt-{new_run_id(spec.name)}"
     loaded = backtest_bars(backtest, spec)
     if on_warning is not None:

@@ -36,7 +36,13 @@ from parity.optimize.walkforward import (
     with_warmup,
 )
 from parity.runners.backtest import backtest_bars
-from parity.runners.optimize import Execution, OptimizeConfig, check_space, optimise_on
+from parity.runners.optimize import (
+    Execution,
+    OptimizeConfig,
+    check_search,
+    check_space,
+    optimise_on,
+)
 from parity.runstore import check_run_id, check_runs_dir, new_run_id
 from parity.strategies.params import coerce_params
 from parity.strategies.registry import resolve_strategy
@@ -88,6 +94,7 @@ def run_walkforward(
     spec = resolve_strategy(backtest.strategy)
     fixed = coerce_params(spec.cls, backtest.params, complete=False)
     check_space(spec, opt.space, fixed)
+    check_search(opt)
     name = check_run_id(config.name) if config.name else f"wf-{new_run_id(spec.name)}"
     loaded = backtest_bars(backtest, spec)
     if on_warning is not None:
