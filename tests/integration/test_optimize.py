@@ -174,6 +174,9 @@ def test_keep_best_writes_an_ordinary_run(tmp_path: Path, client: Client) -> Non
     assert metrics["sharpe"] == result.best[0]["objective"]
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert {k: manifest["params"][k] for k in ("fast", "slow")} == result.best[0]["params"]
+    again = run_optimize(config(tmp_path, client, SPACE, study="kept", keep_best=1))
+    assert again.ran == 0 and again.kept == ("kept-best1",)  # the same best: the run is kept
+    assert json.loads((run_dir / "manifest.json").read_text()) == manifest
 
 
 def test_objective_from_a_python_file(tmp_path: Path, client: Client) -> None:

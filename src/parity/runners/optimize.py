@@ -7,6 +7,8 @@ study itself lives in the run database (`PARITY_DB_URL`, else `RUNS_DIR/studies.
 from __future__ import annotations
 
 import contextlib
+import json
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -141,6 +143,20 @@ def optimise_on(
     return study, ran
 
 
+def keep(config: BacktestConfig, run_id: str) -> str:
+    """`run_id` as an ordinary run of `config`: `STUDY-bestN` always holds the study's current
+    N-th best (a continuation that found a better one replaces it; the same params stay)."""
+    run_dir = config.runs_dir / run_id
+    manifest = run_dir / "manifest.json"
+    if manifest.is_file():
+        recorded = json.loads(manifest.read_text(encoding="utf-8")).get("params", {})
+        if all(recorded.get(k) == v for k, v in config.params.items()):
+            return run_id
+    if run_dir.exists():
+        shutil.rmtree(run_dir)  # this study's own derived run, for params no longer N-th best
+    return run_backtest(config, run_id=run_id).run_id
+
+
 def run_optimize(
     config: OptimizeConfig,
     *,
@@ -181,10 +197,7 @@ def run_optimize(
         optimize_report(study, table, config.space, config.objective, stats), encoding="utf-8"
     )
     kept = tuple(
-        run_backtest(
-            replace(backtest, params={**fixed, **entry["params"]}),
-            run_id=f"{name}-best{rank}",
-        ).run_id
+        keep(replace(backtest, params={**fixed, **entry["params"]}), f"{name}-best{rank}")
         for rank, entry in enumerate(best[: config.keep_best], start=1)
     )
     return OptimizeResult(name, run_dir, ran, table, best, stats, kept)

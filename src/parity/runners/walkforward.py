@@ -19,7 +19,7 @@ import pandas as pd
 
 from parity.analyzers.metrics import compute_metrics, daily_returns
 from parity.engine.simulate import simulate
-from parity.errors import ConfigError
+from parity.errors import ConfigError, Interrupted
 from parity.feeds.loader import LoadedData
 from parity.optimize.execute import Progress
 from parity.optimize.report import walkforward_report
@@ -128,7 +128,13 @@ def _walk(
             on_window(f"window {window.index + 1}/{len(planned)}: train {span['train']}, "
                       f"test {span['test']}")  # fmt: skip
         train = cut(loaded, window.train_start, window.train_end)
-        study, _ = optimise_on(train, opt, study_name, on_progress=on_progress)
+        try:
+            study, _ = optimise_on(train, opt, study_name, on_progress=on_progress)
+        except Interrupted:
+            raise Interrupted(
+                f"interrupted in window {window.index + 1} of {len(planned)}; run the same "
+                f"command with --name {name} to continue"
+            ) from None
         best = best_trials(study, 1)
         stats = statistics(study)
         if not best:
