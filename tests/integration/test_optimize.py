@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -248,3 +249,31 @@ def test_tpe_interrupted_trials_are_marked_and_run_again(tmp_path: Path, client:
     result = run_optimize(config(tmp_path, client, space, study="tpe", search="tpe", trials=4))
     assert result.ran == 3
     assert len(result.table) == 4 and (result.table["state"] == "complete").all()
+
+
+def test_cli_ctrl_c_stops_cleanly_and_the_same_command_continues(tmp_path: Path) -> None:
+    """SIGINT to the command (and, as a terminal's Ctrl+C does, to its worker processes): exit
+    130 with a one-line message naming how to continue; the same command then runs the rest."""
+    import signal
+
+    cmd = [sys.executable, "-c", "from parity.cli import main; main()", "optimize", "sma_cross",
+           "--space", "fast=2:13:1", "--space", "slow=40", "--from", "2012-01-01", "--to",
+           "2012-12-31", "--workers", "1", "--study", "stop",
+           "--runs-dir", str(tmp_path)]  # fmt: skip
+    with subprocess.Popen(
+        cmd, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as process:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if line.startswith("trials 2/12"):
+                break
+        os.killpg(process.pid, signal.SIGINT)
+        rest = process.stderr.read()
+        assert process.wait(timeout=120) == 130, rest
+    assert "error: interrupted after" in rest and "--study stop to continue" in rest
+    done = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["trials"] == 12 and 0 < payload["ran"] <= 10
+    table = (tmp_path / "optimize" / "stop" / "trials.csv").read_text().splitlines()
+    assert len(table) == 13 and len(set(table[1:])) == 12
