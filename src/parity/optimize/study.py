@@ -85,6 +85,7 @@ def open_study(name: str, url: str, plan: StudyPlan) -> optuna.Study:
         return study
     found = study.user_attrs.get("parity")
     if found != record:
+        close_study(study)
         differs = sorted(k for k in record if (found or {}).get(k) != record[k])
         raise ConfigError(
             f"study {name} exists with a different {', '.join(differs) or 'definition'}; "
@@ -111,6 +112,15 @@ def _storage(url: str) -> optuna.storages.BaseStorage:
     # Optuna's cache of finished trials (what `optuna.storages.get_storage(url)` wraps a
     # database in): each ask/tell then reads only the trials still running
     return optuna.storages._CachedStorage(storage)
+
+
+def close_study(study: optuna.Study) -> None:
+    """Close the study's database connections (a PostgreSQL connection left to the garbage
+    collector is a leak until then)."""
+    backend = getattr(study._storage, "_backend", study._storage)
+    engine = getattr(backend, "engine", None)
+    if engine is not None:
+        engine.dispose()
 
 
 class Ledger:

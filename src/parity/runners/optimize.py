@@ -25,7 +25,14 @@ from parity.optimize.objective import Constraint, Objective
 from parity.optimize.report import optimize_report
 from parity.optimize.results import Statistics, best_trials, statistics, trials_table, write_tables
 from parity.optimize.space import Space
-from parity.optimize.study import Ledger, StudyPlan, open_study, outcome, storage_url
+from parity.optimize.study import (
+    Ledger,
+    StudyPlan,
+    close_study,
+    open_study,
+    outcome,
+    storage_url,
+)
 from parity.optimize.trial import TrialSettings
 from parity.runners.backtest import backtest_bars, run_backtest
 from parity.runstore import check_run_id, check_runs_dir, new_run_id
@@ -135,11 +142,17 @@ def optimise_on(
         config.search, config.seed, data_record(config.backtest, loaded),
     )  # fmt: skip
     study = open_study(name, storage_url(config.backtest.runs_dir), plan)
-    ledger = Ledger(study, plan)
-    target = ledger.target(config.trials)
-    settings = trial_settings(config.backtest, config.objective)
-    with config.execution.connect() as client:
-        ran = run_study(ledger, settings, loaded, client, target=target, on_progress=on_progress)
+    try:
+        ledger = Ledger(study, plan)
+        target = ledger.target(config.trials)
+        settings = trial_settings(config.backtest, config.objective)
+        with config.execution.connect() as client:
+            ran = run_study(
+                ledger, settings, loaded, client, target=target, on_progress=on_progress
+            )
+    except BaseException:
+        close_study(study)
+        raise
     return study, ran
 
 
@@ -176,6 +189,16 @@ def run_optimize(
         for warning in loaded.warnings:
             on_warning(warning)
     study, ran = optimise_on(loaded, config, name, on_progress=on_progress)
+    try:
+        return _results(study, config, name, ran, fixed)
+    finally:
+        close_study(study)
+
+
+def _results(
+    study: Any, config: OptimizeConfig, name: str, ran: int, fixed: dict[str, Any]
+) -> OptimizeResult:
+    backtest = config.backtest
     run_dir = backtest.runs_dir / "optimize" / name
     table = trials_table(study, config.space.names)
     stats = statistics(study)

@@ -25,7 +25,7 @@ from parity.optimize.execute import Progress
 from parity.optimize.report import walkforward_report
 from parity.optimize.results import Statistics, best_trials, statistics
 from parity.optimize.stats import deflated_sharpe, sharpe_per_period
-from parity.optimize.study import outcome
+from parity.optimize.study import close_study, outcome
 from parity.optimize.walkforward import (
     Window,
     cut,
@@ -135,8 +135,11 @@ def _walk(
                 f"interrupted in window {window.index + 1} of {len(planned)}; run the same "
                 f"command with --name {name} to continue"
             ) from None
-        best = best_trials(study, 1)
-        stats = statistics(study)
+        try:
+            best = best_trials(study, 1)
+            stats = statistics(study)
+        finally:
+            close_study(study)
         if not best:
             results.append(WindowResult(window, study_name, None, {}, {}, stats))
             continue
