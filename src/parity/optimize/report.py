@@ -43,7 +43,7 @@ def table_html(frame: pd.DataFrame, limit: int = 500) -> str:
 
 
 def _cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
     if isinstance(value, float):
         return f"{value:.4g}"

@@ -40,7 +40,10 @@ def trials_table(study: optuna.Study, names: tuple[str, ...]) -> pd.DataFrame:
         })  # fmt: skip
     columns = ["trial", "state", *names, "objective", "constraints", "error", "seconds",
                *METRIC_KEYS]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=columns)
+    for counted in ("trades", "max_drawdown_duration_days"):  # whole numbers, blank when none
+        table[counted] = table[counted].astype("Int64")
+    return table
 
 
 def best_trials(study: optuna.Study, count: int) -> list[FrozenTrial]:
