@@ -55,3 +55,9 @@ class AlertError(ParityError):
     """An alert could not be delivered (`parity alerts test`; a run only logs it)."""
 
     exit_code = 9
+
+
+class Interrupted(ParityError):
+    """The user stopped a long command (Ctrl+C) after it saved what it had done."""
+
+    exit_code = 130

@@ -21,6 +21,8 @@ CORE = "costs errors timeframe parsing logs processes aiosite versions defaults 
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"cli"}),
     frozenset({"runners"}),
+    # optimisation runs `engine.simulate` on Dask workers (and its reports)
+    frozenset({"optimize"}),
     # the in-memory backtest composes feeds, brokers, strategies and analyzers (as runners do,
     # without I/O); the rest of `engine` (the fill model) sits below the brokers that use it
     frozenset({"engine.simulate", "engine.stepper"}),

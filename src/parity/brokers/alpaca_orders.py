@@ -89,7 +89,7 @@ def request_for(parent: bt.Order, group: list[bt.Order]) -> OrderRequest | str:
     row = ORDER_TYPES.get(parent.exectype, f"order type {order_name(parent)} is not supported")
     if isinstance(row, str):
         return row
-    late = late_close(parent) or venue_refusal(parent)
+    late = alpaca_rules(parent)
     if late is not None:
         return late
     kind, tif = row

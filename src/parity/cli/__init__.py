@@ -14,6 +14,7 @@ from parity.cli import compare as _compare  # noqa: F401 - registers `parity com
 from parity.cli import dashboard as _dashboard  # noqa: F401 - registers `parity dashboard`
 from parity.cli import data as _data  # noqa: F401 - registers `parity data`
 from parity.cli import operate as _operate  # noqa: F401 - registers `parity status`
+from parity.cli import optimize as _optimize  # noqa: F401 - registers optimize, walk-forward
 from parity.cli import options as _options  # noqa: F401 - registers `parity options`
 from parity.cli import report, run, runs, strategies, train  # noqa: F401 - registers commands
 from parity.cli import risk as _risk  # noqa: F401 - registers `parity halt`, `parity risk`

@@ -162,3 +162,88 @@ def say(text: str) -> None:
         log.warning(text.removeprefix("warning: "))
     else:
         log.info(text)
+
+
+def calendar_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--calendar` and `--session`, the same for a backtest and a paper run."""
+    command = click.option(
+        "--session",
+        type=click.Choice(["regular", "extended"]),
+        default=None,
+        help="Intraday bars traded: regular (inside the calendar's session) or extended (every "
+        "bar of the data, pre- and post-market too) [default: the strategy's `session`, else "
+        "regular].",
+    )(command)
+    return click.option(
+        "--calendar",
+        default=None,
+        help="Exchange calendar (XNYS, XNSE, 24/7, ...) [default: the symbols' own: XNYS for US "
+        "listings, XNSE for .NS, 24/7 for crypto pairs].",
+    )(command)
+
+
+def backtest_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """What a backtest runs on, declared once for every command that backtests (`run backtest`,
+    `optimize`, `walk-forward`): the data options, cash, costs, fills, calendar and session,
+    prices, fixed strategy params, the run file and `--no-preload`."""
+    decorators: list[Callable[[Callable[..., Any]], Callable[..., Any]]] = [
+        click.option(
+            "--data",
+            default="sample",
+            help="sample, sample:minute, yahoo, a CSV/parquet file, a directory of SYMBOL.csv, "
+            "or a path template with {symbol}.",
+        ),
+        click.option(
+            "--symbols", default=None, help="Comma-separated symbols [default: IBM for sample]"
+        ),
+        click.option(
+            "--timeframe",
+            default=None,
+            help="1Day, 1Hour, 15Min, 5Min or 1Min [default: the "
+            "data's own]; coarser than the data resamples it.",
+        ),
+        click.option("--from", "start", default=None, help="First date, YYYY-MM-DD (inclusive)."),
+        click.option("--to", "end", default=None, help="Last date, YYYY-MM-DD (inclusive)."),
+        cash_option,
+        cost_options,
+        click.option(
+            "--fill",
+            type=click.Choice(["open", "close"]),
+            default="open",
+            help="Market orders fill at the next bar's open or the decision bar's close.",
+        ),
+        click.option(
+            "--allow-short/--no-short", default=False, help="Allow sells that open shorts."
+        ),
+        fill_options,
+        calendar_options,
+        click.option(
+            "--adjusted/--raw",
+            default=None,
+            help="Prices adjusted for splits and dividends (from adj_close), or raw prices "
+            "[default: adjusted for splits where the data says where they are].",
+        ),
+        click.option(
+            "--param",
+            "-p",
+            "params",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Strategy parameter, repeatable (see `parity strategies`).",
+        ),
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="YAML run file; flags given on the command line win.",
+        ),
+        click.option(
+            "--no-preload",
+            is_flag=True,
+            help="Feed bars one at a time as live mode does (slower; same results).",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func

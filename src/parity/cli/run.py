@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -13,7 +12,8 @@ from click.core import ParameterSource
 
 from parity.cli._base import (
     ParityGroup,
-    cash_option,
+    backtest_options,
+    calendar_options,
     cli,
     cost_options,
     fill_options,
@@ -76,6 +76,24 @@ def _given_flags(ctx: click.Context, values: dict[str, Any]) -> dict[str, Any]:
     return given
 
 
+def backtest_config(ctx: click.Context, values: dict[str, Any]) -> Any:
+    """The `BacktestConfig` of a command with `backtest_options` and `risk_options`: defaults,
+    overridden by the `--config` run file, overridden by the flags given."""
+    from parity.config import build_config, read_run_file
+    from parity.strategies.params import parse_param_pairs
+
+    file_values = read_run_file(values["config_file"]) if values["config_file"] else {}
+    flags = _given_flags(ctx, values)
+    if values["params"]:
+        flags["params"] = parse_param_pairs(values["params"])
+    if values["no_preload"]:
+        flags["preload"] = False
+    risk = limits_from_flags(values, file_values.get("risk"))
+    if risk is not None:
+        flags["risk"] = risk
+    return build_config(file_values, flags)
+
+
 class _Progress:
     """A click progress bar on stderr, only on a terminal; costs one compare per bar otherwise."""
 
@@ -100,78 +118,9 @@ class _Progress:
             self.bar.__exit__(None, None, None)
 
 
-def calendar_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """`--calendar` and `--session`, the same for a backtest and a paper run."""
-    command = click.option(
-        "--session",
-        type=click.Choice(["regular", "extended"]),
-        default=None,
-        help="Intraday bars traded: regular (inside the calendar's session) or extended (every "
-        "bar of the data, pre- and post-market too) [default: the strategy's `session`, else "
-        "regular].",
-    )(command)
-    return click.option(
-        "--calendar",
-        default=None,
-        help="Exchange calendar (XNYS, XNSE, 24/7, ...) [default: the symbols' own: XNYS for US "
-        "listings, XNSE for .NS, 24/7 for crypto pairs].",
-    )(command)
-
-
 @run.command("backtest")
 @click.argument("strategy", required=False, default="sma_cross")
-@click.option(
-    "--data",
-    default="sample",
-    help="sample, sample:minute, yahoo, a CSV/parquet file, a directory of SYMBOL.csv, "
-    "or a path template with {symbol}.",
-)
-@click.option("--symbols", default=None, help="Comma-separated symbols [default: IBM for sample]")
-@click.option(
-    "--timeframe",
-    default=None,
-    help="1Day, 1Hour, 15Min, 5Min or 1Min [default: the "
-    "data's own]; coarser than the data resamples it.",
-)
-@click.option("--from", "start", default=None, help="First date, YYYY-MM-DD (inclusive).")
-@click.option("--to", "end", default=None, help="Last date, YYYY-MM-DD (inclusive).")
-@cash_option
-@cost_options
-@click.option(
-    "--fill",
-    type=click.Choice(["open", "close"]),
-    default="open",
-    help="Market orders fill at the next bar's open or the decision bar's close.",
-)
-@click.option("--allow-short/--no-short", default=False, help="Allow sells that open shorts.")
-@fill_options
-@calendar_options
-@click.option(
-    "--adjusted/--raw",
-    default=None,
-    help="Prices adjusted for splits and dividends (from adj_close), or raw prices "
-    "[default: adjusted for splits where the data says where they are].",
-)
-@click.option(
-    "--param",
-    "-p",
-    "params",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Strategy parameter, repeatable (see `parity strategies`).",
-)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="YAML run file; flags given on the command line win.",
-)
-@click.option(
-    "--no-preload",
-    is_flag=True,
-    help="Feed bars one at a time as live mode does (slower; same results).",
-)
+@backtest_options
 @click.option(
     "--progress/--no-progress",
     default=None,
@@ -184,21 +133,10 @@ def calendar_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.pass_context
 def run_backtest_cmd(ctx: click.Context, **values: Any) -> None:
     """Backtest STRATEGY (default sma_cross; or path/to/file.py:ClassName) on historical bars."""
-    from parity.config import build_config, read_run_file
     from parity.reports.text import metrics_table
     from parity.runners.backtest import run_backtest
-    from parity.strategies.params import parse_param_pairs
 
-    file_values = read_run_file(values["config_file"]) if values["config_file"] else {}
-    flags = _given_flags(ctx, values)
-    if values["params"]:
-        flags["params"] = parse_param_pairs(values["params"])
-    if values["no_preload"]:
-        flags["preload"] = False
-    risk = limits_from_flags(values, file_values.get("risk"))
-    if risk is not None:
-        flags["risk"] = risk
-    config = build_config(file_values, flags)
+    config = backtest_config(ctx, values)
     results = []
     for mult in iv_mults(values):  # several --iv-mult values: one run each, side by side
         progress = _Progress(values["progress"])

@@ -222,6 +222,28 @@ def build_cerebro(
     return simulation.cerebro(Recording(**recorder_kwargs), preload=config.preload, runonce=runonce)
 
 
+def backtest_bars(config: BacktestConfig, spec: StrategySpec) -> LoadedData:
+    """The bars a backtest of `config` runs on (its data options, the strategy's session), with
+    the warnings of the data and of the strategy's warm-up; risk limits are checked against
+    them."""
+    loaded = load_bars(
+        config.data,
+        config.symbols,
+        timeframe=config.timeframe,
+        start=config.start,
+        end=config.end,
+        adjustment=config.adjustment,
+        calendar=config.calendar,
+        session=traded_session(config, spec),
+    )
+    if config.risk is not None:
+        config.risk.check_bars(loaded.series[0].timeframe)
+    waiting = readiness_warning(spec.cls, loaded)
+    if waiting is not None:
+        loaded = replace(loaded, warnings=(*loaded.warnings, waiting))
+    return loaded
+
+
 def run_backtest(
     config: BacktestConfig,
     *,
@@ -241,21 +263,7 @@ def run_backtest(
         check_run_id(run_id)
     spec = resolve_strategy(config.strategy)
     params = coerce_params(spec.cls, config.params)
-    loaded = load_bars(
-        config.data,
-        config.symbols,
-        timeframe=config.timeframe,
-        start=config.start,
-        end=config.end,
-        adjustment=config.adjustment,
-        calendar=config.calendar,
-        session=traded_session(config, spec),
-    )
-    if config.risk is not None:
-        config.risk.check_bars(loaded.series[0].timeframe)
-    waiting = readiness_warning(spec.cls, loaded)
-    if waiting is not None:
-        loaded = replace(loaded, warnings=(*loaded.warnings, waiting))
+    loaded = backtest_bars(config, spec)
     if on_warning is not None:
         for warning in loaded.warnings:
             on_warning(warning)

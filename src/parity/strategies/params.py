@@ -80,8 +80,12 @@ def param_types(strategy: type[bt.Strategy]) -> dict[str, Any]:
     return out
 
 
-def coerce_params(strategy: type[bt.Strategy], raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate and type `raw` for `strategy`; unknown names are an error listing the valid ones."""
+def coerce_params(
+    strategy: type[bt.Strategy], raw: Mapping[str, Any], *, complete: bool = True
+) -> dict[str, Any]:
+    """Validate and type `raw` for `strategy`; unknown names are an error listing the valid ones.
+    `complete=False`: `raw` is only part of the params (an optimisation adds the searched ones
+    per trial), so the strategy's own check of the whole set is left to each trial."""
     types_ = param_types(strategy)
     unknown = sorted(set(raw) - set(types_))
     if unknown:
@@ -91,7 +95,7 @@ def coerce_params(strategy: type[bt.Strategy], raw: Mapping[str, Any]) -> dict[s
         )
     values = {name: _convert(name, value, types_[name]) for name, value in raw.items()}
     spec = getattr(strategy, "Params", None)
-    if isinstance(spec, type) and dataclasses.is_dataclass(spec):
+    if complete and isinstance(spec, type) and dataclasses.is_dataclass(spec):
         try:
             names = {f.name for f in dataclasses.fields(spec)}
             spec(**{k: v for k, v in values.items() if k in names})  # its own validation
