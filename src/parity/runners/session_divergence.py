@@ -96,20 +96,13 @@ class SessionTwin:
             from parity.strategies.params import coerce_params
             from parity.strategies.registry import resolve_strategy
 
-            config = BacktestConfig(  # what a backtest on the tape would be
-                strategy=self.config.strategy,
-                params=dict(self.config.params),
-                cash=self.cash,
-                commission=self.config.commission,
-                slippage=self.config.slippage,
-                adjustment="raw",
-                risk=self.config.risk,
-            )
+            config = tape_backtest(self.config, self.cash)
             cls = resolve_strategy(config.strategy).cls
             simulation = Simulation(
                 (), cls, coerce_params(cls, config.params), config.costs, config.cash,
                 config.fill_at, config.allow_short, config.risk, None,
-                names=tuple(self.config.symbols),
+                names=tuple(self.config.symbols), volume_share=config.volume_share,
+                latency_ms=config.latency_ms,
             )  # fmt: skip
             self._twin = SteppedTwin(simulation, tuple(self.config.symbols), self.config.timeframe)
         return self._twin
@@ -130,7 +123,11 @@ class SessionTwin:
             merged = merged.sort_values("datetime").reset_index(drop=True)
             bars = (
                 frame_bars(
-                    {symbol: merged}, (symbol,), source="tape", timeframe=self.config.timeframe
+                    {symbol: merged},
+                    (symbol,),
+                    source="tape",
+                    timeframe=self.config.timeframe,
+                    calendar=self.config.calendar,
                 )
                 .series[0]
                 .frame
@@ -180,6 +177,28 @@ def session_checker(
     return check
 
 
+def tape_backtest(config: Any, cash: float) -> BacktestConfig:
+    """The backtest a paper run's twin is (`config`: its `PaperConfig`): the same strategy,
+    params, symbols, timeframe, calendar, session, costs, fill model (latency, volume share),
+    risk limits and starting `cash`, on the bars as the run received them (raw). `parity run
+    backtest` with these options on the tape's bars gives the twin's numbers."""
+    return BacktestConfig(
+        strategy=config.strategy,
+        params=dict(config.params),
+        symbols=tuple(config.symbols),
+        timeframe=config.timeframe,
+        calendar=config.calendar,
+        session=config.session,
+        cash=cash,
+        commission=config.commission,
+        slippage=config.slippage,
+        latency_ms=config.latency_ms,
+        volume_share=config.volume_share,
+        adjustment="raw",  # the bars as the paper run received them
+        risk=config.risk,
+    )
+
+
 def tape_twin(config: Any, tape: pd.DataFrame, cash: float) -> RunResult:
     """The backtest twin of a paper run (`config`: its `PaperConfig`) on the bars it received
     (its tape), in memory: what the dashboard draws."""
@@ -187,18 +206,13 @@ def tape_twin(config: Any, tape: pd.DataFrame, cash: float) -> RunResult:
     from parity.feeds.loader import frame_bars
     from parity.runners.compare import split_tape
 
-    frames = split_tape(tape)
-    loaded = frame_bars(frames, tuple(config.symbols), source="tape", timeframe=config.timeframe)
-    backtest = BacktestConfig(
-        strategy=config.strategy,
-        params=dict(config.params),
-        cash=cash,
-        commission=config.commission,
-        slippage=config.slippage,
-        adjustment="raw",  # the bars as the paper run received them
-        risk=config.risk,
-    )
+    backtest = tape_backtest(config, cash)
+    loaded = frame_bars(
+        split_tape(tape), backtest.symbols, source="tape", timeframe=backtest.timeframe,
+        calendar=backtest.calendar,
+    )  # fmt: skip
     return simulate(
         loaded, backtest.strategy, backtest.params, backtest.costs, cash=cash,
         fill_at=backtest.fill_at, allow_short=backtest.allow_short, risk=backtest.risk,
+        volume_share=backtest.volume_share, latency_ms=backtest.latency_ms,
     )  # fmt: skip
