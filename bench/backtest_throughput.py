@@ -13,7 +13,7 @@ subprocess so peak memory is measured cleanly:
 Usage: python bench/backtest_throughput.py [--bars 1000000] [--profile-bars 200000] [--jobs 1]
 Prints wall time, bars/s per core (one core each: Backtrader is single-threaded; CPU seconds are
 shown too), peak RSS, the ratios against plain, and (with --profile-bars > 0) where each
-microsecond per bar of `simulate` goes, by component (cProfile, own time).
+microsecond of a bar goes in Backtrader's floor and in `simulate`, side by side, by component.
 """
 
 from __future__ import annotations
@@ -93,34 +93,42 @@ def _series(path: Path) -> Any:
     return load_bars(str(path), ["SYN"])
 
 
-def run_floor(path: Path) -> dict[str, Any]:
+def floor_value(series: Any) -> float:
+    """Backtrader's floor on one `BarSeries`: ArrayFeed, stdstats off, the plain strategy."""
     import backtrader as bt
 
     from parity.feeds.arrayfeed import ArrayFeed
 
-    loaded = _series(path)
-    started = time.perf_counter()
     cerebro = bt.Cerebro(stdstats=False, maxcpus=1)
-    cerebro.adddata(ArrayFeed(series=loaded.series[0]), name="SYN")  # type: ignore[call-arg]
+    cerebro.adddata(ArrayFeed(series=series), name="SYN")  # type: ignore[call-arg]
     cerebro.broker.setcash(100_000.0)
     cerebro.addstrategy(_plain_strategy())
     cerebro.run()
-    return {"seconds": time.perf_counter() - started, "value": cerebro.broker.getvalue()}
+    return float(cerebro.broker.getvalue())
+
+
+def simulate_value(series: Any) -> float:
+    """`parity.simulate` of sma_cross on one `BarSeries` (or `load_bars`' result)."""
+    import parity
+
+    result = parity.simulate(
+        series, "sma_cross", {"sizing": "fixed", "size": 100}, parity.cost_model("0", "0")
+    )
+    return float(result.equity["value"].iloc[-1])
+
+
+def run_floor(path: Path) -> dict[str, Any]:
+    loaded = _series(path)
+    started = time.perf_counter()
+    value = floor_value(loaded.series[0])
+    return {"seconds": time.perf_counter() - started, "value": value}
 
 
 def run_simulate(path: Path) -> dict[str, Any]:
-    import parity
-
     loaded = _series(path)
     started = time.perf_counter()
-    result = parity.simulate(
-        loaded, "sma_cross", {"sizing": "fixed", "size": 100}, parity.cost_model("0", "0")
-    )
-    return {
-        "seconds": time.perf_counter() - started,
-        "value": float(result.equity["value"].iloc[-1]),
-        "trades": len(result.trades),
-    }
+    value = simulate_value(loaded)
+    return {"seconds": time.perf_counter() - started, "value": value}
 
 
 def run_backtest_cli(path: Path) -> dict[str, Any]:
@@ -164,47 +172,73 @@ def child(variant: str, path: Path) -> None:
 # ---------------------------------------------------------------------------------- profile
 
 _COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (  # first match of "file:function" wins
-    ("imports and setup (once, not per bar)", ("builtins.compile", "marshal", "importlib")),
     ("feed: ArrayFeed + Backtrader's data load/advance", ("arrayfeed", "backtrader/feed")),
     ("indicators (SMA, CrossOver)", ("backtrader/indicator",)),
-    ("strategy next() (sma_cross, ParityStrategy)", ("parity/strategies/",)),
-    ("broker (BackBroker, SimBroker, orders)", ("backtrader/broker", "brokers/", "order.py")),
+    ("strategy next() (sma_cross / the plain one)", ("parity/strategies/", "backtest_throughput")),
     ("Recorder (equity per bar, orders, fills)", ("analyzers/recorder",)),
-    ("Trimmer + other analyzers", ("analyzers/trim", "backtrader/analyzer")),
+    ("broker (BackBroker, SimBroker, orders)", ("backtrader/broker", "brokers/", "/order.py")),
+    ("Trimmer + other analyzers", ("analyzers/", "backtrader/analyzer")),
     ("metrics, trades, frames (after the run)", ("analyzers/metrics", "ledger", "pandas", "numpy")),
     ("Backtrader lines/buffers (line access, len)", ("backtrader/line", "builtins.len")),
     ("Backtrader loop (cerebro, strategy _next, metabase)", ("backtrader/",)),
 )
 
 
-def profile(bars: int) -> None:
-    """Own time per bar of `simulate`, by component (cProfile adds overhead: read shares)."""
+def _shares(run: Any) -> dict[str, float]:
+    """The share of `run()`'s own time (cProfile) spent in each component."""
     import cProfile
     import pstats
 
-    import parity
-    from parity.feeds.bars import BarSeries
-    from parity.timeframe import parse_timeframe
-
-    series = BarSeries("SYN", make_series(bars), parse_timeframe("1Min"), "synthetic")
-    costs = parity.cost_model("0", "0")
     profiler = cProfile.Profile()
     profiler.enable()
-    parity.simulate(series, "sma_cross", {"sizing": "fixed", "size": 100}, costs)
+    run()
     profiler.disable()
-    stats = pstats.Stats(profiler)
     totals: dict[str, float] = {}
-    for (filename, _line, name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+    for (filename, _line, name), (_cc, _nc, own, _cum, _callers) in pstats.Stats(
+        profiler
+    ).stats.items():  # type: ignore[attr-defined]
         key = f"{filename}:{name}"
         label = next(
             (lbl for lbl, parts in _COMPONENTS if any(p in key for p in parts)), "other (Python)"
         )
         totals[label] = totals.get(label, 0.0) + own
     whole = sum(totals.values())
-    print(f"\nwhere a bar's time goes in simulate (cProfile own time, {bars:,} bars, inflated):")
-    for label, seconds in sorted(totals.items(), key=lambda kv: -kv[1]):
-        print(f"  {seconds / bars * 1e6:7.2f} us/bar  {seconds / whole:6.1%}  {label}")
-    print(f"  {whole / bars * 1e6:7.2f} us/bar  total under the profiler")
+    return {label: seconds / whole for label, seconds in totals.items()}
+
+
+def profile(bars: int) -> None:
+    """Where each microsecond of a bar goes, in Backtrader's floor and in `simulate` on the
+    same bars: each run timed without the profiler (CPU µs per bar), and that time split by
+    the shares cProfile measures in a second run (the profiler inflates small calls the most,
+    so read the split as an estimate; the totals are measured)."""
+    from parity.feeds.bars import BarSeries
+    from parity.timeframe import parse_timeframe
+
+    def series_of(n: int) -> BarSeries:
+        return BarSeries("SYN", make_series(n), parse_timeframe("1Min"), "synthetic")
+
+    series = series_of(bars)
+    contenders = {"floor": floor_value, "simulate": simulate_value}
+    for run in contenders.values():
+        run(series_of(2_000))  # imports, compiled strategy files and caches: not per bar
+    per_bar: dict[str, float] = {}
+    split: dict[str, dict[str, float]] = {}
+    for name, run in contenders.items():
+        started = time.process_time()
+        run(series)
+        per_bar[name] = (time.process_time() - started) / bars * 1e6
+        split[name] = _shares(lambda run=run: run(series))
+    labels = sorted(
+        {label for shares in split.values() for label in shares},
+        key=lambda label: -split["simulate"].get(label, 0.0),
+    )
+    print(f"\nwhere a bar's CPU time goes ({bars:,} bars; us/bar, split by cProfile's shares):")
+    print(f"  {'floor':>7} {'simulate':>9} {'extra':>7}  component")
+    for label in labels:
+        floor, sim = (per_bar[n] * split[n].get(label, 0.0) for n in ("floor", "simulate"))
+        print(f"  {floor:7.2f} {sim:9.2f} {sim - floor:+7.2f}  {label}")
+    extra = per_bar["simulate"] - per_bar["floor"]
+    print(f"  {per_bar['floor']:7.2f} {per_bar['simulate']:9.2f} {extra:+7.2f}  total (measured)")
 
 
 def main() -> None:

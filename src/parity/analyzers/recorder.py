@@ -22,6 +22,7 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from parity.analyzers.lean import LeanAnalyzer
 from parity.journal.codec import bt_datetime, bt_datetimes
 from parity.journal.columns import FILL_COLUMNS, ORDER_COLUMNS
 from parity.journal.hook import OrderJournal, fill_bar, order_fields
@@ -48,7 +49,7 @@ def num2timestamps(values: Sequence[float] | np.ndarray, daily: bool) -> pd.Date
     return pd.to_datetime(seconds, unit="s")
 
 
-class Recorder(bt.Analyzer):
+class Recorder(LeanAnalyzer):
     """Records equity, orders and fills. `progress(done)` is called every `progress_every` bars."""
 
     params = (

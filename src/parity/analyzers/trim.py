@@ -19,10 +19,12 @@ from typing import Any
 
 import backtrader as bt
 
+from parity.analyzers.lean import LeanAnalyzer
+
 KEEP_BARS = 2000  # a paper run's lines keep this many bars (a strategy reads at most this far)
 
 
-class Trimmer(bt.Analyzer):
+class Trimmer(LeanAnalyzer):
     """Every `every` bars: drop delivered notification copies, finished orders, closed trades."""
 
     params = (("every", 1000), ("keep_bars", None))

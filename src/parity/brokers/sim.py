@@ -105,6 +105,8 @@ class SimBroker(bt.brokers.BackBroker):
         super().__init__()
         review = review or OrderReview()
         self._by_multiplier = {}
+        self._scheme_of: dict[int, Any] = {}  # id(data) -> its commission scheme
+        self._with_bars: set[int] = set()  # id(data) of the datas known to have a bar
         self.review = review if self.p.allow_short else review.with_short_guard(self._would_short)
         self.options = options
 
@@ -135,7 +137,15 @@ class SimBroker(bt.brokers.BackBroker):
     def next(self) -> None:
         # a position of a data with no bar yet (restored on resume, or an empty one bound at
         # start) cannot be marked: Backtrader's own next() would read a bar that does not exist
-        waiting = {d: p for d, p in self.positions.items() if not len(d)}
+        waiting = {}
+        if len(self._with_bars) < len(self.positions):  # a data's length never falls back to 0
+            for data, position in self.positions.items():
+                if id(data) in self._with_bars:
+                    continue
+                if len(data):
+                    self._with_bars.add(id(data))
+                else:
+                    waiting[data] = position
         for data in waiting:
             del self.positions[data]
         try:
@@ -196,6 +206,15 @@ class SimBroker(bt.brokers.BackBroker):
                 order.comminfo = base
 
     def getcommissioninfo(self, data: Any) -> Any:
+        # asked for every held position twice a bar: a data's scheme is looked up once
+        comminfo = self._scheme_of.get(id(data))
+        if comminfo is None:
+            comminfo = self._scheme_of[id(data)] = self._scheme(data)
+        if self._executing is not None and isinstance(comminfo, ParityCommission):
+            return comminfo.for_order(self._executing)
+        return comminfo
+
+    def _scheme(self, data: Any) -> Any:
         comminfo = super().getcommissioninfo(data)
         multiplier = instrument_of(data).multiplier
         if isinstance(comminfo, ParityCommission) and multiplier != comminfo.p.mult:
@@ -204,9 +223,11 @@ class SimBroker(bt.brokers.BackBroker):
             if scheme is None:
                 scheme = self._by_multiplier[key] = comminfo.with_multiplier(multiplier)
             comminfo = scheme
-        if self._executing is not None and isinstance(comminfo, ParityCommission):
-            return comminfo.for_order(self._executing)
         return comminfo
+
+    def addcommissioninfo(self, comminfo: Any, name: str | None = None) -> None:
+        self._scheme_of.clear()  # (setcommission comes here too)
+        super().addcommissioninfo(comminfo, name)
 
     def _try_exec(self, order: bt.Order) -> None:
         """Backtrader's order matching with the prices of the fill model (Close and Historical

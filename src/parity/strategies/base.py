@@ -71,6 +71,7 @@ class ParityStrategy(bt.Strategy):
         names = [f.name for f in dataclasses.fields(self.Params)]
         self.cfg: Any = self.Params(**{name: getattr(self.p, name) for name in names})
         self._seen: set[int] = set()
+        self._ready: set[int] = set()  # id() of the datas `ready` found warmed up
         self._pending: dict[
             str, int
         ] = {}  # data name -> live orders, so a slow fill is not doubled
@@ -86,9 +87,14 @@ class ParityStrategy(bt.Strategy):
     def ready(self, data: bt.AbstractDataBase) -> bool:
         """True once `data` has bars and its indicators have warmed up (Backtrader's minimum
         period of that data: its longest indicator)."""
+        if id(data) in self._ready:  # a data's length only grows: once ready, always ready
+            return True
         # by identity: Backtrader's `==` on a data compares prices (so no `self.datas.index`)
         position = next(i for i, d in enumerate(self.datas) if d is data)
-        return len(data) >= self._minperiods[position]
+        if len(data) < self._minperiods[position]:
+            return False
+        self._ready.add(id(data))
+        return True
 
     def notify_order(self, order: bt.Order) -> None:
         """Track live orders per symbol. Subclasses that override this must call super()."""
