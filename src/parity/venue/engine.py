@@ -228,7 +228,7 @@ class Engine:
             self._attach_legs(order, body)
         elif order_class in ("oco", "oto"):
             order.legs.append(ordertypes.exit_leg(order, body, held=order_class == "oto"))
-        if order_class == "oco" and cid in self.leg_first_ids:
+        if order_class in ("oco", "bracket") and cid in self.leg_first_ids:
             self.leg_first_ids.discard(cid)
             order.leg_first = True
         return order
@@ -496,16 +496,19 @@ class Engine:
 
     def _time_priority(self) -> list[Order]:
         """Orders in the order they were placed, as Backtrader matches them (the first order of
-        an `oco` group to fill cancels the other): an `oco` pair's stop leg goes before its
-        limit when the stop was placed first (`leg_first`)."""
+        an `oco` group to fill cancels the other): when the stop was placed first (`leg_first`)
+        an `oco` pair's stop leg goes before its limit, and a bracket's stop-loss before its
+        take-profit (both after the bracket's entry)."""
         out: list[Order] = []
         for order in self.orders.values():
             parent = self.orders.get(order.parent_id) if order.parent_id else None
             if parent is not None and parent.leg_first:
-                continue  # placed ahead of its parent, below
-            if order.leg_first:
+                continue  # placed beside its parent, below
+            if order.leg_first and order.order_class == "oco":
                 out.extend(order.legs)
             out.append(order)
+            if order.leg_first and order.order_class == "bracket":
+                out.extend(sorted(order.legs, key=lambda leg: not leg.type.startswith("stop")))
         return out
 
     def _expire(self, when: datetime) -> None:
