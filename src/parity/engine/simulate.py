@@ -157,6 +157,8 @@ def simulate(
     # Backtrader's lines and indicators hold reference cycles: release them before the metrics
     # so the result does not add to the run's peak memory
     multipliers = {symbol: run.instrument(symbol).multiplier for symbol in run.symbols}
+    if recorder.options is not None:  # option contracts trade at their own multiplier
+        multipliers.update(recorder.options.multipliers)
     del strat, recorder, run, desk
     gc.collect()
     trades = round_trips(fills, multipliers)

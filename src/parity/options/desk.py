@@ -30,6 +30,7 @@ from parity.options.buying_power import buying_power_refusal, fillable_units
 from parity.options.chain import ChainQuery, ChainSource, Quote, session_close, session_open
 from parity.options.contracts import OptionContract
 from parity.options.costs import OptionCosts
+from parity.options.events import DeskListener
 from parity.options.lifecycle import LifecycleRules, settle
 from parity.options.margin import requirement
 from parity.options.orders import Leg, OptionFill, OptionOrder
@@ -81,6 +82,7 @@ class OptionsDesk:
         self._data: Any = None
         self._account: OptionAccount | None = None
         self._observed: dt.date | None = None
+        self._listeners: list[DeskListener] = []
 
     # ------------------------------------------------------------------ wiring
     def attach(self, strategy: bt.Strategy) -> None:
@@ -93,6 +95,10 @@ class OptionsDesk:
                 f"(feeds: {', '.join(names)}); add its bars to --symbols"
             )
         self._strategy, self._data, self._account = strategy, found[0], strategy.broker
+
+    def listen(self, listener: DeskListener) -> None:
+        """Tell `listener` every order, fill, final state, settlement and session mark."""
+        self._listeners.append(listener)
 
     @property
     def underlying_data(self) -> Any:
@@ -213,8 +219,11 @@ class OptionsDesk:
             tif=tif,
             group=gid,
             tag=tag,
+            side=self._side(pairs, credit, debit),
         )
         self.book.orders.append(order)
+        for listener in self._listeners:
+            listener.submitted(order)
         reason = self._check_buying_power(order)
         if reason:
             self._finish(order, "rejected", reason)
@@ -222,6 +231,19 @@ class OptionsDesk:
             self._pending.append(order)
             self._notify(order)
         return order
+
+    def _side(
+        self,
+        pairs: Sequence[tuple[OptionContract, int]],
+        credit: float | None,
+        debit: float | None,
+    ) -> Literal["buy", "sell"]:
+        """A net debit buys, a net credit sells: the limit says which, else the net mid now."""
+        if credit is not None or debit is not None:
+            return "sell" if credit is not None else "buy"
+        quotes = self.source.quotes([c for c, _ in pairs], self.now(), float(self._data.close[0]))
+        net = sum(r * q.mid for (_, r), q in zip(pairs, quotes, strict=True) if q is not None)
+        return "sell" if net < 0 else "buy"
 
     def close(
         self, group: int, *, credit: float | None = None, debit: float | None = None, tag: str = ""
@@ -366,6 +388,8 @@ class OptionsDesk:
         order.filled += units
         order.net = ((order.net or 0.0) * before + net * units) / order.filled  # average
         order.filled_at = now
+        for listener in self._listeners:
+            listener.filled(order, fills)
         if order.filled >= order.qty:
             self._finish(order, "filled", "")
         else:
@@ -386,6 +410,8 @@ class OptionsDesk:
             if event.shares:
                 self._account.deliver(self._data, event.shares, event.contract.strike)
             self.book.apply(event)
+            for listener in self._listeners:
+                listener.settled(event)
             self._notify_leg(None, event)
 
     def _mark(self, now: dt.datetime, spot: float) -> None:
@@ -400,17 +426,20 @@ class OptionsDesk:
                 if held or self._shares()
                 else dict.fromkeys(("delta", "gamma", "theta", "vega", "rho"), 0.0)
             )
-            self.book.greeks.append(
-                {
-                    "datetime": pd.Timestamp(now),
-                    "underlying_price": spot,
-                    "contracts": sum(abs(q) for _, q in held),
-                    "option_value": round(self.book.marked_value(), 6),
-                    **{k: round(v, 6) for k, v in greeks.items()},
-                    "shares": self._shares(),
-                    "requirement": round(self.requirement(), 6),
-                }
-            )
+            row = {
+                "datetime": pd.Timestamp(now),
+                "underlying_price": spot,
+                "contracts": sum(abs(q) for _, q in held),
+                "option_value": round(self.book.marked_value(), 6),
+                **{k: round(v, 6) for k, v in greeks.items()},
+                "shares": self._shares(),
+                "requirement": round(self.requirement(), 6),
+            }
+            self.book.greeks.append(row)
+            if self._session_over():
+                marks = {c.symbol: m for c, m in self.book.marks.items()}
+                for listener in self._listeners:
+                    listener.marked(row, marks)
 
     def marked_value(self) -> float:
         return self.book.marked_value()
@@ -419,6 +448,8 @@ class OptionsDesk:
         order.status, order.reason = status, reason
         if order in self._pending:
             self._pending.remove(order)
+        for listener in self._listeners:
+            listener.finished(order)
         self._notify(order)
 
     def _notify(self, order: OptionOrder) -> None:
