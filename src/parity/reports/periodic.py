@@ -28,7 +28,7 @@ from parity.manifest import Manifest
 SCHEMA_VERSION = 1
 NEAR_BREACH = 0.8  # a limit used this much (or more) is an action item
 SEVERITIES = ("critical", "warning", "info")
-_FILL_KEYS = ("datetime", "symbol", "side", "qty", "price", "commission", "client_order_id")
+_FILL_KEYS = ("datetime", "symbol", "side", "qty", "price", "commission", "client_order_id", "kind")
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def _iso(value: Any) -> str | None:
 def _plain(key: str, value: Any) -> Any:
     if key.endswith("time") or key == "datetime":
         return _iso(value)
-    if key in ("symbol", "side", "client_order_id"):
+    if key in ("symbol", "side", "client_order_id", "kind"):
         return (
             None
             if value is None or (isinstance(value, float) and math.isnan(value))
