@@ -96,10 +96,13 @@ def test_the_journal_holds_every_leg_with_its_combo_and_equals_the_book_to_the_c
     for combo, want in zip(combos.itertuples(), submitted.itertuples(), strict=True):
         mine = legs[legs["parent"] == combo.client_order_id]
         assert combo.symbol == "SPY" and mine["leg"].tolist() == [1, 2]
-        assert " ".join(
-            f"{'+' if s == 'buy' else '-'}{q // want.qty}x{sym}"
-            for s, q, sym in zip(mine["side"], mine["qty"], mine["symbol"], strict=True)
-        ) == want.legs
+        assert (
+            " ".join(
+                f"{'+' if s == 'buy' else '-'}{q // want.qty}x{sym}"
+                for s, q, sym in zip(mine["side"], mine["qty"], mine["symbol"], strict=True)
+            )
+            == want.legs
+        )
         status = {"filled": "completed"}.get(want.status, want.status)
         assert (combo.status, combo.qty, combo.filled_qty) == (status, want.qty, want.filled)
         if want.status == "filled":
@@ -117,9 +120,10 @@ def test_the_journal_holds_every_leg_with_its_combo_and_equals_the_book_to_the_c
     assert signed.tolist() == book["qty"].tolist()
     trades = book["kind"] == "trade"
     assert options.loc[trades, "price"].round(6).tolist() == book.loc[trades, "price"].tolist()
-    assert options["commission"].round(6).tolist() == (book["commission"] + book["fees"]).round(
-        6
-    ).tolist()
+    assert (
+        options["commission"].round(6).tolist()
+        == (book["commission"] + book["fees"]).round(6).tolist()
+    )
     assert (options.loc[~trades & (book["kind"] != "cash_settlement"), "price"] == 0).all()
     # the shares of each exercise and assignment are fills on the underlying at the strike
     physical = book[book["shares"] != 0]
@@ -220,9 +224,7 @@ def test_preload_on_and_off_journal_the_same_option_rows(spy_csv: Path, tmp_path
     assert len(frames[0][1]) > 100
 
 
-def test_simulate_frames_are_the_journal_exports_with_options(
-    spy_csv: Path, run_dir: Path
-) -> None:
+def test_simulate_frames_are_the_journal_exports_with_options(spy_csv: Path, run_dir: Path) -> None:
     loaded = load_bars(str(spy_csv), ["SPY"], session="regular")
     memory = simulate(loaded, "put_credit_spread", {}, recording=Recording(id_prefix="pcs"))
     reader = JournalReader.open(run_dir / "journal.sqlite")

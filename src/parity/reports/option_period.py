@@ -68,7 +68,11 @@ def options_period(inputs: ReportInputs, first: dt.date, last: dt.date) -> dict[
     facts = ("symbol", "qty", "shares", "cash", "underlying_price")
     for at, kind, payload in zip(found["at"], found["kind"], found["payload"], strict=True):
         events.append(
-            {"at": str(at), "kind": kind.removeprefix("option_"), **{k: payload.get(k) for k in facts}}
+            {
+                "at": str(at),
+                "kind": kind.removeprefix("option_"),
+                **{k: payload.get(k) for k in facts},
+            }
         )
     greeks = None
     if len(sessions):
@@ -94,7 +98,8 @@ def text_lines(section: dict[str, Any]) -> list[str]:
         price = order["avg_fill_price"]
         lines.append(
             f"  {order['submitted_at'][:16]}  {order['legs']}  {order['type']} x{order['qty']}"
-            f"  {order['status']}" + ("" if price is None else f" at {price:g}")
+            f"  {order['status']}"
+            + ("" if price is None else f" at {price:g}")
             + (f" ({order['reason']})" if order["reason"] else "")
         )
     for event in section["events"]:
@@ -133,4 +138,3 @@ def html_rows(section: dict[str, Any]) -> list[tuple[list[str], list[list[str]]]
         ]  # fmt: skip
         tables.append((head, rows))
     return tables
-
