@@ -192,6 +192,19 @@ def test_the_daily_report_and_runs_show_include_the_options(run_dir: Path) -> No
     )
     assert listed["status"] == "completed" and listed["avg_fill_price"] == first["net"]
 
+    # the period's option costs: the cost breakdown of the fills made that day
+    fills_on = book[(book["datetime"].dt.date == day) & (book["kind"] == "trade")]
+    costs = daily_report(open_inputs(run_dir), day).options["costs"]
+    for name in ("spread_cost", "slippage_cost", "commission", "fees"):
+        assert costs[name] == pytest.approx(fills_on[name].sum(), abs=1e-6), name
+    assert costs["contracts"] == fills_on["qty"].abs().sum() > 0
+    whole = daily_report(open_inputs(run_dir), book["datetime"].max().date())
+    metrics = json.loads((run_dir / "metrics.json").read_text())["options"]["costs"]
+    assert whole.options["costs"]["spread_cost"] == pytest.approx(  # a day's, not the run's
+        book.loc[(book["datetime"].dt.date == book["datetime"].max().date()), "spread_cost"].sum()
+    )
+    assert metrics["spread_cost"] == round(book["spread_cost"].sum(), 2)
+
     shown = CliRunner().invoke(cli, ["runs", "show", str(run_dir)])
     assert shown.exit_code == 0, shown.output
     metrics = json.loads((run_dir / "metrics.json").read_text())["options"]

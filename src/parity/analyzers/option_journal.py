@@ -27,6 +27,7 @@ from typing import Any
 from parity.instruments import instrument_of
 from parity.journal.hook import OrderJournal, fill_bar
 from parity.journal.ids import OrderIds
+from parity.options.book import COSTS
 from parity.options.orders import OptionFill, OptionOrder
 
 _STATUS = {
@@ -64,6 +65,8 @@ class OptionRecorder:
         # order ref -> its client order id, number, its legs' ids and their contracts' symbols
         self._cids: dict[int, tuple[str, int, tuple[str, ...], tuple[str, ...]]] = {}
         self._openers: dict[int, int] = {}  # group -> the ref of the order that opened it
+        # what trading cost so far (the sessions' events carry it: the reports' cost lines)
+        self._costs = {**dict.fromkeys(COSTS, 0.0), "contracts": 0.0}
 
     @property
     def data(self) -> Any:
@@ -107,6 +110,9 @@ class OptionRecorder:
         self._openers.setdefault(order.group, order.ref)
         for leg_cid, fill in zip(legs, fills, strict=True):
             self._fill(leg_cid, number, fill, fill.price, fill.commission + fill.fees, "trade")
+            for name in COSTS:
+                self._costs[name] += getattr(fill, name)
+            self._costs["contracts"] += abs(fill.qty)
         if len(legs) > 1:  # the combo's own state: units filled at the average net price
             record = self.orders[cid]
             record["filled_qty"] = float(order.filled)
@@ -182,7 +188,12 @@ class OptionRecorder:
         payload = {k: (str(v) if k == "datetime" else v) for k, v in row.items()}
         self.journal.journal.event(
             "options_session",
-            {**payload, "marks": dict(marks), "session": self._session(stamp)},
+            {
+                **payload,
+                "marks": dict(marks),
+                "costs": {k: round(v, 6) for k, v in self._costs.items()},
+                "session": self._session(stamp),
+            },
             at=self.journal.bar_time(stamp),
             durable=self.live,
         )

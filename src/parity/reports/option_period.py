@@ -78,7 +78,18 @@ def options_period(inputs: ReportInputs, first: dt.date, last: dt.date) -> dict[
     if len(sessions):
         payload = sessions["payload"].iloc[-1]
         greeks = {"as_of": payload.get("datetime"), **{k: payload.get(k) for k in GREEKS}}
-    return {"orders": combos, "events": events, "greeks": greeks}
+    return {"orders": combos, "events": events, "greeks": greeks, "costs": _costs(sessions, first)}
+
+
+def _costs(sessions: pd.DataFrame, first: dt.date) -> dict[str, float] | None:
+    """What trading options cost in the period (spread paid, slippage, commission, fees and
+    contracts): the sessions' running totals at its end less those before it."""
+    if not len(sessions):
+        return None
+    end = sessions["payload"].iloc[-1].get("costs") or {}
+    before = sessions[sessions["date"].map(lambda d: d is not None and d < first).astype(bool)]
+    start = before["payload"].iloc[-1].get("costs") or {} if len(before) else {}
+    return {k: round(float(v) - float(start.get(k, 0.0)), 6) for k, v in end.items()}
 
 
 def text_lines(section: dict[str, Any]) -> list[str]:
@@ -93,6 +104,13 @@ def text_lines(section: dict[str, Any]) -> list[str]:
             f"{greeks['option_value']:,.2f}, delta {greeks['delta']:,.2f}, gamma "
             f"{greeks['gamma']:,.4f}, theta {greeks['theta']:,.2f}, vega {greeks['vega']:,.2f}, "
             f"requirement {greeks['requirement']:,.2f}"
+        )
+    costs = section.get("costs")
+    if costs and costs.get("contracts"):
+        lines.append(
+            f"  costs on {costs['contracts']:g} contracts: spread {costs['spread_cost']:,.2f}, "
+            f"slippage {costs['slippage_cost']:,.2f}, commission {costs['commission']:,.2f}, "
+            f"fees {costs['fees']:,.2f}"
         )
     for order in section["orders"]:
         price = order["avg_fill_price"]
@@ -121,6 +139,9 @@ def html_rows(section: dict[str, Any]) -> list[tuple[list[str], list[list[str]]]
     if section.get("greeks"):
         g = section["greeks"]
         tables.append((["as of", *GREEKS], [[str(g["as_of"]), *(str(g[k]) for k in GREEKS)]]))
+    costs = section.get("costs")
+    if costs:
+        tables.append((list(costs), [[f"{v:,.2f}" for v in costs.values()]]))
     if section["orders"]:
         head = ["submitted", "legs", "type", "qty", "limit", "status", "avg fill", "reason"]
         rows = [
