@@ -172,3 +172,17 @@ def test_a_schema_2_journal_gains_the_fill_kind_and_reads_its_fills_as_trades(
     journal.close()
     assert fills["kind"].tolist() == ["trade", "assignment"]
     assert multipliers == {"SPY240119P00470000": 100.0}  # the old intent recorded none
+
+
+def test_a_discarded_attempt_takes_its_option_events_along(tmp_path: Path) -> None:
+    """The vectorised pass falling back to bar by bar re-runs the desk: its option events of
+    the first attempt (written or buffered) go with its orders; other events stay."""
+    journal = _journal(tmp_path / "journal.sqlite")
+    journal.event("risk", {"rule": "max_position"})
+    journal.event("option_expiry", {"symbol": "SPY240119P00470000"}, at=T0)
+    journal.event("options_session", {"contracts": 0}, at=T0, durable=False)
+    journal.discard_run_outputs()
+    journal.flush()
+    kinds = journal.reader.events("run-1")["kind"].tolist()
+    journal.close()
+    assert kinds == ["risk"]

@@ -449,6 +449,12 @@ class Journal:
                 self._buffers[name] = []
                 table = table_of(_TABLES[name][0])
                 conn.execute(sa.delete(table).where(table.c.run_id == run))
+            # the options desk's events (`option_<kind>`, `options_session`) come again too
+            self._buffers["events"] = [r for r in self._buffers["events"] if not _desk(r[1])]
+            table = table_of(Event)
+            conn.execute(
+                sa.delete(table).where(table.c.run_id == run, table.c.kind.like("option%"))
+            )
 
     def close(self) -> None:
         """Flush and release the connections (idempotent)."""
@@ -460,6 +466,11 @@ class Journal:
             finally:
                 self._closed = True
                 self.engine.dispose()
+
+
+def _desk(kind: str) -> bool:
+    """An event the options desk's recorder writes (a re-run writes it again)."""
+    return kind.startswith("option")
 
 
 def _opt_float(value: float | None) -> float | None:
