@@ -16,23 +16,23 @@ from alpaca.common.exceptions import APIError
 from alpaca.data.historical.option import OptionHistoricalDataClient
 from alpaca.data.requests import OptionChainRequest, OptionLatestQuoteRequest
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import ContractType
+from alpaca.trading.enums import AssetClass, ContractType, OrderSide
 from alpaca.trading.requests import (
     GetOptionContractsRequest,
     LimitOrderRequest,
     MarketOrderRequest,
 )
 
+from test_venue_lifecycle import AUTH, KEYS, Harness
+
 from parity.feeds.loader import LoadedData, load_bars
 from parity.instruments.calendars import calendar_named
-from parity.options.chain import session_close
+from parity.options.chain import session_close, session_open
 from parity.options.model import ModelChain, ModelChainParams
 from parity.venue import VenueConfig, VenueServer
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.timeout(300)]
 
-KEYS = ("key-id", "secret-key")
-AUTH = {"APCA-API-KEY-ID": KEYS[0], "APCA-API-SECRET-KEY": KEYS[1]}
 START = "2012-06-01"  # a Friday: the replay's first step; the model has months of closes before
 XNYS = calendar_named("XNYS")
 
@@ -148,4 +148,93 @@ def test_bad_option_queries_name_the_parameter(server: VenueServer) -> None:
     assert answer.status_code == 400 and "not an OCC symbol" in answer.json()["message"]
 
 
-__all__ = ["LimitOrderRequest", "MarketOrderRequest"]
+@pytest.fixture
+def stepped(daily: LoadedData) -> Iterator[Harness]:
+    config = VenueConfig(data=daily, start=START, keys=KEYS, cash=50_000, ack_timeout=5.0)
+    harness = Harness(config, ["IBM"])
+    try:
+        yield harness
+    finally:
+        harness.close()
+
+
+def test_single_leg_option_orders_fill_at_the_next_steps_quote(
+    stepped: Harness, daily: LoadedData
+) -> None:
+    client = stepped.client
+    stepped.next_bar()  # Friday 2012-06-01 is out; orders now meet Monday's opening quote
+    (contract,) = client.get_option_contracts(
+        GetOptionContractsRequest(
+            underlying_symbols=["IBM"], type=ContractType.PUT,
+            expiration_date=dt.date(2012, 6, 15), strike_price_gte="190", strike_price_lte="190",
+        )
+    ).option_contracts  # fmt: skip
+    symbol = contract.symbol
+    bought = client.submit_order(
+        MarketOrderRequest(symbol=symbol, qty=2, side=OrderSide.BUY, time_in_force="day")
+    )
+    assert bought.asset_class == AssetClass.US_OPTION and float(bought.qty) == 2
+    stepped.step()  # Monday 2012-06-04
+    fill = stepped.event(bought.id, "fill")
+    monday = dt.date(2012, 6, 4)
+    frame = daily.series[0].frame
+    chain, _ = model_at(daily, session_open(XNYS, monday))
+    spot = float(frame.loc[pd.Timestamp(monday), "open"])
+    opening = chain.quotes([chain.contract(dt.date(2012, 6, 15), "put", 190.0)],
+                           session_open(XNYS, monday), spot)[0]  # fmt: skip
+    assert opening is not None
+    assert float(fill.price) == pytest.approx(opening.ask, abs=1e-9) and float(fill.qty) == 2
+    account = client.get_account()
+    assert float(account.cash) == pytest.approx(50_000 - 2 * 100 * round(opening.ask, 6))
+    held = client.get_open_position(symbol)
+    assert (float(held.qty), held.asset_class) == (2, AssetClass.US_OPTION)
+    assert float(held.market_value) == pytest.approx(2 * 100 * opening.mid)
+
+    # a limit sell far above the bid rests through a step; a market sell closes at the next
+    # opening bid
+    resting = client.submit_order(
+        LimitOrderRequest(
+            symbol=symbol,
+            qty=2,
+            side=OrderSide.SELL,
+            time_in_force="gtc",
+            limit_price=round(opening.ask * 3, 2),
+        )  # fmt: skip
+    )
+    stepped.step()  # Tuesday 2012-06-05: not met
+    assert "fill" not in stepped.events(resting.id)
+    assert client.get_order_by_id(resting.id).status.value == "new"
+    client.cancel_order_by_id(resting.id)
+    sold = client.submit_order(
+        MarketOrderRequest(symbol=symbol, qty=2, side=OrderSide.SELL, time_in_force="day")
+    )
+    stepped.step()  # Wednesday 2012-06-06
+    closing = stepped.event(sold.id, "fill")
+    day = dt.date(2012, 6, 6)
+    chain, _ = model_at(daily, session_open(XNYS, day))
+    spot = float(frame.loc[pd.Timestamp(day), "open"])
+    quote = chain.quotes([chain.contract(dt.date(2012, 6, 15), "put", 190.0)],
+                         session_open(XNYS, day), spot)[0]  # fmt: skip
+    assert quote is not None and float(closing.price) == pytest.approx(quote.bid, abs=1e-9)
+    cash = 50_000 - 200 * round(opening.ask, 6) + 200 * round(quote.bid, 6)
+    assert float(client.get_account().cash) == pytest.approx(cash)
+    assert all(p.symbol != symbol for p in client.get_all_positions())
+
+
+@pytest.mark.parametrize(
+    ("fields", "fragment"),
+    [
+        ({"qty": 1.5}, "whole number of contracts"),
+        ({"time_in_force": "ioc"}, "time_in_force provided not supported for options"),
+        ({"extended_hours": True}, "extended hours are not supported"),
+        ({"symbol": "IBM120615P00999000"}, "IBM120615P00999000 is not listed now"),
+    ],
+)
+def test_option_orders_alpaca_refuses_are_422(
+    server: VenueServer, trading: TradingClient, fields: dict, fragment: str
+) -> None:
+    body = {"symbol": "IBM120615P00190000", "qty": 1, "side": "buy", "type": "market",
+            "time_in_force": "day", **fields}  # fmt: skip
+    answer = requests.post(f"{server.base_url}/v2/orders", json=body, headers=AUTH, timeout=10)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == 42210000 and fragment in answer.json()["message"]

@@ -22,6 +22,7 @@ from parity.instruments import instrument_for
 from parity.venue import crypto, ordertypes, timeinforce
 from parity.venue.assets import multiplier
 from parity.venue.clock import MarketCalendar
+from parity.venue.options import VenueOptions, is_option_symbol, option_refusal
 from parity.venue.orders import (
     EPS,
     Order,
@@ -51,8 +52,11 @@ class Engine:
         latency_ms: int = 0,
         volume_share: float = 1.0,
         reference_prices: Mapping[str, float] | None = None,
+        options: VenueOptions | None = None,
     ) -> None:
+        """`options`: the contracts and quotes option orders trade against (None: none)."""
         self.symbols = list(symbols)
+        self.options = options
         self.cash = float(cash)
         self.initial_cash = float(cash)
         self.calendar = calendar
@@ -157,8 +161,11 @@ class Engine:
 
     def _build(self, body: Mapping[str, Any]) -> Order:
         symbol = str(body.get("symbol") or "").upper()
-        if symbol not in self.symbols:
+        option = self.options is not None and is_option_symbol(symbol)
+        if symbol not in self.symbols and not option:
             raise invalid(f"asset {symbol!r} not found" if symbol else "symbol is required")
+        if option:
+            self._check_option(symbol, body)
         qty, notional = _number(body, "qty"), _number(body, "notional")
         if (qty is None) == (notional is None):
             raise invalid("exactly one of qty or notional is required")
@@ -232,6 +239,21 @@ class Engine:
             self.leg_first_ids.discard(cid)
             order.leg_first = True
         return order
+
+    def _check_option(self, symbol: str, body: Mapping[str, Any]) -> None:
+        """Alpaca's option rules, and a contract listed now (its quote marks it until the
+        next step quotes it again)."""
+        assert self.options is not None
+        refused = option_refusal(body)
+        if refused is not None:
+            raise refused
+        if str(body.get("order_class") or "simple") != "simple":
+            raise VenueError(422, 42210000, "option orders are simple (single-leg) on this venue")
+        quote = self.options.quote(symbol, self.calendar.naive(self.now))
+        if quote is None:
+            raise VenueError(422, 42210000, f"invalid symbol: {symbol} is not listed now")
+        if symbol not in self.positions:
+            self.last_price[symbol] = quote.ask if body.get("side") == "buy" else quote.bid
 
     @staticmethod
     def _check_prices(kind: str, limit: float | None, stop: float | None) -> None:
@@ -482,6 +504,10 @@ class Engine:
         self._expire(when)
         for order in self._time_priority():
             bar = bars.get(order.symbol)
+            if bar is None and order.is_open and self.options is not None:
+                if is_option_symbol(order.symbol) and when >= order.fillable_from:
+                    self._match_option(order, when, bars)
+                continue
             if bar is None or not order.is_open or order.status == "held":
                 continue
             if when < order.fillable_from:
@@ -493,6 +519,22 @@ class Engine:
                 self._cancel_one(order)  # ioc, fok, opg: the rest is canceled
         for symbol, bar in bars.items():
             self.last_price[symbol] = bar.close
+        if self.options is not None:  # option positions mark at their quote's mid
+            for symbol in [s for s in self.positions if is_option_symbol(s)]:
+                quote = self.options.step_quote(symbol, self.calendar.naive(when), bars)
+                if quote is not None:
+                    self.last_price[symbol] = quote.mid
+
+    def _match_option(self, order: Order, when: datetime, bars: Mapping[str, Bar]) -> None:
+        """An option order meets the contract's quote at this step: all of it at the ask or
+        bid (the venue's option costs), a limit only when that price is within it."""
+        assert self.options is not None
+        quote = self.options.step_quote(order.symbol, self.calendar.naive(when), bars)
+        if quote is None:
+            return
+        price = self.options.fill_price(order.side, quote, order.limit_price)
+        if price is not None:
+            self._fill(order, order.remaining, price, when)
 
     def _time_priority(self) -> list[Order]:
         """Orders in the order they were placed, as Backtrader matches them (the first order of

@@ -22,7 +22,7 @@ from parity.engine.fills import Bar
 from parity.errors import ConfigError
 from parity.instruments import instrument_for
 from parity.instruments.calendars import ExchangeCalendar
-from parity.options.chain import Quote, session_close
+from parity.options.chain import Quote, session_close, session_open
 from parity.options.contracts import OptionContract, contract_from_occ
 from parity.options.costs import OptionCosts
 from parity.options.model import ModelChain, ModelChainParams
@@ -70,8 +70,12 @@ class VenueOptions:
         *,
         params: ModelChainParams | None = None,
         costs: OptionCosts = ALPACA_FILLS,
+        daily: bool = False,
     ) -> None:
+        """`daily`: the replay's steps are sessions, an order meets the session's opening
+        quote (as the backtest's desk fills at the open)."""
         self.exchange = exchange
+        self.daily = daily
         self.params = params or ModelChainParams()
         self.costs = costs
         self.frames = dict(frames)
@@ -154,7 +158,10 @@ class VenueOptions:
         """The quote an order meets at a replay step: at the step's time, the underlying at its
         bar's open (None without a bar of the underlying at this step)."""
         bar = bars.get(self._underlying(symbol))
-        return None if bar is None else self.quote(symbol, when, bar.open)
+        if bar is None:
+            return None
+        moment = session_open(self.exchange, when.date()) if self.daily else when
+        return self.quote(symbol, moment, bar.open)
 
     def fill_price(self, side: str, quote: Quote, limit: float | None) -> float | None:
         """The price an order on `quote` fills at (the venue's costs), None if its limit is not

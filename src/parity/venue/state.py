@@ -81,7 +81,9 @@ class VenueState:
         self.calendar = self.data.calendar  # the bars' exchange: its zone, sessions and hours
         self.now: datetime = self.calendar.aware(self.data.steps[0].time)
         # option contracts and quotes: the model chain of each replayed equity
-        self.options = VenueOptions(self.data.frames, config.data.calendar)
+        self.options = VenueOptions(
+            self.data.frames, config.data.calendar, daily=self.data.bar_seconds >= 86400
+        )
         self.faults = FaultState(self.calendar)
         self.faults.add(config.faults)
         self.engine = Engine(
@@ -93,6 +95,7 @@ class VenueState:
             latency_ms=config.latency_ms,
             volume_share=config.volume_share,
             reference_prices=self.data.reference_prices,
+            options=self.options,
         )
         self.engine.reject_ids = self.faults.reject_orders
         self.step = 0
