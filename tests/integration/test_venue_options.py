@@ -22,7 +22,6 @@ from alpaca.trading.requests import (
     LimitOrderRequest,
     MarketOrderRequest,
 )
-
 from test_venue_lifecycle import AUTH, KEYS, Harness
 
 from parity.feeds.loader import LoadedData, load_bars

@@ -87,8 +87,8 @@ class VenueOptions:
             if instrument.asset_class != "us_equity":
                 continue  # options are listed on US equities only
             self.chains[symbol] = ModelChain(symbol, exchange, self.params, instrument.currency)
-            daily = frame["close"].groupby(pd.DatetimeIndex(frame.index).date).last()
-            self._closes[symbol] = [(d, float(c)) for d, c in daily.items()]
+            last = frame["close"].groupby(pd.DatetimeIndex(frame.index).date).last()
+            self._closes[symbol] = [(d, float(c)) for d, c in last.items()]
             self._seen[symbol] = 0
 
     def _sync(self, symbol: str, now: dt.datetime) -> ModelChain:
