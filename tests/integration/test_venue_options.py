@@ -198,7 +198,7 @@ def test_single_leg_option_orders_fill_at_the_next_steps_quote(
             side=OrderSide.SELL,
             time_in_force="gtc",
             limit_price=round(opening.ask * 3, 2),
-        )  # fmt: skip
+        )
     )
     stepped.step()  # Tuesday 2012-06-05: not met
     assert "fill" not in stepped.events(resting.id)
