@@ -33,7 +33,7 @@ from parity.feeds.loader import LoadedData, run_calendar
 from parity.instruments import Instrument, bind_instrument, instrument_for
 from parity.journal.hook import OrderJournal
 from parity.journal.reader import integral
-from parity.options.desk import OptionsClose
+from parity.options.close import OptionsClose
 from parity.options.setup import OptionsResult, OptionsSetup
 from parity.risk.guard import RiskGuard
 from parity.risk.limits import RiskLimits

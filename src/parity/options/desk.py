@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import backtrader as bt
 import pandas as pd
@@ -31,28 +30,11 @@ from parity.options.chain import ChainQuery, ChainSource, Quote, session_close, 
 from parity.options.contracts import OptionContract
 from parity.options.costs import OptionCosts
 from parity.options.events import DeskListener
-from parity.options.lifecycle import LifecycleRules, settle
+from parity.options.fills import leg_fills
+from parity.options.lifecycle import settle
 from parity.options.margin import requirement
 from parity.options.orders import Leg, OptionFill, OptionOrder
-
-
-class OptionAccount(Protocol):
-    """What the desk needs of the broker it sits in."""
-
-    cash: float
-
-    def move_cash(self, amount: float) -> None: ...
-    def shares(self, data: Any) -> float: ...
-    def deliver(self, data: Any, size: float, price: float) -> None: ...
-
-
-@dataclass(frozen=True, kw_only=True)
-class DeskRules:
-    allow_naked_options: bool = False
-    lifecycle: LifecycleRules = field(default_factory=LifecycleRules)
-
-    def describe(self) -> dict[str, Any]:
-        return {"allow_naked_options": self.allow_naked_options, **self.lifecycle.describe()}
+from parity.options.rules import DeskRules, OptionAccount
 
 
 class OptionsDesk:
@@ -356,34 +338,11 @@ class OptionsDesk:
         group = self.book.group(order.group, now, order.tag)
         if group.entry_net is None:
             group.entry_net, group.contracts = round(net, 6), order.qty
-        fills = []
-        for i, (leg, quote, price) in enumerate(zip(order.legs, quotes, prices, strict=True), 1):
-            n = leg.ratio * units
-            m = leg.contract.multiplier
-            touch = quote.ask if n > 0 else quote.bid
-            commission, fees = self.costs.commission(n, price), self.costs.fees(n)
-            cash = -n * m * price - commission - fees
-            fill = OptionFill(
-                now,
-                "trade",
-                order.ref,
-                order.group,
-                i,
-                leg.contract,
-                n,
-                round(price, 6),
-                quote.mid,
-                cash,
-                abs(n) * m * abs(touch - quote.mid),
-                abs(n) * m * abs(price - touch),
-                commission,
-                fees,
-                underlying_price=spot,
-            )
-            self._account.move_cash(cash)
+        fills = leg_fills(order, now, spot, quotes, prices, units, self.costs)
+        for fill in fills:
+            self._account.move_cash(fill.cash)
             self.book.apply(fill)
-            self.book.marks[leg.contract] = quote.mid
-            fills.append(fill)
+            self.book.marks[fill.contract] = fill.mid
         before = order.filled
         order.filled += units
         order.net = ((order.net or 0.0) * before + net * units) / order.filled  # average
@@ -484,15 +443,3 @@ def _gcd(values: list[int]) -> int:
     for v in values:
         out = math.gcd(out, v)
     return max(out, 1)
-
-
-class OptionsClose(bt.Analyzer):
-    """Runs the desk's end of bar (fills at the close, expiry, marks) after the strategy and
-    before the recorder reads the bar's equity. Added before the recorder."""
-
-    def next(self) -> None:
-        broker = self.strategy.broker
-        desk = getattr(broker, "options", None)
-        if desk is not None:
-            desk.close_bar()
-            broker.refresh_value()
