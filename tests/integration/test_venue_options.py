@@ -16,7 +16,7 @@ from alpaca.common.exceptions import APIError
 from alpaca.data.historical.option import OptionHistoricalDataClient
 from alpaca.data.requests import OptionChainRequest, OptionLatestQuoteRequest
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import AssetClass, ContractType, OrderSide
+from alpaca.trading.enums import AssetClass, ContractType, OrderSide, PositionIntent
 from alpaca.trading.requests import (
     GetOptionContractsRequest,
     LimitOrderRequest,
@@ -170,8 +170,11 @@ def test_single_leg_option_orders_fill_at_the_next_steps_quote(
     ).option_contracts  # fmt: skip
     symbol = contract.symbol
     bought = client.submit_order(
-        MarketOrderRequest(symbol=symbol, qty=2, side=OrderSide.BUY, time_in_force="day")
-    )
+        MarketOrderRequest(
+            symbol=symbol, qty=2, side=OrderSide.BUY, time_in_force="day",
+            position_intent=PositionIntent.BUY_TO_OPEN,
+        )
+    )  # fmt: skip
     assert bought.asset_class == AssetClass.US_OPTION and float(bought.qty) == 2
     stepped.step()  # Monday 2012-06-04
     fill = stepped.event(bought.id, "fill")
