@@ -240,3 +240,42 @@ def test_option_orders_alpaca_refuses_are_422(
     answer = requests.post(f"{server.base_url}/v2/orders", json=body, headers=AUTH, timeout=10)
     assert answer.status_code == 422, answer.text
     assert answer.json()["code"] == 42210000 and fragment in answer.json()["message"]
+
+
+def test_expiry_exercises_in_the_money_longs_and_expires_the_rest_as_activities(
+    stepped: Harness,
+) -> None:
+    """Two long contracts expiring Friday 2012-06-08 (IBM closes at 195.14): the 180 call is
+    exercised (100 shares bought at the strike: OPEXC with its OPTRD), the 185 put expires
+    (OPEXP); positions and cash change at the expiry close, seen at the next step."""
+    client = stepped.client
+    stepped.next_bar()
+    call, put = "IBM120608C00180000", "IBM120608P00185000"
+    orders = [
+        client.submit_order(
+            MarketOrderRequest(symbol=s, qty=1, side=OrderSide.BUY, time_in_force="day")
+        )
+        for s in (call, put)
+    ]
+    stepped.step()  # Monday: both fill at the opening ask
+    paid = sum(100 * float(stepped.event(o.id, "fill").price) for o in orders)
+    for _ in range(4):  # Tuesday to Friday (the expiry session)
+        stepped.step()
+    assert {p.symbol for p in client.get_all_positions()} == {call, put}
+    stepped.step()  # Monday 2012-06-11: Friday's close has passed
+    held = {p.symbol: p for p in client.get_all_positions()}
+    assert set(held) == {"IBM"}
+    assert (float(held["IBM"].qty), float(held["IBM"].avg_entry_price)) == (100, 180.0)
+    assert float(client.get_account().cash) == pytest.approx(50_000 - paid - 18_000)
+    rows = client.get(
+        "/account/activities", {"activity_types": "OPEXC,OPEXP,OPTRD", "direction": "asc"}
+    )
+    assert isinstance(rows, list)
+    got = [(r["activity_type"], r["symbol"], r["qty"], r["net_amount"]) for r in rows]
+    assert got == [
+        ("OPEXC", call, "-1", "0"),
+        ("OPTRD", "IBM", "100", "-18000"),
+        ("OPEXP", put, "-1", "0"),
+    ]
+    assert rows[0]["group_id"] == rows[1]["group_id"] != rows[2]["group_id"]
+    assert rows[1]["price"] == "180" and rows[0]["date"] == "2012-06-08"

@@ -67,6 +67,8 @@ class Engine:
         self.by_client_id: dict[str, Order] = {}
         self.positions: dict[str, Position] = {}
         self.fills: list[dict[str, Any]] = []
+        # expiries and exercises of option positions: Alpaca's OPEXP/OPEXC/OPTRD activities
+        self.option_events: list[dict[str, Any]] = []
         self.events: list[TradeEvent] = []
         self.reject_ids: set[str] = set()
         self.leg_first_ids: set[str] = set()  # client ids of `oco` pairs to come, stop leg first
@@ -501,6 +503,8 @@ class Engine:
         elif when.date() != self.equity_date:
             self.last_equity = self.equity()
             self.equity_date = when.date()
+        if self.options is not None:  # expiries whose session closed before this step
+            self._settle_options(when)
         self._expire(when)
         for order in self._time_priority():
             bar = bars.get(order.symbol)
@@ -524,6 +528,56 @@ class Engine:
                 quote = self.options.step_quote(symbol, self.calendar.naive(when), bars)
                 if quote is not None:
                     self.last_price[symbol] = quote.mid
+
+    def _settle_options(self, when: datetime) -> None:
+        """Option positions whose expiry session closed before `when`: in the money by $0.01
+        or more at the underlying's last close, exercised (a long call buys the shares at the
+        strike, a long put sells them); otherwise expired worthless. Positions and cash change
+        here, as on Alpaca paper; each is an activity (OPEXC + OPTRD, or OPEXP)."""
+        assert self.options is not None
+        for symbol in [s for s in self.positions if is_option_symbol(s)]:
+            contract = self.options.parse(symbol)
+            close = self.calendar.close_of(contract.expiry)
+            spot = self.last_price.get(contract.underlying)
+            if when < close or spot is None:
+                continue
+            held = self.positions.pop(symbol).qty
+            self.last_price.pop(symbol, None)
+            moment = close.replace(tzinfo=None).isoformat()
+            group = str(uuid.uuid4())
+            if contract.intrinsic(spot) < ITM_THRESHOLD:
+                self.option_events.append(
+                    {"time": moment, "type": "OPEXP", "symbol": symbol, "qty": -held,
+                     "net": 0.0, "group": group, "description": "Option Expiry"}
+                )  # fmt: skip
+                continue
+            shares = held * contract.multiplier * (1 if contract.right == "call" else -1)
+            cash = -shares * contract.strike
+            self.cash += cash
+            self._book_shares(contract.underlying, shares, contract.strike)
+            self.option_events += [
+                {"time": moment, "type": "OPEXC", "symbol": symbol, "qty": -held, "net": 0.0,
+                 "group": group, "description": "Option Exercise"},
+                {"time": moment, "type": "OPTRD", "symbol": contract.underlying, "qty": shares,
+                 "price": contract.strike, "net": cash, "group": group,
+                 "description": f"Option Trade: exercise of {symbol}"},
+            ]  # fmt: skip
+
+    def _book_shares(self, symbol: str, qty: float, price: float) -> None:
+        """Shares delivered by an exercise: `qty` (+ received) at `price` (the strike)."""
+        position = self.positions.get(symbol)
+        if position is None:
+            self.positions[symbol] = Position(qty, price)
+            return
+        total = position.qty + qty
+        if abs(total) <= EPS:
+            del self.positions[symbol]
+        elif (position.qty > 0) == (qty > 0):
+            position.avg_price = (position.qty * position.avg_price + qty * price) / total
+            position.qty = total
+        else:  # reduces the position (its average stays), or flips it (at the strike)
+            position.avg_price = position.avg_price if (total > 0) == (position.qty > 0) else price
+            position.qty = total
 
     def _match_option(self, order: Order, when: datetime, bars: Mapping[str, Bar]) -> None:
         """An option order meets the contract's quote at this step: all of it at the ask or
@@ -699,6 +753,9 @@ class Engine:
             if leg.time_in_force == "day":
                 leg.session_date = self.calendar.session_date_for(self.now)
             self._emit("new", self._set(leg, "new"))
+
+
+ITM_THRESHOLD = 0.01  # in the money by this much at the close: exercised (Alpaca's rule)
 
 
 def _text(value: float) -> str:

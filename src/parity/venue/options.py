@@ -129,6 +129,15 @@ class VenueOptions:
                 return quote.contract
         raise VenueError(404, 40410000, f"option contract {ref} not found")
 
+    def parse(self, symbol: str) -> OptionContract:
+        """The contract an OCC symbol names, with the chain's terms."""
+        return contract_from_occ(
+            symbol,
+            multiplier=self.params.multiplier,
+            style=self.params.style,
+            settlement=self.params.settlement,
+        )
+
     def _underlying(self, symbol: str) -> str:
         return (instrument_for(symbol).underlying or "") if is_option_symbol(symbol) else ""
 
@@ -145,12 +154,7 @@ class VenueOptions:
         listed = {c.symbol for c in chain.contracts(now, price)}
         if symbol not in listed:
             return None
-        contract = contract_from_occ(
-            symbol,
-            multiplier=self.params.multiplier,
-            style=self.params.style,
-            settlement=self.params.settlement,
-        )
+        contract = self.parse(symbol)
         return chain.quotes([chain.contract(contract.expiry, contract.right, contract.strike)],
                             now, price)[0]  # fmt: skip
 
