@@ -66,6 +66,8 @@ COLUMNS = {
         "filled_qty",
         "avg_fill_price",
         "commission",
+        "leg",
+        "parent",
     ],
     "fills.csv": [
         "datetime",
@@ -77,6 +79,7 @@ COLUMNS = {
         "commission",
         "order_id",
         "client_order_id",
+        "kind",
     ],
 }
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from parity.instruments.money import format_money
+from parity.reports import option_period
 from parity.reports.chart import sparkline, svg_line_chart
 from parity.reports.periodic import Report
 from parity.reports.text import format_metric, table
@@ -260,6 +261,7 @@ def to_text(report: Report) -> str:
         f"  {name:<14}{format_metric(name, perf.get(name), flags, currency):>16}"
         for name in OVERALL
     ]
+    lines += option_period.text_lines(report.options)
     lines += ["", "Backtest vs live", f"  {divergence_line(report.divergence)}"]
     lines += ["", "Action items"]
     if report.actions:
@@ -382,6 +384,10 @@ def to_html(report: Report) -> str:
             [(n.replace("_", " "), format_metric(n, perf.get(n), flags, currency)) for n in OVERALL]
         ),
     ]
+    tables = option_period.html_rows(report.options)
+    if tables:
+        parts.append("<h2>Options</h2>")
+        parts += [_html_table(head, rows, "options") for head, rows in tables]
     div = report.divergence
     status = div.get("status")
     badge = f'<span class="{_e(status)}">{_e(status)}</span> ' if status else ""
