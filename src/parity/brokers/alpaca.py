@@ -48,7 +48,9 @@ if TYPE_CHECKING:  # the client builds this broker (`getbroker`): a type-only im
 
 log = logging.getLogger("parity.broker")
 
-_FINAL = {"canceled", "expired", "rejected", "done_for_day", "stopped", "suspended"}
+# Alpaca's `stopped` is not here: "a trade is guaranteed for the order, but has not yet
+# occurred" (its fill follows; ending the order there would drop that fill)
+_FINAL = {"canceled", "expired", "rejected", "done_for_day", "suspended"}
 RECENT = 64  # finished orders kept for their late updates (a stream event after the REST sync)
 
 
