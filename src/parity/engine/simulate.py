@@ -20,12 +20,14 @@ import pandas as pd
 
 from parity.analyzers.ledger import round_trips
 from parity.analyzers.metrics import compute_metrics, daily_returns
+from parity.analyzers.reasons import ambiguous_exits, annotate_trades
 from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
 from parity.brokers.core import OrderReview
 from parity.brokers.sim import CloseFills, build_sim_broker
 from parity.config import DEFAULT_CASH, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE
 from parity.costs import CostModel, cost_model
+from parity.engine.ambiguity import FinerBars, Rule, check_rule
 from parity.errors import ConfigError, ParityError, StrategyError
 from parity.feeds.arrayfeed import ArrayFeed
 from parity.feeds.bars import BarSeries
@@ -106,6 +108,8 @@ def simulate(
     latency_ms: int = 0,
     instruments: Mapping[str, Instrument] | None = None,
     options: OptionsSetup | None = None,
+    ambiguous: Rule = "stop-first",
+    finer: FinerBars | None = None,
 ) -> RunResult:
     """Backtest `strategy` (a `backtrader.Strategy` class, or a name `parity strategies` lists)
     with `params` on `bars`, in memory. `costs` defaults to the backtest's default costs
@@ -114,7 +118,9 @@ def simulate(
     partial fills and latency (`--volume-share`, `--latency`). Each symbol trades as the
     `Instrument` it names (`instrument_for`) unless `instruments` gives its own: commission, cash
     and P&L use its multiplier. `options` is the options desk's setup (a strategy with
-    `trades_options` gets the default one without it). Bad input raises a `ParityError`."""
+    `trades_options` gets the default one without it). `ambiguous` decides a bar reaching both
+    exits of a bracket (`parity.engine.ambiguity`; `finer-data` reads `finer`). Bad input raises
+    a `ParityError`."""
     series = _series(bars)
     cls = resolve_strategy(strategy).cls if isinstance(strategy, str) else strategy
     if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
@@ -127,7 +133,7 @@ def simulate(
     run = Simulation(
         series, cls, values, costs, cash, fill_at, allow_short, risk, risk_store,
         volume_share=volume_share, latency_ms=latency_ms, instruments=dict(instruments or {}),
-        options=options,
+        options=options, ambiguous=check_rule(ambiguous), finer=finer,
     )  # fmt: skip
     recording = recording or Recording()
     try:
@@ -157,9 +163,10 @@ def simulate(
     # Backtrader's lines and indicators hold reference cycles: release them before the metrics
     # so the result does not add to the run's peak memory
     multipliers = {symbol: run.instrument(symbol).multiplier for symbol in run.symbols}
+    decisions, rule = recorder.decisions, run.ambiguous
     del strat, recorder, run, desk
     gc.collect()
-    trades = round_trips(fills, multipliers)
+    trades = annotate_trades(round_trips(fills, multipliers), fills, decisions, rule=rule)
     # 252 sessions a year on an exchange, 365 days on a 24/7 calendar (the bars' calendar)
     calendar = (
         bars.calendar if isinstance(bars, LoadedData) else run_calendar([s.symbol for s in series])
@@ -173,6 +180,8 @@ def simulate(
             f"{cls.__name__} needs {warmup} bars to warm up but the window has {len(equity)}; "
             "it made no decisions"
         )
+    if decisions:  # the strategy said why: how many exits the ambiguity rule decided
+        metrics.update(ambiguous_exits=ambiguous_exits(decisions), ambiguity_rule=rule)
     if option_result is not None:
         metrics["options"] = option_result.metrics
     return RunResult(
@@ -235,6 +244,8 @@ class Simulation:
     latency_ms: int = 0
     instruments: Mapping[str, Instrument] = field(default_factory=dict)  # else instrument_for
     options: OptionsSetup | None = None  # the options desk (default for a strategy trading them)
+    ambiguous: Rule = "stop-first"  # a bar reaching both exits of a bracket (`engine.ambiguity`)
+    finer: FinerBars | None = None  # finer bars for `ambiguous="finer-data"`
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -286,6 +297,8 @@ class Simulation:
             latency_ms=self.latency_ms,
             review=OrderReview(risk=guard),
             options=desk,
+            ambiguous=self.ambiguous,
+            finer=self.finer,
         )
         cerebro.addstrategy(self.cls, **self.params)
         if self.fill_at == "close":  # before the recorder: the bar's equity includes its fills

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from parity.analyzers.ledger import round_trips
+from parity.analyzers.reasons import ambiguous_exits, annotate_trades
 from parity.analyzers.metrics import compute_metrics, daily_returns
 from parity.errors import JournalError, ParityError
 from parity.journal import BarRecord, Journal, run_journal_target
@@ -202,11 +203,14 @@ def write_paper_run(
     equity = _one_row_per_bar(reader.equity(run))
     fills = _numbered(reader.fills(run), equity)
     orders = reader.orders(run)
-    trades = round_trips(fills)
+    decisions = reader.decisions(run)
+    trades = annotate_trades(round_trips(fills), fills, decisions, rule=config.ambiguous)
     cash = float(strategy.broker.startingcash)
     market = _market(config)
     periods = int(market["calendar"]["periods_per_year"])
     metrics = compute_metrics(equity, trades, fills, starting_cash=cash, periods=periods)
+    if len(decisions):  # the strategy said why: how many exits the ambiguity rule decided
+        metrics.update(ambiguous_exits=ambiguous_exits(decisions), ambiguity_rule=config.ambiguous)
     returns = daily_returns(equity["value"], cash) if len(equity) else pd.Series(dtype=float)
     tape_frame = reader.tape(run)
     manifest = Manifest(
