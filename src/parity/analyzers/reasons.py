@@ -68,3 +68,16 @@ def annotate_trades(
     if not len(out):
         out = out.astype({"score": "float64"})
     return out
+
+
+def ambiguity_summary(metrics: Mapping[str, Any]) -> tuple[str, ...]:
+    """The summary line of a run whose strategy recorded decisions: how many exits a bar
+    reaching both exits decided, and by which rule."""
+    count = metrics.get("ambiguous_exits")
+    if count is None:
+        return ()
+    rule = metrics.get("ambiguity_rule", "stop-first")
+    return (
+        f"ambiguous exits: {count} (a bar reached both take-profit and stop-loss; decided "
+        f"{rule}, flagged in trades.csv)",
+    )

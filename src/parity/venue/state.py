@@ -90,6 +90,9 @@ class VenueState:
             latency_ms=config.latency_ms,
             volume_share=config.volume_share,
             reference_prices=self.data.reference_prices,
+            ambiguous=config.ambiguous,
+            finer=config.finer,
+            bar=config.data.series[0].timeframe,
         )
         self.engine.reject_ids = self.faults.reject_orders
         self.step = 0

@@ -77,6 +77,10 @@ class SessionConfig(Protocol):
     def calendar(self) -> str | None: ...  # an exchange calendar name; None: the symbols' own
     @property
     def session(self) -> str | None: ...  # regular or extended intraday bars (None: regular)
+    @property
+    def ambiguous(self) -> str: ...  # a bar reaching both exits of a pair: the local venue's rule
+    @property
+    def finer(self) -> str | None: ...  # finer bars for `ambiguous=finer-data`
 
 
 class VenueAccount(Protocol):
