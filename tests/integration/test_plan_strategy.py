@@ -1,0 +1,161 @@
+"""The `plan` strategy on a constructed series: each bracket hits its take-profit, its stop-loss
+or expires; sizing by risk; a stop entry with oco exits; the ambiguity rule applied, counted and
+flagged (`finer-data` resolved on hourly bars); identical with preload/runonce on and off; and
+the same through `parity run backtest`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import parity
+from parity.cli import cli
+from parity.engine.ambiguity import FinerBars
+from parity.errors import DataError
+from parity.journal import Journal, run_journal_target
+
+from plan_series import HOURLY_STOP_FIRST, SESSIONS, write_series
+
+NO_COSTS = parity.cost_model(commission="0", slippage="0")
+
+
+def day(i: int) -> pd.Timestamp:
+    return pd.Timestamp(SESSIONS[i])
+
+
+def expected(ambiguous_exit: float, reason: str, flag: str) -> pd.DataFrame:
+    rows = [
+        (3, 4, 100.0, 104.0, 10, 40.0, "target", "", "target-row", 0.9),
+        (7, 8, 100.0, 96.0, 25, -100.0, "stop", "", "stop-row", 0.1),
+        (11, 15, 100.0, 100.0, 10, 0.0, "expiry", "", "expiry-row", 0.5),
+        (18, 19, 100.0, ambiguous_exit, 10, (ambiguous_exit - 100) * 10, reason, flag,
+         "ambiguous-row", 0.6),
+        (27, 28, 102.0, 105.0, 10, 30.0, "target", "", "stop-entry-row", 0.4),
+    ]  # fmt: skip
+    return pd.DataFrame(
+        {
+            "entry_time": [day(r[0]) for r in rows],
+            "exit_time": [day(r[1]) for r in rows],
+            "entry_price": [r[2] for r in rows],
+            "exit_price": [r[3] for r in rows],
+            "qty": [float(r[4]) for r in rows],
+            "pnl_net": [r[5] for r in rows],
+            "entry_reason": ["entry"] * len(rows),
+            "exit_reason": [r[6] for r in rows],
+            "ambiguous": [r[7] for r in rows],
+            "tag": [r[8] for r in rows],
+            "score": [r[9] for r in rows],
+        }
+    )
+
+
+COLUMNS = list(expected(96.0, "stop", "stop-first").columns)
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_series(tmp_path_factory.mktemp("plan"))
+
+
+def simulate(root: Path, preload: bool = True, **kwargs) -> parity.RunResult:
+    bars = parity.load_bars(str(root / "daily"), ["ACME"])
+    plan = {"plan": str(root / "trade_plan.csv")}
+    return parity.simulate(bars, "plan", plan, NO_COSTS, preload=preload, **kwargs)
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_brackets_hit_target_stop_and_expire_the_same_with_preload_on_and_off(
+    series: Path, preload: bool
+) -> None:
+    run = simulate(series, preload)
+    got = run.trades[COLUMNS].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected(96.0, "stop", "stop-first"), check_dtype=False)
+    assert run.metrics["ambiguous_exits"] == 1
+    assert run.metrics["ambiguity_rule"] == "stop-first"
+    orders = run.orders.set_index("client_order_id")
+    # the limit entry at 90 was never reached: cancelled at the close of its valid_until
+    never = orders[(orders["type"] == "limit") & (orders["limit_price"] == 90.0)]
+    assert never["status"].tolist() == ["canceled"]
+    assert run.equity["value"].iloc[-1] == pytest.approx(100_000 + 40 - 100 + 0 - 40 + 30)
+
+
+def test_target_first_takes_the_take_profit_on_the_ambiguous_bar(series: Path) -> None:
+    run = simulate(series, ambiguous="target-first")
+    got = run.trades[COLUMNS].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected(104.0, "target", "target-first"), check_dtype=False)
+    assert run.metrics["ambiguous_exits"] == 1
+
+
+@pytest.mark.parametrize(
+    ("hours", "exit_price", "reason"), [(None, 104.0, "target"), ("stop", 96.0, "stop")]
+)
+def test_finer_data_resolves_the_ambiguous_bar_on_hourly_bars(
+    tmp_path: Path, hours: str | None, exit_price: float, reason: str
+) -> None:
+    root = write_series(tmp_path, **({"hours": HOURLY_STOP_FIRST} if hours else {}))
+    hourly = parity.load_bars(str(root / "hourly"), ["ACME"])
+    finer = FinerBars({s.symbol: s.frame for s in hourly.series})
+    run = simulate(root, ambiguous="finer-data", finer=finer)
+    got = run.trades[COLUMNS].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        got, expected(exit_price, reason, "finer-data"), check_dtype=False
+    )
+    assert run.metrics["ambiguous_exits"] == 1
+
+
+def test_a_plan_naming_a_symbol_the_run_does_not_trade_is_one_line(series: Path) -> None:
+    bars = parity.load_bars("sample", ["IBM"])
+    with pytest.raises(DataError, match=r"line 2: symbol 'ACME' is not a symbol of this run"):
+        parity.simulate(bars, "plan", {"plan": str(series / "trade_plan.csv")})
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def test_the_cli_backtest_writes_reasons_and_counts_ambiguity(series: Path, tmp_path: Path) -> None:
+    common = ["run", "backtest", "plan", "--data", str(series / "daily"), "--symbols", "ACME",
+              "--param", f"plan={series / 'trade_plan.csv'}", "--commission", "0",
+              "--slippage", "0", "--runs-dir", str(tmp_path)]  # fmt: skip
+    code, out = run_cli(*common, "--ambiguous", "finer-data", "--finer", str(series / "hourly"))
+    assert code == 0, out
+    assert "ambiguous exits: 1 (a bar reached both take-profit and stop-loss; decided " \
+        "finer-data, flagged in trades.csv)" in out
+    run_dir = Path(out.strip().splitlines()[-1].split(" written to ")[1])
+    trades = pd.read_csv(run_dir / "trades.csv", keep_default_na=False)
+    assert trades["exit_reason"].tolist() == ["target", "stop", "expiry", "target", "target"]
+    assert trades["ambiguous"].tolist() == ["", "", "", "finer-data", ""]
+    assert json.loads((run_dir / "metrics.json").read_text())["ambiguous_exits"] == 1
+    # the journal keeps every order's decision with its plan row, and the ambiguous exit
+    journal = Journal.open(run_journal_target(run_dir), create=False)
+    try:
+        decisions = journal.reader.decisions(journal.reader.runs()[0].run_id)
+    finally:
+        journal.close()
+    actions = decisions["action"].tolist()
+    assert actions.count("entry") == 6 and actions.count("ambiguous") == 1
+    entry = decisions[decisions["action"] == "entry"].iloc[0]["payload"]
+    assert entry["tag"] == "target-row" and entry["plan"]["line"] == 2
+    assert entry["client_order_id"].endswith("-000001")
+
+
+def test_the_cli_refuses_finer_data_without_finer_bars(series: Path, tmp_path: Path) -> None:
+    code, out = run_cli("run", "backtest", "plan", "--data", str(series / "daily"), "--symbols",
+                        "ACME", "--param", f"plan={series / 'trade_plan.csv'}", "--ambiguous",
+                        "finer-data", "--runs-dir", str(tmp_path))  # fmt: skip
+    assert code == 2
+    assert out.strip().splitlines()[-1].endswith(
+        "--ambiguous finer-data needs bars finer than the run's: give --finer SOURCE "
+        "(e.g. a directory of hourly SYMBOL.csv files)"
+    )
+    code, out = run_cli("run", "backtest", "plan", "--data", str(series / "daily"), "--symbols",
+                        "ACME", "--param", f"plan={series / 'trade_plan.csv'}", "--ambiguous",
+                        "finer-data", "--finer", str(series / "daily"), "--runs-dir",
+                        str(tmp_path))  # fmt: skip
+    assert code == 2
+    assert "has 1Day bars, not finer than the run's 1Day" in out
