@@ -147,6 +147,11 @@ class PlanStrategy(ParityStrategy):
         if qty <= 0:
             self.skipped.append(f"line {row.line}: sized to no shares")
             return
+        if row.long:
+            qty = self._affordable(row, data, qty)
+            if qty <= 0:
+                self.skipped.append(f"line {row.line}: no cash left for it")
+                return
         bracket = Bracket(row=row, data=data, qty=qty, placed=today)
         self.brackets.append(bracket)
         long = row.long
@@ -197,6 +202,30 @@ class PlanStrategy(ParityStrategy):
             return 0
         qty = round_quantity(row.risk * self.broker.getvalue() / distance, step)
         return int(qty) if step >= 1 else qty
+
+    def _affordable(self, row: PlanRow, data: Any, qty: float) -> float:
+        """`qty` cut to what the cash not committed to the plan's other working entries buys,
+        each priced at its limit or its symbol's last close, as a venue reserves buying power
+        (so a backtest and a paper run place the same entries; a venue refuses the excess)."""
+        committed = 0.0
+        for other in self.brackets:
+            entry = other.entry  # (one whose cancel is asked is not: a venue frees it first)
+            if other.state != "working" or entry is None or not entry.alive():
+                continue
+            if not entry.isbuy():
+                continue
+            price = other.row.entry if other.row.entry_type == "limit" else other.data.close[0]
+            committed += abs(entry.executed.remsize or entry.created.size) * float(price or 0.0)
+        price = row.entry if row.entry_type == "limit" else float(data.close[0])
+        if not price or price <= 0:
+            return 0
+        budget = self.broker.getcash() - committed
+        step = instrument_for(data._name or "").quantity_step
+        most = round_quantity(max(budget, 0.0) / price, step)
+        if most < qty:
+            self.skipped.append(f"line {row.line}: cut from {qty:g} to {most:g} shares by cash")
+            qty = int(most) if step >= 1 else most
+        return qty
 
     def _decision(self, row: PlanRow, reason: str) -> dict[str, Any]:
         return {"reason": reason, "tag": row.tag, "score": row.score, "plan": row.record()}

@@ -1,0 +1,60 @@
+"""`parity plan`: trade plan files (`example`, `check`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from parity.cli._base import ParityGroup, cli
+
+
+@cli.group("plan", cls=ParityGroup)
+def plan_group() -> None:
+    """Trade plan files for the `plan` strategy (`parity run backtest plan --param plan=...`)."""
+
+
+@plan_group.command("example")
+@click.option("--month", default="2012-09", show_default=True, help="Month of the plan (YYYY-MM).")
+@click.option("--date", "day", default=None, help="Only this day (YYYY-MM-DD), e.g. for cron.")
+@click.option("--data", default="sample", show_default=True, help="Bars the plan is made from.")
+@click.option(
+    "--symbols", default="AAPL,GOOG,IBM,MSFT", show_default=True, help="Comma-separated."
+)
+@click.option("--seed", type=int, default=7, show_default=True, help="The coin's seed.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("trade_plan.csv"),
+    show_default=True,
+)
+def example_cmd(
+    month: str, day: str | None, data: str, symbols: str, seed: int, out: Path
+) -> None:
+    """Write a seeded example plan (an example pipeline, not a model), each day's rows from
+    the bars up to that day only."""
+    from parity.config import parse_date, parse_symbols
+    from parity.runners.plan import month_bounds, write_example_plan
+
+    if day:
+        first = last = parse_date(day, "--date")
+    else:
+        first, last = month_bounds(month)
+    assert first is not None and last is not None
+    rows = write_example_plan(
+        out, data=data, symbols=parse_symbols(symbols), first=first, last=last, seed=seed
+    )
+    click.echo(f"wrote {rows} rows ({first}..{last}, seed {seed}) to {out}")
+
+
+@plan_group.command("check")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--symbols", default=None, help="The run's symbols: a row naming another fails.")
+def check_cmd(path: Path, symbols: str | None) -> None:
+    """Validate a plan file: one line naming the file, line, column, value and fix if bad."""
+    from parity.config import parse_symbols
+    from parity.runners.plan import check_plan
+
+    rows = check_plan(path, parse_symbols(symbols) if symbols else None)
+    days = sorted({r.date for r in rows})
+    click.echo(f"{path}: {len(rows)} rows, {len(days)} days ({days[0]}..{days[-1]}), valid")
