@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from parity.cli._base import ParityGroup, cli
+from parity.cli._base import ParityGroup, backtest_options, cli, json_option, runs_dir_option
+from parity.cli.risk import risk_options
 
 
 @cli.group("plan", cls=ParityGroup)
@@ -58,3 +60,44 @@ def check_cmd(path: Path, symbols: str | None) -> None:
     rows = check_plan(path, parse_symbols(symbols) if symbols else None)
     days = sorted({r.date for r in rows})
     click.echo(f"{path}: {len(rows)} rows, {len(days)} days ({days[0]}..{days[-1]}), valid")
+
+
+@plan_group.command("replay")
+@click.option("--month", required=True, help="The month to replay (YYYY-MM).")
+@click.option(
+    "--plans",
+    "plans_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory of one plan per day: DIR/YYYY-MM-DD.csv.",
+)
+@click.option(
+    "--generator",
+    default=None,
+    help='Command run for each trading day, e.g. "python make_plan.py --date {date} --data '
+    '{data} --out {out}" ({data}: the bars up to that day).',
+)
+@backtest_options
+@risk_options
+@runs_dir_option
+@json_option
+@click.pass_context
+def replay_cmd(ctx: click.Context, **values: Any) -> None:
+    """Replay a month of daily plans on one account; writes replay.json and replay.html."""
+    import json
+
+    from parity.cli.run import backtest_config
+    from parity.reports.replay import replay_lines
+    from parity.runners.replay import replay_month
+
+    values = {**values, "params": ()}
+    config = backtest_config(ctx, values)
+    result = replay_month(
+        config, values["month"], plans_dir=values["plans_dir"], generator=values["generator"]
+    )
+    if values["as_json"]:
+        click.echo(json.dumps(result.summary))
+        return
+    for line in replay_lines(result.summary):
+        click.echo(line)
+    click.echo(f"run {result.run_id} written to {result.run_dir} (replay.json, replay.html)")
