@@ -19,6 +19,7 @@ from parity.analyzers.ledger import round_trip_orders
 
 REASON_COLUMNS = ("entry_reason", "exit_reason", "ambiguous", "tag", "score")
 AMBIGUOUS = "ambiguous"  # the action of a note marking an exit decided by the rule
+EXITS = ("target", "stop")  # the reasons of take-profit and stop-loss exit orders
 
 
 def decision_rows(decisions: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -28,9 +29,13 @@ def decision_rows(decisions: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list
     return [dict(r) for r in decisions]
 
 
-def ambiguous_exits(decisions: pd.DataFrame | Iterable[Mapping[str, Any]]) -> int:
-    """How many exits a bar reaching both exits decided (the rule applied)."""
-    return sum(1 for r in decision_rows(decisions) if r.get("action") == AMBIGUOUS)
+def ambiguous_exits(decisions: pd.DataFrame | Iterable[Mapping[str, Any]]) -> int | None:
+    """How many exits a bar reaching both exits decided (the rule applied); None when the
+    strategy placed no take-profit/stop-loss exits (there is nothing to count)."""
+    rows = decision_rows(decisions)
+    if not any(r.get("action") in EXITS for r in rows):
+        return None
+    return sum(1 for r in rows if r.get("action") == AMBIGUOUS)
 
 
 def annotate_trades(

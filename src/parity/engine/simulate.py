@@ -180,8 +180,9 @@ def simulate(
             f"{cls.__name__} needs {warmup} bars to warm up but the window has {len(equity)}; "
             "it made no decisions"
         )
-    if decisions:  # the strategy said why: how many exits the ambiguity rule decided
-        metrics.update(ambiguous_exits=ambiguous_exits(decisions), ambiguity_rule=rule)
+    ambiguous = ambiguous_exits(decisions)
+    if ambiguous is not None:  # exits at a take-profit/stop-loss: how many the rule decided
+        metrics.update(ambiguous_exits=ambiguous, ambiguity_rule=rule)
     if option_result is not None:
         metrics["options"] = option_result.metrics
     return RunResult(

@@ -209,8 +209,9 @@ def write_paper_run(
     market = _market(config)
     periods = int(market["calendar"]["periods_per_year"])
     metrics = compute_metrics(equity, trades, fills, starting_cash=cash, periods=periods)
-    if len(decisions):  # the strategy said why: how many exits the ambiguity rule decided
-        metrics.update(ambiguous_exits=ambiguous_exits(decisions), ambiguity_rule=config.ambiguous)
+    ambiguous = ambiguous_exits(decisions)
+    if ambiguous is not None:  # exits at a take-profit/stop-loss: how many the rule decided
+        metrics.update(ambiguous_exits=ambiguous, ambiguity_rule=config.ambiguous)
     returns = daily_returns(equity["value"], cash) if len(equity) else pd.Series(dtype=float)
     tape_frame = reader.tape(run)
     manifest = Manifest(
