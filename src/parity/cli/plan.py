@@ -26,12 +26,14 @@ def plan_group() -> None:
 @click.option("--seed", type=int, default=7, show_default=True, help="The coin's seed.")
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=Path("trade_plan.csv"),
     show_default=True,
+    help="The plan file (with --per-day: a directory of YYYY-MM-DD.csv).",
 )
+@click.option("--per-day", is_flag=True, help="One file a session, as a daily pipeline writes.")
 def example_cmd(
-    month: str, day: str | None, data: str, symbols: str, seed: int, out: Path
+    month: str, day: str | None, data: str, symbols: str, seed: int, out: Path, per_day: bool
 ) -> None:
     """Write a seeded example plan (an example pipeline, not a model), each day's rows from
     the bars up to that day only."""
@@ -44,8 +46,9 @@ def example_cmd(
         first, last = month_bounds(month)
     assert first is not None and last is not None
     rows = write_example_plan(
-        out, data=data, symbols=parse_symbols(symbols), first=first, last=last, seed=seed
-    )
+        out, data=data, symbols=parse_symbols(symbols), first=first, last=last, seed=seed,
+        per_day=per_day,
+    )  # fmt: skip
     click.echo(f"wrote {rows} rows ({first}..{last}, seed {seed}) to {out}")
 
 

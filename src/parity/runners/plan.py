@@ -33,14 +33,24 @@ def write_example_plan(
     first: dt.date,
     last: dt.date,
     seed: int = EXAMPLE_SEED,
+    per_day: bool = False,
 ) -> int:
-    """Write the example plan of every session from `first` to `last` to `out`, each day's
-    rows from the bars up to that day only; returns the number of rows."""
+    """Write the example plan of every session from `first` to `last` to `out` (`per_day`:
+    `out` is a directory of one `YYYY-MM-DD.csv` a session), each day's rows from the bars up
+    to that day only; returns the number of rows."""
     loaded = load_bars(data, list(symbols), end=last, adjustment="splits")
     frames = {s.symbol: s.frame for s in loaded.series}
     days = sorted({d for f in frames.values() for d in f.index.date if first <= d <= last})
     if not days:
         raise DataError(f"{data} has no bars from {first} to {last}; pick dates it covers")
+    if per_day:  # one file a session, as a daily pipeline writes them: OUT/YYYY-MM-DD.csv
+        out.mkdir(parents=True, exist_ok=True)
+        total = 0
+        for day in days:
+            text = example_plan(frames, [day], seed=seed)
+            (out / f"{day.isoformat()}.csv").write_text(text, encoding="utf-8")
+            total += text.count("\n") - 1
+        return total
     text = example_plan(frames, days, seed=seed)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

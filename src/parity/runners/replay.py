@@ -12,6 +12,7 @@ trades, win rate, maximum drawdown and CAGR.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import shlex
@@ -98,10 +99,7 @@ def collect_plans(
             path = work / "plans" / f"{day.isoformat()}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
             _generate(generator, day, path, _bars_up_to(config, day, work / "data" / str(day)))
-            if path.read_text(encoding="utf-8").count("\n") <= 1:
-                counts[day.isoformat()] = 0  # a header only: no trade that day
-                continue
-        found = read_plan(path, symbols=config.symbols)
+        found = read_plan(path, symbols=config.symbols, allow_empty=True)  # (a header: no trade)
         late = [r for r in found if r.date > day]
         if late:
             raise DataError(
@@ -111,8 +109,12 @@ def collect_plans(
         counts[day.isoformat()] = len(found)
         rows.extend({**r.record(), "date": max(r.date, day).isoformat()} for r in found)
     merged = work / "plan.csv"
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    frame.to_csv(merged, index=False)
+    with merged.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(
+            out, fieldnames=list(COLUMNS), lineterminator="\n", extrasaction="ignore"
+        )
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
     return merged, counts
 
 

@@ -144,9 +144,12 @@ class _Row:
             raise self.fail(column, "is not a date", "use YYYY-MM-DD, e.g. 2012-01-31") from None
 
 
-def read_plan(path: str | Path, *, symbols: Collection[str] | None = None) -> tuple[PlanRow, ...]:
+def read_plan(
+    path: str | Path, *, symbols: Collection[str] | None = None, allow_empty: bool = False
+) -> tuple[PlanRow, ...]:
     """Read and validate the plan at `path`; `symbols`: the run's (a row naming another is an
-    error). Rows come back in file order."""
+    error). Rows come back in file order. `allow_empty`: a header alone is a day without
+    trades (one day's plan of a replay), not an error."""
     file = Path(path).expanduser()
     origin = str(path)
     if not file.is_file():
@@ -174,7 +177,7 @@ def read_plan(path: str | Path, *, symbols: Collection[str] | None = None) -> tu
             )
         row = _Row(origin, line, dict(zip(names, cells, strict=False)))
         rows.append(_parse(row, known))
-    if not rows:
+    if not rows and not allow_empty:
         raise DataError(f"{origin}: the plan has no rows; add one bracket per line under the header")
     return tuple(rows)
 
