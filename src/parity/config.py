@@ -68,8 +68,9 @@ class RunConfig:
     # None: the strategy's `session` if it declares one, else regular
     session: str | None = None
     # a bar reaching both exits of one bracket: stop-first, target-first or finer-data (then
-    # `finer` is a bar source finer than the run's, e.g. hourly bars under daily ones)
-    ambiguous: str = "stop-first"
+    # `finer` is a bar source finer than the run's, e.g. hourly bars under daily ones); None:
+    # the exit placed first fills (Backtrader's time priority)
+    ambiguous: str | None = None
     finer: str | None = None
 
     # fields `to_dict` leaves out (where the run is written, secrets, injected test objects)

@@ -7,7 +7,7 @@ one row before each scenario. Costs are off in the tests that use it, so every p
 |---|---|---|---|---|
 | 2 | s2 | s3 open 100 | s4 high 105 | target 104 |
 | 3 | s6 (risk 0.001: 25 shares) | s7 open 100 | s8 low 95 | stop 96 |
-| 4 | s10 (max_days 3) | s11 open 100 | nothing | expiry: exits cancelled at s13's close, sold at s15's open 100 |
+| 4 | s10 (max_days 3) | s11 open 100 | nothing | expiry: exits off at s13, sold at s15's open |
 | 5 | s17 | s18 open 100 | s19 high 105 and low 95 | ambiguous |
 | 6 | s21 limit 90 (valid_until s24) | never | - | entry expires unfilled |
 | 7 | s26 stop entry 101.5 | s27 (gap up to open 102) | s28 high 106 | target 105 via the oco pair |
@@ -42,7 +42,12 @@ AMBIGUOUS_HOURS = [
     (100.0, 100.2, 99.8, 100.0),
 ]
 # the same day with the stop-loss reached first
-HOURLY_STOP_FIRST = [AMBIGUOUS_HOURS[2], AMBIGUOUS_HOURS[1], AMBIGUOUS_HOURS[0], *AMBIGUOUS_HOURS[3:]]
+HOURLY_STOP_FIRST = [
+    AMBIGUOUS_HOURS[2],
+    AMBIGUOUS_HOURS[1],
+    AMBIGUOUS_HOURS[0],
+    *AMBIGUOUS_HOURS[3:],
+]
 
 
 def s(i: int) -> str:

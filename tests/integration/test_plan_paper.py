@@ -58,3 +58,9 @@ def test_backtest_and_lock_step_rehearsal_trade_the_plan_identically(
     pp_equity = pd.read_csv(paper / "equity.csv")["value"]
     assert bt_equity.iloc[-1] == pytest.approx(pp_equity.iloc[-1], abs=0.01)
     assert dt.date.fromisoformat(bt_trades["exit_time"].iloc[-1]) == SESSIONS[28]
+    # the daily report says why each trade was taken and closed
+    report = (paper / "reports" / f"daily-{SESSIONS[4]}.txt").read_text(encoding="utf-8")
+    assert "entry (target-row) -> target" in report
+    report = (paper / "reports" / f"daily-{SESSIONS[19]}.txt").read_text(encoding="utf-8")
+    reason = "stop" if rule == "stop-first" else "target"
+    assert f"entry (ambiguous-row) -> {reason}, ambiguous bar: {rule}" in report

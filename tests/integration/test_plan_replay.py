@@ -14,7 +14,7 @@ from plan_series import PLAN, SESSIONS, write_series
 
 from parity.cli import cli
 
-GENERATOR = '''
+GENERATOR = """
 import csv, sys
 date, data, out, plan = sys.argv[1:5]
 days = [r["datetime"] for r in csv.DictReader(open(f"{data}/ACME.csv"))]
@@ -23,7 +23,7 @@ if days[-1][:10] != date:
 lines = open(plan).read().splitlines()
 with open(out, "w") as f:
     f.write("\\n".join([lines[0], *[l for l in lines[1:] if l.startswith(date)]]) + "\\n")
-'''
+"""
 
 
 def replay(root: Path, *extra: str) -> tuple[int, str]:
@@ -83,8 +83,12 @@ def test_a_failing_generator_or_a_bad_day_plan_is_one_line(tmp_path: Path) -> No
     (plans / f"{SESSIONS[3]}.csv").write_text(PLAN.replace(",long,10,", ",long,-10,", 1))
     code, out = replay(root, "--plans", str(plans))
     assert code == 3
-    assert out.strip().splitlines()[-1].startswith(
-        f"error: {plans / SESSIONS[3].isoformat()}.csv line 2: qty '-10' must be positive"
+    assert (
+        out.strip()
+        .splitlines()[-1]
+        .startswith(
+            f"error: {plans / SESSIONS[3].isoformat()}.csv line 2: qty '-10' must be positive"
+        )
     )
     code, out = replay(root)
     assert code == 2 and "give --plans DIR or --generator CMD (one of them)" in out

@@ -11,14 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from plan_series import HOURLY_STOP_FIRST, SESSIONS, write_series
 
 import parity
 from parity.cli import cli
 from parity.engine.ambiguity import FinerBars
 from parity.errors import DataError
 from parity.journal import Journal, run_journal_target
-
-from plan_series import HOURLY_STOP_FIRST, SESSIONS, write_series
 
 NO_COSTS = parity.cost_model(commission="0", slippage="0")
 
@@ -73,9 +72,10 @@ def test_brackets_hit_target_stop_and_expire_the_same_with_preload_on_and_off(
 ) -> None:
     run = simulate(series, preload)
     got = run.trades[COLUMNS].reset_index(drop=True)
-    pd.testing.assert_frame_equal(got, expected(96.0, "stop", "stop-first"), check_dtype=False)
+    # no rule given: the exit placed first fills, the plan's stop-loss (Backtrader's order)
+    pd.testing.assert_frame_equal(got, expected(96.0, "stop", "placed-first"), check_dtype=False)
     assert run.metrics["ambiguous_exits"] == 1
-    assert run.metrics["ambiguity_rule"] == "stop-first"
+    assert run.metrics["ambiguity_rule"] == "placed-first"
     orders = run.orders.set_index("client_order_id")
     # the limit entry at 90 was never reached: cancelled at the close of its valid_until
     never = orders[(orders["type"] == "limit") & (orders["limit_price"] == 90.0)]
@@ -83,10 +83,15 @@ def test_brackets_hit_target_stop_and_expire_the_same_with_preload_on_and_off(
     assert run.equity["value"].iloc[-1] == pytest.approx(100_000 + 40 - 100 + 0 - 40 + 30)
 
 
-def test_target_first_takes_the_take_profit_on_the_ambiguous_bar(series: Path) -> None:
-    run = simulate(series, ambiguous="target-first")
+@pytest.mark.parametrize(
+    ("rule", "exit_price", "reason"), [("target-first", 104.0, "target"), ("stop-first", 96.0, "stop")]
+)
+def test_a_stated_rule_decides_the_ambiguous_bar(
+    series: Path, rule: str, exit_price: float, reason: str
+) -> None:
+    run = simulate(series, ambiguous=rule)
     got = run.trades[COLUMNS].reset_index(drop=True)
-    pd.testing.assert_frame_equal(got, expected(104.0, "target", "target-first"), check_dtype=False)
+    pd.testing.assert_frame_equal(got, expected(exit_price, reason, rule), check_dtype=False)
     assert run.metrics["ambiguous_exits"] == 1
 
 
@@ -124,8 +129,10 @@ def test_the_cli_backtest_writes_reasons_and_counts_ambiguity(series: Path, tmp_
               "--slippage", "0", "--runs-dir", str(tmp_path)]  # fmt: skip
     code, out = run_cli(*common, "--ambiguous", "finer-data", "--finer", str(series / "hourly"))
     assert code == 0, out
-    assert "ambiguous exits: 1 (a bar reached both take-profit and stop-loss; decided " \
+    assert (
+        "ambiguous exits: 1 (a bar reached both take-profit and stop-loss; decided "
         "finer-data, flagged in trades.csv)" in out
+    )
     run_dir = Path(out.strip().splitlines()[-1].split(" written to ")[1])
     trades = pd.read_csv(run_dir / "trades.csv", keep_default_na=False)
     assert trades["exit_reason"].tolist() == ["target", "stop", "expiry", "target", "target"]
@@ -149,9 +156,13 @@ def test_the_cli_refuses_finer_data_without_finer_bars(series: Path, tmp_path: P
                         "ACME", "--param", f"plan={series / 'trade_plan.csv'}", "--ambiguous",
                         "finer-data", "--runs-dir", str(tmp_path))  # fmt: skip
     assert code == 2
-    assert out.strip().splitlines()[-1].endswith(
-        "--ambiguous finer-data needs bars finer than the run's: give --finer SOURCE "
-        "(e.g. a directory of hourly SYMBOL.csv files)"
+    assert (
+        out.strip()
+        .splitlines()[-1]
+        .endswith(
+            "--ambiguous finer-data needs bars finer than the run's: give --finer SOURCE "
+            "(e.g. a directory of hourly SYMBOL.csv files)"
+        )
     )
     code, out = run_cli("run", "backtest", "plan", "--data", str(series / "daily"), "--symbols",
                         "ACME", "--param", f"plan={series / 'trade_plan.csv'}", "--ambiguous",
@@ -159,3 +170,18 @@ def test_the_cli_refuses_finer_data_without_finer_bars(series: Path, tmp_path: P
                         str(tmp_path))  # fmt: skip
     assert code == 2
     assert "has 1Day bars, not finer than the run's 1Day" in out
+
+
+def test_rows_dated_before_the_run_are_not_traded_late(
+    series: Path, tmp_path: Path
+) -> None:
+    plan = tmp_path / "late.csv"
+    plan.write_text(
+        "date,symbol,side,qty,tp,sl,valid_until\n"
+        "2023-12-29,ACME,long,10,104,96,\n"  # before the first bar: not traded late
+        f"{SESSIONS[2]},ACME,long,10,104,96,\n"
+    )
+    bars = parity.load_bars(str(series / "daily"), ["ACME"])
+    run = parity.simulate(bars, "plan", {"plan": str(plan)}, NO_COSTS)
+    assert run.trades["entry_time"].tolist() == [day(3)]
+    assert run.trades["exit_reason"].tolist() == ["target"]

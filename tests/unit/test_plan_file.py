@@ -39,9 +39,20 @@ def error(tmp_path: Path, rows: list[str], header: str = HEADER, **kwargs) -> st
 def test_a_good_plan_reads_into_typed_rows(tmp_path: Path) -> None:
     rows = read_plan(write(tmp_path, GOOD), symbols={"IBM", "AAPL"})
     first, second, third = rows
-    assert (first.line, first.date, first.symbol, first.side) == (2, dt.date(2024, 1, 2), "IBM", "long")
+    assert (first.line, first.date, first.symbol, first.side) == (
+        2,
+        dt.date(2024, 1, 2),
+        "IBM",
+        "long",
+    )
     assert (first.qty, first.risk, first.entry_type, first.entry) == (10.0, None, "market", None)
-    assert (first.tp, first.sl, first.max_days, first.tag, first.score) == (104, 96, 5, "breakout", 0.7)
+    assert (first.tp, first.sl, first.max_days, first.tag, first.score) == (
+        104,
+        96,
+        5,
+        "breakout",
+        0.7,
+    )
     assert (second.symbol, second.side, second.risk, second.entry) == ("IBM", "short", 0.01, 101.0)
     assert second.valid_until == dt.date(2024, 1, 10)
     assert (third.side, third.entry_type, third.tag, third.score) == ("long", "stop", "", None)
@@ -138,6 +149,8 @@ def test_a_missing_or_empty_plan_is_one_line(tmp_path: Path) -> None:
 
 
 def test_the_plan_param_is_required_before_the_run() -> None:
-    with pytest.raises(ConfigError, match="plan needs the plan file: --param plan=trade_plan.csv"):
+    with pytest.raises(
+        ConfigError, match=r"plan needs the plan file: --param plan=trade_plan\.csv"
+    ):
         coerce_params(PlanStrategy, {})
     assert coerce_params(PlanStrategy, {"plan": "x.csv"}) == {"plan": "x.csv"}

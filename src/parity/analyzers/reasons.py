@@ -81,7 +81,7 @@ def ambiguity_summary(metrics: Mapping[str, Any]) -> tuple[str, ...]:
     count = metrics.get("ambiguous_exits")
     if count is None:
         return ()
-    rule = metrics.get("ambiguity_rule", "stop-first")
+    rule = metrics.get("ambiguity_rule", "placed-first")
     return (
         f"ambiguous exits: {count} (a bar reached both take-profit and stop-loss; decided "
         f"{rule}, flagged in trades.csv)",

@@ -265,6 +265,9 @@ class SimBroker(bt.brokers.BackBroker):
         """Whether `order`, one exit of a take-profit/stop-loss pair, must not fill on `bar`
         because the bar reaches both and the run's rule (`FillModel.exit_winner`) gives the
         other one."""
+        fill: FillModel = self.p.fill
+        if fill.ambiguous is None:
+            return False  # Backtrader's time priority: the exit placed first fills
         partner = self._exit_partner(order)
         if partner is None or partner.isbuy() != order.isbuy():
             return False
@@ -274,7 +277,6 @@ class SimBroker(bt.brokers.BackBroker):
         target, stop = (order, partner) if order.exectype == bt.Order.Limit else (partner, order)
         long = order.issell()
         tp, sl = float(target.created.price), float(stop.created.price)
-        fill: FillModel = self.p.fill
         if not fill.both_exits(long, bar, tp, sl):
             return False
         data = order.data
@@ -384,7 +386,7 @@ def build_sim_broker(
     latency_ms: int = 0,
     review: OrderReview | None = None,
     options: Any = None,
-    ambiguous: Rule = "stop-first",
+    ambiguous: Rule | None = None,
     finer: FinerBars | None = None,
 ) -> SimBroker:
     """A ready `SimBroker` for `cerebro.broker = ...`: fills priced by

@@ -153,9 +153,10 @@ def ambiguity_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--ambiguous",
         type=click.Choice(["stop-first", "target-first", "finer-data"]),
-        default="stop-first",
+        default=None,
         help="A bar reaching a bracket's take-profit and stop-loss: the stop fills, the target "
-        "fills, or the finer bars (--finer) decide.",
+        "fills, or the finer bars (--finer) decide [default: the exit placed first, as "
+        "Backtrader: a buy_bracket's and the plan strategy's stop-loss].",
     )(func)
 
 

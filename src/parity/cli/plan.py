@@ -20,9 +20,7 @@ def plan_group() -> None:
 @click.option("--month", default="2012-09", show_default=True, help="Month of the plan (YYYY-MM).")
 @click.option("--date", "day", default=None, help="Only this day (YYYY-MM-DD), e.g. for cron.")
 @click.option("--data", default="sample", show_default=True, help="Bars the plan is made from.")
-@click.option(
-    "--symbols", default="AAPL,GOOG,IBM,MSFT", show_default=True, help="Comma-separated."
-)
+@click.option("--symbols", default="AAPL,GOOG,IBM,MSFT", show_default=True, help="Comma-separated.")
 @click.option("--seed", type=int, default=7, show_default=True, help="The coin's seed.")
 @click.option(
     "--out",

@@ -4,8 +4,10 @@ stop-loss stop of one bracket or `oco` pair), and OHLC cannot tell which came fi
 A stated rule decides, the same in the simulated broker and the local venue (both ask
 `FillModel.exit_winner`):
 
-- `stop-first` (default, Backtrader's own order for `buy_bracket`: the stop was placed first):
-  the stop-loss fills; the pessimistic reading;
+- none given (`PLACED_FIRST`): Backtrader's time priority, the exit placed first fills (a
+  `buy_bracket`'s stop-loss, the `plan` strategy's stop-loss; an `oco` pair's first order,
+  which the local venue is told of); a strategy's own pairs fill as in plain Backtrader;
+- `stop-first`: the stop-loss fills; the pessimistic reading;
 - `target-first`: the take-profit fills;
 - `finer-data`: the bars of a finer timeframe inside the ambiguous bar (`FinerBars`, e.g. hourly
   bars under a daily one) are read in time order and the first exit one of them reaches fills;
@@ -29,12 +31,13 @@ from parity.errors import ConfigError
 
 Rule = Literal["stop-first", "target-first", "finer-data"]
 RULES: tuple[Rule, ...] = ("stop-first", "target-first", "finer-data")
+PLACED_FIRST = "placed-first"  # how a run without a rule is described (time priority)
 Exit = Literal["target", "stop"]
 
 
-def check_rule(rule: str) -> Rule:
-    """`rule` if it is one of `RULES`; else a one-line error."""
-    if rule not in RULES:
+def check_rule(rule: str | None) -> Rule | None:
+    """`rule` if it is None or one of `RULES`; else a one-line error."""
+    if rule is not None and rule not in RULES:
         raise ConfigError(f"--ambiguous {rule!r} is not a rule; use one of {', '.join(RULES)}")
     return rule  # type: ignore[return-value]  # checked above
 

@@ -60,7 +60,7 @@ class FillModel:
     volume_share: float = 1.0  # the most of a bar's volume one fill takes, in (0, 1]
     latency_ms: int = 0  # from sending an order to the first moment it can fill
     # a bar reaching both exits of one position: which fills (`parity.engine.ambiguity`)
-    ambiguous: Rule = "stop-first"
+    ambiguous: Rule | None = None  # None: the exit placed first (Backtrader's time priority)
     finer: FinerBars | None = field(default=None, compare=False)  # for `finer-data`
 
     def __post_init__(self) -> None:
@@ -167,14 +167,17 @@ class FillModel:
         """Whether `bar` would fill both the take-profit limit `tp` and the stop-loss stop `sl`
         of a long (`long`) or short position."""
         exit_buy = not long
-        return self.limit(exit_buy, bar, tp) is not None and self.stop(exit_buy, bar, sl) is not None
+        return (
+            self.limit(exit_buy, bar, tp) is not None and self.stop(exit_buy, bar, sl) is not None
+        )
 
     def exit_winner(
         self, *, symbol: str, start: datetime, end: datetime, long: bool, tp: float, sl: float
     ) -> Exit:
-        """Which exit fills on the bar [start, end) that `both_exits` reach, by the rule."""
+        """Which exit fills on the bar [start, end) that `both_exits` reach, by the rule
+        (without one: the stop-loss, a `buy_bracket`'s first exit)."""
         return exit_winner(
-            self.ambiguous, self.finer, symbol=symbol, start=start, end=end, long=long, tp=tp, sl=sl
+            self.ambiguous or "stop-first", self.finer, symbol=symbol, start=start, end=end, long=long, tp=tp, sl=sl
         )
 
     # ------------------------------------------------------------------ quantity and time

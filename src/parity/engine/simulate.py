@@ -27,7 +27,7 @@ from parity.brokers.core import OrderReview
 from parity.brokers.sim import CloseFills, build_sim_broker
 from parity.config import DEFAULT_CASH, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE
 from parity.costs import CostModel, cost_model
-from parity.engine.ambiguity import FinerBars, Rule, check_rule
+from parity.engine.ambiguity import PLACED_FIRST, FinerBars, Rule, check_rule
 from parity.errors import ConfigError, ParityError, StrategyError
 from parity.feeds.arrayfeed import ArrayFeed
 from parity.feeds.bars import BarSeries
@@ -108,7 +108,7 @@ def simulate(
     latency_ms: int = 0,
     instruments: Mapping[str, Instrument] | None = None,
     options: OptionsSetup | None = None,
-    ambiguous: Rule = "stop-first",
+    ambiguous: Rule | None = None,
     finer: FinerBars | None = None,
 ) -> RunResult:
     """Backtest `strategy` (a `backtrader.Strategy` class, or a name `parity strategies` lists)
@@ -163,7 +163,7 @@ def simulate(
     # Backtrader's lines and indicators hold reference cycles: release them before the metrics
     # so the result does not add to the run's peak memory
     multipliers = {symbol: run.instrument(symbol).multiplier for symbol in run.symbols}
-    decisions, rule = recorder.decisions, run.ambiguous
+    decisions, rule = recorder.decisions, run.ambiguous or PLACED_FIRST
     del strat, recorder, run, desk
     gc.collect()
     trades = annotate_trades(round_trips(fills, multipliers), fills, decisions, rule=rule)
@@ -180,9 +180,9 @@ def simulate(
             f"{cls.__name__} needs {warmup} bars to warm up but the window has {len(equity)}; "
             "it made no decisions"
         )
-    ambiguous = ambiguous_exits(decisions)
-    if ambiguous is not None:  # exits at a take-profit/stop-loss: how many the rule decided
-        metrics.update(ambiguous_exits=ambiguous, ambiguity_rule=rule)
+    decided = ambiguous_exits(decisions)
+    if decided is not None:  # exits at a take-profit/stop-loss: how many the rule decided
+        metrics.update(ambiguous_exits=decided, ambiguity_rule=rule)
     if option_result is not None:
         metrics["options"] = option_result.metrics
     return RunResult(
@@ -245,7 +245,7 @@ class Simulation:
     latency_ms: int = 0
     instruments: Mapping[str, Instrument] = field(default_factory=dict)  # else instrument_for
     options: OptionsSetup | None = None  # the options desk (default for a strategy trading them)
-    ambiguous: Rule = "stop-first"  # a bar reaching both exits of a bracket (`engine.ambiguity`)
+    ambiguous: Rule | None = None  # a bar reaching both exits of a pair (`engine.ambiguity`)
     finer: FinerBars | None = None  # finer bars for `ambiguous="finer-data"`
 
     @property

@@ -21,6 +21,8 @@ from typing import Any
 import pandas as pd
 
 from parity.analyzers.ledger import TRADE_COLUMNS, round_trips
+from parity.analyzers.reasons import REASON_COLUMNS, annotate_trades
+from parity.engine.ambiguity import PLACED_FIRST
 from parity.analyzers.metrics import compute_metrics
 from parity.instruments.calendars import manifest_calendar
 from parity.manifest import Manifest
@@ -57,6 +59,8 @@ class ReportInputs:
     compare: Mapping[str, Any] | None = None
     compare_at: dt.datetime | None = None
     compare_path: str | None = None
+    # the strategy's decisions (`JournalReader.decisions`): why each trade was taken and closed
+    decisions: pd.DataFrame | None = None
 
     def dates(self) -> list[dt.date]:
         """The trading dates the run has bars on, in order."""
@@ -128,7 +132,15 @@ def _iso(value: Any) -> str | None:
 def _plain(key: str, value: Any) -> Any:
     if key.endswith("time") or key == "datetime":
         return _iso(value)
-    if key in ("symbol", "side", "client_order_id"):
+    if key in (
+        "symbol",
+        "side",
+        "client_order_id",
+        "entry_reason",
+        "exit_reason",
+        "ambiguous",
+        "tag",
+    ):
         return (
             None
             if value is None or (isinstance(value, float) and math.isnan(value))
@@ -322,9 +334,14 @@ def trades(inputs: ReportInputs, first: dt.date, last: dt.date) -> dict[str, Any
     upto = fills_until(inputs, last)
     fills = upto[_between(upto["datetime"], first, last)] if len(upto) else upto
     closed = round_trips(upto) if len(upto) else round_trips(inputs.fills.iloc[:0])
+    keys: tuple[str, ...] = TRADE_COLUMNS
+    if inputs.decisions is not None and len(inputs.decisions) and len(closed):
+        rule = str((inputs.manifest.config or {}).get("ambiguous") or PLACED_FIRST)
+        closed = annotate_trades(closed, upto, inputs.decisions, rule=rule)
+        keys = (*TRADE_COLUMNS, *REASON_COLUMNS)
     if len(closed):
         closed = closed[_between(closed["exit_time"], first, last)]
-    rows = records(closed, TRADE_COLUMNS)
+    rows = records(closed, keys)
     best = max(rows, key=lambda r: r["pnl_net"]) if rows else None
     worst = min(rows, key=lambda r: r["pnl_net"]) if rows else None
     return {

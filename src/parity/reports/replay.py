@@ -27,7 +27,9 @@ def replay_summary(
     before = closes.shift(1).fillna(starting_cash)
     days = []
     for day, value in closes.items():
-        exits = trades[pd.to_datetime(trades["exit_time"]).dt.date == day] if len(trades) else trades
+        exits = (
+            trades[pd.to_datetime(trades["exit_time"]).dt.date == day] if len(trades) else trades
+        )
         days.append(
             {
                 "date": day.isoformat(),

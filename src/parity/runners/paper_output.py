@@ -14,8 +14,9 @@ from typing import Any
 import pandas as pd
 
 from parity.analyzers.ledger import round_trips
-from parity.analyzers.reasons import ambiguous_exits, annotate_trades
 from parity.analyzers.metrics import compute_metrics, daily_returns
+from parity.analyzers.reasons import ambiguous_exits, annotate_trades
+from parity.engine.ambiguity import PLACED_FIRST
 from parity.errors import JournalError, ParityError
 from parity.journal import BarRecord, Journal, run_journal_target
 from parity.journal.columns import TAPE_COLUMNS
@@ -204,14 +205,15 @@ def write_paper_run(
     fills = _numbered(reader.fills(run), equity)
     orders = reader.orders(run)
     decisions = reader.decisions(run)
-    trades = annotate_trades(round_trips(fills), fills, decisions, rule=config.ambiguous)
+    rule = config.ambiguous or PLACED_FIRST
+    trades = annotate_trades(round_trips(fills), fills, decisions, rule=rule)
     cash = float(strategy.broker.startingcash)
     market = _market(config)
     periods = int(market["calendar"]["periods_per_year"])
     metrics = compute_metrics(equity, trades, fills, starting_cash=cash, periods=periods)
     ambiguous = ambiguous_exits(decisions)
     if ambiguous is not None:  # exits at a take-profit/stop-loss: how many the rule decided
-        metrics.update(ambiguous_exits=ambiguous, ambiguity_rule=config.ambiguous)
+        metrics.update(ambiguous_exits=ambiguous, ambiguity_rule=rule)
     returns = daily_returns(equity["value"], cash) if len(equity) else pd.Series(dtype=float)
     tape_frame = reader.tape(run)
     manifest = Manifest(

@@ -88,6 +88,7 @@ class PlanStrategy(ParityStrategy):
 
     Params: ClassVar[type] = PlanParams
     params = bt_params(PlanParams)
+    per_symbol_warmup = True  # no indicators: a symbol trades from its own first bar
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,11 +99,15 @@ class PlanStrategy(ParityStrategy):
         self.cursor = 0
         self.brackets: list[Bracket] = []
         self.of_order: dict[int, Bracket] = {}
-        self.skipped: list[str] = []  # rows not placed, and why
+        self.skipped: list[str] = []  # rows not placed (or cut), and why: also journaled
         self.ambiguous_exits = 0
+        self.first_dates: dict[str, dt.date] = {}
 
     # ------------------------------------------------------------------ each bar
     def next(self) -> None:
+        for data in self.datas:  # the first session each symbol is seen in
+            if len(data):
+                self.first_dates.setdefault(data._name, _date(data))
         for bracket in self.brackets:
             if bracket.state in ("done", "closing"):
                 continue
@@ -122,6 +127,10 @@ class PlanStrategy(ParityStrategy):
             if not len(data) or _date(data) < row.date:
                 return  # rows are in date order: the rest are later
             self.cursor += 1
+            first = self.first_dates.setdefault(data._name, _date(data))
+            if row.date < first:  # a row of a day before the run: not traded late
+                self._skip(row, f"dated {row.date}, before the run's first bar ({first})")
+                continue
             self._place(row, data)
 
     def _expired(self, bracket: Bracket, today: dt.date) -> bool:
@@ -141,16 +150,16 @@ class PlanStrategy(ParityStrategy):
     def _place(self, row: PlanRow, data: Any) -> None:
         today = _date(data)
         if row.valid_until is not None and row.valid_until < today:
-            self.skipped.append(f"line {row.line}: valid until {row.valid_until}, before {today}")
+            self._skip(row, f"valid until {row.valid_until}, before {today}")
             return
         qty = self._size(row, data)
         if qty <= 0:
-            self.skipped.append(f"line {row.line}: sized to no shares")
+            self._skip(row, "sized to no shares")
             return
         if row.long:
             qty = self._affordable(row, data, qty)
             if qty <= 0:
-                self.skipped.append(f"line {row.line}: no cash left for it")
+                self._skip(row, "no cash left for it")
                 return
         bracket = Bracket(row=row, data=data, qty=qty, placed=today)
         self.brackets.append(bracket)
@@ -222,10 +231,16 @@ class PlanStrategy(ParityStrategy):
         budget = self.broker.getcash() - committed
         step = instrument_for(data._name or "").quantity_step
         most = round_quantity(max(budget, 0.0) / price, step)
-        if most < qty:
+        if 0 < most < qty:
+            self.note("cut", None, line=row.line, symbol=row.symbol, wanted=qty, qty=most)
             self.skipped.append(f"line {row.line}: cut from {qty:g} to {most:g} shares by cash")
+        if most < qty:
             qty = int(most) if step >= 1 else most
         return qty
+
+    def _skip(self, row: PlanRow, why: str) -> None:
+        self.skipped.append(f"line {row.line}: {why}")
+        self.note("skipped", None, line=row.line, symbol=row.symbol, why=why)
 
     def _decision(self, row: PlanRow, reason: str) -> dict[str, Any]:
         return {"reason": reason, "tag": row.tag, "score": row.score, "plan": row.record()}
@@ -253,7 +268,9 @@ class PlanStrategy(ParityStrategy):
             bracket.state = "done"
             return
         bracket.state = "closing"
-        bracket.closing = leave(data=bracket.data, size=held, decision=self._decision(row, "expiry"))
+        bracket.closing = leave(
+            data=bracket.data, size=held, decision=self._decision(row, "expiry")
+        )
         self.of_order[bracket.closing.ref] = bracket
 
     @staticmethod
@@ -312,18 +329,3 @@ class PlanStrategy(ParityStrategy):
             bracket.ambiguous = True
             self.ambiguous_exits += 1
             self.note("ambiguous", order, exit=bracket.exit_reason, line=row.line)
-
-    # ------------------------------------------------------------------ summary
-    def plan_summary(self) -> dict[str, Any]:
-        """What happened to the plan's rows: counts by outcome."""
-        outcomes: dict[str, int] = {}
-        for bracket in self.brackets:
-            key = bracket.exit_reason or bracket.state
-            outcomes[key] = outcomes.get(key, 0) + 1
-        return {
-            "rows": len(self.rows),
-            "placed": len(self.brackets),
-            "not_placed": len(self.rows) - len(self.brackets),
-            "outcomes": outcomes,
-            "ambiguous": self.ambiguous_exits,
-        }

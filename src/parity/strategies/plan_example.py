@@ -3,10 +3,11 @@ the bars up to that day only (the bundled example plan, `parity plan example`).
 
 It is an example, not a model: a symbol whose close is above its 20-day average gets a long
 bracket when a seeded coin says so; the take-profit is one average daily range (of the last
-ten sessions) above the close and the stop-loss three quarters of one below; entries are market orders or, one time in
-three, limits a quarter range below the close; rows alternate between a fixed quantity and
-a risk of 0.5 % of equity; each lives five sessions. The coin for a day is seeded by the seed
-and the date, so one day's rows are the same whether generated alone or in a month.
+ten sessions) above the close and the stop-loss three quarters of one below; entries are
+market orders or, one time in three, limits a quarter range below the close; rows alternate
+between a fixed quantity and a risk of 0.5 % of equity; each lives five sessions. The coin
+for a day is seeded by the seed and the date, so one day's rows are the same whether
+generated alone or in a month.
 """
 
 from __future__ import annotations

@@ -11,10 +11,10 @@ Columns (a header line, any order, names case-insensitive; `qty` or `risk` per r
 | `symbol` | one of the run's `--symbols` |
 | `side` | `long` (or `buy`) / `short` (or `sell`) |
 | `qty` | shares (a positive number) |
-| `risk` | a fraction of equity lost if the stop-loss fills: shares = risk x equity / stop distance |
+| `risk` | the fraction of equity lost at the stop-loss: shares = risk x equity / stop distance |
 | `entry_type` | `market` (default), `limit` or `stop` |
 | `entry` | the limit or stop price (required for those; for market optional: the risk reference) |
-| `tp`, `sl` | take-profit and stop-loss prices (a long needs sl < entry < tp, a short the reverse) |
+| `tp`, `sl` | take-profit and stop-loss prices (a long: sl < entry < tp; a short: the reverse) |
 | `valid_until` | the last date the bracket lives (entry unfilled: cancelled; held: closed) |
 | `max_days` | or: the number of sessions it lives after it is placed |
 | `tag`, `score` | free text and a number, recorded with the orders |
@@ -157,7 +157,9 @@ def read_plan(
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"plan file {origin} cannot be read ({exc}); save it as UTF-8 CSV") from None
+        raise DataError(
+            f"plan file {origin} cannot be read ({exc}); save it as UTF-8 CSV"
+        ) from None
     reader = csv.reader(text.splitlines())
     header = next(reader, None)
     if not header or not any(h.strip() for h in header):
@@ -178,7 +180,9 @@ def read_plan(
         row = _Row(origin, line, dict(zip(names, cells, strict=False)))
         rows.append(_parse(row, known))
     if not rows and not allow_empty:
-        raise DataError(f"{origin}: the plan has no rows; add one bracket per line under the header")
+        raise DataError(
+            f"{origin}: the plan has no rows; add one bracket per line under the header"
+        )
     return tuple(rows)
 
 

@@ -183,7 +183,9 @@ class PolicyStrategy(ParityStrategy):
                 size = buy_quantity(position, self.trade_size, self.max_position)
                 self.buy(data=data, size=size, decision=decision)
             else:
-                self.sell(data=data, size=sell_quantity(position, self.trade_size), decision=decision)
+                self.sell(
+                    data=data, size=sell_quantity(position, self.trade_size), decision=decision
+                )
 
     def on_decision(
         self,

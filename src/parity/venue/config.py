@@ -70,7 +70,7 @@ class VenueConfig:
     faults: FaultPlan = field(default_factory=FaultPlan)
     ack_timeout: float = 10.0
     # a bar reaching both exits of a bracket or `oco` pair: which fills (`engine.ambiguity`)
-    ambiguous: Rule = "stop-first"
+    ambiguous: Rule | None = None  # None: the exit placed first (a bracket's stop-loss)
     finer: FinerBars | None = None  # the finer bars `finer-data` reads
 
     def __post_init__(self) -> None:

@@ -53,7 +53,7 @@ class Engine:
         latency_ms: int = 0,
         volume_share: float = 1.0,
         reference_prices: Mapping[str, float] | None = None,
-        ambiguous: Rule = "stop-first",
+        ambiguous: Rule | None = None,
         finer: FinerBars | None = None,
         bar: Timeframe | None = None,
     ) -> None:
@@ -532,6 +532,8 @@ class Engine:
         partner = self._exit_partner(order, when)
         if partner is None or partner.side != order.side or partner.type == order.type:
             return False
+        if self.fill.ambiguous is None and order.order_class == "oco":
+            return False  # time priority: the leg placed first (`leg_first`) goes first
         if partner.type not in ("limit", "stop"):
             return False
         target, stop = (order, partner) if order.type == "limit" else (partner, order)
