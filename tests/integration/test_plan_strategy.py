@@ -84,7 +84,8 @@ def test_brackets_hit_target_stop_and_expire_the_same_with_preload_on_and_off(
 
 
 @pytest.mark.parametrize(
-    ("rule", "exit_price", "reason"), [("target-first", 104.0, "target"), ("stop-first", 96.0, "stop")]
+    ("rule", "exit_price", "reason"),
+    [("target-first", 104.0, "target"), ("stop-first", 96.0, "stop")],
 )
 def test_a_stated_rule_decides_the_ambiguous_bar(
     series: Path, rule: str, exit_price: float, reason: str
@@ -172,9 +173,7 @@ def test_the_cli_refuses_finer_data_without_finer_bars(series: Path, tmp_path: P
     assert "has 1Day bars, not finer than the run's 1Day" in out
 
 
-def test_rows_dated_before_the_run_are_not_traded_late(
-    series: Path, tmp_path: Path
-) -> None:
+def test_rows_dated_before_the_run_are_not_traded_late(series: Path, tmp_path: Path) -> None:
     plan = tmp_path / "late.csv"
     plan.write_text(
         "date,symbol,side,qty,tp,sl,valid_until\n"

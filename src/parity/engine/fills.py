@@ -177,7 +177,14 @@ class FillModel:
         """Which exit fills on the bar [start, end) that `both_exits` reach, by the rule
         (without one: the stop-loss, a `buy_bracket`'s first exit)."""
         return exit_winner(
-            self.ambiguous or "stop-first", self.finer, symbol=symbol, start=start, end=end, long=long, tp=tp, sl=sl
+            self.ambiguous or "stop-first",
+            self.finer,
+            symbol=symbol,
+            start=start,
+            end=end,
+            long=long,
+            tp=tp,
+            sl=sl,
         )
 
     # ------------------------------------------------------------------ quantity and time

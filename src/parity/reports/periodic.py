@@ -21,9 +21,9 @@ from typing import Any
 import pandas as pd
 
 from parity.analyzers.ledger import TRADE_COLUMNS, round_trips
+from parity.analyzers.metrics import compute_metrics
 from parity.analyzers.reasons import REASON_COLUMNS, annotate_trades
 from parity.engine.ambiguity import PLACED_FIRST
-from parity.analyzers.metrics import compute_metrics
 from parity.instruments.calendars import manifest_calendar
 from parity.manifest import Manifest
 
