@@ -5,6 +5,7 @@ the same through `parity run backtest`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -184,3 +185,41 @@ def test_rows_dated_before_the_run_are_not_traded_late(series: Path, tmp_path: P
     run = parity.simulate(bars, "plan", {"plan": str(plan)}, NO_COSTS)
     assert run.trades["entry_time"].tolist() == [day(3)]
     assert run.trades["exit_reason"].tolist() == ["target"]
+
+
+def test_on_hourly_bars_a_row_expires_at_the_first_bar_after_its_last_session(
+    series: Path, tmp_path: Path
+) -> None:
+    plan = tmp_path / "hourly.csv"
+    plan.write_text(f"date,symbol,side,qty,tp,sl,max_days\n{SESSIONS[5]},ACME,long,10,104,96,1\n")
+    bars = parity.load_bars(str(series / "hourly"), ["ACME"])
+    runs = [
+        parity.simulate(bars, "plan", {"plan": str(plan)}, NO_COSTS, preload=preload)
+        for preload in (True, False)
+    ]
+    at = pd.Timestamp
+    for run in runs:
+        trade = run.trades.iloc[0]
+        # placed at the close of the first bar of its day, filled at the next bar's open;
+        # its one session after is s6; at s7's first bar it expires, sold at the next open
+        assert (trade["entry_time"], trade["exit_time"]) == (
+            at(f"{SESSIONS[5]} 10:30"),
+            at(f"{SESSIONS[7]} 11:30"),
+        )
+        assert (trade["exit_reason"], trade["pnl_net"]) == ("expiry", 0.0)
+    pd.testing.assert_frame_equal(runs[0].trades, runs[1].trades)
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_the_bundled_example_trades_the_same_with_preload_on_and_off(preload: bool) -> None:
+    from parity.runners.plan import EXAMPLE_SYMBOLS
+
+    shipped = Path(parity.__file__).resolve().parent / "data" / "plans" / "trade_plan_2012-09.csv"
+    bars = parity.load_bars(
+        "sample", list(EXAMPLE_SYMBOLS), adjustment="splits",
+        start=dt.date(2012, 8, 1), end=dt.date(2012, 10, 31),
+    )  # fmt: skip
+    run = parity.simulate(bars, "plan", {"plan": str(shipped)}, preload=preload)
+    assert run.metrics["trades"] == 21
+    assert run.metrics["total_return"] == pytest.approx(0.0269, abs=5e-5)
+    assert run.trades["pnl_net"].sum() == pytest.approx(run.equity["value"].iloc[-1] - 100_000)
