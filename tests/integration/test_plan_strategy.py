@@ -223,3 +223,28 @@ def test_the_bundled_example_trades_the_same_with_preload_on_and_off(preload: bo
     assert run.metrics["trades"] == 21
     assert run.metrics["total_return"] == pytest.approx(0.0269, abs=5e-5)
     assert run.trades["pnl_net"].sum() == pytest.approx(run.equity["value"].iloc[-1] - 100_000)
+
+
+def test_status_marks_open_positions_at_the_latest_bars_of_a_source(
+    series: Path, tmp_path: Path
+) -> None:
+    code, out = run_cli("run", "backtest", "plan", "--data", str(series / "daily"), "--symbols",
+                        "ACME", "--param", f"plan={series / 'trade_plan.csv'}", "--commission",
+                        "0", "--slippage", "0", "--to", str(SESSIONS[3]), "--runs-dir",
+                        str(tmp_path / "runs"))  # fmt: skip
+    assert code == 0, out
+    run_id = out.strip().splitlines()[-1].split()[1]
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "ACME.csv").write_text(
+        "date,open,high,low,close,volume\n"
+        f"{SESSIONS[4]},100,101,99,100,1000\n{SESSIONS[5]},100,111,99,110,1000\n"
+    )
+    args = ["status", run_id, "--runs-dir", str(tmp_path / "runs")]
+    code, out = run_cli(*args, "--prices", str(later))
+    assert code == 0, out
+    assert "position   ACME           10 @ 100.0000  last 110.00  unrealized $100.00" in out
+    assert "equity     $100,100.00   cash $99,000.00" in out
+    assert f"marked     at the latest bars of {later}: ACME {SESSIONS[5]}T00:00" in out
+    code, out = run_cli(*args, "--prices", str(tmp_path / "missing"))
+    assert code == 3 and len(out.strip().splitlines()) == 1
