@@ -78,7 +78,7 @@ class SessionConfig(Protocol):
     @property
     def session(self) -> str | None: ...  # regular or extended intraday bars (None: regular)
     @property
-    def ambiguous(self) -> str: ...  # a bar reaching both exits of a pair: the local venue's rule
+    def ambiguous(self) -> str | None: ...  # both exits on one bar: the rule (None: placed first)
     @property
     def finer(self) -> str | None: ...  # finer bars for `ambiguous=finer-data`
 
