@@ -10,7 +10,6 @@ recorder) settles those orders right after the strategy's `next()`, on the bar t
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import math
 from typing import Any, Literal
 
@@ -18,6 +17,7 @@ import backtrader as bt
 
 from parity.brokers.alpaca_orders import alpaca_rules, resize
 from parity.brokers.core import OrderReview, would_short
+from parity.brokers.sim_exits import loses_tie
 from parity.brokers.sim_timing import bar_milliseconds, bar_start, day_session_over, tick
 from parity.costs import CostModel
 from parity.engine.ambiguity import FinerBars, Rule
@@ -231,7 +231,7 @@ class SimBroker(bt.brokers.BackBroker):
             else:
                 self._fill_market(order, bar)
             return
-        if kind in (bt.Order.Limit, bt.Order.Stop) and self._loses_tie(order, bar):
+        if kind in (bt.Order.Limit, bt.Order.Stop) and loses_tie(self, order, bar):
             return  # its partner exit fills on this bar, and cancels it
         if kind == bt.Order.Limit:
             price = fill.limit(buy, bar, created.price)
@@ -246,49 +246,6 @@ class SimBroker(bt.brokers.BackBroker):
         self._execute(order, ago=0, price=price)
         if order.alive() and kind in (bt.Order.StopTrail, bt.Order.StopTrailLimit):
             order.trailadjust(bar.close)
-
-    def _exit_partner(self, order: bt.Order) -> bt.Order | None:
-        """The other exit of `order`'s pair (a bracket's other child, the other order of a
-        two-order `oco` group), when it is working; else None."""
-        if order.parent is not None:
-            group = [o for o in self._pchildren.get(order.parent.ref, ()) if o is not order]
-        else:
-            refs = self._ocol.get(self._ocos.get(order.ref, -1), ())
-            if len(refs) != 2:
-                return None
-            group = [o for o in self.pending if o is not None and o.ref in refs and o is not order]
-        if len(group) != 1 or not group[0].alive() or not group[0].active():
-            return None
-        return group[0]
-
-    def _loses_tie(self, order: bt.Order, bar: Bar) -> bool:
-        """Whether `order`, one exit of a take-profit/stop-loss pair, must not fill on `bar`
-        because the bar reaches both and the run's rule (`FillModel.exit_winner`) gives the
-        other one."""
-        fill: FillModel = self.p.fill
-        if fill.ambiguous is None:
-            return False  # Backtrader's time priority: the exit placed first fills
-        partner = self._exit_partner(order)
-        if partner is None or partner.isbuy() != order.isbuy():
-            return False
-        kinds = {order.exectype, partner.exectype}
-        if kinds != {bt.Order.Limit, bt.Order.Stop}:
-            return False
-        target, stop = (order, partner) if order.exectype == bt.Order.Limit else (partner, order)
-        long = order.issell()
-        tp, sl = float(target.created.price), float(stop.created.price)
-        if not fill.both_exits(long, bar, tp, sl):
-            return False
-        data = order.data
-        # Backtrader's float day 1 is 0001-01-01
-        start = dt.datetime.min + dt.timedelta(
-            milliseconds=bar_start(data, data.datetime[0]) - 86_400_000
-        )
-        end = start + dt.timedelta(milliseconds=bar_milliseconds(data))
-        winner = fill.exit_winner(
-            symbol=data._name or "", start=start, end=end, long=long, tp=tp, sl=sl
-        )
-        return (winner == "target") != (order is target)
 
     def _fill_market(self, order: bt.Order, bar: Bar) -> None:
         fill: FillModel = self.p.fill

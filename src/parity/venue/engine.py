@@ -24,6 +24,7 @@ from parity.timeframe import Timeframe
 from parity.venue import crypto, ordertypes, timeinforce
 from parity.venue.assets import multiplier
 from parity.venue.clock import MarketCalendar
+from parity.venue.exits import loses_tie
 from parity.venue.orders import (
     EPS,
     Order,
@@ -499,58 +500,13 @@ class Engine:
                 continue
             if order.time_in_force == "opg" and when < self._opening(order):
                 continue  # waits for its opening auction
-            if self._loses_tie(order, when, bar):
+            if loses_tie(self.orders, self.fill, self.calendar, self.bar, order, when, bar):
                 continue  # its partner exit fills on this bar, and cancels it
             self._match(order, when, bar)
             if timeinforce.done_after_match(order.time_in_force) and order.is_open:
                 self._cancel_one(order)  # ioc, fok, opg: the rest is canceled
         for symbol, bar in bars.items():
             self.last_price[symbol] = bar.close
-
-    def _exit_partner(self, order: Order, when: datetime) -> Order | None:
-        """The other exit of `order`'s bracket or `oco` pair when it works on this bar."""
-        parent = self.orders.get(order.parent_id) if order.parent_id else None
-        if parent is not None and parent.order_class == "bracket":
-            others = [leg for leg in parent.legs if leg is not order]
-        elif parent is not None and parent.order_class == "oco":
-            others = [parent]
-        elif order.order_class == "oco" and order.parent_id is None:
-            others = list(order.legs)
-        else:
-            return None
-        if len(others) != 1:
-            return None
-        other = others[0]
-        working = other.is_open and other.status != "held" and when >= other.fillable_from
-        return other if working else None
-
-    def _loses_tie(self, order: Order, when: datetime, bar: Bar) -> bool:
-        """Whether `order`, one exit of a take-profit/stop-loss pair, must not fill on `bar`:
-        the bar reaches both and the run's rule gives the other (as the sim broker decides)."""
-        if order.type not in ("limit", "stop"):
-            return False
-        partner = self._exit_partner(order, when)
-        if partner is None or partner.side != order.side or partner.type == order.type:
-            return False
-        if self.fill.ambiguous is None and order.order_class == "oco":
-            return False  # time priority: the leg placed first (`leg_first`) goes first
-        if partner.type not in ("limit", "stop"):
-            return False
-        target, stop = (order, partner) if order.type == "limit" else (partner, order)
-        assert target.limit_price is not None and stop.stop_price is not None
-        long = order.side == "sell"
-        tp, sl = target.limit_price, stop.stop_price
-        if not self.fill.both_exits(long, bar, tp, sl):
-            return False
-        start = self.calendar.naive(when)
-        daily = self.bar is None or self.bar.is_daily
-        if daily:
-            start = datetime.combine(start.date(), datetime.min.time())
-        length = timedelta(days=1) if daily else timedelta(seconds=self.bar.seconds)  # type: ignore[union-attr]
-        winner = self.fill.exit_winner(
-            symbol=order.symbol, start=start, end=start + length, long=long, tp=tp, sl=sl
-        )
-        return (winner == "target") != (order is target)
 
     def _time_priority(self) -> list[Order]:
         """Orders in the order they were placed, as Backtrader matches them (the first order of
