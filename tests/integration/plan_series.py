@@ -11,6 +11,7 @@ one row before each scenario. Costs are off in the tests that use it, so every p
 | 5 | s17 | s18 open 100 | s19 high 105 and low 95 | ambiguous |
 | 6 | s21 limit 90 (valid_until s24) | never | - | entry expires unfilled |
 | 7 | s26 stop entry 101.5 | s27 (gap up to open 102) | s28 high 106 | target 105 via the oco pair |
+| 8 | s30 stop entry 101.5 | s31 open 102 | s32 high 106, low 97 | ambiguous oco pair |
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ SPECIAL = {
     19: (100.0, 105.0, 95.0, 100.0),
     27: (102.0, 103.0, 101.0, 102.0),
     28: (102.0, 106.0, 101.0, 102.0),
+    31: (102.0, 103.0, 101.0, 102.0),
+    32: (102.0, 106.0, 97.0, 102.0),
 }
 # the ambiguous day's hours: the first reaches the take-profit, a later one the stop-loss
 AMBIGUOUS_HOURS = [
@@ -62,6 +65,7 @@ PLAN = (
     f"{s(17)},ACME,long,10,,market,,104,96,,,ambiguous-row,0.6\n"
     f"{s(21)},ACME,long,10,,limit,90,95,85,{s(24)},,never-row,0.2\n"
     f"{s(26)},ACME,long,10,,stop,101.5,105,98,,,stop-entry-row,0.4\n"
+    f"{s(30)},ACME,long,10,,stop,101.5,105,98,,,oco-ambiguous-row,0.3\n"
 )
 
 

@@ -23,7 +23,7 @@ pytestmark = [
 ]
 
 
-@pytest.mark.parametrize("rule", ["stop-first", "finer-data"])
+@pytest.mark.parametrize("rule", ["stop-first", "target-first", "finer-data"])
 def test_backtest_and_lock_step_rehearsal_trade_the_plan_identically(
     tmp_path: Path, rule: str
 ) -> None:
@@ -49,18 +49,21 @@ def test_backtest_and_lock_step_rehearsal_trade_the_plan_identically(
     ).run_dir
     bt_trades = pd.read_csv(backtest / "trades.csv", keep_default_na=False)
     pp_trades = pd.read_csv(paper / "trades.csv", keep_default_na=False)
-    assert len(bt_trades) == 5
+    assert len(bt_trades) == 6
     pd.testing.assert_frame_equal(bt_trades, pp_trades)
-    assert bt_trades["ambiguous"].tolist() == ["", "", "", rule, ""]
+    assert bt_trades["ambiguous"].tolist() == ["", "", "", rule, "", rule]
+    # the bracket's ambiguous bar (the hours say target first) and the oco pair's (every hour
+    # reaches both: the stop-loss, unless target-first)
     exit_price = 96.0 if rule == "stop-first" else 104.0
-    assert bt_trades["exit_price"].tolist() == [104.0, 96.0, 100.0, exit_price, 105.0]
+    oco_exit = 105.0 if rule == "target-first" else 98.0
+    assert bt_trades["exit_price"].tolist() == [104.0, 96.0, 100.0, exit_price, 105.0, oco_exit]
     bt_equity = pd.read_csv(backtest / "equity.csv")["value"]
     pp_equity = pd.read_csv(paper / "equity.csv")["value"]
     assert bt_equity.iloc[-1] == pytest.approx(pp_equity.iloc[-1], abs=0.01)
-    assert dt.date.fromisoformat(bt_trades["exit_time"].iloc[-1]) == SESSIONS[28]
+    assert dt.date.fromisoformat(bt_trades["exit_time"].iloc[-1]) == SESSIONS[32]
     # the daily report says why each trade was taken and closed
     report = (paper / "reports" / f"daily-{SESSIONS[4]}.txt").read_text(encoding="utf-8")
     assert "entry (target-row) -> target" in report
     report = (paper / "reports" / f"daily-{SESSIONS[19]}.txt").read_text(encoding="utf-8")
-    reason = "stop" if rule == "stop-first" else "target"
+    reason = "stop" if rule == "stop-first" else "target"  # the bracket's ambiguous bar
     assert f"entry (ambiguous-row) -> {reason}, ambiguous bar: {rule}" in report

@@ -27,7 +27,9 @@ def day(i: int) -> pd.Timestamp:
     return pd.Timestamp(SESSIONS[i])
 
 
-def expected(ambiguous_exit: float, reason: str, flag: str) -> pd.DataFrame:
+def expected(
+    ambiguous_exit: float, reason: str, flag: str, oco_exit: float = 98.0, oco_reason: str = "stop"
+) -> pd.DataFrame:
     rows = [
         (3, 4, 100.0, 104.0, 10, 40.0, "target", "", "target-row", 0.9),
         (7, 8, 100.0, 96.0, 25, -100.0, "stop", "", "stop-row", 0.1),
@@ -35,6 +37,8 @@ def expected(ambiguous_exit: float, reason: str, flag: str) -> pd.DataFrame:
         (18, 19, 100.0, ambiguous_exit, 10, (ambiguous_exit - 100) * 10, reason, flag,
          "ambiguous-row", 0.6),
         (27, 28, 102.0, 105.0, 10, 30.0, "target", "", "stop-entry-row", 0.4),
+        (31, 32, 102.0, oco_exit, 10, (oco_exit - 102) * 10, oco_reason, flag,
+         "oco-ambiguous-row", 0.3),
     ]  # fmt: skip
     return pd.DataFrame(
         {
@@ -74,14 +78,15 @@ def test_brackets_hit_target_stop_and_expire_the_same_with_preload_on_and_off(
     run = simulate(series, preload)
     got = run.trades[COLUMNS].reset_index(drop=True)
     # no rule given: the exit placed first fills, the plan's stop-loss (Backtrader's order)
+    # (the stop entry's oco pair too: its stop-loss was placed first)
     pd.testing.assert_frame_equal(got, expected(96.0, "stop", "placed-first"), check_dtype=False)
-    assert run.metrics["ambiguous_exits"] == 1
+    assert run.metrics["ambiguous_exits"] == 2
     assert run.metrics["ambiguity_rule"] == "placed-first"
     orders = run.orders.set_index("client_order_id")
     # the limit entry at 90 was never reached: cancelled at the close of its valid_until
     never = orders[(orders["type"] == "limit") & (orders["limit_price"] == 90.0)]
     assert never["status"].tolist() == ["canceled"]
-    assert run.equity["value"].iloc[-1] == pytest.approx(100_000 + 40 - 100 + 0 - 40 + 30)
+    assert run.equity["value"].iloc[-1] == pytest.approx(100_000 + 40 - 100 + 0 - 40 + 30 - 40)
 
 
 @pytest.mark.parametrize(
@@ -93,8 +98,11 @@ def test_a_stated_rule_decides_the_ambiguous_bar(
 ) -> None:
     run = simulate(series, ambiguous=rule)
     got = run.trades[COLUMNS].reset_index(drop=True)
-    pd.testing.assert_frame_equal(got, expected(exit_price, reason, rule), check_dtype=False)
-    assert run.metrics["ambiguous_exits"] == 1
+    # the bracket's and the oco pair's ambiguous bars go the same way
+    oco_exit = 105.0 if reason == "target" else 98.0
+    want = expected(exit_price, reason, rule, oco_exit, reason)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert run.metrics["ambiguous_exits"] == 2
 
 
 @pytest.mark.parametrize(
@@ -108,10 +116,11 @@ def test_finer_data_resolves_the_ambiguous_bar_on_hourly_bars(
     finer = FinerBars({s.symbol: s.frame for s in hourly.series})
     run = simulate(root, ambiguous="finer-data", finer=finer)
     got = run.trades[COLUMNS].reset_index(drop=True)
+    # the oco pair's day reaches both exits in every hour too: the stop-loss, as stop-first
     pd.testing.assert_frame_equal(
         got, expected(exit_price, reason, "finer-data"), check_dtype=False
     )
-    assert run.metrics["ambiguous_exits"] == 1
+    assert run.metrics["ambiguous_exits"] == 2
 
 
 def test_a_plan_naming_a_symbol_the_run_does_not_trade_is_one_line(series: Path) -> None:
@@ -132,14 +141,16 @@ def test_the_cli_backtest_writes_reasons_and_counts_ambiguity(series: Path, tmp_
     code, out = run_cli(*common, "--ambiguous", "finer-data", "--finer", str(series / "hourly"))
     assert code == 0, out
     assert (
-        "ambiguous exits: 1 (a bar reached both take-profit and stop-loss; decided "
+        "ambiguous exits: 2 (a bar reached both take-profit and stop-loss; decided "
         "finer-data, flagged in trades.csv)" in out
     )
     run_dir = Path(out.strip().splitlines()[-1].split(" written to ")[1])
     trades = pd.read_csv(run_dir / "trades.csv", keep_default_na=False)
-    assert trades["exit_reason"].tolist() == ["target", "stop", "expiry", "target", "target"]
-    assert trades["ambiguous"].tolist() == ["", "", "", "finer-data", ""]
-    assert json.loads((run_dir / "metrics.json").read_text())["ambiguous_exits"] == 1
+    assert trades["exit_reason"].tolist() == [
+        "target", "stop", "expiry", "target", "target", "stop"
+    ]  # fmt: skip
+    assert trades["ambiguous"].tolist() == ["", "", "", "finer-data", "", "finer-data"]
+    assert json.loads((run_dir / "metrics.json").read_text())["ambiguous_exits"] == 2
     # the journal keeps every order's decision with its plan row, and the ambiguous exit
     journal = Journal.open(run_journal_target(run_dir), create=False)
     try:
@@ -147,7 +158,7 @@ def test_the_cli_backtest_writes_reasons_and_counts_ambiguity(series: Path, tmp_
     finally:
         journal.close()
     actions = decisions["action"].tolist()
-    assert actions.count("entry") == 6 and actions.count("ambiguous") == 1
+    assert actions.count("entry") == 7 and actions.count("ambiguous") == 2
     entry = decisions[decisions["action"] == "entry"].iloc[0]["payload"]
     assert entry["tag"] == "target-row" and entry["plan"]["line"] == 2
     assert entry["client_order_id"].endswith("-000001")
