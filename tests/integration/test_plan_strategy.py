@@ -259,3 +259,23 @@ def test_status_marks_open_positions_at_the_latest_bars_of_a_source(
     assert f"marked     at the latest bars of {later}: ACME {SESSIONS[5]}T00:00" in out
     code, out = run_cli(*args, "--prices", str(tmp_path / "missing"))
     assert code == 3 and len(out.strip().splitlines()) == 1
+
+
+def test_short_rows_trade_with_allow_short_and_are_refused_without(
+    series: Path, tmp_path: Path
+) -> None:
+    plan = tmp_path / "short.csv"
+    plan.write_text(
+        "date,symbol,side,qty,tp,sl\n"
+        f"{SESSIONS[2]},ACME,short,10,96,104\n"  # s4 reaches 105: the stop-loss at 104
+        f"{SESSIONS[6]},ACME,sell,10,96,104\n"  # s8 reaches 95: the take-profit at 96
+    )
+    bars = parity.load_bars(str(series / "daily"), ["ACME"])
+    run = parity.simulate(bars, "plan", {"plan": str(plan)}, NO_COSTS, allow_short=True)
+    assert run.trades["side"].tolist() == ["short", "short"]
+    assert run.trades["exit_price"].tolist() == [104.0, 96.0]
+    assert run.trades["pnl_net"].tolist() == [-40.0, 40.0]
+    assert run.trades["exit_reason"].tolist() == ["stop", "target"]
+    refused = parity.simulate(bars, "plan", {"plan": str(plan)}, NO_COSTS)
+    assert refused.trades.empty
+    assert refused.orders["reason"].iloc[0] == "short selling is disabled (allow_short=false)"
