@@ -12,6 +12,7 @@ from click.core import ParameterSource
 
 from parity.cli._base import (
     ParityGroup,
+    ambiguity_options,
     backtest_options,
     calendar_options,
     cli,
@@ -51,6 +52,8 @@ _FLAG_FIELDS = {
     "runs_dir": "runs_dir",
     "calendar": "calendar",
     "session": "session",
+    "ambiguous": "ambiguous",
+    "finer": "finer",
 }
 
 
@@ -225,6 +228,7 @@ def _parse_until(text: str | None) -> Any:
 )
 @cost_options
 @fill_options
+@ambiguity_options
 @calendar_options
 @click.option(
     "--backfill",
@@ -324,6 +328,8 @@ def run_paper_cmd(**values: Any) -> None:
         daily_reports=values["daily_reports"],
         calendar=values["calendar"],
         session=values["session"],
+        ambiguous=values["ambiguous"],
+        finer=values["finer"],
     )
     if values["validate_only"]:
         report = validate_paper(config, say)

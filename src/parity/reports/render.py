@@ -110,7 +110,24 @@ def _fill_rows(report: Report) -> list[list[str]]:
     ]
 
 
+def _trade_head(report: Report) -> list[str]:
+    head = ["symbol", "side", "qty", "entry", "exit", "entry px", "exit px", "P&L net"]
+    return [*head, "why"] if _has_reasons(report) else head
+
+
+def _has_reasons(report: Report) -> bool:
+    return any("entry_reason" in t for t in report.trades["closed"])
+
+
+def _why(trade: Mapping[str, Any]) -> str:
+    """Why a trade was taken and closed: `entry (tag) -> target`, `! ambiguous (rule)`."""
+    tag = f" ({trade['tag']})" if trade.get("tag") else ""
+    text = f"{trade.get('entry_reason') or '?'}{tag} -> {trade.get('exit_reason') or '?'}"
+    return f"{text}, ambiguous bar: {trade['ambiguous']}" if trade.get("ambiguous") else text
+
+
 def _trade_rows(report: Report) -> list[list[str]]:
+    reasons = _has_reasons(report)
     return [
         [
             t["symbol"],
@@ -121,6 +138,7 @@ def _trade_rows(report: Report) -> list[list[str]]:
             money(t["entry_price"]),
             money(t["exit_price"]),
             money(t["pnl_net"], sign=True),
+            *([_why(t)] if reasons else []),
         ]
         for t in report.trades["closed"]
     ]
@@ -252,7 +270,7 @@ def to_text(report: Report) -> str:
         head = ["time", "symbol", "side", "qty", "price", "commission"]
         lines += ["", "Fills", *_last_rows(head, _fill_rows(report), "fills")]
     if done["closed"]:
-        head = ["symbol", "side", "qty", "entry", "exit", "entry px", "exit px", "P&L net"]
+        head = _trade_head(report)
         lines += ["", "Closed trades", *_last_rows(head, _trade_rows(report), "closed trades")]
     perf = report.performance
     flags = perf.get("flags") or {}
@@ -374,7 +392,7 @@ def to_html(report: Report) -> str:
         head = ["time", "symbol", "side", "qty", "price", "commission"]
         parts += ["<h2>Fills</h2>", _html_table(head, _fill_rows(report), "fills")]
     if done["closed"]:
-        head = ["symbol", "side", "qty", "entry", "exit", "entry px", "exit px", "P&L net"]
+        head = _trade_head(report)
         parts += ["<h2>Closed trades</h2>", _html_table(head, _trade_rows(report), "trades")]
     perf = report.performance
     flags = perf.get("flags") or {}
