@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
+from parity.reports.labels import METRIC_LABELS
 from parity.cli import cli
 from parity.feeds.sample import sample_path
 
@@ -202,7 +203,8 @@ def test_run_backtest_without_arguments(tmp_path: Path, monkeypatch: pytest.Monk
     result = ok(parity("run", "backtest"))  # default --runs-dir ./runs
     lines = result.stdout.splitlines()
     for name in METRICS:
-        assert any(line.split()[:1] == [name] for line in lines), name
+        label = METRIC_LABELS[name]
+        assert any(line.strip().startswith(label + "  ") for line in lines), label
     run_id = lines[-1].split()[1]
     assert lines[-1] == f"run {run_id} written to runs/{run_id}"
     run_dir = tmp_path / "runs" / run_id
@@ -792,7 +794,8 @@ def test_runs_show(two_runs: tuple[Path, list[str]], how: str) -> None:
         line.startswith("costs     commission 0, slippage 5bps, fill at open") for line in lines
     )
     for name in METRICS:
-        assert any(line.split()[:1] == [name] for line in lines), name
+        label = METRIC_LABELS[name]
+        assert any(line.strip().startswith(label + "  ") for line in lines), label
     assert lines[-1] == (
         "files     equity.csv, fills.csv, journal.sqlite, manifest.json, metrics.json, "
         "orders.csv, returns.csv, trades.csv"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -104,7 +105,7 @@ def test_counts_are_named_and_a_lock_step_replay_has_zero_latency(runs):
         "0 extra"
     ) in text
     assert "mean latency 0.0 s (fill time minus the first moment the order could fill)" in text
-    assert f"trades (closed)  {closed}" in text
+    assert re.search(rf"Trades \(closed\)\s+{closed}\s", text)
 
 
 def _next_bar_gap(paper: Path, decision_bar: str) -> float:

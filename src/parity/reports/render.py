@@ -10,6 +10,7 @@ from typing import Any
 from parity.instruments.money import format_money
 from parity.reports.chart import sparkline, svg_line_chart
 from parity.reports.periodic import Report
+from parity.reports.labels import metric_label
 from parity.reports.text import format_metric, table
 
 FORMATS = ("text", "json", "html")
@@ -257,7 +258,7 @@ def to_text(report: Report) -> str:
     flags = perf.get("flags") or {}
     lines += ["", f"Performance to date (through {perf['as_of']}, as `parity runs show`)"]
     lines += [
-        f"  {name:<14}{format_metric(name, perf.get(name), flags, currency):>16}"
+        f"  {metric_label(name):<16}{format_metric(name, perf.get(name), flags, currency):>16}"
         for name in OVERALL
     ]
     lines += ["", "Backtest vs live", f"  {divergence_line(report.divergence)}"]
@@ -379,7 +380,7 @@ def to_html(report: Report) -> str:
     parts += [
         f"<h2>Performance to date (through {_e(perf['as_of'])})</h2>",
         _kv(
-            [(n.replace("_", " "), format_metric(n, perf.get(n), flags, currency)) for n in OVERALL]
+            [(metric_label(n), format_metric(n, perf.get(n), flags, currency)) for n in OVERALL]
         ),
     ]
     div = report.divergence
