@@ -39,7 +39,7 @@ def metrics_table(metrics: Mapping[str, Any], currency: str | None = None) -> st
     flags = metrics.get("flags") or {}
     money = currency or DEFAULT_CURRENCY
     rows = [
-        (metric_label(name), format_metric(name, metrics.get(name), flags, money) + _extra(name, metrics))
+        (metric_label(name), format_metric(name, metrics.get(name), flags, money) + metric_note(name, metrics))
         for name in METRIC_KEYS
     ]
     width = max(len(label) for label, _ in rows)
@@ -47,7 +47,7 @@ def metrics_table(metrics: Mapping[str, Any], currency: str | None = None) -> st
     return "\n".join(f"  {label:<{width}}  {text:>{value}}" for label, text in rows)
 
 
-def _extra(name: str, metrics: Mapping[str, Any]) -> str:
+def metric_note(name: str, metrics: Mapping[str, Any]) -> str:
     """What a figure needs beside it: the win/loss counts behind a win rate."""
     rate, trades = metrics.get("win_rate"), metrics.get("trades")
     if name != "win_rate" or rate is None or not trades:

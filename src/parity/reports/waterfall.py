@@ -8,10 +8,10 @@ one a small bar, so a rounding residual never fills the chart.
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Mapping
 
 from parity.instruments.money import format_money
+from parity.reports.chart import nice_ticks, tick_decimals
 
 CENT = 0.005  # under half a cent a component is nothing to draw
 LABELS = {
@@ -25,24 +25,6 @@ LABELS = {
     "residual": "residual",
     "total": "total gap",
 }
-
-
-def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
-    """Round tick values (steps of 1, 2 or 5 times a power of ten) covering [lo, hi]."""
-    span = hi - lo
-    if span <= 0:
-        return [lo]
-    raw = span / count
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.floor(lo / step) * step
-    ticks, value = [], first
-    while value <= hi + step * 1e-9:
-        ticks.append(round(value, 12))
-        value += step
-    if ticks[-1] < hi:
-        ticks.append(round(value, 12))
-    return ticks
 
 
 def _money(value: float, currency: str | None, decimals: int = 2) -> str:
@@ -83,8 +65,7 @@ def svg_waterfall(
     def y(v: float) -> float:
         return top + (hi - v) / (hi - lo) * plot_h
 
-    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-    decimals = max(0, min(6, -math.floor(math.log10(step)))) if step < 1 else 0
+    decimals = tick_decimals(ticks)
     parts = [
         f'<svg class="waterfall" id="waterfall" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg" role="img" '
