@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from parity.reports.labels import METRIC_LABELS
 from parity.cli import cli
 from parity.feeds.sample import sample_path
+from parity.reports.labels import METRIC_LABELS
 
 WINDOW = ["--from", "2011-01-01", "--to", "2012-12-31"]
 FAST = ["--param", "fast=5", "--param", "slow=20"]

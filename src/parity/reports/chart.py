@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -47,7 +48,7 @@ def tick_decimals(ticks: Sequence[float]) -> int:
     """As many decimals as the step between `ticks` needs, so no two labels read the same."""
     if len(ticks) < 2:
         return 2
-    step = min(abs(b - a) for a, b in zip(ticks, ticks[1:], strict=False))
+    step = min(abs(b - a) for a, b in itertools.pairwise(ticks))
     return 0 if step >= 1 else min(6, -math.floor(math.log10(step) + 1e-9))
 
 

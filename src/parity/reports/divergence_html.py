@@ -44,7 +44,10 @@ def _table(
         + "</tr>"
         for row in rows
     )
-    return f'<table class="grid" id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (
+        f'<table class="grid" id="{table_id}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
+    )
 
 
 def _verdict(div: Mapping[str, Any]) -> str:
@@ -52,16 +55,20 @@ def _verdict(div: Mapping[str, Any]) -> str:
     status = _esc(v["status"])
     reasons = v.get("reasons") or []
     why = (
-        "<ul class='reasons' id='reasons'>" + "".join(f"<li>{_esc(r)}</li>" for r in reasons) + "</ul>"
+        "<ul class='reasons' id='reasons'>"
+        + "".join(f"<li>{_esc(r)}</li>" for r in reasons)
+        + "</ul>"
         if reasons
         else "<p id='reasons'>Every check is within its threshold.</p>"
     )
     checks = "".join(
-        f"<li><span class='badge {_esc(c['level'])}'>{_esc(c['level'])}</span> {_esc(c['text'])}</li>"
+        f"<li><span class='badge {_esc(c['level'])}'>{_esc(c['level'])}</span> "
+        f"{_esc(c['text'])}</li>"
         for c in v.get("checks") or []
     )
     warnings = "".join(
-        f"<li><span class='badge WARN'>warning</span> {_esc(w)}</li>" for w in div.get("warnings", [])
+        f"<li><span class='badge WARN'>warning</span> {_esc(w)}</li>"
+        for w in div.get("warnings", [])
     )
     return (
         f"<section class='panel verdict {status}' id='verdict'>"
@@ -113,22 +120,26 @@ def _cards(div: Mapping[str, Any], currency: str) -> str:
 
     corr = c["daily"]["correlation"]
     gap_bps = div["ledger"]["mean_entry_gap_bps"]
-    return "<section class='cards' id='cards'>" + "".join(
-        [
-            card("final equity gap", format_money(fe["gap"], currency)),
-            card(
-                "relative gap",
-                "n/a" if fe["relative_gap"] is None else f"{fe['relative_gap']:.3%}",
-            ),
-            card("daily returns correlation", "n/a" if corr is None else f"{corr:.4f}"),
-            card(
-                "round trips matched / missed / extra",
-                f"{counts['matched']} / {counts['missed']} / {counts['extra']}",
-            ),
-            card("mean entry fill gap", "n/a" if gap_bps is None else f"{gap_bps:.2f} bps"),
-            card("fee difference", format_money(div["ledger"]["total_fee_diff"], currency)),
-        ]
-    ) + "</section>"
+    return (
+        "<section class='cards' id='cards'>"
+        + "".join(
+            [
+                card("final equity gap", format_money(fe["gap"], currency)),
+                card(
+                    "relative gap",
+                    "n/a" if fe["relative_gap"] is None else f"{fe['relative_gap']:.3%}",
+                ),
+                card("daily returns correlation", "n/a" if corr is None else f"{corr:.4f}"),
+                card(
+                    "round trips matched / missed / extra",
+                    f"{counts['matched']} / {counts['missed']} / {counts['extra']}",
+                ),
+                card("mean entry fill gap", "n/a" if gap_bps is None else f"{gap_bps:.2f} bps"),
+                card("fee difference", format_money(div["ledger"]["total_fee_diff"], currency)),
+            ]
+        )
+        + "</section>"
+    )
 
 
 def _metrics(div: Mapping[str, Any], currency: str) -> str:
@@ -152,9 +163,11 @@ def _metrics(div: Mapping[str, Any], currency: str) -> str:
         cells.append("n/a" if m["rel_diff"] is None else f"{m['rel_diff']:.1%}")
         rows.append(cells)
     numeric = set(range(1, len(headers)))
-    return "<section class='panel'><h2>Metrics</h2>" + _table(
-        headers, rows, table_id="metrics", numeric=numeric
-    ) + "</section>"
+    return (
+        "<section class='panel'><h2>Metrics</h2>"
+        + _table(headers, rows, table_id="metrics", numeric=numeric)
+        + "</section>"
+    )
 
 
 LEDGER = (
@@ -179,7 +192,7 @@ _NUMERIC = {i for i, (k, _) in enumerate(LEDGER) if k.endswith(("qty", "bps", "_
 
 def _cell(key: str, value: Any, currency: str) -> str:
     if value is None or value == "":
-        return "–"
+        return "\u2013"
     if key in _MONEY:
         return format_money(float(value), currency)
     if key == "open_at_end":
@@ -218,12 +231,17 @@ def _ledger(div: Mapping[str, Any], currency: str) -> str:
                 ["order", "side", "qty", "symbol", "decided", "ended", "reason", "twin's P&L"],
                 [
                     [
-                        str(o["client_order_id"]), str(o["side"]), f"{o['qty']:g}",
-                        str(o["symbol"]), str(o["decision_bar"]).replace("T", " "),
-                        str(o["status"]), str(o.get("reason") or ""),
-                        "–" if o["missed_twin_pnl"] is None
+                        str(o["client_order_id"]),
+                        str(o["side"]),
+                        f"{o['qty']:g}",
+                        str(o["symbol"]),
+                        str(o["decision_bar"]).replace("T", " "),
+                        str(o["status"]),
+                        str(o.get("reason") or ""),
+                        "\u2013"
+                        if o["missed_twin_pnl"] is None
                         else format_money(o["missed_twin_pnl"], currency),
-                    ]  # fmt: skip
+                    ]
                     for o in unfilled
                 ],
                 table_id="unfilled",
@@ -234,7 +252,9 @@ def _ledger(div: Mapping[str, Any], currency: str) -> str:
         f"<h3>Matched trades <span class='muted'>({len(matched)})</span></h3>"
         f"<div class='pager' id='pager' data-rows='{PAGE_ROWS}'></div>"
     )
-    parts.append(_table(headers, [cells(r) for r in matched], table_id="ledger-matched", numeric=_NUMERIC))
+    parts.append(
+        _table(headers, [cells(r) for r in matched], table_id="ledger-matched", numeric=_NUMERIC)
+    )
     parts.append("</section>")
     return "".join(parts)
 
@@ -244,10 +264,11 @@ def render_html(
 ) -> str:
     """The whole page as one string; `details` is the terminal summary, kept at the end."""
     title = f"parity compare · {div.get('live_run')}"
+    status = _esc(div["verdict"]["status"])
     header = (
         f"<span class='brand'>parity</span><h1>compare {_esc(div.get('live_run'))} vs "
         f"{_esc(div.get('compared_with') or 'reference')}</h1>"
-        f"<span class='badge {_esc(div['verdict']['status'])}'>{_esc(div['verdict']['status'])}</span>"
+        f"<span class='badge {status}'>{status}</span>"
     )
     body = [_verdict(div), _differences(div)]
     data: dict[str, Any] = {"currency": currency, "labels": _names(div)[0], "colours": COLOURS}
@@ -264,9 +285,10 @@ def render_html(
         )
         wf = div["waterfall"]
         body.append(
-            "<section class='panel'><h2>P&amp;L gap attribution <small class='muted'>"
-            "{} minus {}, each component from the running sum; the total from zero</small></h2>"
-            .format(*_sides(div))
+            "<section class='panel'><h2>P&amp;L gap attribution <small class='muted'>{} minus "
+            "{}, each component from the running sum; the total from zero</small></h2>".format(
+                *_sides(div)
+            )
             + svg_waterfall(wf["components"], wf["total"], currency=currency)
             + "</section>"
         )

@@ -32,7 +32,9 @@ def json_block(data: Any) -> str:
     """`data` as an inline JSON script the page reads (`</` escaped; NaN refused)."""
     text = json.dumps(data, allow_nan=False, separators=(",", ":"))
     return (
-        '<script type="application/json" id="report-data">' + text.replace("</", "<\\/") + "</script>"
+        '<script type="application/json" id="report-data">'
+        + text.replace("</", "<\\/")
+        + "</script>"
     )
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from parity.instruments.money import format_money
 from parity.reports.chart import sparkline, svg_line_chart
-from parity.reports.periodic import Report
 from parity.reports.labels import metric_label
+from parity.reports.periodic import Report
 from parity.reports.text import format_metric, metric_note, table
 
 FORMATS = ("text", "json", "html")
@@ -383,7 +383,10 @@ def to_html(report: Report) -> str:
     if report.equity_curve:
         labels = [_time(p["datetime"]) for p in report.equity_curve]
         values = [p["value"] for p in report.equity_curve]
-        parts += ["<h2>Equity</h2>", svg_line_chart(labels, values, title="equity", currency=currency)]
+        parts += [
+            "<h2>Equity</h2>",
+            svg_line_chart(labels, values, title="equity", currency=currency),
+        ]
     if report.days:
         head = ["date", "P&L", "return", "fills", "trades", "end equity"]
         parts += ["<h2>Per day</h2>", _html_table(head, _day_rows(report), "days")]
@@ -399,7 +402,10 @@ def to_html(report: Report) -> str:
         f"<h2>Performance to date (through {_e(perf['as_of'])})</h2>",
         _kv(
             [
-                (metric_label(n), format_metric(n, perf.get(n), flags, currency) + metric_note(n, perf))
+                (
+                    metric_label(n),
+                    format_metric(n, perf.get(n), flags, currency) + metric_note(n, perf),
+                )
                 for n in OVERALL
             ]
         ),
@@ -409,7 +415,8 @@ def to_html(report: Report) -> str:
     badge = f'<span class="{_e(status)}">{_e(status)}</span> ' if status else ""
     parts += [
         "<h2>Backtest vs live</h2>",
-        f"<p>{badge}{_e(divergence_line(div, currency).removeprefix(str(status or '')).strip())}</p>",
+        f"<p>{badge}"
+        f"{_e(divergence_line(div, currency).removeprefix(str(status or '')).strip())}</p>",
         "<h2>Action items</h2>",
     ]
     if report.actions:

@@ -1,12 +1,12 @@
 """Work-arounds for what QuantStats (0.0.86) draws and writes badly, kept apart from what we pass.
 
 While it renders (:func:`patched`): percent axis labels get as many decimals as they need
-(its own rounds to whole percents, so a 1% range reads `1%, 1%, 0%, -0%`), bar charts keep their
+(its own round to whole percents, so a 1% range reads `1%, 1%, 0%, -0%`), bar charts keep their
 category labels upright under their bars (its `autofmt_xdate` rotates them right-aligned, which
 puts year labels left of their bars), and matplotlib uses the bundled DejaVu Sans (its Arial is
 missing here). After it has written the page (:func:`fix_page`): its header date (`%e %b, %Y`:
 a space-padded day) is replaced by the run's first and last date, the `﹪` marker it leaves
-after `CAGR` (a missing glyph in most fonts) is dropped, empty cells read `–`, its `onload`
+after `CAGR` (a missing glyph in most fonts) is dropped, empty cells read `-`, its `onload`
 call of an undefined `save()` is removed, and parity's own figures, as `runs show` prints them,
 are put at the top with what QuantStats defines differently.
 """
@@ -38,11 +38,23 @@ def pct_axis(x: float, _pos: Any = None) -> str:
 def patched() -> Iterator[None]:
     """QuantStats' formatter and matplotlib's x-label rotation, replaced while it renders."""
     import matplotlib
+    import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
     from quantstats._plotting import core
 
     original_pct = core.format_pct_axis
     original_autofmt = Figure.autofmt_xdate
+    original_formatter = plt.FuncFormatter
+
+    class Formatter(FuncFormatter):
+        """QuantStats' inline `int(x * 100)%` lambdas (two histograms) read as `pct_axis`."""
+
+        def __init__(self, func: Any) -> None:
+            ours = getattr(func, "__name__", "") == "<lambda>" and str(
+                getattr(func, "__module__", "")
+            ).startswith("quantstats")
+            super().__init__(pct_axis if ours else func)
 
     def autofmt_xdate(self: Figure, *args: Any, **kwargs: Any) -> None:
         if any(ax.containers for ax in self.axes):  # a bar chart: labels centred under bars
@@ -52,7 +64,8 @@ def patched() -> Iterator[None]:
         original_autofmt(self, *args, **kwargs)
 
     core.format_pct_axis = pct_axis
-    Figure.autofmt_xdate = autofmt_xdate  # type: ignore[method-assign]
+    Figure.autofmt_xdate = autofmt_xdate  # type: ignore[method-assign,assignment]
+    plt.FuncFormatter = Formatter  # type: ignore[misc]
     try:
         # svg text stays text: selectable, and readable by the browser tests
         with matplotlib.rc_context({"font.family": "DejaVu Sans", "svg.fonttype": "none"}):
@@ -60,6 +73,7 @@ def patched() -> Iterator[None]:
     finally:
         core.format_pct_axis = original_pct
         Figure.autofmt_xdate = original_autofmt  # type: ignore[method-assign]
+        plt.FuncFormatter = original_formatter  # type: ignore[misc]
 
 
 def _label_bars(ax: Any) -> None:
@@ -75,8 +89,7 @@ def _label_bars(ax: Any) -> None:
         labels = [str(x) for x in formatter.seq][:groups]
         if len(labels) == groups:
             centres = [
-                sum(c[i].get_x() + c[i].get_width() / 2 for c in ax.containers)
-                / len(ax.containers)
+                sum(c[i].get_x() + c[i].get_width() / 2 for c in ax.containers) / len(ax.containers)
                 for i in range(groups)
             ]
             ax.set_xticks(centres, labels)
@@ -98,16 +111,33 @@ def fix_page(
     page = page.replace(' onload="save()"', "").replace("﹪", "")
     page = re.sub(
         r"<dt>.*?</dt>",
-        f"<dt>{html.escape(first)} – {html.escape(last)}</dt>",
+        f"<dt>{html.escape(first)} \u2013 {html.escape(last)}</dt>",
         page,
         count=1,
         flags=re.S,
     )
-    page = re.sub(r"<td>\s*%?\s*</td>", "<td>–</td>", page)
+    page = re.sub(r"<td>\s*%?\s*</td>", "<td>\u2013</td>", page)
     if figures is not None:
+        page = _fill_drawdown(page, figures)
         page = re.sub(
             r"(</h4>)", lambda m: m.group(1) + ours_panel(figures, currency, periods), page, count=1
         )
+    return page
+
+
+def _fill_drawdown(page: str, figures: Mapping[str, Any]) -> str:
+    """A run too short for QuantStats' drawdown (it starts from the first close) shows
+    parity's figures in the strategy's column, marked `*` and explained in the panel."""
+    for label, key in (
+        ("Max Drawdown", "max_drawdown"),
+        ("Longest DD Days", "max_drawdown_duration_days"),
+    ):
+        ours = figures.get(key)
+        if ours is None:
+            continue
+        cell = f'<td title="parity\'s figure">{format_metric(key, ours)}*</td></tr>'
+        pattern = rf"(<tr><td>{label}</td>(?:<td>[^<]*</td>)*?)<td>[-\u2013]</td></tr>"
+        page = re.sub(pattern, lambda m: m.group(1) + cell, page, count=1)  # noqa: B023
     return page
 
 
@@ -121,12 +151,13 @@ def ours_panel(figures: Mapping[str, Any], currency: str | None, periods: int) -
     )
     notes = (
         "<li><b>CAGR</b>: parity compounds over calendar days, (1 + total return)<sup>365.25 / "
-        "days</sup> − 1 with the day before the first bar as the start; QuantStats over "
-        f"trading periods, (1 + total)<sup>{periods} / n</sup> − 1 with n the number of daily "
+        "days</sup> \u2212 1 with the day before the first bar as the start; QuantStats over "
+        f"trading periods, (1 + total)<sup>{periods} / n</sup> \u2212 1 with n the number of daily "
         "returns. They differ most on short runs.</li>"
         "<li><b>Max drawdown</b>: parity measures from the starting cash (the first peak) on "
         "daily closes; QuantStats from the first day's close, so a loss on the first day is "
-        "not in its figure.</li>"
+        "not in its figure. A value marked * in its table is parity's, where QuantStats has none "
+        "(a run of a few days).</li>"
         "<li><b>Sharpe, Sortino, volatility, cumulative return</b>: the same definitions on "
         f"the same daily returns, annualised over {periods} periods a year; they match.</li>"
     )

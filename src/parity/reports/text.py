@@ -39,7 +39,10 @@ def metrics_table(metrics: Mapping[str, Any], currency: str | None = None) -> st
     flags = metrics.get("flags") or {}
     money = currency or DEFAULT_CURRENCY
     rows = [
-        (metric_label(name), format_metric(name, metrics.get(name), flags, money) + metric_note(name, metrics))
+        (
+            metric_label(name),
+            format_metric(name, metrics.get(name), flags, money) + metric_note(name, metrics),
+        )
         for name in METRIC_KEYS
     ]
     width = max(len(label) for label, _ in rows)
