@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -346,7 +347,14 @@ def _print_run(result: Any, as_json: bool, metrics_table: Any, ended: str = "") 
         }
         click.echo(json.dumps(payload))
         return
+    from parity.reports.run_header import next_steps, run_header
+    from parity.runstore import RunStore
+
+    run_dir = Path(result.run_dir)
+    manifest = RunStore(run_dir.parent).get(str(run_dir)).manifest
+    click.echo("\n".join(run_header(manifest, result.metrics)))
     click.echo(metrics_table(result.metrics, getattr(result, "currency", None)))
     for line in getattr(result, "summary", ()):
         click.echo(line)
     click.echo(f"run {result.run_id}{f' ({ended})' if ended else ''} written to {result.run_dir}")
+    click.echo("\n".join(next_steps(manifest, result.run_id, run_dir.parent)))
