@@ -38,16 +38,12 @@ def metrics_table(metrics: Mapping[str, Any], currency: str | None = None) -> st
     them (`Win rate  46.30% (25 W / 29 L)`, money in the run's `currency`, USD when unnamed)."""
     flags = metrics.get("flags") or {}
     money = currency or DEFAULT_CURRENCY
-    rows = [
-        (
-            metric_label(name),
-            format_metric(name, metrics.get(name), flags, money) + metric_note(name, metrics),
-        )
+    width = max(len(metric_label(name)) for name in METRIC_KEYS)
+    return "\n".join(
+        f"  {metric_label(name):<{width}}  "
+        f"{format_metric(name, metrics.get(name), flags, money):>14}{metric_note(name, metrics)}"
         for name in METRIC_KEYS
-    ]
-    width = max(len(label) for label, _ in rows)
-    value = max(len(text) for _, text in rows)
-    return "\n".join(f"  {label:<{width}}  {text:>{value}}" for label, text in rows)
+    )
 
 
 def metric_note(name: str, metrics: Mapping[str, Any]) -> str:
