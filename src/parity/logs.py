@@ -187,6 +187,10 @@ def configure_logging(
     logging.getLogger("parity").setLevel(numeric)
     for name in _QUIET:
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+    # alpaca-py's connection chatter (starting, connecting, connected, subscribed): debug only
+    logging.getLogger("alpaca").setLevel(
+        logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING
+    )
     for name in _STREAM_LOGGERS:
         stream_log = logging.getLogger(name)
         if not any(isinstance(f, _RetriedConnection) for f in stream_log.filters):

@@ -154,12 +154,15 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
 def say(text: str) -> None:
     """An operator message of a long-running command, through the `parity.run` logger (so it
     reaches the console, `--log-file` and the run's log in the chosen format). A message that
-    starts with `warning: ` is logged at WARNING."""
+    starts with `warning: ` is logged at WARNING, one that starts with `debug: ` (routine: a
+    feed going live, each daily report written) at DEBUG, shown with `--log-level debug`."""
     import logging
 
     log = logging.getLogger("parity.run")
     if text.startswith("warning: "):
         log.warning(text.removeprefix("warning: "))
+    elif text.startswith("debug: "):
+        log.debug(text.removeprefix("debug: "))
     else:
         log.info(text)
 

@@ -98,13 +98,14 @@ def backtest_config(ctx: click.Context, values: dict[str, Any]) -> Any:
 class _Progress:
     """A click progress bar on stderr, only on a terminal; costs one compare per bar otherwise."""
 
-    def __init__(self, enabled: bool | None) -> None:
+    def __init__(self, enabled: bool | None, label: str = "backtest") -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.label = label
         self.bar: Any = None
         self.done = 0
 
     def factory(self, total: int) -> Callable[[int], None]:
-        self.bar = click.progressbar(length=total, label="backtest", file=sys.stderr)
+        self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
         self.bar.__enter__()
 
         def update(done: int) -> None:
@@ -276,6 +277,12 @@ def _parse_until(text: str | None) -> Any:
     default=True,
     help="Write a daily report (RUN_DIR/reports/daily-DATE.*) at each session close.",
 )
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar of a replay (the local venue) on stderr [default: when stderr is a "
+    "terminal].",
+)
 @risk_options
 @alert_options
 @runs_dir_option
@@ -333,7 +340,13 @@ def run_paper_cmd(**values: Any) -> None:
         else:
             click.echo("validation passed: nothing was traded")
         return
-    result = run_paper(config, notify=say)
+    progress = _Progress(values["progress"], label="replay")
+    try:
+        result = run_paper(
+            config, notify=say, progress=progress.factory if progress.enabled else None
+        )
+    finally:
+        progress.close()
     _print_run(result, values["as_json"], metrics_table, result.stopped_by)
 
 

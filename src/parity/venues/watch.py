@@ -106,8 +106,8 @@ class StreamWatch:
             log.warning("%s stream disconnected: %s", name, reason)
         elif reason == "reconnected":
             log.info("%s stream reconnected", name)
-        else:
-            log.info("%s stream connected", name)
+        else:  # the first connection: routine (--log-level debug)
+            log.debug("%s stream connected", name)
         if self.on_state is not None:
             try:
                 self.on_state(name, state, reason)
