@@ -69,3 +69,94 @@ def test_a_replay_moves_a_progress_bar_to_its_last_step(tmp_path: Path) -> None:
     done = [n for kind, n in seen if kind == "done"]
     assert done and done[-1] == seen[0][1]  # the bar ends full
     assert done == sorted(done)  # and only moves forward
+
+
+RUN_FILE = """\
+strategy: sma_cross
+params: {fast: 5, slow: 20}
+data: sample:minute
+symbols: IBM
+timeframe: 1Min
+from: 2013-10-04
+to: 2013-10-04
+cash: 100000
+commission: "0"
+slippage: "0"
+session: extended
+fill: open
+"""
+
+
+def test_paper_and_backtest_read_one_run_file(tmp_path: Path) -> None:
+    """`run paper --config` takes the file `run backtest --config` takes: the same strategy,
+    params, bars, window, cash and costs, so the lock-step rehearsal ends at the backtest's
+    equity to the cent; a key only a backtest has is named and ignored."""
+    import json
+
+    import pandas as pd
+
+    run_file = tmp_path / "run.yaml"
+    run_file.write_text(RUN_FILE)
+    backtest = parity("run", "backtest", "--config", str(run_file), "--runs-dir",
+                      str(tmp_path / "bt"), "--json")  # fmt: skip
+    assert backtest.returncode == 0, backtest.stderr
+    paper = parity("run", "paper", "--venue", "local", "--config", str(run_file), "--runs-dir",
+                   str(tmp_path / "paper"), "--json")  # fmt: skip
+    assert paper.returncode == 0, paper.stderr
+    assert "run file keys fill apply to backtests; the paper run ignores them" in paper.stderr
+    dirs = [Path(json.loads(r.stdout.splitlines()[-1])["run_dir"]) for r in (backtest, paper)]
+    manifests = [json.loads((d / "manifest.json").read_text()) for d in dirs]
+    for key in ("params", "symbols", "timeframe", "commission", "slippage", "cash", "session"):
+        assert manifests[0][key] == manifests[1][key], key
+    assert manifests[1]["mode"] == "paper" and manifests[1]["params"]["fast"] == 5
+    ends = [pd.read_csv(d / "equity.csv")["value"].iloc[-1] for d in dirs]
+    assert round(ends[0], 2) == round(ends[1], 2)
+    trades = [len(pd.read_csv(d / "trades.csv")) for d in dirs]
+    assert trades[0] == trades[1] > 5
+
+
+def test_paper_config_errors_name_the_file_and_the_fix(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("strategy: sma_cross\nspeed: 3\n")
+    result = parity("run", "paper", "--venue", "local", "--config", str(bad))
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"error: run file {bad}: unknown key speed; valid: strategy, params")
+    )
+    missing = parity("run", "paper", "--config", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2
+    assert "does not exist; check --config" in missing.stderr
+
+
+def test_compare_two_backtests_is_a_what_if(tmp_path: Path) -> None:
+    """Two backtests compare as a what-if of params or costs: the manifest diff, the metrics of
+    both side by side and the ledger; one backtest alone is told how to do that."""
+    import json
+
+    runs = str(tmp_path)
+    common = ["--from", "2011-01-01", "--to", "2012-12-31", "--runs-dir", runs, "--json"]
+    a, b = (
+        json.loads(parity("run", "backtest", "-p", f"fast={fast}", *common).stdout)["run_id"]
+        for fast in (10, 5)
+    )
+    alone = parity("compare", a, "--runs-dir", runs)
+    assert alone.returncode == 12
+    assert alone.stderr.strip() == (
+        f"error: run {a} is a backtest run: it has no twin; compare it with another run instead "
+        f"(a what-if of params or costs): parity compare {a} --against OTHER_RUN"
+    )
+    done = parity("compare", a, "--against", b, "--runs-dir", runs)
+    assert done.returncode in (0, 1, 2), done.stderr
+    out = done.stdout.splitlines()
+    assert out[0].startswith(f"verdict: {('PASS', 'WARN', 'FAIL')[done.returncode]} (run {a} vs")
+    assert out[out.index("what differs (manifest diff)") + 1] == f"  params.fast: {a} 10, {b} 5"
+    header = next(line for line in out if line.startswith("metric "))
+    assert header.split() == ["metric", a, b, "diff", "rel"]
+    metrics = [json.loads((tmp_path / r / "metrics.json").read_text()) for r in (a, b)]
+    sharpe = next(line for line in out if line.startswith("Sharpe ratio"))
+    assert sharpe.split()[2:4] == [f"{metrics[0]['sharpe']:.2f}", f"{metrics[1]['sharpe']:.2f}"]
+    assert any(line.startswith("round trips: ") for line in out)  # the ledger's counts
+    page = tmp_path / a / f"divergence-against-{b}.html"
+    assert page.is_file() and "What differs" in page.read_text()

@@ -283,11 +283,19 @@ def _parse_until(text: str | None) -> Any:
     help="Progress bar of a replay (the local venue) on stderr [default: when stderr is a "
     "terminal].",
 )
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML run file, the one `run backtest --config` reads; flags given win.",
+)
 @risk_options
 @alert_options
 @runs_dir_option
 @json_option
-def run_paper_cmd(**values: Any) -> None:
+@click.pass_context
+def run_paper_cmd(ctx: click.Context, **values: Any) -> None:
     """Paper trade STRATEGY on live bars: Alpaca paper, or the local venue (--venue local)."""
     from parity.config import parse_date, parse_symbols
     from parity.reports.text import metrics_table
@@ -303,7 +311,7 @@ def run_paper_cmd(**values: Any) -> None:
         result = resume_paper(run_dir, adopt=values["adopt"], notify=say, alert_urls=urls)
         _print_run(result, values["as_json"], metrics_table, result.stopped_by)
         return
-    config = PaperConfig(
+    fields: dict[str, Any] = dict(
         strategy=values["strategy"],
         params=parse_param_pairs(values["params"]),
         symbols=parse_symbols(values["symbols"]),
@@ -333,6 +341,9 @@ def run_paper_cmd(**values: Any) -> None:
         calendar=values["calendar"],
         session=values["session"],
     )
+    if values["config_file"]:
+        fields.update(_paper_run_file(ctx, values, fields))
+    config = PaperConfig(**fields)
     if values["validate_only"]:
         report = validate_paper(config, say)
         if values["as_json"]:
@@ -348,6 +359,31 @@ def run_paper_cmd(**values: Any) -> None:
     finally:
         progress.close()
     _print_run(result, values["as_json"], metrics_table, result.stopped_by)
+
+
+# PaperConfig field -> the `run paper` option that sets it (when they are named differently)
+_PAPER_OPTIONS = {"latency_ms": "latency_ms", "volume_share": "volume_share"}
+
+
+def _paper_run_file(
+    ctx: click.Context, values: dict[str, Any], fields: dict[str, Any]
+) -> dict[str, Any]:
+    """The `--config` run file's values for the fields no flag set (params merged, flags
+    winning), and its risk limits under the flags'."""
+    from parity.config import read_run_file
+    from parity.runners.paper_config import paper_file_values
+
+    file_values = read_run_file(values["config_file"])
+    taken: dict[str, Any] = {}
+    for field, value in paper_file_values(file_values, say).items():
+        if field == "params":
+            taken["params"] = {**value, **fields["params"]}
+            continue
+        source = ctx.get_parameter_source(_PAPER_OPTIONS.get(field, field))
+        if source in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None):
+            taken[field] = value
+    taken["risk"] = limits_from_flags(values, file_values.get("risk"))
+    return taken
 
 
 def _print_run(result: Any, as_json: bool, metrics_table: Any, ended: str = "") -> None:
