@@ -160,3 +160,48 @@ def test_compare_two_backtests_is_a_what_if(tmp_path: Path) -> None:
     assert any(line.startswith("round trips: ") for line in out)  # the ledger's counts
     page = tmp_path / a / f"divergence-against-{b}.html"
     assert page.is_file() and "What differs" in page.read_text()
+
+
+@pytest.fixture(scope="module")
+def daily_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small PPO checkpoint trained on IBM's daily bars of 2011-2012."""
+    from parity.models.train import TrainConfig, train_ppo
+
+    out = tmp_path_factory.mktemp("ppo") / "ibm-daily"
+    train_ppo(TrainConfig(symbols=("IBM",), start=dt.date(2011, 1, 1), end=dt.date(2012, 12, 31),
+                          timesteps=512, seed=3, out=out))  # fmt: skip
+    return out
+
+
+def test_backtest_policy_checks_its_checkpoint_against_the_bars(
+    daily_checkpoint: Path, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from parity.cli import cli
+
+    def backtest(*args: str):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(cli, ["run", "backtest", "policy", "--param",
+                                        f"checkpoint={daily_checkpoint}", "--runs-dir",
+                                        str(tmp_path), *args])  # fmt: skip
+
+    inside = backtest("--from", "2012-06-01", "--to", "2012-12-31")
+    assert inside.exit_code == 0, inside.stderr
+    assert (
+        f"warning: the run's bars 2012-06-01..2012-12-31 overlap the training bars of checkpoint "
+        f"{daily_checkpoint} (2011-01-03.."
+    ) in inside.stderr
+    assert "an in-sample test flatters the policy; start after" in inside.stderr
+    after = backtest("--from", "2013-01-01")  # the sample's bars after the training's
+    assert after.exit_code == 0, after.stderr
+    assert "overlap" not in after.stderr and "warning" not in after.stderr
+    minutes = backtest("--data", "sample:minute", "--symbols", "IBM", "--timeframe", "1Min")
+    assert minutes.exit_code == 4
+    assert minutes.stderr.strip().splitlines()[-1] == (
+        f"error: checkpoint {daily_checkpoint} was trained on 1Day bars; this run is on 1Min "
+        "bars, where its features mean something else: run with --timeframe 1Day, or retrain "
+        "with `parity train ppo --timeframe 1Min`"
+    )
+    other = backtest("--symbols", "AAPL", "--from", "2013-01-01")
+    assert other.exit_code == 0, other.stderr
+    assert f"checkpoint {daily_checkpoint} was trained on IBM; this run trades AAPL" in other.stderr
