@@ -200,7 +200,7 @@ def test_backtest_policy_checks_its_checkpoint_against_the_bars(
     assert minutes.stderr.strip().splitlines()[-1] == (
         f"error: checkpoint {daily_checkpoint} was trained on 1Day bars; this run is on 1Min "
         "bars, where its features mean something else: run with --timeframe 1Day, or retrain "
-        "with `parity train ppo --timeframe 1Min`"
+        "it with `parity train ppo` on 1Min bars"
     )
     other = backtest("--symbols", "AAPL", "--from", "2013-01-01")
     assert other.exit_code == 0, other.stderr

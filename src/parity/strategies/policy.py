@@ -128,8 +128,8 @@ class PolicyStrategy(ParityStrategy):
             raise StrategyError(
                 f"checkpoint {checkpoint} was trained on {timeframe} bars; this run is on "
                 f"{bars.timeframe} bars, where its features mean something else: run with "
-                f"--timeframe {timeframe}, or retrain with `parity train ppo --timeframe "
-                f"{bars.timeframe}`"
+                f"--timeframe {timeframe}, or retrain it with `parity train ppo` on "
+                f"{bars.timeframe} bars"
             )
         window = trained.get("train") or {}
         if window.get("first") and window.get("last"):
