@@ -78,7 +78,8 @@ def test_frictionless_rehearsal_passes_with_every_trade_matched(runs):
     assert div["missing_fills"] == []
     assert (paper / "divergence.json").is_file()
     page = (paper / "divergence.html").read_text()
-    assert "<svg" in page and "PASS" in page
+    assert "id='equity-chart'" in page and "PASS" in page  # charts drawn by the inlined uPlot
+    assert 'id="waterfall-none"' in page  # every component under a cent: no bar to draw
     assert 'src="http' not in page and 'href="http' not in page  # self-contained, offline
     assert (paper / "compare" / "tape-twin" / "metrics.json").is_file()
     assert (paper / "compare" / "history-twin" / "metrics.json").is_file()
@@ -235,7 +236,9 @@ def test_cli_unknown_run(runs):
     result = compare(runs, "no-such-run")
     assert result.exit_code == 16 and "not found" in result.stderr
     backtest = compare(runs, _run(runs, "backtest").name)
-    assert backtest.exit_code == 12 and "takes a paper run" in backtest.stderr
+    assert backtest.exit_code == 12 and "it has no twin; compare it with another run" in (
+        backtest.stderr
+    )
 
 
 def test_cli_changed_strategy_source(runs, tmp_path):
