@@ -231,8 +231,7 @@ def test_run_backtest_without_arguments(tmp_path: Path, monkeypatch: pytest.Monk
     ]
     # before the metrics, what ran
     assert lines[:4] == [
-        "ran       backtest of sma_cross (sizing=percent, size=0.95, units=auto, fast=10, "
-        "slow=30)",
+        "ran       backtest of sma_cross (sizing=percent, size=0.95, units=auto, fast=10, slow=30)",
         "bars      IBM 1Day 2000-03-01..2013-03-01, sample data, adjusted for splits",
         f"equity    $100,000.00 → {final_equity(tmp_path / 'runs' / run_id)}",
         "costs     commission 0, slippage 5bps, fill at open",
@@ -265,7 +264,8 @@ def test_run_backtest_without_arguments(tmp_path: Path, monkeypatch: pytest.Monk
     assert metrics["trades"] == len(read(run_dir, "trades.csv"))
     assert read(run_dir, "equity.csv")["value"].iloc[0] == 100_000.0
     # the table shows the metrics.json numbers
-    assert f"{metrics['trades']:,}" in next(line for line in lines if line.strip().startswith("Trades (closed)"))
+    trades_line = next(line for line in lines if line.strip().startswith("Trades (closed)"))
+    assert f"{metrics['trades']:,}" in trades_line
     # the September 2001 closure in the IBM sample is on the XNYS calendar: no gap warning
     assert result.stderr == ""
 

@@ -20,13 +20,16 @@ PAPER = [
     "run", "paper", "sma_cross", "--venue", "local", "--data", "sample:minute",
     "--symbols", "IBM", "--from", "2013-10-04", "--to", "2013-10-04",
 ]  # fmt: skip
-CHATTER = ("starting data websocket", "connecting to ws://", "subscribed to bars",
-           "started trading stream", "stream connected", "feed: live", "daily report 2013")  # fmt: skip
+CHATTER = (
+    "starting data websocket", "connecting to ws://", "subscribed to bars",
+    "started trading stream", "stream connected", "feed: live", "daily report 2013",
+)  # fmt: skip
 
 
 def parity(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
-        str(Path(__file__).resolve().parents[2] / "src"), os.environ.get("PYTHONPATH")]))}  # fmt: skip
+    tree = str(Path(__file__).resolve().parents[2] / "src")
+    path = os.pathsep.join(filter(None, [tree, os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
     env.pop("PARITY_LOG_LEVEL", None)
     return subprocess.run([*PARITY, *args], capture_output=True, text=True, env=env, timeout=200)
 
