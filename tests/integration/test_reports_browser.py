@@ -72,10 +72,10 @@ def open_page(chrome: Chrome, path: Path) -> None:
 def screenshot(chrome: Chrome, name: str, tmp_path: Path) -> Image.Image:
     """A full-page screenshot, saved; returned as an image."""
     height = chrome.execute("return document.documentElement.scrollHeight")
-    chrome._session("POST", "/window/rect", {"width": 1280, "height": min(int(height) + 40, 6000)})
+    chrome.resize(1280, min(int(height) + 40, 6000))
     chrome.execute("window.scrollTo(0, 0)")
     png = chrome.screenshot_png()
-    chrome._session("POST", "/window/rect", {"width": 1280, "height": 900})
+    chrome.resize(1280, 900)
     (tmp_path / f"{name}.png").write_bytes(png)
     if os.environ.get("PARITY_SCREENSHOTS"):
         target = Path(os.environ["PARITY_SCREENSHOTS"])
