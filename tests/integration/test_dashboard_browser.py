@@ -148,7 +148,7 @@ def test_a_live_runs_new_fills_appear_without_reload(chrome: Chrome, tmp_path: P
     command = [
         *PARITY, "run", "paper", "sma_cross",
         "--venue", "local", "--slippage", "0", "--data", "sample:minute", "--symbols", "IBM",
-        "--from", "2013-10-07", "--to", "2013-10-07", "--speed", "3000",
+        "--from", "2013-10-07", "--to", "2013-10-07", "--speed", "3000", "--session", "extended",
         "-p", "fast=5", "-p", "slow=20", "--run-id", run_id, "--runs-dir", str(root),
     ]  # fmt: skip
     log = (tmp_path / "paper.log").open("w")
