@@ -202,9 +202,13 @@ def test_backtest_policy_checks_its_checkpoint_against_the_bars(
     assert minutes.exit_code == 4
     assert minutes.stderr.strip().splitlines()[-1] == (
         f"error: checkpoint {daily_checkpoint} was trained on 1Day bars; this run is on 1Min "
-        "bars, where its features mean something else: run with --timeframe 1Day, or retrain "
-        "it with `parity train ppo` on 1Min bars"
+        "bars, where its features mean something else: run with --timeframe 1Day, retrain it "
+        "with `parity train ppo` on 1Min bars, or --param any_timeframe=true to run it anyway"
     )
+    anyway = backtest("--data", "sample:minute", "--symbols", "IBM", "--timeframe", "1Min",
+                      "--from", "2013-10-07", "--to", "2013-10-07",
+                      "--param", "any_timeframe=true")  # fmt: skip
+    assert anyway.exit_code == 0, anyway.stderr
     other = backtest("--symbols", "AAPL", "--from", "2013-01-01")
     assert other.exit_code == 0, other.stderr
     assert f"checkpoint {daily_checkpoint} was trained on IBM; this run trades AAPL" in other.stderr

@@ -65,6 +65,7 @@ def _verdict(div: Mapping[str, Any]) -> str:
         f"<li><span class='badge {_esc(c['level'])}'>{_esc(c['level'])}</span> "
         f"{_esc(c['text'])}</li>"
         for c in v.get("checks") or []
+        if c["text"] not in reasons  # a failed check is already a reason above
     )
     warnings = "".join(
         f"<li><span class='badge WARN'>warning</span> {_esc(w)}</li>"

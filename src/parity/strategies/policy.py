@@ -50,6 +50,8 @@ class PolicyParams:
     window: int | None = None
     features: str | None = None
     feature_spec: str | None = None
+    # run on bars of another timeframe than the training's (refused unless asked for)
+    any_timeframe: bool = False
 
     def __post_init__(self) -> None:
         if not self.checkpoint:
@@ -124,12 +126,12 @@ class PolicyStrategy(ParityStrategy):
         trained = (read_metadata(Path(checkpoint)).extra.get("training") or {}).get("data") or {}
         out: list[str] = []
         timeframe = trained.get("timeframe")
-        if timeframe and timeframe != bars.timeframe:
+        if timeframe and timeframe != bars.timeframe and not params.get("any_timeframe"):
             raise StrategyError(
                 f"checkpoint {checkpoint} was trained on {timeframe} bars; this run is on "
                 f"{bars.timeframe} bars, where its features mean something else: run with "
-                f"--timeframe {timeframe}, or retrain it with `parity train ppo` on "
-                f"{bars.timeframe} bars"
+                f"--timeframe {timeframe}, retrain it with `parity train ppo` on "
+                f"{bars.timeframe} bars, or --param any_timeframe=true to run it anyway"
             )
         window = trained.get("train") or {}
         if window.get("first") and window.get("last"):
