@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import itertools
 import math
 from collections.abc import Sequence
 
@@ -45,11 +44,12 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 
 
 def tick_decimals(ticks: Sequence[float]) -> int:
-    """As many decimals as the step between `ticks` needs, so no two labels read the same."""
-    if len(ticks) < 2:
-        return 2
-    step = min(abs(b - a) for a, b in itertools.pairwise(ticks))
-    return 0 if step >= 1 else min(6, -math.floor(math.log10(step) + 1e-9))
+    """The fewest decimals (up to six) that write every tick exactly, so no two labels read
+    the same and none is rounded (`0.25` keeps two)."""
+    for decimals in range(7):
+        if all(abs(round(t, decimals) - t) < 1e-9 * max(1.0, abs(t)) for t in ticks):
+            return decimals
+    return 6
 
 
 def svg_line_chart(
