@@ -67,6 +67,8 @@ COLUMNS = {
         "filled_qty",
         "avg_fill_price",
         "commission",
+        "leg",
+        "parent",
     ],
     "fills.csv": [
         "datetime",
@@ -78,6 +80,7 @@ COLUMNS = {
         "commission",
         "order_id",
         "client_order_id",
+        "kind",
     ],
 }
 

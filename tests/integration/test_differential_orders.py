@@ -110,14 +110,17 @@ def equity(run_dir: Path) -> float:
     return round(float(pd.read_csv(run_dir / "equity.csv")["value"].iloc[-1]), 2)
 
 
-def window(timeframe: str) -> dict[str, Any]:
+def window(timeframe: str, session: str = "extended") -> dict[str, Any]:
     if timeframe == "1Day":
         return {**DAILY, "data": "sample:daily"}
-    # every minute bar of the sample (pre- and post-market too), as plain Backtrader reads it
-    return {**MINUTE, "data": "sample:minute", "session": "extended"}
+    # by default every minute bar of the sample (pre- and post-market too), as plain Backtrader
+    # reads it; "regular" is what `parity run backtest` trades by default
+    return {**MINUTE, "data": "sample:minute", "session": session}
 
 
-def backtest(root: Path, name: str, timeframe: str, *, preload: bool = True) -> Path:
+def backtest(
+    root: Path, name: str, timeframe: str, *, preload: bool = True, session: str = "extended"
+) -> Path:
     config = BacktestConfig(
         strategy=f"{FILE}:{name}",
         symbols=symbols_of(name, timeframe),
@@ -128,12 +131,12 @@ def backtest(root: Path, name: str, timeframe: str, *, preload: bool = True) -> 
         timeframe=parse_timeframe(timeframe),
         preload=preload,
         runs_dir=root / f"bt-{preload}",
-        **window(timeframe),
+        **window(timeframe, session),
     )
     return run_backtest(config).run_dir
 
 
-def rehearsal(root: Path, name: str, timeframe: str) -> Path:
+def rehearsal(root: Path, name: str, timeframe: str, session: str = "extended") -> Path:
     config = PaperConfig(
         slippage="0",
         strategy=f"{FILE}:{name}",
@@ -143,7 +146,7 @@ def rehearsal(root: Path, name: str, timeframe: str) -> Path:
         cash=CASH,
         timeframe=parse_timeframe(timeframe),
         runs_dir=root / "paper",
-        **window(timeframe),
+        **window(timeframe, session),
     )
     return run_paper(config).run_dir
 
@@ -193,6 +196,18 @@ def test_rehearsal_fills_as_the_backtest(tmp_path: Path, name: str, timeframe: s
     got = rehearsal(tmp_path, name, timeframe)
     assert len(fills(expected, timeframe)) >= 2
     assert fills(got, timeframe) == fills(expected, timeframe)
+    assert equity(got) == equity(expected)
+
+
+@pytest.mark.parametrize("name", ["Bracket", "OcoExits", "ParentWithStop", "LimitAndStop"])
+def test_regular_session_rehearsal_fills_as_the_backtest(tmp_path: Path, name: str):
+    """On the regular session a bar at 09:38 touches both legs of a bracket: Backtrader fills
+    the stop-loss (placed first by `buy_bracket`); the venue, told which leg was placed first,
+    fills the same one (it filled the take-profit before, and every later trade shifted)."""
+    expected = backtest(tmp_path, name, "1Min", session="regular")
+    got = rehearsal(tmp_path, name, "1Min", session="regular")
+    assert len(fills(expected, "1Min")) >= 2
+    assert fills(got, "1Min") == fills(expected, "1Min")
     assert equity(got) == equity(expected)
 
 

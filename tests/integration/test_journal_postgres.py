@@ -192,9 +192,11 @@ def test_round_trip(target: Target) -> None:
             "order_id": 1, "client_order_id": f"{run}-000001", "symbol": "IBM", "side": "buy",
             "type": "limit", "qty": 100, "limit_price": 181.5, "stop_price": None,
             "submitted_at": minute(0), "status": "completed", "reason": "",
-            "filled_qty": 100.0, "avg_fill_price": 181.4, "commission": 0.5,
+            "filled_qty": 100.0, "avg_fill_price": 181.4, "commission": 0.5, "leg": None,
+            "parent": None,
         }
     ]  # fmt: skip
+    assert reader.fills(run)["kind"].tolist() == ["trade", "trade"]
     fills = reader.fills(run)
     assert list(fills["qty"]) == [40, 60] and list(fills["price"]) == [181.25, 181.5]
     assert list(fills["datetime"]) == [minute(1), minute(2)] and list(fills["bar"]) == [1, 2]

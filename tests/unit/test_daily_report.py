@@ -325,9 +325,11 @@ def test_renderers(run_dir: Path) -> None:
         "limits",
         "actions",
         "alerts",
+        "options",
         "days",
         "equity_curve",
     ]
+    assert data["options"] == {}  # a run without options
     assert isinstance(data["pnl"]["pnl"], float) and isinstance(data["trades"]["fill_count"], int)
     page = to_html(report)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page

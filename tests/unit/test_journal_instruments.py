@@ -140,3 +140,49 @@ def test_a_bad_version_is_still_refused(tmp_path: Path, version: str) -> None:
         conn.execute("UPDATE schema_info SET value = ? WHERE key = 'schema_version'", (version,))
     with pytest.raises(JournalError, match="bad schema version"):
         JournalReader.open(path)
+
+
+def test_a_schema_2_journal_gains_the_fill_kind_and_reads_its_fills_as_trades(
+    tmp_path: Path,
+) -> None:
+    """Schema 3 adds `fills.kind`: a journal written before reads its fills as trades and takes
+    option event fills after the upgrade."""
+    path = tmp_path / "journal.sqlite"
+    journal = _journal(path)
+    journal.intent("run-1-000001", seq=1, symbol="SPY", side="buy", qty=3, type="market",
+                   decided_at=T0)  # fmt: skip
+    journal.fill("run-1-000001", order_seq=1, symbol="SPY", side="buy", cum_qty=3, qty=3,
+                 price=470.25, commission=0.0, at=T0, bar=0)  # fmt: skip
+    journal.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE fills DROP COLUMN kind")
+        conn.execute("UPDATE schema_info SET value = '2' WHERE key = 'schema_version'")
+    journal = Journal.open(path, create=False)
+    assert _version(path) == str(SCHEMA_VERSION) == "3"
+    journal.resume_run("run-1")
+    journal.intent("run-1-000002", seq=2, symbol="SPY240119P00470000", side="buy", qty=3,
+                   type="assignment", decided_at=T0, asset_class="option",
+                   multiplier=100.0)  # fmt: skip
+    journal.fill("run-1-000002", order_seq=2, symbol="SPY240119P00470000", side="buy",
+                 cum_qty=3, qty=3, price=0.0, commission=0.0, at=T0, bar=0,
+                 kind="assignment")  # fmt: skip
+    journal.flush()
+    fills = journal.reader.fills("run-1")
+    multipliers = journal.reader.multipliers("run-1")
+    journal.close()
+    assert fills["kind"].tolist() == ["trade", "assignment"]
+    assert multipliers == {"SPY240119P00470000": 100.0}  # the old intent recorded none
+
+
+def test_a_discarded_attempt_takes_its_option_events_along(tmp_path: Path) -> None:
+    """The vectorised pass falling back to bar by bar re-runs the desk: its option events of
+    the first attempt (written or buffered) go with its orders; other events stay."""
+    journal = _journal(tmp_path / "journal.sqlite")
+    journal.event("risk", {"rule": "max_position"})
+    journal.event("option_expiry", {"symbol": "SPY240119P00470000"}, at=T0)
+    journal.event("options_session", {"contracts": 0}, at=T0, durable=False)
+    journal.discard_run_outputs()
+    journal.flush()
+    kinds = journal.reader.events("run-1")["kind"].tolist()
+    journal.close()
+    assert kinds == ["risk"]

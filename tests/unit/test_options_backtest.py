@@ -180,9 +180,13 @@ QUOTES = """time,symbol,bid,ask,iv
 """
 
 
-def test_recorded_quotes_are_used_exactly(tmp_path: Path) -> None:
-    path = tmp_path / "quotes.csv"
-    path.write_text(QUOTES)
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_recorded_quotes_are_used_exactly(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"quotes.{suffix}"
+    (tmp_path / "quotes.csv").write_text(QUOTES)
+    if suffix == "parquet":  # the same quotes as a parquet file, times as timestamps
+        frame = pd.read_csv(tmp_path / "quotes.csv", parse_dates=["time"])
+        frame.to_parquet(path, index=False)
     assert SESSIONS[ENTRY - 1] == dt.date(2024, 2, 6)
     setup = OptionsSetup(quotes=path, costs=OptionCosts(commission_per_contract=0, slippage=0))
     result = _run(bars(101.0), setup=setup)

@@ -79,8 +79,14 @@ def test_covered_call_assignment_delivers_its_shares_away_and_buys_them_back() -
     assert len(assigned) >= 2
     for row in assigned.itertuples():
         assert (row.qty, row.shares, row.cash) == (1, -100.0, 100 * row.strike)
-    buys = result.fills[result.fills["side"] == "buy"]
+    stock = result.fills[result.fills["symbol"] == "AAPL"]
+    buys = stock[(stock["side"] == "buy") & (stock["kind"] == "trade")]
     assert len(buys) == 1 + len(assigned)  # the first 100 shares, then once after each assignment
+    # each assignment is in fills.csv too: the shares delivered away at the strike
+    away = stock[stock["kind"] == "assignment"]
+    assert list(zip(away["side"], away["qty"], away["price"], strict=True)) == [
+        ("sell", 100, strike) for strike in assigned["strike"]
+    ]
 
 
 class ShortPut(OptionsStrategy):

@@ -22,9 +22,10 @@ import backtrader as bt
 import numpy as np
 import pandas as pd
 
+from parity.analyzers.option_journal import OptionRecorder
 from parity.journal.codec import bt_datetime, bt_datetimes
-from parity.journal.columns import FILL_COLUMNS, ORDER_COLUMNS
-from parity.journal.hook import OrderJournal, fill_bar, order_fields
+from parity.journal.columns import FILL_COLUMNS, ORDER_COLUMNS, placement_dtypes
+from parity.journal.hook import OrderJournal, fill_bar, order_fields, placement_fields
 from parity.journal.ids import OrderIds, number_of
 from parity.journal.writer import EquityRecord
 from parity.timeframe import BT_EPOCH_ORDINAL
@@ -70,7 +71,8 @@ class Recorder(bt.Analyzer):
         self.bar_times = array.array("d")
         self.values = array.array("d")
         self.cash = array.array("d")
-        self.orders: dict[int, dict[str, Any]] = {}  # Backtrader ref -> record
+        # Backtrader ref -> record (and an option order's client order id -> its record)
+        self.orders: dict[Any, dict[str, Any]] = {}
         self.fills: list[dict[str, Any]] = []
         self._progress: Callable[[int], None] | None = self.p.progress
         self._every = int(self.p.progress_every) or 0
@@ -87,6 +89,15 @@ class Recorder(bt.Analyzer):
         # live: every bar and every finished order is journaled at once and not kept here
         self._keep = not (self.p.live and self._journal is not None)
         self._bars = 0  # bars recorded
+        # an options desk's orders, fills and events are recorded with the run's own
+        desk = getattr(self.strategy.broker, "options", None)
+        self.options: OptionRecorder | None = None
+        if desk is not None:
+            self.options = OptionRecorder(
+                desk, self.ids, self._journal, orders=self.orders, fills=self.fills,
+                keep=self._keep, live=bool(self.p.live),
+            )  # fmt: skip
+            desk.listen(self.options)
 
     def next(self) -> None:
         broker = self.strategy.broker
@@ -117,6 +128,8 @@ class Recorder(bt.Analyzer):
         for order in notifs:
             self.notify_order(order)
         self._recorded_notifs = len(notifs)
+        if self.options is not None:
+            self.options.stop()
         if self._journal is not None:
             self._journal_equity()
             for record in list(self._open_orders.values()):  # still open at the end
@@ -193,6 +206,7 @@ class Recorder(bt.Analyzer):
                 "commission": commission,
                 "order_id": record["order_id"],
                 "client_order_id": record["client_order_id"],
+                "kind": "trade",
             }
             if self._keep:
                 self.fills.append(fill)
@@ -247,6 +261,7 @@ class Recorder(bt.Analyzer):
 
     def _new_record(self, order: bt.Order) -> dict[str, Any]:
         cid = self.ids.of(order)  # a live broker's (the venue's key) when it sent the order
+        placed = placement_fields(order)
         return {
             "order_id": number_of(order),
             "client_order_id": cid,
@@ -257,6 +272,8 @@ class Recorder(bt.Analyzer):
             "filled_qty": 0.0,
             "avg_fill_price": None,
             "commission": 0.0,
+            "leg": placed["leg"],
+            "parent": placed["parent"],
             "_notional": 0.0,
         }
 
@@ -282,7 +299,7 @@ class Recorder(bt.Analyzer):
         frame = pd.DataFrame(rows, columns=ORDER_COLUMNS)
         if len(frame):
             frame["submitted_at"] = num2timestamps(frame["submitted_at"].to_numpy(float), daily)
-        return frame
+        return placement_dtypes(frame)
 
     def fills_frame(self, daily: bool) -> pd.DataFrame:
         frame = pd.DataFrame(self.fills, columns=FILL_COLUMNS)

@@ -343,6 +343,8 @@ class AlpacaBroker(bt.BrokerBase):
         for order in group:
             order.submit(self)
             self.notify(order)
+        if _stop_placed_first(group):  # Backtrader fills the order placed first on a tie
+            self.store.venue_oco_first(request.client_order_id)
         self._submit(request, parent, group)
         self._expire_due()
 
@@ -673,3 +675,13 @@ class AlpacaBroker(bt.BrokerBase):
                 break
             time.sleep(0.05)
         return len(asked)
+
+
+def _stop_placed_first(group: list[bt.Order]) -> bool:
+    """Whether a bracket's stop-loss child was placed before its take-profit (Backtrader's
+    `buy_bracket` places the stop first): a bar that touches both fills that one in a backtest,
+    so a parity venue replaying bars is told to match it first."""
+    children = [o for o in group if o.parent is not None]
+    stops = [o.ref for o in children if o.exectype in (bt.Order.Stop, bt.Order.StopLimit)]
+    limits = [o.ref for o in children if o.exectype == bt.Order.Limit]
+    return bool(stops and limits) and min(stops) < min(limits)

@@ -116,5 +116,12 @@ def runs_show(run_ref: str, runs_dir: Path, as_json: bool) -> None:
     ]
     click.echo("\n".join(lines))
     click.echo(metrics_table(record.metrics, currency))
+    options = record.metrics.get("options")
+    if isinstance(options, dict) and "costs" in options:  # a run of the options desk
+        from parity.options.setup import results_line
+
+        events = options.get("events") or {}
+        click.echo(results_line(options))
+        click.echo("option events: " + ", ".join(f"{k} {v}" for k, v in events.items()))
     files = sorted(p.name for p in record.path.iterdir() if p.is_file())
     click.echo(f"files     {', '.join(files)}")

@@ -33,7 +33,7 @@ from parity.feeds.loader import LoadedData, run_calendar
 from parity.instruments import Instrument, bind_instrument, instrument_for
 from parity.journal.hook import OrderJournal
 from parity.journal.reader import integral
-from parity.options.desk import OptionsClose
+from parity.options.close import OptionsClose
 from parity.options.setup import OptionsResult, OptionsSetup
 from parity.risk.guard import RiskGuard
 from parity.risk.limits import RiskLimits
@@ -157,6 +157,8 @@ def simulate(
     # Backtrader's lines and indicators hold reference cycles: release them before the metrics
     # so the result does not add to the run's peak memory
     multipliers = {symbol: run.instrument(symbol).multiplier for symbol in run.symbols}
+    if recorder.options is not None:  # option contracts trade at their own multiplier
+        multipliers.update(recorder.options.multipliers)
     del strat, recorder, run, desk
     gc.collect()
     trades = round_trips(fills, multipliers)

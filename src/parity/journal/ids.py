@@ -24,11 +24,16 @@ class OrderIds:
         """`order`'s client order id, minted now if it has none yet."""
         cid = order.info.get(CLIENT_ID)
         if cid is None:
-            number = self.next_number
-            self.next_number += 1
-            cid = f"{self.prefix}-{number:06d}"
+            cid, number = self.mint()
             order.addinfo(**{CLIENT_ID: cid, NUMBER: number})
         return str(cid)
+
+    def mint(self) -> tuple[str, int]:
+        """A new client order id and its number, for an order that is no Backtrader order (an
+        option order of the options desk, an expiry or assignment)."""
+        number = self.next_number
+        self.next_number += 1
+        return f"{self.prefix}-{number:06d}", number
 
 
 def number_of(order: bt.Order) -> int:

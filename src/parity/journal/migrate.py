@@ -12,10 +12,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from parity.journal.schema import SCHEMA_VERSION, OrderIntent, SchemaInfo, table_of
+from parity.journal.schema import SCHEMA_VERSION, Fill, OrderIntent, SchemaInfo, table_of
 
 # version reached -> (table model, its columns that version added)
-STEPS = {2: (OrderIntent, ("leg", "parent", "asset_class", "multiplier"))}
+STEPS = {
+    2: (OrderIntent, ("leg", "parent", "asset_class", "multiplier")),
+    3: (Fill, ("kind",)),
+}
 
 
 def stored_version(conn: Connection) -> int:

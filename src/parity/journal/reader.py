@@ -20,7 +20,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from parity.errors import JournalError
 from parity.journal.codec import Codec, to_datetimes
-from parity.journal.columns import FILL_COLUMNS, ORDER_COLUMNS, TAPE_COLUMNS
+from parity.journal.columns import FILL_COLUMNS, ORDER_COLUMNS, TAPE_COLUMNS, placement_dtypes
 from parity.journal.database import Target, check_file, make_engine, prepare_schema
 from parity.journal.schema import (
     Bar,
@@ -229,6 +229,18 @@ class JournalReader:
         ]
         return self._frame(OrderIntent, names, run_id, times=("decided_at", "created_at"))
 
+    def multipliers(self, run_id: str) -> dict[str, float]:
+        """Each traded symbol's multiplier as its filled orders recorded it (an option contract's
+        lot size: what its round trips are booked with); symbols without one are left out."""
+        cols = self._columns(OrderIntent, ["client_order_id", "symbol", "multiplier"], run_id)
+        # orders that filled: a combo's own order names its underlying and its legs' multiplier
+        filled = set(self._columns(Fill, ["client_order_id"], run_id)["client_order_id"])
+        return {
+            str(s): float(m)
+            for c, s, m in zip(*cols.values(), strict=True)
+            if m is not None and c in filled
+        }
+
     def has_intent(self, run_id: str, client_order_id: str) -> bool:
         """Whether `run_id` journaled an intent with this client order id."""
         query = (
@@ -265,7 +277,7 @@ class JournalReader:
         intents = self._columns(
             OrderIntent,
             ["client_order_id", "seq", "symbol", "side", "type", "qty", "limit_price",
-             "stop_price", "decided_at"],
+             "stop_price", "decided_at", "leg", "parent"],
             run_id,
         )  # fmt: skip
         events = self._columns(
@@ -311,19 +323,22 @@ class JournalReader:
                     float(last.get("filled_qty") or 0.0),
                     last.get("avg_fill_price"),
                     commission.get(cid, 0.0),
+                    intents["leg"][i],
+                    intents["parent"][i],
                 ]
             )
         frame = pd.DataFrame(rows, columns=ORDER_COLUMNS)
         if len(frame):
             frame["qty"] = integral(frame["qty"].tolist())
             frame["submitted_at"] = to_datetimes(intents["decided_at"])
-        return frame
+        return placement_dtypes(frame)
 
     def fills(self, run_id: str) -> pd.DataFrame:
         """Every fill once, in the order they were journaled (`fills.csv`)."""
         names = ["at", "bar", "symbol", "side", "qty", "price", "commission", "order_seq",
-                 "client_order_id"]  # fmt: skip
+                 "client_order_id", "kind"]  # fmt: skip
         cols = self._columns(Fill, names, run_id)
+        cols["kind"] = [k or "trade" for k in cols["kind"]]  # NULL: written before schema 3
         frame = pd.DataFrame(dict(zip(FILL_COLUMNS, cols.values(), strict=True)))
         frame = frame.reindex(columns=FILL_COLUMNS)
         if len(frame):

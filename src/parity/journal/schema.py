@@ -7,7 +7,8 @@ Bump `SCHEMA_VERSION` on any change; a journal of a newer version is refused, on
 version is brought up to date when opened (`parity.journal.migrate`).
 
 Versions: 1, the first; 2, `order_intents` gains `leg`, `parent` (multi-leg combos and bracket
-exits), `asset_class` and `multiplier` (the order's instrument).
+exits), `asset_class` and `multiplier` (the order's instrument); 3, `fills` gains `kind` (`trade`,
+or the option event that booked it: `expiry`, `exercise`, `assignment`, `cash_settlement`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 RUN_STATUSES = ("running", "finished", "crashed")
 
 
@@ -173,6 +174,8 @@ class Fill(Base):
     commission: Mapped[float] = mapped_column(Float)
     at: Mapped[dt.datetime]
     bar: Mapped[int | None]
+    # schema 3 (NULL, a trade, in a journal written before): what booked it
+    kind: Mapped[str | None] = mapped_column(String(16))
 
 
 class EquitySnapshot(Base):

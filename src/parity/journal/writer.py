@@ -64,7 +64,7 @@ _TABLES: dict[str, tuple[type[Base], tuple[str, ...]]] = {
     "fills": (
         Fill,
         ("run_id", "client_order_id", "order_seq", "symbol", "side", "cum_qty", "qty", "price",
-         "commission", "at", "bar"),
+         "commission", "at", "bar", "kind"),
     ),
     "bars": (
         Bar,
@@ -303,14 +303,16 @@ class Journal:
         commission: float,
         at: dt.datetime,
         bar: int | None = None,
+        kind: str = "trade",
         durable: bool = False,
     ) -> None:
         """One execution; `cum_qty` is the order's filled quantity after it. Idempotent: the
-        same (order, cum_qty) again is a no-op."""
+        same (order, cum_qty) again is a no-op. `kind`: `trade`, or the option event that
+        booked it (`expiry`, `exercise`, `assignment`, `cash_settlement`)."""
         row = (
             self._run(), client_order_id, int(order_seq), symbol, side, round(float(cum_qty), 6),
             float(qty), float(price), float(commission), self.codec.time(at),
-            None if bar is None else int(bar),
+            None if bar is None else int(bar), kind,
         )  # fmt: skip
         self._add("fills", [row], durable)
 
@@ -378,11 +380,13 @@ class Journal:
         level: str = "info",
         *,
         at: dt.datetime | None = None,
+        durable: bool = True,
     ) -> None:
-        """A risk event, alert, feed state change, divergence or operator command (committed)."""
+        """A risk event, alert, feed state change, divergence or operator command (committed;
+        a backtest's option events and session marks pass `durable=False`)."""
         c = self.codec
         row = (self._run(), kind, level, c.json(payload), c.time(at or utcnow()))
-        self._add("events", [row], durable=True)
+        self._add("events", [row], durable=durable)
 
     # ------------------------------------------------------------------ buffering
 
@@ -445,6 +449,12 @@ class Journal:
                 self._buffers[name] = []
                 table = table_of(_TABLES[name][0])
                 conn.execute(sa.delete(table).where(table.c.run_id == run))
+            # the options desk's events (`option_<kind>`, `options_session`) come again too
+            self._buffers["events"] = [r for r in self._buffers["events"] if not _desk(r[1])]
+            table = table_of(Event)
+            conn.execute(
+                sa.delete(table).where(table.c.run_id == run, table.c.kind.like("option%"))
+            )
 
     def close(self) -> None:
         """Flush and release the connections (idempotent)."""
@@ -456,6 +466,11 @@ class Journal:
             finally:
                 self._closed = True
                 self.engine.dispose()
+
+
+def _desk(kind: str) -> bool:
+    """An event the options desk's recorder writes (a re-run writes it again)."""
+    return kind.startswith("option")
 
 
 def _opt_float(value: float | None) -> float | None:

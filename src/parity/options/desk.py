@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 import backtrader as bt
 import pandas as pd
@@ -30,28 +29,12 @@ from parity.options.buying_power import buying_power_refusal, fillable_units
 from parity.options.chain import ChainQuery, ChainSource, Quote, session_close, session_open
 from parity.options.contracts import OptionContract
 from parity.options.costs import OptionCosts
-from parity.options.lifecycle import LifecycleRules, settle
+from parity.options.events import DeskListener
+from parity.options.fills import leg_fills
+from parity.options.lifecycle import settle
 from parity.options.margin import requirement
 from parity.options.orders import Leg, OptionFill, OptionOrder
-
-
-class OptionAccount(Protocol):
-    """What the desk needs of the broker it sits in."""
-
-    cash: float
-
-    def move_cash(self, amount: float) -> None: ...
-    def shares(self, data: Any) -> float: ...
-    def deliver(self, data: Any, size: float, price: float) -> None: ...
-
-
-@dataclass(frozen=True, kw_only=True)
-class DeskRules:
-    allow_naked_options: bool = False
-    lifecycle: LifecycleRules = field(default_factory=LifecycleRules)
-
-    def describe(self) -> dict[str, Any]:
-        return {"allow_naked_options": self.allow_naked_options, **self.lifecycle.describe()}
+from parity.options.rules import DeskRules, OptionAccount
 
 
 class OptionsDesk:
@@ -81,6 +64,7 @@ class OptionsDesk:
         self._data: Any = None
         self._account: OptionAccount | None = None
         self._observed: dt.date | None = None
+        self._listeners: list[DeskListener] = []
 
     # ------------------------------------------------------------------ wiring
     def attach(self, strategy: bt.Strategy) -> None:
@@ -93,6 +77,10 @@ class OptionsDesk:
                 f"(feeds: {', '.join(names)}); add its bars to --symbols"
             )
         self._strategy, self._data, self._account = strategy, found[0], strategy.broker
+
+    def listen(self, listener: DeskListener) -> None:
+        """Tell `listener` every order, fill, final state, settlement and session mark."""
+        self._listeners.append(listener)
 
     @property
     def underlying_data(self) -> Any:
@@ -213,8 +201,11 @@ class OptionsDesk:
             tif=tif,
             group=gid,
             tag=tag,
+            side=self._side(pairs, credit, debit),
         )
         self.book.orders.append(order)
+        for listener in self._listeners:
+            listener.submitted(order)
         reason = self._check_buying_power(order)
         if reason:
             self._finish(order, "rejected", reason)
@@ -222,6 +213,19 @@ class OptionsDesk:
             self._pending.append(order)
             self._notify(order)
         return order
+
+    def _side(
+        self,
+        pairs: Sequence[tuple[OptionContract, int]],
+        credit: float | None,
+        debit: float | None,
+    ) -> Literal["buy", "sell"]:
+        """A net debit buys, a net credit sells: the limit says which, else the net mid now."""
+        if credit is not None or debit is not None:
+            return "sell" if credit is not None else "buy"
+        quotes = self.source.quotes([c for c, _ in pairs], self.now(), float(self._data.close[0]))
+        net = sum(r * q.mid for (_, r), q in zip(pairs, quotes, strict=True) if q is not None)
+        return "sell" if net < 0 else "buy"
 
     def close(
         self, group: int, *, credit: float | None = None, debit: float | None = None, tag: str = ""
@@ -334,38 +338,17 @@ class OptionsDesk:
         group = self.book.group(order.group, now, order.tag)
         if group.entry_net is None:
             group.entry_net, group.contracts = round(net, 6), order.qty
-        fills = []
-        for i, (leg, quote, price) in enumerate(zip(order.legs, quotes, prices, strict=True), 1):
-            n = leg.ratio * units
-            m = leg.contract.multiplier
-            touch = quote.ask if n > 0 else quote.bid
-            commission, fees = self.costs.commission(n, price), self.costs.fees(n)
-            cash = -n * m * price - commission - fees
-            fill = OptionFill(
-                now,
-                "trade",
-                order.ref,
-                order.group,
-                i,
-                leg.contract,
-                n,
-                round(price, 6),
-                quote.mid,
-                cash,
-                abs(n) * m * abs(touch - quote.mid),
-                abs(n) * m * abs(price - touch),
-                commission,
-                fees,
-                underlying_price=spot,
-            )
-            self._account.move_cash(cash)
+        fills = leg_fills(order, now, spot, quotes, prices, units, self.costs)
+        for fill in fills:
+            self._account.move_cash(fill.cash)
             self.book.apply(fill)
-            self.book.marks[leg.contract] = quote.mid
-            fills.append(fill)
+            self.book.marks[fill.contract] = fill.mid
         before = order.filled
         order.filled += units
         order.net = ((order.net or 0.0) * before + net * units) / order.filled  # average
         order.filled_at = now
+        for listener in self._listeners:
+            listener.filled(order, fills)
         if order.filled >= order.qty:
             self._finish(order, "filled", "")
         else:
@@ -386,6 +369,8 @@ class OptionsDesk:
             if event.shares:
                 self._account.deliver(self._data, event.shares, event.contract.strike)
             self.book.apply(event)
+            for listener in self._listeners:
+                listener.settled(event)
             self._notify_leg(None, event)
 
     def _mark(self, now: dt.datetime, spot: float) -> None:
@@ -400,17 +385,20 @@ class OptionsDesk:
                 if held or self._shares()
                 else dict.fromkeys(("delta", "gamma", "theta", "vega", "rho"), 0.0)
             )
-            self.book.greeks.append(
-                {
-                    "datetime": pd.Timestamp(now),
-                    "underlying_price": spot,
-                    "contracts": sum(abs(q) for _, q in held),
-                    "option_value": round(self.book.marked_value(), 6),
-                    **{k: round(v, 6) for k, v in greeks.items()},
-                    "shares": self._shares(),
-                    "requirement": round(self.requirement(), 6),
-                }
-            )
+            row = {
+                "datetime": pd.Timestamp(now),
+                "underlying_price": spot,
+                "contracts": sum(abs(q) for _, q in held),
+                "option_value": round(self.book.marked_value(), 6),
+                **{k: round(v, 6) for k, v in greeks.items()},
+                "shares": self._shares(),
+                "requirement": round(self.requirement(), 6),
+            }
+            self.book.greeks.append(row)
+            if self._session_over():
+                marks = {c.symbol: m for c, m in self.book.marks.items()}
+                for listener in self._listeners:
+                    listener.marked(row, marks)
 
     def marked_value(self) -> float:
         return self.book.marked_value()
@@ -419,6 +407,8 @@ class OptionsDesk:
         order.status, order.reason = status, reason
         if order in self._pending:
             self._pending.remove(order)
+        for listener in self._listeners:
+            listener.finished(order)
         self._notify(order)
 
     def _notify(self, order: OptionOrder) -> None:
@@ -453,15 +443,3 @@ def _gcd(values: list[int]) -> int:
     for v in values:
         out = math.gcd(out, v)
     return max(out, 1)
-
-
-class OptionsClose(bt.Analyzer):
-    """Runs the desk's end of bar (fills at the close, expiry, marks) after the strategy and
-    before the recorder reads the bar's equity. Added before the recorder."""
-
-    def next(self) -> None:
-        broker = self.strategy.broker
-        desk = getattr(broker, "options", None)
-        if desk is not None:
-            desk.close_bar()
-            broker.refresh_value()

@@ -51,6 +51,8 @@ class OptionOrder:
     net: float | None = None  # the net price filled per unit (debit > 0; average of fills)
     filled: int = 0  # combo units filled so far (a single leg fills in parts against sizes)
     tried: bool = field(default=False, repr=False)
+    # a net debit (buy) or credit (sell): the limit's, else the net mid when it was submitted
+    side: Literal["buy", "sell"] = "buy"
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.legs) <= MAX_LEGS:

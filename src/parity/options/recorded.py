@@ -271,7 +271,9 @@ def _time(value: Any, where: str, column: str) -> dt.datetime:
 
 
 def _number(value: Any, where: str, column: str, *, required: bool = False) -> float | None:
-    text = "" if value is None else str(value).strip()
+    # a parquet file's missing value is a null (NaN once in a float column), a CSV's is empty
+    missing = value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+    text = "" if missing else str(value).strip()
     if not text:
         if required:
             raise DataError(f"{where}, column {column}: empty; every quote needs a {column}")

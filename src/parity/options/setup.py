@@ -17,9 +17,10 @@ from parity.instruments.calendars import ExchangeCalendar
 from parity.options.book import Book
 from parity.options.chain import ChainSource
 from parity.options.costs import OptionCosts
-from parity.options.desk import DeskRules, OptionsDesk
+from parity.options.desk import OptionsDesk
 from parity.options.lifecycle import LifecycleRules
 from parity.options.model import ModelChain, ModelChainParams
+from parity.options.rules import DeskRules
 
 
 @dataclass(frozen=True, kw_only=True)

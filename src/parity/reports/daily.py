@@ -9,6 +9,7 @@ from parity.errors import ConfigError, ReportError
 from parity.instruments.calendars import manifest_calendar
 from parity.instruments.money import run_currency
 from parity.reports.actions import action_items, limit_usage
+from parity.reports.option_period import options_period
 from parity.reports.periodic import (
     Report,
     ReportInputs,
@@ -83,6 +84,7 @@ def build(inputs: ReportInputs, kind: str, label: str, days: list[dt.date]) -> R
             inputs, first, last, limits=limits, alerts=period_alerts, divergence=versus
         ),
         alerts=period_alerts,
+        options=options_period(inputs, first, last),
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
 

@@ -28,7 +28,7 @@ from parity.manifest import Manifest
 SCHEMA_VERSION = 1
 NEAR_BREACH = 0.8  # a limit used this much (or more) is an action item
 SEVERITIES = ("critical", "warning", "info")
-_FILL_KEYS = ("datetime", "symbol", "side", "qty", "price", "commission", "client_order_id")
+_FILL_KEYS = ("datetime", "symbol", "side", "qty", "price", "commission", "client_order_id", "kind")
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,8 @@ class ReportInputs:
     compare: Mapping[str, Any] | None = None
     compare_at: dt.datetime | None = None
     compare_path: str | None = None
+    # symbol -> multiplier as the journal's orders recorded it (option contracts, lot sizes)
+    multipliers: Mapping[str, float] = field(default_factory=dict)
 
     def dates(self) -> list[dt.date]:
         """The trading dates the run has bars on, in order."""
@@ -79,6 +81,7 @@ class Report:
     limits: list[dict[str, Any]]
     actions: list[dict[str, Any]]
     alerts: list[dict[str, Any]]
+    options: dict[str, Any] = field(default_factory=dict)  # empty for a run without options
     days: list[dict[str, Any]] = field(default_factory=list)
     equity_curve: list[dict[str, Any]] = field(default_factory=list)
     generated_at: str = ""
@@ -99,6 +102,7 @@ class Report:
             "limits": self.limits,
             "actions": self.actions,
             "alerts": self.alerts,
+            "options": self.options,
             "days": self.days,
             "equity_curve": self.equity_curve,
         }
@@ -128,7 +132,7 @@ def _iso(value: Any) -> str | None:
 def _plain(key: str, value: Any) -> Any:
     if key.endswith("time") or key == "datetime":
         return _iso(value)
-    if key in ("symbol", "side", "client_order_id"):
+    if key in ("symbol", "side", "client_order_id", "kind"):
         return (
             None
             if value is None or (isinstance(value, float) and math.isnan(value))
@@ -265,26 +269,37 @@ def last_prices(inputs: ReportInputs, day: dt.date) -> dict[str, float]:
     return {str(k): float(v) for k, v in upto.iloc[-1].items() if num(v) is not None}
 
 
+def option_marks(inputs: ReportInputs, day: dt.date) -> dict[str, float]:
+    """Each open option contract's mid at the last session close up to `day` (the options
+    desk's `options_session` event): option contracts have no bars of their own."""
+    marks = events_in(inputs, "options_session", dt.date.min, day)
+    if not len(marks):
+        return {}
+    return {str(k): float(v) for k, v in (marks["payload"].iloc[-1].get("marks") or {}).items()}
+
+
 def portfolio(inputs: ReportInputs, day: dt.date) -> dict[str, Any]:
     """Cash, positions, equity and total return at the last bar of `day`."""
     equity = equity_until(inputs, day)
     value, cash = float(equity["value"].iloc[-1]), float(equity["cash"].iloc[-1])
     held = book(fills_until(inputs, day))
-    prices = last_prices(inputs, day)
+    prices = {**last_prices(inputs, day), **option_marks(inputs, day)}
+    mult = {s: float(inputs.multipliers.get(s, 1.0)) for s in held}
     if len(held) == 1:  # one position: the broker's own mark (value - cash) prices it
         ((symbol, (qty, _avg)),) = held.items()
-        prices.setdefault(symbol, (value - cash) / qty)
+        prices.setdefault(symbol, (value - cash) / (qty * mult[symbol]))
     positions = []
     for symbol, (qty, avg) in sorted(held.items()):
         price = prices.get(symbol)
+        size = qty * mult[symbol]  # in units of the price: a contract is its multiplier's
         positions.append(
             {
                 "symbol": symbol,
                 "qty": int(qty) if float(qty).is_integer() else qty,
                 "avg_price": avg,
                 "last_price": price,
-                "market_value": qty * price if price is not None else None,
-                "unrealized_pnl": (price - avg) * qty if price is not None else None,
+                "market_value": size * price if price is not None else None,
+                "unrealized_pnl": (price - avg) * size if price is not None else None,
             }
         )
     cash0 = float(inputs.starting_cash)
@@ -321,7 +336,7 @@ def trades(inputs: ReportInputs, first: dt.date, last: dt.date) -> dict[str, Any
     """The period's fills and the round trips closed in it, with the best and worst."""
     upto = fills_until(inputs, last)
     fills = upto[_between(upto["datetime"], first, last)] if len(upto) else upto
-    closed = round_trips(upto) if len(upto) else round_trips(inputs.fills.iloc[:0])
+    closed = round_trips(upto if len(upto) else inputs.fills.iloc[:0], inputs.multipliers)
     if len(closed):
         closed = closed[_between(closed["exit_time"], first, last)]
     rows = records(closed, TRADE_COLUMNS)
@@ -341,7 +356,7 @@ def trades(inputs: ReportInputs, first: dt.date, last: dt.date) -> dict[str, Any
 def performance(inputs: ReportInputs, day: dt.date) -> dict[str, Any]:
     """`compute_metrics` over everything up to the end of `day` (the run metrics' function)."""
     fills = fills_until(inputs, day)
-    ledger = round_trips(fills) if len(fills) else round_trips(inputs.fills.iloc[:0])
+    ledger = round_trips(fills if len(fills) else inputs.fills.iloc[:0], inputs.multipliers)
     metrics = compute_metrics(
         equity_until(inputs, day),
         ledger,

@@ -151,6 +151,7 @@ def read_inputs(reader: JournalReader, run_id: str, run_dir: Path) -> ReportInpu
         compare=compare,
         compare_at=compare_at,
         compare_path=str(compare_path) if compare is not None else None,
+        multipliers=reader.multipliers(run_id),
     )
 
 

@@ -1,20 +1,13 @@
-"""Alpaca endpoints for things a replay of stock bars has none of: option contracts, option
-exercise and corporate-action announcements. They answer what Alpaca answers for an account and
-a market without them (an empty list, or a 404), so a program that asks gets a true answer."""
+"""Alpaca endpoints for things a replay of stock bars has none of: option exercise (the venue
+does not exercise before expiry) and corporate-action announcements. They answer what Alpaca
+answers for an account and a market without them (an empty list, or a 404), so a program that
+asks gets a true answer."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from parity.venue.orders import VenueError
-
-
-async def get_option_contracts(request: web.Request) -> web.Response:
-    return web.json_response({"option_contracts": [], "next_page_token": None})
-
-
-async def get_option_contract(request: web.Request) -> web.Response:
-    raise VenueError(404, 40410000, "option contract not found: the venue replays stocks only")
 
 
 async def post_exercise(request: web.Request) -> web.Response:
@@ -33,10 +26,8 @@ async def get_announcement(request: web.Request) -> web.Response:
 
 
 def add_absent_routes(app: web.Application) -> None:
-    """Register the option and corporate-action routes."""
+    """Register the exercise and corporate-action routes."""
     r = app.router
-    r.add_get("/v2/options/contracts", get_option_contracts)
-    r.add_get("/v2/options/contracts/{symbol_or_id}", get_option_contract)
     r.add_post("/v2/positions/{symbol}/exercise", post_exercise)
     r.add_get("/v2/corporate_actions/announcements", get_announcements)
     r.add_get("/v2/corporate_actions/announcements/{announcement_id}", get_announcement)

@@ -1,8 +1,9 @@
 """`GET /v2/account/activities` and `/v2/account/activities/{activity_type}`: a FILL activity
 per venue fill and a FEE activity per commission charged, with Alpaca's paging (`page_token` =
 the last id seen, `direction`, `page_size` up to 100) and filters (`activity_types` or
-`category`, `date`, `after`, `until`). The venue has no dividends, transfers or option
-events: those types are valid and answer an empty list."""
+`category`, `date`, `after`, `until`). Option expiries and exercises are OPEXP, or OPEXC with
+its OPTRD (one `group_id`), at the expiry session's close. The venue has no dividends or
+transfers: those types are valid and answer an empty list."""
 
 from __future__ import annotations
 
@@ -124,6 +125,25 @@ def activities(state: VenueState) -> list[tuple[datetime, str, dict[str, Any]]]:
                     },
                 )
             )
+    for index, event in enumerate(engine.option_events):
+        moment = state.calendar.aware(datetime.fromisoformat(str(event["time"])))
+        body = {
+            "id": _activity_id(moment, f"option:{index}"),
+            "account_id": ACCOUNT_ID,
+            "activity_type": event["type"],
+            "date": moment.date().isoformat(),
+            "net_amount": decimal(float(event["net"])),
+            "description": event["description"],
+            "symbol": event["symbol"],
+            "qty": decimal(float(event["qty"])),
+            "status": "executed",
+            "group_id": event["group"],
+            "created_at": rfc3339(moment),
+        }
+        if "price" in event:  # OPTRD: the shares' price, the strike
+            body["price"] = decimal(float(event["price"]))
+        out.append((moment, event["type"], body))
+    out.sort(key=lambda row: row[0])  # one timeline (stable: a pair keeps its order)
     return out
 
 

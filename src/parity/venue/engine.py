@@ -22,6 +22,7 @@ from parity.instruments import instrument_for
 from parity.venue import crypto, ordertypes, timeinforce
 from parity.venue.assets import multiplier
 from parity.venue.clock import MarketCalendar
+from parity.venue.options import VenueOptions, is_option_symbol, option_refusal
 from parity.venue.orders import (
     EPS,
     Order,
@@ -51,8 +52,11 @@ class Engine:
         latency_ms: int = 0,
         volume_share: float = 1.0,
         reference_prices: Mapping[str, float] | None = None,
+        options: VenueOptions | None = None,
     ) -> None:
+        """`options`: the contracts and quotes option orders trade against (None: none)."""
         self.symbols = list(symbols)
+        self.options = options
         self.cash = float(cash)
         self.initial_cash = float(cash)
         self.calendar = calendar
@@ -63,6 +67,8 @@ class Engine:
         self.by_client_id: dict[str, Order] = {}
         self.positions: dict[str, Position] = {}
         self.fills: list[dict[str, Any]] = []
+        # expiries and exercises of option positions: Alpaca's OPEXP/OPEXC/OPTRD activities
+        self.option_events: list[dict[str, Any]] = []
         self.events: list[TradeEvent] = []
         self.reject_ids: set[str] = set()
         self.leg_first_ids: set[str] = set()  # client ids of `oco` pairs to come, stop leg first
@@ -157,8 +163,11 @@ class Engine:
 
     def _build(self, body: Mapping[str, Any]) -> Order:
         symbol = str(body.get("symbol") or "").upper()
-        if symbol not in self.symbols:
+        option = self.options is not None and is_option_symbol(symbol)
+        if symbol not in self.symbols and not option:
             raise invalid(f"asset {symbol!r} not found" if symbol else "symbol is required")
+        if option:
+            self._check_option(symbol, body)
         qty, notional = _number(body, "qty"), _number(body, "notional")
         if (qty is None) == (notional is None):
             raise invalid("exactly one of qty or notional is required")
@@ -228,10 +237,25 @@ class Engine:
             self._attach_legs(order, body)
         elif order_class in ("oco", "oto"):
             order.legs.append(ordertypes.exit_leg(order, body, held=order_class == "oto"))
-        if order_class == "oco" and cid in self.leg_first_ids:
+        if order_class in ("oco", "bracket") and cid in self.leg_first_ids:
             self.leg_first_ids.discard(cid)
             order.leg_first = True
         return order
+
+    def _check_option(self, symbol: str, body: Mapping[str, Any]) -> None:
+        """Alpaca's option rules, and a contract listed now (its quote marks it until the
+        next step quotes it again)."""
+        assert self.options is not None
+        refused = option_refusal(body)
+        if refused is not None:
+            raise refused
+        if str(body.get("order_class") or "simple") != "simple":
+            raise VenueError(422, 42210000, "option orders are simple (single-leg) on this venue")
+        quote = self.options.quote(symbol, self.calendar.naive(self.now))
+        if quote is None:
+            raise VenueError(422, 42210000, f"invalid symbol: {symbol} is not listed now")
+        if symbol not in self.positions:
+            self.last_price[symbol] = quote.ask if body.get("side") == "buy" else quote.bid
 
     @staticmethod
     def _check_prices(kind: str, limit: float | None, stop: float | None) -> None:
@@ -479,9 +503,15 @@ class Engine:
         elif when.date() != self.equity_date:
             self.last_equity = self.equity()
             self.equity_date = when.date()
+        if self.options is not None:  # expiries whose session closed before this step
+            self._settle_options(when)
         self._expire(when)
         for order in self._time_priority():
             bar = bars.get(order.symbol)
+            if bar is None and order.is_open and self.options is not None:
+                if is_option_symbol(order.symbol) and when >= order.fillable_from:
+                    self._match_option(order, when, bars)
+                continue
             if bar is None or not order.is_open or order.status == "held":
                 continue
             if when < order.fillable_from:
@@ -493,19 +523,88 @@ class Engine:
                 self._cancel_one(order)  # ioc, fok, opg: the rest is canceled
         for symbol, bar in bars.items():
             self.last_price[symbol] = bar.close
+        if self.options is not None:  # option positions mark at their quote's mid
+            for symbol in [s for s in self.positions if is_option_symbol(s)]:
+                quote = self.options.step_quote(symbol, self.calendar.naive(when), bars)
+                if quote is not None:
+                    self.last_price[symbol] = quote.mid
+
+    def _settle_options(self, when: datetime) -> None:
+        """Option positions whose expiry session closed before `when`: in the money by $0.01
+        or more at the underlying's last close, exercised (a long call buys the shares at the
+        strike, a long put sells them); otherwise expired worthless. Positions and cash change
+        here, as on Alpaca paper; each is an activity (OPEXC + OPTRD, or OPEXP)."""
+        assert self.options is not None
+        for symbol in [s for s in self.positions if is_option_symbol(s)]:
+            contract = self.options.parse(symbol)
+            close = self.calendar.close_of(contract.expiry)
+            spot = self.last_price.get(contract.underlying)
+            if when < close or spot is None:
+                continue
+            held = self.positions.pop(symbol).qty
+            self.last_price.pop(symbol, None)
+            moment = close.replace(tzinfo=None).isoformat()
+            group = str(uuid.uuid4())
+            if contract.intrinsic(spot) < ITM_THRESHOLD:
+                self.option_events.append(
+                    {"time": moment, "type": "OPEXP", "symbol": symbol, "qty": -held,
+                     "net": 0.0, "group": group, "description": "Option Expiry"}
+                )  # fmt: skip
+                continue
+            shares = held * contract.multiplier * (1 if contract.right == "call" else -1)
+            cash = -shares * contract.strike
+            self.cash += cash
+            self._book_shares(contract.underlying, shares, contract.strike)
+            self.option_events += [
+                {"time": moment, "type": "OPEXC", "symbol": symbol, "qty": -held, "net": 0.0,
+                 "group": group, "description": "Option Exercise"},
+                {"time": moment, "type": "OPTRD", "symbol": contract.underlying, "qty": shares,
+                 "price": contract.strike, "net": cash, "group": group,
+                 "description": f"Option Trade: exercise of {symbol}"},
+            ]  # fmt: skip
+
+    def _book_shares(self, symbol: str, qty: float, price: float) -> None:
+        """Shares delivered by an exercise: `qty` (+ received) at `price` (the strike)."""
+        position = self.positions.get(symbol)
+        if position is None:
+            self.positions[symbol] = Position(qty, price)
+            return
+        total = position.qty + qty
+        if abs(total) <= EPS:
+            del self.positions[symbol]
+        elif (position.qty > 0) == (qty > 0):
+            position.avg_price = (position.qty * position.avg_price + qty * price) / total
+            position.qty = total
+        else:  # reduces the position (its average stays), or flips it (at the strike)
+            position.avg_price = position.avg_price if (total > 0) == (position.qty > 0) else price
+            position.qty = total
+
+    def _match_option(self, order: Order, when: datetime, bars: Mapping[str, Bar]) -> None:
+        """An option order meets the contract's quote at this step: all of it at the ask or
+        bid (the venue's option costs), a limit only when that price is within it."""
+        assert self.options is not None
+        quote = self.options.step_quote(order.symbol, self.calendar.naive(when), bars)
+        if quote is None:
+            return
+        price = self.options.fill_price(order.side, quote, order.limit_price)
+        if price is not None:
+            self._fill(order, order.remaining, price, when)
 
     def _time_priority(self) -> list[Order]:
         """Orders in the order they were placed, as Backtrader matches them (the first order of
-        an `oco` group to fill cancels the other): an `oco` pair's stop leg goes before its
-        limit when the stop was placed first (`leg_first`)."""
+        an `oco` group to fill cancels the other): when the stop was placed first (`leg_first`)
+        an `oco` pair's stop leg goes before its limit, and a bracket's stop-loss before its
+        take-profit (both after the bracket's entry)."""
         out: list[Order] = []
         for order in self.orders.values():
             parent = self.orders.get(order.parent_id) if order.parent_id else None
             if parent is not None and parent.leg_first:
-                continue  # placed ahead of its parent, below
-            if order.leg_first:
+                continue  # placed beside its parent, below
+            if order.leg_first and order.order_class == "oco":
                 out.extend(order.legs)
             out.append(order)
+            if order.leg_first and order.order_class == "bracket":
+                out.extend(sorted(order.legs, key=lambda leg: not leg.type.startswith("stop")))
         return out
 
     def _expire(self, when: datetime) -> None:
@@ -657,6 +756,9 @@ class Engine:
             if leg.time_in_force == "day":
                 leg.session_date = self.calendar.session_date_for(self.now)
             self._emit("new", self._set(leg, "new"))
+
+
+ITM_THRESHOLD = 0.01  # in the money by this much at the close: exercised (Alpaca's rule)
 
 
 def _text(value: float) -> str:

@@ -27,6 +27,7 @@ from parity.venue.models import (
     order_json,
     position_json,
 )
+from parity.venue.option_rest import add_option_routes
 from parity.venue.orders import Order, VenueError, asset_id, invalid
 from parity.venue.portfolio import add_portfolio_routes
 from parity.venue.snapshots import add_snapshot_routes
@@ -418,6 +419,7 @@ async def post_faults(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     """Register every REST route."""
     r = app.router
+    add_option_routes(app)  # option contracts, chain snapshots and quotes
     r.add_get("/v2/account", get_account)
     r.add_get("/v2/clock", get_clock)
     r.add_get("/v2/calendar", get_calendar)

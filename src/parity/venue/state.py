@@ -22,6 +22,7 @@ from parity.venue.engine import Engine
 from parity.venue.faults import FaultState, plan_from_json
 from parity.venue.marketdata import MarketData
 from parity.venue.models import order_json, trade_update_json
+from parity.venue.options import VenueOptions
 from parity.venue.orders import Order, Position, TradeEvent
 from parity.venue.persist import SavedVenue, VenueStore, orders_from_records
 from parity.venue.ticks import stream_ticks
@@ -79,6 +80,10 @@ class VenueState:
         self.data = MarketData(config.data, config.start)
         self.calendar = self.data.calendar  # the bars' exchange: its zone, sessions and hours
         self.now: datetime = self.calendar.aware(self.data.steps[0].time)
+        # option contracts and quotes: the model chain of each replayed equity
+        self.options = VenueOptions(
+            self.data.frames, config.data.calendar, daily=self.data.bar_seconds >= 86400
+        )
         self.faults = FaultState(self.calendar)
         self.faults.add(config.faults)
         self.engine = Engine(
@@ -90,6 +95,7 @@ class VenueState:
             latency_ms=config.latency_ms,
             volume_share=config.volume_share,
             reference_prices=self.data.reference_prices,
+            options=self.options,
         )
         self.engine.reject_ids = self.faults.reject_orders
         self.step = 0

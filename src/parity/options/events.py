@@ -1,0 +1,27 @@
+"""What the options desk tells whoever records it (the run's `Recorder` journals it): the
+orders it takes, their fills per leg, their final states, the expiries, exercises and
+assignments it settles, and each session's marks and Greeks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from parity.options.orders import OptionFill, OptionOrder
+
+
+class DeskListener(Protocol):
+    def submitted(self, order: OptionOrder) -> None:
+        """A new order (before it is checked: a refused one is `finished` at once)."""
+
+    def filled(self, order: OptionOrder, fills: Sequence[OptionFill]) -> None:
+        """One execution of `order`: a fill per leg (before its new state is `finished`)."""
+
+    def finished(self, order: OptionOrder) -> None:
+        """`order` reached a final state: filled, rejected, cancelled or expired."""
+
+    def settled(self, event: OptionFill) -> None:
+        """An expiry, exercise, assignment or cash settlement at a session's close."""
+
+    def marked(self, row: Mapping[str, Any], marks: Mapping[str, float]) -> None:
+        """A session's close: the Greeks and exposure row, and each open contract's mid."""
