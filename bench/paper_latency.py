@@ -63,6 +63,8 @@ def main() -> None:
                 venue="local",
                 data="sample:minute",
                 cash=100_000.0,
+                commission="0",  # the backtest's costs (paper's default slippage is 5bps)
+                slippage="0",
                 runs_dir=runs,
             )
         )

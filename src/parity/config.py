@@ -19,6 +19,7 @@ import yaml
 
 from parity.costs import CostModel, cost_model
 from parity.defaults import DEFAULT_CASH, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE
+from parity.engine.ambiguity import check_rule
 from parity.engine.fills import FillModel
 from parity.errors import ConfigError
 from parity.feeds.adjust import ADJUSTMENTS, Adjustment
@@ -66,6 +67,11 @@ class RunConfig:
     # intraday bars traded: regular (inside the calendar's session) or extended (every bar);
     # None: the strategy's `session` if it declares one, else regular
     session: str | None = None
+    # a bar reaching both exits of one bracket: stop-first, target-first or finer-data (then
+    # `finer` is a bar source finer than the run's, e.g. hourly bars under daily ones); None:
+    # the exit placed first fills (Backtrader's time priority)
+    ambiguous: str | None = None
+    finer: str | None = None
 
     # fields `to_dict` leaves out (where the run is written, secrets, injected test objects)
     _NOT_RECORDED: ClassVar[frozenset[str]] = frozenset({"runs_dir"})
@@ -97,6 +103,12 @@ class RunConfig:
             calendar_named(self.calendar)  # a bad name fails before any work
         if self.session not in (None, "regular", "extended"):
             raise ConfigError(f"session {self.session!r} must be regular or extended")
+        check_rule(self.ambiguous)
+        if self.ambiguous == "finer-data" and not self.finer:
+            raise ConfigError(
+                "--ambiguous finer-data needs bars finer than the run's: give --finer SOURCE "
+                "(e.g. a directory of hourly SYMBOL.csv files)"
+            )
 
     @property
     def costs(self) -> CostModel:
@@ -262,6 +274,8 @@ _FILE_KEYS: dict[str, tuple[str, Any]] = {
     "risk": ("risk", lambda v: RiskLimits.from_mapping(v, source="run file")),
     "calendar": ("calendar", str),
     "session": ("session", lambda v: str(v).strip().lower()),
+    "ambiguous": ("ambiguous", lambda v: str(v).strip().lower()),
+    "finer": ("finer", str),
 }
 
 

@@ -2,7 +2,9 @@
 `venue.sqlite`, so a `parity run paper --venue local` killed with SIGKILL is resumed with
 `--resume RUN` as a run against a standalone venue is. The paper run is a separate `parity`
 process, so each kill is a real crash of client and venue together. Kills land on replay steps
-drawn from a seeded generator (the test watches the venue's cursor in its state file)."""
+drawn from a seeded generator (the test watches the venue's cursor in its state file), and in
+start-up: once the journal is created (before the venue has saved a state) and in the middle of a
+resume's reconciliation (the test watches the process's stderr)."""
 
 from __future__ import annotations
 
@@ -44,6 +46,17 @@ def resume_command(tmp_path: Path, run_id: str) -> list[str]:
     return [*PARITY, "run", "paper", "--resume", run_id, "--runs-dir", str(tmp_path / "runs")]
 
 
+def recorded(journal: Path) -> bool:
+    """The journal holds the run (a kill before that leaves nothing to resume)."""
+    if not journal.is_file():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{journal}?mode=ro", uri=True)) as conn:
+            return bool(conn.execute("SELECT id FROM runs").fetchall())
+    except sqlite3.Error:
+        return False
+
+
 def venue_step(path: Path) -> int:
     """The venue's replay cursor as its state file holds it (0 before the first save)."""
     if not path.exists():
@@ -68,6 +81,8 @@ class Rehearsal:
         self.logs.mkdir()
         self.launches = 0
         self.saved: list[dict[str, Any]] = []  # the venue's state right after each kill
+        # start-up kills: (the line it followed, run recorded, venue state saved)
+        self.startup_kills: list[tuple[str, bool, bool]] = []
 
     def launch(self, command: list[str]) -> subprocess.Popen[bytes]:
         with (self.logs / f"{self.launches}.txt").open("w") as log:
@@ -77,12 +92,28 @@ class Rehearsal:
     def log(self, number: int | None = None) -> str:
         return (self.logs / f"{self.launches - 1 if number is None else number}.txt").read_text()
 
-    def run(self, kill_at: list[int]) -> int:
-        """Kill at each step of `kill_at` (as soon as the venue published it); returns the
-        number of kills that landed."""
+    def run(self, kill_at: list[int], startup: tuple[str, ...] = ()) -> int:
+        """Kill in start-up as soon as each line of `startup` is on the process's stderr, then
+        at each step of `kill_at` (as soon as the venue published it); returns the number of
+        kills that landed."""
         proc = self.launch(start_command(self.tmp_path, self.run_id, *self.risk))
         kills = 0
         path = self.run_dir / FILE_NAME
+        for line in startup:
+            deadline = time.monotonic() + 120
+            while proc.poll() is None and time.monotonic() < deadline and line not in self.log():
+                time.sleep(0.002)
+            assert proc.poll() is None and line in self.log(), self.log()[-3000:]
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            again = recorded(self.run_dir / "journal.sqlite")
+            self.startup_kills.append((line, again, path.exists()))
+            proc = self.launch(
+                resume_command(self.tmp_path, self.run_id)
+                if again  # else nothing to resume: started again under the same id
+                else start_command(self.tmp_path, self.run_id, *self.risk)
+            )
         for step in kill_at:
             while proc.poll() is None and venue_step(path) < step:
                 time.sleep(0.002)
@@ -217,9 +248,17 @@ def test_killed_at_seeded_random_steps_ends_as_the_uninterrupted_run(
     write_slow_strategy(tmp_path, 15, "a kill lands while a bar is in progress")
     kill_at = kill_steps(random.Random(11), uninterrupted["decision_steps"], 10)
     rehearsal = Rehearsal(tmp_path, "killed", *RISK)
-    assert rehearsal.run(kill_at) == len(kill_at)
+    # two kills in start-up first: once the journal is created (the venue has saved nothing
+    # yet), then in the middle of the resume's reconciliation
+    startup = ("logging to", "reconciliation")
+    assert rehearsal.run(kill_at, startup) == len(kill_at) + len(startup)
+    assert [(line, again) for line, again, _ in rehearsal.startup_kills] == [
+        (line, True) for line in startup
+    ]
     for state in rehearsal.saved:
         consistent(state)
+    held = [s for s in rehearsal.saved if any(q for q, _ in s["account"]["positions"].values())]
+    assert len(held) >= 3, [s["account"]["positions"] for s in rehearsal.saved]
     got = rehearsal.outcome()
     assert not got["kill_switch"] and not uninterrupted["kill_switch"]
     assert len(set(got["client_order_ids"])) == len(got["client_order_ids"])
@@ -228,3 +267,11 @@ def test_killed_at_seeded_random_steps_ends_as_the_uninterrupted_run(
     assert got["journal_cash"] == uninterrupted["journal_cash"]
     assert got["journal_positions"] == uninterrupted["journal_positions"]
     assert got["trades"] == uninterrupted["trades"]
+    compare = subprocess.run(
+        [*PARITY, "compare", "killed", "--runs-dir", str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert compare.returncode == 0, compare.stdout[-2000:] + compare.stderr[-2000:]
+    assert compare.stdout.startswith("verdict: PASS")

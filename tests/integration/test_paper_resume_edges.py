@@ -177,6 +177,8 @@ def test_bars_the_venue_published_while_the_run_was_down_are_processed_and_journ
     note = backlog["payload"][0]
     assert note["bars"] >= 5 and "processed live now" in note["reason"]
     assert "processed live now" in resumed.stderr
+    # the bars re-read up to the crash are warm-up: the decisions on them are not news
+    assert "decided on a warm-up" not in resumed.stderr
     equity = pd.read_csv(runs / "gap" / "equity.csv", parse_dates=["datetime"])
     # every bar of the replay processed once: none lost while down, none recorded twice
     assert len(equity) == steps and equity["datetime"].is_unique

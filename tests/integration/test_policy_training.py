@@ -21,6 +21,7 @@ from parity.cli import cli
 from parity.config import BacktestConfig
 from parity.errors import StrategyError
 from parity.feeds.loader import load_bars
+from parity.journal import Journal, run_journal_target
 from parity.models.env import TradingEnv, TradingSetup
 from parity.models.features import FeatureSpec
 from parity.models.policy import TorchPolicy, load_policy
@@ -120,6 +121,33 @@ def test_backtest_equity_matches_the_environment(
     equity = pd.read_csv(result.run_dir / "equity.csv")
     assert equity["value"].iloc[-1] == pytest.approx(env.equity, rel=1e-12)
     assert result.metrics["trades"] > 0
+
+
+def test_each_policy_order_journals_its_action_probabilities(
+    checkpoint: Path, policy: TorchPolicy, tmp_path: Path
+) -> None:
+    result = run_backtest(
+        BacktestConfig(
+            strategy="policy", params={"checkpoint": str(checkpoint)}, **WINDOW, runs_dir=tmp_path
+        )
+    )
+    journal = Journal.open(run_journal_target(result.run_dir), create=False)
+    try:
+        decisions = journal.reader.decisions(result.run_id)
+    finally:
+        journal.close()
+    orders = pd.read_csv(result.run_dir / "orders.csv")
+    assert len(decisions) == len(orders) > 0
+    assert set(decisions["action"]) <= {"policy buy", "policy sell"}
+    for payload in decisions["payload"]:
+        assert sum(payload["probabilities"]) == pytest.approx(1.0, abs=1e-5)
+        assert payload["chosen"] == ("hold", "buy", "sell")[int(np.argmax(payload["scores"]))]
+    assert sorted(p["client_order_id"] for p in decisions["payload"]) == sorted(
+        orders["client_order_id"]
+    )
+    trades = pd.read_csv(result.run_dir / "trades.csv")
+    assert set(trades["entry_reason"]) == {"policy buy"}
+    assert "ambiguous_exits" not in result.metrics  # no take-profit/stop-loss exits to count
 
 
 def test_run_backtest_is_identical_with_preload_on_and_off(

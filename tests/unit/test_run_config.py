@@ -66,8 +66,9 @@ def test_a_bad_value_is_one_line_naming_it(cls, values, message):
 
 def test_the_shared_fields_are_declared_once_with_the_same_defaults():
     shared = [f.name for f in dataclasses.fields(RunConfig)]
-    assert len(shared) == 14
-    assert shared[-2:] == ["calendar", "session"]  # a paper run has them as a backtest does
+    assert len(shared) == 16
+    # a paper run has them as a backtest does (the ambiguity rule: the local venue's too)
+    assert shared[-4:] == ["calendar", "session", "ambiguous", "finer"]
     for cls in (BacktestConfig, PaperConfig):
         assert [f.name for f in dataclasses.fields(cls)][: len(shared)] == shared
     backtest, paper = BacktestConfig(), PaperConfig()
@@ -78,6 +79,7 @@ def test_the_shared_fields_are_declared_once_with_the_same_defaults():
     assert backtest.cash == DEFAULT_CASH == 100_000.0
     assert paper.cash is None  # a paper run trades the account's cash unless told
     assert backtest.session is paper.session is None  # resolved per strategy: regular unless
+    assert backtest.ambiguous is paper.ambiguous is None  # the exit placed first fills
 
 
 def _json(values):
@@ -202,3 +204,12 @@ def test_a_run_file_and_flags_still_build_the_backtest_config(tmp_path: Path):
     assert config.costs.commission_pct == pytest.approx(0.0001)
     with pytest.raises(ConfigError, match=r"cash -1\.0 must be a positive amount"):
         build_config({"cash": -1.0}, {})
+
+
+def test_the_ambiguity_rule_is_checked_at_the_boundary():
+    with pytest.raises(ConfigError, match=r"--ambiguous 'sideways' is not a rule; use one of"):
+        BacktestConfig(ambiguous="sideways")
+    with pytest.raises(ConfigError, match=r"finer-data needs bars finer than the run's"):
+        PaperConfig(ambiguous="finer-data")
+    config = BacktestConfig(ambiguous="finer-data", finer="data/hourly")
+    assert BacktestConfig.from_dict(_json(config.to_dict())) == config

@@ -55,6 +55,8 @@ class _OpenTrade:
     position: float = 0.0  # signed
     max_abs: float = 0.0
     multiplier: float = 1.0  # the instrument's cash per point per unit (100: an option)
+    entry_order: str | None = None  # the client order id of its first entry fill
+    exit_order: str | None = None  # ... and of its last exit fill
 
     def add_entry(self, qty: float, price: float, commission: float) -> None:
         self.entry_qty += qty
@@ -86,6 +88,8 @@ class _OpenTrade:
             "pnl_net": gross - self.commission,
             "commission": self.commission,
             "bars_held": int(exit_bar) - int(self.entry_bar),
+            "entry_order": self.entry_order,
+            "exit_order": self.exit_order,
         }
 
 
@@ -112,12 +116,14 @@ def _replay(
         symbol = str(row.symbol)
         qty, price, fee = float(row.qty), float(row.price), float(row.commission)
         direction = 1 if row.side == "buy" else -1
+        cid = getattr(row, "client_order_id", None)
         trade = open_trades.get(symbol)
         mult = known.get(symbol)
         if mult is None:
             mult = known[symbol] = instrument_for(symbol).multiplier
         if trade is None:
             trade = _OpenTrade(symbol, direction, row.datetime, int(row.bar), multiplier=mult)
+            trade.entry_order = cid
             trade.add_entry(qty, price, fee)
             open_trades[symbol] = trade
             continue
@@ -129,12 +135,14 @@ def _replay(
         if remainder <= _FLAT_RTOL * trade.max_abs:
             closing, remainder = qty, 0.0
         trade.add_exit(closing, price, fee * closing / qty)
+        trade.exit_order = cid
         if not trade.is_flat():
             continue
         closed.append(trade.close(row.datetime, int(row.bar)))
         del open_trades[symbol]
         if remainder > 0:
             flipped = _OpenTrade(symbol, direction, row.datetime, int(row.bar), multiplier=mult)
+            flipped.entry_order = cid
             flipped.add_entry(remainder, price, fee * remainder / qty)
             open_trades[symbol] = flipped
     return closed, open_trades
@@ -158,6 +166,13 @@ def round_trips(
     if not closed:
         return pd.DataFrame({c: pd.Series(dtype=_empty_dtype(c)) for c in TRADE_COLUMNS})
     return pd.DataFrame(closed, columns=list(TRADE_COLUMNS))
+
+
+def round_trip_orders(fills: pd.DataFrame) -> list[tuple[str | None, str | None]]:
+    """The client order ids of each closed round trip's first entry and last exit fill, in the
+    order of `round_trips`' rows (None where the fills carry no `client_order_id`)."""
+    closed, _ = _replay(fills)
+    return [(t["entry_order"], t["exit_order"]) for t in closed]
 
 
 def open_positions(fills: pd.DataFrame) -> dict[str, float]:

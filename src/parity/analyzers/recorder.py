@@ -25,7 +25,13 @@ import pandas as pd
 from parity.analyzers.option_journal import OptionRecorder
 from parity.journal.codec import bt_datetime, bt_datetimes
 from parity.journal.columns import FILL_COLUMNS, ORDER_COLUMNS, placement_dtypes
-from parity.journal.hook import OrderJournal, fill_bar, order_fields, placement_fields
+from parity.journal.hook import (
+    OrderJournal,
+    fill_bar,
+    order_decision,
+    order_fields,
+    placement_fields,
+)
 from parity.journal.ids import OrderIds, number_of
 from parity.journal.writer import EquityRecord
 from parity.timeframe import BT_EPOCH_ORDINAL
@@ -74,6 +80,8 @@ class Recorder(bt.Analyzer):
         # Backtrader ref -> record (and an option order's client order id -> its record)
         self.orders: dict[Any, dict[str, Any]] = {}
         self.fills: list[dict[str, Any]] = []
+        # the strategy's decisions (an order's `decision=`, a `note`): at, symbol, action, payload
+        self.decisions: list[dict[str, Any]] = []
         self._progress: Callable[[int], None] | None = self.p.progress
         self._every = int(self.p.progress_every) or 0
         self._next_tick = self._every
@@ -259,9 +267,32 @@ class Recorder(bt.Analyzer):
             durable=durable,
         )
 
+    def note(self, action: str, order: bt.Order | None, payload: dict[str, Any]) -> None:
+        """A decision of the strategy that is no order (`ParityStrategy.note`), about `order`
+        if given (its client order id goes in the payload); journaled with the orders'."""
+        data = order.data if order is not None else self.strategy.data
+        body = dict(payload)
+        if order is not None:
+            body["client_order_id"] = self.ids.of(order)
+        at = bt_datetime(self.strategy.datetime[0], self._daily)
+        if self._keep:
+            self.decisions.append(
+                {"at": at, "symbol": data._name, "action": action, "payload": body}
+            )
+        if self._journal is not None:
+            self._journal.note(at, action, data._name, body)
+
     def _new_record(self, order: bt.Order) -> dict[str, Any]:
         cid = self.ids.of(order)  # a live broker's (the venue's key) when it sent the order
         placed = placement_fields(order)
+        decision = order_decision(order)
+        if decision is not None and self._keep:
+            self.decisions.append({
+                "at": bt_datetime(order.created.dt, self._daily),
+                "symbol": order.data._name,
+                "action": str(decision.get("reason") or "order"),
+                "payload": {"client_order_id": cid, **decision},
+            })  # fmt: skip
         return {
             "order_id": number_of(order),
             "client_order_id": cid,

@@ -48,7 +48,9 @@ if TYPE_CHECKING:  # the client builds this broker (`getbroker`): a type-only im
 
 log = logging.getLogger("parity.broker")
 
-_FINAL = {"canceled", "expired", "rejected", "done_for_day", "stopped", "suspended"}
+# Alpaca's `stopped` is not here: "a trade is guaranteed for the order, but has not yet
+# occurred" (its fill follows; ending the order there would drop that fill)
+_FINAL = {"canceled", "expired", "rejected", "done_for_day", "suspended"}
 RECENT = 64  # finished orders kept for their late updates (a stream event after the REST sync)
 
 
@@ -300,9 +302,13 @@ class AlpacaBroker(bt.BrokerBase):
         return order
 
     def _reject(self, orders: list[bt.Order], reason: str, *, journaled: bool = False) -> None:
-        """Reject locally; `journaled`: the intents are in the journal, so is the rejection."""
+        """Reject locally; `journaled`: the intents are in the journal, so is the rejection.
+        A decision on a warm-up bar is expected (the strategy replays history, and a resume
+        replays the bars it already traded on): `orders.csv` names it, the log only at debug."""
+        level = logging.DEBUG if reason == WARM_UP else logging.WARNING
         for order in orders:
-            log.warning(
+            log.log(
+                level,
                 "order %s rejected: %s",
                 order.info.get("client_order_id", "?"),
                 reason,

@@ -17,8 +17,10 @@ import backtrader as bt
 
 from parity.brokers.alpaca_orders import alpaca_rules, resize
 from parity.brokers.core import OrderReview, would_short
+from parity.brokers.sim_exits import loses_tie
 from parity.brokers.sim_timing import bar_milliseconds, bar_start, day_session_over, tick
 from parity.costs import CostModel
+from parity.engine.ambiguity import FinerBars, Rule
 from parity.engine.fills import Bar, FillModel, notional_quantity
 from parity.instruments import instrument_of
 
@@ -229,6 +231,8 @@ class SimBroker(bt.brokers.BackBroker):
             else:
                 self._fill_market(order, bar)
             return
+        if kind in (bt.Order.Limit, bt.Order.Stop) and loses_tie(self, order, bar):
+            return  # its partner exit fills on this bar, and cancels it
         if kind == bt.Order.Limit:
             price = fill.limit(buy, bar, created.price)
         elif order.triggered and kind in (bt.Order.StopLimit, bt.Order.StopTrailLimit):
@@ -339,10 +343,16 @@ def build_sim_broker(
     latency_ms: int = 0,
     review: OrderReview | None = None,
     options: Any = None,
+    ambiguous: Rule | None = None,
+    finer: FinerBars | None = None,
 ) -> SimBroker:
     """A ready `SimBroker` for `cerebro.broker = ...`: fills priced by
-    `FillModel(costs, volume_share, latency_ms)`; `review`: the run's, with its risk."""
-    fill = FillModel(costs=costs, volume_share=volume_share, latency_ms=latency_ms)
+    `FillModel(costs, volume_share, latency_ms, ambiguous, finer)`; `review`: the run's, with
+    its risk."""
+    fill = FillModel(
+        costs=costs, volume_share=volume_share, latency_ms=latency_ms, ambiguous=ambiguous,
+        finer=finer,
+    )  # fmt: skip
     broker = SimBroker(  # type: ignore[call-arg]  # (the params go to Backtrader)
         review, options, cash=cash, coc=fill_at == "close", allow_short=allow_short, fill=fill
     )

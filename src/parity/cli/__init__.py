@@ -16,6 +16,7 @@ from parity.cli import data as _data  # noqa: F401 - registers `parity data`
 from parity.cli import operate as _operate  # noqa: F401 - registers `parity status`
 from parity.cli import optimize as _optimize  # noqa: F401 - registers optimize, walk-forward
 from parity.cli import options as _options  # noqa: F401 - registers `parity options`
+from parity.cli import plan as _plan  # noqa: F401 - registers `parity plan`
 from parity.cli import report, run, runs, strategies, train  # noqa: F401 - registers commands
 from parity.cli import risk as _risk  # noqa: F401 - registers `parity halt`, `parity risk`
 from parity.cli import venue as _venue  # noqa: F401 - registers `parity venue`

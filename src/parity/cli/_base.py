@@ -140,6 +140,26 @@ def fill_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def ambiguity_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--ambiguous` and `--finer`: which exit fills on a bar reaching both exits of a bracket,
+    the same rule for a backtest and the local venue."""
+    func = click.option(
+        "--finer",
+        default=None,
+        metavar="SOURCE",
+        help="Bars finer than the run's (e.g. a directory of hourly SYMBOL.csv) that "
+        "--ambiguous finer-data reads.",
+    )(func)
+    return click.option(
+        "--ambiguous",
+        type=click.Choice(["stop-first", "target-first", "finer-data"]),
+        default=None,
+        help="A bar reaching a bracket's take-profit and stop-loss: the stop fills, the target "
+        "fills, or the finer bars (--finer) decide [default: the exit placed first, as "
+        "Backtrader: a buy_bracket's and the plan strategy's stop-loss].",
+    )(func)
+
+
 def cash_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """`--cash`, the starting cash of a simulated account."""
     from parity.defaults import DEFAULT_CASH
@@ -222,6 +242,7 @@ def backtest_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--allow-short/--no-short", default=False, help="Allow sells that open shorts."
         ),
         fill_options,
+        ambiguity_options,
         calendar_options,
         click.option(
             "--adjusted/--raw",

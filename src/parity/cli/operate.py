@@ -47,16 +47,22 @@ def _minute(value: Any) -> str:
 
 @cli.command("status")
 @click.argument("run_ref", metavar="RUN")
+@click.option(
+    "--prices",
+    default=None,
+    metavar="SOURCE",
+    help="Mark open positions at the latest bars of SOURCE (a file, a directory, yahoo).",
+)
 @runs_dir_option
 @json_option
-def status_cmd(run_ref: str, runs_dir: Path, as_json: bool) -> None:
+def status_cmd(run_ref: str, prices: str | None, runs_dir: Path, as_json: bool) -> None:
     """Equity, cash, positions with unrealized P&L, open orders, today's P&L, risk and feed
     state, last bar, and whether RUN's process is alive (read from its journal)."""
     from parity.cli.risk import find_run_dir
     from parity.runners.operate import run_status
 
     run_dir = find_run_dir(run_ref, runs_dir)
-    status = run_status(run_dir, run_dir.name)
+    status = run_status(run_dir, run_dir.name, prices=prices)
     if as_json:
         click.echo(json.dumps(status.as_dict(), default=str))
         return
@@ -79,6 +85,9 @@ def status_cmd(run_ref: str, runs_dir: Path, as_json: bool) -> None:
         )
     if not status.positions:
         lines.append("position   none")
+    if status.marked:
+        bars = ", ".join(f"{s} {at[:16]}" for s, at in status.marked.items())
+        lines.append(f"marked     at the latest bars of {prices}: {bars}")
     for o in status.open_orders:
         lines.append(
             f"open order {o['client_order_id']} {o['side']} {o['qty']} {o['symbol']} "

@@ -13,6 +13,7 @@ from click.core import ParameterSource
 
 from parity.cli._base import (
     ParityGroup,
+    ambiguity_options,
     backtest_options,
     calendar_options,
     cli,
@@ -52,6 +53,8 @@ _FLAG_FIELDS = {
     "runs_dir": "runs_dir",
     "calendar": "calendar",
     "session": "session",
+    "ambiguous": "ambiguous",
+    "finer": "finer",
 }
 
 
@@ -227,6 +230,7 @@ def _parse_until(text: str | None) -> Any:
 )
 @cost_options
 @fill_options
+@ambiguity_options
 @calendar_options
 @click.option(
     "--backfill",
@@ -340,6 +344,8 @@ def run_paper_cmd(ctx: click.Context, **values: Any) -> None:
         daily_reports=values["daily_reports"],
         calendar=values["calendar"],
         session=values["session"],
+        ambiguous=values["ambiguous"],
+        finer=values["finer"],
     )
     if values["config_file"]:
         fields.update(_paper_run_file(ctx, values, fields))

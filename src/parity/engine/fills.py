@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from parity.costs import CostModel
+from parity.engine.ambiguity import Exit, FinerBars, Rule, check_rule, exit_winner
 from parity.errors import ConfigError
 from parity.instruments import Instrument
 
@@ -58,8 +59,17 @@ class FillModel:
     costs: CostModel = field(default_factory=CostModel)
     volume_share: float = 1.0  # the most of a bar's volume one fill takes, in (0, 1]
     latency_ms: int = 0  # from sending an order to the first moment it can fill
+    # a bar reaching both exits of one position: which fills (`parity.engine.ambiguity`)
+    ambiguous: Rule | None = None  # None: the exit placed first (Backtrader's time priority)
+    finer: FinerBars | None = field(default=None, compare=False)  # for `finer-data`
 
     def __post_init__(self) -> None:
+        check_rule(self.ambiguous)
+        if self.ambiguous == "finer-data" and self.finer is None:
+            raise ConfigError(
+                "--ambiguous finer-data needs bars finer than the run's: give --finer SOURCE "
+                "(e.g. hourly bars of the same symbols)"
+            )
         if not 0 < self.volume_share <= 1:
             raise ConfigError(
                 f"volume share {self.volume_share} must be in (0, 1], e.g. --volume-share 0.1"
@@ -151,6 +161,31 @@ class FillModel:
         if limit <= stop:
             return True, self.slip_down(lo, stop)
         return True, (limit if o <= c and limit <= c else None)
+
+    # ------------------------------------------------------------------ two exits on one bar
+    def both_exits(self, long: bool, bar: Bar, tp: float, sl: float) -> bool:
+        """Whether `bar` would fill both the take-profit limit `tp` and the stop-loss stop `sl`
+        of a long (`long`) or short position."""
+        exit_buy = not long
+        return (
+            self.limit(exit_buy, bar, tp) is not None and self.stop(exit_buy, bar, sl) is not None
+        )
+
+    def exit_winner(
+        self, *, symbol: str, start: datetime, end: datetime, long: bool, tp: float, sl: float
+    ) -> Exit:
+        """Which exit fills on the bar [start, end) that `both_exits` reach, by the rule
+        (without one: the stop-loss, a `buy_bracket`'s first exit)."""
+        return exit_winner(
+            self.ambiguous or "stop-first",
+            self.finer,
+            symbol=symbol,
+            start=start,
+            end=end,
+            long=long,
+            tp=tp,
+            sl=sl,
+        )
 
     # ------------------------------------------------------------------ quantity and time
     def quantity(self, remaining: float, volume: float) -> float:

@@ -20,12 +20,14 @@ import pandas as pd
 
 from parity.analyzers.ledger import round_trips
 from parity.analyzers.metrics import compute_metrics, daily_returns
+from parity.analyzers.reasons import ambiguous_exits, annotate_trades
 from parity.analyzers.recorder import Recorder
 from parity.analyzers.trim import Trimmer
 from parity.brokers.core import OrderReview
 from parity.brokers.sim import CloseFills, build_sim_broker
 from parity.config import DEFAULT_CASH, DEFAULT_COMMISSION, DEFAULT_SLIPPAGE
 from parity.costs import CostModel, cost_model
+from parity.engine.ambiguity import PLACED_FIRST, FinerBars, Rule, check_rule
 from parity.errors import ConfigError, ParityError, StrategyError
 from parity.feeds.arrayfeed import ArrayFeed
 from parity.feeds.bars import BarSeries
@@ -106,6 +108,8 @@ def simulate(
     latency_ms: int = 0,
     instruments: Mapping[str, Instrument] | None = None,
     options: OptionsSetup | None = None,
+    ambiguous: Rule | None = None,
+    finer: FinerBars | None = None,
 ) -> RunResult:
     """Backtest `strategy` (a `backtrader.Strategy` class, or a name `parity strategies` lists)
     with `params` on `bars`, in memory. `costs` defaults to the backtest's default costs
@@ -114,7 +118,9 @@ def simulate(
     partial fills and latency (`--volume-share`, `--latency`). Each symbol trades as the
     `Instrument` it names (`instrument_for`) unless `instruments` gives its own: commission, cash
     and P&L use its multiplier. `options` is the options desk's setup (a strategy with
-    `trades_options` gets the default one without it). Bad input raises a `ParityError`."""
+    `trades_options` gets the default one without it). `ambiguous` decides a bar reaching both
+    exits of a bracket (`parity.engine.ambiguity`; `finer-data` reads `finer`). Bad input raises
+    a `ParityError`."""
     series = _series(bars)
     cls = resolve_strategy(strategy).cls if isinstance(strategy, str) else strategy
     if not (isinstance(cls, type) and issubclass(cls, bt.Strategy)):
@@ -127,7 +133,7 @@ def simulate(
     run = Simulation(
         series, cls, values, costs, cash, fill_at, allow_short, risk, risk_store,
         volume_share=volume_share, latency_ms=latency_ms, instruments=dict(instruments or {}),
-        options=options,
+        options=options, ambiguous=check_rule(ambiguous), finer=finer,
     )  # fmt: skip
     recording = recording or Recording()
     try:
@@ -159,9 +165,10 @@ def simulate(
     multipliers = {symbol: run.instrument(symbol).multiplier for symbol in run.symbols}
     if recorder.options is not None:  # option contracts trade at their own multiplier
         multipliers.update(recorder.options.multipliers)
+    decisions, rule = recorder.decisions, run.ambiguous or PLACED_FIRST
     del strat, recorder, run, desk
     gc.collect()
-    trades = round_trips(fills, multipliers)
+    trades = annotate_trades(round_trips(fills, multipliers), fills, decisions, rule=rule)
     # 252 sessions a year on an exchange, 365 days on a 24/7 calendar (the bars' calendar)
     calendar = (
         bars.calendar if isinstance(bars, LoadedData) else run_calendar([s.symbol for s in series])
@@ -175,6 +182,9 @@ def simulate(
             f"{cls.__name__} needs {warmup} bars to warm up but the window has {len(equity)}; "
             "it made no decisions"
         )
+    decided = ambiguous_exits(decisions)
+    if decided is not None:  # exits at a take-profit/stop-loss: how many the rule decided
+        metrics.update(ambiguous_exits=decided, ambiguity_rule=rule)
     if option_result is not None:
         metrics["options"] = option_result.metrics
     return RunResult(
@@ -237,6 +247,8 @@ class Simulation:
     latency_ms: int = 0
     instruments: Mapping[str, Instrument] = field(default_factory=dict)  # else instrument_for
     options: OptionsSetup | None = None  # the options desk (default for a strategy trading them)
+    ambiguous: Rule | None = None  # a bar reaching both exits of a pair (`engine.ambiguity`)
+    finer: FinerBars | None = None  # finer bars for `ambiguous="finer-data"`
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -288,6 +300,8 @@ class Simulation:
             latency_ms=self.latency_ms,
             review=OrderReview(risk=guard),
             options=desk,
+            ambiguous=self.ambiguous,
+            finer=self.finer,
         )
         cerebro.addstrategy(self.cls, **self.params)
         if self.fill_at == "close":  # before the recorder: the bar's equity includes its fills

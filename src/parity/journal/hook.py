@@ -10,6 +10,7 @@ written of it (`order.info`), so the second writer skips it; nothing is kept per
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import backtrader as bt
@@ -65,6 +66,13 @@ def placement_fields(order: bt.Order) -> dict[str, Any]:
     }
 
 
+def order_decision(order: bt.Order) -> dict[str, Any] | None:
+    """What the strategy said about `order` when it placed it (`decision=` on `buy`/`sell`: a
+    mapping with its `reason`, and any tag, score or model outputs), or None."""
+    decision = order.info.get("decision")
+    return dict(decision) if isinstance(decision, Mapping) else None
+
+
 def fill_bar(data: Any, stamp: float) -> int:
     """The bar index a fill belongs to: a close fill (`--fill close`) is stamped on the decision
     bar, one bar back from the bar being processed. A resumed live feed's `bar_offset` numbers
@@ -95,6 +103,14 @@ class OrderJournal:
         if order.info.get(_INTENT):
             return
         order.addinfo(**{_INTENT: True})
+        decision = order_decision(order)
+        if decision is not None:  # buffered: the intent's commit below takes it along
+            self.journal.decision(
+                self.bar_time(order.created.dt),
+                str(decision.get("reason") or "order"),
+                symbol=order.data._name,
+                payload={"client_order_id": str(order.info["client_order_id"]), **decision},
+            )
         self.journal.intent(
             str(order.info["client_order_id"]),
             seq=number_of(order),
@@ -103,6 +119,12 @@ class OrderJournal:
             **order_fields(order),
             **placement_fields(order),
         )
+
+    def note(
+        self, at: dt.datetime, action: str, symbol: str | None, payload: dict[str, Any]
+    ) -> None:
+        """A decision that is no order of its own (buffered; e.g. an ambiguous exit)."""
+        self.journal.decision(at, action, symbol=symbol, payload=payload)
 
     def forget(self, client_order_id: str) -> None:
         """The broker keeps this order no more: drop what is remembered of it."""

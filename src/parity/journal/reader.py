@@ -25,6 +25,7 @@ from parity.journal.database import Target, check_file, make_engine, prepare_sch
 from parity.journal.schema import (
     Bar,
     Base,
+    Decision,
     EquitySnapshot,
     Event,
     Fill,
@@ -240,6 +241,14 @@ class JournalReader:
             for c, s, m in zip(*cols.values(), strict=True)
             if m is not None and c in filled
         }
+
+    def decisions(self, run_id: str) -> pd.DataFrame:
+        """The strategy's decisions (`at, symbol, action, payload`) in the order journaled: an
+        order's reason and what came with it (`payload.client_order_id` names the order), and
+        notes such as an ambiguous exit."""
+        frame = self._frame(Decision, ["at", "symbol", "action", "payload"], run_id, times=("at",))
+        frame["payload"] = [Codec.unjson(p) for p in frame["payload"]]
+        return frame
 
     def has_intent(self, run_id: str, client_order_id: str) -> bool:
         """Whether `run_id` journaled an intent with this client order id."""

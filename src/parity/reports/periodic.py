@@ -22,6 +22,8 @@ import pandas as pd
 
 from parity.analyzers.ledger import TRADE_COLUMNS, round_trips
 from parity.analyzers.metrics import compute_metrics
+from parity.analyzers.reasons import REASON_COLUMNS, annotate_trades
+from parity.engine.ambiguity import PLACED_FIRST
 from parity.instruments.calendars import manifest_calendar
 from parity.manifest import Manifest
 
@@ -59,6 +61,8 @@ class ReportInputs:
     compare_path: str | None = None
     # symbol -> multiplier as the journal's orders recorded it (option contracts, lot sizes)
     multipliers: Mapping[str, float] = field(default_factory=dict)
+    # the strategy's decisions (`JournalReader.decisions`): why each trade was taken and closed
+    decisions: pd.DataFrame | None = None
 
     def dates(self) -> list[dt.date]:
         """The trading dates the run has bars on, in order."""
@@ -132,7 +136,16 @@ def _iso(value: Any) -> str | None:
 def _plain(key: str, value: Any) -> Any:
     if key.endswith("time") or key == "datetime":
         return _iso(value)
-    if key in ("symbol", "side", "client_order_id", "kind"):
+    if key in (
+        "symbol",
+        "side",
+        "client_order_id",
+        "kind",
+        "entry_reason",
+        "exit_reason",
+        "ambiguous",
+        "tag",
+    ):
         return (
             None
             if value is None or (isinstance(value, float) and math.isnan(value))
@@ -337,9 +350,14 @@ def trades(inputs: ReportInputs, first: dt.date, last: dt.date) -> dict[str, Any
     upto = fills_until(inputs, last)
     fills = upto[_between(upto["datetime"], first, last)] if len(upto) else upto
     closed = round_trips(upto if len(upto) else inputs.fills.iloc[:0], inputs.multipliers)
+    keys: tuple[str, ...] = TRADE_COLUMNS
+    if inputs.decisions is not None and len(inputs.decisions) and len(closed):
+        rule = str((inputs.manifest.config or {}).get("ambiguous") or PLACED_FIRST)
+        closed = annotate_trades(closed, upto, inputs.decisions, rule=rule)
+        keys = (*TRADE_COLUMNS, *REASON_COLUMNS)
     if len(closed):
         closed = closed[_between(closed["exit_time"], first, last)]
-    rows = records(closed, TRADE_COLUMNS)
+    rows = records(closed, keys)
     best = max(rows, key=lambda r: r["pnl_net"]) if rows else None
     worst = min(rows, key=lambda r: r["pnl_net"]) if rows else None
     return {

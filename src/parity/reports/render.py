@@ -120,8 +120,25 @@ def _fill_rows(report: Report) -> list[list[str]]:
     ]
 
 
+def _trade_head(report: Report) -> list[str]:
+    head = ["symbol", "side", "qty", "entry", "exit", "entry px", "exit px", "P&L net"]
+    return [*head, "why"] if _has_reasons(report) else head
+
+
+def _has_reasons(report: Report) -> bool:
+    return any("entry_reason" in t for t in report.trades["closed"])
+
+
+def _why(trade: Mapping[str, Any]) -> str:
+    """Why a trade was taken and closed: `entry (tag) -> target`, `! ambiguous (rule)`."""
+    tag = f" ({trade['tag']})" if trade.get("tag") else ""
+    text = f"{trade.get('entry_reason') or '?'}{tag} -> {trade.get('exit_reason') or '?'}"
+    return f"{text}, ambiguous bar: {trade['ambiguous']}" if trade.get("ambiguous") else text
+
+
 def _trade_rows(report: Report) -> list[list[str]]:
     c = report.run.get("currency")
+    reasons = _has_reasons(report)
     return [
         [
             t["symbol"],
@@ -132,6 +149,7 @@ def _trade_rows(report: Report) -> list[list[str]]:
             price(t["entry_price"], c),
             price(t["exit_price"], c),
             money(t["pnl_net"], sign=True, currency=c),
+            *([_why(t)] if reasons else []),
         ]
         for t in report.trades["closed"]
     ]
@@ -270,7 +288,7 @@ def to_text(report: Report) -> str:
         head = ["time", "symbol", "side", "qty", "price", "commission"]
         lines += ["", "Fills", *_last_rows(head, _fill_rows(report), "fills")]
     if done["closed"]:
-        head = ["symbol", "side", "qty", "entry", "exit", "entry px", "exit px", "P&L net"]
+        head = _trade_head(report)
         lines += ["", "Closed trades", *_last_rows(head, _trade_rows(report), "closed trades")]
     perf = report.performance
     flags = perf.get("flags") or {}
@@ -396,7 +414,7 @@ def to_html(report: Report) -> str:
         head = ["time", "symbol", "side", "qty", "price", "commission"]
         parts += ["<h2>Fills</h2>", _html_table(head, _fill_rows(report), "fills")]
     if done["closed"]:
-        head = ["symbol", "side", "qty", "entry", "exit", "entry px", "exit px", "P&L net"]
+        head = _trade_head(report)
         parts += ["<h2>Closed trades</h2>", _html_table(head, _trade_rows(report), "trades")]
     perf = report.performance
     flags = perf.get("flags") or {}

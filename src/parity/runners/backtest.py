@@ -18,10 +18,13 @@ from typing import Any, cast
 
 import backtrader as bt
 
+from parity.analyzers.reasons import ambiguity_summary
 from parity.config import BacktestConfig, RunConfig
+from parity.engine.ambiguity import FinerBars, check_rule
 from parity.engine.simulate import Recording, RunResult, Simulation, simulate
 from parity.errors import ConfigError, ParityError
 from parity.feeds.currency import check_one_currency
+from parity.feeds.finer import load_finer
 from parity.feeds.loader import LoadedData, load_bars
 from parity.instruments.calendars import SESSIONS, Session
 from parity.instruments.money import currency_symbol
@@ -239,6 +242,17 @@ def build_cerebro(
     return simulation.cerebro(Recording(**recorder_kwargs), preload=config.preload, runonce=runonce)
 
 
+def backtest_finer(config: BacktestConfig, loaded: LoadedData) -> FinerBars | None:
+    """The finer bars `--ambiguous finer-data` reads (`--finer`), else None."""
+    if config.ambiguous != "finer-data" or not config.finer:
+        return None
+    return load_finer(
+        config.finer, [s.symbol for s in loaded.series], than=loaded.series[0].timeframe,
+        start=config.start, end=config.end, adjustment=config.adjustment,
+        calendar=config.calendar,
+    )  # fmt: skip
+
+
 def backtest_bars(config: BacktestConfig, spec: StrategySpec) -> LoadedData:
     """The bars a backtest of `config` runs on (its data options, the strategy's session), with
     the warnings of the data and of the strategy's warm-up; risk limits are checked against
@@ -293,6 +307,7 @@ def run_backtest(
     if options or getattr(spec.cls, "trades_options", False):
         setup = OptionsSetup.for_strategy(spec.cls, options)
         manifest = replace(manifest, extra={**manifest.extra, "options": setup.describe()})
+    finer = backtest_finer(config, loaded)
     created_dir = not run_dir.exists()
     target = run_journal_target(run_dir)
     journal = Journal.open(target, create=True)
@@ -311,6 +326,7 @@ def run_backtest(
             preload=config.preload, risk=config.risk,
             risk_store=JsonRiskStateStore.in_run(run_dir), recording=recording,
             volume_share=config.volume_share, latency_ms=config.latency_ms, options=setup,
+            ambiguous=check_rule(config.ambiguous), finer=finer,
         )  # fmt: skip
         journal.flush()
         journal.finish_run("finished")
@@ -333,7 +349,7 @@ def run_backtest(
         run_dir,
         result.metrics,
         loaded.warnings,
-        (*run_summary(loaded), *option_lines),
+        (*run_summary(loaded), *option_lines, *ambiguity_summary(result.metrics)),
         currency=manifest.currency or "USD",
     )
 

@@ -486,6 +486,9 @@ def twin_config(manifest: Manifest, config: CompareConfig, data: str) -> Backtes
         adjustment="raw",  # the prices the paper run was served (the venue replays them raw)
         risk=RiskLimits.from_mapping(manifest.risk or {}, source="the paper manifest"),
         runs_dir=config.runs_dir,
+        # the paper run's rule for a bar reaching both exits (its venue applied it)
+        ambiguous=(manifest.config or {}).get("ambiguous"),
+        finer=(manifest.config or {}).get("finer"),
     )
 
 
@@ -494,8 +497,9 @@ def _twin_run(
 ) -> tuple[RunData, dict[str, pd.DataFrame]]:
     """Simulate the twin in memory and leave its artifacts in `twin_dir` (for the dashboard
     and for reading); no journal."""
+    from parity.engine.ambiguity import check_rule
     from parity.engine.simulate import Recording, simulate
-    from parity.runners.backtest import artifacts, run_manifest
+    from parity.runners.backtest import artifacts, backtest_finer, run_manifest
     from parity.strategies.params import coerce_params
 
     params = coerce_params(spec.cls, backtest.params)
@@ -503,6 +507,7 @@ def _twin_run(
         loaded, spec.cls, params, backtest.costs,
         cash=backtest.cash, fill_at=backtest.fill_at, allow_short=backtest.allow_short,
         preload=backtest.preload, risk=backtest.risk, recording=Recording(id_prefix=run_id),
+        ambiguous=check_rule(backtest.ambiguous), finer=backtest_finer(backtest, loaded),
     )  # fmt: skip
     manifest = run_manifest(run_id, backtest, spec, params, loaded)
     # a twin is derived output of this compare: rebuilt every time, never mixed with a stale one

@@ -152,6 +152,7 @@ def read_inputs(reader: JournalReader, run_id: str, run_dir: Path) -> ReportInpu
         compare_at=compare_at,
         compare_path=str(compare_path) if compare is not None else None,
         multipliers=reader.multipliers(run_id),
+        decisions=reader.decisions(run_id),
     )
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from parity.analyzers.holdings import holdings, open_positions
 from parity.errors import ParityError, RunNotFoundError
+from parity.instruments import instrument_for
 from parity.instruments.calendars import manifest_calendar
 from parity.instruments.money import run_currency
 from parity.manifest import Manifest
@@ -54,6 +55,7 @@ class RunStatus:
     daily_report: str | None = None  # the latest daily report (text)
     currency: str = "USD"  # ISO code of the run's money (its manifest's)
     timezone: str | None = None  # the exchange's zone: bar labels (`last_bar`) are its clock
+    marked: dict[str, str] = field(default_factory=dict)  # symbol -> the bar `--prices` marked at
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,8 +78,40 @@ def _zone(manifest: Mapping[str, Any] | None) -> str | None:
         return None
 
 
-def run_status(run_dir: Path, run_id: str) -> RunStatus:
-    """Status of `run_id` from its journal; a run that has no journal is an error."""
+def latest_marks(source: str, symbols: list[str]) -> dict[str, tuple[float, dt.datetime]]:
+    """The latest close and bar of each of `symbols` in `source` (any bar source: a file, a
+    directory, `yahoo`, the sample): what `parity status --prices` marks positions at."""
+    from parity.feeds.loader import load_bars
+
+    loaded = load_bars(source, symbols)
+    return {
+        s.symbol: (float(s.frame["close"].iloc[-1]), s.frame.index[-1].to_pydatetime())
+        for s in loaded.series
+        if len(s.frame)
+    }
+
+
+def _mark(status: RunStatus, marks: dict[str, tuple[float, dt.datetime]]) -> None:
+    """Value the open positions at `marks` (their unrealized P&L, and equity as cash plus
+    the positions at those prices)."""
+    held = 0.0
+    for position in status.positions:
+        found = marks.get(position["symbol"])
+        if found is None:
+            continue
+        price, at = found
+        position["last_price"] = price
+        position["unrealized_pnl"] = (price - position["avg_price"]) * position["qty"]
+        status.marked[position["symbol"]] = at.isoformat()
+        held += position["qty"] * price * instrument_for(position["symbol"]).multiplier
+    if status.cash is not None and len(status.marked) == len(status.positions):
+        status.equity = status.cash + held
+
+
+def run_status(run_dir: Path, run_id: str, *, prices: str | None = None) -> RunStatus:
+    """Status of `run_id` from its journal; a run that has no journal is an error. `prices`:
+    a bar source whose latest bars mark the open positions to market (else the last price
+    the run received)."""
     from parity.journal.reader import JournalReader
     from parity.risk.state import JsonRiskStateStore
 
@@ -119,7 +153,7 @@ def run_status(run_dir: Path, run_id: str) -> RunStatus:
         status = "crashed (process gone; resume with --resume)"
     risk_file = run_dir / "risk_state.json"
     risk = JsonRiskStateStore(risk_file).load().__dict__ if risk_file.is_file() else {}
-    return RunStatus(
+    result = RunStatus(
         run_id=run_id,
         status=status,
         alive=alive,
@@ -152,6 +186,9 @@ def run_status(run_dir: Path, run_id: str) -> RunStatus:
         log=_newest(run_dir / "logs", "parity.log"),
         daily_report=_newest(run_dir / "reports", "daily-*.txt"),
     )
+    if prices is not None and result.positions:
+        _mark(result, latest_marks(prices, [p["symbol"] for p in result.positions]))
+    return result
 
 
 def _newest(directory: Path, pattern: str) -> str | None:

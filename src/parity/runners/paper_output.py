@@ -15,6 +15,8 @@ import pandas as pd
 
 from parity.analyzers.ledger import round_trips
 from parity.analyzers.metrics import compute_metrics, daily_returns
+from parity.analyzers.reasons import ambiguous_exits, annotate_trades
+from parity.engine.ambiguity import PLACED_FIRST
 from parity.errors import JournalError, ParityError
 from parity.journal import BarRecord, Journal, run_journal_target
 from parity.journal.columns import TAPE_COLUMNS
@@ -202,11 +204,16 @@ def write_paper_run(
     equity = _one_row_per_bar(reader.equity(run))
     fills = _numbered(reader.fills(run), equity)
     orders = reader.orders(run)
-    trades = round_trips(fills)
+    decisions = reader.decisions(run)
+    rule = config.ambiguous or PLACED_FIRST
+    trades = annotate_trades(round_trips(fills), fills, decisions, rule=rule)
     cash = float(strategy.broker.startingcash)
     market = _market(config)
     periods = int(market["calendar"]["periods_per_year"])
     metrics = compute_metrics(equity, trades, fills, starting_cash=cash, periods=periods)
+    ambiguous = ambiguous_exits(decisions)
+    if ambiguous is not None:  # exits at a take-profit/stop-loss: how many the rule decided
+        metrics.update(ambiguous_exits=ambiguous, ambiguity_rule=rule)
     returns = daily_returns(equity["value"], cash) if len(equity) else pd.Series(dtype=float)
     tape_frame = reader.tape(run)
     manifest = Manifest(

@@ -118,6 +118,15 @@ class ParityStrategy(bt.Strategy):
             self._seen.discard(order.ref)
             self._pending[name] = self._pending.get(name, 1) - 1
 
+    def note(self, action: str, order: bt.Order | None = None, **payload: Any) -> None:
+        """Record a decision that is no order of its own (an ambiguous exit, a model's outputs
+        for a bar it did not trade) in the run's journal (`decisions`), about `order` if given.
+        To give an order its reason, pass `decision={"reason": ..., ...}` to `buy`/`sell`."""
+        for analyzer in self.analyzers:
+            record = getattr(analyzer, "note", None)
+            if callable(record):
+                record(action, order, payload)
+
     def has_pending(self, data: bt.AbstractDataBase) -> bool:
         """True while an order on `data` is submitted but not yet filled, cancelled or rejected."""
         return self._pending.get(data._name, 0) > 0

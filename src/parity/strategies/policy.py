@@ -108,6 +108,22 @@ def check_feature_spec(trained: FeatureSpec, cfg: PolicyParams) -> None:
             )
 
 
+_NAMES = ("hold", "buy", "sell")
+
+
+def _decision(scores: np.ndarray, chosen: int, action: int) -> dict[str, Any]:
+    """What the journal keeps of one decision: the action, the policy's scores and their
+    softmax (the action probabilities of a policy that outputs logits)."""
+    shifted = np.exp(scores - scores.max())
+    probabilities = shifted / shifted.sum()
+    return {
+        "reason": f"policy {_NAMES[action]}",
+        "chosen": _NAMES[chosen],
+        "scores": [round(float(v), 6) for v in scores],
+        "probabilities": [round(float(v), 6) for v in probabilities],
+    }
+
+
 class PolicyStrategy(ParityStrategy):
     """Trade a torch policy checkpoint (PPO from `parity train ppo`, or your own module)."""
 
@@ -197,13 +213,20 @@ class PolicyStrategy(ParityStrategy):
                 costs=self.costs,
                 pending=self.has_pending(data),
             )
-            chosen = self.policy.act(observation)
+            scores = np.asarray(self.policy.scores(observation), dtype=float)
+            chosen = int(np.argmax(scores))  # the policy's `act`: the highest score
             action = resolve_action(chosen, mask)
             self.on_decision(data, features, observation, chosen, action)
+            if action not in (BUY, SELL):
+                continue
+            decision = _decision(scores, chosen, action)
             if action == BUY:
-                self.buy(data=data, size=buy_quantity(position, self.trade_size, self.max_position))
-            elif action == SELL:
-                self.sell(data=data, size=sell_quantity(position, self.trade_size))
+                size = buy_quantity(position, self.trade_size, self.max_position)
+                self.buy(data=data, size=size, decision=decision)
+            else:
+                self.sell(
+                    data=data, size=sell_quantity(position, self.trade_size), decision=decision
+                )
 
     def on_decision(
         self,

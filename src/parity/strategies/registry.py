@@ -16,6 +16,7 @@ from parity.errors import StrategyError
 from parity.strategies.buy_and_hold import BuyAndHold
 from parity.strategies.covered_call import CoveredCall
 from parity.strategies.iron_condor import IronCondor
+from parity.strategies.plan import PlanStrategy
 from parity.strategies.policy import PolicyStrategy
 from parity.strategies.put_credit_spread import (
     PutCreditSpread,
@@ -31,6 +32,7 @@ BUNDLED: dict[str, type[bt.Strategy]] = {
     "put_credit_spread": PutCreditSpread,
     "iron_condor": IronCondor,
     "covered_call": CoveredCall,
+    "plan": PlanStrategy,
 }
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from parity.costs import CostModel
 from parity.defaults import DEFAULT_CASH
+from parity.engine.ambiguity import FinerBars, Rule, check_rule
 from parity.errors import ConfigError
 from parity.feeds.loader import LoadedData
 
@@ -68,6 +69,9 @@ class VenueConfig:
     keys: tuple[str, str] | None = None
     faults: FaultPlan = field(default_factory=FaultPlan)
     ack_timeout: float = 10.0
+    # a bar reaching both exits of a bracket or `oco` pair: which fills (`engine.ambiguity`)
+    ambiguous: Rule | None = None  # None: the exit placed first (a bracket's stop-loss)
+    finer: FinerBars | None = None  # the finer bars `finer-data` reads
 
     def __post_init__(self) -> None:
         if not self.data.series:
@@ -80,5 +84,6 @@ class VenueConfig:
             raise ConfigError(f"volume_share {self.volume_share} must be in (0, 1]")
         if not self.cash > 0:
             raise ConfigError(f"cash {self.cash} must be > 0")
+        check_rule(self.ambiguous)
         if self.ack_timeout <= 0:
             raise ConfigError(f"ack_timeout {self.ack_timeout} must be > 0")

@@ -17,11 +17,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from parity.costs import CostModel
+from parity.engine.ambiguity import FinerBars, Rule
 from parity.engine.fills import Bar, FillModel
 from parity.instruments import instrument_for
+from parity.timeframe import Timeframe
 from parity.venue import crypto, ordertypes, timeinforce
 from parity.venue.assets import multiplier
 from parity.venue.clock import MarketCalendar
+from parity.venue.exits import loses_tie
 from parity.venue.options import VenueOptions, is_option_symbol, option_refusal
 from parity.venue.orders import (
     EPS,
@@ -53,15 +56,24 @@ class Engine:
         volume_share: float = 1.0,
         reference_prices: Mapping[str, float] | None = None,
         options: VenueOptions | None = None,
+        ambiguous: Rule | None = None,
+        finer: FinerBars | None = None,
+        bar: Timeframe | None = None,
     ) -> None:
-        """`options`: the contracts and quotes option orders trade against (None: none)."""
+        """`options`: the contracts and quotes option orders trade against (None: none);
+        `ambiguous`/`finer`: the rule for a bar reaching both exits of a pair (the fill
+        model's); `bar`: the timeframe of the replayed bars (where `finer` bars are read)."""
         self.symbols = list(symbols)
         self.options = options
+        self.bar = bar
         self.cash = float(cash)
         self.initial_cash = float(cash)
         self.calendar = calendar
         self.now = now
-        self.fill = FillModel(costs=costs, volume_share=volume_share, latency_ms=latency_ms)
+        self.fill = FillModel(
+            costs=costs, volume_share=volume_share, latency_ms=latency_ms, ambiguous=ambiguous,
+            finer=finer,
+        )  # fmt: skip
         self.last_price: dict[str, float] = dict(reference_prices or {})
         self.orders: dict[str, Order] = {}
         self.by_client_id: dict[str, Order] = {}
@@ -518,6 +530,8 @@ class Engine:
                 continue
             if order.time_in_force == "opg" and when < self._opening(order):
                 continue  # waits for its opening auction
+            if loses_tie(self.orders, self.fill, self.calendar, self.bar, order, when, bar):
+                continue  # its partner exit fills on this bar, and cancels it
             self._match(order, when, bar)
             if timeinforce.done_after_match(order.time_in_force) and order.is_open:
                 self._cancel_one(order)  # ioc, fok, opg: the rest is canceled

@@ -96,6 +96,9 @@ class VenueState:
             volume_share=config.volume_share,
             reference_prices=self.data.reference_prices,
             options=self.options,
+            ambiguous=config.ambiguous,
+            finer=config.finer,
+            bar=config.data.series[0].timeframe,
         )
         self.engine.reject_ids = self.faults.reject_orders
         self.step = 0

@@ -77,6 +77,10 @@ class SessionConfig(Protocol):
     def calendar(self) -> str | None: ...  # an exchange calendar name; None: the symbols' own
     @property
     def session(self) -> str | None: ...  # regular or extended intraday bars (None: regular)
+    @property
+    def ambiguous(self) -> str | None: ...  # both exits on one bar: the rule (None: placed first)
+    @property
+    def finer(self) -> str | None: ...  # finer bars for `ambiguous=finer-data`
 
 
 class VenueAccount(Protocol):

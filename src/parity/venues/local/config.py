@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from parity.defaults import DEFAULT_CASH
+from parity.engine.ambiguity import check_rule
+from parity.feeds.finer import load_finer
 from parity.feeds.loader import load_bars
 from parity.instruments.calendars import Session
 from parity.venue.config import VenueConfig
@@ -31,6 +33,12 @@ def venue_config(config: SessionConfig) -> VenueConfig:
             start=config.start, end=config.end, calendar=config.calendar, session=session,
         )  # fmt: skip
     extra: dict[str, Any] = {"faults": config.faults} if config.faults is not None else {}
+    ambiguous = check_rule(config.ambiguous)
+    if ambiguous == "finer-data" and config.finer:
+        extra["finer"] = load_finer(
+            config.finer, list(config.symbols), than=loaded.series[0].timeframe,
+            start=config.start, end=config.end, calendar=config.calendar,
+        )  # fmt: skip
     if config.replay_start:
         extra["start"] = config.replay_start
     return VenueConfig(
@@ -40,5 +48,6 @@ def venue_config(config: SessionConfig) -> VenueConfig:
         latency_ms=config.latency_ms,
         volume_share=config.volume_share,
         cash=config.cash or LOCAL_CASH,
+        ambiguous=ambiguous,
         **extra,
     )
