@@ -254,7 +254,7 @@ def test_status_marks_open_positions_at_the_latest_bars_of_a_source(
     args = ["status", run_id, "--runs-dir", str(tmp_path / "runs")]
     code, out = run_cli(*args, "--prices", str(later))
     assert code == 0, out
-    assert "position   ACME           10 @ 100.0000  last 110.00  unrealized $100.00" in out
+    assert "position   ACME           10 @ $100.00  last $110.00  unrealized $100.00" in out
     assert "equity     $100,100.00   cash $99,000.00" in out
     assert f"marked     at the latest bars of {later}: ACME {SESSIONS[5]}T00:00" in out
     code, out = run_cli(*args, "--prices", str(tmp_path / "missing"))
