@@ -40,6 +40,10 @@ def _utc(created: float) -> str:
 # `extra=FILE_ONLY`: for the log files, not the console (e.g. the traceback of an error the CLI
 # already reports in its one `error:` line)
 FILE_ONLY = {"file_only": True}
+# `extra=ROUTINE`: expected and frequent (a stream's first connection, a feed going live, each
+# daily report written): in the log files, on the console only at --log-level debug; alpaca-py's
+# own info lines (starting, connecting, connected, subscribed) are treated the same
+ROUTINE = {"routine": True}
 
 
 # alpaca-py's stream loggers: they log a refused (re)connection as an error with its traceback,
@@ -63,7 +67,7 @@ def extras(record: logging.LogRecord) -> dict[str, Any]:
     return {
         k: v
         for k, v in vars(record).items()
-        if k not in _STANDARD and not k.startswith("_") and k != "file_only"
+        if k not in _STANDARD and not k.startswith("_") and k not in ("file_only", "routine")
     }
 
 
@@ -121,13 +125,21 @@ class FileFormatter(logging.Formatter):
         return text
 
 
+def is_routine(record: logging.LogRecord) -> bool:
+    """A routine record (see `ROUTINE`): the console shows it only at debug level."""
+    chatter = record.name.startswith("alpaca") and record.levelno < logging.WARNING
+    return chatter or bool(getattr(record, "routine", False))
+
+
 class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever `sys.stderr` is at the time of the record (click's test runner swaps
     it per invocation)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, routine: bool = False) -> None:
         super().__init__(sys.stderr)
         self.addFilter(lambda record: not getattr(record, "file_only", False))
+        if not routine:
+            self.addFilter(lambda record: not is_routine(record))
 
     @property  # type: ignore[override]
     def stream(self) -> TextIO:
@@ -173,7 +185,7 @@ def configure_logging(
     for handler in [h for h in root.handlers if getattr(h, _MARK, False)]:
         root.removeHandler(handler)
         handler.close()
-    console: logging.Handler = _CurrentStderr()
+    console: logging.Handler = _CurrentStderr(routine=numeric <= logging.DEBUG)
     tracebacks = numeric <= logging.DEBUG
     console.setFormatter(JsonFormatter() if as_json else ConsoleFormatter(tracebacks=tracebacks))
     handlers = [console]

@@ -161,6 +161,10 @@ class Chrome:
                 raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or script}")
             time.sleep(0.2)
 
+    def resize(self, width: int, height: int) -> None:
+        """The window's size (a full-page screenshot: the page's height)."""
+        self._session("POST", "/window/rect", {"width": width, "height": height})
+
     def screenshot_png(self) -> bytes:
         return base64.b64decode(self._session("GET", "/screenshot"))
 

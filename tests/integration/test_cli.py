@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 
 from parity.cli import cli
 from parity.feeds.sample import sample_path
+from parity.reports.labels import METRIC_LABELS
 
 WINDOW = ["--from", "2011-01-01", "--to", "2012-12-31"]
 FAST = ["--param", "fast=5", "--param", "slow=20"]
@@ -200,14 +201,44 @@ def test_version() -> None:
 # ------------------------------------------------------------------------------- run backtest
 
 
+def written(lines: list[str]) -> int:
+    """The index of the `run ID written to DIR` line (the next-step hints follow it)."""
+    return next(i for i, line in enumerate(lines) if " written to " in line)
+
+
+def final_equity(run_dir: Path) -> str:
+    """`$X → $Y (+Z%)` as the header prints it, from the run's files."""
+    value = float(pd.read_csv(run_dir / "equity.csv")["value"].iloc[-1])
+    total = json.loads((run_dir / "metrics.json").read_text())["total_return"]
+    return f"${value:,.2f} ({total * 100:+.2f}%)"
+
+
 def test_run_backtest_without_arguments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = ok(parity("run", "backtest"))  # default --runs-dir ./runs
     lines = result.stdout.splitlines()
     for name in METRICS:
-        assert any(line.split()[:1] == [name] for line in lines), name
-    run_id = lines[-1].split()[1]
-    assert lines[-1] == f"run {run_id} written to runs/{run_id}"
+        label = METRIC_LABELS[name]
+        assert any(line.strip().startswith(label + "  ") for line in lines), label
+    at = written(lines)
+    run_id = lines[at].split()[1]
+    assert lines[at] == f"run {run_id} written to runs/{run_id}"
+    # after it, the commands worth running next, ready to paste
+    assert lines[at + 1 :] == [
+        "next:",
+        f"  parity report tearsheet {run_id}             # HTML tearsheet (QuantStats)",
+        f"  parity compare {run_id} --against OTHER_RUN  # what-if: against another backtest "
+        "(params or costs)",
+        "  parity dashboard                                                     # every run in "
+        "the browser",
+    ]
+    # before the metrics, what ran
+    assert lines[:4] == [
+        "ran       backtest of sma_cross (sizing=percent, size=0.95, units=auto, fast=10, slow=30)",
+        "bars      IBM 1Day 2000-03-01..2013-03-01, sample data, adjusted for splits",
+        f"equity    $100,000.00 → {final_equity(tmp_path / 'runs' / run_id)}",
+        "costs     commission 0, slippage 5bps, fill at open",
+    ]
     run_dir = tmp_path / "runs" / run_id
     assert sorted(p.name for p in run_dir.iterdir()) == sorted(
         ["manifest.json", "metrics.json", "journal.sqlite", *COLUMNS]
@@ -236,7 +267,8 @@ def test_run_backtest_without_arguments(tmp_path: Path, monkeypatch: pytest.Monk
     assert metrics["trades"] == len(read(run_dir, "trades.csv"))
     assert read(run_dir, "equity.csv")["value"].iloc[0] == 100_000.0
     # the table shows the metrics.json numbers
-    assert f"{metrics['trades']:,}" in next(line for line in lines if line.split()[0] == "trades")
+    trades_line = next(line for line in lines if line.strip().startswith("Trades (closed)"))
+    assert f"{metrics['trades']:,}" in trades_line
     # the September 2001 closure in the IBM sample is on the XNYS calendar: no gap warning
     assert result.stderr == ""
 
@@ -305,14 +337,14 @@ def test_quick_start_buy_and_hold_is_split_adjusted_by_default(tmp_path: Path) -
         parity("run", "backtest", "buy_and_hold", "--symbols", "AAPL", "--runs-dir", tmp_path)
     )
     lines = result.stdout.splitlines()
-    assert lines[-4:-1] == [
+    assert lines[written(lines) - 3 : written(lines)] == [
         "calendar: XNYS (bars in America/New_York time), annualised over 252 sessions a year; "
         "money in $ (USD)",
         "prices: adjusted for splits: AAPL (2:1 on 2000-06-21, 2:1 on 2005-02-28)",
         "bars: AAPL 2000-03-01..2013-03-01 (3,270 bars)",
     ]
     assert "split" not in result.stderr
-    run_dir = tmp_path / lines[-1].split()[1]
+    run_dir = tmp_path / lines[written(lines)].split()[1]
     bars = sample_bars("AAPL")
     splits = pd.Series(1.0, index=bars.index)
     splits[bars.index < "2005-02-28"] = 2.0
@@ -364,7 +396,8 @@ def test_raw_keeps_the_split_losses_and_warns_naming_dates_and_flag(tmp_path: Pa
         for day in ("2000-06-21", "2005-02-28")
     ]
     assert "prices: raw (--raw)" in result.stdout.splitlines()
-    run_dir = tmp_path / result.stdout.splitlines()[-1].split()[1]
+    out = result.stdout.splitlines()
+    run_dir = tmp_path / out[written(out)].split()[1]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     bars = sample_bars("AAPL")
     raw = _buy_and_hold_return(pd.Series(1.0, index=bars.index), bars)
@@ -795,7 +828,8 @@ def test_runs_show(two_runs: tuple[Path, list[str]], how: str) -> None:
         line.startswith("costs     commission 0, slippage 5bps, fill at open") for line in lines
     )
     for name in METRICS:
-        assert any(line.split()[:1] == [name] for line in lines), name
+        label = METRIC_LABELS[name]
+        assert any(line.strip().startswith(label + "  ") for line in lines), label
     assert lines[-1] == (
         "files     equity.csv, fills.csv, journal.sqlite, manifest.json, metrics.json, "
         "orders.csv, returns.csv, trades.csv"

@@ -81,7 +81,8 @@ def test_tearsheet_compare_halt_and_flatten_take_the_backtest_as_latest(runs):
     assert Path(out.strip()) == root / backtest / "tearsheet.html"
     code, out = invoke("compare", "latest", "--runs-dir", str(root))
     assert code == 12
-    assert f"run {backtest} is a backtest run; compare takes a paper run" in out
+    assert f"run {backtest} is a backtest run: it has no twin; compare it with another" in out
+    assert f"parity compare {backtest} --against OTHER_RUN" in out
     code, out = invoke("halt", "latest", "--runs-dir", str(root))
     assert code == 0, out
     assert out.strip() == f"run {backtest} halted: no new entries until `parity risk reset`"

@@ -51,7 +51,9 @@ def test_an_nse_backtest_runs_in_ist_and_rupees(tmp_path: Path, ist_file: Path) 
     ) in out
     run_dir = next(runs.iterdir())
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    expectancy = next(line for line in out.splitlines() if line.split()[:1] == ["expectancy"])
+    expectancy = next(
+        line for line in out.splitlines() if line.strip().startswith("Expectancy per trade")
+    )
     assert expectancy.split()[-1] == f"{'-' if metrics['expectancy'] < 0 else ''}₹" + (
         f"{abs(metrics['expectancy']):,.2f}"
     )

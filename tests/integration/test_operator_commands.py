@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -66,6 +67,14 @@ def test_status_and_flatten_of_a_live_run(tmp_path: Path):
         assert status["feeds"] == {"IBM": "live"}
         text = CliRunner().invoke(cli, ["status", "live", "--runs-dir", str(runs)])
         assert "process alive" in text.stdout and "position   IBM" in text.stdout
+        # the heartbeat in UTC with its age, the last bar in the exchange's zone
+        assert re.search(
+            r"^heartbeat  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+ s ago\)   last bar "
+            r"2013-10-04 \d\d:\d\d:00 America/New_York$",
+            text.stdout,
+            re.M,
+        ), text.stdout
+        assert "feeds      IBM live" in text.stdout  # a running run shows its feed state
 
         flat = CliRunner().invoke(cli, ["flatten", "live", "--runs-dir", str(runs)])
         assert flat.exit_code == 0, flat.output
@@ -85,6 +94,9 @@ def test_status_and_flatten_of_a_live_run(tmp_path: Path):
     )
     assert after["alive"] is False and after["status"] == "finished"
     assert after["positions"] == [] and after["risk"]["killed"] is True
+    ended = CliRunner().invoke(cli, ["status", "live", "--runs-dir", str(runs)]).stdout
+    assert "process not running" in ended
+    assert "feeds " not in ended and "streams " not in ended  # no connection state once ended
     again = CliRunner().invoke(cli, ["flatten", "live", "--runs-dir", str(runs)])
     assert "nothing is open" in again.stdout
 
@@ -95,3 +107,15 @@ def test_status_of_a_run_without_journal_is_a_clear_error(tmp_path: Path):
     result = CliRunner().invoke(cli, ["status", "old", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 6
     assert "has no journal" in result.stderr
+
+
+def test_heartbeat_shows_its_zone_and_age():
+    from parity.cli.operate import heartbeat_text
+
+    now = dt.datetime(2026, 12, 2, 13, 14, 56, 675785, tzinfo=dt.UTC)
+    naive = dt.datetime(2026, 12, 2, 13, 14, 44, 675785)  # as SQLite returns it: UTC, naive
+    assert heartbeat_text(naive, now) == "2026-12-02 13:14:44 UTC (12 s ago)"
+    assert heartbeat_text(naive - dt.timedelta(minutes=30), now).endswith("(30 min ago)")
+    assert heartbeat_text(naive - dt.timedelta(hours=5), now).endswith("(5.0 h ago)")
+    assert heartbeat_text(naive - dt.timedelta(days=3), now).endswith("(3 d ago)")
+    assert heartbeat_text(None, now) == "-"

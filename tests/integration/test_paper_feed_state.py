@@ -74,4 +74,4 @@ def test_states_delayed_live_stale_live(tmp_path: Path):
     assert "LIVE" in seen and "DISCONNECTED" in seen
     assert seen.index("DISCONNECTED") > seen.index("LIVE")
     assert "LIVE" in seen[seen.index("DISCONNECTED") :]  # recovered on the next bar
-    assert "IBM feed: stale" in messages and "IBM feed: live" in messages
+    assert "IBM feed: stale" in messages and "debug: IBM feed: live" in messages

@@ -294,7 +294,8 @@ def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 
 def run_dir_of(stdout: str) -> Path:
-    last = stdout.strip().splitlines()[-1]  # "run ID (SIGTERM) written to DIR"
+    # "run ID (SIGTERM) written to DIR", then the next commands
+    last = next(line for line in stdout.splitlines() if " written to " in line)
     assert "(SIGTERM)" in last, stdout
     return Path(last.rsplit(" written to ", 1)[1])
 

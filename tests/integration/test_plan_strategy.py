@@ -134,6 +134,11 @@ def run_cli(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def written(out: str) -> str:
+    """The `run ID written to DIR` line (the next commands follow it)."""
+    return next(line for line in out.splitlines() if " written to " in line)
+
+
 def test_the_cli_backtest_writes_reasons_and_counts_ambiguity(series: Path, tmp_path: Path) -> None:
     common = ["run", "backtest", "plan", "--data", str(series / "daily"), "--symbols", "ACME",
               "--param", f"plan={series / 'trade_plan.csv'}", "--commission", "0",
@@ -144,7 +149,7 @@ def test_the_cli_backtest_writes_reasons_and_counts_ambiguity(series: Path, tmp_
         "ambiguous exits: 2 (a bar reached both take-profit and stop-loss; decided "
         "finer-data, flagged in trades.csv)" in out
     )
-    run_dir = Path(out.strip().splitlines()[-1].split(" written to ")[1])
+    run_dir = Path(written(out).split(" written to ")[1])
     trades = pd.read_csv(run_dir / "trades.csv", keep_default_na=False)
     assert trades["exit_reason"].tolist() == [
         "target", "stop", "expiry", "target", "target", "stop"
@@ -244,7 +249,7 @@ def test_status_marks_open_positions_at_the_latest_bars_of_a_source(
                         "0", "--slippage", "0", "--to", str(SESSIONS[3]), "--runs-dir",
                         str(tmp_path / "runs"))  # fmt: skip
     assert code == 0, out
-    run_id = out.strip().splitlines()[-1].split()[1]
+    run_id = written(out).split()[1]
     later = tmp_path / "later"
     later.mkdir()
     (later / "ACME.csv").write_text(
@@ -254,7 +259,7 @@ def test_status_marks_open_positions_at_the_latest_bars_of_a_source(
     args = ["status", run_id, "--runs-dir", str(tmp_path / "runs")]
     code, out = run_cli(*args, "--prices", str(later))
     assert code == 0, out
-    assert "position   ACME           10 @ 100.0000  last 110.00  unrealized $100.00" in out
+    assert "position   ACME           10 @ $100.00  last $110.00  unrealized $100.00" in out
     assert "equity     $100,100.00   cash $99,000.00" in out
     assert f"marked     at the latest bars of {later}: ACME {SESSIONS[5]}T00:00" in out
     code, out = run_cli(*args, "--prices", str(tmp_path / "missing"))

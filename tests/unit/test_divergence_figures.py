@@ -272,15 +272,23 @@ def test_wall_clock_latency_when_recorded():
 
 
 def test_report_text_and_self_contained_html():
-    from parity.reports.divergence import render_html, summary_text
+    from parity.reports.divergence import summary_text
+    from parity.reports.divergence_html import render_html
 
     div = compute_divergence(live_run(), twin_run(), bar_seconds=60, resamples=200)
     text = summary_text(div)
     assert text.splitlines()[0] == f"verdict: {div['verdict']['status']}"
-    assert "-772.00" in text and "1 matched, 1 missed, 1 extra" in text
-    page = render_html(div, {"live": LIVE_EQUITY["value"], "reference": TWIN_EQUITY["value"]})
-    assert page.count("<svg") == 3 and "missed_trades" in page
-    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "-$772.00" in text and "1 matched, 1 missed, 1 extra" in text
+    curves = {"live": LIVE_EQUITY["value"], "reference": TWIN_EQUITY["value"]}
+    page = render_html(div, curves, currency="USD", details=text)
+    assert page.count("<svg") == 1 and 'data-name="missed_trades"' in page  # the waterfall
+    assert "id='equity-chart'" in page and "id='drawdown-chart'" in page
+    data = page.split('id="report-data">', 1)[1].split("</script>", 1)[0]
+    assert "NaN" not in data and "uPlot" in page  # the figures the charts draw are finite
+    # missed and extra trades come before the matched ones
+    assert page.index('id="ledger-odd"') < page.index('id="ledger-matched"') > 0
+    offline = page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert 'src="http' not in offline and 'href="http' not in offline
 
 
 def test_latency_counts_from_the_first_bar_an_order_could_fill_at():

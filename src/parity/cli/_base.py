@@ -174,12 +174,18 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
 def say(text: str) -> None:
     """An operator message of a long-running command, through the `parity.run` logger (so it
     reaches the console, `--log-file` and the run's log in the chosen format). A message that
-    starts with `warning: ` is logged at WARNING."""
+    starts with `warning: ` is logged at WARNING, one that starts with `debug: ` (routine: a
+    feed going live, each daily report written) as routine: kept in the log files, shown on
+    the console with `--log-level debug`."""
     import logging
+
+    from parity.logs import ROUTINE
 
     log = logging.getLogger("parity.run")
     if text.startswith("warning: "):
         log.warning(text.removeprefix("warning: "))
+    elif text.startswith("debug: "):
+        log.info(text.removeprefix("debug: "), extra=ROUTINE)
     else:
         log.info(text)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,31 @@ def _money(value: Any, currency: str | None = None) -> str:
     if value is None:
         return "-"
     return format_money(value, currency) if currency else f"{value:,.2f}"
+
+
+def age_text(seconds: float) -> str:
+    """`12 s ago`, `4 min ago`, `3.5 h ago`, `2 d ago`."""
+    if seconds < 90:
+        return f"{max(0, round(seconds))} s ago"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min ago"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.1f} h ago"
+    return f"{round(seconds / 86_400)} d ago"
+
+
+def heartbeat_text(at: dt.datetime | None, now: dt.datetime | None = None) -> str:
+    """`2026-12-02 13:14:44 UTC (12 s ago)`: the journal keeps heartbeats in UTC."""
+    if at is None:
+        return "-"
+    stamp = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
+    age = age_text((now - stamp).total_seconds())
+    return f"{stamp.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC ({age})"
+
+
+def _minute(value: Any) -> str:
+    return "-" if value is None else str(value).replace("T", " ")[:19]
 
 
 @cli.command("status")
@@ -41,17 +67,21 @@ def status_cmd(run_ref: str, prices: str | None, runs_dir: Path, as_json: bool) 
         click.echo(json.dumps(status.as_dict(), default=str))
         return
     alive = f"alive (pid {status.pid})" if status.alive else "not running"
+    zone = f" {status.timezone}" if status.timezone else ""
     lines = [
         f"run        {status.run_id}: {status.status}, process {alive}",
-        f"heartbeat  {status.heartbeat_at or '-'}   last bar {status.last_bar or '-'}",
+        f"heartbeat  {heartbeat_text(status.heartbeat_at)}   last bar "
+        f"{_minute(status.last_bar)}{zone if status.last_bar else ''}",
         f"equity     {_money(status.equity, status.currency)}   "
         f"cash {_money(status.cash, status.currency)}   "
         f"today {_money(status.today_pnl, status.currency)}",
     ]
+    cur = status.currency
     for p in status.positions:
         lines.append(
-            f"position   {p['symbol']:<6} {p['qty']:>10g} @ {p['avg_price']:,.4f}  last "
-            f"{_money(p['last_price'])}  unrealized {_money(p['unrealized_pnl'], status.currency)}"
+            f"position   {p['symbol']:<6} {p['qty']:>10g} @ {_money(p['avg_price'], cur)}"
+            f"  last {_money(p['last_price'], cur)}  unrealized "
+            f"{_money(p['unrealized_pnl'], cur)}"
         )
     if not status.positions:
         lines.append("position   none")
@@ -67,10 +97,11 @@ def status_cmd(run_ref: str, prices: str | None, runs_dir: Path, as_json: bool) 
     if risk:
         switch = f"ON ({risk.get('kill_reason')})" if risk.get("killed") else "off"
         lines.append(f"risk       kill switch {switch}, orders today {risk.get('orders_today', 0)}")
-    if status.feeds:
-        lines.append("feeds      " + ", ".join(f"{s} {v}" for s, v in status.feeds.items()))
-    if status.streams:
-        lines.append("streams    " + ", ".join(f"{s} {v}" for s, v in status.streams.items()))
+    if status.alive:  # a run that has ended has no feed or stream state: they were its own
+        if status.feeds:
+            lines.append("feeds      " + ", ".join(f"{s} {v}" for s, v in status.feeds.items()))
+        if status.streams:
+            lines.append("streams    " + ", ".join(f"{s} {v}" for s, v in status.streams.items()))
     shown = f", latest {len(status.alerts)}:" if status.alerts else ""
     lines.append(f"alerts     {status.alerts_total}{shown}")
     for a in status.alerts:

@@ -228,10 +228,13 @@ def walkforward_cmd(ctx: click.Context, **values: Any) -> None:
                         for r in result.windows],
         }, default=str))  # fmt: skip
         return
-    click.echo(_walkforward_text(result, optimize.objective.text))
+    from parity.feeds.currency import check_one_currency
+
+    currency = check_one_currency(list(optimize.backtest.symbols)) or "USD"
+    click.echo(_walkforward_text(result, optimize.objective.text, currency))
 
 
-def _walkforward_text(result: Any, objective: str) -> str:
+def _walkforward_text(result: Any, objective: str, currency: str = "USD") -> str:
     from parity.reports.text import metrics_table
 
     lines = []
@@ -244,7 +247,7 @@ def _walkforward_text(result: Any, objective: str) -> str:
             f"IS {objective} {_num(is_value)}  OOS {objective} {_num(oos_value)}"
         )
     lines.append("out of sample (stitched):")
-    lines.append(metrics_table(result.metrics))
+    lines.append(metrics_table(result.metrics, currency))
     wfe = result.efficiency
     lines.append(f"walk-forward efficiency {'undefined' if wfe is None else f'{wfe:.2f}'}")
     if result.deflated:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -100,13 +101,14 @@ def backtest_config(ctx: click.Context, values: dict[str, Any]) -> Any:
 class _Progress:
     """A click progress bar on stderr, only on a terminal; costs one compare per bar otherwise."""
 
-    def __init__(self, enabled: bool | None) -> None:
+    def __init__(self, enabled: bool | None, label: str = "backtest") -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.label = label
         self.bar: Any = None
         self.done = 0
 
     def factory(self, total: int) -> Callable[[int], None]:
-        self.bar = click.progressbar(length=total, label="backtest", file=sys.stderr)
+        self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
         self.bar.__enter__()
 
         def update(done: int) -> None:
@@ -279,11 +281,25 @@ def _parse_until(text: str | None) -> Any:
     default=True,
     help="Write a daily report (RUN_DIR/reports/daily-DATE.*) at each session close.",
 )
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar of a replay (the local venue) on stderr [default: when stderr is a "
+    "terminal].",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML run file, the one `run backtest --config` reads; flags given win.",
+)
 @risk_options
 @alert_options
 @runs_dir_option
 @json_option
-def run_paper_cmd(**values: Any) -> None:
+@click.pass_context
+def run_paper_cmd(ctx: click.Context, **values: Any) -> None:
     """Paper trade STRATEGY on live bars: Alpaca paper, or the local venue (--venue local)."""
     from parity.config import parse_date, parse_symbols
     from parity.reports.text import metrics_table
@@ -299,7 +315,7 @@ def run_paper_cmd(**values: Any) -> None:
         result = resume_paper(run_dir, adopt=values["adopt"], notify=say, alert_urls=urls)
         _print_run(result, values["as_json"], metrics_table, result.stopped_by)
         return
-    config = PaperConfig(
+    fields: dict[str, Any] = dict(
         strategy=values["strategy"],
         params=parse_param_pairs(values["params"]),
         symbols=parse_symbols(values["symbols"]),
@@ -331,6 +347,9 @@ def run_paper_cmd(**values: Any) -> None:
         ambiguous=values["ambiguous"],
         finer=values["finer"],
     )
+    if values["config_file"]:
+        fields.update(_paper_run_file(ctx, values, fields))
+    config = PaperConfig(**fields)
     if values["validate_only"]:
         report = validate_paper(config, say)
         if values["as_json"]:
@@ -338,8 +357,39 @@ def run_paper_cmd(**values: Any) -> None:
         else:
             click.echo("validation passed: nothing was traded")
         return
-    result = run_paper(config, notify=say)
+    progress = _Progress(values["progress"], label="replay")
+    try:
+        result = run_paper(
+            config, notify=say, progress=progress.factory if progress.enabled else None
+        )
+    finally:
+        progress.close()
     _print_run(result, values["as_json"], metrics_table, result.stopped_by)
+
+
+# PaperConfig field -> the `run paper` option that sets it (when they are named differently)
+_PAPER_OPTIONS = {"latency_ms": "latency_ms", "volume_share": "volume_share"}
+
+
+def _paper_run_file(
+    ctx: click.Context, values: dict[str, Any], fields: dict[str, Any]
+) -> dict[str, Any]:
+    """The `--config` run file's values for the fields no flag set (params merged, flags
+    winning), and its risk limits under the flags'."""
+    from parity.config import read_run_file
+    from parity.runners.paper_config import paper_file_values
+
+    file_values = read_run_file(values["config_file"])
+    taken: dict[str, Any] = {}
+    for field, value in paper_file_values(file_values, say).items():
+        if field == "params":
+            taken["params"] = {**value, **fields["params"]}
+            continue
+        source = ctx.get_parameter_source(_PAPER_OPTIONS.get(field, field))
+        if source in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None):
+            taken[field] = value
+    taken["risk"] = limits_from_flags(values, file_values.get("risk"))
+    return taken
 
 
 def _print_run(result: Any, as_json: bool, metrics_table: Any, ended: str = "") -> None:
@@ -352,7 +402,14 @@ def _print_run(result: Any, as_json: bool, metrics_table: Any, ended: str = "") 
         }
         click.echo(json.dumps(payload))
         return
+    from parity.reports.run_header import next_steps, run_header
+    from parity.runstore import RunStore
+
+    run_dir = Path(result.run_dir)
+    manifest = RunStore(run_dir.parent).get(str(run_dir)).manifest
+    click.echo("\n".join(run_header(manifest, result.metrics)))
     click.echo(metrics_table(result.metrics, getattr(result, "currency", None)))
     for line in getattr(result, "summary", ()):
         click.echo(line)
     click.echo(f"run {result.run_id}{f' ({ended})' if ended else ''} written to {result.run_dir}")
+    click.echo("\n".join(next_steps(manifest, result.run_id, run_dir.parent)))

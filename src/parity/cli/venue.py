@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import threading
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -14,6 +16,26 @@ from parity.cli._base import ParityGroup, cash_option, cli, cost_options
 @cli.group(cls=ParityGroup)
 def venue() -> None:
     """The local Alpaca-compatible paper venue (offline rehearsal)."""
+
+
+def paste_lines(server: Any, key: str, secret: str, symbols: str, timeframe: str) -> list[str]:
+    """The `export APCA_...` lines `parity run paper --venue alpaca` (and `--resume`) read,
+    ready to paste into another shell, and the command to run there."""
+    q = shlex.quote
+    variables = {
+        "APCA_API_KEY_ID": key,
+        "APCA_API_SECRET_KEY": secret,
+        "APCA_API_BASE_URL": server.base_url,
+        "APCA_API_DATA_URL": server.base_url,
+        "APCA_API_STREAM_URL": server.trading_stream_url,
+        "APCA_DATA_STREAM_URL": server.data_stream_url,
+    }
+    return [
+        "parity run paper --venue alpaca (and --resume RUN) in another shell: paste",
+        *(f"  export {name}={q(value)}" for name, value in variables.items()),
+        f"  parity run paper sma_cross --venue alpaca --symbols {q(symbols)} "
+        f"--timeframe {timeframe}",
+    ]
 
 
 def _speed(text: str) -> float | None:
@@ -137,6 +159,10 @@ def serve(
         f'url_override="{server.trading_stream_url}")'
     )
     click.echo(f'  StockDataStream("{key}", "{secret}", url_override="{server.data_stream_url}")')
+    symbols_text = ",".join(s.symbol for s in loaded.series)
+    bar = parse_timeframe(timeframe).name if timeframe else "1Min"
+    for line in paste_lines(server, key, secret, symbols_text, bar):
+        click.echo(line)
     click.echo("Ctrl+C stops.", err=True)
     try:
         while not stop.is_set():

@@ -10,8 +10,9 @@ from typing import Any
 from parity.instruments.money import format_money
 from parity.reports import option_period
 from parity.reports.chart import sparkline, svg_line_chart
+from parity.reports.labels import metric_label
 from parity.reports.periodic import Report
-from parity.reports.text import format_metric, table
+from parity.reports.text import format_metric, metric_note, table
 
 FORMATS = ("text", "json", "html")
 SUFFIX = {"text": "txt", "json": "json", "html": "html"}
@@ -45,6 +46,13 @@ def money(value: Any, sign: bool = False, currency: str | None = None) -> str:
     return f"{value:+,.2f}" if sign else f"{value:,.2f}"
 
 
+def price(value: Any, currency: str | None) -> str:
+    """A price in the run's currency: cents, or six decimals under one unit (a crypto pair)."""
+    if value is None:
+        return "n/a"
+    return format_money(value, currency, decimals=2 if abs(value) >= 1 or value == 0 else 6)
+
+
 def pct(value: Any, sign: bool = False) -> str:
     if value is None:
         return "n/a"
@@ -61,25 +69,26 @@ def _time(text: Any) -> str:
     return str(text or "-").replace("T", " ")[:16]
 
 
-def _trade_line(trade: Mapping[str, Any] | None) -> str:
+def _trade_line(trade: Mapping[str, Any] | None, currency: str | None = None) -> str:
     if trade is None:
         return "none (no closed trades in the period)"
     return (
         f"{trade['symbol']} {trade['side']} {qty(trade['qty'])} "
         f"{_time(trade['entry_time'])} → {_time(trade['exit_time'])}  "
-        f"{money(trade['pnl_net'], sign=True)}"
+        f"{money(trade['pnl_net'], sign=True, currency=currency)}"
     )
 
 
 def _positions_rows(report: Report) -> list[list[str]]:
+    c = report.run.get("currency")
     return [
         [
             p["symbol"],
             qty(p["qty"]),
-            money(p["avg_price"]),
-            money(p["last_price"]),
-            money(p["market_value"]),
-            money(p["unrealized_pnl"], sign=True),
+            price(p["avg_price"], c),
+            price(p["last_price"], c),
+            money(p["market_value"], currency=c),
+            money(p["unrealized_pnl"], sign=True, currency=c),
         ]
         for p in report.portfolio["positions"]
     ]
@@ -97,14 +106,15 @@ def _last_rows(head: list[str], rows: list[list[str]], what: str) -> list[str]:
 
 
 def _fill_rows(report: Report) -> list[list[str]]:
+    c = report.run.get("currency")
     return [
         [
             _time(f["datetime"]),
             f["symbol"],
             f["side"],
             qty(f["qty"]),
-            money(f["price"]),
-            money(f["commission"]),
+            price(f["price"], c),
+            money(f["commission"], currency=c),
         ]
         for f in report.trades["fills"]
     ]
@@ -127,6 +137,7 @@ def _why(trade: Mapping[str, Any]) -> str:
 
 
 def _trade_rows(report: Report) -> list[list[str]]:
+    c = report.run.get("currency")
     reasons = _has_reasons(report)
     return [
         [
@@ -135,9 +146,9 @@ def _trade_rows(report: Report) -> list[list[str]]:
             qty(t["qty"]),
             _time(t["entry_time"]),
             _time(t["exit_time"]),
-            money(t["entry_price"]),
-            money(t["exit_price"]),
-            money(t["pnl_net"], sign=True),
+            price(t["entry_price"], c),
+            price(t["exit_price"], c),
+            money(t["pnl_net"], sign=True, currency=c),
             *([_why(t)] if reasons else []),
         ]
         for t in report.trades["closed"]
@@ -145,14 +156,19 @@ def _trade_rows(report: Report) -> list[list[str]]:
 
 
 def _limit_rows(report: Report) -> list[list[str]]:
+    c = report.run.get("currency")
+
+    def cash(value: Any) -> str:
+        return money(value, currency=c)
+
     out = []
     for item in report.limits:
         show = {
             "max_drawdown": pct,
             "gross_exposure": pct,
-            "daily_loss": money,
-            "gross_notional": money,
-            "position_notional": money,
+            "daily_loss": cash,
+            "gross_notional": cash,
+            "position_notional": cash,
         }.get(item["limit"], qty)
         out.append(
             [
@@ -168,20 +184,21 @@ def _limit_rows(report: Report) -> list[list[str]]:
 
 
 def _day_rows(report: Report) -> list[list[str]]:
+    c = report.run.get("currency")
     return [
         [
             d["date"],
-            money(d["pnl"], sign=True),
+            money(d["pnl"], sign=True, currency=c),
             pct(d["return"], sign=True),
             str(d["fills"]),
             str(d["trades"]),
-            money(d["end_equity"]),
+            money(d["end_equity"], currency=c),
         ]
         for d in report.days
     ]
 
 
-def divergence_line(div: Mapping[str, Any]) -> str:
+def divergence_line(div: Mapping[str, Any], currency: str | None = None) -> str:
     if not div.get("checked"):
         return "not checked (run `parity compare RUN`, or a paper run with --divergence-check)"
     where = (
@@ -192,8 +209,9 @@ def divergence_line(div: Mapping[str, Any]) -> str:
     )
     line = (
         f"{div.get('status')}  from {where}, at {_time(div.get('at'))} UTC; correlation "
-        f"{_fmt(div.get('correlation'))}, P&L gap {money(div.get('pnl_gap'), sign=True)}, "
-        f"final equity gap {money(div.get('final_equity_gap'), sign=True)}"
+        f"{_fmt(div.get('correlation'))}, P&L gap "
+        f"{money(div.get('pnl_gap'), sign=True, currency=currency)}, final equity gap "
+        f"{money(div.get('final_equity_gap'), sign=True, currency=currency)}"
     )
     if div.get("reasons"):
         line += "; " + "; ".join(str(r) for r in div["reasons"])
@@ -257,8 +275,8 @@ def to_text(report: Report) -> str:
         f"   ({cur(pnl_['start_equity'])} → {cur(pnl_['end_equity'])})",
         f"  fills         {done['fill_count']:>16}   closed trades {done['closed_count']}"
         f", realized {cur(done['realized_pnl'], True)}",
-        f"  best trade    {_trade_line(done['best'])}",
-        f"  worst trade   {_trade_line(done['worst'])}",
+        f"  best trade    {_trade_line(done['best'], currency)}",
+        f"  worst trade   {_trade_line(done['worst'], currency)}",
     ]
     if report.days:
         head = ["date", "P&L", "return", "fills", "trades", "end equity"]
@@ -276,11 +294,12 @@ def to_text(report: Report) -> str:
     flags = perf.get("flags") or {}
     lines += ["", f"Performance to date (through {perf['as_of']}, as `parity runs show`)"]
     lines += [
-        f"  {name:<14}{format_metric(name, perf.get(name), flags, currency):>16}"
+        f"  {metric_label(name):<16}"
+        f"{format_metric(name, perf.get(name), flags, currency) + metric_note(name, perf):>24}"
         for name in OVERALL
     ]
     lines += option_period.text_lines(report.options)
-    lines += ["", "Backtest vs live", f"  {divergence_line(report.divergence)}"]
+    lines += ["", "Backtest vs live", f"  {divergence_line(report.divergence, currency)}"]
     lines += ["", "Action items"]
     if report.actions:
         lines += [f"  [{a['severity']}] {a['message']}" for a in report.actions]
@@ -376,15 +395,18 @@ def to_html(report: Report) -> str:
                 ("fills", str(done["fill_count"])),
                 ("closed trades", str(done["closed_count"])),
                 ("realized P&L", cur(done["realized_pnl"], True)),
-                ("best trade", _trade_line(done["best"])),
-                ("worst trade", _trade_line(done["worst"])),
+                ("best trade", _trade_line(done["best"], currency)),
+                ("worst trade", _trade_line(done["worst"], currency)),
             ]
         ),
     ]
     if report.equity_curve:
         labels = [_time(p["datetime"]) for p in report.equity_curve]
         values = [p["value"] for p in report.equity_curve]
-        parts += ["<h2>Equity</h2>", svg_line_chart(labels, values, title="equity")]
+        parts += [
+            "<h2>Equity</h2>",
+            svg_line_chart(labels, values, title="equity", currency=currency),
+        ]
     if report.days:
         head = ["date", "P&L", "return", "fills", "trades", "end equity"]
         parts += ["<h2>Per day</h2>", _html_table(head, _day_rows(report), "days")]
@@ -399,7 +421,13 @@ def to_html(report: Report) -> str:
     parts += [
         f"<h2>Performance to date (through {_e(perf['as_of'])})</h2>",
         _kv(
-            [(n.replace("_", " "), format_metric(n, perf.get(n), flags, currency)) for n in OVERALL]
+            [
+                (
+                    metric_label(n),
+                    format_metric(n, perf.get(n), flags, currency) + metric_note(n, perf),
+                )
+                for n in OVERALL
+            ]
         ),
     ]
     tables = option_period.html_rows(report.options)
@@ -411,7 +439,8 @@ def to_html(report: Report) -> str:
     badge = f'<span class="{_e(status)}">{_e(status)}</span> ' if status else ""
     parts += [
         "<h2>Backtest vs live</h2>",
-        f"<p>{badge}{_e(divergence_line(div).removeprefix(str(status or '')).strip())}</p>",
+        f"<p>{badge}"
+        f"{_e(divergence_line(div, currency).removeprefix(str(status or '')).strip())}</p>",
         "<h2>Action items</h2>",
     ]
     if report.actions:

@@ -11,13 +11,15 @@ import html
 import logging
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from parity.errors import ReportError
+from parity.reports.tearsheet_fixes import fix_page, patched
 
 MIN_DAYS = 2
 
@@ -30,11 +32,16 @@ def write_tearsheet(
     title: str,
     benchmark_title: str | None = None,
     periods_per_year: int = 252,
+    strategy_title: str = "Strategy",
+    figures: Mapping[str, Any] | None = None,
+    currency: str | None = None,
 ) -> Path:
     """Write a QuantStats HTML tearsheet of daily ``returns`` to ``out`` and return the path.
 
     ``periods_per_year`` is the run calendar's annualisation (252 sessions, 365 days for 24/7
-    markets), so the tearsheet's Sharpe and volatility are the run's own.
+    markets), so the tearsheet's Sharpe and volatility are the run's own. ``title`` heads the
+    page; ``strategy_title`` (short: it is a legend entry and a column heading) names the
+    strategy. ``figures`` (the run's metrics) are shown on top with how QuantStats' differ.
 
     ``benchmark`` is a Series of daily simple returns (never a ticker: nothing is downloaded); it
     is aligned to the strategy's dates, compounding benchmark days that fall between two strategy
@@ -57,12 +64,22 @@ def write_tearsheet(
         bench,
         out,
         title=title,
+        strategy_title=strategy_title,
         benchmark_title=benchmark_title,
         periods_per_year=periods_per_year,
     )
     if not out.is_file() or out.stat().st_size == 0:
         raise ReportError(f"QuantStats wrote no tearsheet to {out}")
     _strip_remote_links(out)
+    page = fix_page(
+        out.read_text(encoding="utf-8"),
+        first=f"{strategy.index[0]:%Y-%m-%d}",
+        last=f"{strategy.index[-1]:%Y-%m-%d}",
+        figures=figures,
+        currency=currency,
+        periods=periods_per_year,
+    )
+    out.write_text(page, encoding="utf-8")
     return out
 
 
@@ -113,6 +130,7 @@ def _render(
     out: Path,
     *,
     title: str,
+    strategy_title: str,
     benchmark_title: str | None,
     periods_per_year: int,
 ) -> None:
@@ -122,18 +140,23 @@ def _render(
     with _quiet():
         import quantstats as qs
 
-        kwargs: dict[str, object] = {"strategy_title": html.escape(title)}
+        kwargs: dict[str, object] = {"strategy_title": html.escape(strategy_title)}
         if benchmark is not None:
             kwargs["benchmark_title"] = benchmark_title or "Benchmark"  # pandas escapes it
         try:
-            qs.reports.html(
-                returns.rename("Strategy"),
-                benchmark=benchmark,
-                title=html.escape(title),
-                output=str(out),
-                periods_per_year=periods_per_year,
-                **kwargs,
-            )
+            with patched():
+                # match_dates=False: QuantStats would otherwise drop every day before both
+                # series first move (the benchmark's first return is 0), so its cumulative
+                # return, CAGR and Sharpe would not be the run's
+                qs.reports.html(
+                    returns.rename("Strategy"),
+                    benchmark=benchmark,
+                    title=html.escape(title),
+                    output=str(out),
+                    periods_per_year=periods_per_year,
+                    match_dates=False,
+                    **kwargs,
+                )
         except Exception as exc:  # QuantStats raises assorted errors on odd inputs
             reason = (str(exc).splitlines() or [type(exc).__name__])[0]
             raise ReportError(f"QuantStats could not build the tearsheet: {reason}") from exc

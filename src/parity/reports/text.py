@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from parity.analyzers.metrics import METRIC_KEYS
-from parity.instruments.money import format_money
+from parity.instruments.money import DEFAULT_CURRENCY, format_money
+from parity.reports.labels import metric_label
 
 PERCENT = {"total_return", "cagr", "volatility", "max_drawdown", "win_rate", "exposure"}
 RATIO = {"sharpe", "sortino", "calmar", "profit_factor", "turnover"}
@@ -33,12 +34,25 @@ def format_metric(
 
 
 def metrics_table(metrics: Mapping[str, Any], currency: str | None = None) -> str:
-    """A two-column table of the design's metrics, in the design's order (money in the run's
-    `currency`, when given)."""
+    """A two-column table of the design's metrics, in the design's order, as a person reads
+    them (`Win rate  46.30% (25 W / 29 L)`, money in the run's `currency`, USD when unnamed)."""
     flags = metrics.get("flags") or {}
-    rows = [(name, format_metric(name, metrics.get(name), flags, currency)) for name in METRIC_KEYS]
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"  {name:<{width}}  {text:>14}" for name, text in rows)
+    money = currency or DEFAULT_CURRENCY
+    width = max(len(metric_label(name)) for name in METRIC_KEYS)
+    return "\n".join(
+        f"  {metric_label(name):<{width}}  "
+        f"{format_metric(name, metrics.get(name), flags, money):>14}{metric_note(name, metrics)}"
+        for name in METRIC_KEYS
+    )
+
+
+def metric_note(name: str, metrics: Mapping[str, Any]) -> str:
+    """What a figure needs beside it: the win/loss counts behind a win rate."""
+    rate, trades = metrics.get("win_rate"), metrics.get("trades")
+    if name != "win_rate" or rate is None or not trades:
+        return ""
+    wins = round(rate * trades)
+    return f" ({wins} W / {int(trades) - wins} L)"
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -34,7 +34,7 @@ from parity.manifest import Manifest, StrategyRecord
 from parity.options.setup import OptionsSetup
 from parity.risk.state import JsonRiskStateStore
 from parity.runstore import RunArtifacts, check_run_id, check_runs_dir, new_run_id, write_run
-from parity.strategies.base import ParityStrategy
+from parity.strategies.base import BarsOfRun, ParityStrategy
 from parity.strategies.params import coerce_params, resolved_params
 from parity.strategies.registry import StrategySpec, resolve_strategy
 from parity.versions import library_versions
@@ -149,6 +149,23 @@ def readiness_warning(cls: type, loaded: LoadedData) -> str | None:
         "subclass parity.strategies.ParityStrategy, set per_symbol_warmup = True and skip a "
         "data until self.ready(data) to trade each symbol from its own start"
     )
+
+
+def strategy_warnings(
+    spec: StrategySpec, params: Mapping[str, Any], loaded: LoadedData
+) -> list[str]:
+    """The strategy's own word on these bars (`ParityStrategy.bars_warnings`; it may refuse
+    them); a plain `backtrader.Strategy` has none."""
+    check = getattr(spec.cls, "bars_warnings", None)
+    if check is None:
+        return []
+    bars = BarsOfRun(
+        symbols=tuple(s.symbol for s in loaded.series),
+        timeframe=loaded.series[0].timeframe.name,
+        first=min(s.frame.index[0] for s in loaded.series).to_pydatetime(),
+        last=max(s.frame.index[-1] for s in loaded.series).to_pydatetime(),
+    )
+    return list(check(params, bars))
 
 
 def run_manifest(
@@ -278,6 +295,7 @@ def run_backtest(
     spec = resolve_strategy(config.strategy)
     params = coerce_params(spec.cls, config.params)
     loaded = backtest_bars(config, spec)
+    loaded = replace(loaded, warnings=(*loaded.warnings, *strategy_warnings(spec, params, loaded)))
     if on_warning is not None:
         for warning in loaded.warnings:
             on_warning(warning)

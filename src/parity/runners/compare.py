@@ -42,6 +42,7 @@ from parity.defaults import DEFAULT_CASH
 from parity.errors import ConfigError, DataError, ReportError, StrategyError
 from parity.feeds.loader import LoadedData, frame_bars
 from parity.instruments.calendars import manifest_calendar
+from parity.instruments.money import run_currency
 from parity.manifest import Manifest
 from parity.risk.limits import RiskLimits
 from parity.runstore import RunRecord, RunStore, write_run
@@ -117,11 +118,15 @@ def parse_expect(text: str) -> dict[str, float]:
     return out
 
 
-def _paper_record(store: RunStore, ref: str) -> RunRecord:
+def _paper_record(store: RunStore, ref: str, against: str | None) -> RunRecord:
+    """The run compared: a paper run, or a backtest compared with another run (a what-if of
+    params or costs, `--against`)."""
     record = store.get(ref)
-    if not record.manifest.is_paper:
+    if not record.manifest.is_paper and not against:
         raise ConfigError(
-            f"run {record.run_id} is a {record.manifest.mode} run; compare takes a paper run"
+            f"run {record.run_id} is a {record.manifest.mode} run: it has no twin; compare it "
+            f"with another run instead (a what-if of params or costs): parity compare "
+            f"{record.run_id} --against OTHER_RUN"
         )
     return record
 
@@ -129,7 +134,7 @@ def _paper_record(store: RunStore, ref: str) -> RunRecord:
 def run_compare(config: CompareConfig, *, notify: Notify = lambda _m: None) -> CompareResult:
     """Compare, write divergence.json / divergence.html, return the figures and warnings."""
     store = RunStore(config.runs_dir)
-    record = _paper_record(store, config.paper_run)
+    record = _paper_record(store, config.paper_run, config.against)
     # the twins are built aside and replace the previous ones only once the comparison is
     # written: a failed compare leaves no half-built twin for the dashboard to overlay
     staging = record.path / "compare" / f".partial-{os.getpid()}"
@@ -154,7 +159,8 @@ def _publish(staging: Path, directory: Path) -> None:
 def _compare(
     config: CompareConfig, store: RunStore, record: RunRecord, staging: Path, notify: Notify
 ) -> CompareResult:
-    from parity.reports.divergence import write_html
+    from parity.reports.divergence import summary_text
+    from parity.reports.divergence_html import write_html
 
     live = RunData.from_dir(record.path, record.manifest)
     warnings: list[str] = []
@@ -164,9 +170,11 @@ def _compare(
         series: dict[str, pd.Series] = {}
     elif config.against:
         other = store.get(config.against)
-        warnings += manifest_differences(record, other)
-        for text in warnings:
-            notify(f"warning: {text}")
+        differences = manifest_differences(record, other)
+        if record.manifest.is_paper:
+            warnings += differences
+            for text in warnings:
+                notify(f"warning: {text}")
         reference = RunData.from_dir(other.path, other.manifest)
         divergence = compute_divergence(
             live,
@@ -176,7 +184,8 @@ def _compare(
             resamples=config.resamples,
             seed=config.seed,
         )
-        divergence["mode"] = "against"
+        divergence["mode"] = "against" if record.manifest.is_paper else "what-if"
+        divergence["differences"] = differences
         series = {"live": live.equity["value"], "reference": reference.equity["value"]}
     else:
         twins = build_twins(record, config, warnings.append, staging)
@@ -202,12 +211,19 @@ def _compare(
     stem, divergence["compared_with"] = _what(config, other_id=other.run_id if other else None)
     divergence["warnings"] = warnings
     divergence["thresholds"] = vars(config.thresholds)
+    divergence["currency"] = run_currency(record.manifest)
     divergence = _finite(divergence)
     out = Path(config.out) if config.out else record.path
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / f"{stem}.json"
     json_path.write_text(json.dumps(divergence, indent=2, default=str, allow_nan=False) + "\n")
-    html_path = write_html(divergence, series, out / f"{stem}.html")
+    html_path = write_html(
+        divergence,
+        series,
+        out / f"{stem}.html",
+        currency=divergence["currency"],
+        details=summary_text(divergence),
+    )
     return CompareResult(divergence, json_path, html_path, tuple(warnings))
 
 
@@ -291,6 +307,8 @@ def _day(value: Any) -> str | None:
 def manifest_differences(paper: RunRecord, other: RunRecord) -> list[str]:
     """Every difference that makes ``other`` not the paper run's twin, one line each."""
     a, b = paper.manifest, other.manifest
+    if not a.is_paper:  # a what-if between two backtests: every difference is the point
+        return _run_differences(paper, other)
     out: list[str] = []
     for key in sorted(set(a.params) | set(b.params)):
         pa, pb = a.params.get(key), b.params.get(key)
@@ -325,6 +343,29 @@ def manifest_differences(paper: RunRecord, other: RunRecord) -> list[str]:
                     "(the backtest ran on other bars)"
                 )
     return out
+
+
+def _run_differences(this: RunRecord, other: RunRecord) -> list[str]:
+    """The manifest diff of two backtests, `this` run's value first."""
+    a, b = this.manifest, other.manifest
+    mine: dict[str, Any] = {f"params.{k}": v for k, v in a.params.items()}
+    theirs: dict[str, Any] = {f"params.{k}": v for k, v in b.params.items()}
+    for values, m in ((mine, a), (theirs, b)):
+        values.update(_compared(m))
+        values.update(
+            {
+                "data source": m.data_source,
+                "data sha256": str(m.data.get("sha256") or "")[:12] or None,
+                "window start": _day(m.start),
+                "window end": _day(m.end),
+                "currency": m.currency,
+            }
+        )
+    return [
+        f"{label}: {this.run_id} {mine.get(label)!r}, {other.run_id} {theirs.get(label)!r}"
+        for label in sorted(set(mine) | set(theirs))
+        if mine.get(label) != theirs.get(label)
+    ]
 
 
 # ---------------------------------------------------------------------------- building the twin

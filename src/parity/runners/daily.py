@@ -262,7 +262,9 @@ def daily_report_checker(
                 level = "warning"
                 notify(f"daily report for {day} not sent: {payload['send_error']}")
         record(payload, level)
-        notify(f"daily report {day}: {paths.get('text') or next(iter(paths.values()), '')}")
+        # one a session: shown with --log-level debug (`parity status` names the latest)
+        written = paths.get("text") or next(iter(paths.values()), "")
+        notify(f"debug: daily report {day}: {written}")
 
     return check
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ from typing import Any
 import pandas as pd
 
 from parity.analyzers.holdings import holdings, open_positions
-from parity.errors import RunNotFoundError
+from parity.errors import ParityError, RunNotFoundError
 from parity.instruments import instrument_for
+from parity.instruments.calendars import manifest_calendar
 from parity.instruments.money import run_currency
 from parity.manifest import Manifest
 from parity.processes import process_alive
@@ -52,6 +54,7 @@ class RunStatus:
     log: str | None = None  # the run's log file
     daily_report: str | None = None  # the latest daily report (text)
     currency: str = "USD"  # ISO code of the run's money (its manifest's)
+    timezone: str | None = None  # the exchange's zone: bar labels (`last_bar`) are its clock
     marked: dict[str, str] = field(default_factory=dict)  # symbol -> the bar `--prices` marked at
 
     def as_dict(self) -> dict[str, Any]:
@@ -65,6 +68,14 @@ def _positions(fills: pd.DataFrame, tape: pd.DataFrame) -> list[dict[str, Any]]:
     """Open positions with average cost and unrealized P&L at the last price received."""
     last = tape.groupby("symbol")["close"].last().to_dict() if len(tape) else {}
     return open_positions(holdings(fills), last)
+
+
+def _zone(manifest: Mapping[str, Any] | None) -> str | None:
+    """The run calendar's time zone (XNYS's for runs recorded before manifests named one)."""
+    try:
+        return manifest_calendar(manifest or {}).timezone
+    except ParityError:  # a calendar this version does not know: leave the zone out
+        return None
 
 
 def latest_marks(source: str, symbols: list[str]) -> dict[str, tuple[float, dt.datetime]]:
@@ -160,6 +171,7 @@ def run_status(run_dir: Path, run_id: str, *, prices: str | None = None) -> RunS
         },
         feeds=feeds,
         currency=run_currency(info.manifest),
+        timezone=_zone(info.manifest),
         streams={
             str(p.get("stream")): str(p.get("state"))
             for p in (stream_events["payload"] if len(stream_events) else [])

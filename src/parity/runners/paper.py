@@ -50,6 +50,7 @@ from parity.runners.paper_output import (
     open_paper_journal,
     write_paper_run,
 )
+from parity.runners.paper_progress import ProgressFactory, replay_progress
 from parity.runners.resume import (
     ClaimPositions,
     RestoreSimState,
@@ -161,11 +162,13 @@ def run_paper(
     stop: threading.Event | None = None,
     session: Session | None = None,
     resume: Resume | None = None,
+    progress: ProgressFactory | None = None,
 ) -> PaperResult:
     """Run until the replay ends (local venue), `until`, a signal, or `stop` is set.
 
     `session` overrides the one `config.venue` names (tests and embedding applications);
-    `resume` continues `config.run_id` after a crash (see `resume_paper`)."""
+    `resume` continues `config.run_id` after a crash (see `resume_paper`); `progress` makes a
+    progress bar of a replay's steps (`factory(total)` returns `update(done)`)."""
     if not config.symbols:
         raise ConfigError("paper trading needs --symbols, e.g. --symbols AAPL")
     check_runs_dir(config.runs_dir)
@@ -279,7 +282,8 @@ def run_paper(
         attach_risk(cerebro, guard, skip_through=point.live_after)
 
         def feed_state(symbol: str, state: str) -> None:
-            notify(f"{symbol} feed: {state}")
+            routine = state in ("live", "finished")  # the expected ones: not worth a line
+            notify(f"{'debug: ' if routine else ''}{symbol} feed: {state}")
             journal.event(
                 "feed",
                 {"symbol": symbol, "state": state},
@@ -348,7 +352,11 @@ def run_paper(
             f"run {run_id}: {spec.name} on {','.join(config.symbols)} {config.timeframe}, "
             + ("dry run (no orders sent)" if config.dry_run else f"venue {session.venue}")
         )
-        with _stop_on_signals(cerebro, stopped_by), _stop_on_event(cerebro, stop):
+        with (
+            _stop_on_signals(cerebro, stopped_by),
+            _stop_on_event(cerebro, stop),
+            replay_progress(session, progress),
+        ):
             try:
                 strategy = cerebro.run()[0]
             except ParityError:

@@ -75,3 +75,25 @@ class PaperConfig(RunConfig):
     def data_source_label(self) -> str:
         """Where the run's bars come from, as its venue records it."""
         return venue_named(self.venue).data_source(self)
+
+
+# run-file fields (`parity.config.read_run_file`) that only a backtest has: a paper run always
+# fills at the next bar's open on the venue's own prices, long or short as the venue allows
+BACKTEST_ONLY = {
+    "fill_at": "fill",
+    "allow_short": "allow_short",
+    "adjustment": "adjustment",
+    "preload": "preload",
+}
+
+
+def paper_file_values(
+    file_values: dict[str, Any], warn: Any = lambda _text: None
+) -> dict[str, Any]:
+    """The run file's values a paper run takes (one file serves `run backtest` and `run paper`);
+    `warn(text)` names the backtest-only keys it leaves out."""
+    ignored = sorted(BACKTEST_ONLY[k] for k in file_values if k in BACKTEST_ONLY)
+    if ignored:
+        warn(f"warning: run file keys {', '.join(ignored)} apply to backtests; the paper run "
+             "ignores them")  # fmt: skip
+    return {k: v for k, v in file_values.items() if k not in BACKTEST_ONLY and k != "risk"}

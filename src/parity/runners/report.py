@@ -86,8 +86,9 @@ def write_run_tearsheet(
     manifest = record.manifest
     year = manifest_calendar(manifest).annualisation
     currency = run_currency(manifest)
+    name = manifest.strategy.name or "run"
     title = (
-        f"{manifest.strategy.name or 'run'} {','.join(manifest.symbols)} — {record.run_id} "
+        f"{name} {','.join(manifest.symbols)} — {record.run_id} "
         f"({currency_symbol(currency).strip()} {currency}, annualised over {year.convention})"
     )
     target = out or record.path / "tearsheet.html"
@@ -98,6 +99,9 @@ def write_run_tearsheet(
         title=title,
         benchmark_title=bench_title,
         periods_per_year=year.periods,
+        strategy_title=name,
+        figures=record.metrics,
+        currency=currency,
     )
     section = options_section(record.path, record.metrics)
     if section is not None:  # a run that traded options: its assumptions, costs, trades

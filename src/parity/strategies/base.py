@@ -23,7 +23,9 @@ indicators that are not warmed up yet.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -61,6 +63,16 @@ class SizingParams:
             )
 
 
+@dataclass(frozen=True)
+class BarsOfRun:
+    """What a run trades, as a strategy's `bars_warnings` sees it."""
+
+    symbols: tuple[str, ...]
+    timeframe: str  # its name, e.g. `1Day`
+    first: dt.datetime
+    last: dt.datetime
+
+
 class ParityStrategy(bt.Strategy):
     """Base class: `self.cfg` holds the validated params; `enter_long` / `exit_position` trade."""
 
@@ -78,6 +90,12 @@ class ParityStrategy(bt.Strategy):
 
     # True: next() also runs while some data is still warming up and checks ready(data)
     per_symbol_warmup: ClassVar[bool] = False
+
+    @classmethod
+    def bars_warnings(cls, params: Mapping[str, Any], bars: BarsOfRun) -> list[str]:
+        """Before any bar: what a person should know about running these params on `bars`
+        (returned), or a `ParityError` when the run cannot mean anything. None by default."""
+        return []
 
     def prenext(self) -> None:
         """Some data is not warmed up yet: with `per_symbol_warmup`, decide for the others."""

@@ -12,6 +12,8 @@ when this module is imported.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ import backtrader as bt
 import numpy as np
 
 from parity.errors import ConfigError, StrategyError
+from parity.models.checkpoint import read_metadata
 from parity.models.features import GROUPS, FeatureSpec, compute_features
 from parity.models.masking import (
     BUY,
@@ -29,7 +32,7 @@ from parity.models.masking import (
     resolve_action,
     sell_quantity,
 )
-from parity.strategies.base import ParityStrategy
+from parity.strategies.base import BarsOfRun, ParityStrategy
 from parity.strategies.params import bt_params
 
 
@@ -47,6 +50,8 @@ class PolicyParams:
     window: int | None = None
     features: str | None = None
     feature_spec: str | None = None
+    # run on bars of another timeframe than the training's (refused unless asked for)
+    any_timeframe: bool = False
 
     def __post_init__(self) -> None:
         if not self.checkpoint:
@@ -125,6 +130,42 @@ class PolicyStrategy(ParityStrategy):
     Params = PolicyParams
     per_symbol_warmup = True
     params = bt_params(PolicyParams)
+
+    @classmethod
+    def bars_warnings(cls, params: Mapping[str, Any], bars: BarsOfRun) -> list[str]:
+        """Refuse bars of another timeframe than the training's (a daily policy's features on
+        minute bars mean nothing: it would silently never trade); warn when the run's window
+        overlaps the training bars (an in-sample test) or trades another symbol."""
+        checkpoint = str(params.get("checkpoint") or "")
+        if not checkpoint:
+            return []
+        trained = (read_metadata(Path(checkpoint)).extra.get("training") or {}).get("data") or {}
+        out: list[str] = []
+        timeframe = trained.get("timeframe")
+        if timeframe and timeframe != bars.timeframe and not params.get("any_timeframe"):
+            raise StrategyError(
+                f"checkpoint {checkpoint} was trained on {timeframe} bars; this run is on "
+                f"{bars.timeframe} bars, where its features mean something else: run with "
+                f"--timeframe {timeframe}, retrain it with `parity train ppo` on "
+                f"{bars.timeframe} bars, or --param any_timeframe=true to run it anyway"
+            )
+        window = trained.get("train") or {}
+        if window.get("first") and window.get("last"):
+            first, last = (dt.datetime.fromisoformat(window[k]) for k in ("first", "last"))
+            if bars.first <= last and first <= bars.last:
+                out.append(
+                    f"the run's bars {bars.first:%Y-%m-%d}..{bars.last:%Y-%m-%d} overlap the "
+                    f"training bars of checkpoint {checkpoint} ({first:%Y-%m-%d}.."
+                    f"{last:%Y-%m-%d}): an in-sample test flatters the policy; start after "
+                    f"{last:%Y-%m-%d} (--from) for an out-of-sample one"
+                )
+        symbol = trained.get("symbol")
+        if symbol and symbol not in bars.symbols:
+            out.append(
+                f"checkpoint {checkpoint} was trained on {symbol}; this run trades "
+                f"{','.join(bars.symbols)}"
+            )
+        return out
 
     def __init__(self) -> None:
         super().__init__()

@@ -150,6 +150,10 @@ class Session(Protocol):
         """Whether the venue's market is open now (True when it cannot tell)."""
         ...
 
+    def progress(self) -> tuple[int, int] | None:
+        """Steps of a replay done and in all (a progress bar's); None for a market."""
+        ...
+
     def start(self, config: SessionConfig, feeds: Sequence[bt.DataBase]) -> None:
         """Warm-up, then the live bars."""
         ...

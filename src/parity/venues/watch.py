@@ -13,6 +13,7 @@ import logging
 import threading
 from typing import Any
 
+from parity.logs import ROUTINE
 from parity.venues.protocol import StreamState
 
 log = logging.getLogger("parity.alpaca")
@@ -106,8 +107,8 @@ class StreamWatch:
             log.warning("%s stream disconnected: %s", name, reason)
         elif reason == "reconnected":
             log.info("%s stream reconnected", name)
-        else:
-            log.info("%s stream connected", name)
+        else:  # the first connection: routine (the console shows it at --log-level debug)
+            log.info("%s stream connected", name, extra=ROUTINE)
         if self.on_state is not None:
             try:
                 self.on_state(name, state, reason)

@@ -251,6 +251,10 @@ class AlpacaSession:
         """`on_state(stream, state, reason)` on every stream disconnect and reconnect."""
         self.store.watch_streams(on_state)
 
+    def progress(self) -> tuple[int, int] | None:
+        """Alpaca's market has no end to count towards (the local venue's replay has)."""
+        return None
+
     def market_open(self) -> bool:
         """The venue's clock, asked at most once a minute."""
         is_open, asked = self._market

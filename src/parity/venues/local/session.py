@@ -59,6 +59,11 @@ class LocalVenueSession(AlpacaSession):
         super().__init__(store, config.until, pace=Replay(store, config.until, clock), clock=clock)
         self.warnings = list(loaded.warnings)
 
+    def progress(self) -> tuple[int, int] | None:
+        """The replay's steps published and in all, as the venue counts them."""
+        status = self.server.status()
+        return int(status["step"]), int(status["steps"])
+
     def close(self) -> None:
         self.store.stop(join=False)  # the venue closing its sockets ends the streams at once
         self.server.stop()

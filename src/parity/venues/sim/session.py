@@ -118,6 +118,10 @@ class PollingSession:
         """A polled source has no clock: the bars say when the market trades."""
         return True
 
+    def progress(self) -> tuple[int, int] | None:
+        """Polling a market has no end to count towards."""
+        return None
+
     def analyzers(self) -> list[tuple[type[bt.Analyzer], dict[str, Any]]]:
         return []
 
