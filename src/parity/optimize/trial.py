@@ -13,15 +13,19 @@ from typing import Any, Literal
 import numpy as np
 
 from parity.costs import CostModel
+from parity.engine.ambiguity import FinerBars, Rule
 from parity.engine.simulate import Bars, simulate
 from parity.errors import ParityError
 from parity.optimize.objective import Objective
+from parity.options.setup import OptionsSetup
 from parity.risk.limits import RiskLimits
 
 
 @dataclass(frozen=True, kw_only=True)
 class TrialSettings:
-    """Everything a trial runs with besides its params: the same settings as `run backtest`."""
+    """Everything a trial runs with besides its params: the same settings as `run backtest`
+    (the options desk's assumptions, and the rule for a bar reaching both exits of a bracket
+    with the finer bars it reads, included). Shipped to each worker once, as the bars are."""
 
     strategy: str
     objective: Objective
@@ -34,6 +38,9 @@ class TrialSettings:
     volume_share: float = 1.0
     latency_ms: int = 0
     fixed: Mapping[str, Any] = field(default_factory=dict)  # `-p NAME=VALUE`, not searched
+    options: OptionsSetup | None = None  # None: the strategy's own desk when it trades options
+    ambiguous: Rule | None = None
+    finer: FinerBars | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,7 @@ def run_trial(bars: Bars, settings: TrialSettings, params: dict[str, Any]) -> Tr
             cash=settings.cash, fill_at=settings.fill_at, allow_short=settings.allow_short,
             preload=settings.preload, risk=settings.risk,
             volume_share=settings.volume_share, latency_ms=settings.latency_ms,
+            options=settings.options, ambiguous=settings.ambiguous, finer=settings.finer,
         )  # fmt: skip
         value = settings.objective.score(result, _objective_function(settings.objective))
         returns = result.returns.to_numpy(dtype=np.float64)
