@@ -4,6 +4,7 @@ needs comes back (params, objective, metrics, the daily returns the overfitting 
 from __future__ import annotations
 
 import functools
+import gc
 import time
 import traceback
 from collections.abc import Callable, Mapping
@@ -61,9 +62,23 @@ def _objective_function(objective: Objective) -> Callable[[Any], Any] | None:
     return objective.load() if objective.is_callable else None
 
 
+@functools.cache
+def settle_worker() -> None:
+    """Once per worker process, before its first trial: move every object alive now (modules,
+    Dask's state, the bars and settings just received) to the collector's permanent generation.
+    `simulate` ends with a full `gc.collect()` (Backtrader's reference cycles), and a full
+    collection traverses every tracked object of the process: on the sample's 2,054 daily bars
+    that was ~0.4 of a 0.8 s sma_cross trial; frozen, each collection sees only the trial's own
+    objects (bench/trial_overhead.py). Results are unchanged; what was alive at the freeze and
+    later becomes cyclic garbage is not reclaimed (the worker's start-up objects, once)."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_trial(bars: Bars, settings: TrialSettings, params: dict[str, Any]) -> TrialOutcome:
     """Simulate `settings.strategy` with `params` on `bars`; any error is returned, not raised,
     so that one bad point does not stop the study."""
+    settle_worker()
     started = time.perf_counter()
     try:
         result = simulate(
