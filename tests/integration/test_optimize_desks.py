@@ -110,3 +110,28 @@ def test_every_trial_decides_ambiguous_bars_by_the_given_rule(tmp_path: Path, ru
     assert row["trades"] == direct["trades"] == 6
     assert row["total_return"] == direct["total_return"]
     assert cents(row) == cents(direct) != cents(unruled)
+
+
+def test_walk_forward_tests_each_window_by_the_given_rule(tmp_path: Path) -> None:
+    """`parity walk-forward plan --ambiguous target-first`: the first test window holds the
+    ambiguous bracket (+40 at the target, -40 at the stop), the second a target (+30) and the
+    ambiguous oco pair (+30 at the target, -40 at the stop); the third a single session."""
+    root = write_series(tmp_path / "series")
+    done = subprocess.run(
+        [sys.executable, "-c", "from parity.cli import main; main()", "walk-forward", "plan",
+         "--space", f"plan={root / 'trade_plan.csv'}", "--data", str(root / "daily"),
+         "--symbols", "ACME", "--commission", "0", "--slippage", "0", "--objective",
+         "total_return", "--ambiguous", "target-first", "--train", "3w", "--test", "2w",
+         "--name", "wf", "--runs-dir", str(tmp_path / "runs"), "--json"],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert [w["test"] for w in payload["windows"]] == [
+        "2024-01-23..2024-02-05", "2024-02-06..2024-02-19", "2024-02-20..2024-02-20"
+    ]  # fmt: skip
+    windows = pd.read_csv(tmp_path / "runs" / "walkforward" / "wf" / "windows.csv")
+    assert [cents(dict(total_return=r)) for r in windows["oos_total_return"]] == [40.0, 60.0, 0.0]
+    assert windows["oos_trades"].tolist() == [1, 2, 0]
+    assert payload["metrics"]["trades"] == 3
+    assert payload["metrics"]["total_return"] == pytest.approx(1.0004 * 1.0006 - 1, abs=1e-12)
