@@ -256,7 +256,8 @@ def _results(
     )
     kept = tuple(
         keep(
-            replace(backtest, params={**fixed, **entry["params"]}), f"{name}-best{rank}",
+            replace(backtest, params={**fixed, **entry["params"]}),
+            f"{name}-best{rank}",
             config.options,
         )
         for rank, entry in enumerate(best[: config.keep_best], start=1)
