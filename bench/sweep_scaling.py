@@ -153,15 +153,16 @@ def _noop(i: int) -> int:
 
 
 def shipped_bytes(result: Any, config: Any, days: int) -> dict[str, int]:
-    """Pickled bytes of one trial's submission (settings + params) and of its outcome (params,
-    objective, metrics, `days` daily returns)."""
+    """Pickled bytes of one trial's submission (its params: the settings are scattered once per
+    worker, as the bars are, and printed apart) and of its outcome (params, objective, metrics,
+    `days` daily returns)."""
     from parity.optimize.trial import TrialOutcome
     from parity.runners.optimize import trial_settings
 
     settings = trial_settings(config.backtest, config.objective)
     best = result.best[0]
     outcome = TrialOutcome(best["params"], 1.0, best["metrics"], np.zeros(days), 0.1)
-    return {"submit": len(pickle.dumps((settings, best["params"]))),
+    return {"submit": len(pickle.dumps(best["params"])), "settings": len(pickle.dumps(settings)),
             "outcome": len(pickle.dumps(outcome)), "days": days}  # fmt: skip
 
 
@@ -203,8 +204,9 @@ def main() -> None:
               f"(no-op tasks, {args.cores} workers)")  # fmt: skip
     shipped = one["bytes"]
     print(f"bytes per trial: submit {shipped['submit']:,}, outcome {shipped['outcome']:,} "
-          f"(with {shipped['days']:,} daily returns); the bars "
-          f"({int(frame.memory_usage().sum()):,} bytes in memory) go to each worker once"
+          f"(with {shipped['days']:,} daily returns); the settings ({shipped['settings']:,}) "
+          f"and the bars ({int(frame.memory_usage().sum()):,} bytes in memory) go to each "
+          "worker once"
     )  # fmt: skip
 
 

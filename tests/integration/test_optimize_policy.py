@@ -1,12 +1,16 @@
 """`parity optimize policy`: a sweep over checkpoints (two training seeds) is an A/B test of
 model versions on the same bars, costs and limits; each trial's metrics are exactly those of a
-direct `simulate` of that checkpoint."""
+direct `simulate` of that checkpoint, through the API and through the command as typed."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
 
@@ -24,12 +28,30 @@ pytestmark = pytest.mark.timeout(300)
 WINDOW = {"symbols": ("IBM",), "start": dt.date(2011, 1, 1), "end": dt.date(2012, 12, 31)}
 
 
-def test_a_sweep_over_training_seeds_compares_model_versions(tmp_path: Path) -> None:
-    checkpoints = []
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """Two model versions: the same training run with seeds 1 and 2."""
+    root = tmp_path_factory.mktemp("ppo")
+    found = []
     for seed in (1, 2):
-        out = tmp_path / f"ppo-s{seed}"
+        out = root / f"ppo-s{seed}"
         train_ppo(TrainConfig(**WINDOW, timesteps=256, seed=seed, out=out))  # type: ignore[arg-type]
-        checkpoints.append(str(out))
+        found.append(str(out))
+    return found
+
+
+def direct_metrics(checkpoints: list[str], tmp_path: Path) -> dict[str, dict[str, object]]:
+    backtest = BacktestConfig(strategy="policy", runs_dir=tmp_path / "runs", **WINDOW)  # type: ignore[arg-type]
+    bars = backtest_bars(backtest, resolve_strategy("policy"))
+    return {
+        c: parity.simulate(bars, "policy", {"checkpoint": c}, backtest.costs).metrics
+        for c in checkpoints
+    }
+
+
+def test_a_sweep_over_training_seeds_compares_model_versions(
+    tmp_path: Path, checkpoints: list[str]
+) -> None:
     backtest = BacktestConfig(strategy="policy", runs_dir=tmp_path / "runs", **WINDOW)  # type: ignore[arg-type]
     with (
         LocalCluster(
@@ -46,14 +68,33 @@ def test_a_sweep_over_training_seeds_compares_model_versions(tmp_path: Path) -> 
                 study="ab",
             )
         )
-    bars = backtest_bars(backtest, resolve_strategy("policy"))
-    direct = {
-        c: parity.simulate(bars, "policy", {"checkpoint": c}, backtest.costs).metrics
-        for c in checkpoints
-    }
+    direct = direct_metrics(checkpoints, tmp_path)
     assert (result.table["state"] == "complete").all(), result.table["error"].tolist()
     for _, row in result.table.iterrows():
         assert row["total_return"] == direct[row["checkpoint"]]["total_return"]
         assert row["trades"] == direct[row["checkpoint"]]["trades"]
     winner = max(checkpoints, key=lambda c: direct[c]["total_return"])
     assert result.best[0]["params"] == {"checkpoint": winner}
+
+
+def test_cli_optimize_policy_over_checkpoints(tmp_path: Path, checkpoints: list[str]) -> None:
+    """`parity optimize policy --space checkpoint=A,B` on a LocalCluster of worker processes
+    (each loads torch and the checkpoints itself)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "from parity.cli import main; main()", "optimize", "policy",
+         "--space", f"checkpoint={','.join(checkpoints)}", "--objective", "total_return",
+         "--symbols", "IBM", "--from", "2011-01-01", "--to", "2012-12-31", "--study", "ab",
+         "--runs-dir", str(tmp_path / "runs"), "--json"],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(tmp_path / "runs" / "optimize" / "ab" / "trials.csv",
+                        float_precision="round_trip")  # fmt: skip
+    direct = direct_metrics(checkpoints, tmp_path)
+    assert sorted(table["checkpoint"]) == sorted(checkpoints)
+    for _, row in table.iterrows():
+        assert row["state"] == "complete", row["error"]
+        assert row["total_return"] == direct[row["checkpoint"]]["total_return"]
+        assert row["trades"] == direct[row["checkpoint"]]["trades"]
+    winner = max(checkpoints, key=lambda c: float(direct[c]["total_return"]))  # type: ignore[arg-type]
+    assert json.loads(done.stdout)["best"][0]["params"] == {"checkpoint": winner}

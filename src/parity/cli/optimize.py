@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from parity.cli._base import backtest_options, cli, json_option, runs_dir_option, say
+from parity.cli.options import option_flags
 from parity.cli.risk import risk_options
 
 
@@ -82,8 +83,23 @@ def search_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _options(values: dict[str, Any]) -> dict[str, Any] | None:
+    """The options desk's overrides the options flags give (None: none given); one --iv-mult,
+    since every trial of a study runs on the same desk."""
+    from parity.cli.options import iv_mults, overrides_from_flags
+    from parity.errors import ConfigError
+
+    mults = iv_mults(values)
+    if len(mults) > 1:
+        raise ConfigError(
+            f"--iv-mult {values['iv_mult']}: a study runs on one desk; give one value "
+            "(run one study per value to compare them)"
+        )
+    return overrides_from_flags(values, mults[0]) or None
+
+
 def _search(values: dict[str, Any]) -> dict[str, Any]:
-    """The OptimizeConfig fields the search options give."""
+    """The OptimizeConfig fields the search options (and the options desk's flags) give."""
     from parity.optimize.objective import parse_constraint, parse_objective
     from parity.optimize.space import parse_space
     from parity.runners.optimize import Execution
@@ -96,6 +112,7 @@ def _search(values: dict[str, Any]) -> dict[str, Any]:
         "trials": values["trials"],
         "seed": values["seed"],
         "execution": Execution(workers=values["workers"], scheduler=values["scheduler"]),
+        "options": _options(values),
     }
 
 
@@ -134,6 +151,7 @@ class ProgressLine:
     help="Also write the best N trials as ordinary runs (as `run backtest` does).",
 )
 @backtest_options
+@option_flags
 @risk_options
 @runs_dir_option
 @json_option
@@ -192,6 +210,7 @@ def _optimize_text(result: Any, objective: str) -> str:
 @click.option("--name", default=None, help="Name of the walk-forward [default: a new name].")
 @search_options
 @backtest_options
+@option_flags
 @risk_options
 @runs_dir_option
 @json_option

@@ -1,4 +1,5 @@
-"""Trials on Dask distributed: the bars are scattered to every worker once, each trial runs
+"""Trials on Dask distributed: the bars and the trial settings (costs, risk limits, the options
+desk, finer bars) are scattered to every worker once, each trial ships only its params, runs
 `simulate` on a worker, and only its outcome comes back; the study is told as outcomes arrive,
 so Optuna's sampler (TPE) learns from every finished trial.
 
@@ -63,6 +64,7 @@ def run_study(
     `Interrupted`."""
     slots = in_flight or max(2 * sum(client.nthreads().values()), 1)
     bars_future = client.scatter(bars, broadcast=True, hash=False)
+    settings_future = client.scatter(settings, broadcast=True, hash=False)
     running: dict[Future, Trial | None] = {}
     pending = as_completed()
     done, ran, started = ledger.counted(), 0, time.perf_counter()
@@ -78,7 +80,7 @@ def run_study(
                 exhausted = True
                 return
             trial, params = proposal
-            future = client.submit(run_trial, bars_future, settings, params, pure=False)
+            future = client.submit(run_trial, bars_future, settings_future, params, pure=False)
             running[future] = trial
             pending.add(future)
 
@@ -109,7 +111,7 @@ def run_study(
             f"--study {ledger.study.study_name} to continue"
         ) from None
     finally:
-        client.cancel(bars_future)
+        client.cancel([bars_future, settings_future])
     return ran
 
 

@@ -20,14 +20,17 @@ from parity.optimize.study import feasible, outcome, unpack_returns
 
 def trials_table(study: optuna.Study, names: tuple[str, ...]) -> pd.DataFrame:
     """One row per trial: number, state, params, objective value, constraints, error, seconds
-    and every metric (interrupted trials that were run again are left out)."""
-    rows = []
+    and every metric: the common ones, then any a strategy or run adds (`ambiguous_exits`, an
+    option strategy's `options.trades`...), nested ones by dotted name (interrupted trials that
+    were run again are left out)."""
+    rows, extra = [], {}
     for t in study.get_trials(deepcopy=False):
         if t.user_attrs.get("interrupted"):
             continue
         broken = outcome(t).get("broken", [])
         status = "ok" if not broken else "broken: " + "; ".join(broken)
-        metrics = outcome(t).get("metrics", {})
+        metrics = _flat(outcome(t).get("metrics", {}))
+        extra.update(dict.fromkeys(k for k in metrics if k not in METRIC_KEYS))
         rows.append({
             "trial": t.number,
             "state": t.state.name.lower(),
@@ -36,14 +39,25 @@ def trials_table(study: optuna.Study, names: tuple[str, ...]) -> pd.DataFrame:
             "constraints": status if t.state == TrialState.COMPLETE else "",
             "error": outcome(t).get("error", ""),
             "seconds": outcome(t).get("seconds"),
-            **{k: metrics.get(k) for k in METRIC_KEYS},
+            **metrics,
         })  # fmt: skip
     columns = ["trial", "state", *names, "objective", "constraints", "error", "seconds",
-               *METRIC_KEYS]  # fmt: skip
+               *METRIC_KEYS, *extra]  # fmt: skip
     table = pd.DataFrame(rows, columns=columns)
     for counted in ("trades", "max_drawdown_duration_days"):  # whole numbers, blank when none
         table[counted] = table[counted].astype("Int64")
     return table
+
+
+def _flat(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Scalar metrics by (dotted) name; lists and tables are left to the kept runs."""
+    out: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}."))
+        elif value is None or isinstance(value, str | int | float | bool):
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def best_trials(study: optuna.Study, count: int) -> list[FrozenTrial]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from distributed import Client
 
 from parity.config import BacktestConfig
+from parity.engine.ambiguity import FinerBars, check_rule
 from parity.errors import ConfigError
 from parity.feeds.loader import LoadedData
 from parity.optimize.cluster import dask_client
@@ -34,7 +35,8 @@ from parity.optimize.study import (
     storage_url,
 )
 from parity.optimize.trial import TrialSettings
-from parity.runners.backtest import backtest_bars, run_backtest
+from parity.options.setup import OptionsSetup
+from parity.runners.backtest import backtest_bars, backtest_finer, run_backtest
 from parity.runstore import check_run_id, check_runs_dir, new_run_id
 from parity.strategies.params import coerce_params, param_types
 from parity.strategies.registry import StrategySpec, resolve_strategy
@@ -71,6 +73,9 @@ class OptimizeConfig:
     study: str | None = None
     keep_best: int = 0
     execution: Execution = field(default_factory=Execution)
+    # the options desk's assumptions (`OptionsSetup.for_strategy` overrides: the options flags
+    # of `run backtest`, e.g. --iv-mult); None: the strategy's own desk when it trades options
+    options: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -106,18 +111,36 @@ def check_search(config: OptimizeConfig) -> None:
         raise ConfigError(f"--search {config.search} needs --trials N (how many points to try)")
 
 
-def trial_settings(config: BacktestConfig, objective: Objective) -> TrialSettings:
+def options_setup(cls: type, overrides: Mapping[str, Any] | None) -> OptionsSetup | None:
+    """The options desk a backtest of `cls` has, as `run backtest` builds it: the strategy's own
+    with `overrides` on top; None for a strategy that trades no options and no overrides."""
+    if overrides or getattr(cls, "trades_options", False):
+        return OptionsSetup.for_strategy(cls, overrides)
+    return None
+
+
+def trial_settings(
+    config: BacktestConfig,
+    objective: Objective,
+    *,
+    options: OptionsSetup | None = None,
+    finer: FinerBars | None = None,
+) -> TrialSettings:
     return TrialSettings(
         strategy=config.strategy, objective=objective, costs=config.costs, cash=config.cash,
         fill_at=config.fill_at, allow_short=config.allow_short, preload=config.preload,
         risk=config.risk, volume_share=config.volume_share, latency_ms=config.latency_ms,
-        fixed=dict(config.params),
+        fixed=dict(config.params), options=options, ambiguous=check_rule(config.ambiguous),
+        finer=finer,
     )  # fmt: skip
 
 
-def data_record(config: BacktestConfig, loaded: LoadedData) -> dict[str, Any]:
-    """What the trials ran on, for the study's definition."""
-    return {
+def data_record(
+    config: BacktestConfig, loaded: LoadedData, options: OptionsSetup | None = None
+) -> dict[str, Any]:
+    """What the trials ran on, for the study's definition (the options desk and the ambiguity
+    rule only when given, so that a study defined without them still continues)."""
+    record = {
         "source": config.data,
         "symbols": [s.symbol for s in loaded.series],
         "first": str(min(s.frame.index[0] for s in loaded.series)),
@@ -127,6 +150,12 @@ def data_record(config: BacktestConfig, loaded: LoadedData) -> dict[str, Any]:
         "fixed": {k: str(v) for k, v in sorted(config.params.items())},
         "cash": config.cash,
     }
+    if options is not None:
+        record["options"] = options.describe()
+    if config.ambiguous is not None:
+        record["ambiguous"] = config.ambiguous
+        record["finer"] = config.finer
+    return record
 
 
 def optimise_on(
@@ -134,18 +163,23 @@ def optimise_on(
     config: OptimizeConfig,
     name: str,
     *,
+    finer: FinerBars | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> tuple[Any, int]:
-    """Run (or continue) the study `name` on `loaded`; returns the study and the trials run."""
+    """Run (or continue) the study `name` on `loaded` (`finer`: the bars `--ambiguous
+    finer-data` reads); returns the study and the trials run."""
+    spec = resolve_strategy(config.backtest.strategy)
+    options = options_setup(spec.cls, config.options)
+    settings = trial_settings(config.backtest, config.objective, options=options, finer=finer)
     plan = StudyPlan(
         config.backtest.strategy, config.space, config.objective, config.constraints,
-        config.search, config.seed, data_record(config.backtest, loaded),
+        config.search, config.seed,
+        data_record(config.backtest, loaded, options if config.options else None),
     )  # fmt: skip
     study = open_study(name, storage_url(config.backtest.runs_dir), plan)
     try:
         ledger = Ledger(study, plan)
         target = ledger.target(config.trials)
-        settings = trial_settings(config.backtest, config.objective)
         with config.execution.connect() as client:
             ran = run_study(
                 ledger, settings, loaded, client, target=target, on_progress=on_progress
@@ -156,7 +190,7 @@ def optimise_on(
     return study, ran
 
 
-def keep(config: BacktestConfig, run_id: str) -> str:
+def keep(config: BacktestConfig, run_id: str, options: Mapping[str, Any] | None = None) -> str:
     """`run_id` as an ordinary run of `config`: `STUDY-bestN` always holds the study's current
     N-th best (a continuation that found a better one replaces it; the same params stay)."""
     run_dir = config.runs_dir / run_id
@@ -167,7 +201,7 @@ def keep(config: BacktestConfig, run_id: str) -> str:
             return run_id
     if run_dir.exists():
         shutil.rmtree(run_dir)  # this study's own derived run, for params no longer N-th best
-    return run_backtest(config, run_id=run_id).run_id
+    return run_backtest(config, run_id=run_id, options=options).run_id
 
 
 def run_optimize(
@@ -188,7 +222,8 @@ def run_optimize(
     if on_warning is not None:
         for warning in loaded.warnings:
             on_warning(warning)
-    study, ran = optimise_on(loaded, config, name, on_progress=on_progress)
+    finer = backtest_finer(backtest, loaded)
+    study, ran = optimise_on(loaded, config, name, finer=finer, on_progress=on_progress)
     try:
         return _results(study, config, name, ran, fixed)
     finally:
@@ -220,7 +255,11 @@ def _results(
         optimize_report(study, table, config.space, config.objective, stats), encoding="utf-8"
     )
     kept = tuple(
-        keep(replace(backtest, params={**fixed, **entry["params"]}), f"{name}-best{rank}")
+        keep(
+            replace(backtest, params={**fixed, **entry["params"]}),
+            f"{name}-best{rank}",
+            config.options,
+        )
         for rank, entry in enumerate(best[: config.keep_best], start=1)
     )
     return OptimizeResult(name, run_dir, ran, table, best, stats, kept)

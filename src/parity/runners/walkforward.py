@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from parity.analyzers.metrics import compute_metrics, daily_returns
+from parity.engine.ambiguity import FinerBars, check_rule
 from parity.engine.simulate import simulate
 from parity.errors import ConfigError, Interrupted
 from parity.feeds.loader import LoadedData
@@ -35,13 +36,14 @@ from parity.optimize.walkforward import (
     windows,
     with_warmup,
 )
-from parity.runners.backtest import backtest_bars
+from parity.runners.backtest import backtest_bars, backtest_finer
 from parity.runners.optimize import (
     Execution,
     OptimizeConfig,
     check_search,
     check_space,
     optimise_on,
+    options_setup,
 )
 from parity.runstore import check_run_id, check_runs_dir, new_run_id
 from parity.strategies.params import coerce_params
@@ -103,9 +105,10 @@ def run_walkforward(
     first = min(s.frame.index[0] for s in loaded.series)
     last = max(s.frame.index[-1] for s in loaded.series)
     planned = windows(first, last, config.train, config.test, config.step, anchored=config.anchored)
+    finer = backtest_finer(backtest, loaded)  # read once, for every window
     with opt.execution.connect() as client:  # one cluster for every window's study
         shared = replace(opt, execution=Execution(client=client))
-        return _walk(config, shared, name, loaded, planned, on_window, on_progress)
+        return _walk(config, shared, name, loaded, finer, planned, on_window, on_progress)
 
 
 def _walk(
@@ -113,6 +116,7 @@ def _walk(
     opt: OptimizeConfig,
     name: str,
     loaded: LoadedData,
+    finer: FinerBars | None,
     planned: list[Window],
     on_window: Callable[[str], None] | None,
     on_progress: Callable[[Progress], None] | None,
@@ -129,7 +133,7 @@ def _walk(
                       f"test {span['test']}")  # fmt: skip
         train = cut(loaded, window.train_start, window.train_end)
         try:
-            study, _ = optimise_on(train, opt, study_name, on_progress=on_progress)
+            study, _ = optimise_on(train, opt, study_name, finer=finer, on_progress=on_progress)
         except Interrupted:
             raise Interrupted(
                 f"interrupted in window {window.index + 1} of {len(planned)}; run the same "
@@ -144,7 +148,10 @@ def _walk(
             results.append(WindowResult(window, study_name, None, {}, {}, stats))
             continue
         params = {**fixed, **best[0].params}
-        oos = _test_run(loaded, window, params, backtest, spec.cls)
+        oos = _test_run(loaded, window, params, backtest, spec.cls, {
+            "options": options_setup(spec.cls, opt.options),
+            "ambiguous": check_rule(backtest.ambiguous), "finer": finer,
+        })  # fmt: skip
         pieces.append(oos["equity"])
         trades.append(oos["trades"])
         fills.append(oos["fills"])
@@ -176,13 +183,19 @@ def _walk(
 
 
 def _test_run(
-    loaded: Any, window: Window, params: dict[str, Any], backtest: Any, cls: type
+    loaded: Any,
+    window: Window,
+    params: dict[str, Any],
+    backtest: Any,
+    cls: type,
+    desk: dict[str, Any],
 ) -> dict[str, Any]:
-    """The chosen params on the test window, warmed up on the bars just before it."""
+    """The chosen params on the test window, warmed up on the bars just before it, with the
+    trials' options desk and ambiguity rule (`desk`: `simulate`'s options, ambiguous, finer)."""
     kwargs = dict(
         cash=backtest.cash, fill_at=backtest.fill_at, allow_short=backtest.allow_short,
         preload=backtest.preload, risk=backtest.risk, volume_share=backtest.volume_share,
-        latency_ms=backtest.latency_ms,
+        latency_ms=backtest.latency_ms, **desk,
     )  # fmt: skip
     bare = simulate(cut(loaded, window.test_start, window.test_end), cls, params,
                     backtest.costs, **kwargs)  # type: ignore[arg-type]  # fmt: skip
