@@ -181,6 +181,10 @@ def test_the_daily_report_and_runs_show_include_the_options(run_dir: Path) -> No
     assert [f["kind"] for f in fills if f["symbol"] == assigned["symbol"]][-1] == "assignment"
     text = to_text(report)
     assert f"assignment {assigned['symbol']} qty +2, shares +200" in text
+    # every amount of the section carries the run's currency
+    cash = assigned["cash"]
+    assert f"cash {'+' if cash >= 0 else '-'}${abs(cash):,.2f}" in text
+    assert f"contracts worth ${section['greeks']['option_value']:,.2f}" in text
     # the day a combo was submitted lists it with its legs and how it filled
     orders = pd.read_csv(run_dir / "options_orders.csv", parse_dates=["submitted_at"])
     first = orders.iloc[0]

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from parity.instruments import instrument_for
+from parity.instruments.money import format_money
 from parity.reports.periodic import ReportInputs, _between, events_in, num
 
 EVENT_KINDS = ("expiry", "exercise", "assignment", "cash_settlement")
@@ -92,61 +93,77 @@ def _costs(sessions: pd.DataFrame, first: dt.date) -> dict[str, float] | None:
     return {k: round(float(v) - float(start.get(k, 0.0)), 6) for k, v in end.items()}
 
 
-def text_lines(section: dict[str, Any]) -> list[str]:
-    """The section in the text report (nothing for a run without options)."""
+def _money(value: Any, currency: str | None, sign: bool = False) -> str:
+    """An amount in the run's currency (`$1,234.50`; `+$12.00` with `sign`)."""
+    if value is None:
+        return "n/a"
+    text = format_money(float(value), currency or "USD")
+    return f"+{text}" if sign and float(value) >= 0 else text
+
+
+def text_lines(section: dict[str, Any], currency: str | None = None) -> list[str]:
+    """The section in the text report (nothing for a run without options); amounts in the
+    run's `currency`."""
     if not section:
         return []
+    c = currency
     lines = ["", "Options"]
     greeks = section.get("greeks")
     if greeks:
         lines.append(
             f"  at {greeks['as_of']}: {greeks['contracts']} contracts worth "
-            f"{greeks['option_value']:,.2f}, delta {greeks['delta']:,.2f}, gamma "
+            f"{_money(greeks['option_value'], c)}, delta {greeks['delta']:,.2f}, gamma "
             f"{greeks['gamma']:,.4f}, theta {greeks['theta']:,.2f}, vega {greeks['vega']:,.2f}, "
-            f"requirement {greeks['requirement']:,.2f}"
+            f"requirement {_money(greeks['requirement'], c)}"
         )
     costs = section.get("costs")
     if costs and costs.get("contracts"):
         lines.append(
-            f"  costs on {costs['contracts']:g} contracts: spread {costs['spread_cost']:,.2f}, "
-            f"slippage {costs['slippage_cost']:,.2f}, commission {costs['commission']:,.2f}, "
-            f"fees {costs['fees']:,.2f}"
+            f"  costs on {costs['contracts']:g} contracts: spread "
+            f"{_money(costs['spread_cost'], c)}, slippage {_money(costs['slippage_cost'], c)}, "
+            f"commission {_money(costs['commission'], c)}, fees {_money(costs['fees'], c)}"
         )
     for order in section["orders"]:
         price = order["avg_fill_price"]
         lines.append(
             f"  {order['submitted_at'][:16]}  {order['legs']}  {order['type']} x{order['qty']}"
             f"  {order['status']}"
-            + ("" if price is None else f" at {price:g}")
+            + ("" if price is None else f" at {_money(price, c)}")
             + (f" ({order['reason']})" if order["reason"] else "")
         )
     for event in section["events"]:
         lines.append(
             f"  {event['at'][:16]}  {event['kind']} {event['symbol']} qty {event['qty']:+g}"
             + (f", shares {event['shares']:+g}" if event.get("shares") else "")
-            + f", cash {event['cash']:+,.2f}"
+            + f", cash {_money(event['cash'], c, sign=True)}"
         )
     if len(lines) == 2:
         lines.append("  no option orders or events")
     return lines
 
 
-def html_rows(section: dict[str, Any]) -> list[tuple[list[str], list[list[str]]]]:
-    """(headers, rows) tables of the section in the HTML report."""
+def html_rows(
+    section: dict[str, Any], currency: str | None = None
+) -> list[tuple[list[str], list[list[str]]]]:
+    """(headers, rows) tables of the section in the HTML report; amounts in `currency`."""
     if not section:
         return []
+    c = currency
     tables = []
     if section.get("greeks"):
         g = section["greeks"]
         tables.append((["as of", *GREEKS], [[str(g["as_of"]), *(str(g[k]) for k in GREEKS)]]))
     costs = section.get("costs")
     if costs:
-        tables.append((list(costs), [[f"{v:,.2f}" for v in costs.values()]]))
+        cells = [f"{v:g}" if k == "contracts" else _money(v, c) for k, v in costs.items()]
+        tables.append((list(costs), [cells]))
     if section["orders"]:
         head = ["submitted", "legs", "type", "qty", "limit", "status", "avg fill", "reason"]
         rows = [
-            [o["submitted_at"], o["legs"], o["type"], str(o["qty"]), str(o["limit_price"] or ""),
-             o["status"], str(o["avg_fill_price"] or ""), o["reason"] or ""]
+            [o["submitted_at"], o["legs"], o["type"], str(o["qty"]),
+             "" if o["limit_price"] is None else _money(o["limit_price"], c), o["status"],
+             "" if o["avg_fill_price"] is None else _money(o["avg_fill_price"], c),
+             o["reason"] or ""]
             for o in section["orders"]
         ]  # fmt: skip
         tables.append((head, rows))
@@ -154,7 +171,7 @@ def html_rows(section: dict[str, Any]) -> list[tuple[list[str], list[list[str]]]
         head = ["time", "event", "symbol", "qty", "shares", "cash"]
         rows = [
             [e["at"], e["kind"], str(e["symbol"]), str(e["qty"]), str(e["shares"] or ""),
-             f"{e['cash']:,.2f}"]
+             _money(e["cash"], c, sign=True)]
             for e in section["events"]
         ]  # fmt: skip
         tables.append((head, rows))

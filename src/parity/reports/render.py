@@ -298,7 +298,7 @@ def to_text(report: Report) -> str:
         f"{format_metric(name, perf.get(name), flags, currency) + metric_note(name, perf):>24}"
         for name in OVERALL
     ]
-    lines += option_period.text_lines(report.options)
+    lines += option_period.text_lines(report.options, report.run.get("currency"))
     lines += ["", "Backtest vs live", f"  {divergence_line(report.divergence, currency)}"]
     lines += ["", "Action items"]
     if report.actions:
@@ -430,7 +430,7 @@ def to_html(report: Report) -> str:
             ]
         ),
     ]
-    tables = option_period.html_rows(report.options)
+    tables = option_period.html_rows(report.options, report.run.get("currency"))
     if tables:
         parts.append("<h2>Options</h2>")
         parts += [_html_table(head, rows, "options") for head, rows in tables]
