@@ -319,11 +319,8 @@ def test_the_twin_runs_with_the_paper_runs_latency_and_volume_share(tmp_path):
     session): the twins run with the same latency (and volume share), so every order fills on
     the same bar, at the same price, in both and the comparison passes. Built without them, the
     twins filled each order a bar earlier: WARN, 41 matched, 7 missed."""
-    paper = CliRunner().invoke(
-        cli,
-        ["run", "paper", "--venue", "local", "--symbols", "IBM", "--latency", "500"]
-        + ["--runs-dir", str(tmp_path)],
-    )
+    venue = ["--venue", "local", "--symbols", "IBM", "--latency", "500"]
+    paper = CliRunner().invoke(cli, ["run", "paper", *venue, "--runs-dir", str(tmp_path)])
     assert paper.exit_code == 0, paper.output
     paper_dir = _run(tmp_path, "paper")
     result = compare(tmp_path, paper_dir.name, "--json")
