@@ -239,6 +239,12 @@ class SimBroker(bt.brokers.BackBroker):
             super()._try_exec(order)
             return
         fill: FillModel = self.p.fill
+        if kind == bt.Order.Market and day_session_over(order):
+            # a day order (or its partly filled rest) whose session closed first, reached by
+            # the book or not: expired at the close as at the venue and Alpaca, never filled
+            # at the next open
+            self._expire(order)
+            return
         if fill.latency_ms and not self._reached_book(order):
             return
         data = order.data
@@ -247,10 +253,7 @@ class SimBroker(bt.brokers.BackBroker):
         buy = order.isbuy()
         created = order.created
         if kind == bt.Order.Market:
-            if fill.volume_share < 1.0 and day_session_over(order):
-                self._expire(order)  # the rest of a partly filled day order, as at the venue
-            else:
-                self._fill_market(order, bar)
+            self._fill_market(order, bar)
             return
         if kind in (bt.Order.Limit, bt.Order.Stop) and loses_tie(self, order, bar):
             return  # its partner exit fills on this bar, and cancels it

@@ -47,19 +47,37 @@ def _ms_of_day(moment: dt.time) -> int:
     ) * 1000 + moment.microsecond // 1000
 
 
+# Backtrader's `sessionend` when a feed sets none: the session end is not known (only US
+# listings' intraday feeds set theirs)
+_NO_SESSION_END = dt.time(23, 59, 59, 999990)
+
+
 def day_session_over(order: bt.Order) -> bool:
     """Whether the session of a market order (a `day` order at the venue) ended before the
-    current bar. Its session is that of the first bar it could fill on within regular hours
-    (an order sent after the close belongs to the next session, and may fill in the after-hours
-    bars before it, as at the venue); for daily bars, the first bar's day."""
+    current bar. As at the venue (and Alpaca), its session is that of the moment it is sent (the
+    end of its decision bar): sent before the close, today's, even if the latency leaves no bar
+    of today's session it could fill on (it then expires at the close, not at the next open);
+    sent after the close, the next session's, and it may fill in the after-hours bars before
+    it, as at the venue (its session is then that of the first bar within regular hours). For
+    daily bars, and for bars without a known session end (`sessionend`: only US listings' have
+    one, so an order sent after an NSE close is not taken for one sent during it), the first
+    bar's day."""
     data = order.data
     if data.datetime[0] <= order.created.dt:
         return False
     start = bar_start(data, data.datetime[0])
     day, moment = divmod(start, _DAY_MS)
     daily = getattr(data, "_timeframe", bt.TimeFrame.Days) >= bt.TimeFrame.Days
-    close = _ms_of_day(getattr(data.p, "sessionend", None) or dt.time(23, 59, 59, 999990))
+    sessionend = getattr(data.p, "sessionend", None) or _NO_SESSION_END
+    close = _ms_of_day(sessionend)
     session = order.info.get("session_day")
+    if session is None and not daily and sessionend != _NO_SESSION_END:
+        sent_day, sent_moment = divmod(
+            bar_start(data, order.created.dt) + bar_milliseconds(data), _DAY_MS
+        )
+        if sent_moment <= close:
+            session = sent_day
+            order.addinfo(session_day=session)
     if session is None:
         if daily or moment <= close:
             order.addinfo(session_day=day)

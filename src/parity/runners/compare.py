@@ -483,6 +483,9 @@ def twin_config(manifest: Manifest, config: CompareConfig, data: str) -> Backtes
         commission="0" if zero else manifest.commission or "0",
         slippage="0" if zero else manifest.slippage or "0",
         fill_at="open",
+        # the paper run's latency and volume share (its venue timed and sized fills by them)
+        latency_ms=int(manifest.latency_ms or 0),
+        volume_share=float(manifest.volume_share or 1.0),
         adjustment="raw",  # the prices the paper run was served (the venue replays them raw)
         risk=RiskLimits.from_mapping(manifest.risk or {}, source="the paper manifest"),
         runs_dir=config.runs_dir,
@@ -507,6 +510,7 @@ def _twin_run(
         loaded, spec.cls, params, backtest.costs,
         cash=backtest.cash, fill_at=backtest.fill_at, allow_short=backtest.allow_short,
         preload=backtest.preload, risk=backtest.risk, recording=Recording(id_prefix=run_id),
+        volume_share=backtest.volume_share, latency_ms=backtest.latency_ms,
         ambiguous=check_rule(backtest.ambiguous), finer=backtest_finer(backtest, loaded),
     )  # fmt: skip
     manifest = run_manifest(run_id, backtest, spec, params, loaded)
