@@ -84,12 +84,16 @@ class BuyOnce(bt.Strategy):
 
 
 def sim_run(size: int, volume: float, *, preload: bool) -> tuple[list[Any], float, float]:
-    index = pd.date_range("2024-01-01", periods=40, freq="D")
+    # minute bars of one session: a market order is a day order, whose unfilled rest would
+    # expire at the session's close (as on the venue), so its partial fills stay in one session
+    index = pd.date_range("2024-01-02 09:30", periods=40, freq="min")
     frame = pd.DataFrame(
         {"open": 50.0, "high": 50.0, "low": 50.0, "close": 50.0, "volume": volume}, index=index
     )
     cerebro = bt.Cerebro(stdstats=False, preload=preload, runonce=preload)
-    cerebro.adddata(bt.feeds.PandasData(dataname=frame))
+    cerebro.adddata(
+        bt.feeds.PandasData(dataname=frame, timeframe=bt.TimeFrame.Minutes, compression=1)
+    )
     broker = build_sim_broker(cash=100_000.0, costs=PER_SHARE_MIN_1)
     broker.p.filler = bt.broker.fillers.FixedBarPerc(perc=100.0)  # the bar's volume, at most
     cerebro.broker = broker
