@@ -124,6 +124,7 @@ def reconcile(
     events = reader.order_events(run_id)  # the last state journaled, whoever journaled it
     status = dict(zip(events["client_order_id"], events["status"], strict=True))
     result = Reconciliation()
+    unsent: list[str] = []  # journaled, never sent: marked once the resume is not refused
     # a fill made while the run was down belongs to the bar after the last one processed, or
     # one later for an order decided on the bar in progress at the crash
     last = reader.last_equity(run_id)
@@ -134,7 +135,8 @@ def reconcile(
         journaled = float(have.get(cid, 0.0))
         snap = store.order_by_client_id(cid)
         if snap is None:
-            _absent(journal, result, cid, journaled, str(status.get(cid, "")))
+            if _absent(result, cid, journaled, str(status.get(cid, ""))):
+                unsent.append(cid)
             continue
         if snap.filled_qty > journaled + 1e-9:
             missing = snap.filled_qty - journaled
@@ -206,6 +208,16 @@ def reconcile(
             f"venue (first: {result.unexplained[0]}); check the venue is the one the run "
             "traded on, or pass --adopt to continue from the venue's state"
         )
+    for cid in unsent:
+        journal.order_event(
+            cid,
+            status="rejected",
+            event="never_sent",
+            reason="the run stopped before it was sent",
+            source="resume",
+            durable=True,
+        )
+    journal.flush()
     for text in result.unexplained:
         result.lines.append(f"adopted the venue's state: {text}")
     return result
@@ -219,25 +231,17 @@ def _concise(differences: list[str], order_prefix: str, most: int = 10) -> list[
     return [*orders[:most], *more, *rest]
 
 
-def _absent(journal: Any, result: Reconciliation, cid: str, journaled: float, status: str) -> None:
+def _absent(result: Reconciliation, cid: str, journaled: float, status: str) -> bool:
     """A journaled order the venue does not know: filled in the journal, the venue lost it
     (unexplained); already final with nothing filled (e.g. rejected by the risk guard before
-    it was sent), nothing to say; else the crash came between journaling and sending it."""
+    it was sent), nothing to say; else the crash came between journaling and sending it
+    (True: to be marked never sent, unless the resume is refused)."""
     if journaled > 1e-9:
         result.unexplained.append(
             f"{cid}: the journal holds {journaled:g} filled, the venue has no such order"
         )
-        return
-    if status in FINAL:
-        return
-    journal.order_event(
-        cid,
-        status="rejected",
-        event="never_sent",
-        reason="the run stopped before it was sent",
-        source="resume",
-        durable=True,
-    )
+        return False
+    return status not in FINAL
     result.lines.append(f"{cid}: journaled, never reached the venue (marked not sent)")
 
 

@@ -187,6 +187,9 @@ class AlpacaStore:
         """Open the data stream (for subscribed symbols) and the trading stream, on threads."""
         self.connect()
         key, secret = self.credentials.key_id, self.credentials.secret_key
+        for name in ("alpaca.data.live.websocket", "alpaca.trading.stream"):
+            # before the threads connect: a previous store's stop silenced them (see `stop`)
+            logging.getLogger(name).setLevel(logging.NOTSET)
         if self._bar_handlers and self._data_stream is None:
             stream = self._market_stream(key, secret)
             self._tune(stream)
