@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 import sys
 import types
-from pathlib import Path
 
 import pytest
-
-README = Path(__file__).resolve().parents[2] / "README.md"
+from readme_support import readme_example
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def _example() -> tuple[str, str]:
-    text = README.read_text(encoding="utf-8")
-    section = text.split("## Python API", 1)[1].split("\n## ", 1)[0]
-    code = re.search(r"```python\n(.*?)```", section, re.S)
-    shown = re.search(r"```text\n(.*?)```", section, re.S)
-    assert code and shown, "the README's Python API section lost its example"
-    return code.group(1), shown.group(1)
-
-
 def test_the_readme_python_api_example_prints_what_the_readme_shows():
-    code, shown = _example()
+    code, shown = readme_example("Python API", "python")
     module = types.ModuleType("readme_example")  # Backtrader looks a strategy's module up
     out = io.StringIO()
     sys.modules["readme_example"] = module

@@ -204,6 +204,39 @@ def keep(config: BacktestConfig, run_id: str, options: Mapping[str, Any] | None 
     return run_backtest(config, run_id=run_id, options=options).run_id
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What an optimisation or a walk-forward checks and loads once before it searches."""
+
+    spec: StrategySpec
+    fixed: dict[str, Any]  # the strategy params given, fixed in every trial
+    name: str  # the study's (or walk-forward's) name
+    loaded: LoadedData
+    finer: FinerBars | None
+
+
+def prepare(
+    config: OptimizeConfig,
+    given: str | None,
+    prefix: str,
+    on_warning: Callable[[str], None] | None = None,
+) -> Prepared:
+    """Check `config` (runs directory, strategy, space, search) and load its bars once; the
+    name is `given` (checked) or a new run id after `prefix`. Bad input raises `ParityError`."""
+    backtest = config.backtest
+    check_runs_dir(backtest.runs_dir)
+    spec = resolve_strategy(backtest.strategy)
+    fixed = coerce_params(spec.cls, backtest.params, complete=False)
+    check_space(spec, config.space, fixed)
+    check_search(config)
+    name = check_run_id(given) if given else f"{prefix}-{new_run_id(spec.name)}"
+    loaded = backtest_bars(backtest, spec)
+    if on_warning is not None:
+        for warning in loaded.warnings:
+            on_warning(warning)
+    return Prepared(spec, fixed, name, loaded, backtest_finer(backtest, loaded))
+
+
 def run_optimize(
     config: OptimizeConfig,
     *,
@@ -211,21 +244,12 @@ def run_optimize(
     on_warning: Callable[[str], None] | None = None,
 ) -> OptimizeResult:
     """Run or continue an optimisation and write its results; bad input raises `ParityError`."""
-    backtest = config.backtest
-    check_runs_dir(backtest.runs_dir)
-    spec = resolve_strategy(backtest.strategy)
-    fixed = coerce_params(spec.cls, backtest.params, complete=False)
-    check_space(spec, config.space, fixed)
-    check_search(config)
-    name = check_run_id(config.study) if config.study else f"opt-{new_run_id(spec.name)}"
-    loaded = backtest_bars(backtest, spec)
-    if on_warning is not None:
-        for warning in loaded.warnings:
-            on_warning(warning)
-    finer = backtest_finer(backtest, loaded)
-    study, ran = optimise_on(loaded, config, name, finer=finer, on_progress=on_progress)
+    ready = prepare(config, config.study, "opt", on_warning)
+    study, ran = optimise_on(
+        ready.loaded, config, ready.name, finer=ready.finer, on_progress=on_progress
+    )
     try:
-        return _results(study, config, name, ran, fixed)
+        return _results(study, config, ready.name, ran, ready.fixed)
     finally:
         close_study(study)
 

@@ -18,10 +18,9 @@ import numpy as np
 import pandas as pd
 
 from parity.analyzers.metrics import compute_metrics, daily_returns
-from parity.engine.ambiguity import FinerBars, check_rule
+from parity.engine.ambiguity import check_rule
 from parity.engine.simulate import simulate
 from parity.errors import ConfigError, Interrupted
-from parity.feeds.loader import LoadedData
 from parity.optimize.execute import Progress
 from parity.optimize.report import walkforward_report
 from parity.optimize.results import Statistics, best_trials, statistics
@@ -36,18 +35,14 @@ from parity.optimize.walkforward import (
     windows,
     with_warmup,
 )
-from parity.runners.backtest import backtest_bars, backtest_finer
 from parity.runners.optimize import (
     Execution,
     OptimizeConfig,
-    check_search,
-    check_space,
+    Prepared,
     optimise_on,
     options_setup,
+    prepare,
 )
-from parity.runstore import check_run_id, check_runs_dir, new_run_id
-from parity.strategies.params import coerce_params
-from parity.strategies.registry import resolve_strategy
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,39 +86,31 @@ def run_walkforward(
     on_warning: Callable[[str], None] | None = None,
 ) -> WalkForwardResult:
     opt = config.optimize
-    backtest = opt.backtest
-    check_runs_dir(backtest.runs_dir)
-    spec = resolve_strategy(backtest.strategy)
-    fixed = coerce_params(spec.cls, backtest.params, complete=False)
-    check_space(spec, opt.space, fixed)
-    check_search(opt)
-    name = check_run_id(config.name) if config.name else f"wf-{new_run_id(spec.name)}"
-    loaded = backtest_bars(backtest, spec)
-    if on_warning is not None:
-        for warning in loaded.warnings:
-            on_warning(warning)
-    first = min(s.frame.index[0] for s in loaded.series)
-    last = max(s.frame.index[-1] for s in loaded.series)
+    ready = prepare(opt, config.name, "wf", on_warning)
+    first = min(s.frame.index[0] for s in ready.loaded.series)
+    last = max(s.frame.index[-1] for s in ready.loaded.series)
     planned = windows(first, last, config.train, config.test, config.step, anchored=config.anchored)
-    finer = backtest_finer(backtest, loaded)  # read once, for every window
     with opt.execution.connect() as client:  # one cluster for every window's study
         shared = replace(opt, execution=Execution(client=client))
-        return _walk(config, shared, name, loaded, finer, planned, on_window, on_progress)
+        return _walk(config, shared, ready, planned, on_window, on_progress)
 
 
 def _walk(
     config: WalkForwardConfig,
     opt: OptimizeConfig,
-    name: str,
-    loaded: LoadedData,
-    finer: FinerBars | None,
+    ready: Prepared,
     planned: list[Window],
     on_window: Callable[[str], None] | None,
     on_progress: Callable[[Progress], None] | None,
 ) -> WalkForwardResult:
     backtest = opt.backtest
-    spec = resolve_strategy(backtest.strategy)
-    fixed = coerce_params(spec.cls, backtest.params, complete=False)
+    spec, fixed, name, loaded, finer = (
+        ready.spec,
+        ready.fixed,
+        ready.name,
+        ready.loaded,
+        ready.finer,
+    )  # the bars and finer bars are read once, for every window
     results, pieces, trades, fills = [], [], [], []
     for window in planned:
         study_name = f"{name}-w{window.index}"
