@@ -71,6 +71,9 @@ class Recorder(LeanAnalyzer):
         # warm-up, never recorded twice); later ones are numbered on from `first_bar`
         ("skip_through", None),
         ("first_bar", 0),
+        # a continued run: bars up to this time have their equity recorded already (the
+        # previous day's last bar is processed again, live, and recorded once)
+        ("equity_through", None),
     )
 
     def __init__(self) -> None:
@@ -115,6 +118,10 @@ class Recorder(LeanAnalyzer):
             if bt_datetime(stamp, self._daily) <= self._skip:
                 return
             self._skip = None  # bars only move forward: the rest is new
+        if self.p.equity_through is not None:
+            if bt_datetime(stamp, self._daily) <= self.p.equity_through:
+                return
+            self.p.equity_through = None
         self._bars += 1
         if not self._keep:
             self._journal_live_bar(stamp, broker.getvalue(), broker.getcash())

@@ -265,6 +265,14 @@ def _parse_until(text: str | None) -> Any:
     help="Continue a crashed run: reconcile journal and venue, then go on.",
 )
 @click.option(
+    "--continue",
+    "continue_ref",
+    default=None,
+    metavar="RUN",
+    help="Continue a cleanly stopped run on a later day (same account, journal and open "
+    "brackets), with the --param values and --to given now.",
+)
+@click.option(
     "--adopt",
     is_flag=True,
     help="With --resume: on an unexplained mismatch take the venue's state.",
@@ -315,6 +323,9 @@ def run_paper_cmd(ctx: click.Context, **values: Any) -> None:
         result = resume_paper(run_dir, adopt=values["adopt"], notify=say, alert_urls=urls)
         _print_run(result, values["as_json"], metrics_table, result.stopped_by)
         return
+    if values["continue_ref"]:
+        _continue_run(ctx, values, metrics_table)
+        return
     fields: dict[str, Any] = dict(
         strategy=values["strategy"],
         params=parse_param_pairs(values["params"]),
@@ -364,6 +375,30 @@ def run_paper_cmd(ctx: click.Context, **values: Any) -> None:
         )
     finally:
         progress.close()
+    _print_run(result, values["as_json"], metrics_table, result.stopped_by)
+
+
+def _continue_run(ctx: click.Context, values: dict[str, Any], metrics_table: Any) -> None:
+    """`run paper --continue RUN`: the strategy and venue named must be the run's."""
+    from parity.cli.risk import find_run_dir
+    from parity.config import parse_date
+    from parity.runners.paper_continue import DayChanges, continue_paper
+    from parity.strategies.params import parse_param_pairs
+
+    def given(name: str) -> Any:
+        source = ctx.get_parameter_source(name)
+        return None if source in (ParameterSource.DEFAULT, None) else values[name]
+
+    run_dir = find_run_dir(values["continue_ref"], values["runs_dir"])
+    changes = DayChanges(
+        params=parse_param_pairs(values["params"]),
+        end=parse_date(values["end"], "--to"),
+        until=_parse_until(values["until"]),
+        strategy=given("strategy"),
+        venue=given("venue"),
+    )
+    urls = alerts_from_flags(values).urls
+    result = continue_paper(run_dir, changes, notify=say, alert_urls=urls)
     _print_run(result, values["as_json"], metrics_table, result.stopped_by)
 
 

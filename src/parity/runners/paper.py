@@ -36,6 +36,7 @@ from parity.logs import FILE_ONLY, run_log
 from parity.manifest import Manifest
 from parity.risk.monitor import attach_risk, risk_guard, risk_notifier
 from parity.runners.backtest import traded_session
+from parity.runners.continuation import TakeCarried, carried_state, save_carry
 from parity.runners.daily import (
     SessionCloseTimer,
     daily_report_checker,
@@ -55,6 +56,7 @@ from parity.runners.resume import (
     ClaimPositions,
     RestoreSimState,
     ResumePoint,
+    continue_point,
     journal_positions,
     reconcile,
     resume_point,
@@ -82,6 +84,9 @@ class Resume:
     cash: float = 0.0
     starting_cash: float = 0.0
     lock: RunLock | None = None  # the run's writer lock, taken before anything else
+    # continued on a later day (`--continue`): the run stopped cleanly, its last bar is
+    # processed again live and the strategy takes what it carried (see `runners.continuation`)
+    continued: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,11 +231,15 @@ def run_paper(
             recorded_cash = manifest.starting_cash
             resume.starting_cash = float(starting_cash if recorded_cash is None else recorded_cash)
             live_from = manifest.live_from
-            point = resume_point(
-                journal.reader,
-                run_id,
-                dt.datetime.fromisoformat(live_from) if live_from else None,
-                daily=config.timeframe.is_daily,
+            point = (
+                continue_point(journal.reader, run_id, daily=config.timeframe.is_daily)
+                if resume.continued
+                else resume_point(
+                    journal.reader,
+                    run_id,
+                    dt.datetime.fromisoformat(live_from) if live_from else None,
+                    daily=config.timeframe.is_daily,
+                )
             )
             if account is None:  # nothing at a venue: the journal is the whole truth
                 resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
@@ -297,6 +306,9 @@ def run_paper(
         for symbol, feed in zip(config.symbols, feeds, strict=True):
             cerebro.adddata(bind_instrument(feed, symbol), name=symbol)
         cerebro.addstrategy(spec.cls, **params)
+        carried = carried_state(journal, run_id) if resume is not None and resume.continued else None
+        if carried is not None:
+            cerebro.addanalyzer(TakeCarried, state=carried)
         cerebro.addanalyzer(
             Recorder,
             _name="recorder",
@@ -305,14 +317,16 @@ def run_paper(
             journal=orders_journal,
             live=True,
             skip_through=point.live_after,
-            first_bar=point.next_bar,
+            # a continued run's first bar is the last one recorded: the next is numbered on
+            first_bar=point.next_bar + (point.equity_through is not None),
+            equity_through=point.equity_through,
         )
         cerebro.addanalyzer(ClaimPositions)
         cerebro.addanalyzer(Trimmer, _name="trimmer", keep_bars=KEEP_BARS)
         if config.divergence_check:
             cerebro.addanalyzer(
                 SessionEnd,
-                skip_through=point.live_after,
+                skip_through=point.equity_through or point.live_after,
                 check=session_checker(
                     config,
                     journal=journal,
@@ -332,7 +346,10 @@ def run_paper(
                 )
             )
             cerebro.addanalyzer(
-                SessionEnd, _name="daily_reports", check=report_day, skip_through=point.live_after
+                SessionEnd,
+                _name="daily_reports",
+                check=report_day,
+                skip_through=point.equity_through or point.live_after,
             )
             if session.wall_clock:  # live: tonight, not at the next morning's first bar
                 timer = SessionCloseTimer(
@@ -367,6 +384,7 @@ def run_paper(
                 ) from exc
         if stop is not None and stop.is_set():
             stopped_by[0] = "stop requested"
+        save_carry(journal, strategy)  # before the shutdown cancels what it carries
         if not config.dry_run:
             session.shutdown(config, notify)
             strategy.analyzers.recorder.record_late()  # the shutdown's cancels, journaled
@@ -458,7 +476,7 @@ def resume_paper(
     if info.status == "finished":
         raise ConfigError(
             f"run {run_dir.name} finished cleanly (at {info.finished_at} UTC); --resume "
-            "continues a crashed run only: start a new run to trade on"
+            f"continues a crashed run only: trade on with --continue {run_dir.name}"
         )
     recorded = Manifest.from_dict(info.manifest, run_id=run_dir.name).config
     if not recorded:

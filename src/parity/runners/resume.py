@@ -22,6 +22,7 @@ processed live.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ import pandas as pd
 from parity.errors import BrokerError
 from parity.manifest import Manifest
 from parity.venues.protocol import VenueAccount
-from parity.venues.types import PositionInfo
+from parity.venues.types import OrderSnapshot, PositionInfo
 
 OPEN = {
     "new",
@@ -62,6 +63,9 @@ class ResumePoint:
     next_bar: int = 0
     marks: dict[str, float] = field(default_factory=dict)
     taped: dict[str, dt.datetime] = field(default_factory=dict)
+    # a continued run: its previous day's last bar is processed again live (so what it decided
+    # then is sent again), its equity recorded once already through this time
+    equity_through: dt.datetime | None = None
 
     def feed_args(self) -> dict[str, Any]:
         """What a session's `feed()` takes to continue here (nothing for a new run, so that a
@@ -86,6 +90,24 @@ def resume_point(
     if last is not None:
         bounds.append(last[0] + dt.timedelta(days=1, microseconds=-1) if daily else last[0])
     return ResumePoint(max(bounds, default=None), last[1] + 1 if last else 0, marks, taped)
+
+
+def continue_point(reader: Any, run_id: str, *, daily: bool = False) -> ResumePoint:
+    """Where a cleanly stopped run continued on a later day picks up: at its last bar, processed
+    again live (the orders decided on it were cancelled when the run stopped and are sent again
+    from there, to work from the next bar as in one uninterrupted run), numbered as before and
+    not recorded twice."""
+    point = resume_point(reader, run_id, None, daily=daily)
+    last = reader.last_equity(run_id)
+    if last is None:
+        return point
+    at, number = last
+    return dataclasses.replace(
+        point,
+        live_after=at - dt.timedelta(microseconds=1),
+        next_bar=number,
+        equity_through=point.live_after,
+    )
 
 
 @dataclass
@@ -130,10 +152,13 @@ def reconcile(
     last = reader.last_equity(run_id)
     decided = dict(zip(intents["client_order_id"], intents["decided_at"], strict=True))
     numbers = dict(zip(intents["client_order_id"], intents["seq"], strict=True))
+    parents: dict[str, OrderSnapshot | None] = {}
     for row in intents.itertuples():
         cid = row.client_order_id
         journaled = float(have.get(cid, 0.0))
         snap = store.order_by_client_id(cid)
+        if snap is None and isinstance(row.parent, str) and row.parent:
+            snap = _leg(store, parents, row)
         if snap is None:
             if _absent(result, cid, journaled, str(status.get(cid, ""))):
                 unsent.append(cid)
@@ -221,6 +246,20 @@ def reconcile(
     for text in result.unexplained:
         result.lines.append(f"adopted the venue's state: {text}")
     return result
+
+
+def _leg(store: VenueAccount, parents: dict[str, OrderSnapshot | None], row: Any) -> Any:
+    """The venue's order of a journaled leg (a bracket's or oco pair's exit): the venue names
+    a leg by its own id, so it is found among its parent's legs by side and type."""
+    if row.parent not in parents:
+        parents[row.parent] = store.order_by_client_id(row.parent)
+    parent = parents[row.parent]
+    if parent is None:
+        return None
+    for leg in (parent, *parent.legs):
+        if leg.client_order_id != row.parent and (leg.side, leg.type) == (row.side, row.type):
+            return leg
+    return None
 
 
 def _concise(differences: list[str], order_prefix: str, most: int = 10) -> list[str]:

@@ -124,6 +124,16 @@ class ParityStrategy(bt.Strategy):
             self._seen.discard(order.ref)
             self._pending[name] = self._pending.get(name, 1) - 1
 
+    def carry(self) -> dict[str, Any] | None:
+        """What a run continued on a later day (`run paper --continue`) needs of this one's
+        state beyond cash and positions (a plan's open brackets), as JSON-ready values; None:
+        nothing (the strategy rebuilds itself from the warm-up bars)."""
+        return None
+
+    def take_carried(self, state: Mapping[str, Any]) -> None:
+        """Continue from `carry()`'s `state` of the run this one continues (called before the
+        first bar). Only a strategy whose `carry()` returns something receives one."""
+
     def note(self, action: str, order: bt.Order | None = None, **payload: Any) -> None:
         """Record a decision that is no order of its own (an ambiguous exit, a model's outputs
         for a bar it did not trade) in the run's journal (`decisions`), about `order` if given.

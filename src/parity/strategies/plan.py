@@ -38,6 +38,13 @@ from parity.errors import DataError
 from parity.instruments import instrument_for
 from parity.strategies.base import ParityStrategy
 from parity.strategies.params import bt_params
+from parity.strategies.plan_carry import (
+    CARRIED_STATES,
+    CarriedBracket,
+    carry,
+    first_dates_of,
+    restore,
+)
 from parity.strategies.plan_file import PlanRow, read_plan
 
 
@@ -67,6 +74,7 @@ class Bracket:
     state: str = "working"  # working -> open -> (expiring -> closing) -> done
     exit_reason: str = ""
     ambiguous: bool = False
+    held: float = 0.0  # carried from the previous day's run: shares its entry filled
 
 
 def _date(data: Any) -> dt.date:
@@ -102,6 +110,7 @@ class PlanStrategy(ParityStrategy):
         self.skipped: list[str] = []  # rows not placed (or cut), and why: also journaled
         self.ambiguous_exits = 0
         self.first_dates: dict[str, dt.date] = {}
+        self.carried: list[CarriedBracket] = []  # from the previous day: sent on the first live bar
 
     # ------------------------------------------------------------------ each bar
     def next(self) -> None:
@@ -119,6 +128,8 @@ class PlanStrategy(ParityStrategy):
             elif self._expired(bracket, today):
                 self._expire(bracket)
         self._place_due()
+        if self.carried and self._live():
+            self._resend_carried()
 
     def _place_due(self) -> None:
         while self.cursor < len(self.rows):
@@ -163,6 +174,10 @@ class PlanStrategy(ParityStrategy):
                 return
         bracket = Bracket(row=row, data=data, qty=qty, placed=today)
         self.brackets.append(bracket)
+        self._send_bracket(bracket)
+
+    def _send_bracket(self, bracket: Bracket) -> None:
+        row, data, qty = bracket.row, bracket.data, bracket.qty
         long = row.long
         kind = {"market": bt.Order.Market, "limit": bt.Order.Limit, "stop": bt.Order.Stop}
         enter = self.buy if long else self.sell
@@ -247,9 +262,8 @@ class PlanStrategy(ParityStrategy):
 
     # ------------------------------------------------------------------ expiry
     def _expire(self, bracket: Bracket) -> None:
-        entry = bracket.entry
-        assert entry is not None
-        if entry.alive() and not entry.executed.size:
+        entry = bracket.entry  # None: carried from the previous day with its entry filled
+        if entry is not None and entry.alive() and not entry.executed.size:
             bracket.state, bracket.exit_reason = "done", "expiry"
             self.cancel(entry)  # a bracket parent takes its exits along
             return
@@ -276,7 +290,54 @@ class PlanStrategy(ParityStrategy):
     @staticmethod
     def _filled(bracket: Bracket) -> float:
         entry = bracket.entry
-        return float(entry.executed.size) if entry is not None else 0.0
+        return float(entry.executed.size) if entry is not None else bracket.held
+
+    # ------------------------------------------------------------------ day to day
+    def carry(self) -> dict[str, Any] | None:
+        """The brackets still alive, for the run continuing this one on the next day."""
+        alive = [
+            CarriedBracket(
+                row=b.row, qty=b.qty, placed=b.placed, sessions=tuple(b.sessions),
+                state=b.state, held=abs(self._filled(b)),
+            )  # fmt: skip
+            for b in self.brackets
+            if b.state in CARRIED_STATES
+        ]
+        return carry(alive, self.first_dates, self.ambiguous_exits)
+
+    def take_carried(self, state: Any) -> None:
+        self.carried = restore(state, self.by_name)
+        for symbol, first in first_dates_of(state).items():
+            seen = self.first_dates.get(symbol)
+            self.first_dates[symbol] = first if seen is None else min(seen, first)
+        self.ambiguous_exits = int(state.get("ambiguous_exits", 0))
+
+    def _live(self) -> bool:
+        """The current bar is live (a continued run's warm-up bars are not)."""
+        return all(getattr(d, "bar_is_live", lambda: True)() for d in self.datas if len(d))
+
+    def _resend_carried(self) -> None:
+        """On the previous day's last bar, processed again live: send what its orders were
+        (cancelled when that run stopped), so they work from the next bar as in one run."""
+        for item in self.carried:
+            data = self.by_name[item.row.symbol]
+            bracket = Bracket(
+                row=item.row, data=data, qty=item.qty, placed=item.placed,
+                sessions=set(item.sessions), state=item.state, held=item.held,
+            )  # fmt: skip
+            self.brackets.append(bracket)
+            if item.state == "working":
+                self._send_bracket(bracket)
+            elif item.state == "open":
+                self._oco_exits(bracket, item.held)
+            elif item.state == "closing":
+                leave = self.sell if item.row.long else self.buy
+                bracket.closing = leave(
+                    data=data, size=item.held, decision=self._decision(item.row, "expiry")
+                )
+                self.of_order[bracket.closing.ref] = bracket
+            # "expiring": its exits were cancelled; the next bar sells what it holds
+        self.carried = []
 
     # ------------------------------------------------------------------ order events
     def notify_order(self, order: bt.Order) -> None:

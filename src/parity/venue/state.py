@@ -209,7 +209,7 @@ class VenueState:
 
     def restore(self, saved: SavedVenue) -> None:
         """Continue from `saved`: orders, fills, cash, positions, clock, replay cursor, faults."""
-        if saved.replay != self.replay_key():
+        if not _continues(saved.replay, self.replay_key()):
             raise ConfigError(
                 f"the saved venue replayed other bars ({saved.replay}) than this one "
                 f"({self.replay_key()}); resume with the run's own --data, --from and --to"
@@ -223,7 +223,8 @@ class VenueState:
             )
         self.current = datetime.fromisoformat(account["current"]) if account["current"] else None
         self.now = datetime.fromisoformat(account["now"]).astimezone(self.calendar.zone)
-        self.finished = bool(account["finished"])
+        # a replay continued on a later day (`run paper --continue`) goes on past the old end
+        self.finished = bool(account["finished"]) and self.step >= len(self.data.steps)
         self.faults = FaultState(self.calendar)
         self.faults.add(plan_from_json(account["faults"]))
         engine.reject_ids = self.faults.reject_orders
@@ -365,3 +366,15 @@ class VenueState:
         for conn in conns:
             with contextlib.suppress(Exception):
                 await conn.ws.close(code=1001, message=reason.encode())
+
+
+def _continues(saved: dict[str, Any], key: dict[str, Any]) -> bool:
+    """`key`'s replay is the saved one, or the saved one extended to later bars (a paper run
+    continued on the next day replays through that day; `restore` checks the cursor lies on
+    the same bars)."""
+    if saved == key:
+        return True
+    same_start = list(saved.get("symbols") or ()) == list(key["symbols"]) and saved.get("first") == key["first"]
+    return same_start and int(saved.get("steps", 0)) <= key["steps"] and (
+        str(saved.get("last", "")) <= key["last"]
+    )

@@ -1,0 +1,98 @@
+"""A plan's open brackets carried from one day's paper run to the next (`run paper --continue`).
+
+A continued run is the same run on a later day: cash and positions come from the venue and the
+journal, but the brackets still working when the previous day stopped live in the strategy (and
+their orders were cancelled when that run stopped cleanly). `carry` writes them as JSON-ready
+values; `restore` reads them back. The continued run re-processes the previous day's last bar
+live and sends the carried orders on it, so they work from the next bar on, exactly as the
+orders of one uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal, cast
+
+from parity.errors import ConfigError
+from parity.strategies.plan_file import PlanRow
+
+# bracket states a continued run goes on with ("done" ones are finished)
+CARRIED_STATES = ("working", "open", "expiring", "closing")
+
+
+@dataclasses.dataclass(frozen=True)
+class CarriedBracket:
+    """One bracket still alive when the previous day's run stopped."""
+
+    row: PlanRow
+    qty: float
+    placed: dt.date
+    sessions: tuple[dt.date, ...]
+    state: str
+    held: float  # shares the entry filled (positive)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "row": self.row.record(),
+            "qty": self.qty,
+            "placed": self.placed.isoformat(),
+            "sessions": [d.isoformat() for d in sorted(self.sessions)],
+            "state": self.state,
+            "held": self.held,
+        }
+
+
+def row_from_record(record: Mapping[str, Any]) -> PlanRow:
+    """The `PlanRow` whose `record()` is `record`."""
+    values = dict(record)
+    values["date"] = dt.date.fromisoformat(str(values["date"]))
+    until = values.get("valid_until")
+    values["valid_until"] = dt.date.fromisoformat(str(until)) if until else None
+    values["side"] = cast(Literal["long", "short"], values["side"])
+    return PlanRow(**values)
+
+
+def carry(
+    brackets: Iterable[CarriedBracket],
+    first_dates: Mapping[str, dt.date],
+    ambiguous_exits: int,
+) -> dict[str, Any]:
+    """The plan strategy's state for the next day's run."""
+    return {
+        "brackets": [b.record() for b in brackets],
+        "first_dates": {s: d.isoformat() for s, d in first_dates.items()},
+        "ambiguous_exits": ambiguous_exits,
+    }
+
+
+def restore(state: Mapping[str, Any], symbols: Iterable[str]) -> list[CarriedBracket]:
+    """The carried brackets of `state`; one-line error when a bracket's symbol is not traded."""
+    known = set(symbols)
+    carried = []
+    for item in state.get("brackets", ()):
+        row = row_from_record(item["row"])
+        if row.symbol not in known:
+            raise ConfigError(
+                f"the run being continued holds an open bracket in {row.symbol} (plan line "
+                f"{row.line}); continue it with {row.symbol} among --symbols"
+            )
+        if item["state"] not in CARRIED_STATES:
+            raise ConfigError(f"carried bracket state {item['state']!r} is not one of "
+                              f"{', '.join(CARRIED_STATES)}; the journal is damaged")  # fmt: skip
+        carried.append(
+            CarriedBracket(
+                row=row,
+                qty=float(item["qty"]),
+                placed=dt.date.fromisoformat(item["placed"]),
+                sessions=tuple(dt.date.fromisoformat(d) for d in item["sessions"]),
+                state=str(item["state"]),
+                held=float(item["held"]),
+            )
+        )
+    return carried
+
+
+def first_dates_of(state: Mapping[str, Any]) -> dict[str, dt.date]:
+    return {s: dt.date.fromisoformat(d) for s, d in (state.get("first_dates") or {}).items()}
