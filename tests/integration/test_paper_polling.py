@@ -182,3 +182,57 @@ def test_a_simulated_broker_run_resumes_with_cash_and_positions_from_its_journal
     assert any("restored from the journal" in m for m in messages)
     manifest = json.loads((resumed.run_dir / "manifest.json").read_text())
     assert manifest["cash"] == pytest.approx(100_000.0)  # metrics still start from the start
+
+
+def test_a_simulated_broker_run_continued_later_keeps_its_open_bracket(tmp_path: Path):
+    """`--continue` on the sim venue: a plan's bracket bought at 09:31 is still open when the
+    run stops cleanly at 11:00; continued (with the next day's plan), its exits are sent again
+    on the last bar processed and its target fills at 12:23 as in one run through the day:
+    the same trade, cash and equity."""
+    from parity.runners.paper_continue import DayChanges, continue_paper
+
+    header = "date,symbol,side,qty,risk,entry_type,entry,tp,sl,valid_until,max_days,tag,score\n"
+    plan = tmp_path / "plan.csv"
+    plan.write_text(header + f"{DAY},IBM,long,10,,market,,185.0,183.0,,3,carried,0.5\n")
+    later = tmp_path / "later.csv"  # the next day's plan: nothing for this day
+    later.write_text(header + "2013-10-07,IBM,long,10,,market,,190.0,180.0,,3,next,0.5\n")
+    end = dt.datetime.combine(DAY, dt.time(20, 5))
+    stop_at = dt.datetime.combine(DAY, dt.time(11, 0))
+
+    def config(runs: Path) -> PaperConfig:
+        return PaperConfig(
+            strategy="plan", params={"plan": str(plan)}, symbols=("IBM",), venue="sim",
+            cash=100_000.0, commission="0", slippage="0", runs_dir=runs, run_id="sim-plan",
+            daily_reports=False,
+        )  # fmt: skip
+
+    whole = RecordedSource(dt.datetime.combine(DAY, dt.time(9, 25)))
+    one = run_paper(
+        config(tmp_path / "one"),
+        session=PollingSession(whole.fetch, poll_seconds=0, until=end, now=whole.now),
+    )
+    first = RecordedSource(dt.datetime.combine(DAY, dt.time(9, 25)))
+    run_paper(
+        config(tmp_path / "days"),
+        session=PollingSession(first.fetch, poll_seconds=0, until=stop_at, now=first.now),
+    )
+    run_dir = tmp_path / "days" / "sim-plan"
+    assert pd.read_csv(run_dir / "trades.csv").empty  # the bracket is open at 11:00
+    second = RecordedSource(stop_at)
+    continued = continue_paper(
+        run_dir,
+        DayChanges(params={"plan": str(later)}),
+        session=PollingSession(second.fetch, poll_seconds=0, until=end, now=second.now),
+    )
+    assert continued.run_id == "sim-plan"
+    one_trades = pd.read_csv(one.run_dir / "trades.csv", keep_default_na=False)
+    day_trades = pd.read_csv(run_dir / "trades.csv", keep_default_na=False)
+    assert len(one_trades) == 1
+    pd.testing.assert_frame_equal(one_trades, day_trades)
+    trade = day_trades.iloc[0]
+    assert (trade["exit_reason"], trade["exit_price"], trade["tag"]) == ("target", 185.0, "carried")
+    assert trade["exit_time"] == "2013-10-04 12:23:00"
+    one_equity = pd.read_csv(one.run_dir / "equity.csv")
+    day_equity = pd.read_csv(run_dir / "equity.csv")
+    assert day_equity["cash"].iloc[-1] == pytest.approx(one_equity["cash"].iloc[-1], abs=0.005)
+    assert day_equity["value"].iloc[-1] == pytest.approx(one_equity["value"].iloc[-1], abs=0.005)

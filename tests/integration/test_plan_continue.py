@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from parity.errors import ConfigError
 from parity.runners.paper import PaperConfig, run_paper
 from parity.runners.paper_continue import DayChanges, continue_paper
 from parity.timeframe import parse_timeframe

@@ -306,7 +306,9 @@ def run_paper(
         for symbol, feed in zip(config.symbols, feeds, strict=True):
             cerebro.adddata(bind_instrument(feed, symbol), name=symbol)
         cerebro.addstrategy(spec.cls, **params)
-        carried = carried_state(journal, run_id) if resume is not None and resume.continued else None
+        carried = (
+            carried_state(journal, run_id) if resume is not None and resume.continued else None
+        )
         if carried is not None:
             cerebro.addanalyzer(TakeCarried, state=carried)
         cerebro.addanalyzer(

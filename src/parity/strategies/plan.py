@@ -132,6 +132,8 @@ class PlanStrategy(ParityStrategy):
             self._resend_carried()
 
     def _place_due(self) -> None:
+        if not self._live():  # a warm-up bar: a venue refuses what is decided on it
+            return
         while self.cursor < len(self.rows):
             row = self.rows[self.cursor]
             data = self.by_name[row.symbol]
@@ -297,9 +299,13 @@ class PlanStrategy(ParityStrategy):
         """The brackets still alive, for the run continuing this one on the next day."""
         alive = [
             CarriedBracket(
-                row=b.row, qty=b.qty, placed=b.placed, sessions=tuple(b.sessions),
-                state=b.state, held=abs(self._filled(b)),
-            )  # fmt: skip
+                row=b.row,
+                qty=b.qty,
+                placed=b.placed,
+                sessions=tuple(b.sessions),
+                state=b.state,
+                held=abs(self._filled(b)),
+            )
             for b in self.brackets
             if b.state in CARRIED_STATES
         ]

@@ -374,7 +374,12 @@ def _continues(saved: dict[str, Any], key: dict[str, Any]) -> bool:
     the same bars)."""
     if saved == key:
         return True
-    same_start = list(saved.get("symbols") or ()) == list(key["symbols"]) and saved.get("first") == key["first"]
-    return same_start and int(saved.get("steps", 0)) <= key["steps"] and (
-        str(saved.get("last", "")) <= key["last"]
+    same_start = (
+        list(saved.get("symbols") or ()) == list(key["symbols"])
+        and saved.get("first") == key["first"]
+    )
+    return (
+        same_start
+        and int(saved.get("steps", 0)) <= key["steps"]
+        and (str(saved.get("last", "")) <= key["last"])
     )

@@ -39,6 +39,10 @@ class PollingFeed(bt.feed.DataBase):
         ("on_error", None),
         ("sleep", 0.2),
         ("in_session", None),  # label -> traded? (`venues.clock.bar_filter`; None: every bar)
+        # a resumed or continued run: the first poll's bars starting after this are live (the
+        # last bar processed again and any since), the rest warm-up
+        ("live_after", None),
+        ("first_bar", 0),  # ... and the run's number of the first live one
     )
 
     def __init__(self) -> None:
@@ -79,11 +83,19 @@ class PollingFeed(bt.feed.DataBase):
         )
         if not self._polled:  # the first answer is history: the warm-up, never traded on
             self._polled = True
-            warm = complete[-int(self.p.backfill) :] if self.p.backfill else []
+            after: dt.datetime | None = self.p.live_after
+            live = [b for b in complete if after is not None and b.start > after]
+            history = [b for b in complete if after is None or b.start <= after]
+            warm = history[-int(self.p.backfill) :] if self.p.backfill else []
             self._newest = complete[-1].start if complete else None
             for bar in warm:
                 self._on_bar(replace(bar, source="history"))
                 self._ready.append((bar, False))
+            for bar in live:
+                self._on_bar(replace(bar, source="history"))
+                self._ready.append((bar, True))
+            if after is not None:  # fills are numbered on from the run's bars before
+                self.bar_offset = int(self.p.first_bar) - len(warm)
             self.state = "delayed" if warm else "live"
             return
         for bar in complete:

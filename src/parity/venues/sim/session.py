@@ -94,8 +94,8 @@ class PollingSession:
         live_after: dt.datetime | None = None,
         first_bar: int = 0,
     ) -> bt.DataBase:
-        """The polling feed of `symbol`. The resume point is not applied here yet: a resumed
-        polling run re-reads its warm-up as before."""
+        """The polling feed of `symbol`; a resumed or continued run's bars after `live_after`
+        in the first poll are live (its numbering, `first_bar`, is the recorder's)."""
         return PollingFeed(  # type: ignore[call-arg]
             symbol=symbol,
             fetch=self.fetch,
@@ -108,6 +108,8 @@ class PollingSession:
             on_error=lambda text: self.notify(text),
             sleep=min(0.2, self.poll_seconds),
             in_session=bar_filter(config),
+            live_after=live_after,
+            first_bar=first_bar,
         )
 
     def venue_account(self) -> VenueAccount | None:
