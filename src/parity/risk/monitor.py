@@ -16,6 +16,10 @@ from parity.risk.limits import RiskLimits
 from parity.risk.state import JsonRiskStateStore
 
 
+KILL_SWITCH = "kill switch"  # the exit reason of a position the tripped kill switch closed
+FLATTEN = "flatten"  # ... and of one `parity flatten` closed
+
+
 class RiskMonitor(bt.Analyzer):
     """Calls `guard.on_bar(bar time, equity)` after the strategy's decisions on every bar.
 
@@ -42,13 +46,20 @@ class RiskMonitor(bt.Analyzer):
                 if order.alive() and not order.info.get("risk"):
                     broker.cancel(order)
         busy = {o.data for o in broker.get_orders_open() if o.alive()}
+        # why, as trades.csv's exit_reason says it: an operator's `parity flatten`, or the kill
+        # switch tripping with `flatten_on_kill`
+        why = FLATTEN if guard.state.flatten_requested else KILL_SWITCH
         for data in self.strategy.datas:
             size = broker.getposition(data).size
             if size and data not in busy:
-                self.strategy.close(data=data, risk="flatten")
+                self.strategy.close(
+                    data=data,
+                    risk="flatten",
+                    decision={"reason": why, "kill_reason": guard.state.kill_reason},
+                )
                 guard.emit(
                     "risk.flatten",
-                    {"reason": "kill switch: closing position", "symbol": data._name, "qty": size},
+                    {"reason": f"{why}: closing position", "symbol": data._name, "qty": size},
                 )
 
     def stop(self) -> None:
