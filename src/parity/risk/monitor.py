@@ -15,7 +15,6 @@ from parity.risk.guard import Emit, RiskGuard
 from parity.risk.limits import RiskLimits
 from parity.risk.state import JsonRiskStateStore
 
-
 KILL_SWITCH = "kill switch"  # the exit reason of a position the tripped kill switch closed
 FLATTEN = "flatten"  # ... and of one `parity flatten` closed
 
