@@ -10,11 +10,15 @@ from typing import Any, Protocol
 import pandas as pd
 import sqlalchemy as sa
 
+from parity.analyzers.ledger import round_trips
+from parity.analyzers.reasons import annotate_trades
 from parity.dashboard.catalog import read_json
+from parity.engine.ambiguity import PLACED_FIRST
 from parity.journal.codec import to_datetimes
 from parity.journal.reader import JournalReader
 from parity.journal.schema import (
     Bar,
+    Decision,
     EquitySnapshot,
     Event,
     Fill,
@@ -39,6 +43,10 @@ class RunSource(Protocol):
     def from_fills(self, name: str, derive: Callable[[pd.DataFrame], Any]) -> Any: ...
 
     def orders(self) -> pd.DataFrame: ...
+
+    def trades(self) -> pd.DataFrame: ...
+
+    def order_reasons(self) -> dict[str, str]: ...
 
     def events(self) -> pd.DataFrame: ...
 
@@ -129,6 +137,31 @@ class JournalSource:
             "orders", (OrderIntent, OrderEvent), lambda: self.reader.orders(self.run_id)
         )
 
+    def trades(self) -> pd.DataFrame:
+        """Closed round trips with the strategy's reasons (`trades.csv`'s columns), as they
+        stand now."""
+        rule = (self._manifest.config or {}).get("ambiguous") or PLACED_FIRST
+
+        def load() -> pd.DataFrame:
+            fills = self.fills()
+            return annotate_trades(round_trips(fills), fills, self._decisions(), rule=rule)
+
+        return self._memo("trades", (Fill, Decision), load)
+
+    def order_reasons(self) -> dict[str, str]:
+        """Client order id -> the reason the strategy gave the order (when it gave one)."""
+        out: dict[str, str] = {}
+        for action, payload in zip(
+            self._decisions()["action"], self._decisions()["payload"], strict=True
+        ):
+            cid = payload.get("client_order_id") if isinstance(payload, dict) else None
+            if cid is not None and action != "ambiguous":
+                out[str(cid)] = str(action)
+        return out
+
+    def _decisions(self) -> pd.DataFrame:
+        return self._memo("decisions", (Decision,), lambda: self.reader.decisions(self.run_id))
+
     def events(self) -> pd.DataFrame:
         return self._memo("events", (Event,), lambda: self.reader.events(self.run_id))
 
@@ -192,6 +225,12 @@ class ArtifactSource:
 
     def orders(self) -> pd.DataFrame:
         return self._csv("orders.csv")
+
+    def trades(self) -> pd.DataFrame:
+        return self._csv("trades.csv", keep_default_na=False)
+
+    def order_reasons(self) -> dict[str, str]:
+        return {}  # an artifact run's open orders ended with it
 
     def events(self) -> pd.DataFrame:
         return pd.DataFrame(columns=_EVENT_COLUMNS)

@@ -238,9 +238,15 @@ def summary(
         since = None
     fills = source.fills()
     orders = source.orders()
+    trades = source.trades()
     events = source.events()
     status_col = orders["status"].astype(str).str.lower() if "status" in orders else None
     open_orders = orders[status_col.isin(OPEN_STATUSES)] if status_col is not None else orders[:0]
+    if len(open_orders) and "client_order_id" in open_orders:  # why each was placed
+        reasons = source.order_reasons()
+        open_orders = open_orders.assign(
+            why=[reasons.get(str(c), "") for c in open_orders["client_order_id"]]
+        )
     alerts = _events(events, "alert")
     cash = manifest.initial_cash
     last_value = float(equity["value"].iloc[-1]) if len(equity) else None
@@ -288,8 +294,28 @@ def summary(
                 "status",
                 "filled_qty",
                 "submitted_at",
+                "why",
             ],
         ),
+        # the latest closed trades, with why each was taken and closed (`trades.csv`'s reasons)
+        "trades": _records(
+            trades.iloc[::-1].head(RECENT),
+            [
+                "symbol",
+                "side",
+                "entry_time",
+                "exit_time",
+                "qty",
+                "entry_price",
+                "exit_price",
+                "pnl_net",
+                "entry_reason",
+                "exit_reason",
+                "ambiguous",
+                "tag",
+            ],
+        ),  # fmt: skip
+        "trades_total": len(trades),
         "fills": _records(
             fills.iloc[::-1].head(fills_limit),
             ["datetime", "symbol", "side", "qty", "price", "commission", "client_order_id"],

@@ -141,7 +141,23 @@
       { label: "qty", num: true, value: (o) => P.qty(o.qty) },
       { label: "limit", num: true, value: (o) => P.num(o.limit_price, 4) },
       { label: "status", value: (o) => o.status },
+      { label: "why", value: (o) => o.why || "–" },
     ], data.open_orders, "no open orders");
+    P.fillTable(document.getElementById("trades"), [
+      { label: "symbol", value: (t) => t.symbol },
+      { label: "side", value: (t) => t.side },
+      { label: "entry", value: (t) => P.when(t.entry_time) },
+      { label: "exit", value: (t) => P.when(t.exit_time) },
+      { label: "qty", num: true, value: (t) => P.qty(t.qty) },
+      { label: "entry price", num: true, value: (t) => P.num(t.entry_price, 4) },
+      { label: "exit price", num: true, value: (t) => P.num(t.exit_price, 4) },
+      { label: "P&L", num: true, value: (t) => P.signed(t.pnl_net, P.num(t.pnl_net)) },
+      { label: "entry reason", value: (t) => t.entry_reason || "–" },
+      { label: "exit reason", value: (t) => t.exit_reason || "–" },
+      { label: "ambiguous", value: (t) => t.ambiguous || "" },
+      { label: "tag", value: (t) => t.tag || "" },
+    ], data.trades || [], "no closed trades yet");
+    document.getElementById("trades-total").textContent = String(data.trades_total ?? 0);
     renderFills(data.fills, data.fills_total);
     P.fillTable(document.getElementById("alerts"), [
       { label: "at", value: (a) => P.when(a.at) },
