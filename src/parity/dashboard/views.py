@@ -314,7 +314,7 @@ def summary(
                 "ambiguous",
                 "tag",
             ],
-        ),  # fmt: skip
+        ),
         "trades_total": len(trades),
         "fills": _records(
             fills.iloc[::-1].head(fills_limit),
