@@ -72,6 +72,7 @@ class RunData:
     cash: float
     metrics: Mapping[str, Any] = field(default_factory=dict)
     manifest: Manifest | None = None
+    trades: pd.DataFrame | None = None  # `trades.csv`: the reasons the ledger shows
 
     @property
     def bar_times(self) -> pd.DatetimeIndex:
@@ -97,6 +98,11 @@ class RunData:
             equity = pd.read_csv(path / "equity.csv", index_col="datetime", parse_dates=True)
             orders = pd.read_csv(path / "orders.csv")
             fills = pd.read_csv(path / "fills.csv")
+            trades = (
+                pd.read_csv(path / "trades.csv", keep_default_na=False)
+                if (path / "trades.csv").is_file()
+                else None
+            )
         except (OSError, ValueError, KeyError) as exc:
             raise ReportError(f"run {path} is incomplete or malformed ({exc})") from None
         return cls(
@@ -107,6 +113,7 @@ class RunData:
             cash=float(manifest.cash or 0.0),
             metrics=metrics,
             manifest=manifest,
+            trades=trades,
         )
 
     def with_metrics(self) -> RunData:
@@ -116,8 +123,9 @@ class RunData:
         fills = self.fills
         metrics = compute_metrics(self.equity, round_trips(fills), fills, starting_cash=self.cash)
         return RunData(
-            self.run_id, self.equity, self.orders, fills, self.cash, metrics, self.manifest
-        )
+            self.run_id, self.equity, self.orders, fills, self.cash, metrics, self.manifest,
+            self.trades,
+        )  # fmt: skip
 
 
 def _diff(live: Any, ref: Any) -> tuple[float | None, float | None]:
@@ -213,7 +221,9 @@ def _ledger_summary(rows: list[Any]) -> dict[str, Any]:
 
 def _trades(run: RunData) -> pd.DataFrame:
     """The run's round trips, a position open at the end closed at the price equity marks it."""
-    return decision_trades(run.fills, run.orders, mark=equity_mark(run.equity, run.fills))
+    return decision_trades(
+        run.fills, run.orders, mark=equity_mark(run.equity, run.fills), reasons=run.trades
+    )
 
 
 def compute_divergence(

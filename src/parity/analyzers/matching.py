@@ -50,6 +50,8 @@ LEDGER_COLUMNS = (
     "commission",
     "pnl_gross",
     "pnl_net",
+    "entry_reason",
+    "exit_reason",
 )
 
 
@@ -58,7 +60,11 @@ def _times(values: Any) -> pd.Series:
 
 
 def decision_trades(
-    fills: pd.DataFrame, orders: pd.DataFrame, *, mark: Mark | None = None
+    fills: pd.DataFrame,
+    orders: pd.DataFrame,
+    *,
+    mark: Mark | None = None,
+    reasons: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Round trips of ``fills`` with the decision bar of their entry and exit orders.
 
@@ -66,7 +72,8 @@ def decision_trades(
     submitted_at``. Returns :data:`LEDGER_COLUMNS` (``decision_bar`` is NaT when the entry fill
     names no known order). With ``mark = (time, {symbol: price})`` a position still open at the
     end is closed at that price (``open_at_end`` true, no exit decision), as the final equity
-    values it; otherwise it is left out.
+    values it; otherwise it is left out. ``reasons``: the run's ``trades.csv`` rows, whose
+    ``entry_reason``/``exit_reason`` (the strategy's, when it gave them) each trade takes.
     """
     if fills is None or not len(fills):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in LEDGER_COLUMNS})
@@ -80,6 +87,7 @@ def decision_trades(
     sent = _wall(orders, "sent_at")
     reported = _wall(fills.drop_duplicates("order_id"), "reported_at")
     by_fill = _fill_orders(fills)
+    why = _reasons(reasons)
     rows = []
     for trade in trades.itertuples(index=False):
         entry_side = "buy" if trade.side == "long" else "sell"
@@ -104,9 +112,28 @@ def decision_trades(
                 "commission": float(trade.commission),
                 "pnl_gross": float(trade.pnl_gross),
                 "pnl_net": float(trade.pnl_net),
+                **why.get(_trade_key(trade), {"entry_reason": "", "exit_reason": ""}),
             }
         )
     return pd.DataFrame(rows, columns=list(LEDGER_COLUMNS))
+
+
+def _trade_key(trade: Any) -> tuple[str, pd.Timestamp, pd.Timestamp]:
+    return (str(trade.symbol), pd.Timestamp(trade.entry_time), pd.Timestamp(trade.exit_time))
+
+
+def _reasons(trades: pd.DataFrame | None) -> dict[tuple[Any, ...], dict[str, str]]:
+    """``(symbol, entry time, exit time) -> reasons`` of a ``trades.csv`` with reason columns."""
+    if trades is None or not len(trades) or "entry_reason" not in trades.columns:
+        return {}
+    return {
+        _trade_key(t): {"entry_reason": _text(t.entry_reason), "exit_reason": _text(t.exit_reason)}
+        for t in trades.itertuples(index=False)
+    }
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
 MARK_ORDER = "mark-to-market"
@@ -212,6 +239,11 @@ class LedgerRow:
     qty_pnl: float = 0.0
     timing_pnl: float = 0.0
     live_order: str | None = None  # a missed trade: the live order that ended unfilled
+    # why each side's trade was taken and closed (the strategy's reasons; "" when it gave none)
+    live_entry_reason: str | None = None
+    twin_entry_reason: str | None = None
+    live_exit_reason: str | None = None
+    twin_exit_reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -255,6 +287,8 @@ def _single(status: str, row: Any) -> LedgerRow:
         "qty": float(row.qty),
         "entry": float(row.entry_price),
         "exit": float(row.exit_price),
+        "entry_reason": _text(getattr(row, "entry_reason", "")),
+        "exit_reason": _text(getattr(row, "exit_reason", "")),
     }
     prefix = "live_" if live else "twin_"
     return LedgerRow(
@@ -340,6 +374,10 @@ def _matched(
         price_pnl=entry_part + (exit_part if same_exit else 0.0),
         qty_pnl=d * (q_l - q_t) * (x_t - e_t),
         timing_pnl=0.0 if same_exit else exit_part,
+        live_entry_reason=_text(getattr(live, "entry_reason", "")),
+        twin_entry_reason=_text(getattr(twin, "entry_reason", "")),
+        live_exit_reason=_text(getattr(live, "exit_reason", "")),
+        twin_exit_reason=_text(getattr(twin, "exit_reason", "")),
     )
 
 

@@ -187,6 +187,13 @@ LEDGER = (
     ("open_at_end", "open at end"),
     ("live_order", "paper order"),
 )
+# shown when the strategy gave its orders reasons (the plan's entry/target/stop/expiry)
+REASONS = (
+    ("live_entry_reason", "paper entry reason"),
+    ("twin_entry_reason", "twin entry reason"),
+    ("live_exit_reason", "paper exit reason"),
+    ("twin_exit_reason", "twin exit reason"),
+)
 _MONEY = {"fee_diff", "live_pnl", "twin_pnl"}
 _NUMERIC = {i for i, (k, _) in enumerate(LEDGER) if k.endswith(("qty", "bps", "_s")) or k in _MONEY}
 
@@ -211,10 +218,11 @@ def _ledger(div: Mapping[str, Any], currency: str) -> str:
     odd.sort(key=lambda r: (r["status"] != "missed", str(r.get("decision_bar"))))
     matched = [r for r in rows if r["status"] == "matched"]
     mine, theirs = _sides(div)
-    headers = [label.replace("paper", mine).replace("twin", theirs) for _, label in LEDGER]
+    columns = LEDGER + (REASONS if any(r.get(k) for r in rows for k, _ in REASONS) else ())
+    headers = [label.replace("paper", mine).replace("twin", theirs) for _, label in columns]
 
     def cells(r: Mapping[str, Any]) -> list[str]:
-        return [_cell(k, r.get(k), currency) for k, _ in LEDGER]
+        return [_cell(k, r.get(k), currency) for k, _ in columns]
 
     parts = [
         "<section class='panel' id='ledger'><h2>Trade ledger</h2>",

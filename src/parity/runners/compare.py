@@ -519,7 +519,7 @@ def _twin_run(
     write_run(twin_dir, artifacts(manifest, result))
     run = RunData(
         run_id, result.equity, result.orders, result.fills, backtest.cash, result.metrics,
-        manifest,
+        manifest, result.trades,
     )  # fmt: skip
     return run, {s.symbol: s.frame for s in loaded.series}
 

@@ -1,0 +1,59 @@
+"""`compare`'s matched-trade ledger shows why each trade was taken and closed on both sides:
+the paper run's reasons beside its twin's (a plan rehearsed on the local venue, the
+constructed series where every outcome happens once), in divergence.json and its HTML."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from plan_series import SESSIONS, write_series
+
+from parity.runners.compare import CompareConfig, run_compare
+from parity.runners.paper import PaperConfig, run_paper
+from parity.timeframe import parse_timeframe
+
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.timeout(240)]
+
+
+def test_the_ledger_holds_the_paper_runs_and_the_twins_reasons(tmp_path: Path) -> None:
+    root = write_series(tmp_path)
+    runs = tmp_path / "runs"
+    paper = run_paper(
+        PaperConfig(
+            strategy="plan",
+            params={"plan": str(root / "trade_plan.csv")},
+            data=str(root / "daily"),
+            symbols=("ACME",),
+            commission="0",
+            slippage="0",
+            start=SESSIONS[0],
+            end=SESSIONS[33],
+            ambiguous="target-first",
+            cash=100_000.0,
+            venue="local",
+            timeframe=parse_timeframe("1Day"),
+            runs_dir=runs,
+            run_id="plan-compare",
+            daily_reports=False,
+        )
+    )
+    result = run_compare(CompareConfig(paper_run="plan-compare", runs_dir=runs))
+    rows = json.loads(result.json_path.read_text())["ledger"]["rows"]
+    trades = pd.read_csv(paper.run_dir / "trades.csv", keep_default_na=False)
+    assert [r["status"] for r in rows] == ["matched"] * 6
+    reasons = [
+        (r["live_entry_reason"], r["twin_entry_reason"], r["live_exit_reason"],
+         r["twin_exit_reason"])
+        for r in rows
+    ]  # fmt: skip
+    exits = ["target", "stop", "expiry", "target", "target", "target"]
+    assert trades["exit_reason"].tolist() == exits
+    assert reasons == [("entry", "entry", x, x) for x in exits]
+    html = result.html_path.read_text(encoding="utf-8")
+    for header in ("paper entry reason", "twin entry reason", "paper exit reason",
+                   "twin exit reason"):  # fmt: skip
+        assert f">{header}<" in html, header
+    assert html.count(">expiry<") >= 2  # the paper run's and the twin's, side by side
