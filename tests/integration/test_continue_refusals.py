@@ -111,3 +111,21 @@ def test_a_crashed_run_is_refused_with_resume_as_the_fix(
         "error: run day-one did not stop cleanly (status crashed); continue it with "
         "--resume day-one, which reconciles the crash first"
     )
+
+
+def test_a_daily_run_on_the_local_venue_is_refused_with_the_way_out(
+    stopped: tuple[Path, Path],
+) -> None:
+    runs, plan = stopped
+    code, out = _continue(runs, plan, "--continue", "day-one")
+    assert code != 0
+    assert _last_line(out) == (
+        "error: run day-one trades daily bars on the local venue, whose history a continued "
+        "run reads at 1 minute; --continue needs minute bars there (e.g. --data "
+        "sample:minute): start a new run, or replay a month with `parity plan replay`"
+    )
+    status = sqlite3.connect(runs / "day-one" / "journal.sqlite")
+    try:
+        assert status.execute("SELECT status FROM runs").fetchone() == ("finished",)  # untouched
+    finally:
+        status.close()

@@ -16,6 +16,8 @@ from parity.cli._base import cli, runs_dir_option, say
     "--port",
     type=click.IntRange(0, 65535),
     default=8050,
+    envvar="PARITY_DASHBOARD_PORT",
+    show_envvar=True,
     help="Port to listen on; 0 picks a free one.",
 )
 def dashboard_cmd(runs_dir: Path, host: str, port: int) -> None:
