@@ -114,8 +114,9 @@ class PlanStrategy(ParityStrategy):
 
     # ------------------------------------------------------------------ each bar
     def next(self) -> None:
-        for data in self.datas:  # the first session each symbol is seen in
-            if len(data):
+        live = self._live()
+        for data in self.datas:  # the first session each symbol is traded in (not warm-up)
+            if len(data) and live:
                 self.first_dates.setdefault(data._name, _date(data))
         for bracket in self.brackets:
             if bracket.state in ("done", "closing"):
@@ -132,8 +133,8 @@ class PlanStrategy(ParityStrategy):
             self._resend_carried()
 
     def _place_due(self) -> None:
-        if not self._live():  # a warm-up bar: a venue refuses what is decided on it
-            return
+        if not self._live():  # a warm-up bar: a venue refuses what is decided on it (a row
+            return  # dated then is skipped on the first live bar: not traded late)
         while self.cursor < len(self.rows):
             row = self.rows[self.cursor]
             data = self.by_name[row.symbol]
