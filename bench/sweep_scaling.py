@@ -118,14 +118,24 @@ def run_parity(
             objective=parse_objective("sharpe"),
             execution=Execution(client=client),
         )  # fmt: skip
+        load = os.getloadavg()[0]
         started = time.perf_counter()
         result = run_optimize(config)
         seconds = time.perf_counter() - started
+        trial = float(result.table["seconds"].mean())  # one trial's wall time on its worker
         assert result.ran == len(fast) * len(slow), result.table
         assert (result.table["state"] == "complete").all(), result.table["error"].tolist()
         overhead = scheduler_overhead(client) if workers > 1 else None
         shipped = shipped_bytes(result, config, days)
-    return {"seconds": seconds, "boot": boot, "overhead": overhead, "bytes": shipped}
+    return {
+        "seconds": seconds,
+        "boot": boot,
+        "overhead": overhead,
+        "bytes": shipped,
+        "trial": trial,
+        "busy": trial * len(result.table) / (seconds * workers),
+        "load": load,
+    }
 
 
 def scheduler_overhead(client: Any, tasks: int = 2000) -> float:
@@ -213,6 +223,15 @@ def main() -> None:
         boot_text = "-" if boot is None else f"{boot:.1f}"
         print(f"{name:24} {on:12} {seconds:8.1f} {rate:9.3f} {rate / base:6.2f}x {boot_text:>7}")
     print(f"parity {args.cores} workers vs 1 worker: {one['seconds'] / many['seconds']:.2f}x")
+    # where the time went: a trial on its worker, the share of the sweep the workers were busy
+    # (the rest is the coordinator: loading, scattering, the study, the report), and the load
+    # average when the sweep began (the machine may be shared: a trial that takes longer on 2
+    # workers than on 1 lost CPU to other processes, not to parity)
+    for label, run in (("1 worker", one), (f"{args.cores} workers", many)):
+        print(
+            f"parity {label}: {run['trial']:.2f} s a trial on its worker, workers busy "
+            f"{run['busy']:.0%} of the sweep, load average {run['load']:.1f} at its start"
+        )
     print(f"study bookkeeping per trial (SQLite, coordinator): {bookkeeping() * 1e3:.1f} ms")
     if many["overhead"] is not None:
         print(f"scheduler overhead per task: {many['overhead'] * 1e3:.2f} ms "

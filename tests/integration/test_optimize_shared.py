@@ -71,7 +71,9 @@ def trials(study: str, storage: str) -> dict[tuple[int, int], tuple[str, float |
     assert len(points) == len(set(points)), sorted(points)
     return {
         (t.params["fast"], t.params["slow"]): (
-            t.state.name, t.value, t.user_attrs["outcome"]["metrics"]
+            t.state.name,
+            t.value,
+            t.user_attrs["outcome"]["metrics"],
         )
         for t in found
     }
@@ -126,7 +128,8 @@ def test_scheduler_runs_the_study_on_an_existing_cluster(
 
 def test_a_scheduler_that_is_not_there_is_a_one_line_error(tmp_path: Path) -> None:
     done = subprocess.run(
-        [*CLI, *WINDOW, "--space", "fast=5", "--scheduler", "tcp://127.0.0.1:9", "--runs-dir", str(tmp_path)],
+        [*CLI, *WINDOW, "--space", "fast=5", "--scheduler", "tcp://127.0.0.1:9",
+         "--runs-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2
@@ -145,8 +148,13 @@ def run_together(
     barrier = runs / "barrier"
     barrier.mkdir()
     processes = [
-        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env={**env, "PARITY_TEST_BARRIER": f"{barrier}:2:p{n}"})  # fmt: skip
+        subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**env, "PARITY_TEST_BARRIER": f"{barrier}:2:p{n}"},
+        )
         for n in range(2)
     ]
     payloads = []
@@ -157,7 +165,9 @@ def run_together(
     return payloads
 
 
-def check_shared(payloads: list[dict[str, Any]], found: dict[Any, Any], one: dict[str, Any]) -> None:
+def check_shared(
+    payloads: list[dict[str, Any]], found: dict[Any, Any], one: dict[str, Any]
+) -> None:
     # every grid point exactly once (`trials` refuses a point seen twice), none missing, each
     # with the one-process run's objective and metrics
     assert found == one["trials"]

@@ -22,7 +22,6 @@ from parity.errors import Interrupted
 from parity.optimize.study import Ledger, counts, feasible, outcome
 from parity.optimize.trial import TrialOutcome, TrialSettings, run_trial
 
-
 REFRESH_SECONDS = 1.0
 
 

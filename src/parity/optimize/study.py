@@ -332,7 +332,8 @@ def outcome(trial: FrozenTrial) -> dict[str, Any]:
 
 
 def counts(trial: FrozenTrial) -> bool:
-    """A finished trial that counts towards the target (completed, or failed but not interrupted)."""
+    """A finished trial that counts towards the target (completed, or failed and not
+    interrupted)."""
     return trial.state == TrialState.COMPLETE or (
         trial.state == TrialState.FAIL and not trial.user_attrs.get("interrupted")
     )
