@@ -1,6 +1,7 @@
 """Parameter sweep throughput: Backtrader's `optstrategy` vs `parity optimize` on Dask.
 
-One run, the same grid of sma_cross params over the same synthetic 1-minute bars:
+One run, the same grid of sma_cross params over the same synthetic 1-minute bars (NYSE session
+minutes: the bars parity keeps for a US symbol, so both engines run every bar):
 
   backtrader   cerebro.optstrategy(...) with maxcpus = the cores: Backtrader's own process pool,
                PandasData, default stdstats, and the analyzers that give comparable figures
@@ -138,6 +139,16 @@ def run_parity(
     }
 
 
+def parity_bars(path: Path) -> int:
+    """How many of the file's bars a parity backtest of SYN runs on."""
+    from parity.config import BacktestConfig
+    from parity.runners.backtest import backtest_bars
+    from parity.strategies.registry import resolve_strategy
+
+    config = BacktestConfig(strategy="sma_cross", data=str(path), symbols=("SYN",))
+    return sum(len(s.frame) for s in backtest_bars(config, resolve_strategy("sma_cross")).series)
+
+
 def scheduler_overhead(client: Any, tasks: int = 2000) -> float:
     """Seconds per no-op task through the cluster (submit, schedule, run, gather), in batches."""
     from distributed import wait
@@ -205,6 +216,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "SYN.parquet"
         frame.to_parquet(path)
+        kept = parity_bars(path)
+        if kept != args.bars:  # both engines must run the same bars
+            raise SystemExit(f"parity's loader keeps {kept:,} of the {args.bars:,} bars")
         print(f"{trials} trials (fast={args.fast} slow={args.slow}) on {args.bars:,} bars, "
               f"{args.cores} cores")  # fmt: skip
         bt_seconds = run_backtrader(frame, fast, slow, args.cores)
