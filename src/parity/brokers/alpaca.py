@@ -60,9 +60,14 @@ class AlpacaBroker(AlpacaSubmission):
     )
     refused_in = staticmethod(refused_in)  # the runner refuses such a strategy before it starts
 
-    def __init__(self, store: AlpacaStore, core: BrokerCore | None = None) -> None:
+    def __init__(
+        self, store: AlpacaStore, core: BrokerCore | None = None, options: Any = None
+    ) -> None:
+        """`options`: the venue's options desk (`venues.alpaca.option_desk.VenueOptionsDesk`,
+        the backtest desk's API) for a strategy that trades options, else None."""
         super().__init__()
         self.store = store
+        self.options = options
         self.core = core or BrokerCore(OrderIds("parity"))
         self.notifs: collections.deque[bt.Order] = collections.deque()
         self._events: queue.SimpleQueue[TradeEvent] = queue.SimpleQueue()
@@ -131,9 +136,26 @@ class AlpacaBroker(AlpacaSubmission):
                 held += adopted.qty * marks.get(symbol, adopted.avg_entry_price)
         if datas and len(datas) == 1:
             return held
+        if not datas and self.options is not None:
+            held += float(self.options.marked_value())  # open option positions at mid
         return held if mkt and not datas else self.cash + held
 
     get_value = getvalue
+
+    def refresh_value(self) -> None:
+        """(The options desk's end of bar asks; values are computed when read.)"""
+
+    def move_cash(self, amount: float) -> None:
+        """Premium, fees and settlements of the options desk (its `OptionAccount`)."""
+        self.cash += amount
+
+    def shares(self, data: Any) -> float:
+        return float(self._position(data).size)
+
+    def deliver(self, data: Any, size: float, price: float) -> None:
+        """Shares delivered by an exercise or assignment at the venue: `size` (+ received) at
+        `price` (the strike); the cash moves separately (`move_cash`)."""
+        self._position(data).update(size, price)
 
     def getposition(self, data: Any, clone: bool = False) -> bt.Position:
         """The live position of `data` (Backtrader's brokers return the object itself)."""
@@ -184,6 +206,8 @@ class AlpacaBroker(AlpacaSubmission):
 
     def next(self) -> None:
         """Apply queued trade updates; on a new bar with orders open, sync them over REST."""
+        if self.options is not None:  # settlements of past sessions first, option fills
+            self.options.open_bar()
         self._drain_events()
         self._confirm()
         self.sync_open_orders(only_on_new_bar=True)

@@ -59,6 +59,7 @@ class AlpacaUpdates(bt.BrokerBase):
     store: AlpacaStore
     core: BrokerCore
     _held: list[bt.Order]  # bracket parts waiting for the transmitting order
+    options: Any  # the options desk, or None
 
     @property
     def journal(self) -> OrderJournal | None:
@@ -81,6 +82,8 @@ class AlpacaUpdates(bt.BrokerBase):
                 event = self._events.get_nowait()
             except queue.Empty:
                 return
+            if self.options is not None and self.options.take(event):
+                continue  # an option order: the options desk applies it
             self._apply(event.order, event.event, event.price, event.qty, event.timestamp)
 
     def sync_open_orders(self, only_on_new_bar: bool = False) -> None:

@@ -34,6 +34,8 @@ from parity.journal.hook import OrderJournal
 from parity.journal.lock import RunLock, lock_run
 from parity.logs import FILE_ONLY, run_log
 from parity.manifest import Manifest
+from parity.options.close import OptionsClose
+from parity.options.setup import OptionsSetup
 from parity.risk.monitor import attach_risk, risk_guard, risk_notifier
 from parity.runners.backtest import traded_session
 from parity.runners.daily import (
@@ -263,7 +265,17 @@ def run_paper(
         core = BrokerCore(ids, OrderReview(risk=guard), orders_journal)
         tape = Tape(journal, taped=point.taped)
         cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, maxcpus=1)
-        cerebro.broker = session.broker(config, core, notify)
+        # a strategy trading options: the venue's desk, with the backtest's checks and rules
+        options = (
+            OptionsSetup.for_strategy(spec.cls)
+            if getattr(spec.cls, "trades_options", False)
+            else None
+        )
+        cerebro.broker = (
+            session.broker(config, core, notify)
+            if options is None
+            else session.broker(config, core, notify, options=options)
+        )
         refuses = getattr(cerebro.broker, "refused_in", None)
         refused = refuses(spec.cls) if callable(refuses) else None
         if refused:  # an order type the venue lacks: refused before any order
@@ -297,6 +309,8 @@ def run_paper(
         for symbol, feed in zip(config.symbols, feeds, strict=True):
             cerebro.adddata(bind_instrument(feed, symbol), name=symbol)
         cerebro.addstrategy(spec.cls, **params)
+        if options is not None:  # the desk's end of bar (marks), before the recorder
+            cerebro.addanalyzer(OptionsClose, _name="options_close")
         cerebro.addanalyzer(
             Recorder,
             _name="recorder",

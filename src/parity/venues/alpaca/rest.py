@@ -65,6 +65,7 @@ class AlpacaRest:
         self._trading: Any = None
         self._data: Any = None
         self._crypto_data: Any = None
+        self._option_data: Any = None
         self.crypto = False  # the run trades crypto pairs: alpaca-py's crypto data clients
         self._pairs: dict[str, str] = {}  # a crypto position's symbol (BTCUSD) -> its pair
 
@@ -91,6 +92,7 @@ class AlpacaRest:
         if self._trading is not None:
             return
         from alpaca.data.historical import CryptoHistoricalDataClient, StockHistoricalDataClient
+        from alpaca.data.historical.option import OptionHistoricalDataClient
         from alpaca.trading.client import TradingClient
 
         key, secret = self.credentials.key_id, self.credentials.secret_key
@@ -101,7 +103,10 @@ class AlpacaRest:
         self._crypto_data = CryptoHistoricalDataClient(
             key, secret, url_override=self.endpoints.data_url
         )
-        for client in (self._trading, self._data, self._crypto_data):
+        self._option_data = OptionHistoricalDataClient(
+            key, secret, url_override=self.endpoints.data_url
+        )
+        for client in (self._trading, self._data, self._crypto_data, self._option_data):
             client._retry_wait = self.retry_wait  # alpaca-py's own 429/504 retry pause
 
     # ------------------------------------------------------------------ REST with retries

@@ -98,6 +98,8 @@ def _order_request(request: OrderRequest) -> Any:
         TrailingStopOrderRequest,
     )
 
+    if request.order_class == "mleg":
+        return _mleg_request(request)
     amount = {"notional": request.notional} if request.notional is not None else {}
     common: dict[str, Any] = {
         "symbol": request.symbol,
@@ -106,6 +108,10 @@ def _order_request(request: OrderRequest) -> Any:
         "time_in_force": TimeInForce(request.time_in_force),
         "client_order_id": request.client_order_id,
     }
+    if request.position_intent is not None:
+        from alpaca.trading.enums import PositionIntent
+
+        common["position_intent"] = PositionIntent(request.position_intent)
     if request.order_class != "simple":
         common["order_class"] = OrderClass(request.order_class)
     if request.take_profit is not None:
@@ -128,3 +134,30 @@ def _order_request(request: OrderRequest) -> Any:
     if request.type not in kinds:
         raise OrderRejected(f"order type {request.type} is not supported", status=422)
     return kinds[request.type]()
+
+
+def _mleg_request(request: OrderRequest) -> Any:
+    """A multi-leg option order (`alpaca-options-protocol.md` 4.2): no parent symbol or side,
+    2-4 `OptionLegRequest`s with `ratio_qty`, `limit_price` + debit / - credit."""
+    from alpaca.trading.enums import OrderClass, OrderSide, PositionIntent, TimeInForce
+    from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest, OptionLegRequest
+
+    legs = [
+        OptionLegRequest(
+            symbol=symbol,
+            ratio_qty=ratio,
+            side=OrderSide(side),
+            position_intent=PositionIntent(intent),
+        )
+        for symbol, ratio, side, intent in request.legs
+    ]
+    common: dict[str, Any] = {
+        "qty": request.qty,
+        "time_in_force": TimeInForce(request.time_in_force),
+        "client_order_id": request.client_order_id,
+        "order_class": OrderClass.MLEG,
+        "legs": legs,
+    }
+    if request.type == "limit":
+        return LimitOrderRequest(limit_price=request.limit_price, **common)
+    return MarketOrderRequest(**common)
