@@ -92,9 +92,7 @@ def test_option_trades_equal_the_backtest(runs: dict[str, Path], mode: str) -> N
 
 
 @pytest.mark.parametrize("mode", ["preload", "no_preload"])
-def test_option_fills_and_settlements_equal_the_backtest(
-    runs: dict[str, Path], mode: str
-) -> None:
+def test_option_fills_and_settlements_equal_the_backtest(runs: dict[str, Path], mode: str) -> None:
     expected = csv(runs[mode], "options_fills.csv").drop(columns=MEASURED)
     got = csv(runs["paper"], "options_fills.csv").drop(columns=MEASURED)
     assert list(expected["kind"]).count("exercise") == 1
