@@ -20,7 +20,16 @@ from parity.costs import CostModel
 from parity.engine.ambiguity import FinerBars, Rule
 from parity.engine.fills import Bar, FillModel
 from parity.timeframe import Timeframe
-from parity.venue import crypto, funds, intake, matching, ordertypes, settlement, timeinforce
+from parity.venue import (
+    combos,
+    crypto,
+    funds,
+    intake,
+    matching,
+    ordertypes,
+    settlement,
+    timeinforce,
+)
 from parity.venue.assets import multiplier
 from parity.venue.clock import MarketCalendar
 from parity.venue.exits import loses_tie
@@ -98,7 +107,8 @@ class Engine:
         return funds.reserved_cash(self)
 
     def buying_power(self) -> float:
-        return max(self.cash - self.reserved_cash(), 0.0)
+        """Cash less what open buys reserve and what option positions require."""
+        return max(self.cash - self.reserved_cash() - funds.option_requirement(self), 0.0)
 
     def held_for_orders(self, symbol: str) -> float:
         """Shares committed to open sell orders (a bracket's two legs count once)."""
@@ -167,6 +177,11 @@ class Engine:
         order = self.get(order_id)
         if not order.is_open:
             raise VenueError(422, 42210000, f'order is already in "{order.status}" state')
+        if order.order_class == "mleg" and order.parent_id is not None:
+            raise VenueError(
+                422, 42210000, f"order {order_id} is a leg of an mleg order; cancel the order "
+                f"{order.parent_id} (all its legs)"
+            )  # fmt: skip
         if order.parent_id is not None:
             parent = self.orders[order.parent_id]
             if parent.order_class == "oco":
@@ -183,6 +198,9 @@ class Engine:
         if order.is_open:
             order.status = "canceled"
             order.canceled_at = self.now
+            if order.order_class == "mleg":  # a combo's legs follow it (one event: the combo)
+                for leg in order.legs:
+                    leg.status, leg.canceled_at, leg.updated_at = "canceled", self.now, self.now
             self.emit("canceled", order)
 
     def cancel_all(self) -> list[Order]:
@@ -203,6 +221,10 @@ class Engine:
         old = self.get(order_id)
         if not old.is_open or old.status == "held":
             raise VenueError(422, 42210000, f"cannot replace order in {old.status} status")
+        if old.order_class == "mleg":
+            raise VenueError(
+                422, 42210000, "this venue does not replace mleg orders; cancel and resubmit"
+            )
         qty = _number(body, "qty")
         if qty is not None and qty <= 0:
             raise invalid("qty must be > 0")
@@ -301,8 +323,13 @@ class Engine:
             self.equity_date = when.date()
         if self.options is not None:  # expiries whose session closed before this step
             settlement.settle_options(self, when)
+            settlement.expire_contracts(self, when)
         matching.expire(self, when)
         for order in matching.time_priority(self):
+            if order.order_class == "mleg":  # a combo fills whole; its legs go with it
+                if order.parent_id is None and order.is_open and when >= order.fillable_from:
+                    combos.match_combo(self, order, when, bars)
+                continue
             bar = bars.get(order.symbol)
             if bar is None and order.is_open and self.options is not None:
                 if is_option_symbol(order.symbol) and when >= order.fillable_from:

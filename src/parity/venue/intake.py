@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from parity.venue import crypto, ordertypes, timeinforce
+from parity.venue import combos, crypto, ordertypes, timeinforce
 from parity.venue.options import is_option_symbol, option_refusal
 from parity.venue.orders import Order, VenueError, invalid
 from parity.venue.orders import number as _number
@@ -22,12 +22,16 @@ ORDER_CLASSES = frozenset({"simple", "bracket", "oco", "oto"})
 
 
 def build(engine: Engine, body: Mapping[str, Any]) -> Order:
+    if str(body.get("order_class") or "") == "mleg" and engine.options is not None:
+        cid = str(body.get("client_order_id") or uuid.uuid4())
+        if cid in engine.by_client_id:
+            raise invalid("client_order_id must be unique")
+        return combos.build_combo(engine, body, cid)
     symbol = str(body.get("symbol") or "").upper()
     option = engine.options is not None and is_option_symbol(symbol)
     if symbol not in engine.symbols and not option:
         raise invalid(f"asset {symbol!r} not found" if symbol else "symbol is required")
-    if option:
-        check_option(engine, symbol, body)
+    intent = check_option(engine, symbol, body) if option else None
     qty, notional = _number(body, "qty"), _number(body, "notional")
     if (qty is None) == (notional is None):
         raise invalid("exactly one of qty or notional is required")
@@ -84,6 +88,7 @@ def build(engine: Engine, body: Mapping[str, Any]) -> Order:
         stop_price=stop,
         order_class=order_class,
         extended_hours=bool(body.get("extended_hours") or False),
+        position_intent=intent,
     )
     if tif in ("day", "cls"):
         order.session_date = engine.calendar.session_date_for(engine.now)
@@ -103,7 +108,7 @@ def build(engine: Engine, body: Mapping[str, Any]) -> Order:
     return order
 
 
-def check_option(engine: Engine, symbol: str, body: Mapping[str, Any]) -> None:
+def check_option(engine: Engine, symbol: str, body: Mapping[str, Any]) -> str | None:
     """Alpaca's option rules, and a contract listed now (its quote marks it until the
     next step quotes it again)."""
     assert engine.options is not None
@@ -111,12 +116,16 @@ def check_option(engine: Engine, symbol: str, body: Mapping[str, Any]) -> None:
     if refused is not None:
         raise refused
     if str(body.get("order_class") or "simple") != "simple":
-        raise VenueError(422, 42210000, "option orders are simple (single-leg) on this venue")
+        raise VenueError(
+            422, 42210000, "option orders are simple or mleg (order_class), not bracket/oco/oto"
+        )
     quote = engine.options.quote(symbol, engine.calendar.naive(engine.now))
     if quote is None:
         raise VenueError(422, 42210000, f"invalid symbol: {symbol} is not listed now")
+    side, intent = combos.side_of(body, "the order")
     if symbol not in engine.positions:
-        engine.last_price[symbol] = quote.ask if body.get("side") == "buy" else quote.bid
+        engine.last_price[symbol] = quote.ask if side == "buy" else quote.bid
+    return intent
 
 
 def check_prices(kind: str, limit: float | None, stop: float | None) -> None:

@@ -46,6 +46,9 @@ def expire(engine: Engine, when: datetime) -> None:
         ):
             order.status = "expired"
             order.expired_at = engine.now
+            if order.order_class == "mleg":  # a combo's legs expire with it, unreported
+                for leg in order.legs:
+                    leg.status, leg.expired_at, leg.updated_at = "expired", engine.now, engine.now
             engine.emit("expired", order)
             if order.parent_id is None:
                 for leg in order.legs:
@@ -107,43 +110,34 @@ def match(engine: Engine, order: Order, when: datetime, bar: Bar) -> None:
     fill(engine, order, qty, price, when)
 
 
-def fill(engine: Engine, order: Order, qty: float, price: float, when: datetime) -> None:
+def book(engine: Engine, order: Order, qty: float, price: float, when: datetime) -> bool:
+    """Book one execution of `order` into cash, its position, the order and the fills list
+    (an option's commission and fees are the venue's option costs); True when it completed the
+    order."""
     instrument = instrument_for(order.symbol)
-    commission = engine.fill.commission(  # the minimum once per order; limits: maker
-        qty,
-        price,
-        prior_qty=order.filled_qty,
-        prior_notional=order.filled_notional,
-        instrument=instrument,
-        sell=order.side == "sell",
-        maker=order.type == "limit",
-    )
-    cash = qty * price * instrument.multiplier  # a premium is paid per contract x 100
-    position = engine.positions.get(order.symbol)
-    if order.side == "buy":
-        engine.cash -= cash + commission
-        if position is None:
-            engine.positions[order.symbol] = Position(qty, price)
-        else:
-            total = position.qty + qty
-            position.avg_price = (position.qty * position.avg_price + qty * price) / total
-            position.qty = total
+    sell = order.side == "sell"
+    if instrument.asset_class == "option" and engine.options is not None:
+        costs = engine.options.costs
+        commission = costs.commission(int(qty), price) + costs.fees(-int(qty) if sell else int(qty))
     else:
-        engine.cash += cash - commission
-        if position is not None:
-            position.qty -= qty
-            if abs(position.qty) <= EPS:
-                del engine.positions[order.symbol]
-        else:
-            engine.positions[order.symbol] = Position(-qty, price)
+        commission = engine.fill.commission(  # the minimum once per order; limits: maker
+            qty,
+            price,
+            prior_qty=order.filled_qty,
+            prior_notional=order.filled_notional,
+            instrument=instrument,
+            sell=sell,
+            maker=order.type == "limit",
+        )
+    cash = qty * price * instrument.multiplier  # a premium is paid per contract x 100
+    engine.cash += (cash if sell else -cash) - commission
+    add_position(engine.positions, order.symbol, -qty if sell else qty, price)
     order.filled_qty += qty
     order.filled_notional += qty * price
     done = order.remaining <= EPS
     order.status = "filled" if done else "partially_filled"
     if done:
         order.filled_at = when  # the fill happened at the open/touch of the bar at `when`
-    execution = str(uuid.uuid4())
-    held = engine.positions.get(order.symbol)
     engine.fills.append(
         {
             "order_id": order.id,
@@ -156,6 +150,31 @@ def fill(engine: Engine, order: Order, qty: float, price: float, when: datetime)
             "time": when.replace(tzinfo=None).isoformat(),
         }
     )
+    return done
+
+
+def add_position(positions: dict[str, Position], symbol: str, qty: float, price: float) -> None:
+    """Add signed `qty` at `price` to `symbol`'s position: an increase averages the price in, a
+    reduction keeps the average, a flip starts at `price`."""
+    position = positions.get(symbol)
+    if position is None:
+        positions[symbol] = Position(qty, price)
+        return
+    total = position.qty + qty
+    if abs(total) <= EPS:
+        del positions[symbol]
+    elif (position.qty > 0) == (qty > 0):
+        position.avg_price = (position.qty * position.avg_price + qty * price) / total
+        position.qty = total
+    else:
+        position.avg_price = position.avg_price if (total > 0) == (position.qty > 0) else price
+        position.qty = total
+
+
+def fill(engine: Engine, order: Order, qty: float, price: float, when: datetime) -> None:
+    """Book one execution and send its trade update; a bracket's or pair's legs follow."""
+    done = book(engine, order, qty, price, when)
+    held = engine.positions.get(order.symbol)
     engine.emit(
         "fill" if done else "partial_fill",
         order,
@@ -163,7 +182,7 @@ def fill(engine: Engine, order: Order, qty: float, price: float, when: datetime)
         price=price,
         qty=qty,
         position_qty=held.qty if held else 0.0,
-        execution_id=execution,
+        execution_id=str(uuid.uuid4()),
     )
     if done and order.legs and order.order_class == "oco":
         for leg in order.legs:

@@ -26,9 +26,8 @@ from parity.options.chain import Quote, session_close, session_open
 from parity.options.contracts import OptionContract, contract_from_occ
 from parity.options.costs import OptionCosts
 from parity.options.model import ModelChain, ModelChainParams
+from parity.venue.config import ALPACA_OPTION_FILLS
 from parity.venue.orders import VenueError, asset_id
-
-ALPACA_FILLS = OptionCosts(commission_per_contract=0.0, slippage=0.0)
 
 
 def is_option_symbol(symbol: str) -> bool:
@@ -69,7 +68,7 @@ class VenueOptions:
         exchange: ExchangeCalendar,
         *,
         params: ModelChainParams | None = None,
-        costs: OptionCosts = ALPACA_FILLS,
+        costs: OptionCosts = ALPACA_OPTION_FILLS,
         daily: bool = False,
     ) -> None:
         """`daily`: the replay's steps are sessions, an order meets the session's opening

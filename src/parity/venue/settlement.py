@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from parity.engine.fills import Bar
-from parity.venue.matching import fill
+from parity.venue.matching import add_position, fill
 from parity.venue.options import is_option_symbol
-from parity.venue.orders import EPS, Order, Position
+from parity.venue.orders import Order
 
 if TYPE_CHECKING:
     from parity.venue.engine import Engine
@@ -23,8 +23,9 @@ ITM_THRESHOLD = 0.01  # in the money by this much at the close: exercised (Alpac
 def settle_options(engine: Engine, when: datetime) -> None:
     """Option positions whose expiry session closed before `when`: in the money by $0.01
     or more at the underlying's last close, exercised (a long call buys the shares at the
-    strike, a long put sells them); otherwise expired worthless. Positions and cash change
-    here, as on Alpaca paper; each is an activity (OPEXC + OPTRD, or OPEXP)."""
+    strike, a long put sells them) or assigned (a short call delivers the shares, a short put
+    takes them); otherwise expired worthless. Positions and cash change
+    here, as on Alpaca paper; each is an activity (OPEXC or OPASN + OPTRD, or OPEXP)."""
     assert engine.options is not None
     for symbol in [s for s in engine.positions if is_option_symbol(s)]:
         contract = engine.options.parse(symbol)
@@ -45,31 +46,32 @@ def settle_options(engine: Engine, when: datetime) -> None:
         shares = held * contract.multiplier * (1 if contract.right == "call" else -1)
         cash = -shares * contract.strike
         engine.cash += cash
-        book_shares(engine, contract.underlying, shares, contract.strike)
+        add_position(engine.positions, contract.underlying, shares, contract.strike)
+        kind, name = ("OPEXC", "exercise") if held > 0 else ("OPASN", "assignment")
         engine.option_events += [
-            {"time": moment, "type": "OPEXC", "symbol": symbol, "qty": -held, "net": 0.0,
-             "group": group, "description": "Option Exercise"},
+            {"time": moment, "type": kind, "symbol": symbol, "qty": -held, "net": 0.0,
+             "group": group, "description": f"Option {name.capitalize()}"},
             {"time": moment, "type": "OPTRD", "symbol": contract.underlying, "qty": shares,
              "price": contract.strike, "net": cash, "group": group,
-             "description": f"Option Trade: exercise of {symbol}"},
+             "description": f"Option Trade: {name} of {symbol}"},
         ]  # fmt: skip
 
 
-def book_shares(engine: Engine, symbol: str, qty: float, price: float) -> None:
-    """Shares delivered by an exercise: `qty` (+ received) at `price` (the strike)."""
-    position = engine.positions.get(symbol)
-    if position is None:
-        engine.positions[symbol] = Position(qty, price)
-        return
-    total = position.qty + qty
-    if abs(total) <= EPS:
-        del engine.positions[symbol]
-    elif (position.qty > 0) == (qty > 0):
-        position.avg_price = (position.qty * position.avg_price + qty * price) / total
-        position.qty = total
-    else:  # reduces the position (its average stays), or flips it (at the strike)
-        position.avg_price = position.avg_price if (total > 0) == (position.qty > 0) else price
-        position.qty = total
+def expire_contracts(engine: Engine, when: datetime) -> None:
+    """Open orders in a contract whose expiry session closed before `when` (a `gtc` order, or
+    a combo with such a leg) expire with it."""
+    assert engine.options is not None
+    for order in list(engine.orders.values()):
+        if not order.is_open or order.parent_id is not None:
+            continue
+        symbols = [leg.symbol for leg in order.legs] if order.order_class == "mleg" else []
+        symbols += [order.symbol] if is_option_symbol(order.symbol) else []
+        expiries = [engine.options.parse(s).expiry for s in symbols]
+        if any(when >= engine.calendar.close_of(day) for day in expiries):
+            order.status, order.expired_at = "expired", engine.now
+            for leg in order.legs:
+                leg.status, leg.expired_at, leg.updated_at = "expired", engine.now, engine.now
+            engine.emit("expired", order)
 
 
 def match_option(engine: Engine, order: Order, when: datetime, bars: Mapping[str, Bar]) -> None:

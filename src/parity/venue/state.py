@@ -82,7 +82,10 @@ class VenueState:
         self.now: datetime = self.calendar.aware(self.data.steps[0].time)
         # option contracts and quotes: the model chain of each replayed equity
         self.options = VenueOptions(
-            self.data.frames, config.data.calendar, daily=self.data.bar_seconds >= 86400
+            self.data.frames,
+            config.data.calendar,
+            daily=self.data.bar_seconds >= 86400,
+            costs=config.option_costs,
         )
         self.faults = FaultState(self.calendar)
         self.faults.add(config.faults)
@@ -183,6 +186,8 @@ class VenueState:
             "current": self.current.isoformat() if self.current else None,
             "finished": self.finished,
             "faults": self.faults.describe(),
+            # option expiries, exercises and assignments applied (the OPEXC/OPASN/OPEXP rows)
+            "option_events": engine.option_events,
         }
 
     def save(self, events: list[TradeEvent]) -> None:
@@ -238,6 +243,7 @@ class VenueState:
         engine.orders = orders_from_records(saved.orders)
         engine.by_client_id = {o.client_order_id: o for o in engine.orders.values()}
         engine.fills = [dict(f) for f in saved.fills]
+        engine.option_events = [dict(e) for e in account.get("option_events", [])]
 
     # ----------------------------------------------------------------- trade updates
     def flush_events(self) -> None:
