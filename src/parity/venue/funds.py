@@ -147,6 +147,18 @@ def check_funds(engine: Engine, order: Order) -> None:
     if _opens_short(engine, order):
         _check_short_open(engine, order)
         return
+    if order.position_intent == "buy_to_close":  # covers a short: no more than it is short
+        position = engine.positions.get(order.symbol)
+        short = max(-(position.qty if position else 0.0), 0.0)
+        if order.qty > short + EPS:
+            raise VenueError(
+                403,
+                40310000,
+                f"insufficient qty available for order (requested: {_text(order.qty)}, "
+                f"available: {_text(short)})",
+                available=_text(short),
+                symbol=order.symbol,
+            )
     if order.side == "buy":
         price = order.reference_price or engine.last_price.get(order.symbol, 0.0)
         cost = (
