@@ -175,6 +175,25 @@ class VenueOptions:
         return round(price, 6)
 
 
+def stream_quotes(
+    options: VenueOptions, subscribed: set[str], when: dt.datetime, bars: Mapping[str, Bar]
+) -> list[dict[str, Any]]:
+    """The option stream's `q` messages of one replay step (naive `when`): each subscribed
+    contract at the quote an order meets at this step, stamped with the quote's time (naive
+    exchange time; the caller makes it a msgpack Timestamp)."""
+    out = []
+    for symbol in sorted(subscribed):
+        quote = options.step_quote(symbol, when, bars)
+        if quote is None:
+            continue
+        out.append(
+            {"T": "q", "S": symbol, "t": quote.time, "bx": "N", "bp": round(quote.bid, 4),
+             "bs": int(quote.bid_size or 0), "ax": "N", "ap": round(quote.ask, 4),
+             "as": int(quote.ask_size or 0), "c": " "}
+        )  # fmt: skip
+    return out
+
+
 def contract_json(contract: OptionContract) -> dict[str, Any]:
     """An `OptionContract` as `/v2/options/contracts` gives it (strings where alpaca-py wants
     them: `size`, `open_interest`, `close_price`)."""
