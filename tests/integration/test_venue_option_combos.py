@@ -21,7 +21,7 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderClass, OrderSide, PositionIntent, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest, OptionLegRequest
 from alpaca.trading.stream import TradingStream
-from test_venue_lifecycle import AUTH, KEYS, WAIT, Harness
+from test_venue_lifecycle import AUTH, KEYS, Harness
 from test_venue_options import START, XNYS, model_at
 
 from parity.feeds.loader import LoadedData, load_bars
@@ -59,7 +59,7 @@ class RawUpdates:
 
     def event(self, order_id: str, event: str) -> dict[str, Any]:
         while True:
-            message = self.messages.get(timeout=WAIT)
+            message = self.messages.get(timeout=30)
             data = message.get("data", message)
             if data["order"]["id"] == order_id and data["event"] == event:
                 return data
@@ -68,7 +68,7 @@ class RawUpdates:
 @pytest.fixture
 def stepped(daily: LoadedData) -> Iterator[Harness]:
     config = VenueConfig(
-        data=daily, start=START, keys=KEYS, cash=50_000, ack_timeout=5.0, option_costs=COSTS
+        data=daily, start=START, keys=KEYS, cash=50_000, ack_timeout=30.0, option_costs=COSTS
     )
     harness = Harness(config, ["IBM"])
     try:

@@ -36,7 +36,7 @@ def daily() -> LoadedData:
 
 @pytest.fixture
 def stepped(daily: LoadedData) -> Iterator[Harness]:
-    config = VenueConfig(data=daily, start=START, keys=KEYS, cash=50_000, ack_timeout=5.0)
+    config = VenueConfig(data=daily, start=START, keys=KEYS, cash=50_000, ack_timeout=30.0)
     harness = Harness(config, ["IBM"])
     try:
         yield harness
@@ -116,7 +116,7 @@ def test_a_dropped_step_loses_its_option_quotes(stepped: Harness) -> None:
     assert stepped.last.timestamp.date() == dt.date(2012, 6, 5)
     stamps = []  # Friday's quote (when the stream was in time for it), then Tuesday's
     while dt.date(2012, 6, 5) not in stamps:
-        stamps.append(quotes.get(timeout=WAIT).timestamp.date())
+        stamps.append(quotes.get(timeout=30).timestamp.date())
     assert dt.date(2012, 6, 4) not in stamps and set(stamps) <= {
         dt.date(2012, 6, 1),
         dt.date(2012, 6, 5),

@@ -32,7 +32,7 @@ def daily() -> LoadedData:
 
 @pytest.fixture
 def stepped(daily: LoadedData) -> Iterator[Harness]:
-    config = VenueConfig(data=daily, start=START, keys=KEYS, cash=60_000, ack_timeout=5.0)
+    config = VenueConfig(data=daily, start=START, keys=KEYS, cash=60_000, ack_timeout=30.0)
     harness = Harness(config, ["IBM"])
     try:
         yield harness

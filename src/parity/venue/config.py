@@ -76,9 +76,9 @@ class VenueConfig:
     # a bar reaching both exits of a bracket or `oco` pair: which fills (`engine.ambiguity`)
     ambiguous: Rule | None = None  # None: the exit placed first (a bracket's stop-loss)
     finer: FinerBars | None = None  # the finer bars `finer-data` reads
-    # option fills: the quote's side moved by the slippage, commission and fees per contract
-    # (default Alpaca paper: at the ask or bid, $0 commission, no regulatory fees)
-    option_costs: OptionCosts = field(default_factory=lambda: ALPACA_OPTION_FILLS)
+    # option fills: the quote's side moved by the slippage, commission and fees per contract;
+    # None: Alpaca paper's prices (at the ask or bid) and `costs`' commission per contract
+    option_costs: OptionCosts | None = None
 
     def __post_init__(self) -> None:
         if not self.data.series:

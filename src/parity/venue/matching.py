@@ -116,7 +116,7 @@ def book(engine: Engine, order: Order, qty: float, price: float, when: datetime)
     order."""
     instrument = instrument_for(order.symbol)
     sell = order.side == "sell"
-    if instrument.asset_class == "option" and engine.options is not None:
+    if instrument.asset_class == "option" and engine.options is not None and engine.options.charges:
         costs = engine.options.costs
         commission = costs.commission(int(qty), price) + costs.fees(-int(qty) if sell else int(qty))
     else:

@@ -70,9 +70,12 @@ class VenueOptions:
         params: ModelChainParams | None = None,
         costs: OptionCosts = ALPACA_OPTION_FILLS,
         daily: bool = False,
+        charges: bool = False,
     ) -> None:
         """`daily`: the replay's steps are sessions, an order meets the session's opening
-        quote (as the backtest's desk fills at the open)."""
+        quote (as the backtest's desk fills at the open); `charges`: fills pay the commission
+        and fees of `costs` (else the venue's commission model, per contract)."""
+        self.charges = charges
         self.exchange = exchange
         self.daily = daily
         self.params = params or ModelChainParams()

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from parity.errors import ConfigError
 from parity.venue.clock import rfc3339
-from parity.venue.config import VenueConfig
+from parity.venue.config import ALPACA_OPTION_FILLS, VenueConfig
 from parity.venue.engine import Engine
 from parity.venue.faults import FaultState, plan_from_json
 from parity.venue.marketdata import MarketData
@@ -85,7 +85,8 @@ class VenueState:
             self.data.frames,
             config.data.calendar,
             daily=self.data.bar_seconds >= 86400,
-            costs=config.option_costs,
+            costs=config.option_costs or ALPACA_OPTION_FILLS,
+            charges=config.option_costs is not None,
         )
         self.faults = FaultState(self.calendar)
         self.faults.add(config.faults)
