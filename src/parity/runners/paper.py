@@ -179,6 +179,11 @@ def run_paper(
     if config.risk is not None and resume is None:
         config.risk.check_bars(config.timeframe)
     spec = resolve_strategy(config.strategy)
+    if resume is not None and getattr(spec.cls, "trades_options", False):
+        raise ConfigError(
+            f"run {config.run_id} trades options, and --resume does not rebuild an option book "
+            "from the journal yet: close its options at the venue and start a new run"
+        )
     params = coerce_params(spec.cls, config.params)
     # one session for the venue, the feeds and the journal: as the backtest resolves it
     config = dataclasses.replace(config, session=traded_session(config, spec))
