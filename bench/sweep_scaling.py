@@ -1,6 +1,7 @@
 """Parameter sweep throughput: Backtrader's `optstrategy` vs `parity optimize` on Dask.
 
-One run, the same grid of sma_cross params over the same synthetic 1-minute bars:
+One run, the same grid of sma_cross params over the same synthetic 1-minute bars (NYSE session
+minutes: the bars parity keeps for a US symbol, so both engines run every bar):
 
   backtrader   cerebro.optstrategy(...) with maxcpus = the cores: Backtrader's own process pool,
                PandasData, default stdstats, and the analyzers that give comparable figures
@@ -32,8 +33,23 @@ import numpy as np
 import pandas as pd
 
 
+def session_minutes(bars: int) -> pd.DatetimeIndex:
+    """The first `bars` NYSE regular-session minutes from 2015 on, as New York wall time: the
+    bars parity's loader keeps for a US symbol (it drops bars outside the sessions, so a 24/7
+    index would give Backtrader about five times the bars parity runs on)."""
+    import exchange_calendars as xcals
+
+    calendar = xcals.get_calendar("XNYS", start="2015-01-01")
+    minutes = calendar.minutes_in_range(pd.Timestamp("2015-01-02 14:30", tz="UTC"),
+                                        calendar.last_minute)  # fmt: skip
+    if len(minutes) < bars:
+        raise SystemExit(f"--bars {bars}: at most {len(minutes):,} session minutes are available")
+    local = minutes[:bars].tz_convert("America/New_York").tz_localize(None)
+    return pd.DatetimeIndex(local, name="datetime")
+
+
 def make_series(bars: int, seed: int = 7) -> pd.DataFrame:
-    """A positive random walk of 1-minute OHLCV bars with consistent high/low."""
+    """A positive random walk of 1-minute OHLCV bars with consistent high/low, in sessions."""
     rng = np.random.default_rng(seed)
     close = 100.0 * np.exp(np.cumsum(rng.normal(0, 0.0008, bars)))
     open_ = np.concatenate([[100.0], close[:-1]])
@@ -41,7 +57,7 @@ def make_series(bars: int, seed: int = 7) -> pd.DataFrame:
     high = np.maximum(open_, close) + spread
     low = np.minimum(open_, close) - spread
     volume = rng.integers(100, 10_000, bars).astype("float64")
-    index = pd.date_range("2020-01-01", periods=bars, freq="min", name="datetime")
+    index = session_minutes(bars)
     return pd.DataFrame(
         {"open": open_, "high": high, "low": low, "close": close, "volume": volume}, index=index
     )
@@ -103,14 +119,34 @@ def run_parity(
             objective=parse_objective("sharpe"),
             execution=Execution(client=client),
         )  # fmt: skip
+        load = os.getloadavg()[0]
         started = time.perf_counter()
         result = run_optimize(config)
         seconds = time.perf_counter() - started
+        trial = float(result.table["seconds"].mean())  # one trial's wall time on its worker
         assert result.ran == len(fast) * len(slow), result.table
         assert (result.table["state"] == "complete").all(), result.table["error"].tolist()
         overhead = scheduler_overhead(client) if workers > 1 else None
         shipped = shipped_bytes(result, config, days)
-    return {"seconds": seconds, "boot": boot, "overhead": overhead, "bytes": shipped}
+    return {
+        "seconds": seconds,
+        "boot": boot,
+        "overhead": overhead,
+        "bytes": shipped,
+        "trial": trial,
+        "busy": trial * len(result.table) / (seconds * workers),
+        "load": load,
+    }
+
+
+def parity_bars(path: Path) -> int:
+    """How many of the file's bars a parity backtest of SYN runs on."""
+    from parity.config import BacktestConfig
+    from parity.runners.backtest import backtest_bars
+    from parity.strategies.registry import resolve_strategy
+
+    config = BacktestConfig(strategy="sma_cross", data=str(path), symbols=("SYN",))
+    return sum(len(s.frame) for s in backtest_bars(config, resolve_strategy("sma_cross")).series)
 
 
 def scheduler_overhead(client: Any, tasks: int = 2000) -> float:
@@ -180,6 +216,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "SYN.parquet"
         frame.to_parquet(path)
+        kept = parity_bars(path)
+        if kept != args.bars:  # both engines must run the same bars
+            raise SystemExit(f"parity's loader keeps {kept:,} of the {args.bars:,} bars")
         print(f"{trials} trials (fast={args.fast} slow={args.slow}) on {args.bars:,} bars, "
               f"{args.cores} cores")  # fmt: skip
         bt_seconds = run_backtrader(frame, fast, slow, args.cores)
@@ -198,6 +237,15 @@ def main() -> None:
         boot_text = "-" if boot is None else f"{boot:.1f}"
         print(f"{name:24} {on:12} {seconds:8.1f} {rate:9.3f} {rate / base:6.2f}x {boot_text:>7}")
     print(f"parity {args.cores} workers vs 1 worker: {one['seconds'] / many['seconds']:.2f}x")
+    # where the time went: a trial on its worker, the share of the sweep the workers were busy
+    # (the rest is the coordinator: loading, scattering, the study, the report), and the load
+    # average when the sweep began (the machine may be shared: a trial that takes longer on 2
+    # workers than on 1 lost CPU to other processes, not to parity)
+    for label, run in (("1 worker", one), (f"{args.cores} workers", many)):
+        print(
+            f"parity {label}: {run['trial']:.2f} s a trial on its worker, workers busy "
+            f"{run['busy']:.0%} of the sweep, load average {run['load']:.1f} at its start"
+        )
     print(f"study bookkeeping per trial (SQLite, coordinator): {bookkeeping() * 1e3:.1f} ms")
     if many["overhead"] is not None:
         print(f"scheduler overhead per task: {many['overhead'] * 1e3:.2f} ms "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import array
 import datetime as dt
 import math
+from typing import Any
 
 import backtrader as bt
 import numpy as np
@@ -71,6 +72,35 @@ class ArrayFeed(bt.feed.DataBase):
     def start(self) -> None:
         super().start()
         self._next_index = 0
+
+    # Backtrader resets and refills `tick_open`... (what its broker fills orders at) on every
+    # bar of every feed by looking each line up by alias name (`getattr(self.lines, alias)`,
+    # `'tick_' + alias`): ~15% of a sma_cross trial. The same assignments, with the names and
+    # line objects looked up once per run (bench/sweep_scaling.py).
+    def _ticks(self) -> tuple[list[tuple[str, Any]], str, Any]:
+        found = self.__dict__.get("_tick_lines")
+        if found is None:
+            first = self._getlinealias(0)
+            found = self._tick_lines = (
+                [("tick_" + a, getattr(self.lines, a)) for a in self.getlinealiases()
+                 if a != "datetime"],
+                "tick_" + first,
+                getattr(self.lines, first),
+            )  # fmt: skip
+            self._tick_nones = dict.fromkeys([name for name, _ in found[0]] + ["tick_last"])
+        return found
+
+    def _tick_nullify(self) -> None:
+        self._ticks()
+        self.__dict__.update(self._tick_nones)
+
+    def _tick_fill(self, force: bool = False) -> None:
+        pairs, first, line0 = self._ticks()
+        if force or getattr(self, first, None) is None:
+            values = self.__dict__
+            for name, line in pairs:
+                values[name] = line[0]
+            values["tick_last"] = line0[0]
 
     def preload(self) -> None:
         """Fill every line buffer in one assignment instead of one `_load()` per bar."""

@@ -19,8 +19,10 @@ from optuna.trial import Trial
 
 from parity.engine.simulate import Bars
 from parity.errors import Interrupted
-from parity.optimize.study import Ledger, feasible, outcome
+from parity.optimize.study import Ledger, counts, feasible, outcome
 from parity.optimize.trial import TrialOutcome, TrialSettings, run_trial
+
+REFRESH_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -65,29 +67,29 @@ def run_study(
     slots = in_flight or max(2 * sum(client.nthreads().values()), 1)
     bars_future = client.scatter(bars, broadcast=True, hash=False)
     settings_future = client.scatter(settings, broadcast=True, hash=False)
-    running: dict[Future, Trial | None] = {}
+    running: dict[Future, tuple[Trial | None, dict[str, Any]]] = {}
     pending = as_completed()
     done, ran, started = ledger.counted(), 0, time.perf_counter()
     failed = sum(1 for t in ledger.study.get_trials(deepcopy=False) if outcome(t).get("error"))
     best = _best(ledger.study)
-    exhausted = False
+    exhausted, refreshed = False, started
 
     def submit() -> None:
         nonlocal exhausted
         while not exhausted and len(running) < slots and done + len(running) < target:
-            proposal = ledger.propose()
+            proposal = ledger.propose(limit=target)
             if proposal is None:
                 exhausted = True
                 return
             trial, params = proposal
             future = client.submit(run_trial, bars_future, settings_future, params, pure=False)
-            running[future] = trial
+            running[future] = (trial, params)
             pending.add(future)
 
     try:
         submit()
         for future in pending:
-            trial = running.pop(future)
+            trial, _ = running.pop(future)
             result: TrialOutcome = future.result()
             frozen = ledger.record(trial, result)
             done, ran = done + 1, ran + 1
@@ -95,6 +97,14 @@ def run_study(
                 failed += 1
             elif feasible(frozen) and _better(frozen.value, best, settings):
                 best = frozen
+            if time.perf_counter() - refreshed > REFRESH_SECONDS or not running:
+                # other processes may work on the same study: count their trials too (a full
+                # read of the study, so at most once a second)
+                refreshed = time.perf_counter()
+                trials = ledger.study.get_trials(deepcopy=False)
+                done = max(done, sum(1 for t in trials if counts(t)))
+                failed = max(failed, sum(1 for t in trials if outcome(t).get("error")))
+                best = _best(ledger.study)
             if on_progress is not None:
                 rate = (time.perf_counter() - started) / ran
                 on_progress(Progress(
@@ -103,14 +113,16 @@ def run_study(
                 ))  # fmt: skip
             submit()
     except KeyboardInterrupt:
-        for future, trial in running.items():
-            future.cancel()
-            ledger.interrupt(trial)
         raise Interrupted(
             f"interrupted after {done} of {target} trials; run the same command with "
             f"--study {ledger.study.study_name} to continue"
         ) from None
     finally:
+        # trials in flight when the loop stopped (Ctrl+C, a lost cluster): a continuation, or
+        # another process on the study, runs them again
+        for future, (trial, params) in running.items():
+            future.cancel()
+            ledger.interrupt(trial, params)
         client.cancel([bars_future, settings_future])
     return ran
 

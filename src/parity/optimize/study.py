@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import socket
+import time
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 
 from parity.errors import ConfigError
 from parity.journal.database import ENV_DB_URL
+from parity.optimize.claims import Claims, point_key
 from parity.optimize.objective import Constraint, Objective
 from parity.optimize.space import Space
 from parity.optimize.trial import TrialOutcome
@@ -78,12 +80,16 @@ def open_study(name: str, url: str, plan: StudyPlan) -> optuna.Study:
     try:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
-        study = optuna.create_study(
-            study_name=name, storage=storage, direction=plan.objective.direction
-        )
-        study.set_user_attr("parity", record)
-        return study
-    found = study.user_attrs.get("parity")
+        try:
+            study = optuna.create_study(
+                study_name=name, storage=storage, direction=plan.objective.direction
+            )
+        except optuna.exceptions.DuplicatedStudyError:  # another process created it just now
+            study = optuna.load_study(study_name=name, storage=storage)
+        else:
+            study.set_user_attr("parity", record)
+            return study
+    found = _definition(study)
     if found != record:
         close_study(study)
         differs = sorted(k for k in record if (found or {}).get(k) != record[k])
@@ -94,11 +100,38 @@ def open_study(name: str, url: str, plan: StudyPlan) -> optuna.Study:
     return study
 
 
+def _definition(study: optuna.Study, wait: float = 30.0) -> Any:
+    """The study's recorded definition; a study another process has just created gets it a
+    moment after its creation (Optuna creates a study without attributes), so wait for it."""
+    deadline = time.monotonic() + wait
+    while (found := study.user_attrs.get("parity")) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def _rdb_storage(url: str, attempts: int = 10) -> optuna.storages.RDBStorage:
+    """Optuna's storage on `url`. Two processes opening a new database at once race to create
+    its tables (one fails on a duplicate key or a locked file); the loser tries again, and
+    then finds the tables made."""
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url)
+        except sa.exc.DBAPIError as exc:
+            text = str(exc).lower()
+            racing = isinstance(exc, sa.exc.IntegrityError | sa.exc.ProgrammingError) or (
+                "locked" in text or "already exists" in text
+            )
+            if not racing or attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def _storage(url: str) -> optuna.storages.BaseStorage:
     """The study database. A SQLite file runs in WAL mode with normal sync: every trial is a few
     commits, and a full fsync each (the default) cost ~20 ms apiece on a busy disk; WAL keeps
     the file consistent through a crash, losing at most the last trials, which then run again."""
-    storage = optuna.storages.RDBStorage(url)
+    storage = _rdb_storage(url)
     if storage.engine.dialect.name == "sqlite":
 
         def pragmas(connection: Any, _record: Any) -> None:
@@ -125,7 +158,9 @@ def close_study(study: optuna.Study) -> None:
 
 class Ledger:
     """The study's trials as this optimisation sees them: proposes the next points, records
-    outcomes, and marks interrupted trials so a continuation runs them again."""
+    outcomes, and marks interrupted trials so a continuation runs them again. Grid and random
+    points are claimed before they run (`parity.optimize.claims`), so that several processes
+    on one study never run a point twice."""
 
     def __init__(self, study: optuna.Study, plan: StudyPlan) -> None:
         self.study = study
@@ -134,6 +169,15 @@ class Ledger:
         self._grid: Iterator[dict[str, Any]] | None = None
         self._taken: set[tuple[Any, ...]] | None = None
         self._reap_stale()
+        self.claims: Claims | None = None
+        if plan.search in ("grid", "random"):
+            self.claims = Claims(_engine(study), study.study_name, self.host, os.getpid())
+            done = {
+                point_key(plan.space.key(t.params))
+                for t in study.get_trials(deepcopy=False)
+                if counts(t)
+            }
+            self.claims.reap(done, _alive)
         existing = len(study.get_trials(deepcopy=False))
         study.sampler = self._sampler(existing)
         # random search draws its own points, so that it never draws one already tried
@@ -142,7 +186,7 @@ class Ledger:
     # ------------------------------------------------------------------ counting
     def counted(self) -> int:
         """Finished trials that count (completed or failed, not interrupted)."""
-        return sum(1 for t in self.study.get_trials(deepcopy=False) if _counts(t))
+        return sum(1 for t in self.study.get_trials(deepcopy=False) if counts(t))
 
     def target(self, trials: int | None) -> int:
         """How many counted trials the study should reach."""
@@ -154,14 +198,17 @@ class Ledger:
         return trials
 
     # ------------------------------------------------------------------ proposing
-    def propose(self) -> tuple[Trial | None, dict[str, Any]] | None:
-        """The next point (None: the grid is exhausted or no untried random point is left).
+    def propose(self, limit: int | None = None) -> tuple[Trial | None, dict[str, Any]] | None:
+        """The next point (None: the grid is exhausted, no untried random point is left, or
+        `limit` points of the study are claimed, by this process or others).
 
-        Grid and random points are chosen here and written to the study only once their
-        outcome is known (one insert per trial; a trial in flight when the run stops simply
-        is not there, so a continuation runs it). TPE asks Optuna, whose trial is RUNNING in
-        the study until told."""
-        if self.plan.search in ("grid", "random"):
+        Grid and random points are chosen and claimed here and written to the study only once
+        their outcome is known (one insert per trial; a trial in flight when the run stops is
+        not there and its claim is released, so a continuation runs it). TPE asks Optuna,
+        whose trial is RUNNING in the study until told."""
+        if self.claims is not None:
+            if limit is not None and self.claims.count() >= limit:
+                return None
             point = self._next_grid_point() if self.plan.search == "grid" else self._draw()
             return None if point is None else (None, point)
         trial = self.study.ask(self.plan.space.distributions)
@@ -173,10 +220,16 @@ class Ledger:
             taken = {
                 self.plan.space.key(t.params)
                 for t in self.study.get_trials(deepcopy=False)
-                if _counts(t) or t.state == TrialState.RUNNING
+                if counts(t) or t.state == TrialState.RUNNING
             }
             self._grid = (p for p in self.plan.space.grid() if self.plan.space.key(p) not in taken)
-        return next(self._grid, None)
+        for point in self._grid:
+            if self._claim(point):
+                return point
+        return None
+
+    def _claim(self, point: dict[str, Any]) -> bool:
+        return self.claims is None or self.claims.claim(point_key(self.plan.space.key(point)))
 
     def _draw(self, attempts: int = 1000) -> dict[str, Any] | None:
         """A random point not tried yet (None: none found in `attempts` draws)."""
@@ -184,14 +237,15 @@ class Ledger:
             self._taken = {
                 self.plan.space.key(t.params)
                 for t in self.study.get_trials(deepcopy=False)
-                if _counts(t) or t.state == TrialState.RUNNING
+                if counts(t) or t.state == TrialState.RUNNING
             }
         for _ in range(attempts):
             point = self.plan.space.draw(self._rng)
             key = self.plan.space.key(point)
             if key not in self._taken:
                 self._taken.add(key)
-                return point
+                if self._claim(point):
+                    return point
         return None
 
     def _sampler(self, existing: int) -> BaseSampler:
@@ -240,10 +294,12 @@ class Ledger:
             return self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
         return self.study.tell(trial, result.value, skip_if_finished=True)
 
-    def interrupt(self, trial: Trial | None) -> None:
-        """A trial stopped in flight: a continuation runs it again."""
-        if trial is None:
-            return  # never written
+    def interrupt(self, trial: Trial | None, params: dict[str, Any]) -> None:
+        """A trial stopped in flight: a continuation (or another process) runs it again."""
+        if trial is None:  # never written: give its point back
+            if self.claims is not None:
+                self.claims.release([point_key(self.plan.space.key(params))])
+            return
         trial.set_user_attr("interrupted", True)
         self.study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
 
@@ -260,13 +316,24 @@ class Ledger:
 OUTCOME = "outcome"
 
 
+def _engine(study: optuna.Study) -> sa.Engine:
+    """The database engine of the study's storage (`_storage` wraps the RDB storage)."""
+    backend = getattr(study._storage, "_backend", study._storage)
+    engine = getattr(backend, "engine", None)
+    if not isinstance(engine, sa.Engine):
+        raise TypeError("the study's storage is not a database (RDBStorage)")
+    return engine
+
+
 def outcome(trial: FrozenTrial) -> dict[str, Any]:
     """What a finished trial recorded: seconds, metrics, error, broken constraints, returns."""
     found = trial.user_attrs.get(OUTCOME)
     return found if isinstance(found, dict) else {}
 
 
-def _counts(trial: FrozenTrial) -> bool:
+def counts(trial: FrozenTrial) -> bool:
+    """A finished trial that counts towards the target (completed, or failed and not
+    interrupted)."""
     return trial.state == TrialState.COMPLETE or (
         trial.state == TrialState.FAIL and not trial.user_attrs.get("interrupted")
     )
