@@ -321,3 +321,30 @@ def test_a_run_file_sets_latency_and_volume_share(tmp_path: Path) -> None:
     path.write_text("latency: 250\nvolume_share: 0.1\n")
     config = build_config(read_run_file(path), {})
     assert config.fill_model.latency_ms == 250 and config.fill_model.volume_share == 0.1
+
+
+# the day after Thanksgiving 2024 closes at 13:00; the next session is Monday's
+HALF_DAY = pd.DatetimeIndex(
+    [f"2024-11-29 {t}" for t in ("12:57", "12:58", "12:59")]
+    + [f"2024-12-02 {t}" for t in ("09:30", "09:31")]
+)
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_an_order_sent_at_a_half_days_close_fills_at_the_next_open_as_at_the_venue(
+    tmp_path: Path, preload: bool
+) -> None:
+    """Decided on a half day's last bar, a market order reaches the venue at 13:00, when the
+    session is over: it is the next session's and fills at its open, as Backtrader and the
+    venue fill it (before, the backtest took 16:00 for every close and let it expire)."""
+    rows = VOLUME_ROWS[: len(HALF_DAY)]
+    orders = {2: [("buy", "market", 10, None)]}
+    got = backtest_fills(tmp_path, orders, rows=rows, index=HALF_DAY, preload=preload)
+    assert [(f[0], f[1], f[2]) for f in got] == [("12-02 09:30", "buy", 10.0)]
+    days = (dt.date(2024, 11, 29), dt.date(2024, 12, 2))
+    assert got == venue_fills(orders, rows=rows, index=HALF_DAY, days=days)
+    # one decided a bar earlier reaches it at 12:59, in its session, and fills at 12:59
+    early = {1: [("buy", "market", 10, None)]}
+    got = backtest_fills(tmp_path, early, rows=rows, index=HALF_DAY, preload=preload)
+    assert [(f[0], f[2]) for f in got] == [("11-29 12:59", 10.0)]
+    assert got == venue_fills(early, rows=rows, index=HALF_DAY, days=days)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -233,3 +234,31 @@ def test_gap_warnings_only_cover_the_window(tmp_path: Path) -> None:
     assert later.warnings == ()
     around = load_bars(str(path), ["IBM"], start=date(2005, 3, 1), end=date(2005, 3, 31))
     assert len(around.warnings) == 1
+
+
+def test_a_notebook_may_give_the_timeframe_and_window_as_text() -> None:
+    typed = load_bars(
+        "sample:minute", ["IBM"], timeframe=parse_timeframe("5Min"),
+        start=date(2013, 10, 7), end=date(2013, 10, 8),
+    )  # fmt: skip
+    text = load_bars(
+        "sample:minute", ["IBM"], timeframe="5min", start="2013-10-07", end="2013-10-08"
+    )
+    pd.testing.assert_frame_equal(text.series[0].frame, typed.series[0].frame)
+    assert len(text.series[0].frame) > 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"timeframe": "7q"}, "timeframe '7q' is not understood"),
+        ({"start": "2013-13-01"}, "start '2013-13-01' is not a date; use YYYY-MM-DD"),
+        ({"end": "tomorrow"}, "end 'tomorrow' is not a date; use YYYY-MM-DD"),
+    ],
+)
+def test_text_that_is_not_a_timeframe_or_date_is_a_one_line_error(
+    kwargs: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(named)) as caught:
+        load_bars("sample", ["IBM"], **kwargs)  # type: ignore[arg-type]
+    assert "\n" not in str(caught.value)

@@ -155,6 +155,18 @@ def test_create_never_overwrites(tmp_path: Path) -> None:
     assert JournalReader.open(path).run("run-1").status == "running"
 
 
+def test_an_empty_file_left_by_a_killed_creator_does_not_block_a_start(tmp_path: Path) -> None:
+    # a creator killed after the file appeared but before a byte was written leaves 0 bytes:
+    # no data to keep, so a start creates the journal in its place (before: refused as
+    # "already exists and holds data")
+    path = tmp_path / "journal.sqlite"
+    path.touch()
+    journal = new_journal(path)
+    journal.close()
+    assert path.stat().st_size > 0
+    assert JournalReader.open(path).run("run-1").status == "running"
+
+
 def test_a_database_that_is_not_a_journal(tmp_path: Path) -> None:
     path = tmp_path / "other.sqlite"
     with sqlite3.connect(path) as conn:

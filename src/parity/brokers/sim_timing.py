@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from functools import lru_cache
 from typing import Any
 
 import backtrader as bt
+
+from parity.feeds.arrayfeed import US_REGULAR_SESSION_END
+from parity.instruments.calendars import calendar_named
 
 
 def tick(data: Any, name: str) -> float:
@@ -58,7 +62,8 @@ def day_session_over(order: bt.Order) -> bool:
     end of its decision bar): sent before the close, today's, even if the latency leaves no bar
     of today's session it could fill on (it then expires at the close, not at the next open);
     sent after the close, the next session's, and it may fill in the after-hours bars before
-    it, as at the venue (its session is then that of the first bar within regular hours). For
+    it, as at the venue (its session is then that of the first bar within regular hours). A US
+    session closes at 16:00, or at 13:00 on a half day (the exchange's calendar). For
     daily bars, and for bars without a known session end (`sessionend`: only US listings' have
     one, so an order sent after an NSE close is not taken for one sent during it), the first
     bar's day."""
@@ -69,13 +74,14 @@ def day_session_over(order: bt.Order) -> bool:
     day, moment = divmod(start, _DAY_MS)
     daily = getattr(data, "_timeframe", bt.TimeFrame.Days) >= bt.TimeFrame.Days
     sessionend = getattr(data.p, "sessionend", None) or _NO_SESSION_END
-    close = _ms_of_day(sessionend)
+    known = sessionend != _NO_SESSION_END
+    close = _us_close_ms(day) if known else _ms_of_day(sessionend)
     session = order.info.get("session_day")
-    if session is None and not daily and sessionend != _NO_SESSION_END:
+    if session is None and not daily and known:
         sent_day, sent_moment = divmod(
             bar_start(data, order.created.dt) + bar_milliseconds(data), _DAY_MS
         )
-        if sent_moment <= close:
+        if sent_moment <= _us_close_ms(sent_day):
             session = sent_day
             order.addinfo(session_day=session)
     if session is None:
@@ -83,3 +89,15 @@ def day_session_over(order: bt.Order) -> bool:
             order.addinfo(session_day=day)
         return False
     return bool(day > session or (not daily and moment > close))
+
+
+@lru_cache(maxsize=4096)
+def _us_close_ms(day: int) -> int:
+    """The close of the US session on float day `day`, in milliseconds of the day and a
+    millisecond short of it as `sessionend` is (16:00, or 13:00 on a half day, as the venue's
+    calendar closes it); 16:00 on a day that is no session."""
+    calendar = calendar_named("XNYS")
+    date = dt.date.fromordinal(day)
+    if not calendar.is_session(date):
+        return _ms_of_day(US_REGULAR_SESSION_END)
+    return _ms_of_day(calendar.session_close(date).time()) - 1

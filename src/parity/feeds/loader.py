@@ -43,7 +43,7 @@ from parity.instruments.calendars import (
     calendar_for,
     calendar_named,
 )
-from parity.timeframe import DAILY, Timeframe
+from parity.timeframe import DAILY, Timeframe, parse_timeframe
 
 _SOURCES_HELP = (
     "use sample, sample:minute, yahoo, a CSV/parquet file, a directory of SYMBOL.csv files "
@@ -79,13 +79,24 @@ class _Raw:
     origin: str
 
 
+def _as_date(value: date | str | None, name: str) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ConfigError(
+            f"{name} {value!r} is not a date; use YYYY-MM-DD, e.g. 2012-01-03"
+        ) from None
+
+
 def load_bars(
     source: str,
     symbols: Sequence[str] | None,
     *,
-    timeframe: Timeframe | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    timeframe: Timeframe | str | None = None,
+    start: date | str | None = None,
+    end: date | str | None = None,
     adjustment: Adjustment = "raw",
     cache_dir: Path | None = None,
     calendar: str | None = None,
@@ -103,7 +114,12 @@ def load_bars(
     `ConfigError`. Zone-aware stamps are read in its time zone and gaps counted in its sessions.
     `session="regular"` keeps only the intraday bars that start inside the calendar's regular
     session (pre- and post-market bars dropped); `extended` keeps every bar of the data.
+
+    From a notebook, `timeframe` may be text (`"1h"`, `"5Min"`) and `start`/`end` ISO dates.
     """
+    if isinstance(timeframe, str):
+        timeframe = parse_timeframe(timeframe)
+    start, end = _as_date(start, "start"), _as_date(end, "end")
     if session not in SESSIONS:
         raise ConfigError(f"session {session!r} must be one of {', '.join(SESSIONS)}")
     if start is not None and end is not None and start > end:

@@ -152,6 +152,8 @@ def create_file(target: Target) -> None:
             engine.dispose()
         return
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_file():  # an empty file (a creator killed before it wrote a byte): no data
+        _remove_sqlite(path)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     _remove_sqlite(partial)
     engine = make_engine(Target(f"sqlite:///{partial}", str(partial), partial))

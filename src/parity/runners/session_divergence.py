@@ -113,7 +113,7 @@ class SessionTwin:
         has not seen it yet either)."""
         from parity.feeds.loader import frame_bars
         from parity.feeds.resample import infer_timeframe
-        from parity.runners.compare import split_tape
+        from parity.runners.twins import split_tape
 
         rows = split_tape(tape) if len(tape) else {}
         out: dict[str, pd.DataFrame] = {}
@@ -204,7 +204,7 @@ def tape_twin(config: Any, tape: pd.DataFrame, cash: float) -> RunResult:
     (its tape), in memory: what the dashboard draws."""
     from parity.engine.simulate import simulate
     from parity.feeds.loader import frame_bars
-    from parity.runners.compare import split_tape
+    from parity.runners.twins import split_tape
 
     backtest = tape_backtest(config, cash)
     loaded = frame_bars(
