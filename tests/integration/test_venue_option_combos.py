@@ -184,6 +184,21 @@ def test_a_limit_combo_fills_all_or_none_at_its_net_price_with_fees_per_contract
     assert float(client.get_account().cash) == pytest.approx(cash, abs=1e-6)
 
 
+def test_a_combo_closing_what_is_not_held_is_403(stepped: Harness) -> None:
+    stepped.next_bar()
+    legs = [{**_leg(), "position_intent": "sell_to_close"},
+            {**_leg(LONG, side="buy"), "position_intent": "buy_to_close"}]  # fmt: skip
+    url = f"{stepped.server.base_url}/v2/orders"
+    answer = requests.post(url, json={**BASE, "legs": legs}, headers=AUTH, timeout=10)
+    assert answer.status_code == 403, answer.text
+    assert answer.json() == {
+        "code": 40310000,
+        "message": "insufficient qty available for order (requested: 1, available: 0)",
+        "available": "0",
+        "symbol": SHORT,
+    }
+
+
 def test_a_combo_beyond_buying_power_is_403_with_its_cost_basis(stepped: Harness) -> None:
     """150 spreads 5 wide: 75000 of requirement less the 15000 credit of its limit is more
     than the 50000 of cash; 60 (30000 - 6000 = 24000) fit and reserve their requirement."""

@@ -134,6 +134,20 @@ def _opens_short(engine: Engine, order: Order) -> bool:
 
 def check_funds(engine: Engine, order: Order) -> None:
     if order.order_class == "mleg" and order.requirement is not None:
+        for leg in order.legs:  # a closing leg closes no more than the position it closes
+            position = engine.positions.get(leg.symbol)
+            held = position.qty if position else 0.0
+            if leg.position_intent in ("buy_to_close", "sell_to_close"):
+                have = max(-held if leg.side == "buy" else held, 0.0)
+                if leg.qty > have + EPS:
+                    raise VenueError(
+                        403,
+                        40310000,
+                        f"insufficient qty available for order (requested: {_text(leg.qty)}, "
+                        f"available: {_text(have)})",
+                        available=_text(have),
+                        symbol=leg.symbol,
+                    )
         power = engine.buying_power()
         if order.requirement > power + EPS:
             raise VenueError(
