@@ -59,7 +59,7 @@ def test_plain_backtrader_strategy_params_by_default_type():
 def test_registry_bundled_and_unknown():
     assert set(BUNDLED) == {
         "sma_cross", "rsi_reversion", "buy_and_hold", "policy", "put_credit_spread", "iron_condor",
-        "covered_call", "plan",
+        "covered_call", "protective_put", "plan",
     }  # fmt: skip
     assert resolve_strategy("sma_cross").cls is SmaCross
     with pytest.raises(StrategyError, match="bundled: sma_cross"):

@@ -75,6 +75,7 @@ class OptionRecorder:
     # ------------------------------------------------------------------ desk events
     def submitted(self, order: OptionOrder) -> None:
         cid, number = self.ids.mint()
+        order.client_order_id = cid
         stamp = float(self.data.datetime[0])
         single = len(order.legs) == 1
         limit = order.debit if order.debit is not None else order.credit
@@ -141,14 +142,16 @@ class OptionRecorder:
             parent, _, _, symbols = self._cids[opener]
             if len(symbols) > 1 and contract.symbol in symbols:
                 leg = symbols.index(contract.symbol) + 1
-        stamp = float(self.data.datetime[0])
+        # the bar the event belongs to: this one in a backtest; the expiry session's last bar
+        # for a venue's activity read at a later bar (the desk knows which)
+        stamp = float(self.desk.event_stamp(event))
         # the contract leaves at 0 (its value moves as shares), or at the intrinsic value paid
         price = event.price if event.kind == "cash_settlement" else 0.0
         cid, number = self.ids.mint()
         side = "buy" if event.qty > 0 else "sell"
         self._open(cid, number, contract.symbol, side, abs(event.qty), event.kind, None, stamp,
                    contract.multiplier, leg=leg, parent=parent, option=True)  # fmt: skip
-        self._fill(cid, number, event, price, 0.0, event.kind)
+        self._fill(cid, number, event, price, 0.0, event.kind, stamp=stamp)
         self._done(cid)
         if event.shares:
             share_cid, share_number = self.ids.mint()
@@ -159,7 +162,7 @@ class OptionRecorder:
                 instrument_of(self.data).multiplier, parent=cid,
             )  # fmt: skip
             self._fill(share_cid, share_number, event, contract.strike, 0.0, event.kind,
-                       symbol=symbol, qty=event.shares)  # fmt: skip
+                       symbol=symbol, qty=event.shares, stamp=stamp)  # fmt: skip
             self._done(share_cid)
         if self.journal is not None:
             self.journal.journal.event(
@@ -271,10 +274,11 @@ class OptionRecorder:
         *,
         symbol: str | None = None,
         qty: float | None = None,
+        stamp: float | None = None,
     ) -> None:
         record = self.orders[cid]
         size = abs(float(fill.qty if qty is None else qty))
-        stamp = float(self.data.datetime[0])
+        stamp = float(self.data.datetime[0]) if stamp is None else stamp
         record["filled_qty"] += size
         record["commission"] += commission
         record["_notional"] += size * price

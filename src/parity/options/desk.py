@@ -210,9 +210,13 @@ class OptionsDesk:
         if reason:
             self._finish(order, "rejected", reason)
         else:
-            self._pending.append(order)
-            self._notify(order)
+            self._accept(order)
         return order
+
+    def _accept(self, order: OptionOrder) -> None:
+        """`order` passed the desk's checks: it waits for a quote (a venue's desk sends it)."""
+        self._pending.append(order)
+        self._notify(order)
 
     def _side(
         self,
@@ -399,6 +403,11 @@ class OptionsDesk:
                 marks = {c.symbol: m for c, m in self.book.marks.items()}
                 for listener in self._listeners:
                     listener.marked(row, marks)
+
+    def event_stamp(self, event: OptionFill) -> float:
+        """The Backtrader time of the bar `event` belongs to (the current bar: the desk
+        settles at the close of the bar it happens in)."""
+        return float(self._data.datetime[0])
 
     def marked_value(self) -> float:
         return self.book.marked_value()

@@ -53,6 +53,9 @@ class OptionOrder:
     tried: bool = field(default=False, repr=False)
     # a net debit (buy) or credit (sell): the limit's, else the net mid when it was submitted
     side: Literal["buy", "sell"] = "buy"
+    # the run's client order id (the recorder mints it when the order is submitted): what a
+    # venue knows the order by
+    client_order_id: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.legs) <= MAX_LEGS:

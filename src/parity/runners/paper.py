@@ -34,6 +34,8 @@ from parity.journal.hook import OrderJournal
 from parity.journal.lock import RunLock, lock_run
 from parity.logs import FILE_ONLY, run_log
 from parity.manifest import Manifest
+from parity.options.close import OptionsClose
+from parity.options.setup import OptionsSetup
 from parity.risk.monitor import attach_risk, risk_guard, risk_notifier
 from parity.runners.backtest import traded_session
 from parity.runners.continuation import TakeCarried, carried_state, save_carry
@@ -182,6 +184,11 @@ def run_paper(
     if config.risk is not None and resume is None:
         config.risk.check_bars(config.timeframe)
     spec = resolve_strategy(config.strategy)
+    if resume is not None and getattr(spec.cls, "trades_options", False):
+        raise ConfigError(
+            f"run {config.run_id} trades options, and --resume/--continue do not rebuild an "
+            "option book from the journal yet: close its options at the venue and start a new run"
+        )
     params = coerce_params(spec.cls, config.params)
     # one session for the venue, the feeds and the journal: as the backtest resolves it
     config = dataclasses.replace(config, session=traded_session(config, spec))
@@ -272,7 +279,17 @@ def run_paper(
         core = BrokerCore(ids, OrderReview(risk=guard), orders_journal)
         tape = Tape(journal, taped=point.taped)
         cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, maxcpus=1)
-        cerebro.broker = session.broker(config, core, notify)
+        # a strategy trading options: the venue's desk, with the backtest's checks and rules
+        options = (
+            OptionsSetup.for_strategy(spec.cls)
+            if getattr(spec.cls, "trades_options", False)
+            else None
+        )
+        cerebro.broker = (
+            session.broker(config, core, notify)
+            if options is None
+            else session.broker(config, core, notify, options=options)
+        )
         refuses = getattr(cerebro.broker, "refused_in", None)
         refused = refuses(spec.cls) if callable(refuses) else None
         if refused:  # an order type the venue lacks: refused before any order
@@ -311,6 +328,8 @@ def run_paper(
         )
         if carried is not None:
             cerebro.addanalyzer(TakeCarried, state=carried)
+        if options is not None:  # the desk's end of bar (marks), before the recorder
+            cerebro.addanalyzer(OptionsClose, _name="options_close")
         cerebro.addanalyzer(
             Recorder,
             _name="recorder",

@@ -21,6 +21,7 @@ from parity.errors import JournalError, ParityError
 from parity.journal import BarRecord, Journal, run_journal_target
 from parity.journal.columns import TAPE_COLUMNS
 from parity.manifest import Manifest, StrategyRecord
+from parity.options.setup import OptionsResult
 from parity.runners.paper_config import PaperConfig
 from parity.runstore import RunArtifacts, write_frame, write_run
 from parity.strategies.params import resolved_params
@@ -206,7 +207,9 @@ def write_paper_run(
     orders = reader.orders(run)
     decisions = reader.decisions(run)
     rule = config.ambiguous or PLACED_FIRST
-    trades = annotate_trades(round_trips(fills), fills, decisions, rule=rule)
+    # option contracts' round trips are booked at the multipliers their orders recorded
+    multipliers = reader.multipliers(run)
+    trades = annotate_trades(round_trips(fills, multipliers), fills, decisions, rule=rule)
     cash = float(strategy.broker.startingcash)
     market = _market(config)
     periods = int(market["calendar"]["periods_per_year"])
@@ -253,5 +256,11 @@ def write_paper_run(
     run_dir = config.runs_dir / run_id
     write_run(run_dir, RunArtifacts(manifest, metrics, equity, returns, trades, orders, fills))
     write_frame(run_dir / "tape.csv", tape_frame)
+    desk = getattr(strategy.broker, "options", None)
+    if desk is not None:  # as a backtest's: options_orders/fills/trades/greeks.csv
+        OptionsResult.of(desk).write(run_dir)
+        taped = getattr(desk, "tape_frame", None)
+        if callable(taped):  # the quotes the run received (the option tape)
+            write_frame(run_dir / "option_tape.csv", taped())
     journal.set_manifest(manifest.to_dict())
     return run_dir, metrics

@@ -18,6 +18,7 @@ from parity.strategies.covered_call import CoveredCall
 from parity.strategies.iron_condor import IronCondor
 from parity.strategies.plan import PlanStrategy
 from parity.strategies.policy import PolicyStrategy
+from parity.strategies.protective_put import ProtectivePut
 from parity.strategies.put_credit_spread import (
     PutCreditSpread,
 )  # torch is imported only when a policy loads
@@ -32,6 +33,7 @@ BUNDLED: dict[str, type[bt.Strategy]] = {
     "put_credit_spread": PutCreditSpread,
     "iron_condor": IronCondor,
     "covered_call": CoveredCall,
+    "protective_put": ProtectivePut,
     "plan": PlanStrategy,
 }
 

@@ -9,8 +9,12 @@ from parity.defaults import DEFAULT_CASH
 from parity.engine.ambiguity import FinerBars, Rule, check_rule
 from parity.errors import ConfigError
 from parity.feeds.loader import LoadedData
+from parity.options.costs import OptionCosts
 
 REST_FAULT_STATUSES = (429, 500, 502, 503, 504)
+
+
+ALPACA_OPTION_FILLS = OptionCosts(commission_per_contract=0.0, slippage=0.0)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,6 +76,9 @@ class VenueConfig:
     # a bar reaching both exits of a bracket or `oco` pair: which fills (`engine.ambiguity`)
     ambiguous: Rule | None = None  # None: the exit placed first (a bracket's stop-loss)
     finer: FinerBars | None = None  # the finer bars `finer-data` reads
+    # option fills: the quote's side moved by the slippage, commission and fees per contract;
+    # None: Alpaca paper's prices (at the ask or bid) and `costs`' commission per contract
+    option_costs: OptionCosts | None = None
 
     def __post_init__(self) -> None:
         if not self.data.series:

@@ -16,7 +16,7 @@ FIXED: dict[str, Any] = {
     "no_shorting": True,
     "fractional_trading": True,
     "max_margin_multiplier": "1",
-    "max_options_trading_level": 0,  # no options
+    "max_options_trading_level": 3,  # options up to spreads (mleg), as Alpaca paper
 }
 MUTABLE: dict[str, Any] = {
     "dtbp_check": "entry",

@@ -46,12 +46,15 @@ def _time(value: datetime | None) -> str | None:
 
 def order_json(order: Order) -> dict[str, Any]:
     """The Order object (legs nested)."""
-    intent = None
-    if order.side == "buy":
+    intent = order.position_intent
+    if intent is None and order.side == "buy":
         intent = "buy_to_open"
-    elif order.side == "sell":
+    elif intent is None and order.side == "sell":
         intent = "sell_to_close"
-    extra = {"reject_reason": order.reject_reason} if order.reject_reason else {}
+    extra: dict[str, Any] = {"reject_reason": order.reject_reason} if order.reject_reason else {}
+    if order.ratio_qty is not None:  # an `mleg` leg
+        extra["ratio_qty"] = decimal(order.ratio_qty)
+    combo = order.order_class == "mleg" and order.parent_id is None  # no symbol, side or class
     return {
         **extra,  # a parity extension: Alpaca's order object carries no reason
         "id": order.id,
@@ -67,9 +70,9 @@ def order_json(order: Order) -> dict[str, Any]:
         "replaced_at": _time(order.replaced_at),
         "replaced_by": order.replaced_by,
         "replaces": order.replaces,
-        "asset_id": asset_id(order.symbol),
+        "asset_id": "" if combo else asset_id(order.symbol),
         "symbol": order.symbol,
-        "asset_class": asset_class(order.symbol),
+        "asset_class": "" if combo else asset_class(order.symbol),
         "notional": _opt(order.notional),
         "qty": decimal(order.qty) if order.notional is None or order.filled_qty else None,
         "filled_qty": decimal(order.filled_qty),
@@ -78,7 +81,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "order_type": order.type,
         "type": order.type,
         "side": order.side,
-        "position_intent": intent,
+        "position_intent": None if combo else intent,
         "time_in_force": order.time_in_force,
         "limit_price": _opt(order.limit_price),
         "stop_price": _opt(order.stop_price),
@@ -106,6 +109,14 @@ def trade_update_json(event: TradeEvent) -> dict[str, Any]:
         value = getattr(event, key)
         if value is not None:
             data[key] = decimal(value)
+    if event.legs is not None:  # an `mleg` fill: executions per leg and the legs' positions
+        data["order"] = {**event.order_json, "side": "buy"}  # the stream's parent shows "buy"
+        data["legs"] = [
+            {**leg, "qty": decimal(leg["qty"]), "price": decimal(leg["price"]),
+             "timestamp": rfc3339(leg["timestamp"])}
+            for leg in event.legs
+        ]  # fmt: skip
+        data["position_qtys"] = {s: decimal(q) for s, q in (event.position_qtys or {}).items()}
     return {"stream": "trade_updates", "data": data}
 
 
@@ -149,8 +160,8 @@ def account_json(engine: Engine) -> dict[str, Any]:
         "trade_suspended_by_user": False,
         "created_at": "2010-01-04T14:30:00Z",
         "daytrade_count": 0,
-        "options_approved_level": 0,
-        "options_trading_level": 0,
+        "options_approved_level": 3,  # Alpaca paper's default: spreads (mleg) allowed
+        "options_trading_level": 3,
     }
 
 

@@ -26,9 +26,8 @@ from parity.options.chain import Quote, session_close, session_open
 from parity.options.contracts import OptionContract, contract_from_occ
 from parity.options.costs import OptionCosts
 from parity.options.model import ModelChain, ModelChainParams
+from parity.venue.config import ALPACA_OPTION_FILLS
 from parity.venue.orders import VenueError, asset_id
-
-ALPACA_FILLS = OptionCosts(commission_per_contract=0.0, slippage=0.0)
 
 
 def is_option_symbol(symbol: str) -> bool:
@@ -69,11 +68,14 @@ class VenueOptions:
         exchange: ExchangeCalendar,
         *,
         params: ModelChainParams | None = None,
-        costs: OptionCosts = ALPACA_FILLS,
+        costs: OptionCosts = ALPACA_OPTION_FILLS,
         daily: bool = False,
+        charges: bool = False,
     ) -> None:
         """`daily`: the replay's steps are sessions, an order meets the session's opening
-        quote (as the backtest's desk fills at the open)."""
+        quote (as the backtest's desk fills at the open); `charges`: fills pay the commission
+        and fees of `costs` (else the venue's commission model, per contract)."""
+        self.charges = charges
         self.exchange = exchange
         self.daily = daily
         self.params = params or ModelChainParams()
@@ -174,6 +176,25 @@ class VenueOptions:
         if limit is not None and (price > limit + 1e-9 if side == "buy" else price < limit - 1e-9):
             return None
         return round(price, 6)
+
+
+def stream_quotes(
+    options: VenueOptions, subscribed: set[str], when: dt.datetime, bars: Mapping[str, Bar]
+) -> list[dict[str, Any]]:
+    """The option stream's `q` messages of one replay step (naive `when`): each subscribed
+    contract at the quote an order meets at this step, stamped with the quote's time (naive
+    exchange time; the caller makes it a msgpack Timestamp)."""
+    out = []
+    for symbol in sorted(subscribed):
+        quote = options.step_quote(symbol, when, bars)
+        if quote is None:
+            continue
+        out.append(
+            {"T": "q", "S": symbol, "t": quote.time, "bx": "N", "bp": round(quote.bid, 4),
+             "bs": int(quote.bid_size or 0), "ax": "N", "ap": round(quote.ask, 4),
+             "as": int(quote.ask_size or 0), "c": " "}
+        )  # fmt: skip
+    return out
 
 
 def contract_json(contract: OptionContract) -> dict[str, Any]:

@@ -82,6 +82,9 @@ class Order:
     annotated_close: float | None = None  # a `cls` order: the session's last regular close
     annotated_at: datetime | None = None  # ... and the start of the bar it closed
     leg_first: bool = False  # an `oco` pair whose stop leg was placed first: matched first
+    position_intent: str | None = None  # an option order's (or leg's) buy/sell_to_open/close
+    ratio_qty: float | None = None  # an `mleg` leg's contracts per unit of its parent
+    requirement: float | None = None  # an option order's buying power at submission (dollars)
 
     @property
     def remaining(self) -> float:
@@ -120,6 +123,8 @@ class TradeEvent:
     qty: float | None = None
     position_qty: float | None = None
     execution_id: str | None = None
+    legs: tuple[dict[str, Any], ...] | None = None  # an `mleg` fill's executions per leg
+    position_qtys: dict[str, float] | None = None  # ... and the legs' positions after it
 
 
 def number(body: Mapping[str, Any], key: str) -> float | None:

@@ -39,6 +39,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CRYPTO_STREAM = "/v1beta3/crypto/us"  # alpaca-py's CryptoDataStream (CryptoFeed.US)
 STREAM_PATHS = frozenset(
     {"/stream", "/v2/iex", "/v2/sip", "/v2/test", "/v2/delayed_sip", CRYPTO_STREAM}
+    | {"/v1beta1/indicative", "/v1beta1/opra"}  # the option data stream
 )
 
 

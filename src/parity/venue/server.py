@@ -14,6 +14,7 @@ from aiohttp import web
 from parity.aiosite import START_TIMEOUT, SiteTimeout, ThreadedSite
 from parity.errors import BrokerError, ParityError
 from parity.venue.config import VenueConfig
+from parity.venue.option_stream import add_option_stream_routes
 from parity.venue.persist import SavedVenue, VenueStore
 from parity.venue.rest import (
     CRYPTO_STREAM,
@@ -36,6 +37,7 @@ def build_app(state: VenueState) -> web.Application:
     for feed in ("iex", "sip", "test", "delayed_sip"):
         app.router.add_get(f"/v2/{feed}", data_stream)
     app.router.add_get(CRYPTO_STREAM, data_stream)  # the same protocol, pairs for symbols
+    add_option_stream_routes(app)
     add_routes(app)
     return app
 
@@ -151,6 +153,11 @@ class VenueServer:
     def data_stream_url(self) -> str:
         """`url_override` for `StockDataStream` (IEX path)."""
         return f"ws://{self.host}:{self._site.port}/v2/iex"
+
+    @property
+    def option_stream_url(self) -> str:
+        """`url_override` for `OptionDataStream` (the indicative feed)."""
+        return f"ws://{self.host}:{self._site.port}/v1beta1/indicative"
 
     @property
     def crypto_stream_url(self) -> str:

@@ -17,12 +17,12 @@ from aiohttp import web
 
 from parity.errors import ConfigError
 from parity.venue.clock import rfc3339
-from parity.venue.config import VenueConfig
+from parity.venue.config import ALPACA_OPTION_FILLS, VenueConfig
 from parity.venue.engine import Engine
 from parity.venue.faults import FaultState, plan_from_json
 from parity.venue.marketdata import MarketData
 from parity.venue.models import order_json, trade_update_json
-from parity.venue.options import VenueOptions
+from parity.venue.options import VenueOptions, stream_quotes
 from parity.venue.orders import Order, Position, TradeEvent
 from parity.venue.persist import SavedVenue, VenueStore, orders_from_records
 from parity.venue.ticks import stream_ticks
@@ -82,7 +82,11 @@ class VenueState:
         self.now: datetime = self.calendar.aware(self.data.steps[0].time)
         # option contracts and quotes: the model chain of each replayed equity
         self.options = VenueOptions(
-            self.data.frames, config.data.calendar, daily=self.data.bar_seconds >= 86400
+            self.data.frames,
+            config.data.calendar,
+            daily=self.data.bar_seconds >= 86400,
+            costs=config.option_costs or ALPACA_OPTION_FILLS,
+            charges=config.option_costs is not None,
         )
         self.faults = FaultState(self.calendar)
         self.faults.add(config.faults)
@@ -106,6 +110,7 @@ class VenueState:
         self.finished = False
         self.trading_conns: set[TradingConn] = set()
         self.data_conns: set[DataConn] = set()
+        self.option_conns: set[DataConn] = set()  # `/v1beta1/{indicative,opra}`: quotes
         self.started = asyncio.Event()
         self.subscriber = asyncio.Event()
         self.acked = asyncio.Event()
@@ -126,6 +131,7 @@ class VenueState:
             "clock": self.now.isoformat(),
             "trading_connections": len(self.trading_conns),
             "data_connections": sum(1 for c in self.data_conns if c.subs.get("bars")),
+            "option_connections": sum(1 for c in self.option_conns if c.subs.get("quotes")),
         }
 
     def ack(self, through: datetime) -> dict[str, Any]:
@@ -183,6 +189,8 @@ class VenueState:
             "current": self.current.isoformat() if self.current else None,
             "finished": self.finished,
             "faults": self.faults.describe(),
+            # option expiries, exercises and assignments applied (the OPEXC/OPASN/OPEXP rows)
+            "option_events": engine.option_events,
         }
 
     def save(self, events: list[TradeEvent]) -> None:
@@ -239,6 +247,7 @@ class VenueState:
         engine.orders = orders_from_records(saved.orders)
         engine.by_client_id = {o.client_order_id: o for o in engine.orders.values()}
         engine.fills = [dict(f) for f in saved.fills]
+        engine.option_events = [dict(e) for e in account.get("option_events", [])]
 
     # ----------------------------------------------------------------- trade updates
     def flush_events(self) -> None:
@@ -313,7 +322,8 @@ class VenueState:
         sent = False
         if step.time not in self.faults.dropped:
             sent = await self._send_bars(step.time, step.bars)
-        else:
+            await self._send_option_quotes(step.time, step.bars)
+        else:  # the step's bars and option quotes are lost
             self.faults.dropped.discard(step.time)
         if self.step in self.faults.disconnect_data:
             self.faults.disconnect_data.discard(self.step)
@@ -354,8 +364,21 @@ class VenueState:
                 self.data_conns.discard(conn)
         return sent
 
+    async def _send_option_quotes(self, when: datetime, bars: dict[str, Any]) -> None:
+        for conn in list(self.option_conns):
+            messages = stream_quotes(self.options, conn.subs.get("quotes", set()), when, bars)
+            for message in messages:
+                message["t"] = msgpack.Timestamp.from_datetime(self.calendar.aware(message["t"]))
+            if messages:
+                try:
+                    await asyncio.wait_for(conn.send(messages), SEND_TIMEOUT)
+                except (TimeoutError, ConnectionError, RuntimeError) as exc:
+                    log.warning("dropping option data connection: %s", exc)
+                    self.option_conns.discard(conn)
+
     async def close_data(self, *, reason: str) -> None:
-        conns, self.data_conns = list(self.data_conns), set()
+        conns = [*self.data_conns, *self.option_conns]
+        self.data_conns, self.option_conns = set(), set()
         for conn in conns:
             with contextlib.suppress(Exception):
                 await conn.ws.close(code=1001, message=reason.encode())

@@ -115,8 +115,12 @@ class Session(Protocol):
         """Account, clock and every symbol, without trading; raises on a problem."""
         ...
 
-    def broker(self, config: SessionConfig, core: BrokerCore, notify: Notify) -> bt.BrokerBase:
-        """The run's Backtrader broker on `core` (the run's order ids, review and journal)."""
+    def broker(
+        self, config: SessionConfig, core: BrokerCore, notify: Notify, *, options: Any = None
+    ) -> bt.BrokerBase:
+        """The run's Backtrader broker on `core` (the run's order ids, review and journal);
+        `options`: an `OptionsSetup` when the strategy trades options (the broker carries the
+        venue's options desk as `broker.options`)."""
         ...
 
     def venue_account(self) -> VenueAccount | None:

@@ -113,6 +113,9 @@ class OrderRequest:
     trail_price: float | None = None
     trail_percent: float | None = None  # in percent, as Alpaca takes it (2.0 = 2 %)
     notional: float | None = None  # a dollar amount instead of `qty` (a market order)
+    position_intent: str | None = None  # an option order's: buy_to_open, sell_to_close, ...
+    # an `mleg` order's legs: (OCC symbol, ratio_qty, side, position_intent)
+    legs: tuple[tuple[str, float, str, str], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 

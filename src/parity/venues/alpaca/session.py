@@ -21,9 +21,11 @@ from parity.brokers.core import BrokerCore
 from parity.brokers.sim import build_sim_broker
 from parity.errors import BrokerError, ConfigError, ParityError
 from parity.feeds.lockstep import Lockstep, LockstepMark
+from parity.options.setup import OptionsSetup
 from parity.venues.alpaca.client import AlpacaStore
 from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
 from parity.venues.alpaca.feed import AlpacaLiveFeed
+from parity.venues.alpaca.option_desk import venue_desk
 from parity.venues.clock import bar_filter, new_york_now, run_exchange, stale_seconds
 from parity.venues.protocol import (
     FeedState,
@@ -194,15 +196,30 @@ class AlpacaSession:
         return {"account": account.__dict__, "clock": clock.__dict__, "assets": assets}
 
     # -------------------------------------------------------------- parts
-    def broker(self, config: SessionConfig, core: BrokerCore, notify: Notify) -> bt.BrokerBase:
+    def broker(
+        self,
+        config: SessionConfig,
+        core: BrokerCore,
+        notify: Notify,
+        *,
+        options: OptionsSetup | None = None,
+    ) -> bt.BrokerBase:
+        """`options`: the desk's setup of a strategy that trades options (its chain, orders,
+        fills and settlements are the venue's; its costs and rules the backtest's checks)."""
+        if config.dry_run and options is not None:
+            raise ConfigError(
+                "--dry-run sends no orders, and an option strategy's orders are the venue's: "
+                "run it without --dry-run (against --venue local to rehearse)"
+            )
         if config.dry_run:
             cash = config.cash or self.store.account().cash
             return build_sim_broker(cash=cash, costs=config.costs, review=core.review)
         lockstep = self.lockstep  # when a lock-step venue's next bar is: `valid=` ends on time
         next_bar = lockstep.next_step if lockstep is not None else None
         # no commission of the run's own: a fill's fee is the one the venue reports
+        desk = None if options is None else venue_desk(self.store, options, config)
         broker = AlpacaBroker(  # type: ignore[call-arg]
-            self.store, core, cash=config.cash, next_bar=next_bar
+            self.store, core, desk, cash=config.cash, next_bar=next_bar
         )
         self._existing_positions(broker, config, notify)
         self._broker = broker

@@ -11,6 +11,7 @@ import backtrader as bt
 
 from parity.brokers.core import BrokerCore
 from parity.brokers.sim import build_sim_broker
+from parity.errors import ConfigError
 from parity.venues.clock import bar_filter, exchange_now, new_york_now, run_exchange
 from parity.venues.protocol import (
     FeedState,
@@ -77,7 +78,14 @@ class PollingSession:
         notify(f"polling every {self.poll_seconds:g} s; fills from the simulated broker")
         return {"symbols": found}
 
-    def broker(self, config: SessionConfig, core: BrokerCore, notify: Notify) -> bt.BrokerBase:
+    def broker(
+        self, config: SessionConfig, core: BrokerCore, notify: Notify, *, options: Any = None
+    ) -> bt.BrokerBase:
+        if options is not None:
+            raise ConfigError(
+                "a polling feed has no option chain: run an option strategy on --venue local "
+                "or --venue alpaca"
+            )
         self.notify = notify
         return build_sim_broker(
             cash=config.cash or SIM_CASH, costs=config.costs, review=core.review
