@@ -204,6 +204,8 @@ def test_resuming_an_options_run_is_refused_in_one_line(tmp_path: Path) -> None:
         strategy="protective_put", symbols=("IBM",), venue="local", data="sample:daily",
         timeframe=parse_timeframe("1Day"), run_id="r1", runs_dir=tmp_path, **WINDOW,
     )  # fmt: skip
-    with pytest.raises(ConfigError, match=r"^run r1 trades options, and --resume/--continue do not"):
+    with pytest.raises(
+        ConfigError, match=r"^run r1 trades options, and --resume/--continue do not"
+    ):
         run_paper(config, resume=Resume())
     assert not any(tmp_path.iterdir())
