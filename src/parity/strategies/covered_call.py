@@ -9,11 +9,9 @@ another is sold; assigned, the shares go at the strike and are bought again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from parity.options.chain import nearest
-from parity.strategies.options_base import OptionsStrategy
 from parity.strategies.params import bt_params
+from parity.strategies.stock_and_option import StockAndOption
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,33 +28,12 @@ class CoveredCallParams:
             raise ValueError(f"min_dte {self.min_dte}, max_dte {self.max_dte}: 0 <= min <= max")
 
 
-class CoveredCall(OptionsStrategy):
+class CoveredCall(StockAndOption):
     """Shares plus a short call against them, rolled at expiry; rebuys shares after assignment."""
 
     Params = CoveredCallParams
     params = bt_params(CoveredCallParams)
+    right, moneyness, buys_option, order_tag = "call", (1.0, 1.2), False, "covered_call"
 
-    def next(self) -> None:
-        cfg = self.cfg
-        data = self.options.underlying_data
-        if self.has_pending(data) or self.options.pending():
-            return
-        quotes = self.options.chain(
-            right="call", dte=(cfg.min_dte, cfg.max_dte), moneyness=(1.0, 1.2)
-        )
-        if not quotes:
-            return  # the chain is warming up
-        units = cfg.contracts * quotes[0].contract.multiplier
-        held = self.getposition(data).size
-        if held < units:
-            self.buy(data=data, size=units - held)
-            return
-        if any(q < 0 for q in self.options.positions.values()):
-            return  # a call is open
-        expiry = min(q.contract.expiry for q in quotes)
-        call = nearest([q for q in quotes if q.contract.expiry == expiry], delta=cfg.call_delta)
-        if call is not None:
-            self.options.sell(call.contract, cfg.contracts, tag="covered_call")
-
-    def notify_combo(self, order: Any) -> None:
-        """Nothing to track: positions are read from the desk."""
+    def target_delta(self) -> float:
+        return float(self.cfg.call_delta)

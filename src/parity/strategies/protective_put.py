@@ -11,11 +11,9 @@ options (Alpaca's level 2).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from parity.options.chain import nearest
-from parity.strategies.options_base import OptionsStrategy
 from parity.strategies.params import bt_params
+from parity.strategies.stock_and_option import StockAndOption
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,33 +30,12 @@ class ProtectivePutParams:
             raise ValueError(f"min_dte {self.min_dte}, max_dte {self.max_dte}: 0 <= min <= max")
 
 
-class ProtectivePut(OptionsStrategy):
+class ProtectivePut(StockAndOption):
     """Shares plus a long put under them, rolled at expiry; rebuys shares after an exercise."""
 
     Params = ProtectivePutParams
     params = bt_params(ProtectivePutParams)
+    right, moneyness, buys_option, order_tag = "put", (0.8, 1.0), True, "protective_put"
 
-    def next(self) -> None:
-        cfg = self.cfg
-        data = self.options.underlying_data
-        if self.has_pending(data) or self.options.pending():
-            return
-        quotes = self.options.chain(
-            right="put", dte=(cfg.min_dte, cfg.max_dte), moneyness=(0.8, 1.0)
-        )
-        if not quotes:
-            return  # the chain is warming up
-        units = cfg.contracts * quotes[0].contract.multiplier
-        held = self.getposition(data).size
-        if held < units:
-            self.buy(data=data, size=units - held)
-            return
-        if any(q > 0 for q in self.options.positions.values()):
-            return  # a put is held
-        expiry = min(q.contract.expiry for q in quotes)
-        put = nearest([q for q in quotes if q.contract.expiry == expiry], delta=-cfg.put_delta)
-        if put is not None:
-            self.options.buy(put.contract, cfg.contracts, tag="protective_put")
-
-    def notify_combo(self, order: Any) -> None:
-        """Nothing to track: positions are read from the desk."""
+    def target_delta(self) -> float:
+        return -float(self.cfg.put_delta)
