@@ -260,9 +260,12 @@ def test_cli_ctrl_c_stops_cleanly_and_the_same_command_continues(tmp_path: Path)
            "--space", "fast=2:13:1", "--space", "slow=40", "--from", "2012-01-01", "--to",
            "2012-12-31", "--workers", "1", "--study", "stop",
            "--runs-dir", str(tmp_path)]  # fmt: skip
+    # a terminal's Ctrl+C reaches a command whose SIGINT is not ignored: a test runner started
+    # in the background (`pytest &` ignores SIGINT, and children inherit that) must not change it
     with subprocess.Popen(
-        cmd, stderr=subprocess.PIPE, text=True, start_new_session=True
-    ) as process:
+        cmd, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    ) as process:  # fmt: skip
         assert process.stderr is not None
         for line in process.stderr:
             if line.startswith("trials 2/12"):
