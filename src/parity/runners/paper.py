@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import logging
 import signal
 import threading
@@ -31,7 +30,7 @@ from parity.feeds.currency import check_one_currency
 from parity.instruments import bind_instrument
 from parity.journal.database import run_journal_target
 from parity.journal.hook import OrderJournal
-from parity.journal.lock import RunLock, lock_run
+from parity.journal.lock import lock_run
 from parity.logs import FILE_ONLY, run_log
 from parity.manifest import Manifest
 from parity.options.close import OptionsClose
@@ -39,12 +38,6 @@ from parity.options.setup import OptionsSetup
 from parity.risk.monitor import attach_risk, risk_guard, risk_notifier
 from parity.runners.backtest import traded_session
 from parity.runners.continuation import TakeCarried, carried_state, save_carry
-from parity.runners.daily import (
-    SessionCloseTimer,
-    daily_report_checker,
-    once_per_day,
-    traded_on,
-)
 from parity.runners.paper_config import PaperConfig
 from parity.runners.paper_events import Heartbeat, journal_error, stream_journal
 from parity.runners.paper_output import (
@@ -54,17 +47,13 @@ from parity.runners.paper_output import (
     write_paper_run,
 )
 from parity.runners.paper_progress import ProgressFactory, replay_progress
+from parity.runners.paper_resume import Resume, restart
+from parity.runners.paper_sessions import add_session_checks
 from parity.runners.resume import (
     ClaimPositions,
     RestoreSimState,
-    ResumePoint,
-    continue_point,
     journal_positions,
-    reconcile,
-    resume_point,
-    resumed_cash,
 )
-from parity.runners.session_divergence import SessionEnd, session_checker
 from parity.runstore import check_run_id, check_runs_dir, new_run_id
 from parity.strategies.params import coerce_params
 from parity.strategies.registry import resolve_strategy
@@ -72,23 +61,10 @@ from parity.venues.clock import new_york_now, run_exchange
 from parity.venues.protocol import Session
 from parity.venues.registry import venue_named
 
-__all__ = ["PaperConfig", "PaperResult", "new_york_now", "run_paper", "validate_paper"]
+__all__ = ["PaperConfig", "PaperResult", "Resume", "new_york_now", "run_paper", "validate_paper"]
 
 Notify = Callable[[str], None]
 log = logging.getLogger("parity.run")
-
-
-@dataclass
-class Resume:
-    """How to continue a crashed run: `adopt` takes the venue's state on a mismatch."""
-
-    adopt: bool = False
-    cash: float = 0.0
-    starting_cash: float = 0.0
-    lock: RunLock | None = None  # the run's writer lock, taken before anything else
-    # continued on a later day (`--continue`): the run stopped cleanly, its last bar is
-    # processed again live and the strategy takes what it carried (see `runners.continuation`)
-    continued: bool = False
 
 
 @dataclass(frozen=True)
@@ -232,41 +208,7 @@ def run_paper(
         alerts = RunAlerts.start(config.alerts, journal, run_id, resumed=resume is not None)
         cleanup.callback(Heartbeat(journal).start().stop)
         account = None if config.dry_run else session.venue_account()
-        point = ResumePoint()
-        if resume is not None:
-            manifest = Manifest.from_dict(journal.reader.run(run_id).manifest, run_id=run_id)
-            recorded_cash = manifest.starting_cash
-            resume.starting_cash = float(starting_cash if recorded_cash is None else recorded_cash)
-            live_from = manifest.live_from
-            point = (
-                continue_point(journal.reader, run_id, daily=config.timeframe.is_daily)
-                if resume.continued
-                else resume_point(
-                    journal.reader,
-                    run_id,
-                    dt.datetime.fromisoformat(live_from) if live_from else None,
-                    daily=config.timeframe.is_daily,
-                )
-            )
-            if account is None:  # nothing at a venue: the journal is the whole truth
-                resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
-                notify(
-                    f"reconciliation: simulated broker restored from the journal (cash "
-                    f"{resume.cash:,.2f}, positions {journal_positions(journal, run_id)})"
-                )
-            else:
-                rec = reconcile(
-                    account,
-                    journal,
-                    run_id,
-                    config.symbols,
-                    adopt=resume.adopt,
-                    notify=notify,
-                )
-                notify(rec.report())
-                # after reconciling: a fill the venue made while the run was down is journaled
-                # by then, and its cash leaves with it (else the position is valued twice)
-                resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
+        point = restart(config, resume, journal, run_id, account, starting_cash, notify)
         orders_journal = OrderJournal(journal, daily=config.timeframe.is_daily)
         # one counter for the run's client order ids; a resumed run numbers on from its journal
         ids = OrderIds(run_id, next_number=journal.reader.next_order_number(run_id))
@@ -344,42 +286,19 @@ def run_paper(
         )
         cerebro.addanalyzer(ClaimPositions)
         cerebro.addanalyzer(Trimmer, _name="trimmer", keep_bars=KEEP_BARS)
-        if config.divergence_check:
-            cerebro.addanalyzer(
-                SessionEnd,
-                skip_through=point.equity_through or point.live_after,
-                check=session_checker(
-                    config,
-                    journal=journal,
-                    run_id=run_id,
-                    notify=notify,
-                    starting_cash=resume.starting_cash if resume is not None else starting_cash,
-                ),
-            )
-        if config.daily_reports:  # after the divergence check: the report shows its figures
-            report_day = once_per_day(
-                daily_report_checker(
-                    journal=journal,
-                    run_id=run_id,
-                    run_dir=config.runs_dir / run_id,
-                    notify=notify,
-                    sender=alerts if config.alerts.send_daily_report else None,
-                )
-            )
-            cerebro.addanalyzer(
-                SessionEnd,
-                _name="daily_reports",
-                check=report_day,
-                skip_through=point.equity_through or point.live_after,
-            )
-            if session.wall_clock:  # live: tonight, not at the next morning's first bar
-                timer = SessionCloseTimer(
-                    report_day,
-                    traded_on=traded_on(journal, run_id),
-                    now=exchange.now,  # the exchange's wall clock: 15:35 IST for an NSE run
-                    close=exchange.report_time(config.session or "regular"),
-                ).start()
-                cleanup.callback(timer.stop)
+        add_session_checks(
+            cerebro,
+            config,
+            journal=journal,
+            run_id=run_id,
+            notify=notify,
+            alerts=alerts,
+            wall_clock=session.wall_clock,
+            exchange=exchange,
+            skip_through=point.equity_through or point.live_after,
+            starting_cash=resume.starting_cash if resume is not None else starting_cash,
+            cleanup=cleanup,
+        )
         for analyzer, kwargs in session.analyzers():
             cerebro.addanalyzer(analyzer, **kwargs)
         session.watch_streams(stream_journal(journal))
