@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import exchange_calendars as xcals
 
@@ -87,3 +88,21 @@ def write_series(root: Path, *, hours: list[tuple[float, ...]] = AMBIGUOUS_HOURS
     (root / "hourly" / "ACME.csv").write_text("\n".join(hourly) + "\n")
     (root / "trade_plan.csv").write_text(PLAN)
     return root
+
+
+def paper_plan_run(tmp_path: Path, run_id: str, ambiguous: str) -> Any:
+    """A lock-step daily rehearsal of `PLAN` on the local venue, frictionless, into
+    `tmp_path/runs` (what the reasons tests of compare and the dashboard read)."""
+    from parity.runners.paper import PaperConfig, run_paper
+    from parity.timeframe import parse_timeframe
+
+    root = write_series(tmp_path)
+    return run_paper(
+        PaperConfig(
+            strategy="plan", params={"plan": str(root / "trade_plan.csv")},
+            data=str(root / "daily"), symbols=("ACME",), commission="0", slippage="0",
+            start=SESSIONS[0], end=SESSIONS[33], ambiguous=ambiguous, cash=100_000.0,
+            venue="local", timeframe=parse_timeframe("1Day"), runs_dir=tmp_path / "runs",
+            run_id=run_id, daily_reports=False,
+        )
+    )  # fmt: skip

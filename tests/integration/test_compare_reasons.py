@@ -9,37 +9,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from plan_series import SESSIONS, write_series
+from plan_series import paper_plan_run
 
 from parity.runners.compare import CompareConfig, run_compare
-from parity.runners.paper import PaperConfig, run_paper
-from parity.timeframe import parse_timeframe
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.timeout(240)]
 
 
 def test_the_ledger_holds_the_paper_runs_and_the_twins_reasons(tmp_path: Path) -> None:
-    root = write_series(tmp_path)
     runs = tmp_path / "runs"
-    paper = run_paper(
-        PaperConfig(
-            strategy="plan",
-            params={"plan": str(root / "trade_plan.csv")},
-            data=str(root / "daily"),
-            symbols=("ACME",),
-            commission="0",
-            slippage="0",
-            start=SESSIONS[0],
-            end=SESSIONS[33],
-            ambiguous="target-first",
-            cash=100_000.0,
-            venue="local",
-            timeframe=parse_timeframe("1Day"),
-            runs_dir=runs,
-            run_id="plan-compare",
-            daily_reports=False,
-        )
-    )
+    paper = paper_plan_run(tmp_path, "plan-compare", "target-first")
     result = run_compare(CompareConfig(paper_run="plan-compare", runs_dir=runs))
     rows = json.loads(result.json_path.read_text())["ledger"]["rows"]
     trades = pd.read_csv(paper.run_dir / "trades.csv", keep_default_na=False)

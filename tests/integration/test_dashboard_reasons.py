@@ -14,11 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from chrome_webdriver import Chrome, browser_binaries
-from plan_series import SESSIONS, write_series
+from plan_series import paper_plan_run
 
 from parity.dashboard import Catalog, DashboardServer
-from parity.runners.paper import PaperConfig, run_paper
-from parity.timeframe import parse_timeframe
 
 pytestmark = [
     pytest.mark.timeout(240),
@@ -37,27 +35,8 @@ def chrome(tmp_path_factory: pytest.TempPathFactory) -> Chrome:
 
 
 def test_the_trades_table_shows_entry_and_exit_reasons(chrome: Chrome, tmp_path: Path) -> None:
-    root = write_series(tmp_path)
     runs = tmp_path / "runs"
-    run = run_paper(
-        PaperConfig(
-            strategy="plan",
-            params={"plan": str(root / "trade_plan.csv")},
-            data=str(root / "daily"),
-            symbols=("ACME",),
-            commission="0",
-            slippage="0",
-            start=SESSIONS[0],
-            end=SESSIONS[33],
-            ambiguous="stop-first",
-            cash=100_000.0,
-            venue="local",
-            timeframe=parse_timeframe("1Day"),
-            runs_dir=runs,
-            run_id="plan-dash",
-            daily_reports=False,
-        )
-    )
+    run = paper_plan_run(tmp_path, "plan-dash", "stop-first")
     expected = pd.read_csv(run.run_dir / "trades.csv", keep_default_na=False)
     assert expected["exit_reason"].tolist() == ["target", "stop", "expiry", "stop", "target",
                                                 "stop"]  # fmt: skip
