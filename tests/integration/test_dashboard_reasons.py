@@ -69,3 +69,7 @@ def test_the_trades_table_shows_entry_and_exit_reasons(chrome: Chrome, tmp_path:
         total = chrome.execute("return document.getElementById('trades-total').innerText")
         assert total == "6"
         assert [e for e in chrome.console() if e.get("level") == "SEVERE"] == []
+        chrome.execute("document.getElementById('trades').scrollIntoView()")
+        png = chrome.screenshot_png()
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000  # a rendered page, not blank
+        (tmp_path / "dashboard-trades.png").write_bytes(png)  # kept with the test's files
