@@ -289,7 +289,8 @@ def test_combos_alpaca_refuses_are_422_naming_the_fix(
     ("change", "fragment"),
     [
         ({"qty": 1.5}, "whole number of contracts"),
-        ({"time_in_force": TimeInForce.GTC, "extended_hours": True}, "extended hours"),
+        ({"time_in_force": TimeInForce.DAY, "extended_hours": True}, "extended hours"),
+        ({"time_in_force": TimeInForce.GTC}, "time_in_force provided not supported"),
         ({"time_in_force": TimeInForce.FOK}, "time_in_force provided not supported"),
     ],
 )

@@ -38,6 +38,7 @@ from parity.venue.state import VenueState
 store = VenueStore(Path(sys.argv[1]))
 data = load_bars("sample", ["IBM"], start=dt.date(2012, 1, 3), end=dt.date(2012, 6, 20))
 state = VenueState(VenueConfig(data=data, start="2012-06-01", cash=100_000), store)
+state.options.tifs = ("day", "gtc")  # a venue taking gtc: option orders resting for days
 saved = store.load()
 if saved is not None:
     state.restore(saved)

@@ -7,6 +7,7 @@ next step's quote (buy at the ask, sell at the bid) and booked in cash and posit
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 
 import pandas as pd
@@ -21,6 +22,7 @@ from alpaca.trading.requests import (
     GetOptionContractsRequest,
     LimitOrderRequest,
     MarketOrderRequest,
+    OptionLegRequest,
 )
 from test_venue_lifecycle import AUTH, KEYS, Harness
 
@@ -199,7 +201,7 @@ def test_single_leg_option_orders_fill_at_the_next_steps_quote(
             symbol=symbol,
             qty=2,
             side=OrderSide.SELL,
-            time_in_force="gtc",
+            time_in_force="day",
             limit_price=round(opening.ask * 3, 2),
         )
     )
@@ -228,6 +230,7 @@ def test_single_leg_option_orders_fill_at_the_next_steps_quote(
     [
         ({"qty": 1.5}, "whole number of contracts"),
         ({"time_in_force": "ioc"}, "time_in_force provided not supported for options"),
+        ({"time_in_force": "gtc"}, "time_in_force provided not supported for options"),
         ({"extended_hours": True}, "extended hours are not supported"),
         ({"symbol": "IBM120615P00999000"}, "IBM120615P00999000 is not listed now"),
     ],
@@ -240,6 +243,47 @@ def test_option_orders_alpaca_refuses_are_422(
     answer = requests.post(f"{server.base_url}/v2/orders", json=body, headers=AUTH, timeout=10)
     assert answer.status_code == 422, answer.text
     assert answer.json()["code"] == 42210000 and fragment in answer.json()["message"]
+
+
+OPTION_TIF_REFUSED = "order_time_in_force provided not supported for options trading"
+
+
+@pytest.mark.parametrize(
+    ("tif", "extended", "message"),
+    [
+        ("gtc", False, OPTION_TIF_REFUSED),
+        ("opg", False, OPTION_TIF_REFUSED),
+        ("cls", False, OPTION_TIF_REFUSED),
+        ("ioc", False, OPTION_TIF_REFUSED),
+        ("fok", False, OPTION_TIF_REFUSED),
+        ("day", True, "extended hours are not supported for options trading"),
+    ],
+)
+@pytest.mark.parametrize("combo", [False, True], ids=["single", "mleg"])
+def test_alpaca_py_option_orders_other_than_day_regular_hours_are_refused(
+    trading: TradingClient, tif: str, extended: bool, message: str, combo: bool
+) -> None:
+    """Through alpaca-py's `TradingClient`: an option order (single leg or `mleg`) whose time
+    in force is not `day`, or that asks for extended hours, is refused with Alpaca's 422 /
+    42210000 and its message, and nothing is placed."""
+    if combo:
+        request: LimitOrderRequest = LimitOrderRequest(
+            qty=1, order_class="mleg", time_in_force=tif, extended_hours=extended,
+            limit_price=-0.5,
+            legs=[OptionLegRequest(symbol="IBM120615P00190000", ratio_qty=1, side=OrderSide.SELL),
+                  OptionLegRequest(symbol="IBM120615P00185000", ratio_qty=1, side=OrderSide.BUY)],
+        )  # fmt: skip
+    else:
+        request = LimitOrderRequest(
+            symbol="IBM120615P00190000", qty=1, side=OrderSide.BUY, time_in_force=tif,
+            extended_hours=extended, limit_price=1.0,
+        )  # fmt: skip
+    with pytest.raises(APIError) as refused:
+        trading.submit_order(request)
+    assert refused.value.status_code == 422
+    assert refused.value.code == 42210000
+    assert json.loads(str(refused.value))["message"] == message
+    assert trading.get_orders() == []
 
 
 def test_expiry_exercises_in_the_money_longs_and_expires_the_rest_as_activities(

@@ -84,7 +84,7 @@ def build_combo(engine: Engine, body: Mapping[str, Any], cid: str) -> Order:
         raise refused("mleg order class only supports market and limit orders.")
     if body.get("notional") is not None:
         raise refused("qty is required for the mleg order class.")
-    rule = option_refusal({**body, "type": kind})
+    rule = option_refusal({**body, "type": kind}, engine.options.tifs)
     if rule is not None:
         raise rule
     qty = float(body["qty"])

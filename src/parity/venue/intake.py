@@ -112,7 +112,7 @@ def check_option(engine: Engine, symbol: str, body: Mapping[str, Any]) -> str | 
     """Alpaca's option rules, and a contract listed now (its quote marks it until the
     next step quotes it again)."""
     assert engine.options is not None
-    refused = option_refusal(body)
+    refused = option_refusal(body, engine.options.tifs)
     if refused is not None:
         raise refused
     if str(body.get("order_class") or "simple") != "simple":

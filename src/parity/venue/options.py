@@ -6,7 +6,9 @@ by then (as the backtest's options desk has), and is quoted at the underlying's 
 the close of its last bar started before `now`, or the open of the bar a replay step matches
 (`step_quote`). Contracts are listed as `/v2/options/contracts` gives them (Alpaca's JSON, the
 contract id a stable UUID of its OCC symbol). What Alpaca refuses of an option order is
-`option_refusal`: whole contracts, `qty` not `notional`, `day` or `gtc`, no extended hours.
+`option_refusal`: whole contracts, `qty` not `notional`, `day` only (Alpaca's API reference and
+its SDK's docstring; `VenueOptions.tifs` widens it, e.g. to test orders resting for days), no
+extended hours.
 Orders fill at the venue's own costs (`OptionCosts`; default Alpaca's paper fills: at the ask or
 bid, no slippage, $0 commission)."""
 
@@ -37,7 +39,12 @@ def is_option_symbol(symbol: str) -> bool:
         return False
 
 
-def option_refusal(body: Mapping[str, Any]) -> VenueError | None:
+OPTION_TIFS = ("day",)  # what Alpaca takes for an option order
+
+
+def option_refusal(
+    body: Mapping[str, Any], tifs: tuple[str, ...] = OPTION_TIFS
+) -> VenueError | None:
     """Alpaca's rules for an option order (422 42210000), or None when it may go on."""
     qty = body.get("qty")
     if body.get("notional") is not None:
@@ -48,7 +55,7 @@ def option_refusal(body: Mapping[str, Any]) -> VenueError | None:
         whole = False
     if not whole:
         return VenueError(422, 42210000, f"qty must be a whole number of contracts, got {qty!r}")
-    if str(body.get("time_in_force") or "") not in ("day", "gtc"):
+    if str(body.get("time_in_force") or "") not in tifs:
         return VenueError(
             422, 42210000, "order_time_in_force provided not supported for options trading"
         )
@@ -76,6 +83,7 @@ class VenueOptions:
         quote (as the backtest's desk fills at the open); `charges`: fills pay the commission
         and fees of `costs` (else the venue's commission model, per contract)."""
         self.charges = charges
+        self.tifs = OPTION_TIFS  # the times in force an option order may have here
         self.exchange = exchange
         self.daily = daily
         self.params = params or ModelChainParams()
