@@ -11,12 +11,13 @@ add bars from their threads while the strategy thread writes orders.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import json
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,7 @@ class Journal:
         self._buffers: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _TABLES}
         self._sql = {name: self._insert_sql(model, cols) for name, (model, cols) in _TABLES.items()}
         self._closed = False
+        self._atomic = 0  # > 0: inside `atomic()`, nothing is committed until it ends
 
     @classmethod
     def open(cls, url_or_path: str | Path, *, create: bool, batch_size: int = 5000) -> Journal:
@@ -396,13 +398,29 @@ class Journal:
                 raise JournalError(f"journal {self.label} is closed; cannot record more")
             buffer = self._buffers[table]
             buffer.extend(rows)
-            if durable or len(buffer) >= self.batch_size:
+            if (durable or len(buffer) >= self.batch_size) and not self._atomic:
                 self._flush_locked()
 
     def flush(self) -> None:
-        """Write every buffered row; when this returns, everything recorded is committed."""
+        """Write every buffered row; when this returns, everything recorded is committed
+        (inside `atomic()`: when it ends)."""
         with self._lock:
-            self._flush_locked()
+            if not self._atomic:
+                self._flush_locked()
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """What is recorded inside is committed in one transaction when it ends: all of it or,
+        after a crash inside, none of it (e.g. the legs of a combo's fill). Other threads'
+        writes wait for it (the lock is held throughout: keep the scope to journaling)."""
+        with self._lock:
+            self._atomic += 1
+            try:
+                yield
+            finally:
+                self._atomic -= 1
+                if not self._atomic:
+                    self._flush_locked()
 
     def _flush_locked(self) -> None:
         pending = self._take()

@@ -38,6 +38,8 @@ from parity.options.setup import OptionsSetup
 from parity.risk.monitor import attach_risk, risk_guard, risk_notifier
 from parity.runners.backtest import traded_session
 from parity.runners.continuation import TakeCarried, carried_state, save_carry
+from parity.runners.option_book import OptionBook
+from parity.runners.option_resume import desk_restorer, option_ahead
 from parity.runners.paper_config import PaperConfig
 from parity.runners.paper_events import Heartbeat, journal_error, stream_journal
 from parity.runners.paper_output import (
@@ -160,11 +162,6 @@ def run_paper(
     if config.risk is not None and resume is None:
         config.risk.check_bars(config.timeframe)
     spec = resolve_strategy(config.strategy)
-    if resume is not None and getattr(spec.cls, "trades_options", False):
-        raise ConfigError(
-            f"run {config.run_id} trades options, and --resume/--continue do not rebuild an "
-            "option book from the journal yet: close its options at the venue and start a new run"
-        )
     params = coerce_params(spec.cls, config.params)
     # one session for the venue, the feeds and the journal: as the backtest resolves it
     config = dataclasses.replace(config, session=traded_session(config, spec))
@@ -208,7 +205,14 @@ def run_paper(
         alerts = RunAlerts.start(config.alerts, journal, run_id, resumed=resume is not None)
         cleanup.callback(Heartbeat(journal).start().stop)
         account = None if config.dry_run else session.venue_account()
-        point = restart(config, resume, journal, run_id, account, starting_cash, notify)
+        trades_options = bool(getattr(spec.cls, "trades_options", False))
+        # options: what the venue did while the run was down (see runners.option_resume)
+        ahead = (
+            option_ahead(account, journal, run_id)
+            if resume is not None and trades_options
+            else None
+        )
+        point = restart(config, resume, journal, run_id, account, starting_cash, notify, ahead)
         orders_journal = OrderJournal(journal, daily=config.timeframe.is_daily)
         # one counter for the run's client order ids; a resumed run numbers on from its journal
         ids = OrderIds(run_id, next_number=journal.reader.next_order_number(run_id))
@@ -222,11 +226,7 @@ def run_paper(
         tape = Tape(journal, taped=point.taped)
         cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, maxcpus=1)
         # a strategy trading options: the venue's desk, with the backtest's checks and rules
-        options = (
-            OptionsSetup.for_strategy(spec.cls)
-            if getattr(spec.cls, "trades_options", False)
-            else None
-        )
+        options = OptionsSetup.for_strategy(spec.cls) if trades_options else None
         cerebro.broker = (
             session.broker(config, core, notify)
             if options is None
@@ -284,6 +284,9 @@ def run_paper(
             first_bar=point.next_bar + (point.equity_through is not None),
             equity_through=point.equity_through,
         )
+        if options is not None and journal is not None:  # the book, for a later --resume
+            restore = desk_restorer(journal, run_id, notify) if resume is not None else None
+            cerebro.addanalyzer(OptionBook, journal=journal, restore=restore)
         cerebro.addanalyzer(ClaimPositions)
         cerebro.addanalyzer(Trimmer, _name="trimmer", keep_bars=KEEP_BARS)
         add_session_checks(

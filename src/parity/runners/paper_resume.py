@@ -14,6 +14,7 @@ from parity.manifest import Manifest
 from parity.runners.paper_config import PaperConfig
 from parity.runners.resume import (
     ResumePoint,
+    VenueAhead,
     continue_point,
     journal_positions,
     reconcile,
@@ -45,8 +46,10 @@ def restart(
     account: Any,
     starting_cash: float,
     notify: Notify,
+    ahead: VenueAhead | None = None,
 ) -> ResumePoint:
-    """The resume point of `resume` (an empty one for a new run), with `resume`'s cash set."""
+    """The resume point of `resume` (an empty one for a new run), with `resume`'s cash set.
+    `ahead`: what the venue applied that the run journals later (an options desk's)."""
     if resume is None:
         return ResumePoint()
     manifest = Manifest.from_dict(journal.reader.run(run_id).manifest, run_id=run_id)
@@ -77,6 +80,7 @@ def restart(
             config.symbols,
             adopt=resume.adopt,
             notify=notify,
+            ahead=ahead,
         )
         notify(rec.report())
         # after reconciling: a fill the venue made while the run was down is journaled

@@ -31,7 +31,8 @@ from typing import Any
 import backtrader as bt
 import pandas as pd
 
-from parity.errors import BrokerError
+from parity.errors import BrokerError, ConfigError
+from parity.instruments import instrument_for
 from parity.manifest import Manifest
 from parity.venues.protocol import VenueAccount
 from parity.venues.types import OrderSnapshot, PositionInfo
@@ -111,6 +112,22 @@ def continue_point(reader: Any, run_id: str, *, daily: bool = False) -> ResumePo
 
 
 @dataclass
+class VenueAhead:
+    """What the venue applied that the journal records only once the resumed run has applied
+    it (an options desk's fills and expiry/exercise/assignment activities while the run was
+    down): shares per symbol and cash, added to the journal's side of the comparison."""
+
+    shares: dict[str, float] = field(default_factory=dict)
+    cash: float = 0.0
+    lines: list[str] = field(default_factory=list)
+
+
+# orders an options desk journals: its own (`asset_class` option) and the share legs of
+# exercises and assignments; `runners.option_resume` reconciles them, not `reconcile`
+SETTLEMENT_TYPES = ("expiry", "exercise", "assignment", "cash_settlement")
+
+
+@dataclass
 class Reconciliation:
     """What resuming found and did."""
 
@@ -131,11 +148,15 @@ def reconcile(
     *,
     adopt: bool,
     notify: Callable[[str], None] = lambda _m: None,
+    ahead: VenueAhead | None = None,
 ) -> Reconciliation:
     """Bring the journal up to date with the venue (orders, then fills, then positions, then
-    cash). Every unexplained difference is notified on its own line before the refusal."""
+    cash). Every unexplained difference is notified on its own line before the refusal.
+    `ahead`: what the venue applied that the run journals later (options)."""
     reader = journal.reader
     intents = reader.intents(run_id)
+    desk = (intents["asset_class"] == "option") | intents["type"].isin(SETTLEMENT_TYPES)
+    intents = intents[~desk]
     fills = reader.fills(run_id)
     have = fills.groupby("client_order_id")["qty"].sum().to_dict() if len(fills) else {}
     notional = (
@@ -212,17 +233,20 @@ def reconcile(
             )
             result.lines.append(f"{cid}: was open ({snap.status}); cancelled")
     journal.flush()
+    ahead = ahead or VenueAhead()
+    result.lines += ahead.lines
     ours = reader.positions(run_id)
     venue = store.positions()
     for symbol in symbols:
-        want = float(ours.get(symbol, 0.0))
+        want = float(ours.get(symbol, 0.0)) + ahead.shares.get(symbol, 0.0)
         held = venue.get(symbol)
         got = held.qty if held is not None else 0.0
         if abs(want - got) > 1e-9:
             result.unexplained.append(f"{symbol}: journal position {want:g}, venue {got:g}")
         if held is not None and held.qty:
             result.positions[symbol] = held
-    _check_cash(store, journal, run_id, result, others=any(s not in symbols for s in venue))
+    others = any(s not in symbols and not _is_option(s) for s in venue)
+    _check_cash(store, journal, run_id, result, others=others, ahead=ahead.cash)
     if result.unexplained and not adopt:
         notify("reconciliation: journal and venue disagree:")
         for text in _concise(result.unexplained, f"{run_id}-"):
@@ -285,7 +309,13 @@ def _absent(result: Reconciliation, cid: str, journaled: float, status: str) -> 
 
 
 def _check_cash(
-    store: VenueAccount, journal: Any, run_id: str, result: Reconciliation, *, others: bool
+    store: VenueAccount,
+    journal: Any,
+    run_id: str,
+    result: Reconciliation,
+    *,
+    others: bool,
+    ahead: float = 0.0,
 ) -> None:
     """The venue's cash must be the account's cash at the run's start moved by the journal's
     fills (within 1 bp, at least $1: commissions of fills made while the run was down are not
@@ -297,13 +327,23 @@ def _check_cash(
     if others:
         result.lines.append("cash not compared: the account also holds other symbols")
         return
-    expected = float(at_start) + resumed_cash(journal, run_id, float(starting)) - float(starting)
+    expected = (
+        float(at_start) + resumed_cash(journal, run_id, float(starting)) - float(starting) + ahead
+    )
     got = float(store.account().cash)
     if abs(got - expected) > max(1.0, 1e-4 * abs(float(at_start))):
         result.unexplained.append(
             f"cash: the venue holds {got:,.2f}, the journal's fills leave {expected:,.2f} "
             f"(the account had {float(at_start):,.2f} at the start)"
         )
+
+
+def _is_option(symbol: str) -> bool:
+    """An OCC option symbol (a run's contracts are its desk's, not other trading)."""
+    try:
+        return instrument_for(symbol).asset_class == "option"
+    except ConfigError:
+        return False
 
 
 def _down_bar(last: tuple[dt.datetime, int] | None, decided_at: Any) -> int:
@@ -314,11 +354,20 @@ def _down_bar(last: tuple[dt.datetime, int] | None, decided_at: Any) -> int:
 
 
 def resumed_cash(journal: Any, run_id: str, starting_cash: float) -> float:
-    """Cash of the run after every journaled fill (and its commission)."""
+    """Cash of the run after every journaled fill (and its commission); an option contract's
+    premium is per share, its cash x the multiplier its order recorded."""
     fills = journal.reader.fills(run_id)
     if not len(fills):
         return starting_cash
+    intents = journal.reader.intents(run_id)
+    options = intents[intents["asset_class"] == "option"]  # a combo's own names its underlying
+    lots = {
+        s: float(m or 1.0)
+        for s, m in zip(options["symbol"], options["multiplier"], strict=True)
+        if _is_option(str(s))
+    }
     signed = fills["qty"] * fills["price"] * fills["side"].map({"buy": -1.0, "sell": 1.0})
+    signed = signed * fills["symbol"].map(lambda s: lots.get(s, 1.0))
     return float(starting_cash + signed.sum() - fills["commission"].sum())
 
 

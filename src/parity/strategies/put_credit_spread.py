@@ -62,14 +62,10 @@ class PutCreditSpread(OptionsStrategy):
         if order.status == "filled" and self.trade is None:
             self.trade = order.group
             self.credit = -order.net * order.qty * order.legs[0].contract.multiplier
-        elif order.status in ("rejected", "expired", "cancelled") and self.trade is None:
-            self.pending = False
 
     def notify_leg(self, order: Any, fill: Any) -> None:
         if self.trade is not None and not self.options.group_legs(self.trade):
             self.trade = None  # flat: closed, expired or assigned
-
-    pending = False
 
     def next(self) -> None:
         cfg = self.cfg
@@ -79,10 +75,8 @@ class PutCreditSpread(OptionsStrategy):
         if self.trade is not None:
             self._manage(cfg)
             return
-        if self.pending and not self.options.pending():
-            self.pending = False
-        if self.pending:
-            return
+        if self.options.pending():
+            return  # an entry is working (the desk's word: also after a resume)
         close = float(data.close[0])
         listed = self.options.expiries(dte=(cfg.dte, cfg.max_dte))
         if not listed:
@@ -114,7 +108,6 @@ class PutCreditSpread(OptionsStrategy):
         long = nearest(puts, strike=short.contract.strike - cfg.width)
         if long is None or long.contract.strike >= short.contract.strike:
             return
-        self.pending = True
         self.options.combo(
             [(short, -1), (long, 1)],
             cfg.contracts,

@@ -19,10 +19,12 @@ differs is who fills and who settles:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import backtrader as bt
@@ -144,6 +146,15 @@ class VenueOptionsDesk(OptionsDesk):
         self._settled: set[str] = set()  # activity groups applied (ids when a row has none)
         self._bar_seen = -1
         self._updates: list[tuple[OptionOrder, TradeEvent]] = []
+        # what journals one fill (its legs) or one settlement as one transaction: all or
+        # nothing after a crash (the run sets its journal's `atomic`)
+        self.journal_batch: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext
+        # activity groups whose shares the positions adopted at a resume already hold (the
+        # venue delivered them while the run was down): their cash moves, their shares not
+        self.venue_delivered: set[str] = set()
+        # a resumed run: the desk's work (fills, settlements, marks) of the bars closing by
+        # then is the journal's; those bars are its warm-up, the venue is heard after them
+        self.done_through: dt.datetime | None = None
 
     def _taped(self, decided_at: dt.datetime, source: str, snaps: Sequence[OptionSnap]) -> None:
         for snap in snaps:
@@ -266,6 +277,19 @@ class VenueOptionsDesk(OptionsDesk):
             units = filled // unit
             prices = {leg.symbol: leg.filled_avg_price or 0.0 for leg in snap.legs}
             net = price * unit
+        with self.journal_batch():
+            fills = self._leg_fills(order, prices, units, fee, when)
+            self._book_fills(order, when, spot, fills, net, units)
+
+    def _leg_fills(
+        self,
+        order: OptionOrder,
+        prices: dict[str, float],
+        units: int,
+        fee: float,
+        when: dt.datetime,
+    ) -> list[OptionFill]:
+        spot = float(self._data.open[0])
         fills: list[OptionFill] = []
         for i, leg in enumerate(order.legs, 1):
             n, m = leg.ratio * units, leg.contract.multiplier
@@ -293,7 +317,7 @@ class VenueOptionsDesk(OptionsDesk):
                     underlying_price=spot,
                 )
             )
-        self._book_fills(order, when, spot, fills, net, units)
+        return fills
 
     def _book_fills(
         self,
@@ -359,11 +383,15 @@ class VenueOptionsDesk(OptionsDesk):
                 self._settled.add(key)  # not this run's contract (or applied before a resume)
                 continue
             trade = next((r for r in members if r.get("activity_type") == "OPTRD"), None)
-            applied += self._settle_one(contract, str(main["activity_type"]), trade)
+            with self.journal_batch():
+                delivered = key in self.venue_delivered
+                applied += self._settle_one(contract, str(main["activity_type"]), trade, delivered)
             self._settled.add(key)
         return applied
 
-    def _settle_one(self, contract: Any, kind: str, trade: dict[str, Any] | None) -> int:
+    def _settle_one(
+        self, contract: Any, kind: str, trade: dict[str, Any] | None, delivered: bool = False
+    ) -> int:
         assert self._account is not None
         held = self.book.positions[contract]
         when = session_close(self.calendar, contract.expiry)
@@ -387,7 +415,7 @@ class VenueOptionsDesk(OptionsDesk):
                 0.0, 0.0, shares=shares, underlying_price=spot,
             )  # fmt: skip
             self._account.move_cash(event.cash)
-            if event.shares:
+            if event.shares and not delivered:
                 self._account.deliver(self._data, event.shares, contract.strike)
             self.book.apply(event)
             for listener in self._listeners:
@@ -423,11 +451,17 @@ class VenueOptionsDesk(OptionsDesk):
         if self._data is None or not len(self._data) or len(self._data) == self._bar_seen:
             return  # (a live broker's `next` runs more often than bars arrive)
         self._bar_seen = len(self._data)
+        if self._warm_up():
+            return
         self.settle_activities()
         updates, self._updates = self._updates, []
         for order, event in updates:
             self._apply(order, event.order, event.price, event.qty)
         self.sync()
+
+    def _warm_up(self) -> bool:
+        """A bar of a resumed run whose desk work the journal holds (`done_through`)."""
+        return self.done_through is not None and self.now() <= self.done_through
 
     def close_bar(self) -> None:
         """After the strategy: marks at the venue's quotes (the venue fills, expires and
@@ -435,6 +469,8 @@ class VenueOptionsDesk(OptionsDesk):
         if self._data is None or not len(self._data):
             return
         now, spot = self.now(), float(self._data.close[0])
+        if self._warm_up():
+            return
         for contract in self.book.positions:  # past its expiry close the venue quotes none:
             if now >= session_close(self.calendar, contract.expiry):  # worth what it settles to
                 self.book.marks[contract] = contract.intrinsic(spot)

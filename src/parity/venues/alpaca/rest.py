@@ -331,7 +331,15 @@ class AlpacaRest:
             "start": start.replace(tzinfo=self.zone).astimezone(UTC),
             "end": end.replace(tzinfo=self.zone).astimezone(UTC) if end else None,
         }
-        result = self._call(f"history {symbol}", lambda: self._bars(window))
+        try:
+            result = self._call(f"history {symbol}", lambda: self._bars(window))
+        except OrderRejected as exc:
+            if exc.status != 422:
+                raise
+            # a venue whose bars are daily (the local venue replaying daily bars) refuses
+            # minutes (422): its daily bars are the history (what its stream sends)
+            window["timeframe"] = TimeFrame.Day
+            result = self._call(f"history {symbol}", lambda: self._bars(window))
         rows = result.data.get(symbol, []) if hasattr(result, "data") else []
         now = time.time()
         bars = [
