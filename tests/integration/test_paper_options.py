@@ -193,19 +193,3 @@ def test_combo_rehearsal_equals_the_backtest(combo_runs: tuple[Path, Path]) -> N
     value_paper = csv(paper_dir, "equity.csv")["value"]
     assert (value_paper - value_bt).abs().max() < 0.005  # every bar, to the cent
 
-
-def test_resuming_an_options_run_is_refused_in_one_line(tmp_path: Path) -> None:
-    """Not built yet: a resumed run would start with an empty option book while the venue
-    holds its contracts, so it is refused before anything is opened or written."""
-    from parity.errors import ConfigError
-    from parity.runners.paper import Resume
-
-    config = PaperConfig(
-        strategy="protective_put", symbols=("IBM",), venue="local", data="sample:daily",
-        timeframe=parse_timeframe("1Day"), run_id="r1", runs_dir=tmp_path, **WINDOW,
-    )  # fmt: skip
-    with pytest.raises(
-        ConfigError, match=r"^run r1 trades options, and --resume/--continue do not"
-    ):
-        run_paper(config, resume=Resume())
-    assert not any(tmp_path.iterdir())

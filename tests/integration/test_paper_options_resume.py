@@ -27,6 +27,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -109,10 +110,15 @@ def alone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp / "runs" / "alone"
 
 
-def _killed_and_resumed(tmp: Path, kill_at: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def _killed_and_resumed(
+    tmp: Path, kill_at: str, between: Callable[[Path], None] = lambda _run: None
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """The run killed at `kill_at`, `between(run_dir)` looking at what the crash left, and
+    the run resumed to its end."""
     run_id = "k"
     crashed = _run(_start(tmp, run_id), kill_at)
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-3000:]
+    between(tmp / "runs" / run_id)
     resumed = _run(_command(tmp, "run", "paper", "--resume", run_id,
                             "--runs-dir", str(tmp / "runs")))  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-3000:]
@@ -166,9 +172,22 @@ def _journal(run: Path, sql: str) -> list[tuple[object, ...]]:
 def test_a_kill_mid_run_with_a_combo_working_changes_nothing(
     alone: Path, tmp_path: Path
 ) -> None:
+    tape = _csv(alone, "option_tape.csv")
+    assert {"chain", "quotes"} <= set(tape["source"])
+    killed_at = pd.Timestamp("2012-02-15 16:00")  # the close of bar 31, the last one done
+
+    def tape_kept(run: Path) -> None:
+        """The crashed run's tape holds every quote received up to the kill, as received."""
+        kept = _csv(run, "option_tape.csv")
+        decided = pd.to_datetime(tape["decided_at"])
+        assert pd.to_datetime(kept["decided_at"]).max() == killed_at
+        pd.testing.assert_frame_equal(kept, tape[decided <= killed_at].reset_index(drop=True))
+
     # bar 31 (2012-02-15): a combo decided on it is working at the venue (checked below)
-    run, resumed = _killed_and_resumed(tmp_path, "bar:31")
+    run, resumed = _killed_and_resumed(tmp_path, "bar:31", tape_kept)
     _assert_same_run(run, alone)
+    # the resumed run taped on after the crash: the whole tape, nothing twice
+    pd.testing.assert_frame_equal(_csv(run, "option_tape.csv"), tape)
     said = resumed.stderr + resumed.stdout
     assert "options: book rebuilt from the journal" in said
     assert re.search(r"options: \S+ is \w+ at the venue: kept working", said), said[-3000:]

@@ -8,7 +8,7 @@ import datetime as dt
 
 from parity.options.contracts import contract_from_occ
 from parity.options.orders import Leg, OptionOrder
-from parity.venues.alpaca.option_desk import order_request
+from parity.venues.alpaca.option_requests import order_request
 from parity.venues.alpaca.wire import _order_request
 from parity.venues.types import OrderRequest
 

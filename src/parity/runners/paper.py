@@ -40,6 +40,7 @@ from parity.runners.backtest import traded_session
 from parity.runners.continuation import TakeCarried, carried_state, save_carry
 from parity.runners.option_book import OptionBook
 from parity.runners.option_resume import desk_restorer, option_ahead
+from parity.runners.option_tape import tape_to_file
 from parity.runners.paper_config import PaperConfig
 from parity.runners.paper_events import Heartbeat, journal_error, stream_journal
 from parity.runners.paper_output import (
@@ -272,6 +273,10 @@ def run_paper(
             cerebro.addanalyzer(TakeCarried, state=carried)
         if options is not None:  # the desk's end of bar (marks), before the recorder
             cerebro.addanalyzer(OptionsClose, _name="options_close")
+            # the option tape to its file as it arrives, flushed at each bar's end
+            tape_file = tape_to_file(cerebro, cerebro.broker.options, config.runs_dir / run_id)
+            if tape_file is not None:
+                cleanup.callback(tape_file.close)
         cerebro.addanalyzer(
             Recorder,
             _name="recorder",

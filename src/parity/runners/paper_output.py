@@ -260,7 +260,8 @@ def write_paper_run(
     if desk is not None:  # as a backtest's: options_orders/fills/trades/greeks.csv
         OptionsResult.of(desk).write(run_dir)
         taped = getattr(desk, "tape_frame", None)
-        if callable(taped):  # the quotes the run received (the option tape)
+        # the quotes the run received (the option tape), unless written as they came
+        if callable(taped) and getattr(desk, "tape_sink", None) is None:
             write_frame(run_dir / "option_tape.csv", taped())
     journal.set_manifest(manifest.to_dict())
     return run_dir, metrics

@@ -30,14 +30,17 @@ from typing import TYPE_CHECKING, Any
 import backtrader as bt
 import pandas as pd
 
+from parity.brokers.core import WARM_UP
 from parity.instruments.calendars import ExchangeCalendar
-from parity.options.chain import session_close, session_open
+from parity.options.chain import Quote, session_close, session_open
+from parity.options.contracts import OptionContract
 from parity.options.costs import OptionCosts
 from parity.options.desk import OptionsDesk
-from parity.options.orders import EventKind, OptionFill, OptionOrder
+from parity.options.orders import EventKind, Leg, OptionFill, OptionOrder
 from parity.options.rules import DeskRules
 from parity.venues.alpaca.option_calls import OptionSnap, option_activities
 from parity.venues.alpaca.option_chain import VenueChain
+from parity.venues.alpaca.option_requests import order_request
 from parity.venues.types import (
     OrderRejected,
     OrderRequest,
@@ -59,59 +62,6 @@ _FINAL = {"canceled": "cancelled", "expired": "expired", "rejected": "rejected",
 _SETTLING = {"OPEXP", "OPEXC", "OPASN"}
 TAPE_COLUMNS = ["time", "decided_at", "source", "symbol", "bid", "ask", "bid_size", "ask_size",
                 "iv", "delta", "gamma", "theta", "vega", "rho"]  # fmt: skip
-
-
-def order_request(order: OptionOrder, held: dict[str, int]) -> OrderRequest | str:
-    """`order` as the venue's request (`held`: contracts held by symbol, for the intents), or
-    the one-line reason it is refused before sending."""
-    if order.tif != "day":
-        return f"option orders are day orders at Alpaca (got tif={order.tif!r}): pass tif='day'"
-    limit = order.debit if order.debit is not None else order.credit
-    kind = "market" if limit is None else "limit"
-    cid = order.client_order_id or f"option-{order.ref}"
-    if len(order.legs) == 1:
-        leg = order.legs[0]
-        side = "buy" if leg.ratio > 0 else "sell"
-        return OrderRequest(
-            symbol=leg.contract.symbol,
-            side=side,
-            qty=float(abs(leg.ratio) * order.qty),
-            type=kind,
-            time_in_force="day",
-            limit_price=None if limit is None else round(limit / abs(leg.ratio), 4),
-            client_order_id=cid,
-            position_intent=_intent(side, held.get(leg.contract.symbol, 0)),
-        )
-    unit = math.gcd(*(abs(leg.ratio) for leg in order.legs))
-    legs = tuple(
-        (
-            leg.contract.symbol,
-            float(abs(leg.ratio) // unit),
-            "buy" if leg.ratio > 0 else "sell",
-            _intent("buy" if leg.ratio > 0 else "sell", held.get(leg.contract.symbol, 0)),
-        )
-        for leg in order.legs
-    )
-    # the venue's unit is the desk's divided by the ratios' common factor: so is its price
-    signed = None if limit is None else (limit if order.debit is not None else -limit) / unit
-    return OrderRequest(
-        symbol="",
-        side=order.side,
-        qty=float(order.qty * unit),
-        type=kind,
-        time_in_force="day",
-        limit_price=None if signed is None else round(signed, 4),
-        client_order_id=cid,
-        order_class="mleg",
-        legs=legs,
-    )
-
-
-def _intent(side: str, held: int) -> str:
-    """Alpaca's `position_intent`: a buy against a short closes it, else opens; likewise sells."""
-    if side == "buy":
-        return "buy_to_close" if held < 0 else "buy_to_open"
-    return "sell_to_close" if held > 0 else "sell_to_open"
 
 
 class VenueOptionsDesk(OptionsDesk):
@@ -136,6 +86,8 @@ class VenueOptionsDesk(OptionsDesk):
         self.chain_source = source
         # the option tape: every quote received, with the decision time it was asked at
         self.tape: list[dict[str, Any]] = []
+        # else the rows go here as they arrive (a paper run's `option_tape.csv`, written on)
+        self.tape_sink: Callable[[list[dict[str, Any]]], None] | None = None
         source.on_quotes = self._taped
         self._by_cid: dict[str, OptionOrder] = {}
         self._venue_ids: dict[str, str] = {}  # client order id -> the venue's id
@@ -157,14 +109,19 @@ class VenueOptionsDesk(OptionsDesk):
         self.done_through: dt.datetime | None = None
 
     def _taped(self, decided_at: dt.datetime, source: str, snaps: Sequence[OptionSnap]) -> None:
+        rows: list[dict[str, Any]] = []
         for snap in snaps:
-            self.tape.append(
+            rows.append(
                 {"time": snap.time, "decided_at": decided_at, "source": source,
                  "symbol": snap.symbol, "bid": snap.bid, "ask": snap.ask,
                  "bid_size": snap.bid_size, "ask_size": snap.ask_size, "iv": snap.iv,
                  "delta": snap.delta, "gamma": snap.gamma, "theta": snap.theta,
                  "vega": snap.vega, "rho": snap.rho}
             )  # fmt: skip
+        if self.tape_sink is not None:
+            self.tape_sink(rows)
+        else:
+            self.tape.extend(rows)
 
     def tape_frame(self) -> pd.DataFrame:
         """`option_tape.csv`: the chain snapshots at the decision times and the quotes of the
@@ -460,8 +417,44 @@ class VenueOptionsDesk(OptionsDesk):
         self.sync()
 
     def _warm_up(self) -> bool:
-        """A bar of a resumed run whose desk work the journal holds (`done_through`)."""
+        """A warm-up bar: history (the feed says so), or a bar of a resumed run whose desk
+        work the journal holds (`done_through`)."""
+        if not getattr(self._data, "bar_is_live", lambda: True)():
+            return True
         return self.done_through is not None and self.now() <= self.done_through
+
+    # ------------------------------------------------------------------ warm-up bars
+    # on a warm-up bar the strategy is past: the venue's chain of now is not that bar's, and
+    # nothing decided on it is sent (as the equity warm-up gate refuses orders)
+    def chain(self, **query: Any) -> list[Quote]:
+        return [] if self._warm_up() else super().chain(**query)
+
+    def expiries(self, *, dte: tuple[int, int | None] = (0, None)) -> list[dt.date]:
+        return [] if self._warm_up() else super().expiries(dte=dte)
+
+    def quote(self, contract: OptionContract) -> Quote | None:
+        return None if self._warm_up() else super().quote(contract)
+
+    def combo(
+        self, legs: Sequence[tuple[OptionContract | Quote, int]], qty: int = 1, **kwargs: Any
+    ) -> OptionOrder:
+        if not self._warm_up():
+            return super().combo(legs, qty, **kwargs)
+        pairs = tuple(Leg(c.contract if isinstance(c, Quote) else c, r) for c, r in legs)
+        kwargs.setdefault("group", None)
+        order = OptionOrder(
+            0,
+            pairs,
+            qty,
+            self.now(),
+            credit=kwargs.get("credit"),
+            debit=kwargs.get("debit"),
+            tag=kwargs.get("tag", ""),
+            status="rejected",
+            reason=WARM_UP,
+        )  # fmt: skip  (not numbered, journaled or sent)
+        self._notify(order)
+        return order
 
     def close_bar(self) -> None:
         """After the strategy: marks at the venue's quotes (the venue fills, expires and
