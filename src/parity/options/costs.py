@@ -54,6 +54,20 @@ class OptionCosts:
             n * (self.orf_per_contract + self.occ_per_contract) + sold * self.taf_per_contract_sold
         )
 
+    def fee_parts(self, contracts: int) -> dict[str, float]:
+        """`fees(contracts)` by the fee's name as Alpaca's FEE activities name it (`ORF`,
+        `OCC`, `TAF`); none that is zero."""
+        if not self.regulatory_fees:
+            return {}
+        n = abs(contracts)
+        sold = n if contracts < 0 else 0
+        parts = {
+            "ORF": n * self.orf_per_contract,
+            "OCC": n * self.occ_per_contract,
+            "TAF": sold * self.taf_per_contract_sold,
+        }
+        return {name: amount for name, amount in parts.items() if amount > 0}
+
     def describe(self) -> dict[str, Any]:
         return dict(vars(self))
 

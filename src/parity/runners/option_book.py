@@ -133,6 +133,9 @@ class OptionBookJournal:
                     "filled": self.desk._filled.get(cid, 0.0),
                     "notional": self.desk._notional.get(cid, 0.0),
                     "fees_seen": self.desk._fees_seen.get(venue_id, 0) if venue_id else 0,
+                    "fee_rows": {
+                        v: self.desk._fees_seen.get(v, 0) for v in self.desk._charged.get(cid, [])
+                    },
                 },
                 "records": self._records(order),
             }

@@ -194,6 +194,9 @@ def _rebuild(
             if venue["id"]:
                 desk._venue_ids[cid] = venue["id"]
                 desk._fees_seen[venue["id"]] = int(venue["fees_seen"])
+            for venue_id, seen in (venue.get("fee_rows") or {}).items():
+                desk._fees_seen[venue_id] = int(seen)  # a combo's legs' fee rows too
+                desk._charged.setdefault(cid, []).append(venue_id)
         elif op == "finished":
             order = orders[int(event["ref"])]
             order.status, order.reason = event["status"], event["reason"]

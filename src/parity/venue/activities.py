@@ -125,6 +125,29 @@ def activities(state: VenueState) -> list[tuple[datetime, str, dict[str, Any]]]:
                     },
                 )
             )
+        for name, amount in dict(fill.get("fees") or {}).items():
+            # an option's regulatory fee, as Alpaca's FEE rows name it (`activity_sub_type`);
+            # Alpaca charges a day's total per fee after the close, rounded up to the cent,
+            # naming no order: this venue charges each fill's exactly, naming its order
+            out.append(
+                (
+                    moment,
+                    "FEE",
+                    {
+                        "id": _activity_id(moment, f"{key}:{name}"),
+                        "account_id": ACCOUNT_ID,
+                        "activity_type": "FEE",
+                        "activity_sub_type": name,
+                        "date": moment.date().isoformat(),
+                        "net_amount": decimal(-float(amount)),
+                        "description": f"{name} fee on order {order_id}",
+                        "status": "executed",
+                        "symbol": fill["symbol"],
+                        "qty": decimal(qty),
+                        "order_id": order_id,
+                    },
+                )
+            )
     for index, event in enumerate(engine.option_events):
         moment = state.calendar.aware(datetime.fromisoformat(str(event["time"])))
         body = {

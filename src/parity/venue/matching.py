@@ -112,13 +112,15 @@ def match(engine: Engine, order: Order, when: datetime, bar: Bar) -> None:
 
 def book(engine: Engine, order: Order, qty: float, price: float, when: datetime) -> bool:
     """Book one execution of `order` into cash, its position, the order and the fills list
-    (an option's commission and fees are the venue's option costs); True when it completed the
-    order."""
+    (an option's commission and regulatory fees are the venue's option costs, the fees kept
+    by name: `ORF`, `OCC`, `TAF`); True when it completed the order."""
     instrument = instrument_for(order.symbol)
     sell = order.side == "sell"
+    fees: dict[str, float] = {}  # regulatory fees by name: FEE activities of their own
     if instrument.asset_class == "option" and engine.options is not None and engine.options.charges:
         costs = engine.options.costs
-        commission = costs.commission(int(qty), price) + costs.fees(-int(qty) if sell else int(qty))
+        commission = costs.commission(int(qty), price)
+        fees = costs.fee_parts(-int(qty) if sell else int(qty))
     else:
         commission = engine.fill.commission(  # the minimum once per order; limits: maker
             qty,
@@ -130,7 +132,7 @@ def book(engine: Engine, order: Order, qty: float, price: float, when: datetime)
             maker=order.type == "limit",
         )
     cash = qty * price * instrument.multiplier  # a premium is paid per contract x 100
-    engine.cash += (cash if sell else -cash) - commission
+    engine.cash += (cash if sell else -cash) - commission - sum(fees.values())
     add_position(engine.positions, order.symbol, -qty if sell else qty, price)
     order.filled_qty += qty
     order.filled_notional += qty * price
@@ -148,6 +150,7 @@ def book(engine: Engine, order: Order, qty: float, price: float, when: datetime)
             "price": price,
             "commission": commission,
             "time": when.replace(tzinfo=None).isoformat(),
+            **({"fees": fees} if fees else {}),
         }
     )
     return done

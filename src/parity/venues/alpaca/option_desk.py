@@ -60,6 +60,7 @@ log = logging.getLogger("parity.broker")
 _FINAL = {"canceled": "cancelled", "expired": "expired", "rejected": "rejected",
           "done_for_day": "expired", "suspended": "cancelled"}  # fmt: skip
 _SETTLING = {"OPEXP", "OPEXC", "OPASN"}
+REGULATORY_FEES = {"ORF", "OCC", "TAF", "REG", "CAT"}  # FEE activity sub-types: an option's fees
 TAPE_COLUMNS = ["time", "decided_at", "source", "symbol", "bid", "ask", "bid_size", "ask_size",
                 "iv", "delta", "gamma", "theta", "vega", "rho"]  # fmt: skip
 
@@ -93,7 +94,8 @@ class VenueOptionsDesk(OptionsDesk):
         self._venue_ids: dict[str, str] = {}  # client order id -> the venue's id
         self._filled: dict[str, float] = {}  # client order id -> cumulative contracts applied
         self._notional: dict[str, float] = {}  # client order id -> cumulative premium applied
-        self._fees_seen: dict[str, int] = {}
+        self._fees_seen: dict[str, int] = {}  # venue order id -> its fee rows applied
+        self._charged: dict[str, list[str]] = {}  # client order id -> venue ids read for fees
         self._unconfirmed: dict[str, OrderRequest] = {}
         self._settled: set[str] = set()  # activity groups applied (ids when a row has none)
         self._bar_seen = -1
@@ -223,7 +225,15 @@ class VenueOptionsDesk(OptionsDesk):
     ) -> None:
         """`filled` more at `price` (a single leg: contracts at the premium per share; an mleg
         order: the venue's units at their net price): one fill per leg, as the backtest's."""
-        fee = self._venue_fee(snap.id)
+        # the venue's charges (commission, regulatory fees): the order's, on its first leg,
+        # and a combo's legs' (the venue fills each leg as an order of its own)
+        charges: dict[str, tuple[float, float]] = {}
+        named = [(order.legs[0].contract.symbol, snap.id)]
+        named += [(leg.symbol, leg.id) for leg in snap.legs] if len(order.legs) > 1 else []
+        for symbol, venue_id in named:
+            commission, fees = self._venue_charges(order, venue_id)
+            before = charges.get(symbol, (0.0, 0.0))
+            charges[symbol] = (before[0] + commission, before[1] + fees)
         spot = float(self._data.open[0])  # the venue fills at its step's quote: the bar's open
         if len(order.legs) == 1:
             ratio = order.legs[0].ratio
@@ -235,7 +245,7 @@ class VenueOptionsDesk(OptionsDesk):
             prices = {leg.symbol: leg.filled_avg_price or 0.0 for leg in snap.legs}
             net = price * unit
         with self.journal_batch():
-            fills = self._leg_fills(order, prices, units, fee, when)
+            fills = self._leg_fills(order, prices, units, charges, when)
             self._book_fills(order, when, spot, fills, net, units)
 
     def _leg_fills(
@@ -243,7 +253,7 @@ class VenueOptionsDesk(OptionsDesk):
         order: OptionOrder,
         prices: dict[str, float],
         units: int,
-        fee: float,
+        charges: dict[str, tuple[float, float]],
         when: dt.datetime,
     ) -> list[OptionFill]:
         spot = float(self._data.open[0])
@@ -254,7 +264,7 @@ class VenueOptionsDesk(OptionsDesk):
             seen = self.chain_source.last.get(leg.contract.symbol)
             touch = (seen.ask if n > 0 else seen.bid) if seen is not None else leg_price
             mid = (seen.bid + seen.ask) / 2 if seen is not None else leg_price
-            commission = fee if i == 1 else 0.0  # the venue reports the order's fee, once
+            commission, fees = charges.get(leg.contract.symbol, (0.0, 0.0))
             fills.append(
                 OptionFill(
                     when,
@@ -266,11 +276,11 @@ class VenueOptionsDesk(OptionsDesk):
                     n,
                     round(leg_price, 6),
                     mid,
-                    -n * m * leg_price - commission,
+                    -n * m * leg_price - commission - fees,
                     abs(n) * m * abs(touch - mid),
                     abs(n) * m * abs(leg_price - touch),
                     commission,
-                    0.0,
+                    fees,
                     underlying_price=spot,
                 )
             )
@@ -306,15 +316,19 @@ class VenueOptionsDesk(OptionsDesk):
         for fill in fills:
             self._notify_leg(order, fill)
 
-    def _venue_fee(self, venue_id: str) -> float:
+    def _venue_charges(self, order: OptionOrder, venue_id: str) -> tuple[float, float]:
+        """The commission and the regulatory fees (`ORF`, `OCC`, `TAF` FEE activities) the
+        venue charged on `venue_id` since last read: each activity applied once."""
+        self._charged.setdefault(order.client_order_id, []).append(venue_id)
         try:
-            fees = self.store.order_fees(venue_id)
+            rows = self.store.order_fee_rows(venue_id)
         except (OrderRejected, VenueUnavailable) as exc:
             log.warning("fees of option order %s could not be read (taken as 0): %s", venue_id, exc)
-            return 0.0
+            return 0.0, 0.0
         seen = self._fees_seen.get(venue_id, 0)
-        self._fees_seen[venue_id] = len(fees)
-        return float(sum(fees[seen:]))
+        self._fees_seen[venue_id] = len(rows)
+        fees = sum(amount for name, amount in rows[seen:] if name in REGULATORY_FEES)
+        return float(sum(amount for _name, amount in rows[seen:]) - fees), float(fees)
 
     # ------------------------------------------------------------------ settlements
     def settle_activities(self, rows: Sequence[dict[str, Any]] | None = None) -> int:
