@@ -192,4 +192,3 @@ def test_combo_rehearsal_equals_the_backtest(combo_runs: tuple[Path, Path]) -> N
     value_bt = csv(bt_dir, "equity.csv")["value"]
     value_paper = csv(paper_dir, "equity.csv")["value"]
     assert (value_paper - value_bt).abs().max() < 0.005  # every bar, to the cent
-

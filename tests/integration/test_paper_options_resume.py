@@ -169,9 +169,7 @@ def _journal(run: Path, sql: str) -> list[tuple[object, ...]]:
         return conn.execute(sql).fetchall()
 
 
-def test_a_kill_mid_run_with_a_combo_working_changes_nothing(
-    alone: Path, tmp_path: Path
-) -> None:
+def test_a_kill_mid_run_with_a_combo_working_changes_nothing(alone: Path, tmp_path: Path) -> None:
     tape = _csv(alone, "option_tape.csv")
     assert {"chain", "quotes"} <= set(tape["source"])
     killed_at = pd.Timestamp("2012-02-15 16:00")  # the close of bar 31, the last one done
@@ -206,9 +204,7 @@ def test_a_kill_across_an_expiry_applies_its_activities_once(alone: Path, tmp_pa
     assert said is not None and int(said.group(1)) >= 1, resumed.stderr[-3000:]
 
 
-def test_a_kill_between_a_combos_legs_leaves_neither_then_both(
-    alone: Path, tmp_path: Path
-) -> None:
+def test_a_kill_between_a_combos_legs_leaves_neither_then_both(alone: Path, tmp_path: Path) -> None:
     run_id = "k"
     crashed = _run(_start(tmp_path, run_id), "leg:3")
     assert crashed.returncode == -signal.SIGKILL

@@ -108,9 +108,7 @@ class OptionBookJournal:
                 "side": order.side,
                 "cids": [cid, number, list(legs), list(symbols)],
                 "records": self._records(order),
-                "multipliers": {
-                    leg.contract.symbol: leg.contract.multiplier for leg in order.legs
-                },
+                "multipliers": {leg.contract.symbol: leg.contract.multiplier for leg in order.legs},
             }
         )
 

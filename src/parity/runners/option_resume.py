@@ -265,4 +265,3 @@ def _reconcile_orders(
                 reason="the run stopped before it was sent", source="resume", durable=True,
             )  # fmt: skip
         notify(f"options: {cid} journaled, never reached the venue (marked not sent)")
-
