@@ -8,6 +8,7 @@ Each kill is a real crash of client and venue together (`--venue local` runs the
 child runs `parity` with one hook that SIGKILLs its own process (`KILL_AT`):
 
 - `bar:N` right after the N-th bar's equity row is journaled (a combo decided on it working);
+- `send:N` as the N-th option order is about to be sent (journaled, not at the venue);
 - `settle:N` as the desk is about to apply the N-th expiry/exercise/assignment activity: the
   venue has settled the contract and saved it, the run has not heard (the outage spans the
   expiry);
@@ -69,6 +70,9 @@ if kind == "bar":
 elif kind == "settle":
     from parity.venues.alpaca.option_desk import VenueOptionsDesk
     die_on(VenueOptionsDesk, "_settle_one")
+elif kind == "send":
+    from parity.venues.alpaca.option_desk import VenueOptionsDesk
+    die_on(VenueOptionsDesk, "_send")
 elif kind == "leg":
     from parity.analyzers.option_journal import OptionRecorder
     die_on(OptionRecorder, "_fill", when=lambda self, cid, *a, **k: cid.endswith("-L2"))
@@ -189,6 +193,16 @@ def test_a_kill_mid_run_with_a_combo_working_changes_nothing(alone: Path, tmp_pa
     said = resumed.stderr + resumed.stdout
     assert "options: book rebuilt from the journal" in said
     assert re.search(r"options: \S+ is \w+ at the venue: kept working", said), said[-3000:]
+
+
+def test_a_kill_before_an_order_is_sent_sends_it_on_resume_once(
+    alone: Path, tmp_path: Path
+) -> None:
+    run, resumed = _killed_and_resumed(tmp_path, "send:4")
+    _assert_same_run(run, alone)
+    assert "never reached the venue: sent now" in resumed.stderr + resumed.stdout
+    intents = _journal(run, "SELECT client_order_id FROM order_intents")
+    assert len(intents) == len(set(intents))
 
 
 def test_a_kill_across_an_expiry_applies_its_activities_once(alone: Path, tmp_path: Path) -> None:

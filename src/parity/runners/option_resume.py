@@ -10,8 +10,11 @@ word on what happened while the run was down, applied once.
 2. The strategy hears the rebuilt orders' final states and fills again (`notify_combo`,
    `notify_leg`), so that what it keeps from them (the open trade, its credit) is as it was.
 3. Orders: an order journaled but unknown to the venue was never sent (the crash came before):
-   rejected as such. An order the venue holds stays the desk's: its fills while the run was down
-   are read at the first bar (`sync`, keyed by cumulative quantity: once), as a live run reads
+   it is sent now, as decided (the strategy sees it working and would not decide it again). An
+   order journaled without its desk event (the two are one transaction since, so only a journal
+   written otherwise holds one) is marked never sent. An order the venue holds stays the
+   desk's: its fills while the run was down are read at the first bar (`sync`, keyed by
+   cumulative quantity: once), as a live run reads
    what a dropped stream lost. Unlike equities, an open option order is not cancelled: the
    strategy reads the desk's pending orders (it would not decide it again), and an order kept
    working fills as in a run never stopped.
@@ -249,12 +252,18 @@ def _reconcile_orders(
             desk._venue_ids[cid] = found.id
             notify(f"options: {cid} is {found.status} at the venue: kept working")
             continue
-        desk._finish(order, "rejected", "the run stopped before it was sent")
-        notify(f"options: {cid} journaled, never reached the venue (marked not sent)")
+        # decided and journaled, the crash came before it was sent: the decision stands (the
+        # strategy would not make it again: it sees the order working), sent now
+        notify(f"options: {cid} journaled, never reached the venue: sent now")
+        desk.resend(order)
     # an order journaled (its intent committed first) whose desk event was not: never sent
     known = {o.client_order_id for o in orders.values()}
     intents = journal.reader.intents(run_id)
-    opened = intents[(intents["asset_class"] == "option") & intents["parent"].isna()]
+    opened = intents[
+        (intents["asset_class"] == "option")
+        & intents["parent"].isna()
+        & intents["type"].isin(("market", "limit"))  # not an expiry's or exercise's record
+    ]
     for cid in opened["client_order_id"]:
         if cid in known or desk.store.order_by_client_id(cid) is not None:
             continue

@@ -96,6 +96,7 @@ class VenueOptionsDesk(OptionsDesk):
         self._notional: dict[str, float] = {}  # client order id -> cumulative premium applied
         self._fees_seen: dict[str, int] = {}  # venue order id -> its fee rows applied
         self._charged: dict[str, list[str]] = {}  # client order id -> venue ids read for fees
+        self._queued: list[tuple[OptionOrder, OrderRequest]] | None = None  # (see `combo`)
         self._unconfirmed: dict[str, OrderRequest] = {}
         self._settled: set[str] = set()  # activity groups applied (ids when a row has none)
         self._bar_seen = -1
@@ -141,7 +142,19 @@ class VenueOptionsDesk(OptionsDesk):
         self._pending.append(order)
         self._by_cid[request.client_order_id] = order
         self._notify(order)
-        self._send(order, request)
+        if self._queued is not None:  # sent once its journal rows are committed (`combo`)
+            self._queued.append((order, request))
+        else:
+            self._send(order, request)
+
+    def resend(self, order: OptionOrder) -> None:
+        """Send `order` again as it was decided (a resumed run's order journaled, never sent)."""
+        held = {c.symbol: q for c, q in self.book.positions.items()}
+        request = order_request(order, held)
+        if isinstance(request, str):
+            self._finish(order, "rejected", request)
+        else:
+            self._send(order, request)
 
     def _send(self, order: OptionOrder, request: OrderRequest) -> None:
         cid = request.client_order_id
@@ -453,7 +466,16 @@ class VenueOptionsDesk(OptionsDesk):
         self, legs: Sequence[tuple[OptionContract | Quote, int]], qty: int = 1, **kwargs: Any
     ) -> OptionOrder:
         if not self._warm_up():
-            return super().combo(legs, qty, **kwargs)
+            # its intents and the desk's journal rows in one transaction, then sent
+            self._queued = []
+            try:
+                with self.journal_batch():
+                    placed = super().combo(legs, qty, **kwargs)
+            finally:
+                queued, self._queued = self._queued, None
+            for order, request in queued:
+                self._send(order, request)
+            return placed
         pairs = tuple(Leg(c.contract if isinstance(c, Quote) else c, r) for c, r in legs)
         kwargs.setdefault("group", None)
         order = OptionOrder(
