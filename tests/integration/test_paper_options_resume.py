@@ -175,7 +175,7 @@ def _journal(run: Path, sql: str) -> list[tuple[object, ...]]:
 
 def test_a_kill_mid_run_with_a_combo_working_changes_nothing(alone: Path, tmp_path: Path) -> None:
     tape = _csv(alone, "option_tape.csv")
-    assert {"chain", "quotes"} <= set(tape["source"])
+    assert len(tape) > 200 and "chain" in set(tape["source"])
     killed_at = pd.Timestamp("2012-02-15 16:00")  # the close of bar 31, the last one done
 
     def tape_kept(run: Path) -> None:
