@@ -21,6 +21,7 @@ from parity.alerts.option_rules import EVENT_SEVERITY, OptionRules
 
 __all__ = ["Alert", "Rules", "Severity"]
 
+
 @dataclass
 class _Disconnect:
     since: dt.datetime

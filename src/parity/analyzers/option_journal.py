@@ -201,8 +201,7 @@ class OptionRecorder:
                 "marks": dict(marks),
                 # each open contract's Greeks (position-sized, as the portfolio's)
                 "positions": [
-                    {k: (str(v) if k == "datetime" else v) for k, v in p.items()}
-                    for p in positions
+                    {k: (str(v) if k == "datetime" else v) for k, v in p.items()} for p in positions
                 ],
                 "costs": {k: round(v, 6) for k, v in self._costs.items()},
                 "session": self._session(stamp),
