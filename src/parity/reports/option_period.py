@@ -5,6 +5,7 @@ the Greeks and exposure at the period's last session close."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -29,57 +30,10 @@ def _is_option(symbol: Any) -> bool:
 def options_period(inputs: ReportInputs, first: dt.date, last: dt.date) -> dict[str, Any]:
     """The section, or `{}` for a run that never traded options."""
     orders = inputs.orders
-    legs = orders[orders["parent"].notna() & (orders["type"] == "leg")] if len(orders) else orders
-    parents = set(legs["parent"]) if len(legs) else set()
-    opening = (
-        orders[
-            orders["client_order_id"].isin(parents)
-            | (orders["symbol"].map(_is_option) & orders["type"].isin(["market", "limit"]))
-        ]
-        if len(orders)
-        else orders
-    )
     sessions = events_in(inputs, "options_session", dt.date.min, last)
-    if not len(opening) and not len(sessions):
+    combos = journal_combos(orders, inputs.option_fills, inputs.run_dir, (first, last))
+    if combos is None and not len(sessions):
         return {}
-    shown = opening[_between(opening["submitted_at"], first, last)] if len(opening) else opening
-    described = {
-        str(parent): " ".join(
-            f"{'+' if side == 'buy' else '-'}{int(q)} {sym}"
-            for sym, side, q in zip(group["symbol"], group["side"], group["qty"], strict=True)
-        )
-        for parent, group in legs.groupby("parent", sort=False)
-    }
-    paid = inputs.option_fills if inputs.option_fills is not None else pd.DataFrame()
-    files = combos_from_files(inputs.run_dir) if inputs.run_dir is not None else None
-    known = {_key(c["submitted_at"], [leg["symbol"] for leg in c["legs"]]): c for c in files or []}
-    combos = []
-    for row in shown.itertuples(index=False):
-        own = legs[legs["parent"] == row.client_order_id] if len(legs) else legs
-        placed = own if len(own) else pd.DataFrame([row._asdict()])
-        leg_list = journal_legs(placed, paid, float(row.qty))
-        found = known.get(_key(str(row.submitted_at), [leg["symbol"] for leg in leg_list]), {})
-        combos.append(
-            {
-                "submitted_at": str(row.submitted_at),
-                "client_order_id": row.client_order_id,
-                "legs": described.get(
-                    row.client_order_id,
-                    f"{'+' if row.side == 'buy' else '-'}{int(row.qty)} {row.symbol}",
-                ),
-                "side": row.side,
-                "qty": row.qty,
-                "type": row.type,
-                "limit_price": num(row.limit_price),
-                "status": row.status,
-                "avg_fill_price": num(row.avg_fill_price),
-                "reason": row.reason or None,
-                "tag": found.get("tag"),  # the desk's (its CSVs, once the run has written them)
-                "pnl": found.get("pnl"),
-                "outcome": found.get("outcome"),
-                "leg_fills": leg_list,
-            }
-        )
     events = []
     found = pd.concat([events_in(inputs, f"option_{kind}", first, last) for kind in EVENT_KINDS])
     found = found.sort_index(kind="stable")  # the journal's order
@@ -103,7 +57,7 @@ def options_period(inputs: ReportInputs, first: dt.date, last: dt.date) -> dict[
     period = events_in(inputs, "options_session", first, last)
     history = [{"session": str(p.get("session")), **portfolio_row(p)} for p in period["payload"]]
     assumptions = read_assumptions(inputs.run_dir) if inputs.run_dir is not None else None
-    return {"orders": combos, "events": events, "greeks": greeks, "history": history,
+    return {"orders": combos or [], "events": events, "greeks": greeks, "history": history,
             "costs": _costs(sessions, first), "assumptions": assumptions}  # fmt: skip
 
 
@@ -150,3 +104,86 @@ def _costs(sessions: pd.DataFrame, first: dt.date) -> dict[str, float] | None:
     before = sessions[sessions["date"].map(lambda d: d is not None and d < first).astype(bool)]
     start = before["payload"].iloc[-1].get("costs") or {} if len(before) else {}
     return {k: round(float(v) - float(start.get(k, 0.0)), 6) for k, v in end.items()}
+
+
+def journal_combos(
+    orders: pd.DataFrame,
+    paid: pd.DataFrame | None,
+    run_dir: Path | None,
+    window: tuple[dt.date, dt.date] | None = None,
+) -> list[dict[str, Any]] | None:
+    """The option orders (a combo, or a single contract) submitted in `window` (all without
+    one), each with its legs as the journal has them (`paid`: `JournalReader.
+    option_fill_costs`) and, once the run has written its options CSVs (`run_dir`), its tag
+    and its trade's P&L; None for a run that never sent one."""
+    legs = orders[orders["parent"].notna() & (orders["type"] == "leg")] if len(orders) else orders
+    parents = set(legs["parent"]) if len(legs) else set()
+    opening = (
+        orders[
+            orders["client_order_id"].isin(parents)
+            | (orders["symbol"].map(_is_option) & orders["type"].isin(["market", "limit"]))
+        ]
+        if len(orders)
+        else orders
+    )
+    if not len(opening):
+        return None
+    shown = opening[_between(opening["submitted_at"], *window)] if window else opening
+    described = {
+        str(parent): " ".join(
+            f"{'+' if side == 'buy' else '-'}{int(q)} {sym}"
+            for sym, side, q in zip(group["symbol"], group["side"], group["qty"], strict=True)
+        )
+        for parent, group in legs.groupby("parent", sort=False)
+    }
+    paid = paid if paid is not None else pd.DataFrame()
+    files = combos_from_files(run_dir) if run_dir is not None else None
+    known = {_key(c["submitted_at"], [leg["symbol"] for leg in c["legs"]]): c for c in files or []}
+    combos = []
+    for row in shown.itertuples(index=False):
+        own = legs[legs["parent"] == row.client_order_id] if len(legs) else legs
+        placed = own if len(own) else pd.DataFrame([row._asdict()])
+        leg_list = journal_legs(placed, paid, float(row.qty))
+        found = known.get(_key(str(row.submitted_at), [leg["symbol"] for leg in leg_list]), {})
+        combos.append(
+            {
+                "submitted_at": str(row.submitted_at),
+                "client_order_id": row.client_order_id,
+                "legs": described.get(
+                    row.client_order_id,
+                    f"{'+' if row.side == 'buy' else '-'}{int(row.qty)} {row.symbol}",
+                ),
+                "side": row.side,
+                "qty": row.qty,
+                "type": row.type,
+                "limit_price": num(row.limit_price),
+                "status": row.status,
+                "avg_fill_price": num(row.avg_fill_price),
+                "reason": row.reason or None,
+                "tag": found.get("tag"),  # the desk's (its CSVs, once the run has written them)
+                "pnl": found.get("pnl"),
+                "outcome": found.get("outcome"),
+                "leg_fills": leg_list,
+            }
+        )
+    return combos
+
+
+def combo_rows(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The section's orders as `option_html.combos_html` (and the dashboard) draw them."""
+    return [
+        {
+            "order": o["client_order_id"],
+            "tag": o.get("tag"),
+            "legs_text": o["legs"],
+            "net": o["avg_fill_price"],
+            "qty": o["qty"],
+            "status": o["status"],
+            "reason": o["reason"],
+            "pnl": o.get("pnl"),
+            "outcome": o.get("outcome"),
+            "submitted_at": o["submitted_at"],
+            "legs": o.get("leg_fills") or [],
+        }
+        for o in orders
+    ]

@@ -17,6 +17,7 @@ from parity.reports.option_html import (
     combos_html,
     greeks_html,
 )
+from parity.reports.option_period import combo_rows
 from parity.reports.option_tables import portfolio_row
 
 
@@ -115,25 +116,7 @@ def html(section: dict[str, Any], currency: str | None = None) -> str:
         cells = [f"{v:g}" if k == "contracts" else _money(v, c) for k, v in costs.items()]
         parts.append(_table(list(costs), [cells], "options-costs"))
     if section["orders"]:
-        parts.append(
-            combos_html(
-                [
-                    {
-                        "order": o["client_order_id"],
-                        "tag": o.get("tag"),
-                        "legs_text": o["legs"],
-                        "net": o["avg_fill_price"],
-                        "qty": o["qty"],
-                        "status": o["status"],
-                        "reason": o["reason"],
-                        "pnl": o.get("pnl"),
-                        "outcome": o.get("outcome"),
-                        "legs": o.get("leg_fills") or [],
-                    }
-                    for o in section["orders"]
-                ]
-            )
-        )
+        parts.append(combos_html(combo_rows(section["orders"])))
     if section["events"]:
         head = ["time", "event", "symbol", "qty", "shares", "cash"]
         rows = [
