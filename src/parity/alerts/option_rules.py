@@ -8,12 +8,14 @@ hands them over).
 - a measured spread beyond its assumption: a leg's fill paid more than the backtest's assumed
   half spread (`ModelChainParams.half_spread`, as a fraction of the mid, floored at the model's
   tick as the model's own quotes are) by more than the alert config's band (the "concerning"
-  band of the assumptions table, 50% by default). The fill's mid and spread paid are the
+  band of the assumptions table, 50% by default; the model rounds its quotes outward to the
+  tick, and so does the assumption here). The fill's mid and spread paid are the
   journal's (`fills.mid`, `fills.spread_cost`, schema 4).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +30,16 @@ EVENT_SEVERITY: dict[str, Severity] = {
     "cash_settlement": "info",
 }
 TICK = ModelChainParams().tick  # the model's quotes are at least a tick either side of the mid
+
+
+def assumed_half(mid: float, half_spread: float, tick: float = TICK) -> float:
+    """The half spread the backtest's model quotes around `mid`: mid -/+ max(tick, half_spread
+    x mid), rounded outward to the tick, bid >= 0 (`options.model.ModelChain.quotes`' rule,
+    for one quote: a quote the model itself made is never beyond its assumption)."""
+    half = max(tick, half_spread * mid)
+    bid = max(math.floor((mid - half) / tick + 1e-9) * tick, 0.0)
+    ask = math.ceil((mid + half) / tick - 1e-9) * tick
+    return (ask - bid) / 2.0
 
 
 @dataclass(frozen=True)
@@ -102,8 +114,9 @@ class OptionRules:
             Alert(
                 f"option_{kind}", f"option_{kind}:{symbol}:{p.get('session')}", severity,
                 f"{what}: {symbol}",
-                f"{what} of {qty:+g} {symbol} on {p.get('session', '?')}{delivered}, cash "
-                f"{float(p.get('cash') or 0.0):+,.2f} (underlying {p.get('underlying_price')})",
+                f"{what} of {symbol} on {p.get('session', '?')}: position {-qty:+g} closed"
+                f"{delivered}, cash {float(p.get('cash') or 0.0):+,.2f} (underlying "
+                f"{p.get('underlying_price')})",
                 symbol=symbol, value=qty,
             )
         ]  # fmt: skip
@@ -123,7 +136,7 @@ class OptionRules:
             return []
         half = spread_cost / (abs(qty) * placed.multiplier)  # per unit of the underlying
         measured = half / mid
-        assumed = max(TICK, self.config.option_half_spread * mid) / mid
+        assumed = assumed_half(mid, self.config.option_half_spread) / mid
         limit = assumed * (1.0 + self.config.spread_band_pct / 100.0)
         if not measured > limit + 1e-12:
             return []
