@@ -139,11 +139,12 @@ def test_a_leg_that_paid_a_wider_spread_alerts_beyond_the_band(
     assert len(raised) == 1
     alert = raised[0]
     measured = f"{half_spread_paid:.2%}"
+    beyond = f"{half_spread_paid / 0.03 * 100 - 100:+.0f}%"
     assert (alert.severity, alert.symbol) == ("warning", symbol)
     assert alert.title == f"spread beyond its assumption: {symbol}"
     assert alert.message == (
         f"{symbol} sell 2 at {2.0 - paid:g}: half spread paid {paid:.4f} = {measured} of mid 2, "
-        f"assumed 3.00% ({half_spread_paid / 0.03 * 100 - 100:+.0f}%, band {config.spread_band_pct:g}%)"
+        f"assumed 3.00% ({beyond}, band {config.spread_band_pct:g}%)"
     )
     assert alert.value == pytest.approx(half_spread_paid * 100)
     assert alert.threshold == pytest.approx(3.0 * (1 + config.spread_band_pct / 100))
