@@ -77,7 +77,7 @@ def combos_html(combos: Sequence[Mapping[str, Any]]) -> str:
     for c in combos[:MAX_ORDERS]:
         legs = c["legs"]
         net = c.get("net")
-        side = "" if net is None else ("debit" if net > 0 else "credit")
+        side = "" if not net else ("debit" if net > 0 else "credit")
         status = c["status"] + (f" ({c['reason']})" if c.get("reason") else "")
         pnl = cash(c.get("pnl")) + (f" {c['outcome']}" if c.get("outcome") else "")
         rows.append(

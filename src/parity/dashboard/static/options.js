@@ -30,7 +30,7 @@ const parityOptions = (() => {
     }
     for (const o of orders) {
       const net = o.net;
-      const side = net === null || net === undefined ? "" : (net > 0 ? "debit" : "credit");
+      const side = !net ? "" : (net > 0 ? "debit" : "credit");
       const status = o.status + (o.reason ? ` (${o.reason})` : "");
       const pnl = o.pnl === null || o.pnl === undefined ? ""
         : P.signed(o.pnl, `${P.num(o.pnl)}${o.outcome ? ` ${o.outcome}` : ""}`);
