@@ -166,8 +166,10 @@ def greeks_expected(run_dir: Path) -> tuple[list[list[str]], list[str]]:
          *(f"{getattr(p, k):,.4f}" for k in greeks)]
         for p in last.itertuples(index=False)
     ]  # fmt: skip
-    port = [f"portfolio ({int(portfolio['contracts'])} contracts)", "", "",
-            money(portfolio["option_value"]), *(f"{portfolio[k]:,.4f}" for k in greeks)]  # fmt: skip
+    port = [
+        f"portfolio ({int(portfolio['contracts'])} contracts)", "", "",
+        money(portfolio["option_value"]), *(f"{portfolio[k]:,.4f}" for k in greeks),
+    ]  # fmt: skip
     # the portfolio's delta is its positions' plus the shares held (the Greeks add up)
     assert portfolio["delta"] == pytest.approx(last["delta"].sum() + portfolio["shares"], abs=1e-5)
     return rows, port
@@ -203,9 +205,11 @@ def test_the_tearsheet_shows_the_greeks_of_each_open_position_and_the_portfolio(
     history = [c for _, c in chrome.execute(ROWS, "table.options-greeks.history")]
     greeks = pd.read_csv(runs["puts"] / "options_greeks.csv")
     assert len(history) == len(greeks)  # one mark a session in a daily run
-    assert history[-1] == [greeks["datetime"].iloc[-1][:10], price(greeks["underlying_price"].iloc[-1]),
-                           str(int(greeks["contracts"].iloc[-1])), money(greeks["option_value"].iloc[-1]),
-                           *(f"{greeks[k].iloc[-1]:,.4f}" for k in ("delta", "gamma", "theta", "vega"))]  # fmt: skip
+    end = greeks.iloc[-1]
+    assert history[-1] == [
+        end["datetime"][:10], price(end["underlying_price"]), str(int(end["contracts"])),
+        money(end["option_value"]), *(f"{end[k]:,.4f}" for k in ("delta", "gamma", "theta", "vega"))
+    ]  # fmt: skip
     keep_screenshot(chrome, "tearsheet-greeks", tmp_path)
 
 
@@ -220,11 +224,12 @@ def test_the_daily_report_shows_the_days_combo_legs_from_the_journal(
     assert page is not None
     open_file(chrome, page)
     shown = chrome.execute(ROWS, "table.options-combos")
-    expected = [r for r in expected_orders(paper) if True]
+    expected = expected_orders(paper)
     orders = pd.read_csv(paper / "options_orders.csv")
     day = orders[orders["submitted_at"].str.startswith("2012-02-28")]
     assert len(day) == 1
-    at = [i for i, (cls, c) in enumerate(expected) if cls == "combo" and c[0] == str(day.iloc[0]["order"])][0]  # fmt: skip
+    number = str(day.iloc[0]["order"])
+    at = next(i for i, (cls, c) in enumerate(expected) if cls == "combo" and c[0] == number)
     combo, legs = expected[at], expected[at + 1 : at + 3]
     assert [cls for cls, _ in shown] == ["combo", "leg", "leg"]
     assert shown[0][1][1] == combo[1][1] == "put_credit_spread"
@@ -257,12 +262,13 @@ def test_the_dashboard_shows_orders_legs_greeks_and_the_assumptions(
             what="the options panel",
         )
         shown = chrome.execute(ROWS, "#option-orders")
-        expected = expected_orders(runs["paper"], blank="–")
+        expected = expected_orders(runs["paper"], blank="\u2013")  # the page's dash
         # newest order first on the dashboard; each with its legs under it
         blocks = [expected[i : i + 3] for i in range(0, len(expected), 3)][::-1]
         want = [[cls, cells] for block in blocks for cls, cells in block]
         assert shown == want
-        assert chrome.execute("return document.getElementById('option-orders-total').innerText") == "11"
+        total = chrome.execute("return document.getElementById('option-orders-total').innerText")
+        assert total == "11"
         assumptions = [c for _, c in chrome.execute(ROWS, "#option-assumptions")]
         assert assumptions == expected_assumptions(runs["paper"])
         check_verdict_colours(chrome, "#option-assumptions .badge")
