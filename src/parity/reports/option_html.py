@@ -178,7 +178,7 @@ def greeks_html(greeks: Mapping[str, Any] | None) -> str:
             for h in greeks["history"]
         ]
         parts += [
-            "<h3>Portfolio Greeks at each session's end</h3>",
+            "<h3>Portfolio Greeks and exposure at each session's end</h3>",
             _table(cols, hist, "options-greeks history"),
         ]
     return "\n".join(parts)
