@@ -210,6 +210,13 @@ def test_the_tearsheet_shows_the_greeks_of_each_open_position_and_the_portfolio(
         end["datetime"][:10], price(end["underlying_price"]), str(int(end["contracts"])),
         money(end["option_value"]), *(f"{end[k]:,.4f}" for k in ("delta", "gamma", "theta", "vega"))
     ]  # fmt: skip
+    marks = pd.read_csv(runs["puts"] / "options_positions.csv")
+    each = [c for _, c in chrome.execute(ROWS, "table.options-greeks.position-history")]
+    assert len(each) == len(marks) > 20  # one row a contract held at each session's mark
+    p = marks.iloc[0]
+    assert each[0] == [p["datetime"], p["symbol"], str(p["qty"]), price(p["mark"]),
+                       money(p["value"]), *(f"{p[k]:,.4f}" for k in ("delta", "gamma", "theta",
+                                                                       "vega"))]  # fmt: skip
     keep_screenshot(chrome, "tearsheet-greeks", tmp_path)
 
 

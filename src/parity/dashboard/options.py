@@ -21,6 +21,7 @@ from parity.reports.option_tables import (
 )
 
 MAX_ORDERS = 100  # the latest orders shown (with their legs)
+MAX_SESSIONS = 250  # the latest sessions of the portfolio's Greeks
 
 
 def options_view(run_dir: Path, source: Any, events: pd.DataFrame) -> dict[str, Any] | None:
@@ -30,6 +31,9 @@ def options_view(run_dir: Path, source: Any, events: pd.DataFrame) -> dict[str, 
         found = journal_combos(source.orders(), source.option_fills(), run_dir)
         combos = combo_rows(found) if found is not None else None
     greeks = greeks_from_files(run_dir) or _journal_greeks(events)
+    if greeks is not None:  # the page draws the positions now and the portfolio's history
+        greeks = {k: v for k, v in greeks.items() if k not in ("position_history", "position_rows")}
+        greeks["history"] = greeks["history"][-MAX_SESSIONS:]
     try:
         assumptions: Any = read_assumptions(run_dir)
         problem = None

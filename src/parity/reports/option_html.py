@@ -181,6 +181,18 @@ def greeks_html(greeks: Mapping[str, Any] | None) -> str:
             "<h3>Portfolio Greeks and exposure at each session's end</h3>",
             _table(cols, hist, "options-greeks history"),
         ]
+    if greeks.get("position_history"):
+        rows = [
+            _row([p["datetime"], p["symbol"], str(p["qty"]), price(p["mark"]), cash(p["value"]),
+                  *(greek(p[k]) for k in GREEKS)])
+            for p in greeks["position_history"]
+        ]  # fmt: skip
+        total = greeks.get("position_rows", len(rows))
+        shown = "" if total <= len(rows) else f" (the latest {len(rows)} of {total})"
+        parts += [
+            f"<h3>Each position's Greeks at each mark{shown}</h3>",
+            _table(["at", *head], rows, "options-greeks position-history"),
+        ]
     return "\n".join(parts)
 
 

@@ -28,6 +28,7 @@ ASSUMPTION_COLUMNS = ("item", "assumed", "measured", "p10", "p50", "p90", "n", "
 VERDICTS = ("excellent", "acceptable", "concerning")
 LEG_KEYS = ("symbol", "side", "ratio", "price", "mid", "spread_cost", "slippage_cost", "fees")
 GREEKS = ("delta", "gamma", "theta", "vega")
+MAX_POSITION_ROWS = 200
 
 
 def _num(value: Any) -> float | None:
@@ -131,15 +132,22 @@ def greeks_from_files(run_dir: Path) -> dict[str, Any] | None:
     portfolio = pd.read_csv(path)
     positions = _csv(run_dir / "options_positions.csv")
     if not len(portfolio):
-        return {"as_of": None, "positions": [], "portfolio": None, "history": []}
+        return {"as_of": None, "positions": [], "portfolio": None, "history": [],
+                "position_history": [], "position_rows": 0}  # fmt: skip
     last = portfolio.iloc[-1]
     at = str(last["datetime"])
     open_now = positions[positions["datetime"] == at] if len(positions) else positions
     daily = portfolio.assign(day=pd.to_datetime(portfolio["datetime"]).dt.date)
     daily = daily.groupby("day", sort=True).last()
+    recent = positions.tail(MAX_POSITION_ROWS) if len(positions) else positions
     return {
         "as_of": at,
         "positions": [position_row(p) for p in open_now.to_dict("records")],
+        # each contract's Greeks at each mark (the latest `MAX_POSITION_ROWS`)
+        "position_history": [
+            {"datetime": str(p["datetime"]), **position_row(p)} for p in recent.to_dict("records")
+        ],
+        "position_rows": len(positions),
         "portfolio": portfolio_row(last.to_dict()),
         "history": [
             {"session": str(day), **portfolio_row(row.to_dict())} for day, row in daily.iterrows()
