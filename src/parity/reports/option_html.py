@@ -14,7 +14,8 @@ from parity.reports.option_tables import GREEKS
 MAX_ORDERS = 200
 # the verdict colours (inline: the tearsheet is QuantStats' page, not ours)
 STYLE = (
-    "<style>.options-combos td,.options-greeks td,.options-assumptions td{padding:2px 6px}"
+    "<style>h3.options-h{font-size:14px;margin:14px 0 4px}"
+    ".options-combos td,.options-greeks td,.options-assumptions td{padding:2px 6px}"
     ".options-combos tr.combo td{border-top:1px solid #bbb;font-weight:600}"
     ".options-combos tr.leg td{color:#444}.options-combos tr.leg td:nth-child(2){padding-left:18px}"
     ".verdict-excellent{color:#137a2f;font-weight:600}"
@@ -122,7 +123,7 @@ def combos_html(combos: Sequence[Mapping[str, Any]]) -> str:
                 )
             )
     shown = "" if len(combos) <= MAX_ORDERS else f" (the first {MAX_ORDERS})"
-    return f"<h3>Orders and their legs ({len(combos)}{shown})</h3>" + _table(
+    return f"<h3 class='options-h'>Orders and their legs ({len(combos)}{shown})</h3>" + _table(
         COMBO_HEAD, rows, "options-combos"
     )
 
@@ -159,8 +160,8 @@ def greeks_html(greeks: Mapping[str, Any] | None) -> str:
         )
     )
     parts = [
-        f"<h3>Greeks at {_e(greeks['as_of'])} (positions and portfolio, in units of the "
-        "underlying; the portfolio's delta includes shares held)</h3>",
+        f"<h3 class='options-h'>Greeks at {_e(greeks['as_of'])} (positions and portfolio, in "
+        "units of the underlying; the portfolio's delta includes shares held)</h3>",
         _table(head, rows, "options-greeks positions"),
     ]
     if greeks.get("history"):
@@ -178,7 +179,7 @@ def greeks_html(greeks: Mapping[str, Any] | None) -> str:
             for h in greeks["history"]
         ]
         parts += [
-            "<h3>Portfolio Greeks and exposure at each session's end</h3>",
+            "<h3 class='options-h'>Portfolio Greeks and exposure at each session's end</h3>",
             _table(cols, hist, "options-greeks history"),
         ]
     if greeks.get("position_history"):
@@ -190,7 +191,7 @@ def greeks_html(greeks: Mapping[str, Any] | None) -> str:
         total = greeks.get("position_rows", len(rows))
         shown = "" if total <= len(rows) else f" (the latest {len(rows)} of {total})"
         parts += [
-            f"<h3>Each position's Greeks at each mark{shown}</h3>",
+            f"<h3 class='options-h'>Each position's Greeks at each mark{shown}</h3>",
             _table(["at", *head], rows, "options-greeks position-history"),
         ]
     return "\n".join(parts)
@@ -210,8 +211,8 @@ def assumptions_html(rows: Sequence[Mapping[str, Any]] | None) -> str:
         tds += f'<td class="verdict verdict-{_e(verdict)}">{_e(verdict)}</td>'
         body.append(f'<tr data-item="{_e(r["item"])}">{tds}</tr>')
     return (
-        "<h3>Assumptions: the backtest's beside what was measured (parity compare)</h3>"
-        + _table(head, body, "options-assumptions")
+        "<h3 class='options-h'>Assumptions: the backtest's beside what was measured "
+        "(parity compare)</h3>" + _table(head, body, "options-assumptions")
     )
 
 

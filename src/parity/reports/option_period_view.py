@@ -114,6 +114,7 @@ def html(section: dict[str, Any], currency: str | None = None) -> str:
     costs = section.get("costs")
     if costs:
         cells = [f"{v:g}" if k == "contracts" else _money(v, c) for k, v in costs.items()]
+        parts.append('<h3 class="options-h">What trading options cost in the period</h3>')
         parts.append(_table(list(costs), [cells], "options-costs"))
     if section["orders"]:
         parts.append(combos_html(combo_rows(section["orders"])))
