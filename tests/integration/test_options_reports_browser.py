@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import os
+import shutil
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -292,3 +295,45 @@ def test_the_dashboard_shows_orders_legs_greeks_and_the_assumptions(
         assert shown == [["position", r] for r in rows] + [["portfolio", port]]
         chrome.execute("document.getElementById('options-panel').scrollIntoView()")
         keep_screenshot(chrome, "dashboard-greeks", tmp_path)
+
+
+def test_a_live_runs_dashboard_reads_the_legs_from_the_journal(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    """Before a run has written its options CSVs (while it runs) the panel's orders come from
+    the journal: the same legs, fills, mids and costs (schema 4), no tag or P&L yet."""
+    root = tmp_path / "runs"
+    live = root / RUN_ID
+    shutil.copytree(runs["paper"], live)
+    expected = expected_orders(live, blank="")
+    for name in ("options_orders", "options_fills", "options_trades", "options_greeks",
+                 "options_positions"):  # fmt: skip
+        (live / f"{name}.csv").unlink()
+    with (
+        DashboardServer(Catalog(root)) as server,
+        urllib.request.urlopen(f"{server.url}api/runs/{RUN_ID}/summary", timeout=30) as answer,
+    ):
+        options = json.loads(answer.read())["options"]
+    assert options["orders_total"] == 11
+    newest_first = [c for cls, c in expected if cls == "combo"][::-1]
+    legs_of = {c[0]: [cells for cls, cells in expected[i + 1 : i + 3]]
+               for i, (cls, c) in enumerate(expected) if cls == "combo"}  # fmt: skip
+    for order, want in zip(options["orders"], newest_first, strict=True):
+        qty = int(want[4])
+        described = " ".join(
+            f"{t[0]}{abs(int(t.partition('x')[0])) * qty} {t.partition('x')[2]}"
+            for t in want[2].split()
+        )  # `-1xSYM` of 2 units is `-2 SYM` in the journal's words
+        assert order["order"].startswith(f"{RUN_ID}-") and order["legs_text"] == described
+        assert order["tag"] is None and order["pnl"] is None
+        got_legs = [
+            ["", f"leg {i}", leg["symbol"], leg["side"], str(leg["ratio"]),
+             "" if leg["price"] is None else price(leg["price"]),
+             "" if leg["mid"] is None else price(leg["mid"]),
+             "" if leg["spread_cost"] is None else money(leg["spread_cost"]),
+             "" if leg["slippage_cost"] is None else money(leg["slippage_cost"]),
+             "" if leg["fees"] is None else money(leg["fees"]), "", ""]
+            for i, leg in enumerate(order["legs"], 1)
+        ]  # fmt: skip
+        assert got_legs == legs_of[want[0]]
+    assert options["greeks"]["as_of"] == "2012-03-02 16:00:00"  # the journal's last session
