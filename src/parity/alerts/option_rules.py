@@ -72,6 +72,8 @@ class OptionRules:
         parent: str | None,
         leg: int | None,
     ) -> None:
+        if leg is None and float(multiplier or 1.0) == 1.0:
+            return  # shares, coins: none of these rules' (and a months-long run's many)
         self.orders[client_order_id] = _Order(
             str(symbol), str(side), float(qty or 0.0), float(multiplier or 1.0), parent, leg
         )
