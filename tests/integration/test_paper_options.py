@@ -192,3 +192,21 @@ def test_combo_rehearsal_equals_the_backtest(combo_runs: tuple[Path, Path]) -> N
     value_bt = csv(bt_dir, "equity.csv")["value"]
     value_paper = csv(paper_dir, "equity.csv")["value"]
     assert (value_paper - value_bt).abs().max() < 0.005  # every bar, to the cent
+
+
+def test_each_positions_greeks_add_up_to_the_portfolios_with_preload_on_and_off(
+    runs: dict[str, Path],
+) -> None:
+    """`options_positions.csv` (each open contract's mark and Greeks at each mark) is the same
+    with Backtrader's preload/runonce on and off, and at every session's mark the positions'
+    delta plus the shares held is the portfolio's delta in `options_greeks.csv`."""
+    on = csv(runs["preload"], "options_positions.csv")
+    off = csv(runs["no_preload"], "options_positions.csv")
+    assert len(on) > 50
+    pd.testing.assert_frame_equal(on, off)
+    greeks = csv(runs["preload"], "options_greeks.csv").set_index("datetime")
+    summed = on.groupby("datetime")[["delta", "gamma", "vega"]].sum()
+    held = greeks.loc[summed.index]
+    assert (summed["delta"] + held["shares"] - held["delta"]).abs().max() < 1e-5
+    assert (summed["gamma"] - held["gamma"]).abs().max() < 1e-5
+    assert (summed["vega"] - held["vega"]).abs().max() < 1e-5

@@ -147,9 +147,24 @@ class OptionBookJournal:
     def settled(self, event: OptionFill) -> None:
         self._event({"op": "settled", "fill": fill_payload(event)})
 
-    def marked(self, row: Mapping[str, Any], marks: Mapping[str, float]) -> None:
-        payload = {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
-        self._event({"op": "marked", "row": payload, "marks": dict(marks)})
+    def marked(
+        self,
+        row: Mapping[str, Any],
+        marks: Mapping[str, float],
+        positions: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        self._event(
+            {
+                "op": "marked",
+                "row": _stamped(row),
+                "marks": dict(marks),
+                "positions": [_stamped(p) for p in positions],
+            }
+        )
+
+
+def _stamped(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
 
 
 class OptionBook(bt.Analyzer):

@@ -214,10 +214,17 @@ def _rebuild(
         elif op == "marked":
             row = dict(event["row"])
             row["datetime"] = pd.Timestamp(row["datetime"])
+            positions = [
+                {**p, "datetime": pd.Timestamp(p["datetime"])} for p in event.get("positions", [])
+            ]
             if book.greeks and book.greeks[-1]["datetime"] == row["datetime"]:
                 book.greeks[-1] = row  # a bar processed again after a crash inside it
+                book.position_greeks[:] = [
+                    p for p in book.position_greeks if p["datetime"] != row["datetime"]
+                ]
             else:
                 book.greeks.append(row)
+            book.position_greeks.extend(positions)
             book.marks = {contract(s): m for s, m in event["marks"].items()}
     return orders
 
