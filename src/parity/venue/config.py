@@ -114,7 +114,8 @@ def _fraction(text: str, flag: str, example: str, *, percent: bool = True) -> fl
         raise ConfigError(f"{flag} {text!r} is not a number; e.g. {flag} {example}") from None
     if not math.isfinite(value) or value < 0 or (not percent and value == 0):
         raise ConfigError(
-            f"{flag} {text!r} must be a {'positive' if not percent else 'non-negative'} number; e.g. {flag} {example}"
+            f"{flag} {text!r} must be a {'non-negative' if percent else 'positive'} number; "
+            f"e.g. {flag} {example}"
         )
     if percent and value >= 1:
         raise ConfigError(f"{flag} {text!r} is a fraction of the mid (< 1); e.g. {flag} {example}")
