@@ -219,7 +219,10 @@ def attribute(
             for status in ("matched", "partial", "missed", "extra")
         },
     }
-    return figures, pd.DataFrame(rows, columns=LEDGER_COLUMNS), legs
+    ledger = pd.DataFrame(rows, columns=LEDGER_COLUMNS)
+    money = [*COMPONENTS[:-1], "tape_touch", "model_touch"]
+    ledger[money] = ledger[money].astype(float).round(6) + 0.0  # float noise, and no -0.0
+    return figures, ledger, legs
 
 
 LEDGER_COLUMNS = [
