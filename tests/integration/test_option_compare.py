@@ -45,11 +45,20 @@ OTHERS = ("quotes", "slippage", "fees", "missed_partial", "exit_timing", "residu
 def paper(root: Path, run_id: str, half_spread: float) -> Path:
     return run_paper(
         PaperConfig(
-            strategy="protective_put", symbols=("IBM",), venue="local", data="sample:daily",
-            timeframe=parse_timeframe("1Day"), cash=CASH, commission="0", slippage="0",
-            runs_dir=root, run_id=run_id, options=ASSUMED,
-            venue_options={"tick": TICK, "half_spread": half_spread}, **WINDOW,
-        )  # fmt: skip
+            strategy="protective_put",
+            symbols=("IBM",),
+            venue="local",
+            data="sample:daily",
+            timeframe=parse_timeframe("1Day"),
+            cash=CASH,
+            commission="0",
+            slippage="0",
+            runs_dir=root,
+            run_id=run_id,
+            options=ASSUMED,
+            venue_options={"tick": TICK, "half_spread": half_spread},
+            **WINDOW,
+        )
     ).run_dir
 
 

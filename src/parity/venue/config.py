@@ -58,11 +58,13 @@ class VenueOptionTerms:
             tick=None if tick is None else _fraction(tick, f"{flag}-tick", "0.01", percent=False),
             slippage=None
             if slippage is None
-            else _named(premium_fraction, slippage, f"{flag}-slippage"),
+            else _named(
+                premium_fraction, slippage, f"{flag}-slippage", "0.5% or 50bps (of premium)"
+            ),
             commission_per_contract=(
                 None
                 if commission is None
-                else _named(per_contract, commission, f"{flag}-commission")
+                else _named(per_contract, commission, f"{flag}-commission", "0.65/contract")
             ),
             regulatory_fees=regulatory_fees,
         )
@@ -78,9 +80,15 @@ class VenueOptionTerms:
         return cls(**values)
 
     def chain(self) -> ModelChainParams | None:
-        given = {k: v for k, v in (("half_spread", self.half_spread), ("tick", self.tick))
-                 if v is not None}  # fmt: skip
-        return replace(ModelChainParams(), **given) if given else None
+        """The venue's model chain, None for the part-1 defaults (no quote field given)."""
+        if self.half_spread is None and self.tick is None:
+            return None
+        base = ModelChainParams()
+        return replace(
+            base,
+            half_spread=base.half_spread if self.half_spread is None else self.half_spread,
+            tick=base.tick if self.tick is None else self.tick,
+        )
 
     def costs(self) -> OptionCosts | None:
         """The venue's option fills, None for Alpaca paper's (no cost field given)."""
@@ -97,12 +105,12 @@ class VenueOptionTerms:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-def _named(parse: Callable[[str], float], text: str, flag: str) -> float:
-    """`parse(text)`, its error naming `flag` (the parsers name the backtest's flags)."""
+def _named(parse: Callable[[str], float], text: str, flag: str, example: str) -> float:
+    """`parse(text)`; its error names `flag` (the parsers' own name the backtest's flags)."""
     try:
         return parse(text)
-    except ConfigError as exc:
-        raise ConfigError(f"{flag}: {exc}") from None
+    except ConfigError:
+        raise ConfigError(f"{flag} {text!r} is not understood; e.g. {flag} {example}") from None
 
 
 def _fraction(text: str, flag: str, example: str, *, percent: bool = True) -> float:
