@@ -187,3 +187,19 @@ def test_bad_bands_and_expect_are_one_line_errors(
     assert code == 12, out
     lines = out.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], out
+
+
+def test_the_readme_example_prints_what_the_readme_shows(runs: dict[str, Path]) -> None:
+    """The README's `parity run paper ... --run-id wide` is this module's `wide` run (its flags
+    give `ASSUMED` and the venue's terms); its `parity compare wide` prints the README's block."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    command, shown = readme.split("parity compare wide\n```\n\n```console\n", 1)
+    for flag in ("--option-commission 0", "--option-slippage 0", "--tick 0.000001",
+                 "--venue-option-tick 0.000001", "--venue-option-spread 0.05", "--run-id wide",
+                 "--from 2012-01-03 --to 2012-05-18"):  # fmt: skip
+        assert flag in command.splitlines()[-1]
+    expected = shown.split("```", 1)[0].splitlines()
+    code, out = cli_compare(runs, "wide")
+    assert code == 2
+    assert out.splitlines()[:-1] == expected[:-1]  # the last line names the runs directory
+    assert expected[-1].startswith("written: runs/wide/compare/ (compare.json")

@@ -13,7 +13,8 @@ deviation, verdict` (a fixed format other reports read):
   fractions are measured to 0.1 basis point (5 decimals) and money to 1/100 cent, below which
   a carried quote's rounding lies;
 * outcome rows, the paper run's figure beside the model twin's or `--expect`'s:
-  ``execution_rate`` (combos filled / sent), ``win_rate`` (closed combos with P&L > 0),
+  ``execution_rate`` (combos filled / sent and ended: one still working at the end is left
+  out), ``win_rate`` (closed combos with P&L > 0),
   ``daily_pnl`` (mean P&L a session; p10/p50/p90 of the sessions), ``days_traded`` (sessions
   with an option fill).
 

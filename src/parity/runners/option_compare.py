@@ -184,7 +184,8 @@ def assumption_rows(
 
 def outcomes(run: OptionRun) -> dict[str, tuple[float, list[float]]]:
     """execution rate, win rate, daily P&L, days traded: (the figure, what it is made of)."""
-    orders = run.orders
+    # an order still working when the run ended (sent on its last bar) is no miss yet
+    orders = run.orders[run.orders["status"] != "submitted"] if len(run.orders) else run.orders
     filled = (orders["status"] == "filled").astype(float).tolist() if len(orders) else []
     closed = run.trades[run.trades["closed"].notna()] if len(run.trades) else run.trades
     wins = (closed["pnl"] > 0).astype(float).tolist() if len(closed) else []
