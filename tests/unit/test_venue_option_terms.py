@@ -139,3 +139,11 @@ def test_bad_flags_are_one_line_errors(args: list[str], message: str, tmp_path: 
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.output
     assert not any(tmp_path.iterdir())
+
+
+def test_expect_takes_an_options_runs_figures() -> None:
+    from parity.runners.compare import parse_expect
+
+    assert parse_expect("daily_pnl=341.77,win_rate=65%") == {"daily_pnl": 341.77, "win_rate": 0.65}
+    with pytest.raises(ConfigError, match=r"^--expect: unknown metric 'pnl'; valid: .*daily_pnl"):
+        parse_expect("pnl=1")

@@ -69,7 +69,9 @@ class OptionRun:
 
 
 @dataclass
-class _Leg:
+class Leg:
+    """A paper trade fill and the same leg's fill in the tape twin and the model twin."""
+
     row: dict[str, Any]
     tape: dict[str, Any] | None
     model: dict[str, Any] | None
@@ -145,14 +147,14 @@ def leg_components(
 
 def attribute(
     paper: OptionRun, tape: OptionRun, model: OptionRun, multiplier: float
-) -> tuple[dict[str, Any], pd.DataFrame, list[_Leg]]:
+) -> tuple[dict[str, Any], pd.DataFrame, list[Leg]]:
     """(the figures: P&L of the three runs, gap, components, divergences; the ledger rows per
     combo and per leg; every paper trade leg with its tape and model fills)."""
     by_model, missed = _match_trades(paper.trades, model.trades)
     by_tape, _ = _match_trades(paper.trades, tape.trades)
     parts: dict[str, list[float]] = {name: [] for name in COMPONENTS if name != "residual"}
     rows: list[dict[str, Any]] = []
-    legs: list[_Leg] = []
+    legs: list[Leg] = []
     for trade in paper.trades.to_dict("records"):
         group = int(trade["group"])
         twin, taped = by_model.get(group), by_tape.get(group)
@@ -165,7 +167,7 @@ def attribute(
         )
         combo_costs = {name: 0.0 for name in LEG_COMPONENTS}
         for i, fill in enumerate(fills):
-            leg = _Leg(fill, tape_fills.get(i), model_fills.get(i))
+            leg = Leg(fill, tape_fills.get(i), model_fills.get(i))
             legs.append(leg)
             terms = (
                 leg_components(fill, leg.tape, leg.model, multiplier)
@@ -236,7 +238,7 @@ LEDGER_COLUMNS = [
 def _leg_row(
     group: int,
     twin: dict[str, Any] | None,
-    leg: _Leg,
+    leg: Leg,
     terms: dict[str, float] | None,
     multiplier: float,
 ) -> dict[str, Any]:

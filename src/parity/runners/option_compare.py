@@ -26,8 +26,8 @@ import pandas as pd
 from parity.analyzers.assumptions import Bands, check_expect, row, table_text, write_table
 from parity.analyzers.option_attribution import (
     COMPONENTS,
+    Leg,
     OptionRun,
-    _Leg,
     attribute,
     touch,
 )
@@ -141,7 +141,7 @@ def assumption_rows(
     setup: OptionsSetup,
     paper: OptionRun,
     model: OptionRun,
-    legs: list[_Leg],
+    legs: list[Leg],
     multiplier: float,
     bands: Bands,
     expect: Mapping[str, float],
