@@ -42,7 +42,7 @@ TABLE = ["item", "assumed", "measured", "p10", "p50", "p90", "n", "deviation", "
 OTHERS = ("quotes", "slippage", "fees", "missed_partial", "exit_timing", "residual")
 
 
-def paper(root: Path, run_id: str, half_spread: float) -> Path:
+def paper(root: Path, run_id: str, half_spread: float, **costs: float) -> Path:
     return run_paper(
         PaperConfig(
             strategy="protective_put",
@@ -56,7 +56,7 @@ def paper(root: Path, run_id: str, half_spread: float) -> Path:
             runs_dir=root,
             run_id=run_id,
             options=ASSUMED,
-            venue_options={"tick": TICK, "half_spread": half_spread},
+            venue_options={"tick": TICK, "half_spread": half_spread, **costs},
             **WINDOW,
         )
     ).run_dir
@@ -66,6 +66,7 @@ def paper(root: Path, run_id: str, half_spread: float) -> Path:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("option-compare")
     out = {"root": root, "same": paper(root, "same", 0.03), "wide": paper(root, "wide", 0.05)}
+    out["costly"] = paper(root, "costly", 0.03, slippage=0.01, commission_per_contract=0.65)
     for preload in (True, False):
         config = BacktestConfig(
             strategy="protective_put", symbols=("IBM",), data="sample:daily", commission="0",
@@ -149,6 +150,31 @@ def test_a_wider_venue_spread_is_the_spread_component_exactly(runs: dict[str, Pa
     text = result.text or ""
     assert "spread                0.0300    0.0500" in text and "+66.7%  concerning" in text
     assert f"  spread{'':<18}{gap:>12,.2f}" in text
+
+
+def test_venue_slippage_and_commission_are_their_components(runs: dict[str, Path]) -> None:
+    """The venue fills 1% past the ask and charges $0.65 a contract; the backtest assumed
+    neither: the gap is those two components, each equal to what the fills show."""
+    figures = compare(runs, "costly").divergence
+    components = figures["components"]
+    fills = pd.read_csv(runs["costly"] / "options_fills.csv")
+    traded = fills[fills["kind"] == "trade"]
+    assert len(traded) == 5 and set(traded["commission"]) == {0.65}
+    assert abs(components["fees"] - -3.25) < 0.005
+    # the run's own `slippage_cost` is against the last quote it received (the evening
+    # before); compare measures against that quote carried to the fill, which the fill is
+    # exactly 1% past
+    bought = traded["price"] / 1.01  # the ask each put met
+    assert abs(components["slippage"] - -(100 * (traded["price"] - bought)).sum()) < 0.005
+    for name in ("quotes", "spread", "missed_partial", "exit_timing", "residual"):
+        assert abs(components[name]) < 0.005, name
+    assert abs(components["slippage"] + components["fees"] - figures["gap"]) < 1e-9
+    rows = table(runs["costly"])
+    assert rows.loc["slippage", "measured"] == 0.01 and rows.loc["slippage", "p10"] == 0.01
+    assert rows.loc["fees_per_contract", "measured"] == 0.65
+    assert rows.loc["spread", "measured"] == 0.03
+    assert list(rows.loc[["slippage", "fees_per_contract"], "verdict"]) == ["concerning"] * 2
+    assert pd.isna(rows.loc["slippage", "deviation"])  # against a 0 assumption: no ratio
 
 
 def cli_compare(runs: dict[str, Path], *args: str) -> tuple[int, str]:

@@ -96,7 +96,13 @@ def compare_options(
     loaded = _tape_bars(manifest, tape_frames(record.path / "tape.csv"))
     backtest = twin_config(manifest, settings, "tape")
     underlying = (setup.underlying or manifest.symbols[0]).upper()
-    closes = next(s.frame["close"] for s in loaded.series if s.symbol.upper() == underlying)
+    found = [s.frame["close"] for s in loaded.series if s.symbol.upper() == underlying]
+    if not found:
+        raise DataError(
+            f"run {record.run_id} received no bars of {underlying}, its options' underlying; "
+            "the twins cannot price its chain"
+        )
+    closes = found[0]
     taped = TapedSetup(
         **{f.name: getattr(setup, f.name) for f in fields(OptionsSetup)},
         tape=record.path / "option_tape.csv",
