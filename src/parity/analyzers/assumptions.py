@@ -6,7 +6,12 @@ deviation, verdict` (a fixed format other reports read):
 
 * cost rows, measured per paper trade fill against the quote the run received, carried to the
   fill (the twin on the received quotes' fill of the same leg); `measured` is the median:
-  - ``spread``: half the bid/ask as a fraction of the mid (assumed: the model's `half_spread`);
+  - ``spread``: the half spread paid as a fraction of the mid, in the model's terms (assumed:
+    the model's `half_spread`): the assumed fraction times the received quote's half spread
+    over the model's on the same fill (the twin's), so the tick both round to cancels: a venue
+    quoting as the model measures exactly the assumption, one quoting 5% where the model
+    quotes 3% measures 0.05, and a cheap contract's one-tick spread is judged against the
+    model's one tick, not as 100% of its mid;
   - ``slippage``: the fill past the ask/bid, a fraction of it (assumed: the costs' slippage);
   - ``fees_per_contract``: commission and fees per contract (assumed: the backtest's on the
     same fills, per contract);

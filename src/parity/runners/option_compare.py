@@ -166,8 +166,10 @@ def assumption_rows(
         if quote is None:
             continue
         mid, side = float(quote["mid"]), touch(quote, multiplier)
-        if mid > 0:
-            spreads.append(abs(side - mid) / mid)
+        twin = leg.model
+        assumed_half = None if twin is None else abs(touch(twin, multiplier) - twin["mid"])
+        if assumed_half:  # the half spread paid over the model's on the same fill, in its terms
+            spreads.append(setup.model.half_spread * abs(side - mid) / assumed_half)
         if side > 0:
             slips.append(abs(price - side) / side)
     fee_assumed = (
