@@ -229,3 +229,41 @@ def test_the_readme_example_prints_what_the_readme_shows(runs: dict[str, Path]) 
     assert code == 2
     assert out.splitlines()[:-1] == expected[:-1]  # the last line names the runs directory
     assert expected[-1].startswith("written: runs/wide/compare/ (compare.json")
+
+
+def test_a_combo_rehearsal_at_the_cent_tick_matches_every_combo_and_leg(
+    tmp_path: Path,
+) -> None:
+    """`put_credit_spread` (two-leg `mleg` combos, profit-target closes, expiries and
+    assignments) on a venue quoting and filling as the backtest assumes, at the default cent
+    tick: every combo and leg matched, a zero gap, and the spread measured as assumed (the
+    one-tick spreads of its cheap long legs are the model's one tick)."""
+    window = {"start": dt.date(2012, 1, 3), "end": dt.date(2012, 4, 27)}
+    zero = {"costs": {"commission_per_contract": 0.0, "slippage": 0.0}}
+    run_paper(
+        PaperConfig(
+            strategy="put_credit_spread",
+            symbols=("IBM",),
+            venue="local",
+            data="sample:daily",
+            timeframe=parse_timeframe("1Day"),
+            cash=CASH,
+            commission="0",
+            slippage="0",
+            runs_dir=tmp_path,
+            run_id="combo",
+            options=zero,
+            **window,
+        )
+    )
+    figures = run_compare(CompareConfig(paper_run="combo", runs_dir=tmp_path)).divergence
+    assert figures["combos"] == {"matched": 30, "partial": 0, "missed": 0, "extra": 0}
+    assert abs(figures["gap"]) < 0.005 and abs(figures["pnl"]["paper"]) > 10
+    for name, value in figures["components"].items():
+        assert abs(value) < 0.005, name
+    ledger = pd.read_csv(tmp_path / "combo" / "compare" / "options_ledger.csv")
+    legs = ledger[ledger["level"] == "leg"]
+    assert len(legs) == 60 and set(legs["status"]) == {"matched"}
+    rows = table(tmp_path / "combo").loc["spread"]
+    assert rows["measured"] == rows["assumed"] == 0.03 and rows["p90"] == 0.03
+    assert rows["n"] == 60
