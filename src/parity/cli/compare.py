@@ -99,7 +99,8 @@ def _threshold_options(func: Any) -> Any:
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Directory for divergence.json/html [default: the paper run's directory].",
+    help="Directory for divergence.json/html [default: the paper run's directory]; an options "
+    "run's compare.json, tables and twins [default: PAPER_RUN/compare].",
 )
 @click.option(
     "--bands",

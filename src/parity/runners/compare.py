@@ -148,17 +148,18 @@ def _compare_options(config: CompareConfig, record: RunRecord) -> CompareResult:
     """An options run: its twins, ledger, attribution and assumptions (`runners.option_compare`),
     published into `PAPER_RUN/compare/` once all is written."""
     warnings: list[str] = []
-    staging = record.path / "compare" / f".partial-{os.getpid()}"
+    directory = Path(config.out) if config.out else record.path / "compare"
+    staging = directory / f".partial-{os.getpid()}"
     try:
         done = compare_options(
             record, config, staging=staging, bands=config.bands, expect=config.expect,
             warn=warnings.append,
         )  # fmt: skip
-        _publish(staging, record.path / "compare")
+        _publish(staging, directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     figures = {**done.figures, "warnings": warnings}
-    path = record.path / "compare" / "compare.json"
+    path = directory / "compare.json"
     return CompareResult(figures, path, None, tuple(warnings), done.text)
 
 
