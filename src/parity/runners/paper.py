@@ -227,7 +227,7 @@ def run_paper(
         tape = Tape(journal, taped=point.taped)
         cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, maxcpus=1)
         # a strategy trading options: the venue's desk, with the backtest's checks and rules
-        options = OptionsSetup.for_strategy(spec.cls) if trades_options else None
+        options = OptionsSetup.for_strategy(spec.cls, config.options) if trades_options else None
         cerebro.broker = (
             session.broker(config, core, notify)
             if options is None

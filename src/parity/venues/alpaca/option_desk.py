@@ -245,13 +245,7 @@ class VenueOptionsDesk(OptionsDesk):
         order: the venue's units at their net price): one fill per leg, as the backtest's."""
         # the venue's charges (commission, regulatory fees): the order's, on its first leg,
         # and a combo's legs' (the venue fills each leg as an order of its own)
-        charges: dict[str, tuple[float, float]] = {}
-        named = [(order.legs[0].contract.symbol, snap.id)]
-        named += [(leg.symbol, leg.id) for leg in snap.legs] if len(order.legs) > 1 else []
-        for symbol, venue_id in named:
-            commission, fees = self._venue_charges(order, venue_id)
-            before = charges.get(symbol, (0.0, 0.0))
-            charges[symbol] = (before[0] + commission, before[1] + fees)
+        charges = self._venue_charges(order, snap.id)
         spot = float(self._data.open[0])  # the venue fills at its step's quote: the bar's open
         if len(order.legs) == 1:
             ratio = order.legs[0].ratio
@@ -334,19 +328,29 @@ class VenueOptionsDesk(OptionsDesk):
         for fill in fills:
             self._notify_leg(order, fill)
 
-    def _venue_charges(self, order: OptionOrder, venue_id: str) -> tuple[float, float]:
+    def _venue_charges(self, order: OptionOrder, venue_id: str) -> dict[str, tuple[float, float]]:
         """The commission and the regulatory fees (`ORF`, `OCC`, `TAF` FEE activities) the
-        venue charged on `venue_id` since last read: each activity applied once."""
+        venue charged on the order since last read, by the contract charged (a combo's rows
+        name the combo and the leg's contract; one naming no leg goes to the first): each
+        activity applied once."""
         self._charged.setdefault(order.client_order_id, []).append(venue_id)
         try:
             rows = self.store.order_fee_rows(venue_id)
         except (OrderRejected, VenueUnavailable) as exc:
             log.warning("fees of option order %s could not be read (taken as 0): %s", venue_id, exc)
-            return 0.0, 0.0
+            return {}
         seen = self._fees_seen.get(venue_id, 0)
         self._fees_seen[venue_id] = len(rows)
-        fees = sum(amount for name, amount in rows[seen:] if name in REGULATORY_FEES)
-        return float(sum(amount for _name, amount in rows[seen:]) - fees), float(fees)
+        legs = {leg.contract.symbol for leg in order.legs}
+        charges: dict[str, tuple[float, float]] = {}
+        for name, amount, symbol in rows[seen:]:
+            leg = symbol if symbol in legs else order.legs[0].contract.symbol
+            commission, fees = charges.get(leg, (0.0, 0.0))
+            if name in REGULATORY_FEES:
+                charges[leg] = (commission, fees + amount)
+            else:
+                charges[leg] = (commission + amount, fees)
+        return charges
 
     # ------------------------------------------------------------------ settlements
     def settle_activities(self, rows: Sequence[dict[str, Any]] | None = None) -> int:

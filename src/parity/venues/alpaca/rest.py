@@ -239,11 +239,12 @@ class AlpacaRest:
             "get fee activities",
             lambda: self._trading.get("/account/activities/FEE", query),
         )
-        return [amount for _name, amount in self._fee_rows(order_id, rows)]
+        return [amount for _name, amount, _symbol in self._fee_rows(order_id, rows)]
 
-    def order_fee_rows(self, order_id: str) -> list[tuple[str, float]]:
+    def order_fee_rows(self, order_id: str) -> list[tuple[str, float, str]]:
         """`order_fees` with each fee's name (`activity_sub_type`: `ORF`, `OCC`, `TAF` for
-        an option's regulatory fees; "" for a commission)."""
+        an option's regulatory fees; "" for a commission) and the symbol it was charged on (a
+        combo's: its legs' contracts)."""
         self.connect()
         query = {"direction": "desc", "page_size": 100}
         rows = self._call(
@@ -253,9 +254,13 @@ class AlpacaRest:
         return self._fee_rows(order_id, rows)
 
     @staticmethod
-    def _fee_rows(order_id: str, rows: Any) -> list[tuple[str, float]]:
+    def _fee_rows(order_id: str, rows: Any) -> list[tuple[str, float, str]]:
         return [
-            (str(row.get("activity_sub_type") or ""), -float(row.get("net_amount") or 0.0))
+            (
+                str(row.get("activity_sub_type") or ""),
+                -float(row.get("net_amount") or 0.0),
+                str(row.get("symbol") or ""),
+            )
             for row in reversed(rows if isinstance(rows, list) else [])
             if order_id in str(row.get("description") or "")
         ]
