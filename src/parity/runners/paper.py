@@ -37,7 +37,13 @@ from parity.options.close import OptionsClose
 from parity.options.setup import OptionsSetup
 from parity.risk.monitor import attach_risk, risk_guard, risk_notifier
 from parity.runners.backtest import traded_session
-from parity.runners.continuation import TakeCarried, carried_state, save_carry
+from parity.runners.continuation import (
+    JournalCarry,
+    TakeCarried,
+    carried_state,
+    resumed_carry,
+    save_carry,
+)
 from parity.runners.paper_config import PaperConfig
 from parity.runners.paper_events import Heartbeat, journal_error, stream_journal
 from parity.runners.paper_output import (
@@ -265,11 +271,15 @@ def run_paper(
         for symbol, feed in zip(config.symbols, feeds, strict=True):
             cerebro.adddata(bind_instrument(feed, symbol), name=symbol)
         cerebro.addstrategy(spec.cls, **params)
-        carried = (
-            carried_state(journal, run_id) if resume is not None and resume.continued else None
-        )
+        carried = None  # what the strategy carried: to a later day, or past the crash
+        if resume is not None:
+            carried = (carried_state if resume.continued else resumed_carry)(journal, run_id)
         if carried is not None:
             cerebro.addanalyzer(TakeCarried, state=carried)
+        daily = config.timeframe.is_daily  # (before the recorder, whose equity commits it)
+        cerebro.addanalyzer(
+            JournalCarry, journal=journal, daily=daily, skip_through=point.live_after
+        )
         if options is not None:  # the desk's end of bar (marks), before the recorder
             cerebro.addanalyzer(OptionsClose, _name="options_close")
         cerebro.addanalyzer(

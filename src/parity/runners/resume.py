@@ -153,12 +153,15 @@ def reconcile(
     decided = dict(zip(intents["client_order_id"], intents["decided_at"], strict=True))
     numbers = dict(zip(intents["client_order_id"], intents["seq"], strict=True))
     parents: dict[str, OrderSnapshot | None] = {}
+    by_seq = {int(row.seq): row for row in intents.itertuples()}
     for row in intents.itertuples():
         cid = row.client_order_id
         journaled = float(have.get(cid, 0.0))
         snap = store.order_by_client_id(cid)
         if snap is None and isinstance(row.parent, str) and row.parent:
             snap = _leg(store, parents, row)
+        elif snap is not None and snap.status in FINAL and not snap.filled_qty:
+            snap = _oco_leg(store, parents, row, by_seq.get(int(row.seq) + 1)) or snap
         if snap is None:
             if _absent(result, cid, journaled, str(status.get(cid, ""))):
                 unsent.append(cid)
@@ -258,6 +261,27 @@ def _leg(store: VenueAccount, parents: dict[str, OrderSnapshot | None], row: Any
         return None
     for leg in (parent, *parent.legs):
         if leg.client_order_id != row.parent and (leg.side, leg.type) == (row.side, row.type):
+            return leg
+    return None
+
+
+def _oco_leg(
+    store: VenueAccount, parents: dict[str, OrderSnapshot | None], row: Any, partner: Any
+) -> OrderSnapshot | None:
+    """The stop leg of an `oco` pair, for the journaled stop it was made of: the broker sends the
+    stop alone, cancels it unfilled and sends the pair as the limit order journaled next (named
+    by the limit's client order id), so a stop filled while the run was down is that pair's leg."""
+    if row.type not in ("stop", "stop_limit") or partner is None:
+        return None
+    if (partner.symbol, partner.side, partner.type) != (row.symbol, row.side, "limit"):
+        return None
+    if partner.client_order_id not in parents:
+        parents[partner.client_order_id] = store.order_by_client_id(partner.client_order_id)
+    pair = parents[partner.client_order_id]
+    if pair is None or pair.order_class != "oco":
+        return None
+    for leg in pair.legs:
+        if leg.type == row.type and leg.side == row.side and leg.stop_price == row.stop_price:
             return leg
     return None
 
