@@ -265,7 +265,7 @@ def run_paper(
             )
 
         feeds = [
-            session.feed(symbol, config, tape.add, finished, feed_state, **point.feed_args())
+            session.feed(symbol, config, tape.add, finished, feed_state, **point.feed_args(symbol))
             for symbol in config.symbols
         ]
         for symbol, feed in zip(config.symbols, feeds, strict=True):

@@ -4,6 +4,7 @@ venue account, the simulated broker's cash restored from the journal)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from parity.runners.resume import (
     resume_point,
     resumed_cash,
 )
+from parity.runners.resume_bars import DownFillBars, symbol_bars
+from parity.venues.clock import bar_filter
 
 Notify = Callable[[str], None]
 
@@ -63,6 +66,11 @@ def restart(
             daily=config.timeframe.is_daily,
         )
     )
+    # each symbol's bars numbered on from its own count (a symbol may lack some bars)
+    point = dataclasses.replace(
+        point,
+        symbol_bars=symbol_bars(journal.reader, run_id, point.live_after, config.timeframe),
+    )
     if account is None:  # nothing at a venue: the journal is the whole truth
         resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
         notify(
@@ -77,6 +85,12 @@ def restart(
             config.symbols,
             adopt=resume.adopt,
             notify=notify,
+            fill_bar=DownFillBars(
+                journal.reader.last_equity(run_id),
+                point.symbol_bars,
+                bar_filter(config),
+                daily=config.timeframe.is_daily,
+            ),
         )
         notify(rec.report())
         # after reconciling: a fill the venue made while the run was down is journaled

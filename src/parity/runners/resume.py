@@ -63,16 +63,22 @@ class ResumePoint:
     next_bar: int = 0
     marks: dict[str, float] = field(default_factory=dict)
     taped: dict[str, dt.datetime] = field(default_factory=dict)
+    # per symbol, the number its feed gives its first live bar (`resume_bars.symbol_bars`;
+    # a symbol not in it: `next_bar`)
+    symbol_bars: dict[str, int] = field(default_factory=dict)
     # a continued run: its previous day's last bar is processed again live (so what it decided
     # then is sent again), its equity recorded once already through this time
     equity_through: dt.datetime | None = None
 
-    def feed_args(self) -> dict[str, Any]:
-        """What a session's `feed()` takes to continue here (nothing for a new run, so that a
-        session of an embedding application need not know about resuming)."""
+    def feed_args(self, symbol: str = "") -> dict[str, Any]:
+        """What a session's `feed()` of `symbol` takes to continue here (nothing for a new run,
+        so that a session of an embedding application need not know about resuming)."""
         if self.live_after is None:
             return {}
-        return {"live_after": self.live_after, "first_bar": self.next_bar}
+        return {
+            "live_after": self.live_after,
+            "first_bar": self.symbol_bars.get(symbol, self.next_bar),
+        }
 
 
 def resume_point(
@@ -131,9 +137,12 @@ def reconcile(
     *,
     adopt: bool,
     notify: Callable[[str], None] = lambda _m: None,
+    fill_bar: Callable[[str, dt.datetime | None, Any], int] | None = None,
 ) -> Reconciliation:
     """Bring the journal up to date with the venue (orders, then fills, then positions, then
-    cash). Every unexplained difference is notified on its own line before the refusal."""
+    cash). Every unexplained difference is notified on its own line before the refusal.
+    `fill_bar(symbol, filled_at, decided_at)`: the bar of a fill made while the run was down
+    (`resume_bars.DownFillBars`; default: the bar after the last one processed)."""
     reader = journal.reader
     intents = reader.intents(run_id)
     fills = reader.fills(run_id)
@@ -181,7 +190,11 @@ def reconcile(
                 price=price,
                 commission=0.0,
                 at=when,
-                bar=_down_bar(last, decided.get(cid)),
+                bar=(
+                    fill_bar(snap.symbol, snap.filled_at, decided.get(cid))
+                    if fill_bar is not None
+                    else _down_bar(last, decided.get(cid))
+                ),
                 durable=True,
             )
             result.lines.append(
