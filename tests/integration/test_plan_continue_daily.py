@@ -1,0 +1,92 @@
+"""`run paper --continue` of a plan on daily bars at the local venue (lock-step, alpaca-py over
+loopback): a run through eleven sessions, continued one session at a time for four sessions
+(a bracket carried open, then expiring, then sold) and then to the end, ends with the trades
+(reasons included), cash and positions of one run over all the sessions.
+
+A continued run reads its warm-up and the previous day's last bar again from the venue's
+history; a venue replaying daily bars has no minutes, so the client reads its daily bars
+(`AlpacaLiveFeed._history`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from plan_series import PLAN, SESSIONS, write_series
+
+from parity.runners.paper import PaperConfig, run_paper
+from parity.runners.paper_continue import DayChanges, continue_paper
+from parity.timeframe import parse_timeframe
+
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.timeout(600)]
+
+# the sessions each run ends with: the first run, four single sessions, then the rest
+ENDS = (11, 12, 13, 14, 15, 33)
+
+
+def _config(root: Path, runs: Path, plan: Path, end: int, run_id: str) -> PaperConfig:
+    return PaperConfig(
+        strategy="plan", params={"plan": str(plan)}, data=str(root / "daily"), symbols=("ACME",),
+        commission="0", slippage="0", start=SESSIONS[0], end=SESSIONS[end], cash=100_000.0,
+        venue="local", timeframe=parse_timeframe("1Day"), runs_dir=runs, run_id=run_id,
+        daily_reports=False,
+    )  # fmt: skip
+
+
+def _plans(root: Path) -> list[Path]:
+    """One plan file per run: the rows dated in its sessions (a cron job's plan of the day)."""
+    header, *rows = PLAN.splitlines()
+    plans = []
+    first = 0
+    for number, end in enumerate(ENDS):
+        mine = [
+            r for r in rows if SESSIONS[first] <= dt.date.fromisoformat(r[:10]) <= SESSIONS[end]
+        ]
+        path = root / f"plan-{number}.csv"
+        path.write_text("\n".join([header, *mine]) + "\n")
+        plans.append(path)
+        first = end + 1
+    return plans
+
+
+def _final(run_dir: Path) -> tuple[pd.DataFrame, float, dict[str, float]]:
+    trades = pd.read_csv(run_dir / "trades.csv", keep_default_na=False)
+    cash = float(pd.read_csv(run_dir / "equity.csv")["cash"].iloc[-1])
+    with sqlite3.connect(run_dir / "journal.sqlite") as journal:
+        rows = journal.execute(
+            "SELECT symbol, SUM(CASE side WHEN 'buy' THEN qty ELSE -qty END) FROM fills "
+            "GROUP BY symbol"
+        ).fetchall()
+    return trades, cash, {s: q for s, q in rows if abs(q) > 1e-9}
+
+
+def test_daily_sessions_continued_one_by_one_equal_one_run(tmp_path: Path) -> None:
+    root = write_series(tmp_path)
+    one = run_paper(_config(root, tmp_path / "one", root / "trade_plan.csv", 33, "one")).run_dir
+    plans = _plans(tmp_path)
+    runs = tmp_path / "daily"
+    run_paper(_config(root, runs, plans[0], ENDS[0], "day"))
+    for plan, end in zip(plans[1:], ENDS[1:], strict=True):
+        result = continue_paper(
+            runs / "day",
+            DayChanges(params={"plan": str(plan)}, end=SESSIONS[end], strategy="plan"),
+        )
+        assert result.run_id == "day"
+
+    one_trades, one_cash, one_positions = _final(one)
+    day_trades, day_cash, day_positions = _final(runs / "day")
+    assert len(one_trades) == 6
+    pd.testing.assert_frame_equal(day_trades, one_trades)
+    assert day_cash == pytest.approx(one_cash, abs=0.005)
+    assert day_positions == one_positions == {}
+    # the expiry row (placed on session 10, exits cancelled at 13, sold at 15's open) was
+    # carried across four continued runs
+    expiry = day_trades[day_trades["tag"] == "expiry-row"].iloc[0]
+    assert (expiry["entry_time"][:10], expiry["exit_time"][:10], expiry["exit_reason"]) == (
+        SESSIONS[11].isoformat(), SESSIONS[15].isoformat(), "expiry"
+    )  # fmt: skip
+    equity = pd.read_csv(runs / "day" / "equity.csv")
+    assert len(equity) == 34 and equity["datetime"].is_unique  # each session recorded once
