@@ -1,7 +1,9 @@
 """`run paper --continue` of a plan on daily bars at the local venue (lock-step, alpaca-py over
 loopback): a run through eleven sessions, continued one session at a time for four sessions
-(a bracket carried open, then expiring, then sold) and then to the end, ends with the trades
-(reasons included), cash and positions of one run over all the sessions.
+(a bracket carried open, then expiring, then sold; these days have no plan of their own: each
+goes on with the plan it has, none of whose rows is placed twice) and then to the end with the
+rest of the plan, ends with the trades (reasons included), cash and positions of one run over
+all the sessions.
 
 A continued run reads its warm-up and the previous day's last bar again from the venue's
 history; a venue replaying daily bars has no minutes, so the client reads its daily bars
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from plan_series import PLAN, SESSIONS, write_series
+from plan_series import ENTRY_REASONS, PLAN, SESSIONS, write_series
 
 from parity.runners.paper import PaperConfig, run_paper
 from parity.runners.paper_continue import DayChanges, continue_paper
@@ -36,10 +38,11 @@ def _config(root: Path, runs: Path, plan: Path, end: int, run_id: str) -> PaperC
     )  # fmt: skip
 
 
-def _plans(root: Path) -> list[Path]:
-    """One plan file per run: the rows dated in its sessions (a cron job's plan of the day)."""
+def _plans(root: Path) -> list[Path | None]:
+    """One plan file per run: the rows dated in its sessions (a cron job's plan of the day);
+    None for a run with none (it goes on with the plan it has: no row placed twice)."""
     header, *rows = PLAN.splitlines()
-    plans = []
+    plans: list[Path | None] = []
     first = 0
     for number, end in enumerate(ENDS):
         mine = [
@@ -47,7 +50,7 @@ def _plans(root: Path) -> list[Path]:
         ]
         path = root / f"plan-{number}.csv"
         path.write_text("\n".join([header, *mine]) + "\n")
-        plans.append(path)
+        plans.append(path if mine else None)
         first = end + 1
     return plans
 
@@ -68,18 +71,31 @@ def test_daily_sessions_continued_one_by_one_equal_one_run(tmp_path: Path) -> No
     one = run_paper(_config(root, tmp_path / "one", root / "trade_plan.csv", 33, "one")).run_dir
     plans = _plans(tmp_path)
     runs = tmp_path / "daily"
+    assert plans[0] is not None and plans[1:5] == [None] * 4 and plans[5] is not None
     run_paper(_config(root, runs, plans[0], ENDS[0], "day"))
     for plan, end in zip(plans[1:], ENDS[1:], strict=True):
+        params = {} if plan is None else {"plan": str(plan)}
         result = continue_paper(
-            runs / "day",
-            DayChanges(params={"plan": str(plan)}, end=SESSIONS[end], strategy="plan"),
+            runs / "day", DayChanges(params=params, end=SESSIONS[end], strategy="plan")
         )
         assert result.run_id == "day"
 
     one_trades, one_cash, one_positions = _final(one)
     day_trades, day_cash, day_positions = _final(runs / "day")
     assert len(one_trades) == 6
-    pd.testing.assert_frame_equal(day_trades, one_trades)
+    # the same trades; an entry's reason names its row's line in the plan file it came from
+    # (the last run's file holds the last three rows only)
+    assert one_trades["entry_reason"].tolist() == [ENTRY_REASONS[t] for t in one_trades["tag"]]
+    lines = {"ambiguous-row": (5, 2), "stop-entry-row": (7, 4), "oco-ambiguous-row": (8, 5)}
+    wanted = [
+        ENTRY_REASONS[t].replace(f" line {lines[t][0]}:", f" line {lines[t][1]}:")
+        if t in lines
+        else ENTRY_REASONS[t]
+        for t in one_trades["tag"]
+    ]
+    assert day_trades["entry_reason"].tolist() == wanted
+    columns = [c for c in one_trades.columns if c != "entry_reason"]
+    pd.testing.assert_frame_equal(day_trades[columns], one_trades[columns])
     assert day_cash == pytest.approx(one_cash, abs=0.005)
     assert day_positions == one_positions == {}
     # the expiry row (placed on session 10, exits cancelled at 13, sold at 15's open) was

@@ -44,6 +44,7 @@ from parity.strategies.plan_carry import (
     CarriedBracket,
     carry,
     first_dates_of,
+    plan_digest,
     restore,
     settle,
 )
@@ -72,6 +73,7 @@ class PlanStrategy(ParityStrategy):
         super().__init__()
         by_name = {d._name: d for d in self.datas}
         self.rows = sorted(read_plan(self.cfg.plan, symbols=by_name), key=lambda r: r.date)
+        self.plan_sha = plan_digest(self.cfg.plan)  # which rows a carried `cursor` counts
         self.by_name = by_name
         self.daily = self.datas[0]._timeframe >= bt.TimeFrame.Days
         self.cursor = 0
@@ -285,12 +287,13 @@ class PlanStrategy(ParityStrategy):
             if b.state in CARRIED_STATES
         ]
         first = self.first_dates
-        return carry(alive, first, self.ambiguous_exits, plan=self.cfg.plan, cursor=self.cursor)
+        return carry(alive, first, self.ambiguous_exits, plan=self.plan_sha, cursor=self.cursor)
 
     def take_carried(self, state: Any) -> None:
         self.carried = settle(restore(state, self.by_name), state.get("filled") or {})
         self.resumed = bool(state.get("resumed"))
-        if self.resumed and state.get("plan") == self.cfg.plan:  # its rows placed already
+        if state.get("plan") == self.plan_sha:  # the same plan (resumed, or a day without a
+            # new one): its rows placed or skipped already are not placed again
             self.cursor = int(state.get("cursor") or 0)
         for symbol, first in first_dates_of(state).items():
             seen = self.first_dates.get(symbol)

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, Literal, cast
 
 from parity.errors import ConfigError
@@ -73,8 +75,8 @@ def carry(
     plan: str = "",
     cursor: int = 0,
 ) -> dict[str, Any]:
-    """The plan strategy's state for the next day's run (or a resumed one: `cursor` rows of
-    `plan` were placed or skipped)."""
+    """The plan strategy's state for the next day's run (or a resumed one): `cursor` rows of
+    the plan whose digest is `plan` were placed or skipped."""
     alive = list(brackets)
     return {
         "brackets": [b.record() for b in alive],
@@ -135,3 +137,9 @@ def restore(state: Mapping[str, Any], symbols: Iterable[str]) -> list[CarriedBra
 
 def first_dates_of(state: Mapping[str, Any]) -> dict[str, dt.date]:
     return {s: dt.date.fromisoformat(d) for s, d in (state.get("first_dates") or {}).items()}
+
+
+def plan_digest(path: str) -> str:
+    """The plan file's SHA-256: a run going on with the same plan (resumed, or continued on a
+    day without a new one) places none of its rows twice."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
