@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from plan_series import ENTRY_REASONS, PLAN, SESSIONS, write_series
 
-from parity.runners.paper import PaperConfig, run_paper
+from parity.runners.paper import PaperConfig, resume_paper, run_paper
 from parity.runners.paper_continue import DayChanges, continue_paper
 from parity.timeframe import parse_timeframe
 
@@ -106,3 +106,39 @@ def test_daily_sessions_continued_one_by_one_equal_one_run(tmp_path: Path) -> No
     )  # fmt: skip
     equity = pd.read_csv(runs / "day" / "equity.csv")
     assert len(equity) == 34 and equity["datetime"].is_unique  # each session recorded once
+
+
+def test_a_continued_day_that_crashes_is_resumed_with_that_days_plan(tmp_path: Path) -> None:
+    """The continued run's configuration (its new plan, its end) is recorded when it starts: a
+    crash of it (here: the first bar not yet processed) is resumed with that day's plan, not
+    the day before's, and ends as one run."""
+    root = write_series(tmp_path)
+    one = run_paper(_config(root, tmp_path / "one", root / "trade_plan.csv", 33, "one")).run_dir
+    header, *rows = PLAN.splitlines()
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text("\n".join([header, *rows[:4]]) + "\n")  # sessions 2..17
+    second.write_text("\n".join([header, *rows[4:]]) + "\n")  # sessions 21..30
+    runs = tmp_path / "daily"
+    run_paper(_config(root, runs, first, 20, "day"))
+
+    def crash(message: str) -> None:
+        if message.startswith("reconciliation"):
+            raise RuntimeError("the machine went down")
+
+    with pytest.raises(RuntimeError, match="went down"):
+        continue_paper(
+            runs / "day",
+            DayChanges(params={"plan": str(second)}, end=SESSIONS[33], strategy="plan"),
+            notify=crash,
+        )
+    resume_paper(runs / "day")
+
+    one_trades, one_cash, _ = _final(one)
+    day_trades, day_cash, _ = _final(runs / "day")
+    columns = [c for c in one_trades.columns if c != "entry_reason"]
+    pd.testing.assert_frame_equal(day_trades[columns], one_trades[columns])
+    assert day_trades["tag"].tolist()[-2:] == ["stop-entry-row", "oco-ambiguous-row"]
+    assert day_trades["entry_reason"].iloc[-1] == ENTRY_REASONS["oco-ambiguous-row"].replace(
+        " line 8:", " line 4:"
+    )  # from the second day's plan
+    assert day_cash == pytest.approx(one_cash, abs=0.005)
