@@ -53,7 +53,7 @@ from parity.runners.paper_output import (
     write_paper_run,
 )
 from parity.runners.paper_progress import ProgressFactory, replay_progress
-from parity.runners.paper_resume import Resume, restart
+from parity.runners.paper_resume import Resume, journal_backlog, restart
 from parity.runners.paper_sessions import add_session_checks
 from parity.runners.resume import (
     ClaimPositions,
@@ -314,7 +314,7 @@ def run_paper(
         session.watch_streams(stream_journal(journal))
         session.start(config, feeds)
         if resume is not None:
-            _journal_backlog(feeds, journal, notify)
+            journal_backlog(feeds, journal, notify)
         notify(
             f"run {run_id}: {spec.name} on {','.join(config.symbols)} {config.timeframe}, "
             + ("dry run (no orders sent)" if config.dry_run else f"venue {session.venue}")
@@ -366,29 +366,6 @@ def run_paper(
             alerts.stop()
         session.close()
         cleanup.close()
-
-
-def _journal_backlog(feeds: list[Any], journal: Any, notify: Notify) -> None:
-    """Say which bars after the last one processed before the crash are processed live now
-    (the bar in progress, and any the venue published while the run was down)."""
-    for feed in feeds:
-        backlog = getattr(feed, "backlog", None)
-        if not backlog:
-            continue
-        first, last = backlog[0], backlog[-1]
-        text = (
-            f"{feed.symbol}: {len(backlog)} bar(s) after the last one processed before the crash "
-            f"({first:%Y-%m-%d %H:%M}"
-            + (f" to {last:%Y-%m-%d %H:%M}" if last != first else "")
-            + ") read from history, processed live now"
-        )
-        notify(text)
-        journal.event(
-            "resume_backlog",
-            {"symbol": feed.symbol, "bars": len(backlog), "first": first, "last": last,
-             "reason": text},
-            level="warning" if len(backlog) > 1 else "info",
-        )  # fmt: skip
 
 
 def resume_paper(

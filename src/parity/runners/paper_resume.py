@@ -97,3 +97,26 @@ def restart(
         # by then, and its cash leaves with it (else the position is valued twice)
         resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
     return point
+
+
+def journal_backlog(feeds: list[Any], journal: Any, notify: Notify) -> None:
+    """Say which bars after the last one processed before the crash are processed live now
+    (the bar in progress, and any the venue published while the run was down)."""
+    for feed in feeds:
+        backlog = getattr(feed, "backlog", None)
+        if not backlog:
+            continue
+        first, last = backlog[0], backlog[-1]
+        text = (
+            f"{feed.symbol}: {len(backlog)} bar(s) after the last one processed before the crash "
+            f"({first:%Y-%m-%d %H:%M}"
+            + (f" to {last:%Y-%m-%d %H:%M}" if last != first else "")
+            + ") read from history, processed live now"
+        )
+        notify(text)
+        journal.event(
+            "resume_backlog",
+            {"symbol": feed.symbol, "bars": len(backlog), "first": first, "last": last,
+             "reason": text},
+            level="warning" if len(backlog) > 1 else "info",
+        )  # fmt: skip

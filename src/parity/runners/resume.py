@@ -33,6 +33,7 @@ import pandas as pd
 
 from parity.errors import BrokerError
 from parity.manifest import Manifest
+from parity.runners.resume_legs import bracket_leg, oco_leg
 from parity.venues.protocol import VenueAccount
 from parity.venues.types import OrderSnapshot, PositionInfo
 
@@ -168,9 +169,9 @@ def reconcile(
         journaled = float(have.get(cid, 0.0))
         snap = store.order_by_client_id(cid)
         if snap is None and isinstance(row.parent, str) and row.parent:
-            snap = _leg(store, parents, row)
+            snap = bracket_leg(store, parents, row)
         elif snap is not None and snap.status in FINAL and not snap.filled_qty:
-            snap = _oco_leg(store, parents, row, by_seq.get(int(row.seq) + 1)) or snap
+            snap = oco_leg(store, parents, row, by_seq.get(int(row.seq) + 1)) or snap
         if snap is None:
             if _absent(result, cid, journaled, str(status.get(cid, ""))):
                 unsent.append(cid)
@@ -262,41 +263,6 @@ def reconcile(
     for text in result.unexplained:
         result.lines.append(f"adopted the venue's state: {text}")
     return result
-
-
-def _leg(store: VenueAccount, parents: dict[str, OrderSnapshot | None], row: Any) -> Any:
-    """The venue's order of a journaled leg (a bracket's or oco pair's exit): the venue names
-    a leg by its own id, so it is found among its parent's legs by side and type."""
-    if row.parent not in parents:
-        parents[row.parent] = store.order_by_client_id(row.parent)
-    parent = parents[row.parent]
-    if parent is None:
-        return None
-    for leg in (parent, *parent.legs):
-        if leg.client_order_id != row.parent and (leg.side, leg.type) == (row.side, row.type):
-            return leg
-    return None
-
-
-def _oco_leg(
-    store: VenueAccount, parents: dict[str, OrderSnapshot | None], row: Any, partner: Any
-) -> OrderSnapshot | None:
-    """The stop leg of an `oco` pair, for the journaled stop it was made of: the broker sends the
-    stop alone, cancels it unfilled and sends the pair as the limit order journaled next (named
-    by the limit's client order id), so a stop filled while the run was down is that pair's leg."""
-    if row.type not in ("stop", "stop_limit") or partner is None:
-        return None
-    if (partner.symbol, partner.side, partner.type) != (row.symbol, row.side, "limit"):
-        return None
-    if partner.client_order_id not in parents:
-        parents[partner.client_order_id] = store.order_by_client_id(partner.client_order_id)
-    pair = parents[partner.client_order_id]
-    if pair is None or pair.order_class != "oco":
-        return None
-    for leg in pair.legs:
-        if leg.type == row.type and leg.side == row.side and leg.stop_price == row.stop_price:
-            return leg
-    return None
 
 
 def _concise(differences: list[str], order_prefix: str, most: int = 10) -> list[str]:
