@@ -16,11 +16,16 @@ backtest and a paper run do the same: the sale is decided on the bar after expir
 Sizing: a row's `qty` shares, or by `risk`: shares = risk x equity / |entry - stop-loss| (the
 entry price of a market row is the decision bar's close), rounded down to the instrument's step.
 
-Every order carries a `decision` (its reason: entry, target, stop or expiry, the row's tag,
-score and line), which the journal keeps and `trades.csv` shows (`entry_reason`,
-`exit_reason`, `ambiguous`). A bar that reaches both exits is ambiguous: the run's
-`--ambiguous` rule decides which fills (the fill model's, `parity.engine.ambiguity`), and the
-strategy counts such exits (`ambiguous` in the summary).
+Every order carries a `decision` (its reason: an entry's names its row, `PlanRow.reason`;
+an exit's is target, stop or expiry; with the row's tag, score and line), which the journal
+keeps and `trades.csv` shows (`entry_reason`, `exit_reason`, `ambiguous`). A bar that reaches
+both exits is ambiguous: the run's `--ambiguous` rule decides which fills (the fill model's,
+`parity.engine.ambiguity`), and the strategy counts such exits (`ambiguous` in the summary).
+
+A paper run carries its open brackets and its place in the plan (`carry`) to a later day
+(`--continue`: sent again on the previous day's last bar, processed again live) and past a
+crash (`--resume`: settled by what the venue filled meanwhile, sent again before the first
+live bar's decisions); see `parity.strategies.plan_carry`.
 """
 
 from __future__ import annotations
