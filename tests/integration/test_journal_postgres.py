@@ -415,3 +415,46 @@ def test_alerts_and_the_dashboard_read_either_database(target: Target, tmp_path:
     assert body["run"]["max_drawdown_per_bar"] == pytest.approx(80_000 / 101_000 - 1)
     assert sorted(a["rule"] for a in body["alerts"]) == rules
     assert body["feeds"][0]["state"] == "stale"
+
+
+def test_a_schema_3_journal_gains_the_option_fill_costs(target: Target) -> None:
+    """Schema 4 adds `fills.mid`, `spread_cost`, `slippage_cost` (an option leg's quote and
+    what it paid, for the spread alert and the reports): a journal of schema 3 is upgraded in
+    place when opened, on SQLite and PostgreSQL alike, reads its old fills with no mid and
+    takes new ones with it."""
+    location = target()
+    journal = started(location)
+    run = journal.run_id
+    assert run is not None
+    symbol = "SPY240119P00470000"
+    journal.fill(f"{run}-000001-L1", order_seq=1, symbol=symbol, side="sell", cum_qty=2, qty=2,
+                 price=1.18, commission=0.0, at=T0)  # fmt: skip
+    journal.close()
+    url = f"sqlite:///{location}" if isinstance(location, Path) else str(location)
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for column in ("mid", "spread_cost", "slippage_cost"):
+                conn.exec_driver_sql(f"ALTER TABLE fills DROP COLUMN {column}")
+            conn.exec_driver_sql("UPDATE schema_info SET value = '3' WHERE key = 'schema_version'")
+        journal = Journal.open(location, create=False)  # upgraded here
+        with engine.connect() as conn:
+            version = conn.exec_driver_sql(
+                "SELECT value FROM schema_info WHERE key = 'schema_version'"
+            ).scalar()
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("fills")}
+        assert version == str(SCHEMA_VERSION) == "4"
+        assert {"mid", "spread_cost", "slippage_cost"} <= columns
+        journal.resume_run(run)
+        journal.fill(f"{run}-000001-L1", order_seq=1, symbol=symbol, side="sell", cum_qty=4,
+                     qty=2, price=1.17, commission=0.0, at=minute(1), mid=1.25,
+                     spread_cost=8.0, slippage_cost=2.0)  # fmt: skip
+        journal.flush()
+        paid = journal.reader.option_fill_costs(run)
+        journal.close()
+        assert paid["price"].tolist() == [1.18, 1.17]
+        assert paid["mid"].isna().tolist() == [True, False] and paid["mid"].iloc[1] == 1.25
+        assert (paid["spread_cost"].iloc[1], paid["slippage_cost"].iloc[1]) == (8.0, 2.0)
+    finally:
+        Journal.open(location, create=False).close()  # the shared database stays upgraded
+        engine.dispose()

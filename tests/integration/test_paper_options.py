@@ -209,3 +209,21 @@ def test_resuming_an_options_run_is_refused_in_one_line(tmp_path: Path) -> None:
     ):
         run_paper(config, resume=Resume())
     assert not any(tmp_path.iterdir())
+
+
+def test_each_positions_greeks_add_up_to_the_portfolios_with_preload_on_and_off(
+    runs: dict[str, Path],
+) -> None:
+    """`options_positions.csv` (each open contract's mark and Greeks at each mark) is the same
+    with Backtrader's preload/runonce on and off, and at every session's mark the positions'
+    delta plus the shares held is the portfolio's delta in `options_greeks.csv`."""
+    on = csv(runs["preload"], "options_positions.csv")
+    off = csv(runs["no_preload"], "options_positions.csv")
+    assert len(on) > 50
+    pd.testing.assert_frame_equal(on, off)
+    greeks = csv(runs["preload"], "options_greeks.csv").set_index("datetime")
+    summed = on.groupby("datetime")[["delta", "gamma", "vega"]].sum()
+    held = greeks.loc[summed.index]
+    assert (summed["delta"] + held["shares"] - held["delta"]).abs().max() < 1e-5
+    assert (summed["gamma"] - held["gamma"]).abs().max() < 1e-5
+    assert (summed["vega"] - held["vega"]).abs().max() < 1e-5

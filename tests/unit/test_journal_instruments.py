@@ -158,7 +158,7 @@ def test_a_schema_2_journal_gains_the_fill_kind_and_reads_its_fills_as_trades(
         conn.execute("ALTER TABLE fills DROP COLUMN kind")
         conn.execute("UPDATE schema_info SET value = '2' WHERE key = 'schema_version'")
     journal = Journal.open(path, create=False)
-    assert _version(path) == str(SCHEMA_VERSION) == "3"
+    assert _version(path) == str(SCHEMA_VERSION) == "4"
     journal.resume_run("run-1")
     journal.intent("run-1-000002", seq=2, symbol="SPY240119P00470000", side="buy", qty=3,
                    type="assignment", decided_at=T0, asset_class="option",

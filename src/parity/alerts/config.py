@@ -27,6 +27,8 @@ FILE_KEYS: dict[str, tuple[str, str]] = {
     "drawdown": ("drawdown_pct", "--alert-drawdown"),
     "stale_bars": ("stale_bars", "--alert-stale-bars"),
     "disconnect_grace": ("disconnect_grace_s", "--alert-disconnect-grace"),
+    "half_spread": ("option_half_spread", "--alert-half-spread"),
+    "spread_band": ("spread_band_pct", "--alert-spread-band"),
     "dedup": ("dedup_seconds", ""),
     "rate_limit": ("rate_limit", ""),
     "send_daily_report": ("send_daily_report", ""),
@@ -44,6 +46,9 @@ class AlertConfig:
     - `disconnect_grace_s`: a stream disconnected longer than this alerts.
     - `dedup_seconds`: an alert with the same key within this window is not sent again.
     - `rate_limit`: most external messages per minute; the rest are counted and summarised.
+    - `option_half_spread`: the half spread the backtest assumed, a fraction of the mid (the
+      model chain's `half_spread`, 3%); `spread_band_pct`: an option leg's fill that paid more
+      than that by more than this percent alerts (the assumptions table's "concerning", 50%).
     """
 
     urls: tuple[str, ...] = ()
@@ -54,6 +59,8 @@ class AlertConfig:
     dedup_seconds: float = 900.0
     rate_limit: int = 10
     send_daily_report: bool = False
+    option_half_spread: float = 0.03
+    spread_band_pct: float = 50.0
 
     def __post_init__(self) -> None:
         _percent(self.daily_loss_pct, "daily_loss", "--alert-daily-loss")
@@ -67,6 +74,16 @@ class AlertConfig:
             raise ConfigError(
                 f"alerts disconnect_grace {self.disconnect_grace_s!r} must be >= 0 seconds "
                 "(--alert-disconnect-grace), e.g. 60"
+            )
+        if not 0 < self.option_half_spread < 1:
+            raise ConfigError(
+                f"alerts half_spread {self.option_half_spread!r} must be a fraction of the mid "
+                "in (0, 1) (--alert-half-spread), e.g. 3%"
+            )
+        if not self.spread_band_pct > 0:
+            raise ConfigError(
+                f"alerts spread_band {self.spread_band_pct!r} must be a percent > 0 "
+                "(--alert-spread-band), e.g. 50%"
             )
         if self.dedup_seconds < 0:
             raise ConfigError(f"alerts dedup {self.dedup_seconds!r} must be >= 0 seconds, e.g. 900")
@@ -92,6 +109,8 @@ class AlertConfig:
             "dedup_seconds": self.dedup_seconds,
             "rate_limit": self.rate_limit,
             "send_daily_report": self.send_daily_report,
+            "option_half_spread": self.option_half_spread,
+            "spread_band_pct": self.spread_band_pct,
         }
 
     def describe(self) -> dict[str, Any]:
@@ -118,6 +137,8 @@ def alert_config(
     stale_bars: str | int | None = None,
     disconnect_grace: str | float | None = None,
     send_daily_report: bool | None = None,
+    half_spread: str | float | None = None,
+    spread_band: str | float | None = None,
 ) -> AlertConfig:
     """The alert configuration from flags (win), the YAML `file`, then defaults. URLs are the
     flags', the file's and `PARITY_ALERT_URLS`' together (each once); each is validated."""
@@ -130,6 +151,8 @@ def alert_config(
         "drawdown": drawdown,
         "stale_bars": stale_bars,
         "disconnect_grace": disconnect_grace,
+        "half_spread": half_spread,
+        "spread_band": spread_band,
     }
     for key, raw in flags.items():
         if raw is not None:
@@ -192,6 +215,10 @@ def read_alert_file(path: Path) -> tuple[dict[str, Any], list[str]]:
 def _parse(key: str, raw: Any, where: str) -> Any:
     if key in ("daily_loss", "drawdown"):
         return _percent(raw, key, where)
+    if key == "half_spread":
+        return _percent(raw, key, where) / 100.0
+    if key == "spread_band":
+        return _band(raw, key, where)
     if key in ("stale_bars", "rate_limit"):
         return _count(raw, key, where)
     if key in ("disconnect_grace", "dedup"):
@@ -207,6 +234,17 @@ def _percent(raw: Any, key: str, where: str) -> float:
         value = float("nan")
     if isinstance(raw, bool) or not 0 < value < 100:
         raise ConfigError(f"alerts {key} {raw!r} ({where}) must be a percent in (0, 100), e.g. 5%")
+    return value
+
+
+def _band(raw: Any, key: str, where: str) -> float:
+    text = str(raw).strip().removesuffix("%").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if isinstance(raw, bool) or not value > 0 or value == float("inf"):
+        raise ConfigError(f"alerts {key} {raw!r} ({where}) must be a percent > 0, e.g. 50%")
     return value
 
 

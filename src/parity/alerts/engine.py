@@ -21,7 +21,14 @@ from parity.alerts.dispatch import AlertDispatcher
 from parity.alerts.rules import Alert, Rules
 from parity.journal.codec import Codec, utcnow
 from parity.journal.reader import JournalReader
-from parity.journal.schema import EquitySnapshot, Event, OrderEvent, OrderIntent, table_of
+from parity.journal.schema import (
+    EquitySnapshot,
+    Event,
+    Fill,
+    OrderEvent,
+    OrderIntent,
+    table_of,
+)
 
 log = logging.getLogger("parity.alerts")
 
@@ -37,6 +44,7 @@ class Cursor:
     events: int = 0
     order_events: int = 0
     intents: int = 0
+    fills: int = 0
 
     @classmethod
     def at_resume(cls, reader: JournalReader, run_id: str) -> Cursor:
@@ -58,6 +66,7 @@ _MODELS = {
     "events": Event,
     "order_events": OrderEvent,
     "intents": OrderIntent,
+    "fills": Fill,
 }
 
 
@@ -130,8 +139,10 @@ class AlertEngine:
 
     def _read_batch(self, alerts: list[Alert]) -> int:
         warm = self.warm_until
-        for _id, cid, symbol in self._rows("intents", ("client_order_id", "symbol")):
+        placed = ("client_order_id", "symbol", "side", "qty", "multiplier", "parent", "leg")
+        for _id, cid, symbol, side, qty, multiplier, parent, leg in self._rows("intents", placed):
             self.symbols[cid] = symbol
+            self.rules.on_intent(cid, symbol, side, qty, multiplier, parent, leg)
         equity = self._rows("equity", ("at", "value"))
         for row_id, at, value in equity:
             raised = self.rules.on_equity(at, value)
@@ -141,11 +152,16 @@ class AlertEngine:
         for row_id, cid, status, reason in orders:
             if row_id > warm.order_events:
                 alerts.extend(self.rules.on_order_event(cid, status, reason, self.symbols.get(cid)))
+        executed = ("client_order_id", "cum_qty", "qty", "price", "mid", "spread_cost")
+        fills = self._rows("fills", executed)
+        for row_id, cid, cum, qty, price, mid, spread in fills:
+            if row_id > warm.fills:
+                alerts.extend(self.rules.on_fill(cid, cum, qty, price, mid, spread))
         events = self._rows("events", ("kind", "payload", "at"))
         for row_id, kind, payload, at in events:
             if row_id > warm.events and kind not in SKIP_KINDS:
                 alerts.extend(self.rules.on_event(kind, Codec.unjson(payload), at))
-        return max(len(equity), len(orders), len(events))
+        return max(len(equity), len(orders), len(fills), len(events))
 
 
 class RunAlerts:

@@ -5,33 +5,21 @@ day's base, open stream disconnects, rejected orders already seen).
 Rules: daily loss beyond X%, drawdown beyond Y% from peak, divergence threshold crossed, feed
 stale, stream disconnected beyond its grace period (checked on the wall clock by `tick`, so it
 fires while the stream is still down), order rejected, risk limit breached / kill switch,
-restart after a crash, unhandled error.
+restart after a crash, unhandled error; for options (`option_rules`): a rejected combo, an
+assignment, exercise or expiry, a spread paid beyond its assumption.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from parity.alerts.alert import Alert, Severity
 from parity.alerts.config import AlertConfig
+from parity.alerts.option_rules import EVENT_SEVERITY, OptionRules
 
-Severity = Literal["info", "warning", "critical"]
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alert. `key` de-duplicates: the same key within the dedup window is sent once."""
-
-    rule: str
-    key: str
-    severity: Severity
-    title: str
-    message: str
-    symbol: str | None = None
-    value: float | None = None
-    threshold: float | None = None
-    console: bool = True  # False: logged to files only (the console says it in another line)
+__all__ = ["Alert", "Rules", "Severity"]
 
 
 @dataclass
@@ -67,6 +55,10 @@ class Rules:
     equity: _EquityState = field(default_factory=_EquityState)
     disconnects: dict[str, _Disconnect] = field(default_factory=dict)
     rejected: set[str] = field(default_factory=set)
+    options: OptionRules = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.options = OptionRules(self.config)
 
     # ------------------------------------------------------------------ equity
 
@@ -120,6 +112,9 @@ class Rules:
         why = (reason or "no reason given").strip()
         if why.startswith("risk:"):
             return []
+        combo = self.options.rejected(client_order_id, why)
+        if combo is not None:  # a combo (or one of its legs): one alert naming the legs
+            return combo
         return [
             Alert(
                 "order_rejected", f"order_rejected:{symbol}:{why[:80]}", "warning",
@@ -128,11 +123,39 @@ class Rules:
             )
         ]  # fmt: skip
 
+    def on_intent(
+        self,
+        client_order_id: str,
+        symbol: str,
+        side: str,
+        qty: float,
+        multiplier: float | None = None,
+        parent: str | None = None,
+        leg: int | None = None,
+    ) -> None:
+        """An order intent: where it belongs (a combo's legs, a contract's multiplier)."""
+        self.options.on_intent(client_order_id, symbol, side, qty, multiplier, parent, leg)
+
+    def on_fill(
+        self,
+        client_order_id: str,
+        cum_qty: float,
+        qty: float,
+        price: float,
+        mid: float | None = None,
+        spread_cost: float | None = None,
+    ) -> list[Alert]:
+        """A fill; an option leg's (with its quote's mid) is checked against the assumed
+        spread."""
+        return self.options.on_fill(client_order_id, cum_qty, qty, price, mid, spread_cost)
+
     # ------------------------------------------------------------------ events
 
     def on_event(self, kind: str, payload: dict[str, Any] | None, at: dt.datetime) -> list[Alert]:
         """An `events` row (`at`: UTC wall time)."""
         p = payload or {}
+        if kind.startswith("option_") and kind.removeprefix("option_") in EVENT_SEVERITY:
+            return self.options.event(kind.removeprefix("option_"), p)
         handler = getattr(self, f"_on_{kind}", None)
         return list(handler(p, at)) if handler is not None else []
 

@@ -184,7 +184,12 @@ class OptionRecorder:
                 durable=self.live,
             )
 
-    def marked(self, row: Mapping[str, Any], marks: Mapping[str, float]) -> None:
+    def marked(
+        self,
+        row: Mapping[str, Any],
+        marks: Mapping[str, float],
+        positions: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
         if self.journal is None:
             return
         stamp = float(self.data.datetime[0])
@@ -194,6 +199,10 @@ class OptionRecorder:
             {
                 **payload,
                 "marks": dict(marks),
+                # each open contract's Greeks (position-sized, as the portfolio's)
+                "positions": [
+                    {k: (str(v) if k == "datetime" else v) for k, v in p.items()} for p in positions
+                ],
                 "costs": {k: round(v, 6) for k, v in self._costs.items()},
                 "session": self._session(stamp),
             },
@@ -298,10 +307,13 @@ class OptionRecorder:
         if self.keep:
             self.fills.append(row)
         if self.journal is not None:
+            leg = kind == "trade"  # a leg's fill: what it paid against its quote (the alerts')
             self.journal.journal.fill(
                 cid, order_seq=number, symbol=row["symbol"], side=row["side"],
                 cum_qty=record["filled_qty"], qty=size, price=price, commission=commission,
-                at=self.journal.bar_time(stamp), bar=row["bar"], kind=kind, durable=self.live,
+                at=self.journal.bar_time(stamp), bar=row["bar"], kind=kind,
+                mid=fill.mid if leg else None, spread_cost=fill.spread_cost if leg else None,
+                slippage_cost=fill.slippage_cost if leg else None, durable=self.live,
             )  # fmt: skip
 
     def _done(self, cid: str) -> None:

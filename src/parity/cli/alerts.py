@@ -30,7 +30,7 @@ def alert_options(func: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(dir_okay=False, path_type=Path),
             default=None,
             help="YAML alert settings: urls, daily_loss, drawdown, stale_bars, "
-            "disconnect_grace, dedup, rate_limit, send_daily_report.",
+            "disconnect_grace, half_spread, spread_band, dedup, rate_limit, send_daily_report.",
         ),
         click.option(
             "--alert-daily-loss",
@@ -57,6 +57,18 @@ def alert_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Alert when a stream stays disconnected longer than this [60].",
         ),
         click.option(
+            "--alert-half-spread",
+            default=None,
+            metavar="PCT",
+            help="The half spread the options backtest assumed, of the mid [3%].",
+        ),
+        click.option(
+            "--alert-spread-band",
+            default=None,
+            metavar="PCT",
+            help="Alert when an option fill's spread exceeds the assumed by more than this [50%].",
+        ),
+        click.option(
             "--send-daily-report",
             is_flag=True,
             default=None,
@@ -81,6 +93,8 @@ def alerts_from_flags(values: Mapping[str, Any], env: Mapping[str, str] | None =
         stale_bars=values.get("alert_stale_bars"),
         disconnect_grace=values.get("alert_disconnect_grace"),
         send_daily_report=values.get("send_daily_report"),
+        half_spread=values.get("alert_half_spread"),
+        spread_band=values.get("alert_spread_band"),
     )
 
 

@@ -56,6 +56,8 @@ class RunSource(Protocol):
 
     def last_prices(self) -> dict[str, float]: ...
 
+    def option_fills(self) -> pd.DataFrame | None: ...
+
 
 class JournalSource:
     """A run read through its journal (read-only)."""
@@ -135,6 +137,12 @@ class JournalSource:
     def orders(self) -> pd.DataFrame:
         return self._memo(
             "orders", (OrderIntent, OrderEvent), lambda: self.reader.orders(self.run_id)
+        )
+
+    def option_fills(self) -> pd.DataFrame | None:
+        """Each option leg's fill with its quote's mid and what it paid (schema 4)."""
+        return self._memo(
+            "option_fills", (Fill,), lambda: self.reader.option_fill_costs(self.run_id)
         )
 
     def trades(self) -> pd.DataFrame:
@@ -231,6 +239,9 @@ class ArtifactSource:
 
     def order_reasons(self) -> dict[str, str]:
         return {}  # an artifact run's open orders ended with it
+
+    def option_fills(self) -> pd.DataFrame | None:
+        return None  # its `options_fills.csv` has them (`option_tables.combos_from_files`)
 
     def events(self) -> pd.DataFrame:
         return pd.DataFrame(columns=_EVENT_COLUMNS)

@@ -16,6 +16,7 @@ import pandas as pd
 from parity.analyzers.holdings import holdings, open_positions
 from parity.analyzers.metrics import max_drawdown
 from parity.dashboard.catalog import Catalog, RunRef, read_json, run_status, utcnow
+from parity.dashboard.options import options_view
 from parity.dashboard.sources import ArtifactSource, JournalSource, RunSource
 from parity.dashboard.twin import Twin, TwinWorker, compare_twin
 from parity.instruments.calendars import manifest_calendar
@@ -324,6 +325,8 @@ def summary(
         "alerts": alerts[-RECENT:][::-1],
         "divergence": divergence(ref.run_dir, events),
         "risk": risk(ref.run_dir, manifest),
+        # an options run: its orders with their legs, the Greeks, the compare's assumptions
+        "options": clean(options_view(ref.run_dir, source, events)),
         "feeds": _latest(_events(events, "feed"), "symbol"),
         "streams": _latest(_events(events, "stream"), "stream"),
         "errors": _events(events, "error")[-RECENT:][::-1],

@@ -18,6 +18,7 @@ from parity.journal.schema import SCHEMA_VERSION, Fill, OrderIntent, SchemaInfo,
 STEPS = {
     2: (OrderIntent, ("leg", "parent", "asset_class", "multiplier")),
     3: (Fill, ("kind",)),
+    4: (Fill, ("mid", "spread_cost", "slippage_cost")),
 }
 
 

@@ -355,6 +355,20 @@ class JournalReader:
             frame["qty"] = integral(cols["qty"])
         return frame
 
+    def option_fill_costs(self, run_id: str) -> pd.DataFrame:
+        """What each option leg's fill paid against its quote (schema 4): `client_order_id`,
+        `symbol`, `side`, `qty`, `price`, `commission`, `mid`, `spread_cost`, `slippage_cost`
+        (NaN for a fill written before), in journal order; trades only."""
+        names = ["client_order_id", "symbol", "side", "qty", "price", "commission", "mid",
+                 "spread_cost", "slippage_cost", "kind"]  # fmt: skip
+        cols = self._columns(Fill, names, run_id)
+        frame = pd.DataFrame(cols, columns=names)
+        frame = frame[frame["kind"].fillna("trade") == "trade"].drop(columns="kind")
+        from parity.instruments import instrument_for
+
+        option = frame["symbol"].map(lambda s: instrument_for(str(s)).asset_class == "option")
+        return frame[option.astype(bool)].reset_index(drop=True)
+
     def positions(self, run_id: str) -> dict[str, float]:
         """Net position per symbol, derived from the fills (symbols back to flat are 0)."""
         cols = self._columns(Fill, ["symbol", "side", "qty"], run_id)

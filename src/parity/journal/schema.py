@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 RUN_STATUSES = ("running", "finished", "crashed")
 
 
@@ -176,6 +176,11 @@ class Fill(Base):
     bar: Mapped[int | None]
     # schema 3 (NULL, a trade, in a journal written before): what booked it
     kind: Mapped[str | None] = mapped_column(String(16))
+    # schema 4 (NULL for an equity fill and in a journal written before): an option leg's
+    # quote mid when it filled, and the spread and slippage it paid against it, in cash
+    mid: Mapped[float | None] = mapped_column(Float)
+    spread_cost: Mapped[float | None] = mapped_column(Float)
+    slippage_cost: Mapped[float | None] = mapped_column(Float)
 
 
 class EquitySnapshot(Base):

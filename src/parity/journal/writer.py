@@ -64,7 +64,7 @@ _TABLES: dict[str, tuple[type[Base], tuple[str, ...]]] = {
     "fills": (
         Fill,
         ("run_id", "client_order_id", "order_seq", "symbol", "side", "cum_qty", "qty", "price",
-         "commission", "at", "bar", "kind"),
+         "commission", "at", "bar", "kind", "mid", "spread_cost", "slippage_cost"),
     ),
     "bars": (
         Bar,
@@ -304,15 +304,20 @@ class Journal:
         at: dt.datetime,
         bar: int | None = None,
         kind: str = "trade",
+        mid: float | None = None,
+        spread_cost: float | None = None,
+        slippage_cost: float | None = None,
         durable: bool = False,
     ) -> None:
         """One execution; `cum_qty` is the order's filled quantity after it. Idempotent: the
         same (order, cum_qty) again is a no-op. `kind`: `trade`, or the option event that
-        booked it (`expiry`, `exercise`, `assignment`, `cash_settlement`)."""
+        booked it (`expiry`, `exercise`, `assignment`, `cash_settlement`). An option leg's
+        fill also gives its quote's `mid` and the `spread_cost`/`slippage_cost` it paid."""
         row = (
             self._run(), client_order_id, int(order_seq), symbol, side, round(float(cum_qty), 6),
             float(qty), float(price), float(commission), self.codec.time(at),
-            None if bar is None else int(bar), kind,
+            None if bar is None else int(bar), kind, _opt_float(mid), _opt_float(spread_cost),
+            _opt_float(slippage_cost),
         )  # fmt: skip
         self._add("fills", [row], durable)
 

@@ -4,6 +4,7 @@ its legs until they are flat), every fill and lifecycle event, and the frames th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,7 @@ class Book:
     orders: list[OptionOrder] = field(default_factory=list)
     marks: dict[OptionContract, float] = field(default_factory=dict)  # last mid per unit
     greeks: list[dict[str, Any]] = field(default_factory=list)
+    position_greeks: list[dict[str, Any]] = field(default_factory=list)  # per open contract
 
     def group(self, gid: int, when: dt.datetime, tag: str) -> Group:
         found = self.groups.get(gid)
@@ -141,6 +143,10 @@ class Book:
     def greeks_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.greeks, columns=_GREEK_COLUMNS)
 
+    def positions_frame(self) -> pd.DataFrame:
+        """`options_positions.csv`: each open contract's mark and Greeks at each mark."""
+        return pd.DataFrame(self.position_greeks, columns=POSITION_COLUMNS)
+
     def cost_breakdown(self) -> dict[str, Any]:
         """Totals and per-contract figures of what trading cost (the metrics' `options` entry)."""
         traded = [f for f in self.fills if f.kind == "trade"]
@@ -170,6 +176,39 @@ class Book:
                 for kind in ("exercise", "assignment", "expiry", "cash_settlement")
             },
         }
+
+
+POSITION_GREEKS = ("delta", "gamma", "theta", "vega", "rho")
+POSITION_COLUMNS = ["datetime", "symbol", "qty", "mark", "value", *POSITION_GREEKS]
+
+
+def position_rows(
+    now: dt.datetime,
+    held: Sequence[tuple[OptionContract, int]],
+    quotes: Sequence[Any],
+    marks: Mapping[OptionContract, float],
+) -> list[dict[str, Any]]:
+    """One row per open contract: its mark (mid) and value, and its Greeks sized by the
+    position (qty x multiplier x the quote's: they add up to the portfolio's, shares aside);
+    Greeks are None where the contract has no quote."""
+    rows = []
+    for (contract, qty), quote in zip(held, quotes, strict=True):
+        size = qty * contract.multiplier
+        mark = marks.get(contract)
+        rows.append(
+            {
+                "datetime": pd.Timestamp(now),
+                "symbol": contract.symbol,
+                "qty": qty,
+                "mark": None if mark is None else round(mark, 6),
+                "value": None if mark is None else round(size * mark, 6),
+                **{
+                    k: None if quote is None else round(size * getattr(quote, k), 6)
+                    for k in POSITION_GREEKS
+                },
+            }
+        )
+    return rows
 
 
 _ORDER_COLUMNS = [

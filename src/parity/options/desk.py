@@ -24,7 +24,7 @@ import pandas as pd
 from parity.errors import ConfigError, StrategyError
 from parity.instruments import OptionRight
 from parity.instruments.calendars import ExchangeCalendar
-from parity.options.book import Book
+from parity.options.book import Book, position_rows
 from parity.options.buying_power import buying_power_refusal, fillable_units
 from parity.options.chain import ChainQuery, ChainSource, Quote, session_close, session_open
 from parity.options.contracts import OptionContract
@@ -383,6 +383,7 @@ class OptionsDesk:
         for (contract, _), quote in zip(held, quotes, strict=True):
             if quote is not None:
                 self.book.marks[contract] = quote.mid
+        positions = position_rows(now, held, quotes, self.book.marks)
         if self._session_over() or held:
             greeks = (
                 self.greeks()
@@ -399,10 +400,11 @@ class OptionsDesk:
                 "requirement": round(self.requirement(), 6),
             }
             self.book.greeks.append(row)
+            self.book.position_greeks.extend(positions)
             if self._session_over():
                 marks = {c.symbol: m for c, m in self.book.marks.items()}
                 for listener in self._listeners:
-                    listener.marked(row, marks)
+                    listener.marked(row, marks, positions)
 
     def event_stamp(self, event: OptionFill) -> float:
         """The Backtrader time of the bar `event` belongs to (the current bar: the desk

@@ -23,5 +23,11 @@ class DeskListener(Protocol):
     def settled(self, event: OptionFill) -> None:
         """An expiry, exercise, assignment or cash settlement at a session's close."""
 
-    def marked(self, row: Mapping[str, Any], marks: Mapping[str, float]) -> None:
-        """A session's close: the Greeks and exposure row, and each open contract's mid."""
+    def marked(
+        self,
+        row: Mapping[str, Any],
+        marks: Mapping[str, float],
+        positions: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        """A session's close: the Greeks and exposure row, each open contract's mid, and each
+        open position's Greeks (`Book.position_greeks` rows)."""

@@ -116,6 +116,7 @@ class OptionsResult:
     greeks: pd.DataFrame
     metrics: dict[str, Any]
     summary: tuple[str, ...]
+    positions: pd.DataFrame | None = None  # `options_positions.csv`: Greeks per contract
 
     @classmethod
     def of(cls, desk: OptionsDesk) -> OptionsResult:
@@ -128,11 +129,14 @@ class OptionsResult:
             book.greeks_frame(),
             {**figures, "assumptions": desk.describe()},
             (*desk.summary(), results_line(figures)),
+            book.positions_frame(),
         )
 
     def write(self, run_dir: Path) -> None:
         for name in ("orders", "fills", "trades", "greeks"):
             getattr(self, name).to_csv(run_dir / f"options_{name}.csv", index=False)
+        if self.positions is not None:
+            self.positions.to_csv(run_dir / "options_positions.csv", index=False)
 
 
 def results_line(figures: Mapping[str, Any]) -> str:

@@ -5,12 +5,18 @@ the Greeks and exposure at the period's last session close."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from parity.instruments import instrument_for
-from parity.instruments.money import format_money
+from parity.reports.option_tables import (
+    combos_from_files,
+    portfolio_row,
+    position_row,
+    read_assumptions,
+)
 from parity.reports.periodic import ReportInputs, _between, events_in, num
 
 EVENT_KINDS = ("expiry", "exercise", "assignment", "cash_settlement")
@@ -24,45 +30,10 @@ def _is_option(symbol: Any) -> bool:
 def options_period(inputs: ReportInputs, first: dt.date, last: dt.date) -> dict[str, Any]:
     """The section, or `{}` for a run that never traded options."""
     orders = inputs.orders
-    legs = orders[orders["parent"].notna() & (orders["type"] == "leg")] if len(orders) else orders
-    parents = set(legs["parent"]) if len(legs) else set()
-    opening = (
-        orders[
-            orders["client_order_id"].isin(parents)
-            | (orders["symbol"].map(_is_option) & orders["type"].isin(["market", "limit"]))
-        ]
-        if len(orders)
-        else orders
-    )
     sessions = events_in(inputs, "options_session", dt.date.min, last)
-    if not len(opening) and not len(sessions):
+    combos = journal_combos(orders, inputs.option_fills, inputs.run_dir, (first, last))
+    if combos is None and not len(sessions):
         return {}
-    shown = opening[_between(opening["submitted_at"], first, last)] if len(opening) else opening
-    described = {
-        str(parent): " ".join(
-            f"{'+' if side == 'buy' else '-'}{int(q)} {sym}"
-            for sym, side, q in zip(group["symbol"], group["side"], group["qty"], strict=True)
-        )
-        for parent, group in legs.groupby("parent", sort=False)
-    }
-    combos = [
-        {
-            "submitted_at": str(row.submitted_at),
-            "client_order_id": row.client_order_id,
-            "legs": described.get(
-                row.client_order_id,
-                f"{'+' if row.side == 'buy' else '-'}{int(row.qty)} {row.symbol}",
-            ),
-            "side": row.side,
-            "qty": row.qty,
-            "type": row.type,
-            "limit_price": num(row.limit_price),
-            "status": row.status,
-            "avg_fill_price": num(row.avg_fill_price),
-            "reason": row.reason or None,
-        }
-        for row in shown.itertuples(index=False)
-    ]
     events = []
     found = pd.concat([events_in(inputs, f"option_{kind}", first, last) for kind in EVENT_KINDS])
     found = found.sort_index(kind="stable")  # the journal's order
@@ -78,8 +49,50 @@ def options_period(inputs: ReportInputs, first: dt.date, last: dt.date) -> dict[
     greeks = None
     if len(sessions):
         payload = sessions["payload"].iloc[-1]
-        greeks = {"as_of": payload.get("datetime"), **{k: payload.get(k) for k in GREEKS}}
-    return {"orders": combos, "events": events, "greeks": greeks, "costs": _costs(sessions, first)}
+        greeks = {
+            "as_of": payload.get("datetime"),
+            **{k: payload.get(k) for k in GREEKS},
+            "positions": [position_row(p) for p in payload.get("positions") or []],
+        }
+    period = events_in(inputs, "options_session", first, last)
+    history = [{"session": str(p.get("session")), **portfolio_row(p)} for p in period["payload"]]
+    assumptions = read_assumptions(inputs.run_dir) if inputs.run_dir is not None else None
+    return {"orders": combos or [], "events": events, "greeks": greeks, "history": history,
+            "costs": _costs(sessions, first), "assumptions": assumptions}  # fmt: skip
+
+
+def _key(submitted_at: str, symbols: list[str]) -> tuple[str, tuple[str, ...]]:
+    return submitted_at[:10], tuple(sorted(symbols))  # the session and the contracts
+
+
+def journal_legs(placed: pd.DataFrame, paid: pd.DataFrame, units: float) -> list[dict[str, Any]]:
+    """Each leg of an order as the journal has it: `placed` its leg orders (or the single-leg
+    order itself), `paid` the option fills with their mid and costs; `units` the order's qty."""
+    out = []
+    for leg in placed.itertuples(index=False):
+        own = paid[paid["client_order_id"] == leg.client_order_id] if len(paid) else paid
+        size = float(own["qty"].sum()) if len(own) else 0.0
+
+        def avg(column: str, own: pd.DataFrame = own, size: float = size) -> float | None:
+            return float((own[column] * own["qty"]).sum() / size) if size else None
+
+        costs = {
+            k: (float(own[k].sum()) if size and own[k].notna().all() else None)
+            for k in ("spread_cost", "slippage_cost")
+        }
+        out.append(
+            {
+                "symbol": str(leg.symbol),
+                "side": str(leg.side),
+                "ratio": round(float(leg.qty) / units) if units else 1,
+                "qty": size,
+                "price": avg("price"),
+                "mid": avg("mid") if size and own["mid"].notna().all() else None,
+                **costs,
+                "fees": float(own["commission"].sum()) if size else None,
+            }
+        )
+    return out
 
 
 def _costs(sessions: pd.DataFrame, first: dt.date) -> dict[str, float] | None:
@@ -93,86 +106,84 @@ def _costs(sessions: pd.DataFrame, first: dt.date) -> dict[str, float] | None:
     return {k: round(float(v) - float(start.get(k, 0.0)), 6) for k, v in end.items()}
 
 
-def _money(value: Any, currency: str | None, sign: bool = False) -> str:
-    """An amount in the run's currency (`$1,234.50`; `+$12.00` with `sign`)."""
-    if value is None:
-        return "n/a"
-    text = format_money(float(value), currency or "USD")
-    return f"+{text}" if sign and float(value) >= 0 else text
+def journal_combos(
+    orders: pd.DataFrame,
+    paid: pd.DataFrame | None,
+    run_dir: Path | None,
+    window: tuple[dt.date, dt.date] | None = None,
+) -> list[dict[str, Any]] | None:
+    """The option orders (a combo, or a single contract) submitted in `window` (all without
+    one), each with its legs as the journal has them (`paid`: `JournalReader.
+    option_fill_costs`) and, once the run has written its options CSVs (`run_dir`), its tag
+    and its trade's P&L; None for a run that never sent one."""
+    legs = orders[orders["parent"].notna() & (orders["type"] == "leg")] if len(orders) else orders
+    parents = set(legs["parent"]) if len(legs) else set()
+    opening = (
+        orders[
+            orders["client_order_id"].isin(parents)
+            | (orders["symbol"].map(_is_option) & orders["type"].isin(["market", "limit"]))
+        ]
+        if len(orders)
+        else orders
+    )
+    if not len(opening):
+        return None
+    shown = opening[_between(opening["submitted_at"], *window)] if window else opening
+    described = {
+        str(parent): " ".join(
+            f"{'+' if side == 'buy' else '-'}{int(q)} {sym}"
+            for sym, side, q in zip(group["symbol"], group["side"], group["qty"], strict=True)
+        )
+        for parent, group in legs.groupby("parent", sort=False)
+    }
+    paid = paid if paid is not None else pd.DataFrame()
+    files = combos_from_files(run_dir) if run_dir is not None else None
+    known = {_key(c["submitted_at"], [leg["symbol"] for leg in c["legs"]]): c for c in files or []}
+    combos = []
+    for row in shown.itertuples(index=False):
+        own = legs[legs["parent"] == row.client_order_id] if len(legs) else legs
+        placed = own if len(own) else pd.DataFrame([row._asdict()])
+        leg_list = journal_legs(placed, paid, float(row.qty))
+        found = known.get(_key(str(row.submitted_at), [leg["symbol"] for leg in leg_list]), {})
+        combos.append(
+            {
+                "submitted_at": str(row.submitted_at),
+                "client_order_id": row.client_order_id,
+                "legs": described.get(
+                    row.client_order_id,
+                    f"{'+' if row.side == 'buy' else '-'}{int(row.qty)} {row.symbol}",
+                ),
+                "side": row.side,
+                "qty": row.qty,
+                "type": row.type,
+                "limit_price": num(row.limit_price),
+                "status": row.status,
+                "avg_fill_price": num(row.avg_fill_price),
+                "reason": row.reason or None,
+                "tag": found.get("tag"),  # the desk's (its CSVs, once the run has written them)
+                "pnl": found.get("pnl"),
+                "outcome": found.get("outcome"),
+                "leg_fills": leg_list,
+            }
+        )
+    return combos
 
 
-def text_lines(section: dict[str, Any], currency: str | None = None) -> list[str]:
-    """The section in the text report (nothing for a run without options); amounts in the
-    run's `currency`."""
-    if not section:
-        return []
-    c = currency
-    lines = ["", "Options"]
-    greeks = section.get("greeks")
-    if greeks:
-        lines.append(
-            f"  at {greeks['as_of']}: {greeks['contracts']} contracts worth "
-            f"{_money(greeks['option_value'], c)}, delta {greeks['delta']:,.2f}, gamma "
-            f"{greeks['gamma']:,.4f}, theta {greeks['theta']:,.2f}, vega {greeks['vega']:,.2f}, "
-            f"requirement {_money(greeks['requirement'], c)}"
-        )
-    costs = section.get("costs")
-    if costs and costs.get("contracts"):
-        lines.append(
-            f"  costs on {costs['contracts']:g} contracts: spread "
-            f"{_money(costs['spread_cost'], c)}, slippage {_money(costs['slippage_cost'], c)}, "
-            f"commission {_money(costs['commission'], c)}, fees {_money(costs['fees'], c)}"
-        )
-    for order in section["orders"]:
-        price = order["avg_fill_price"]
-        lines.append(
-            f"  {order['submitted_at'][:16]}  {order['legs']}  {order['type']} x{order['qty']}"
-            f"  {order['status']}"
-            + ("" if price is None else f" at {_money(price, c)}")
-            + (f" ({order['reason']})" if order["reason"] else "")
-        )
-    for event in section["events"]:
-        lines.append(
-            f"  {event['at'][:16]}  {event['kind']} {event['symbol']} qty {event['qty']:+g}"
-            + (f", shares {event['shares']:+g}" if event.get("shares") else "")
-            + f", cash {_money(event['cash'], c, sign=True)}"
-        )
-    if len(lines) == 2:
-        lines.append("  no option orders or events")
-    return lines
-
-
-def html_rows(
-    section: dict[str, Any], currency: str | None = None
-) -> list[tuple[list[str], list[list[str]]]]:
-    """(headers, rows) tables of the section in the HTML report; amounts in `currency`."""
-    if not section:
-        return []
-    c = currency
-    tables = []
-    if section.get("greeks"):
-        g = section["greeks"]
-        tables.append((["as of", *GREEKS], [[str(g["as_of"]), *(str(g[k]) for k in GREEKS)]]))
-    costs = section.get("costs")
-    if costs:
-        cells = [f"{v:g}" if k == "contracts" else _money(v, c) for k, v in costs.items()]
-        tables.append((list(costs), [cells]))
-    if section["orders"]:
-        head = ["submitted", "legs", "type", "qty", "limit", "status", "avg fill", "reason"]
-        rows = [
-            [o["submitted_at"], o["legs"], o["type"], str(o["qty"]),
-             "" if o["limit_price"] is None else _money(o["limit_price"], c), o["status"],
-             "" if o["avg_fill_price"] is None else _money(o["avg_fill_price"], c),
-             o["reason"] or ""]
-            for o in section["orders"]
-        ]  # fmt: skip
-        tables.append((head, rows))
-    if section["events"]:
-        head = ["time", "event", "symbol", "qty", "shares", "cash"]
-        rows = [
-            [e["at"], e["kind"], str(e["symbol"]), str(e["qty"]), str(e["shares"] or ""),
-             _money(e["cash"], c, sign=True)]
-            for e in section["events"]
-        ]  # fmt: skip
-        tables.append((head, rows))
-    return tables
+def combo_rows(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The section's orders as `option_html.combos_html` (and the dashboard) draw them."""
+    return [
+        {
+            "order": o["client_order_id"],
+            "tag": o.get("tag"),
+            "legs_text": o["legs"],
+            "net": o["avg_fill_price"],
+            "qty": o["qty"],
+            "status": o["status"],
+            "reason": o["reason"],
+            "pnl": o.get("pnl"),
+            "outcome": o.get("outcome"),
+            "submitted_at": o["submitted_at"],
+            "legs": o.get("leg_fills") or [],
+        }
+        for o in orders
+    ]

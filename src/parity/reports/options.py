@@ -1,6 +1,8 @@
 """The options section of a run's tearsheet: the model's assumptions, the cost breakdown per
-contract, the trades per combo with their legs and outcome, and the Greeks/exposure at the end
-of each session (from `metrics.json`'s `options` entry and the run's `options_*.csv`)."""
+contract, the trades per combo, each order with its legs (fill, mid, spread and slippage paid,
+fees), the open positions' and the portfolio's Greeks with their history (from `metrics.json`'s
+`options` entry and the run's `options_*.csv`), and the assumptions table when the run has
+been compared (`compare/assumptions.csv`)."""
 
 from __future__ import annotations
 
@@ -11,18 +13,39 @@ from typing import Any
 
 import pandas as pd
 
+from parity.reports.option_html import options_html
+from parity.reports.option_tables import combos_from_files, greeks_from_files, read_assumptions
+
 MAX_TRADES = 200
 
 
 def options_section(run_dir: Path, metrics: Mapping[str, Any]) -> str | None:
-    """The section's HTML, or None for a run without options."""
+    """The section's HTML, or None for a run without options (a paper run's metrics have no
+    `options` entry: its section starts at the trades)."""
     entry = metrics.get("options")
     trades_path = run_dir / "options_trades.csv"
-    if not isinstance(entry, Mapping) or not trades_path.is_file():
+    if not trades_path.is_file():
         return None
     trades = pd.read_csv(trades_path)
-    greeks_path = run_dir / "options_greeks.csv"
-    greeks = pd.read_csv(greeks_path) if greeks_path.is_file() else pd.DataFrame()
+    parts = ['<section id="options"><h2>Options</h2>']
+    if isinstance(entry, Mapping):
+        parts += _summary(entry)
+    shown = trades.head(MAX_TRADES)
+    parts += [
+        f"<h3>Trades ({len(trades)})</h3>",
+        _table(list(shown.columns), shown.values.tolist()),
+        # each order with its legs, the Greeks, and the compare's assumptions table
+        options_html(
+            combos_from_files(run_dir), greeks_from_files(run_dir), read_assumptions(run_dir)
+        ),
+        "</section>",
+    ]
+    return "\n".join(parts)
+
+
+def _summary(entry: Mapping[str, Any]) -> list[str]:
+    """The results, costs and event counts of `metrics.json`'s `options`, and the chain's
+    assumptions."""
     costs = entry.get("costs", {})
     summary = [
         ("option trades", entry.get("trades")),
@@ -34,25 +57,11 @@ def options_section(run_dir: Path, metrics: Mapping[str, Any]) -> str | None:
         *((f"cost: {k.replace('_', ' ')}", v) for k, v in costs.items()),
         *((f"events: {k}", v) for k, v in entry.get("events", {}).items()),
     ]
-    parts = ['<section id="options"><h2>Options</h2>', _table(["", ""], summary)]
+    parts = [_table(["", ""], summary)]
     chain = entry.get("assumptions", {}).get("chain", {})
     if chain:
         parts += ["<h3>Assumptions</h3>", _table(["assumption", "value"], list(chain.items()))]
-    shown = trades.head(MAX_TRADES)
-    parts += [
-        f"<h3>Trades ({len(trades)})</h3>",
-        _table(list(shown.columns), shown.values.tolist()),
-    ]
-    if len(greeks):
-        daily = greeks.assign(day=pd.to_datetime(greeks["datetime"]).dt.date).groupby("day").last()
-        cols = ["underlying_price", "contracts", "option_value", "delta", "gamma", "theta", "vega"]
-        rows = [[day, *(round(float(v), 4) for v in row)] for day, row in daily[cols].iterrows()]
-        parts += [
-            "<h3>Greeks and exposure at each session's end</h3>",
-            _table(["session", *cols], rows),
-        ]
-    parts.append("</section>")
-    return "\n".join(parts)
+    return parts
 
 
 def add_to_tearsheet(path: Path, section: str) -> None:

@@ -16,6 +16,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -63,6 +64,10 @@ class ReportInputs:
     multipliers: Mapping[str, float] = field(default_factory=dict)
     # the strategy's decisions (`JournalReader.decisions`): why each trade was taken and closed
     decisions: pd.DataFrame | None = None
+    # what each option leg's fill paid against its quote (`JournalReader.option_fill_costs`)
+    option_fills: pd.DataFrame | None = None
+    # the run's directory: its options CSVs (tags, P&L) and `compare/assumptions.csv`
+    run_dir: Path | None = None
 
     def dates(self) -> list[dt.date]:
         """The trading dates the run has bars on, in order."""

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from parity.instruments.money import format_money
-from parity.reports import option_period
+from parity.reports import option_period_view
 from parity.reports.chart import sparkline, svg_line_chart
 from parity.reports.labels import metric_label
 from parity.reports.periodic import Report
@@ -300,7 +300,7 @@ def to_text(report: Report) -> str:
         f"{format_metric(name, perf.get(name), flags, currency) + metric_note(name, perf):>24}"
         for name in OVERALL
     ]
-    lines += option_period.text_lines(report.options, report.run.get("currency"))
+    lines += option_period_view.text_lines(report.options, report.run.get("currency"))
     lines += ["", "Backtest vs live", f"  {divergence_line(report.divergence, currency)}"]
     lines += ["", "Action items"]
     if report.actions:
@@ -432,10 +432,7 @@ def to_html(report: Report) -> str:
             ]
         ),
     ]
-    tables = option_period.html_rows(report.options, report.run.get("currency"))
-    if tables:
-        parts.append("<h2>Options</h2>")
-        parts += [_html_table(head, rows, "options") for head, rows in tables]
+    parts.append(option_period_view.html(report.options, report.run.get("currency")))
     div = report.divergence
     status = div.get("status")
     badge = f'<span class="{_e(status)}">{_e(status)}</span> ' if status else ""

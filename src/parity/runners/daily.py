@@ -153,6 +153,8 @@ def read_inputs(reader: JournalReader, run_id: str, run_dir: Path) -> ReportInpu
         compare_path=str(compare_path) if compare is not None else None,
         multipliers=reader.multipliers(run_id),
         decisions=reader.decisions(run_id),
+        option_fills=reader.option_fill_costs(run_id),
+        run_dir=run_dir,
     )
 
 

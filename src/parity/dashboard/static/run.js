@@ -299,6 +299,7 @@
       state.twinRev = data.twin.rev;
       renderTwin(data.twin);
       renderTables(data);
+      parityOptions.render(data.options);
       renderDivergence(data.divergence);
       renderRisk(data.risk);
       P.stamp();

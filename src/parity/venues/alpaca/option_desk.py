@@ -19,6 +19,7 @@ differs is who fills and who settles:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import math
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import backtrader as bt
 import pandas as pd
 
+from parity.errors import BrokerError
 from parity.instruments.calendars import ExchangeCalendar
 from parity.options.chain import session_close, session_open
 from parity.options.costs import OptionCosts
@@ -248,7 +250,11 @@ class VenueOptionsDesk(OptionsDesk):
             self._executed(order, snap, round(increment), price, when)
         final = _FINAL.get(snap.status)
         if final is not None and order.alive:
-            self._finish(order, final, f"venue: {snap.status}")
+            said = None
+            if final == "rejected":  # the venue's message, as an equity rejection's
+                with contextlib.suppress(BrokerError):
+                    said = self.store.rejection_reason(snap.id)
+            self._finish(order, final, f"venue: {snap.status}" + (f": {said}" if said else ""))
 
     def _executed(
         self, order: OptionOrder, snap: OrderSnapshot, filled: int, price: float, when: dt.datetime
