@@ -156,6 +156,11 @@ def test_a_limit_combo_fills_all_or_none_at_its_net_price_with_fees_per_contract
         (SHORT, "sell", "2"),
         (LONG, "buy", "2"),
     ]
+    # one FEE a leg, naming the combo the client sent (its fees are read by the parent's id)
+    charged = client.get("/account/activities", {"activity_types": "FEE", "direction": "asc"})
+    assert isinstance(charged, list) and len(charged) == 2
+    assert all(f"(a leg of order {fair.id})" in str(r["description"]) for r in charged)
+    assert sum(-float(r["net_amount"]) for r in charged) == pytest.approx(fees, abs=1e-6)
 
     # a leg is canceled only with its combo, which takes every leg along
     with pytest.raises(APIError) as leg:

@@ -70,7 +70,9 @@ def _threshold_options(func: Any) -> Any:
     "--expect",
     default=None,
     metavar="NAME=VALUE,...",
-    help="Compare with stated figures, e.g. sharpe=1.8,win_rate=0.65,max_drawdown=-0.12.",
+    help="Compare with stated figures, e.g. sharpe=1.8,win_rate=0.65,max_drawdown=-0.12; for "
+    "an options run the assumptions table's outcomes, e.g. daily_pnl=341.77,win_rate=0.65 "
+    "(execution_rate, win_rate, daily_pnl, days_traded).",
 )
 @click.option(
     "--history",
@@ -97,7 +99,16 @@ def _threshold_options(func: Any) -> Any:
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Directory for divergence.json/html [default: the paper run's directory].",
+    help="Directory for divergence.json/html [default: the paper run's directory]; an options "
+    "run's compare.json, tables and twins [default: PAPER_RUN/compare].",
+)
+@click.option(
+    "--bands",
+    default="0.25,0.5",
+    show_default=True,
+    metavar="EXCELLENT,ACCEPTABLE",
+    help="An options run's assumptions table: |measured/assumed - 1| within the first is "
+    "excellent, within the second acceptable, beyond concerning.",
 )
 @click.option("--seed", type=int, default=0, help="Bootstrap seed.")
 @click.option("--resamples", type=click.IntRange(min=100), default=2000, help="Bootstrap draws.")
@@ -109,6 +120,7 @@ def compare_cmd(**values: Any) -> None:
 
     Exit code 0 PASS, 1 WARN, 2 FAIL; 10 + the parity error code on errors (12 bad option,
     13 data, 14 strategy changed, 16 run not found)."""
+    from parity.analyzers.assumptions import parse_bands
     from parity.analyzers.verdict import Thresholds
     from parity.reports.divergence import summary_text
     from parity.runners.compare import CompareConfig, parse_expect, run_compare
@@ -130,10 +142,15 @@ def compare_cmd(**values: Any) -> None:
         out=values["out"],
         resamples=values["resamples"],
         seed=values["seed"],
+        bands=parse_bands(values["bands"]),
     )
     result = run_compare(config, notify=say)
     if values["as_json"]:
         click.echo(json.dumps(result.divergence, default=str))
+    elif result.text is not None:  # an options run: its twins, attribution and assumptions
+        click.echo(result.text)
+        click.echo(f"written: {result.json_path.parent}/ (compare.json, assumptions.csv, "
+                   "options_ledger.csv, model-twin/, tape-twin/)")  # fmt: skip
     else:
         click.echo(summary_text(result.divergence))
         click.echo(f"report: {result.html_path}")

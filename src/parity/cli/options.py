@@ -16,6 +16,7 @@ _MODEL_FLAGS = {  # flag -> ModelChainParams field
     "rate": "rate",
     "dividend_yield": "dividend_yield",
     "half_spread": "half_spread",
+    "tick": "tick",
     "expiries": "expiries",
     "strike_step": "strike_step",
     "max_dte": "max_dte",
@@ -77,6 +78,12 @@ def option_flags(func: Callable[..., Any]) -> Callable[..., Any]:
             type=float,
             default=None,
             help="Half the bid/ask as a fraction of premium [default: 0.03].",
+        ),
+        click.option(
+            "--tick",
+            type=float,
+            default=None,
+            help="Tick the bid/ask round outward to [default: 0.01].",
         ),
         click.option(
             "--expiries",

@@ -26,6 +26,7 @@ from parity.cli._base import (
 from parity.cli.alerts import alert_options, alerts_from_flags
 from parity.cli.options import iv_mults, option_flags, overrides_from_flags, sensitivity_table
 from parity.cli.risk import limits_from_flags, risk_options
+from parity.cli.venue_options import venue_option_flags, venue_option_terms
 from parity.venues.registry import DEFAULT_VENUE, venue_names, venues_help
 
 
@@ -232,6 +233,8 @@ def _parse_until(text: str | None) -> Any:
 @fill_options
 @ambiguity_options
 @calendar_options
+@option_flags
+@venue_option_flags("venue-option")
 @click.option(
     "--backfill",
     type=click.IntRange(min=0),
@@ -357,6 +360,7 @@ def run_paper_cmd(ctx: click.Context, **values: Any) -> None:
         session=values["session"],
         ambiguous=values["ambiguous"],
         finer=values["finer"],
+        **_paper_options(values),
     )
     if values["config_file"]:
         fields.update(_paper_run_file(ctx, values, fields))
@@ -376,6 +380,25 @@ def run_paper_cmd(ctx: click.Context, **values: Any) -> None:
     finally:
         progress.close()
     _print_run(result, values["as_json"], metrics_table, result.stopped_by)
+
+
+def _paper_options(values: dict[str, Any]) -> dict[str, Any]:
+    """A paper run's option flags: the backtest's assumptions (`--option-*`, `--half-spread`,
+    ...: what `compare`'s model twin assumes) and the local venue's own terms
+    (`--venue-option-*`)."""
+    from parity.errors import ConfigError
+
+    mults = iv_mults(values)
+    if len(mults) > 1:
+        raise ConfigError("--iv-mult takes one value for a paper run, e.g. --iv-mult 1.1")
+    out: dict[str, Any] = {}
+    assumed = overrides_from_flags(values, mults[0])
+    if assumed:
+        out["options"] = assumed
+    terms = venue_option_terms(values, "venue-option").describe()
+    if terms:
+        out["venue_options"] = terms
+    return out
 
 
 def _continue_run(ctx: click.Context, values: dict[str, Any], metrics_table: Any) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from parity.cli._base import ParityGroup, cash_option, cli, cost_options
+from parity.cli.venue_options import venue_option_flags, venue_option_terms
 
 
 @cli.group(cls=ParityGroup)
@@ -68,6 +69,7 @@ def _speed(text: str) -> float | None:
 @cash_option
 @cost_options
 @click.option("--latency", "latency_ms", type=int, default=0, help="Order latency in ms.")
+@venue_option_flags("option")
 @click.option(
     "--volume-share", type=float, default=1.0, help="Max share of a bar's volume per fill."
 )
@@ -99,6 +101,7 @@ def serve(
     secret_key: str | None,
     ack_timeout: float,
     exit_when_done: bool,
+    **option_terms: Any,
 ) -> None:
     """Replay bars through a local Alpaca-compatible server that alpaca-py talks to unchanged."""
     from parity.config import parse_date, parse_symbols
@@ -108,6 +111,7 @@ def serve(
     from parity.timeframe import parse_timeframe
     from parity.venue import VenueConfig, VenueServer
 
+    terms = venue_option_terms(option_terms, "option")
     if (key_id is None) != (secret_key is None):
         raise ConfigError("give both --key-id and --secret-key, or neither")
     loaded = load_bars(
@@ -127,6 +131,8 @@ def serve(
         start=start,
         keys=(key_id, secret_key) if key_id is not None and secret_key is not None else None,
         ack_timeout=ack_timeout,
+        option_chain=terms.chain(),
+        option_costs=terms.costs(),
     )
     server = VenueServer(config, host=host, port=port)
     server.start()

@@ -32,6 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from parity.analyzers.assumptions import EXPECT_KEYS, Bands
 from parity.analyzers.divergence import RunData, compute_divergence
 from parity.analyzers.matching import missing_fills
 from parity.analyzers.metrics import METRIC_KEYS
@@ -39,6 +40,7 @@ from parity.analyzers.verdict import WORSE, Thresholds, check_stated, verdict
 from parity.errors import ConfigError
 from parity.instruments.money import run_currency
 from parity.manifest import Manifest
+from parity.runners.option_compare import compare_options, trades_options
 from parity.runners.twins import build_twins, manifest_differences
 from parity.runstore import RunRecord, RunStore
 from parity.timeframe import parse_timeframe
@@ -62,6 +64,7 @@ class CompareConfig:
     out: Path | None = None
     resamples: int = 2000
     seed: int = 0
+    bands: Bands = field(default_factory=Bands)  # an options run's assumptions verdicts
 
     def __post_init__(self) -> None:
         if self.against and self.expect:
@@ -74,8 +77,9 @@ class CompareConfig:
 class CompareResult:
     divergence: dict[str, Any]
     json_path: Path
-    html_path: Path
+    html_path: Path | None  # None: an options run (its table and ledger are CSV and JSON)
     warnings: tuple[str, ...]
+    text: str | None = None  # an options run's console output
 
     @property
     def status(self) -> str:
@@ -83,7 +87,8 @@ class CompareResult:
 
 
 def parse_expect(text: str) -> dict[str, float]:
-    """``'sharpe=1.8,win_rate=65%'`` → ``{'sharpe': 1.8, 'win_rate': 0.65}``."""
+    """``'sharpe=1.8,win_rate=65%'`` → ``{'sharpe': 1.8, 'win_rate': 0.65}``; an options run's
+    figures (`analyzers.assumptions.EXPECT_KEYS`: ``daily_pnl=341.77``) too."""
     out: dict[str, float] = {}
     for raw in str(text).split(","):
         term = raw.strip()
@@ -95,8 +100,9 @@ def parse_expect(text: str) -> dict[str, float]:
             raise ConfigError(
                 f"--expect term {term!r} is not NAME=VALUE; e.g. --expect sharpe=1.8,win_rate=0.65"
             )
-        if name not in METRIC_KEYS:
-            raise ConfigError(f"--expect: unknown metric {name!r}; valid: {', '.join(METRIC_KEYS)}")
+        if name not in METRIC_KEYS and name not in EXPECT_KEYS:
+            valid = ", ".join(dict.fromkeys((*METRIC_KEYS, *EXPECT_KEYS)))
+            raise ConfigError(f"--expect: unknown metric {name!r}; valid: {valid}")
         number = value.strip()
         scale = 0.01 if number.endswith("%") else 1.0
         try:
@@ -125,6 +131,8 @@ def run_compare(config: CompareConfig, *, notify: Notify = lambda _m: None) -> C
     """Compare, write divergence.json / divergence.html, return the figures and warnings."""
     store = RunStore(config.runs_dir)
     record = _paper_record(store, config.paper_run, config.against)
+    if trades_options(record) and not config.against:
+        return _compare_options(config, record)
     # the twins are built aside and replace the previous ones only once the comparison is
     # written: a failed compare leaves no half-built twin for the dashboard to overlay
     staging = record.path / "compare" / f".partial-{os.getpid()}"
@@ -134,6 +142,25 @@ def run_compare(config: CompareConfig, *, notify: Notify = lambda _m: None) -> C
         return result
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _compare_options(config: CompareConfig, record: RunRecord) -> CompareResult:
+    """An options run: its twins, ledger, attribution and assumptions (`runners.option_compare`),
+    published into `PAPER_RUN/compare/` once all is written."""
+    warnings: list[str] = []
+    directory = Path(config.out) if config.out else record.path / "compare"
+    staging = directory / f".partial-{os.getpid()}"
+    try:
+        done = compare_options(
+            record, config, staging=staging, bands=config.bands, expect=config.expect,
+            warn=warnings.append,
+        )  # fmt: skip
+        _publish(staging, directory)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    figures = {**done.figures, "warnings": warnings}
+    path = directory / "compare.json"
+    return CompareResult(figures, path, None, tuple(warnings), done.text)
 
 
 def _publish(staging: Path, directory: Path) -> None:
@@ -154,6 +181,12 @@ def _compare(
 
     live = RunData.from_dir(record.path, record.manifest)
     warnings: list[str] = []
+    only_options = sorted(set(config.expect or {}) - set(METRIC_KEYS))
+    if only_options:
+        raise ConfigError(
+            f"--expect {', '.join(only_options)}: figures of an options run; run "
+            f"{record.run_id} traded no options (its metrics: {', '.join(METRIC_KEYS)})"
+        )
     other: RunRecord | None = None
     if config.expect:
         divergence = _expect(live, config.expect, config.thresholds)

@@ -229,7 +229,7 @@ def run_paper(
         cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, maxcpus=1)
         # a strategy trading options: the venue's desk, with the backtest's checks and rules
         options = (
-            OptionsSetup.for_strategy(spec.cls)
+            OptionsSetup.for_strategy(spec.cls, config.options)
             if getattr(spec.cls, "trades_options", False)
             else None
         )

@@ -47,6 +47,11 @@ class PaperConfig(RunConfig):
     )
     # write RUN_DIR/reports/daily-DATE.{txt,json,html} at each session close (journaled)
     daily_reports: bool = True
+    # the options desk's assumptions, `run backtest`'s `options` overrides (`model`, `costs`,
+    # ...): what `compare`'s model twin assumes; None: the strategy's defaults
+    options: dict[str, Any] | None = None
+    # the local venue's own option quotes and fills (`venue.config.VenueOptionTerms` fields)
+    venue_options: dict[str, Any] | None = None
 
     # where it is written, how it meets an account that already holds positions and its id
     # are the resume's to decide; faults are an injected test object
@@ -71,6 +76,10 @@ class PaperConfig(RunConfig):
             raise ConfigError(f"backfill {self.backfill} must be a number of bars >= 0")
         if not (math.isfinite(self.poll_seconds) and self.poll_seconds > 0):
             raise ConfigError(f"poll seconds {self.poll_seconds} must be positive, e.g. 30")
+        if self.venue_options is not None:
+            from parity.venue.config import VenueOptionTerms
+
+            VenueOptionTerms.from_mapping(self.venue_options)  # one-line errors, up front
 
     def data_source_label(self) -> str:
         """Where the run's bars come from, as its venue records it."""

@@ -13,7 +13,7 @@ import hashlib
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -33,6 +33,7 @@ from parity.venues.registry import venue_of_run
 
 if TYPE_CHECKING:
     from parity.config import BacktestConfig
+    from parity.options.setup import OptionsSetup
 
 Notify = Callable[[str], None]
 
@@ -264,10 +265,15 @@ def twin_config(manifest: Manifest, config: TwinSettings, data: str) -> Backtest
 
 
 def _twin_run(
-    backtest: BacktestConfig, spec: StrategySpec, loaded: LoadedData, run_id: str, twin_dir: Path
+    backtest: BacktestConfig,
+    spec: StrategySpec,
+    loaded: LoadedData,
+    run_id: str,
+    twin_dir: Path,
+    options: OptionsSetup | None = None,
 ) -> tuple[RunData, dict[str, pd.DataFrame]]:
     """Simulate the twin in memory and leave its artifacts in `twin_dir` (for the dashboard
-    and for reading); no journal."""
+    and for reading; with `options`, its options desk's too); no journal."""
     from parity.engine.ambiguity import check_rule
     from parity.engine.simulate import Recording, simulate
     from parity.runners.backtest import artifacts, backtest_finer, run_manifest
@@ -280,11 +286,16 @@ def _twin_run(
         preload=backtest.preload, risk=backtest.risk, recording=Recording(id_prefix=run_id),
         volume_share=backtest.volume_share, latency_ms=backtest.latency_ms,
         ambiguous=check_rule(backtest.ambiguous), finer=backtest_finer(backtest, loaded),
+        options=options,
     )  # fmt: skip
     manifest = run_manifest(run_id, backtest, spec, params, loaded)
+    if options is not None:
+        manifest = replace(manifest, extra={**manifest.extra, "options": options.describe()})
     # a twin is derived output of this compare: rebuilt every time, never mixed with a stale one
     shutil.rmtree(twin_dir, ignore_errors=True)
     write_run(twin_dir, artifacts(manifest, result))
+    if result.options is not None:
+        result.options.write(twin_dir)
     run = RunData(
         run_id, result.equity, result.orders, result.fills, backtest.cash, result.metrics,
         manifest, result.trades,

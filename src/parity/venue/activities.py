@@ -117,7 +117,7 @@ def activities(state: VenueState) -> list[tuple[datetime, str, dict[str, Any]]]:
                         "activity_type": "FEE",
                         "date": moment.date().isoformat(),
                         "net_amount": decimal(-commission),
-                        "description": f"commission on order {order_id}",
+                        "description": _fee_description(order_id, order),
                         "status": "executed",
                         "symbol": fill["symbol"],
                         "qty": decimal(qty),
@@ -220,3 +220,11 @@ def add_activity_routes(app: web.Application) -> None:
     """Register the account-activities routes."""
     app.router.add_get("/v2/account/activities", get_activities)
     app.router.add_get("/v2/account/activities/{activity_type}", get_activities)
+
+
+def _fee_description(order_id: str, order: Any) -> str:
+    """A FEE activity's description names the order charged, and an `mleg` leg's parent too:
+    a client knows the combo by the parent's id (the order it sent)."""
+    parent = getattr(order, "parent_id", None) if order is not None else None
+    leg = f" (a leg of order {parent})" if parent else ""
+    return f"commission on order {order_id}{leg}"

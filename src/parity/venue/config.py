@@ -2,19 +2,132 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
 
 from parity.costs import CostModel
 from parity.defaults import DEFAULT_CASH
 from parity.engine.ambiguity import FinerBars, Rule, check_rule
 from parity.errors import ConfigError
 from parity.feeds.loader import LoadedData
-from parity.options.costs import OptionCosts
+from parity.options.costs import OptionCosts, per_contract, premium_fraction
+from parity.options.model import ModelChainParams
 
 REST_FAULT_STATUSES = (429, 500, 502, 503, 504)
 
 
 ALPACA_OPTION_FILLS = OptionCosts(commission_per_contract=0.0, slippage=0.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VenueOptionTerms:
+    """The local venue's own option quotes and fills: a rehearsal's reality, which may differ
+    from the backtest's assumptions (`parity venue serve --option-spread 0.05 ...`, `run paper
+    --venue-option-spread 0.05 ...`). A field left None keeps the venue's default: the part-1
+    model chain's quotes, and Alpaca paper's fills (at the ask or bid, no slippage, the
+    commission of the venue's cost model per contract)."""
+
+    half_spread: float | None = None  # of the mid: bid/ask = mid -/+ half_spread x mid
+    tick: float | None = None
+    slippage: float | None = None  # of the premium, against the trader
+    commission_per_contract: float | None = None
+    regulatory_fees: bool | None = None
+
+    def __post_init__(self) -> None:
+        self.chain()  # one-line errors for a bad spread or tick
+        self.costs()
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        spread: str | None = None,
+        tick: str | None = None,
+        slippage: str | None = None,
+        commission: str | None = None,
+        regulatory_fees: bool | None = None,
+        flag: str = "--option",
+    ) -> VenueOptionTerms:
+        """The terms from their text forms (`0.05` or `5%`, `0.01`, `0.5%`, `0.65/contract`)."""
+        return cls(
+            half_spread=None
+            if spread is None
+            else _fraction(spread, f"{flag}-spread", "0.05 or 5%"),
+            tick=None if tick is None else _fraction(tick, f"{flag}-tick", "0.01", percent=False),
+            slippage=None
+            if slippage is None
+            else _named(
+                premium_fraction, slippage, f"{flag}-slippage", "0.5% or 50bps (of premium)"
+            ),
+            commission_per_contract=(
+                None
+                if commission is None
+                else _named(per_contract, commission, f"{flag}-commission", "0.65/contract")
+            ),
+            regulatory_fees=regulatory_fees,
+        )
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> VenueOptionTerms:
+        unknown = sorted(set(values) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ConfigError(
+                f"venue option terms: unknown {', '.join(unknown)}; valid: "
+                + ", ".join(f.name for f in fields(cls))
+            )
+        return cls(**values)
+
+    def chain(self) -> ModelChainParams | None:
+        """The venue's model chain, None for the part-1 defaults (no quote field given)."""
+        if self.half_spread is None and self.tick is None:
+            return None
+        base = ModelChainParams()
+        return replace(
+            base,
+            half_spread=base.half_spread if self.half_spread is None else self.half_spread,
+            tick=base.tick if self.tick is None else self.tick,
+        )
+
+    def costs(self) -> OptionCosts | None:
+        """The venue's option fills, None for Alpaca paper's (no cost field given)."""
+        given = (self.slippage, self.commission_per_contract, self.regulatory_fees)
+        if all(v is None for v in given):
+            return None
+        return OptionCosts(
+            commission_per_contract=self.commission_per_contract or 0.0,
+            slippage=self.slippage or 0.0,
+            regulatory_fees=bool(self.regulatory_fees),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def _named(parse: Callable[[str], float], text: str, flag: str, example: str) -> float:
+    """`parse(text)`; its error names `flag` (the parsers' own name the backtest's flags)."""
+    try:
+        return parse(text)
+    except ConfigError:
+        raise ConfigError(f"{flag} {text!r} is not understood; e.g. {flag} {example}") from None
+
+
+def _fraction(text: str, flag: str, example: str, *, percent: bool = True) -> float:
+    raw = str(text).strip()
+    scale = 0.01 if percent and raw.endswith("%") else 1.0
+    try:
+        value = float(raw.rstrip("%") if percent else raw) * scale
+    except ValueError:
+        raise ConfigError(f"{flag} {text!r} is not a number; e.g. {flag} {example}") from None
+    if not math.isfinite(value) or value < 0 or (not percent and value == 0):
+        raise ConfigError(
+            f"{flag} {text!r} must be a {'non-negative' if percent else 'positive'} number; "
+            f"e.g. {flag} {example}"
+        )
+    if percent and value >= 1:
+        raise ConfigError(f"{flag} {text!r} is a fraction of the mid (< 1); e.g. {flag} {example}")
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +192,8 @@ class VenueConfig:
     # option fills: the quote's side moved by the slippage, commission and fees per contract;
     # None: Alpaca paper's prices (at the ask or bid) and `costs`' commission per contract
     option_costs: OptionCosts | None = None
+    # the venue's own model chain (its half spread, tick): None, the part-1 defaults
+    option_chain: ModelChainParams | None = None
 
     def __post_init__(self) -> None:
         if not self.data.series:

@@ -139,14 +139,15 @@ async def get_option_contract(request: web.Request) -> web.Response:
 
 
 def quote_wire(state: VenueState, quote: Quote) -> dict[str, Any]:
-    """A model quote on the wire (no sizes in a model: 0; exchange `N` for the venue)."""
+    """A model quote on the wire (no sizes in a model: 0; exchange `N` for the venue); prices
+    as the chain rounds them (to its tick, at most 6 decimals)."""
     return {
         "t": rfc3339(state.calendar.aware(quote.time)),
         "bx": "N",
-        "bp": round(quote.bid, 4),
+        "bp": round(quote.bid, 6),
         "bs": int(quote.bid_size or 0),
         "ax": "N",
-        "ap": round(quote.ask, 4),
+        "ap": round(quote.ask, 6),
         "as": int(quote.ask_size or 0),
         "c": " ",
     }

@@ -190,8 +190,8 @@ def stream_quotes(
         if quote is None:
             continue
         out.append(
-            {"T": "q", "S": symbol, "t": quote.time, "bx": "N", "bp": round(quote.bid, 4),
-             "bs": int(quote.bid_size or 0), "ax": "N", "ap": round(quote.ask, 4),
+            {"T": "q", "S": symbol, "t": quote.time, "bx": "N", "bp": round(quote.bid, 6),
+             "bs": int(quote.bid_size or 0), "ax": "N", "ap": round(quote.ask, 6),
              "as": int(quote.ask_size or 0), "c": " "}
         )  # fmt: skip
     return out

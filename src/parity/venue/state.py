@@ -84,6 +84,7 @@ class VenueState:
         self.options = VenueOptions(
             self.data.frames,
             config.data.calendar,
+            params=config.option_chain,
             daily=self.data.bar_seconds >= 86400,
             costs=config.option_costs or ALPACA_OPTION_FILLS,
             charges=config.option_costs is not None,

@@ -9,7 +9,7 @@ folder and the registry names it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -81,6 +81,8 @@ class SessionConfig(Protocol):
     def ambiguous(self) -> str | None: ...  # both exits on one bar: the rule (None: placed first)
     @property
     def finer(self) -> str | None: ...  # finer bars for `ambiguous=finer-data`
+    @property
+    def venue_options(self) -> Mapping[str, Any] | None: ...  # the local venue's option terms
 
 
 class VenueAccount(Protocol):

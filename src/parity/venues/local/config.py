@@ -10,7 +10,7 @@ from parity.engine.ambiguity import check_rule
 from parity.feeds.finer import load_finer
 from parity.feeds.loader import load_bars
 from parity.instruments.calendars import Session
-from parity.venue.config import VenueConfig
+from parity.venue.config import VenueConfig, VenueOptionTerms
 from parity.venues.protocol import SessionConfig
 
 LOCAL_CASH = DEFAULT_CASH  # the local venue's account when the run gives no --cash
@@ -39,6 +39,9 @@ def venue_config(config: SessionConfig) -> VenueConfig:
             config.finer, list(config.symbols), than=loaded.series[0].timeframe,
             start=config.start, end=config.end, calendar=config.calendar,
         )  # fmt: skip
+    if config.venue_options:
+        terms = VenueOptionTerms.from_mapping(config.venue_options)
+        extra["option_chain"], extra["option_costs"] = terms.chain(), terms.costs()
     if config.replay_start:
         extra["start"] = config.replay_start
     return VenueConfig(
