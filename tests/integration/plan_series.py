@@ -69,6 +69,22 @@ PLAN = (
     f"{s(30)},ACME,long,10,,stop,101.5,105,98,,,oco-ambiguous-row,0.3\n"
 )
 
+# each row's entry reason (`PlanRow.reason`): the row it executes, as `trades.csv` shows it
+ENTRY_REASONS = {
+    "target-row": f"plan {s(2)} line 2: long 10 ACME market, tp 104 sl 96 (target-row, score 0.9)",
+    "stop-row": f"plan {s(6)} line 3: long 25 ACME market, tp 104 sl 96 (stop-row, score 0.1)",
+    "expiry-row": f"plan {s(10)} line 4: long 10 ACME market, tp 104 sl 96 (expiry-row, score 0.5)",
+    "ambiguous-row": (
+        f"plan {s(17)} line 5: long 10 ACME market, tp 104 sl 96 (ambiguous-row, score 0.6)"
+    ),
+    "stop-entry-row": (
+        f"plan {s(26)} line 7: long 10 ACME stop 101.5, tp 105 sl 98 (stop-entry-row, score 0.4)"
+    ),
+    "oco-ambiguous-row": (
+        f"plan {s(30)} line 8: long 10 ACME stop 101.5, tp 105 sl 98 (oco-ambiguous-row, score 0.3)"
+    ),
+}
+
 
 def write_series(root: Path, *, hours: list[tuple[float, ...]] = AMBIGUOUS_HOURS) -> Path:
     """`root/daily/ACME.csv`, `root/hourly/ACME.csv` (every session's seven hours: flat, the

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from plan_series import paper_plan_run
+from plan_series import ENTRY_REASONS, paper_plan_run
 
 from parity.runners.compare import CompareConfig, run_compare
 
@@ -30,7 +30,9 @@ def test_the_ledger_holds_the_paper_runs_and_the_twins_reasons(tmp_path: Path) -
     ]  # fmt: skip
     exits = ["target", "stop", "expiry", "target", "target", "target"]
     assert trades["exit_reason"].tolist() == exits
-    assert reasons == [("entry", "entry", x, x) for x in exits]
+    entries = [ENTRY_REASONS[tag] for tag in trades["tag"]]
+    assert trades["entry_reason"].tolist() == entries
+    assert reasons == [(e, e, x, x) for e, x in zip(entries, exits, strict=True)]
     html = result.html_path.read_text(encoding="utf-8")
     for header in ("paper entry reason", "twin entry reason", "paper exit reason",
                    "twin exit reason"):  # fmt: skip

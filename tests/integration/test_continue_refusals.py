@@ -1,6 +1,7 @@
 """`run paper --continue RUN` refuses, in one line naming the run and the fix, a run it cannot
 continue: unknown, crashed (use --resume), still being written, another strategy or venue; and
-`--resume` on a cleanly stopped run points to `--continue`."""
+`--resume` on a cleanly stopped run points to `--continue`. A daily run on the local venue,
+once refused, is continued."""
 
 from __future__ import annotations
 
@@ -113,19 +114,30 @@ def test_a_crashed_run_is_refused_with_resume_as_the_fix(
     )
 
 
-def test_a_daily_run_on_the_local_venue_is_refused_with_the_way_out(
-    stopped: tuple[Path, Path],
+def test_a_daily_run_on_the_local_venue_is_continued_not_refused(
+    stopped: tuple[Path, Path], tmp_path: Path
 ) -> None:
+    """Once refused (a continued run read its history at 1 minute, which a daily replay has
+    not); the feed now reads the venue's daily bars. Continued with the same plan: its row,
+    placed on day two, is not placed again."""
     runs, plan = stopped
-    code, out = _continue(runs, plan, "--continue", "day-one")
-    assert code != 0
-    assert _last_line(out) == (
-        "error: run day-one trades daily bars on the local venue, whose history a continued "
-        "run reads at 1 minute; --continue needs minute bars there (e.g. --data "
-        "sample:minute): start a new run, or replay a month with `parity plan replay`"
-    )
-    status = sqlite3.connect(runs / "day-one" / "journal.sqlite")
+    copy = tmp_path / "runs" / "day-one"
+    copy.mkdir(parents=True)
+    for name in ("journal.sqlite", "venue.sqlite", "manifest.json"):
+        (copy / name).write_bytes((runs / "day-one" / name).read_bytes())
+    code, out = _continue(tmp_path / "runs", plan, "--continue", "day-one")
+    assert code == 0, out
+    journal = sqlite3.connect(copy / "journal.sqlite")
     try:
-        assert status.execute("SELECT status FROM runs").fetchone() == ("finished",)  # untouched
+        days = [r[0][:10] for r in journal.execute("SELECT at FROM equity ORDER BY id")]
+        entries = journal.execute(
+            "SELECT count(*) FROM order_intents WHERE side = 'buy' AND parent IS NULL"
+        ).fetchone()
+        held = journal.execute(
+            "SELECT SUM(CASE side WHEN 'buy' THEN qty ELSE -qty END) FROM fills"
+        ).fetchone()
+        status = journal.execute("SELECT status FROM runs").fetchone()
     finally:
-        status.close()
+        journal.close()
+    assert days == ["2012-09-04", "2012-09-05", "2012-09-06", "2012-09-07"]
+    assert entries == (1,) and held == (10.0,) and status == ("finished",)

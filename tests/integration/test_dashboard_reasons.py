@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from chrome_webdriver import Chrome, browser_binaries
-from plan_series import paper_plan_run
+from plan_series import ENTRY_REASONS, paper_plan_run
 
 from parity.dashboard import Catalog, DashboardServer
 
@@ -48,7 +48,7 @@ def test_the_trades_table_shows_entry_and_exit_reasons(chrome: Chrome, tmp_path:
         assert data["trades_total"] == 6
         newest = data["trades"][0]  # newest first
         assert (newest["entry_reason"], newest["exit_reason"], newest["tag"]) == (
-            "entry", "stop", "oco-ambiguous-row"
+            ENTRY_REASONS["oco-ambiguous-row"], "stop", "oco-ambiguous-row"
         )  # fmt: skip
         chrome.console()
         chrome.get(f"{server.url}runs/plan-dash")

@@ -94,7 +94,22 @@ def test_three_days_continued_equal_one_run_over_the_three(tmp_path: Path) -> No
     one_trades, one_cash, one_positions = _final(one)
     day_trades, day_cash, day_positions = _final(runs / "daily")
     assert len(one_trades) == 3
-    pd.testing.assert_frame_equal(one_trades, day_trades)
+    # the same trades; an entry's reason names its line in the plan file it came from (the
+    # three days' rows together in one file for the single run)
+    reason = "plan 2013-10-0{} line {}: long {} {} {}, tp {} sl {} ({}, score {})"
+    aig = ("AIG", "limit 48.8", "49.05", "47.5", "aig-same-day", "0.5")
+    ibm = ("IBM", "market", "183", "181.5", "ibm-carried", "0.7")
+    last = ("AIG", "market", "48.05", "47.1", "aig-day-three", "0.2")
+    assert one_trades["entry_reason"].tolist() == [
+        reason.format(7, 4, 20, *aig), reason.format(7, 2, 10, *ibm),
+        reason.format(9, 8, 20, *last),
+    ]  # fmt: skip
+    assert day_trades["entry_reason"].tolist() == [
+        reason.format(7, 4, 20, *aig), reason.format(7, 2, 10, *ibm),
+        reason.format(9, 2, 20, *last),
+    ]  # fmt: skip
+    columns = [c for c in one_trades.columns if c != "entry_reason"]
+    pd.testing.assert_frame_equal(one_trades[columns], day_trades[columns])
     assert day_cash == pytest.approx(one_cash, abs=0.005)
     assert day_cash == pytest.approx(98_638.45, abs=0.005)
     assert day_positions == one_positions == {"BAC": 100.0}  # held through the three days

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from plan_series import SESSIONS, write_series
+from plan_series import ENTRY_REASONS, SESSIONS, write_series
 
 from parity.config import BacktestConfig
 from parity.runners.backtest import run_backtest
@@ -63,7 +63,7 @@ def test_backtest_and_lock_step_rehearsal_trade_the_plan_identically(
     assert dt.date.fromisoformat(bt_trades["exit_time"].iloc[-1]) == SESSIONS[32]
     # the daily report says why each trade was taken and closed
     report = (paper / "reports" / f"daily-{SESSIONS[4]}.txt").read_text(encoding="utf-8")
-    assert "entry (target-row) -> target" in report
+    assert f"{ENTRY_REASONS['target-row']} -> target" in report
     report = (paper / "reports" / f"daily-{SESSIONS[19]}.txt").read_text(encoding="utf-8")
     reason = "stop" if rule == "stop-first" else "target"  # the bracket's ambiguous bar
-    assert f"entry (ambiguous-row) -> {reason}, ambiguous bar: {rule}" in report
+    assert f"{ENTRY_REASONS['ambiguous-row']} -> {reason}, ambiguous bar: {rule}" in report

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from plan_series import HOURLY_STOP_FIRST, SESSIONS, write_series
+from plan_series import ENTRY_REASONS, HOURLY_STOP_FIRST, SESSIONS, write_series
 
 import parity
 from parity.cli import cli
@@ -48,7 +48,7 @@ def expected(
             "exit_price": [r[3] for r in rows],
             "qty": [float(r[4]) for r in rows],
             "pnl_net": [r[5] for r in rows],
-            "entry_reason": ["entry"] * len(rows),
+            "entry_reason": [ENTRY_REASONS[r[8]] for r in rows],
             "exit_reason": [r[6] for r in rows],
             "ambiguous": [r[7] for r in rows],
             "tag": [r[8] for r in rows],
@@ -163,8 +163,10 @@ def test_the_cli_backtest_writes_reasons_and_counts_ambiguity(series: Path, tmp_
     finally:
         journal.close()
     actions = decisions["action"].tolist()
-    assert actions.count("entry") == 7 and actions.count("ambiguous") == 2
-    entry = decisions[decisions["action"] == "entry"].iloc[0]["payload"]
+    entries = [a for a in actions if a.startswith("plan ")]  # each entry says its plan row
+    assert len(entries) == 7 and actions.count("ambiguous") == 2
+    assert entries[0] == ENTRY_REASONS["target-row"]
+    entry = decisions[decisions["action"] == entries[0]].iloc[0]["payload"]
     assert entry["tag"] == "target-row" and entry["plan"]["line"] == 2
     assert entry["client_order_id"].endswith("-000001")
 

@@ -85,8 +85,24 @@ def test_the_readme_daily_workflow_runs_as_printed(tmp_path: Path) -> None:
     summary = json.loads((work / "dashboard.json").read_text())
     assert summary["trades_total"] == 4
     assert [(t["entry_reason"], t["exit_reason"], t["tag"]) for t in summary["trades"]] == [
-        ("entry", "target", "aig-bounce"),
-        ("entry", "target", "ibm-dip"),
-        ("entry", "target", "ibm-trend"),
-        ("entry", "target", "aig-dip"),
+        (
+            "plan 2013-10-09 line 2: long 20 AIG market, tp 48.05 sl 47.1 (aig-bounce, score 0.2)",
+            "target",
+            "aig-bounce",
+        ),
+        (
+            "plan 2013-10-08 line 2: long 10 IBM limit 179.2, tp 181 sl 177 (ibm-dip, score 0.3)",
+            "target",
+            "ibm-dip",
+        ),
+        (
+            "plan 2013-10-07 line 3: long 10 IBM market, tp 183 sl 181.5 (ibm-trend, score 0.7)",
+            "target",
+            "ibm-trend",
+        ),
+        (
+            "plan 2013-10-07 line 2: long 20 AIG limit 48.8, tp 49.05 sl 47.5 (aig-dip, score 0.5)",
+            "target",
+            "aig-dip",
+        ),
     ]

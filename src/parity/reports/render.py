@@ -130,9 +130,11 @@ def _has_reasons(report: Report) -> bool:
 
 
 def _why(trade: Mapping[str, Any]) -> str:
-    """Why a trade was taken and closed: `entry (tag) -> target`, `! ambiguous (rule)`."""
-    tag = f" ({trade['tag']})" if trade.get("tag") else ""
-    text = f"{trade.get('entry_reason') or '?'}{tag} -> {trade.get('exit_reason') or '?'}"
+    """Why a trade was taken and closed: `entry (tag) -> target`, `! ambiguous (rule)` (the
+    tag once: a plan's entry reason names it already)."""
+    entry = str(trade.get("entry_reason") or "?")
+    tag = f" ({trade['tag']})" if trade.get("tag") and str(trade["tag"]) not in entry else ""
+    text = f"{entry}{tag} -> {trade.get('exit_reason') or '?'}"
     return f"{text}, ambiguous bar: {trade['ambiguous']}" if trade.get("ambiguous") else text
 
 

@@ -37,7 +37,13 @@ from parity.options.close import OptionsClose
 from parity.options.setup import OptionsSetup
 from parity.risk.monitor import attach_risk, risk_guard, risk_notifier
 from parity.runners.backtest import traded_session
-from parity.runners.continuation import TakeCarried, carried_state, save_carry
+from parity.runners.continuation import (
+    JournalCarry,
+    TakeCarried,
+    carried_state,
+    resumed_carry,
+    save_carry,
+)
 from parity.runners.option_book import OptionBook
 from parity.runners.option_resume import desk_restorer, option_ahead
 from parity.runners.option_tape import tape_to_file
@@ -50,7 +56,7 @@ from parity.runners.paper_output import (
     write_paper_run,
 )
 from parity.runners.paper_progress import ProgressFactory, replay_progress
-from parity.runners.paper_resume import Resume, restart
+from parity.runners.paper_resume import Resume, journal_backlog, restart
 from parity.runners.paper_sessions import add_session_checks
 from parity.runners.resume import (
     ClaimPositions,
@@ -260,17 +266,21 @@ def run_paper(
             )
 
         feeds = [
-            session.feed(symbol, config, tape.add, finished, feed_state, **point.feed_args())
+            session.feed(symbol, config, tape.add, finished, feed_state, **point.feed_args(symbol))
             for symbol in config.symbols
         ]
         for symbol, feed in zip(config.symbols, feeds, strict=True):
             cerebro.adddata(bind_instrument(feed, symbol), name=symbol)
         cerebro.addstrategy(spec.cls, **params)
-        carried = (
-            carried_state(journal, run_id) if resume is not None and resume.continued else None
-        )
+        carried = None  # what the strategy carried: to a later day, or past the crash
+        if resume is not None:
+            carried = (carried_state if resume.continued else resumed_carry)(journal, run_id)
         if carried is not None:
             cerebro.addanalyzer(TakeCarried, state=carried)
+        daily = config.timeframe.is_daily  # (before the recorder, whose equity commits it)
+        cerebro.addanalyzer(
+            JournalCarry, journal=journal, daily=daily, skip_through=point.live_after
+        )
         if options is not None:  # the desk's end of bar (marks), before the recorder
             cerebro.addanalyzer(OptionsClose, _name="options_close")
             # the option tape to its file as it arrives, flushed at each bar's end
@@ -312,7 +322,7 @@ def run_paper(
         session.watch_streams(stream_journal(journal))
         session.start(config, feeds)
         if resume is not None:
-            _journal_backlog(feeds, journal, notify)
+            journal_backlog(feeds, journal, notify)
         notify(
             f"run {run_id}: {spec.name} on {','.join(config.symbols)} {config.timeframe}, "
             + ("dry run (no orders sent)" if config.dry_run else f"venue {session.venue}")
@@ -364,29 +374,6 @@ def run_paper(
             alerts.stop()
         session.close()
         cleanup.close()
-
-
-def _journal_backlog(feeds: list[Any], journal: Any, notify: Notify) -> None:
-    """Say which bars after the last one processed before the crash are processed live now
-    (the bar in progress, and any the venue published while the run was down)."""
-    for feed in feeds:
-        backlog = getattr(feed, "backlog", None)
-        if not backlog:
-            continue
-        first, last = backlog[0], backlog[-1]
-        text = (
-            f"{feed.symbol}: {len(backlog)} bar(s) after the last one processed before the crash "
-            f"({first:%Y-%m-%d %H:%M}"
-            + (f" to {last:%Y-%m-%d %H:%M}" if last != first else "")
-            + ") read from history, processed live now"
-        )
-        notify(text)
-        journal.event(
-            "resume_backlog",
-            {"symbol": feed.symbol, "bars": len(backlog), "first": first, "last": last,
-             "reason": text},
-            level="warning" if len(backlog) > 1 else "info",
-        )  # fmt: skip
 
 
 def resume_paper(

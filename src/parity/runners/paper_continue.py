@@ -55,14 +55,6 @@ def continue_paper(
         recorded = Manifest.from_dict(info.manifest, run_id=name).config or {}
         _check_same(name, "strategy", str(recorded.get("strategy")), changes.strategy)
         _check_same(name, "venue", str(recorded.get("venue")), changes.venue)
-        if recorded.get("venue") == "local" and str(recorded.get("timeframe")) == "1Day":
-            # the warm-up and the last bar processed again are read from the venue's history,
-            # which the client asks for at 1 minute: a venue replaying daily bars has none
-            raise ConfigError(
-                f"run {name} trades daily bars on the local venue, whose history a continued "
-                "run reads at 1 minute; --continue needs minute bars there (e.g. --data "
-                "sample:minute): start a new run, or replay a month with `parity plan replay`"
-            )
         if recorded.get("venue") == "local" and not (run_dir / "venue.sqlite").is_file():
             raise ConfigError(
                 f"run {name} left no local venue state (venue.sqlite): it cannot be continued; "

@@ -101,6 +101,10 @@ def open_paper_journal(
     if resume:
         try:
             journal.resume_run(run_id)
+            if extra and extra.get("config"):  # a continued day's params (its plan) and end:
+                # what a crash of this process is resumed with
+                recorded = dict(journal.reader.run(run_id).manifest)
+                journal.set_manifest({**recorded, "config": extra["config"]})
         except BaseException:
             journal.close()
             raise

@@ -4,6 +4,7 @@ venue account, the simulated broker's cash restored from the journal)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from parity.runners.resume import (
     resume_point,
     resumed_cash,
 )
+from parity.runners.resume_bars import DownFillBars, symbol_bars
+from parity.venues.clock import bar_filter
 
 Notify = Callable[[str], None]
 
@@ -66,6 +69,11 @@ def restart(
             daily=config.timeframe.is_daily,
         )
     )
+    # each symbol's bars numbered on from its own count (a symbol may lack some bars)
+    point = dataclasses.replace(
+        point,
+        symbol_bars=symbol_bars(journal.reader, run_id, point.live_after, config.timeframe),
+    )
     if account is None:  # nothing at a venue: the journal is the whole truth
         resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
         notify(
@@ -81,9 +89,38 @@ def restart(
             adopt=resume.adopt,
             notify=notify,
             ahead=ahead,
+            fill_bar=DownFillBars(
+                journal.reader.last_equity(run_id),
+                point.symbol_bars,
+                bar_filter(config),
+                daily=config.timeframe.is_daily,
+            ),
         )
         notify(rec.report())
         # after reconciling: a fill the venue made while the run was down is journaled
         # by then, and its cash leaves with it (else the position is valued twice)
         resume.cash = resumed_cash(journal, run_id, resume.starting_cash)
     return point
+
+
+def journal_backlog(feeds: list[Any], journal: Any, notify: Notify) -> None:
+    """Say which bars after the last one processed before the crash are processed live now
+    (the bar in progress, and any the venue published while the run was down)."""
+    for feed in feeds:
+        backlog = getattr(feed, "backlog", None)
+        if not backlog:
+            continue
+        first, last = backlog[0], backlog[-1]
+        text = (
+            f"{feed.symbol}: {len(backlog)} bar(s) after the last one processed before the crash "
+            f"({first:%Y-%m-%d %H:%M}"
+            + (f" to {last:%Y-%m-%d %H:%M}" if last != first else "")
+            + ") read from history, processed live now"
+        )
+        notify(text)
+        journal.event(
+            "resume_backlog",
+            {"symbol": feed.symbol, "bars": len(backlog), "first": first, "last": last,
+             "reason": text},
+            level="warning" if len(backlog) > 1 else "info",
+        )  # fmt: skip

@@ -34,6 +34,7 @@ import pandas as pd
 from parity.errors import BrokerError, ConfigError
 from parity.instruments import instrument_for
 from parity.manifest import Manifest
+from parity.runners.resume_legs import bracket_leg, oco_leg
 from parity.venues.protocol import VenueAccount
 from parity.venues.types import OrderSnapshot, PositionInfo
 
@@ -64,16 +65,22 @@ class ResumePoint:
     next_bar: int = 0
     marks: dict[str, float] = field(default_factory=dict)
     taped: dict[str, dt.datetime] = field(default_factory=dict)
+    # per symbol, the number its feed gives its first live bar (`resume_bars.symbol_bars`;
+    # a symbol not in it: `next_bar`)
+    symbol_bars: dict[str, int] = field(default_factory=dict)
     # a continued run: its previous day's last bar is processed again live (so what it decided
     # then is sent again), its equity recorded once already through this time
     equity_through: dt.datetime | None = None
 
-    def feed_args(self) -> dict[str, Any]:
-        """What a session's `feed()` takes to continue here (nothing for a new run, so that a
-        session of an embedding application need not know about resuming)."""
+    def feed_args(self, symbol: str = "") -> dict[str, Any]:
+        """What a session's `feed()` of `symbol` takes to continue here (nothing for a new run,
+        so that a session of an embedding application need not know about resuming)."""
         if self.live_after is None:
             return {}
-        return {"live_after": self.live_after, "first_bar": self.next_bar}
+        return {
+            "live_after": self.live_after,
+            "first_bar": self.symbol_bars.get(symbol, self.next_bar),
+        }
 
 
 def resume_point(
@@ -149,10 +156,13 @@ def reconcile(
     adopt: bool,
     notify: Callable[[str], None] = lambda _m: None,
     ahead: VenueAhead | None = None,
+    fill_bar: Callable[[str, dt.datetime | None, Any], int] | None = None,
 ) -> Reconciliation:
     """Bring the journal up to date with the venue (orders, then fills, then positions, then
     cash). Every unexplained difference is notified on its own line before the refusal.
-    `ahead`: what the venue applied that the run journals later (options)."""
+    `ahead`: what the venue applied that the run journals later (options).
+    `fill_bar(symbol, filled_at, decided_at)`: the bar of a fill made while the run was down
+    (`resume_bars.DownFillBars`; default: the bar after the last one processed)."""
     reader = journal.reader
     intents = reader.intents(run_id)
     desk = (intents["asset_class"] == "option") | intents["type"].isin(SETTLEMENT_TYPES)
@@ -174,12 +184,15 @@ def reconcile(
     decided = dict(zip(intents["client_order_id"], intents["decided_at"], strict=True))
     numbers = dict(zip(intents["client_order_id"], intents["seq"], strict=True))
     parents: dict[str, OrderSnapshot | None] = {}
+    by_seq = {int(row.seq): row for row in intents.itertuples()}
     for row in intents.itertuples():
         cid = row.client_order_id
         journaled = float(have.get(cid, 0.0))
         snap = store.order_by_client_id(cid)
         if snap is None and isinstance(row.parent, str) and row.parent:
-            snap = _leg(store, parents, row)
+            snap = bracket_leg(store, parents, row)
+        elif snap is not None and snap.status in FINAL and not snap.filled_qty:
+            snap = oco_leg(store, parents, row, by_seq.get(int(row.seq) + 1)) or snap
         if snap is None:
             if _absent(result, cid, journaled, str(status.get(cid, ""))):
                 unsent.append(cid)
@@ -199,7 +212,11 @@ def reconcile(
                 price=price,
                 commission=0.0,
                 at=when,
-                bar=_down_bar(last, decided.get(cid)),
+                bar=(
+                    fill_bar(snap.symbol, snap.filled_at, decided.get(cid))
+                    if fill_bar is not None
+                    else _down_bar(last, decided.get(cid))
+                ),
                 durable=True,
             )
             result.lines.append(
@@ -270,20 +287,6 @@ def reconcile(
     for text in result.unexplained:
         result.lines.append(f"adopted the venue's state: {text}")
     return result
-
-
-def _leg(store: VenueAccount, parents: dict[str, OrderSnapshot | None], row: Any) -> Any:
-    """The venue's order of a journaled leg (a bracket's or oco pair's exit): the venue names
-    a leg by its own id, so it is found among its parent's legs by side and type."""
-    if row.parent not in parents:
-        parents[row.parent] = store.order_by_client_id(row.parent)
-    parent = parents[row.parent]
-    if parent is None:
-        return None
-    for leg in (parent, *parent.legs):
-        if leg.client_order_id != row.parent and (leg.side, leg.type) == (row.side, row.type):
-            return leg
-    return None
 
 
 def _concise(differences: list[str], order_prefix: str, most: int = 10) -> list[str]:

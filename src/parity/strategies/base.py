@@ -125,14 +125,18 @@ class ParityStrategy(bt.Strategy):
             self._pending[name] = self._pending.get(name, 1) - 1
 
     def carry(self) -> dict[str, Any] | None:
-        """What a run continued on a later day (`run paper --continue`) needs of this one's
+        """What a run continued on a later day (`run paper --continue`), or resumed after a
+        crash (`--resume`: journaled at the end of each bar it changed on), needs of this one's
         state beyond cash and positions (a plan's open brackets), as JSON-ready values; None:
-        nothing (the strategy rebuilds itself from the warm-up bars)."""
+        nothing (the strategy rebuilds itself from the warm-up bars). Client order ids listed
+        under `orders` come back to a resumed run with what the venue filled of them since."""
         return None
 
     def take_carried(self, state: Mapping[str, Any]) -> None:
         """Continue from `carry()`'s `state` of the run this one continues (called before the
-        first bar). Only a strategy whose `carry()` returns something receives one."""
+        first bar). Only a strategy whose `carry()` returns something receives one. A resumed
+        run's `state` has `resumed: True` (taken at the end of the bar before its first live
+        one) and `filled`: client order id -> quantity filled by now, for those in `orders`."""
 
     def note(self, action: str, order: bt.Order | None = None, **payload: Any) -> None:
         """Record a decision that is no order of its own (an ambiguous exit, a model's outputs

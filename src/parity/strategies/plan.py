@@ -16,18 +16,23 @@ backtest and a paper run do the same: the sale is decided on the bar after expir
 Sizing: a row's `qty` shares, or by `risk`: shares = risk x equity / |entry - stop-loss| (the
 entry price of a market row is the decision bar's close), rounded down to the instrument's step.
 
-Every order carries a `decision` (its reason: entry, target, stop or expiry, the row's tag,
-score and line), which the journal keeps and `trades.csv` shows (`entry_reason`,
-`exit_reason`, `ambiguous`). A bar that reaches both exits is ambiguous: the run's
-`--ambiguous` rule decides which fills (the fill model's, `parity.engine.ambiguity`), and the
-strategy counts such exits (`ambiguous` in the summary).
+Every order carries a `decision` (its reason: an entry's names its row, `PlanRow.reason`;
+an exit's is target, stop or expiry; with the row's tag, score and line), which the journal
+keeps and `trades.csv` shows (`entry_reason`, `exit_reason`, `ambiguous`). A bar that reaches
+both exits is ambiguous: the run's `--ambiguous` rule decides which fills (the fill model's,
+`parity.engine.ambiguity`), and the strategy counts such exits (`ambiguous` in the summary).
+
+A paper run carries its open brackets and its place in the plan (`carry`) to a later day
+(`--continue`: sent again on the previous day's last bar, processed again live) and past a
+crash (`--resume`: settled by what the venue filled meanwhile, sent again before the first
+live bar's decisions); see `parity.strategies.plan_carry`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import backtrader as bt
@@ -38,12 +43,15 @@ from parity.errors import DataError
 from parity.instruments import instrument_for
 from parity.strategies.base import ParityStrategy
 from parity.strategies.params import bt_params
+from parity.strategies.plan_bracket import Bracket, bar_of, date_of, working_ids
 from parity.strategies.plan_carry import (
     CARRIED_STATES,
     CarriedBracket,
     carry,
     first_dates_of,
+    plan_digest,
     restore,
+    settle,
 )
 from parity.strategies.plan_file import PlanRow, read_plan
 
@@ -59,38 +67,6 @@ class PlanParams:
             raise ValueError("plan needs the plan file: --param plan=trade_plan.csv")
 
 
-@dataclass
-class Bracket:
-    """One plan row being executed."""
-
-    row: PlanRow
-    data: Any
-    qty: float
-    placed: dt.date
-    entry: bt.Order | None = None
-    exits: list[bt.Order] = field(default_factory=list)
-    closing: bt.Order | None = None
-    sessions: set[dt.date] = field(default_factory=set)  # sessions seen after the placement
-    state: str = "working"  # working -> open -> (expiring -> closing) -> done
-    exit_reason: str = ""
-    ambiguous: bool = False
-    held: float = 0.0  # carried from the previous day's run: shares its entry filled
-
-
-def _date(data: Any) -> dt.date:
-    return bt.num2date(data.datetime[0]).date()
-
-
-def _bar_of(data: Any, stamp: float, daily: bool) -> int | None:
-    """How many bars ago (0, -1, ...) `data`'s bar holding the fill at `stamp` is (a paper
-    broker may tell of a fill a bar late); None if not among the last few."""
-    for ago in range(0, -min(len(data), 5), -1):
-        start = data.datetime[ago]
-        if (int(start) == int(stamp)) if daily else start <= stamp:
-            return ago
-    return None
-
-
 class PlanStrategy(ParityStrategy):
     """Executes a plan file: one bracket per row, expiring at its validity."""
 
@@ -102,6 +78,7 @@ class PlanStrategy(ParityStrategy):
         super().__init__()
         by_name = {d._name: d for d in self.datas}
         self.rows = sorted(read_plan(self.cfg.plan, symbols=by_name), key=lambda r: r.date)
+        self.plan_sha = plan_digest(self.cfg.plan)  # which rows a carried `cursor` counts
         self.by_name = by_name
         self.daily = self.datas[0]._timeframe >= bt.TimeFrame.Days
         self.cursor = 0
@@ -111,17 +88,20 @@ class PlanStrategy(ParityStrategy):
         self.ambiguous_exits = 0
         self.first_dates: dict[str, dt.date] = {}
         self.carried: list[CarriedBracket] = []  # from the previous day: sent on the first live bar
+        self.resumed = False  # carried past a crash: sent before the first live bar's decisions
 
     # ------------------------------------------------------------------ each bar
     def next(self) -> None:
         live = self._live()
+        if self.carried and self.resumed and live:  # the bar after the carry's: not yet seen
+            self._resend_carried()
         for data in self.datas:  # the first session each symbol is traded in (not warm-up)
             if len(data) and live:
-                self.first_dates.setdefault(data._name, _date(data))
+                self.first_dates.setdefault(data._name, date_of(data))
         for bracket in self.brackets:
             if bracket.state in ("done", "closing"):
                 continue
-            today = _date(bracket.data)
+            today = date_of(bracket.data)
             if today > bracket.placed:
                 bracket.sessions.add(today)
             if bracket.state == "expiring":
@@ -138,10 +118,10 @@ class PlanStrategy(ParityStrategy):
         while self.cursor < len(self.rows):
             row = self.rows[self.cursor]
             data = self.by_name[row.symbol]
-            if not len(data) or _date(data) < row.date:
+            if not len(data) or date_of(data) < row.date:
                 return  # rows are in date order: the rest are later
             self.cursor += 1
-            first = self.first_dates.setdefault(data._name, _date(data))
+            first = self.first_dates.setdefault(data._name, date_of(data))
             if row.date < first:  # a row of a day before the run: not traded late
                 self._skip(row, f"dated {row.date}, before the run's first bar ({first})")
                 continue
@@ -162,7 +142,7 @@ class PlanStrategy(ParityStrategy):
 
     # ------------------------------------------------------------------ placing a row
     def _place(self, row: PlanRow, data: Any) -> None:
-        today = _date(data)
+        today = date_of(data)
         if row.valid_until is not None and row.valid_until < today:
             self._skip(row, f"valid until {row.valid_until}, before {today}")
             return
@@ -184,7 +164,7 @@ class PlanStrategy(ParityStrategy):
         long = row.long
         kind = {"market": bt.Order.Market, "limit": bt.Order.Limit, "stop": bt.Order.Stop}
         enter = self.buy if long else self.sell
-        decision = self._decision(row, "entry")
+        decision = self._decision(row, row.reason(qty))
         if row.entry_type == "stop":  # exits follow as an oco pair once it fills
             entry = enter(
                 data=data, size=qty, exectype=bt.Order.Stop, price=row.entry, decision=decision
@@ -306,14 +286,20 @@ class PlanStrategy(ParityStrategy):
                 sessions=tuple(b.sessions),
                 state=b.state,
                 held=abs(self._filled(b)),
+                orders=working_ids(b),
             )
             for b in self.brackets
             if b.state in CARRIED_STATES
         ]
-        return carry(alive, self.first_dates, self.ambiguous_exits)
+        first = self.first_dates
+        return carry(alive, first, self.ambiguous_exits, plan=self.plan_sha, cursor=self.cursor)
 
     def take_carried(self, state: Any) -> None:
-        self.carried = restore(state, self.by_name)
+        self.carried = settle(restore(state, self.by_name), state.get("filled") or {})
+        self.resumed = bool(state.get("resumed"))
+        if state.get("plan") == self.plan_sha:  # the same plan (resumed, or a day without a
+            # new one): its rows placed or skipped already are not placed again
+            self.cursor = int(state.get("cursor") or 0)
         for symbol, first in first_dates_of(state).items():
             seen = self.first_dates.get(symbol)
             self.first_dates[symbol] = first if seen is None else min(seen, first)
@@ -328,6 +314,9 @@ class PlanStrategy(ParityStrategy):
         (cancelled when that run stopped), so they work from the next bar as in one run."""
         for item in self.carried:
             data = self.by_name[item.row.symbol]
+            if item.state == "done":  # an exit filled while a crashed run was down
+                self._down_exit(item, data)
+                continue
             bracket = Bracket(
                 row=item.row, data=data, qty=item.qty, placed=item.placed,
                 sessions=set(item.sessions), state=item.state, held=item.held,
@@ -345,6 +334,18 @@ class PlanStrategy(ParityStrategy):
                 self.of_order[bracket.closing.ref] = bracket
             # "expiring": its exits were cancelled; the next bar sells what it holds
         self.carried = []
+
+    def _down_exit(self, item: CarriedBracket, data: Any) -> None:
+        """Count an exit filled while the run was down as ambiguous if the bar it filled on
+        (this one: in lock-step the venue matches one bar beyond the last one processed)
+        reached both exits."""
+        row = item.row
+        if item.exit_reason in ("target", "stop") and touches_both(
+            row.long, row.tp, row.sl, float(data.high[0]), float(data.low[0])
+        ):
+            self.ambiguous_exits += 1
+            cid = item.orders[item.exit_reason]
+            self.note("ambiguous", None, exit=item.exit_reason, line=row.line, client_order_id=cid)
 
     # ------------------------------------------------------------------ order events
     def notify_order(self, order: bt.Order) -> None:
@@ -390,7 +391,7 @@ class PlanStrategy(ParityStrategy):
         row, data = bracket.row, bracket.data
         bracket.state = "done"
         bracket.exit_reason = "target" if order.exectype == bt.Order.Limit else "stop"
-        ago = _bar_of(data, order.executed.dt, self.daily)
+        ago = bar_of(data, order.executed.dt, self.daily)
         if ago is None:
             return
         if touches_both(row.long, row.tp, row.sl, float(data.high[ago]), float(data.low[ago])):

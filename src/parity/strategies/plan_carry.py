@@ -1,4 +1,5 @@
-"""A plan's open brackets carried from one day's paper run to the next (`run paper --continue`).
+"""A plan's open brackets carried from one day's paper run to the next (`run paper --continue`),
+and past a crash (`run paper --resume`).
 
 A continued run is the same run on a later day: cash and positions come from the venue and the
 journal, but the brackets still working when the previous day stopped live in the strategy (and
@@ -6,13 +7,21 @@ their orders were cancelled when that run stopped cleanly). `carry` writes them 
 values; `restore` reads them back. The continued run re-processes the previous day's last bar
 live and sends the carried orders on it, so they work from the next bar on, exactly as the
 orders of one uninterrupted run would.
+
+A resumed run takes the state of the last bar fully processed before the crash, whose orders
+the resume cancelled at the venue; `settle` first applies what the venue filled of them since
+(the bar after it was matched while the run was down, or while it processed that bar): an
+entry filled makes the bracket open, an exit filled (the venue cancelled its other leg) or the
+expiry's sale filled ends it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, Literal, cast
 
 from parity.errors import ConfigError
@@ -32,6 +41,9 @@ class CarriedBracket:
     sessions: tuple[dt.date, ...]
     state: str
     held: float  # shares the entry filled (positive)
+    # its working orders' client order ids by role: entry, stop, target, closing
+    orders: dict[str, str] = dataclasses.field(default_factory=dict)
+    exit_reason: str = ""  # settled: "target" or "stop" filled while the run was down
 
     def record(self) -> dict[str, Any]:
         return {
@@ -41,6 +53,7 @@ class CarriedBracket:
             "sessions": [d.isoformat() for d in sorted(self.sessions)],
             "state": self.state,
             "held": self.held,
+            "orders": dict(self.orders),
         }
 
 
@@ -58,13 +71,40 @@ def carry(
     brackets: Iterable[CarriedBracket],
     first_dates: Mapping[str, dt.date],
     ambiguous_exits: int,
+    *,
+    plan: str = "",
+    cursor: int = 0,
 ) -> dict[str, Any]:
-    """The plan strategy's state for the next day's run."""
+    """The plan strategy's state for the next day's run (or a resumed one): `cursor` rows of
+    the plan whose digest is `plan` were placed or skipped."""
+    alive = list(brackets)
     return {
-        "brackets": [b.record() for b in brackets],
+        "brackets": [b.record() for b in alive],
         "first_dates": {s: d.isoformat() for s, d in first_dates.items()},
         "ambiguous_exits": ambiguous_exits,
+        "plan": plan,
+        "cursor": cursor,
+        "orders": sorted({cid for b in alive for cid in b.orders.values()}),
     }
+
+
+def settle(carried: Iterable[CarriedBracket], filled: Mapping[str, float]) -> list[CarriedBracket]:
+    """`carried` after the fills `filled` (client order id -> quantity filled in all) of their
+    orders: an entry filled beyond `held` opens the bracket (its exits are sent as an oco
+    pair), an exit filled ends it (`done`, its reason kept), the expiry's sale filled ends it."""
+    out = []
+    for item in carried:
+        got = {role: float(filled.get(cid, 0.0)) for role, cid in item.orders.items()}
+        for role in ("target", "stop"):
+            if got.get(role, 0.0) > 0:
+                item = dataclasses.replace(item, state="done", exit_reason=role)
+        if item.state != "done" and got.get("closing", 0.0) > 0:
+            item = dataclasses.replace(item, state="done", exit_reason="expiry")
+        entry = got.get("entry", 0.0)
+        if item.state in ("working", "open") and entry > item.held + 1e-9:
+            item = dataclasses.replace(item, state="open", held=entry)
+        out.append(item)
+    return out
 
 
 def restore(state: Mapping[str, Any], symbols: Iterable[str]) -> list[CarriedBracket]:
@@ -78,7 +118,7 @@ def restore(state: Mapping[str, Any], symbols: Iterable[str]) -> list[CarriedBra
                 f"the run being continued holds an open bracket in {row.symbol} (plan line "
                 f"{row.line}); continue it with {row.symbol} among --symbols"
             )
-        if item["state"] not in CARRIED_STATES:
+        if item["state"] not in CARRIED_STATES:  # (a "done" one is never carried)
             raise ConfigError(f"carried bracket state {item['state']!r} is not one of "
                               f"{', '.join(CARRIED_STATES)}; the journal is damaged")  # fmt: skip
         carried.append(
@@ -89,6 +129,7 @@ def restore(state: Mapping[str, Any], symbols: Iterable[str]) -> list[CarriedBra
                 sessions=tuple(dt.date.fromisoformat(d) for d in item["sessions"]),
                 state=str(item["state"]),
                 held=float(item["held"]),
+                orders={str(k): str(v) for k, v in (item.get("orders") or {}).items()},
             )
         )
     return carried
@@ -96,3 +137,9 @@ def restore(state: Mapping[str, Any], symbols: Iterable[str]) -> list[CarriedBra
 
 def first_dates_of(state: Mapping[str, Any]) -> dict[str, dt.date]:
     return {s: dt.date.fromisoformat(d) for s, d in (state.get("first_dates") or {}).items()}
+
+
+def plan_digest(path: str) -> str:
+    """The plan file's SHA-256: a run going on with the same plan (resumed, or continued on a
+    day without a new one) places none of its rows twice."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

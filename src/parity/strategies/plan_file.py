@@ -79,6 +79,19 @@ class PlanRow:
     def long(self) -> bool:
         return self.side == "long"
 
+    def reason(self, qty: float) -> str:
+        """Its entry's reason: the row it executes, e.g. `plan 2013-10-07 line 3: long 10 BAC
+        limit 15.2, tp 16 sl 14 (bac-dip, score 0.8)` (the journal's decisions, `trades.csv`'s
+        `entry_reason` and the dashboard show it)."""
+        price = "" if self.entry is None else f" {self.entry:g}"
+        why = self.tag or "no tag"
+        if self.score is not None:
+            why += f", score {self.score:g}"
+        return (
+            f"plan {self.date.isoformat()} line {self.line}: {self.side} {qty:g} {self.symbol} "
+            f"{self.entry_type}{price}, tp {self.tp:g} sl {self.sl:g} ({why})"
+        )
+
     def record(self) -> dict[str, object]:
         """The row as JSON-ready values (what the journal keeps with its orders)."""
         return {

@@ -28,7 +28,7 @@ import backtrader as bt
 from parity.feeds.aggregate import BarAggregator
 from parity.feeds.lines import noop, set_bar_period, write_bar
 from parity.timeframe import MINUTE, Timeframe
-from parity.venues.types import StreamBar
+from parity.venues.types import OrderRejected, StreamBar
 
 
 class AlpacaLiveFeed(bt.feed.DataBase):
@@ -119,7 +119,7 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         live_after: dt.datetime | None = self.p.live_after
         if live_after is not None:  # a long downtime: every bar since the crash is read
             start = min(start, live_after - span)
-        bars = store.history_bars(self.symbol, start, now)
+        bars = self._history(store, start, now)
         minutes = [b for b in bars if b.start < now]
         for bar in minutes:
             self._ingest(bar, live=False)
@@ -131,6 +131,19 @@ class AlpacaLiveFeed(bt.feed.DataBase):
         if live_after is not None:
             self.bar_offset = int(self.p.first_bar) - len(warm)
             self.backlog = [b.start for b in live]
+
+    def _history(self, store: Any, start: dt.datetime, end: dt.datetime) -> list[StreamBar]:
+        """History in minutes; a venue that has none (the local venue replaying daily bars
+        refuses a timeframe finer than its bars) gives its bars at the run's timeframe, which
+        the aggregator takes whole."""
+        try:
+            bars: list[StreamBar] = store.history_bars(self.symbol, start, end)
+        except OrderRejected:
+            timeframe: Timeframe = self.p.bar_timeframe
+            if timeframe.seconds <= MINUTE.seconds:
+                raise
+            bars = store.history_bars(self.symbol, start, end, timeframe=timeframe)
+        return bars
 
     # ------------------------------------------------------------------ bars in
 

@@ -15,6 +15,7 @@ import requests
 from parity.errors import ConfigError
 from parity.instruments import instrument_for
 from parity.instruments.calendars import calendar_for
+from parity.timeframe import MINUTE, Timeframe
 from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
 from parity.venues.alpaca.wire import (
     UTC,
@@ -338,28 +339,33 @@ class AlpacaRest:
             raise
 
     def history_bars(
-        self, symbol: str, start: dt.datetime, end: dt.datetime | None = None
+        self,
+        symbol: str,
+        start: dt.datetime,
+        end: dt.datetime | None = None,
+        timeframe: Timeframe = MINUTE,
     ) -> list[StreamBar]:
-        """1-minute bars with start in [start, end) (naive times in the run's zone: New York,
-        or UTC for crypto, whose bars come from `CryptoHistoricalDataClient.get_crypto_bars`)."""
-        from alpaca.data.timeframe import TimeFrame
+        """1-minute bars (or `timeframe`'s) with start in [start, end) (naive times in the run's
+        zone: New York, or UTC for crypto, whose bars come from
+        `CryptoHistoricalDataClient.get_crypto_bars`)."""
+        from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
 
         self.connect()
+        if timeframe.is_daily:
+            frame = TimeFrame.Day
+        elif timeframe.seconds % 3600 == 0:
+            frame = TimeFrame(timeframe.seconds // 3600, TimeFrameUnit.Hour)
+        else:
+            frame = TimeFrame(max(timeframe.seconds // 60, 1), TimeFrameUnit.Minute)
         window = {
             "symbol_or_symbols": symbol,
-            "timeframe": TimeFrame.Minute,
+            "timeframe": frame,
             "start": start.replace(tzinfo=self.zone).astimezone(UTC),
             "end": end.replace(tzinfo=self.zone).astimezone(UTC) if end else None,
         }
-        try:
-            result = self._call(f"history {symbol}", lambda: self._bars(window))
-        except OrderRejected as exc:
-            if exc.status != 422:
-                raise
-            # a venue whose bars are daily (the local venue replaying daily bars) refuses
-            # minutes (422): its daily bars are the history (what its stream sends)
-            window["timeframe"] = TimeFrame.Day
-            result = self._call(f"history {symbol}", lambda: self._bars(window))
+        # a venue whose bars are coarser refuses minutes: the live feed asks again at its
+        # run's timeframe (`AlpacaLiveFeed._history`)
+        result = self._call(f"history {symbol}", lambda: self._bars(window))
         rows = result.data.get(symbol, []) if hasattr(result, "data") else []
         now = time.time()
         bars = [
