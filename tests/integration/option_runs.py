@@ -6,8 +6,9 @@
   assigned (2012-02-29);
 - `put_backtest`: the bundled `protective_put` backtest to 2012-05-10, which ends holding a put
   (Greeks per position);
-- `write_assumptions`: the assumptions table `parity compare` will write for options
-  (`RUN/compare/assumptions.csv`), with constructed values (the compare side is not on main)."""
+- `write_assumptions`: an assumptions table in the format `parity compare` writes for options
+  (`RUN/compare/assumptions.csv`), with constructed values chosen to show every verdict
+  (`test_option_compare` reads the real compare's file through the same reader)."""
 
 from __future__ import annotations
 

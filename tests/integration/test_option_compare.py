@@ -267,3 +267,48 @@ def test_a_combo_rehearsal_at_the_cent_tick_matches_every_combo_and_leg(
     rows = table(tmp_path / "combo").loc["spread"]
     assert rows["measured"] == rows["assumed"] == 0.03 and rows["p90"] == 0.03
     assert rows["n"] == 60
+
+
+def spread_alerts(run: Path) -> pd.DataFrame:
+    from parity.journal.reader import JournalReader
+
+    reader = JournalReader.open(run / "journal.sqlite")
+    try:
+        events = reader.events(run.name, "alert")
+    finally:
+        reader.close()
+    payload = pd.DataFrame(list(events["payload"]))
+    return payload[payload["rule"] == "option_spread"] if len(payload) else payload
+
+
+def test_the_spread_alert_judges_fills_by_the_runs_own_assumption(runs: dict[str, Path]) -> None:
+    """The run assumed a 3% half spread at a 0.000001 tick (`ASSUMED`): the spread alert takes
+    both from the run's options setup. At the venue's 5% each of the five puts bought paid +66.7%
+    over the assumption (beyond the 50% band): five warnings; at 3%, none. With the alert's
+    default cent tick instead, the rounding of these cheap puts' assumed quotes would decide."""
+    assert spread_alerts(runs["same"]).empty
+    wide = spread_alerts(runs["wide"])
+    fills = pd.read_csv(runs["wide"] / "options_fills.csv")
+    bought = fills[(fills["kind"] == "trade") & (fills["qty"] > 0)]
+    assert len(wide) == len(bought) == 5
+    # 3% x 1.5, in percent (the assumed quote rounded outward to the run's 0.000001 tick)
+    assert all(abs(t - 4.5) < 1e-3 for t in wide["threshold"])
+    assert all(abs(v - 5.0) < 1e-3 for v in wide["value"])
+    assert all("assumed 3.00% (+67%, band 50%)" in m for m in wide["message"])
+
+
+def test_the_reports_read_the_assumptions_compare_wrote(runs: dict[str, Path]) -> None:
+    """The tearsheet's, daily report's and dashboard's reader takes the real compare's file (the
+    browser tests render a constructed one): every row as written, the spread row concerning."""
+    from parity.reports.option_html import assumptions_html
+    from parity.reports.option_tables import read_assumptions
+
+    compare(runs, "wide")
+    rows = read_assumptions(runs["wide"])
+    assert rows is not None
+    written = table(runs["wide"])
+    assert [r["item"] for r in rows] == list(written.index)
+    spread = next(r for r in rows if r["item"] == "spread")
+    assert (spread["assumed"], spread["measured"], spread["verdict"]) == (0.03, 0.05, "concerning")
+    html = assumptions_html(rows)
+    assert html.count("<tr") == len(written) + 1 and "concerning" in html

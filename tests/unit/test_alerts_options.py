@@ -84,7 +84,10 @@ def test_option_events_alert_at_their_severity(kind: str, severity: str) -> None
 
 
 def test_the_options_thresholds_from_flags_and_file(tmp_path: Path) -> None:
-    assert (AlertConfig().option_half_spread, AlertConfig().spread_band_pct) == (0.03, 50.0)
+    # unset: the run's own option model decides (`with_option_model`), else the model's 3%
+    assert (AlertConfig().option_half_spread, AlertConfig().spread_band_pct) == (None, 50.0)
+    run = AlertConfig().with_option_model(0.05, 0.001)
+    assert (run.option_half_spread, run.option_tick) == (0.05, 0.001)
     file = tmp_path / "alerts.yaml"
     file.write_text("half_spread: 5%\nspread_band: 150%\n")
     c = alert_config(env={}, file=file)
@@ -93,6 +96,8 @@ def test_the_options_thresholds_from_flags_and_file(tmp_path: Path) -> None:
     assert c.spread_band_pct == 25.0
     assert {"option_half_spread": 0.05, "spread_band_pct": 25.0}.items() <= c.describe().items()
     assert AlertConfig.from_record(c.describe()) == c.with_urls(())
+    # set explicitly, the flag or file wins over the run's model
+    assert c.with_option_model(0.03, 0.01).option_half_spread == 0.05
 
 
 @pytest.mark.parametrize(

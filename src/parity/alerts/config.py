@@ -46,8 +46,10 @@ class AlertConfig:
     - `disconnect_grace_s`: a stream disconnected longer than this alerts.
     - `dedup_seconds`: an alert with the same key within this window is not sent again.
     - `rate_limit`: most external messages per minute; the rest are counted and summarised.
-    - `option_half_spread`: the half spread the backtest assumed, a fraction of the mid (the
-      model chain's `half_spread`, 3%); `spread_band_pct`: an option leg's fill that paid more
+    - `option_half_spread`, `option_tick`: the half spread the backtest assumed, a fraction of
+      the mid, and the tick its quotes round to; None: the run's own options assumptions (its
+      model chain's `half_spread` and `tick`, set by `with_option_model` when the run starts;
+      3% and $0.01 if it sets none). `spread_band_pct`: an option leg's fill that paid more
       than that by more than this percent alerts (the assumptions table's "concerning", 50%).
     """
 
@@ -59,7 +61,8 @@ class AlertConfig:
     dedup_seconds: float = 900.0
     rate_limit: int = 10
     send_daily_report: bool = False
-    option_half_spread: float = 0.03
+    option_half_spread: float | None = None
+    option_tick: float | None = None
     spread_band_pct: float = 50.0
 
     def __post_init__(self) -> None:
@@ -75,7 +78,7 @@ class AlertConfig:
                 f"alerts disconnect_grace {self.disconnect_grace_s!r} must be >= 0 seconds "
                 "(--alert-disconnect-grace), e.g. 60"
             )
-        if not 0 < self.option_half_spread < 1:
+        if self.option_half_spread is not None and not 0 < self.option_half_spread < 1:
             raise ConfigError(
                 f"alerts half_spread {self.option_half_spread!r} must be a fraction of the mid "
                 "in (0, 1) (--alert-half-spread), e.g. 3%"
@@ -92,6 +95,16 @@ class AlertConfig:
                 f"alerts rate_limit {self.rate_limit!r} must be a whole number of messages per "
                 "minute >= 1, e.g. 10"
             )
+
+    def with_option_model(self, half_spread: float, tick: float) -> AlertConfig:
+        """The spread rule's assumption from the run's option model, unless set explicitly."""
+        return replace(
+            self,
+            option_half_spread=(
+                half_spread if self.option_half_spread is None else self.option_half_spread
+            ),
+            option_tick=tick if self.option_tick is None else self.option_tick,
+        )
 
     def with_urls(self, urls: Iterable[str]) -> AlertConfig:
         return replace(self, urls=tuple(urls))
@@ -110,6 +123,7 @@ class AlertConfig:
             "rate_limit": self.rate_limit,
             "send_daily_report": self.send_daily_report,
             "option_half_spread": self.option_half_spread,
+            "option_tick": self.option_tick,
             "spread_band_pct": self.spread_band_pct,
         }
 

@@ -138,7 +138,17 @@ class OptionRules:
             return []
         half = spread_cost / (abs(qty) * placed.multiplier)  # per unit of the underlying
         measured = half / mid
-        assumed = assumed_half(mid, self.config.option_half_spread) / mid
+        model = ModelChainParams()  # the model's defaults where the run set no assumption
+        half_spread = self.config.option_half_spread
+        tick = self.config.option_tick
+        assumed = (
+            assumed_half(
+                mid,
+                model.half_spread if half_spread is None else half_spread,
+                model.tick if tick is None else tick,
+            )
+            / mid
+        )
         limit = assumed * (1.0 + self.config.spread_band_pct / 100.0)
         if not measured > limit + 1e-12:
             return []

@@ -209,10 +209,17 @@ def run_paper(
         )
         log_path = cleanup.enter_context(run_log(config.runs_dir / run_id))
         log.info("run %s logging to %s", run_id, log_path, extra={"run_id": run_id})
-        alerts = RunAlerts.start(config.alerts, journal, run_id, resumed=resume is not None)
+        trades_options = bool(getattr(spec.cls, "trades_options", False))
+        # a strategy trading options: the venue's desk, with the backtest's checks and rules
+        options = OptionsSetup.for_strategy(spec.cls, config.options) if trades_options else None
+        alert_config = config.alerts
+        if alert_config is not None and options is not None:  # the spread rule's assumption
+            alert_config = alert_config.with_option_model(
+                options.model.half_spread, options.model.tick
+            )
+        alerts = RunAlerts.start(alert_config, journal, run_id, resumed=resume is not None)
         cleanup.callback(Heartbeat(journal).start().stop)
         account = None if config.dry_run else session.venue_account()
-        trades_options = bool(getattr(spec.cls, "trades_options", False))
         # options: what the venue did while the run was down (see runners.option_resume)
         ahead = (
             option_ahead(account, journal, run_id)
@@ -232,8 +239,6 @@ def run_paper(
         core = BrokerCore(ids, OrderReview(risk=guard), orders_journal)
         tape = Tape(journal, taped=point.taped)
         cerebro = bt.Cerebro(stdstats=False, preload=False, runonce=False, maxcpus=1)
-        # a strategy trading options: the venue's desk, with the backtest's checks and rules
-        options = OptionsSetup.for_strategy(spec.cls, config.options) if trades_options else None
         cerebro.broker = (
             session.broker(config, core, notify)
             if options is None
