@@ -18,7 +18,11 @@ word on what happened while the run was down, applied once.
    what a dropped stream lost. Unlike equities, an open option order is not cancelled: the
    strategy reads the desk's pending orders (it would not decide it again), and an order kept
    working fills as in a run never stopped.
-4. Activities: an expiry, exercise or assignment of a contract the rebuilt book still holds
+4. Quotes: the last quote received of each contract is read back from the run's option tape
+   (`option_tape.csv`), as the desk measures a fill's spread and slippage against the last
+   quote it saw: an order decided before the stop (a combo left working overnight by a
+   `--continue`d run) is measured as in a run never stopped.
+5. Activities: an expiry, exercise or assignment of a contract the rebuilt book still holds
    happened while the run was down: applied at the first bar (`settle_activities`); one of a
    contract the book no longer holds was applied before the crash, and is skipped. The shares
    such an activity delivered are already in the positions adopted from the venue
@@ -33,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -42,7 +47,7 @@ from parity.options.book import COSTS
 from parity.options.orders import Leg, OptionOrder
 from parity.runners.option_book import BOOK_EVENT, fill_of
 from parity.runners.resume import VenueAhead
-from parity.venues.alpaca.option_calls import option_activities
+from parity.venues.alpaca.option_calls import OptionSnap, option_activities
 
 Notify = Callable[[str], None]
 _SETTLING = {"OPEXP", "OPEXC", "OPASN"}
@@ -120,12 +125,30 @@ def option_ahead(store: Any, journal: Any, run_id: str) -> VenueAhead | None:
     return ahead
 
 
+def last_quotes(tape: Path | None) -> dict[str, OptionSnap]:
+    """The last quote of each contract in the option tape file `tape` (none without one)."""
+    if tape is None or not tape.is_file() or tape.stat().st_size == 0:
+        return {}
+    frame = pd.read_csv(tape, parse_dates=["time"]).drop_duplicates("symbol", keep="last")
+    frame = frame.astype(object).where(frame.notna(), None)  # a Greek the venue omitted: None
+    return {
+        str(row.symbol): OptionSnap(
+            str(row.symbol), None if row.time is None else row.time.to_pydatetime(),
+            float(row.bid), float(row.ask), float(row.bid_size), float(row.ask_size),
+            row.iv, row.delta, row.gamma, row.theta, row.vega, row.rho,
+        )  # fmt: skip
+        for row in frame.itertuples(index=False)
+    }
+
+
 def desk_restorer(
-    journal: Any, run_id: str, notify: Notify
+    journal: Any, run_id: str, notify: Notify, tape: Path | None = None
 ) -> Callable[[Any, OptionRecorder, Any], None]:
-    """What `OptionBook` calls before the first bar of a resumed run (see the module)."""
+    """What `OptionBook` calls before the first bar of a resumed or continued run (see the
+    module); `tape`: the run's option tape file."""
 
     def restore(desk: Any, recorder: OptionRecorder, strategy: Any) -> None:
+        desk.chain_source.last.update(last_quotes(tape))
         events = book_events(journal, run_id)
         orders = _rebuild(desk, recorder, events)
         _renotify(strategy, orders, events, desk)

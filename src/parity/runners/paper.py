@@ -46,7 +46,7 @@ from parity.runners.continuation import (
 )
 from parity.runners.option_book import OptionBook
 from parity.runners.option_resume import desk_restorer, option_ahead
-from parity.runners.option_tape import tape_to_file
+from parity.runners.option_tape import TAPE_FILE, tape_to_file
 from parity.runners.paper_config import PaperConfig
 from parity.runners.paper_events import Heartbeat, journal_error, stream_journal
 from parity.runners.paper_output import (
@@ -305,7 +305,10 @@ def run_paper(
             equity_through=point.equity_through,
         )
         if options is not None and journal is not None:  # the book, for a later --resume
-            restore = desk_restorer(journal, run_id, notify) if resume is not None else None
+            tape_path = config.runs_dir / run_id / TAPE_FILE
+            restore = (
+                desk_restorer(journal, run_id, notify, tape_path) if resume is not None else None
+            )
             cerebro.addanalyzer(OptionBook, journal=journal, restore=restore)
         cerebro.addanalyzer(ClaimPositions)
         cerebro.addanalyzer(Trimmer, _name="trimmer", keep_bars=KEEP_BARS)
