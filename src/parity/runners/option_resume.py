@@ -142,7 +142,7 @@ def last_quotes(tape: Path | None) -> dict[str, OptionSnap]:
 
 
 def desk_restorer(
-    journal: Any, run_id: str, notify: Notify, tape: Path | None = None
+    journal: Any, run_id: str, notify: Notify, tape: Path | None = None, *, continued: bool = False
 ) -> Callable[[Any, OptionRecorder, Any], None]:
     """What `OptionBook` calls before the first bar of a resumed or continued run (see the
     module); `tape`: the run's option tape file."""
@@ -155,6 +155,8 @@ def desk_restorer(
         _reconcile_orders(desk, journal, run_id, orders, notify)
         pending = _pending_activities(desk.store, _held(events))
         desk.venue_delivered.update(pending)
+        if continued:
+            _unmark_last(desk.book)
         if desk.book.greeks:
             desk.done_through = desk.book.greeks[-1]["datetime"].to_pydatetime()
         book = desk.book
@@ -166,6 +168,15 @@ def desk_restorer(
         )
 
     return restore
+
+
+def _unmark_last(book: Any) -> None:
+    """A continued run processes its last bar again live (`runners.continuation`): the desk
+    too (the strategy may decide on the chain again what the clean stop cancelled, as a share
+    order), so that bar's Greeks rows are its again, not the journal's (one row per bar)."""
+    if book.greeks:
+        last = book.greeks.pop()["datetime"]
+        book.position_greeks[:] = [p for p in book.position_greeks if p["datetime"] != last]
 
 
 def _rebuild(

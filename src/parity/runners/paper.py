@@ -307,7 +307,9 @@ def run_paper(
         if options is not None and journal is not None:  # the book, for a later --resume
             tape_path = config.runs_dir / run_id / TAPE_FILE
             restore = (
-                desk_restorer(journal, run_id, notify, tape_path) if resume is not None else None
+                desk_restorer(journal, run_id, notify, tape_path, continued=resume.continued)
+                if resume is not None
+                else None
             )
             cerebro.addanalyzer(OptionBook, journal=journal, restore=restore)
         cerebro.addanalyzer(ClaimPositions)

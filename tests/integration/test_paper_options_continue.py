@@ -1,0 +1,113 @@
+"""`run paper --continue` of an options run (issue 17): the bundled `put_credit_spread` on the
+IBM daily sample at the local venue (lock-step, alpaca-py over loopback), run one window at a
+time, stopped cleanly and continued on the next window, ends with the option trades, orders,
+fills (every figure: the quotes a fill is measured against included), cash every bar and
+positions of one run over the whole window.
+
+The windows' boundaries fall where it matters:
+- the first run ends on 2012-02-02 holding a spread that expires that day: the venue settles
+  it (its short put assigned, 200 shares delivered) at its next step, the continued run's first
+  bar, and the desk applies the assignment once;
+- the run ending 2012-02-03 decides a spread at that close: the combo works overnight at the
+  venue and fills at the next run's first open (2012-02-06), measured against the quote the
+  earlier run received (read back from `option_tape.csv`);
+- the run ending 2012-02-06 holds a spread assigned at that close, settled in the next run.
+
+One step is the CLI as a user runs it (`parity run paper --continue RUN --to DATE`); the
+others call `continue_paper` to keep the test short.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from parity.errors import ConfigError
+from parity.runners.paper import PaperConfig, run_paper
+from parity.runners.paper_continue import DayChanges, continue_paper
+from parity.timeframe import parse_timeframe
+
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.timeout(600)]
+
+END = dt.date(2012, 2, 10)
+STRATEGY = "put_credit_spread"
+
+
+def _config(runs: Path, end: dt.date, run_id: str) -> PaperConfig:
+    return PaperConfig(
+        strategy=STRATEGY, symbols=("IBM",), data="sample:daily", commission="0",
+        slippage="0", cash=100_000.0, start=dt.date(2012, 1, 3), end=end, venue="local",
+        timeframe=parse_timeframe("1Day"), run_id=run_id, runs_dir=runs, daily_reports=False,
+    )  # fmt: skip
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "from parity.cli import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ)
+
+
+def _positions(run_dir: Path) -> dict[str, float]:
+    with sqlite3.connect(run_dir / "journal.sqlite") as journal:
+        rows = journal.execute(
+            "SELECT symbol, SUM(CASE side WHEN 'buy' THEN qty ELSE -qty END) FROM fills "
+            "GROUP BY symbol"
+        ).fetchall()
+    return {s: q for s, q in rows if abs(q) > 1e-9}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(one run over the whole window, the run continued window by window)."""
+    root = tmp_path_factory.mktemp("optcont")
+    one = run_paper(_config(root / "one", END, "one")).run_dir
+    days = root / "days"
+    run_paper(_config(days, dt.date(2012, 2, 2), "day"))
+    done = _cli("run", "paper", "--continue", "day", "--to", "2012-02-03",
+                "--runs-dir", str(days))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    for end in (dt.date(2012, 2, 6), dt.date(2012, 2, 7), END):
+        result = continue_paper(days / "day", DayChanges(end=end, strategy=STRATEGY))
+        assert result.run_id == "day"
+    return one, days / "day"
+
+
+def test_continued_options_run_equals_one_run(runs: tuple[Path, Path]) -> None:
+    one, day = runs
+    for name in ("options_trades.csv", "options_orders.csv", "options_fills.csv", "trades.csv"):
+        pd.testing.assert_frame_equal(pd.read_csv(day / name), pd.read_csv(one / name))
+    trades = pd.read_csv(one / "options_trades.csv")
+    assert trades["outcome"].tolist() == ["assigned", "assigned", "expired", "open"]
+    assert trades["pnl"].tolist() == [-70.0, 98.0, 16.0, 90.0]
+    # every settlement applied once: one assignment and one expiry row per assigned spread
+    fills = pd.read_csv(day / "options_fills.csv")
+    settled = fills[fills["kind"] != "trade"].groupby("group")["kind"].apply(sorted)
+    assert settled.to_dict() == {
+        1: ["assignment", "expiry"], 2: ["assignment", "expiry"],
+        3: ["expiry", "expiry"],
+    }  # fmt: skip
+    # spread 2 was decided at 2012-02-03's close (a run's last bar) and filled at the next
+    # run's first open, measured against the quote the earlier run saw
+    orders = pd.read_csv(day / "options_orders.csv").set_index("order")
+    assert (orders.loc[2, "submitted_at"], orders.loc[2, "filled_at"]) == (
+        "2012-02-03 16:00:00", "2012-02-06 09:30:00"
+    )  # fmt: skip
+    assert fills.loc[(fills["order"] == 2) & (fills["leg"] == 1), "spread_cost"].item() == 7.0
+    # cash every bar, to the cent, and each session recorded once
+    one_equity, day_equity = pd.read_csv(one / "equity.csv"), pd.read_csv(day / "equity.csv")
+    pd.testing.assert_frame_equal(day_equity, one_equity)
+    assert day_equity["datetime"].is_unique
+    assert round(day_equity["cash"].iloc[-1], 2) == round(one_equity["cash"].iloc[-1], 2)
+    # every fill, shares delivered by the assignments included; the continued run's order ids
+    # number on past the share orders each clean stop cancelled (decided again the next day)
+    columns = ["datetime", "bar", "symbol", "side", "qty", "price", "commission", "kind"]
+    pd.testing.assert_frame_equal(
+        pd.read_csv(day / "fills.csv")[columns], pd.read_csv(one / "fills.csv")[columns]
+    )
+    assert _positions(day) == _positions(one)
