@@ -148,3 +148,47 @@ def test_continued_protective_put_equals_one_run(tmp_path: Path) -> None:
     shares = pd.read_csv(day / "fills.csv").query("symbol == 'IBM'")
     assert shares[["datetime", "qty", "price"]].values.tolist() == [["2012-02-02", 100, 192.72]]
     assert _positions(day) == _positions(one) == {"IBM": 100.0, "IBM120314P00194000": 1.0}
+
+
+def test_continue_refuses_a_changed_options_setup(tmp_path: Path) -> None:
+    """The options setup is the run's: a `--continue` naming another is refused in one line
+    (nothing run); naming the run's own, or none, continues it."""
+    from click.testing import CliRunner
+
+    from parity.cli import cli
+
+    runs = str(tmp_path / "runs")
+
+    def paper(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli, ["run", "paper", *args, "--runs-dir", runs])
+        return result.exit_code, result.output
+
+    code, out = paper(
+        STRATEGY, "--venue", "local", "--symbols", "IBM", "--data", "sample:daily",
+        "--timeframe", "1Day", "--from", "2012-01-03", "--to", "2012-01-05", "--cash", "100000",
+        "--commission", "0", "--slippage", "0", "--no-daily-reports", "--run-id", "opt",
+        "--half-spread", "0.03", "--venue-option-spread", "0.05",
+    )  # fmt: skip
+    assert code == 0, out
+    equity = tmp_path / "runs" / "opt" / "equity.csv"
+    assert len(pd.read_csv(equity)) == 3
+    code, out = paper("--continue", "opt", "--to", "2012-01-06", "--venue-option-spread", "0.04")
+    assert code != 0
+    assert out.strip().splitlines()[-1] == (
+        'error: run opt trades options with venue_options {"half_spread": 0.05}, not '
+        '{"half_spread": 0.04}: --continue keeps a run\'s options setup; drop the option flags or '
+        "start a new run"
+    )
+    code, out = paper("--continue", "opt", "--to", "2012-01-06", "--half-spread", "0.05")
+    assert code != 0
+    assert out.strip().splitlines()[-1].startswith(
+        'error: run opt trades options with options {"model": {"half_spread": 0.03}}, not '
+        '{"model": {"half_spread": 0.05}}'
+    )
+    assert len(pd.read_csv(equity)) == 3  # refused before anything ran
+    code, out = paper(
+        "--continue", "opt", "--to", "2012-01-06", "--half-spread", "0.03",
+        "--venue-option-spread", "0.05",
+    )  # fmt: skip
+    assert code == 0, out
+    assert pd.read_csv(equity)["datetime"].tolist()[-1].startswith("2012-01-06")

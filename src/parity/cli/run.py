@@ -419,6 +419,7 @@ def _continue_run(ctx: click.Context, values: dict[str, Any], metrics_table: Any
         until=_parse_until(values["until"]),
         strategy=given("strategy"),
         venue=given("venue"),
+        options_setup=_paper_options(values),
     )
     urls = alerts_from_flags(values).urls
     result = continue_paper(run_dir, changes, notify=say, alert_urls=urls)

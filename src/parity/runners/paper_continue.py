@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -29,13 +30,18 @@ from parity.venues.protocol import Session
 class DayChanges:
     """What the next day's command may change: the strategy's params (merged over the recorded
     ones), the last date the local venue replays (`--to`) and `--until`. `strategy`/`venue`
-    are the ones the command names (None: not given), checked against the run's."""
+    are the ones the command names (None: not given), checked against the run's, as is the
+    options setup (a run's options desk goes on with the assumptions and costs it began with:
+    its book, its fills' measures and `compare`'s model twin are one setup's)."""
 
     params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     end: dt.date | None = None
     until: dt.datetime | None = None
     strategy: str | None = None
     venue: str | None = None
+    # the options setup the command's flags give (`options`: the assumptions, `venue_options`:
+    # the local venue's terms; a key only when given), checked against the run's
+    options_setup: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def continue_paper(
@@ -55,6 +61,8 @@ def continue_paper(
         recorded = Manifest.from_dict(info.manifest, run_id=name).config or {}
         _check_same(name, "strategy", str(recorded.get("strategy")), changes.strategy)
         _check_same(name, "venue", str(recorded.get("venue")), changes.venue)
+        for key, given in changes.options_setup.items():
+            _check_options(name, key, recorded.get(key), given)
         if recorded.get("venue") == "local" and not (run_dir / "venue.sqlite").is_file():
             raise ConfigError(
                 f"run {name} left no local venue state (venue.sqlite): it cannot be continued; "
@@ -121,4 +129,13 @@ def _check_same(run: str, what: str, recorded: str, given: str | None) -> None:
         raise ConfigError(
             f"run {run} ran {what} {recorded}, not {given}; continue it with {what} {recorded} "
             f"or start a new run"
+        )
+
+
+def _check_options(run: str, key: str, recorded: Any, given: Any) -> None:
+    if json.loads(json.dumps(given, default=str)) != recorded:
+        was = json.dumps(recorded, sort_keys=True) if recorded else "the defaults"
+        raise ConfigError(
+            f"run {run} trades options with {key} {was}, not {json.dumps(given, sort_keys=True)}:"
+            " --continue keeps a run's options setup; drop the option flags or start a new run"
         )
