@@ -34,7 +34,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from parity.errors import ConfigError
 from parity.runners.paper import PaperConfig, run_paper
 from parity.runners.paper_continue import DayChanges, continue_paper
 from parity.timeframe import parse_timeframe
@@ -181,9 +180,13 @@ def test_continue_refuses_a_changed_options_setup(tmp_path: Path) -> None:
     )
     code, out = paper("--continue", "opt", "--to", "2012-01-06", "--half-spread", "0.05")
     assert code != 0
-    assert out.strip().splitlines()[-1].startswith(
-        'error: run opt trades options with options {"model": {"half_spread": 0.03}}, not '
-        '{"model": {"half_spread": 0.05}}'
+    assert (
+        out.strip()
+        .splitlines()[-1]
+        .startswith(
+            'error: run opt trades options with options {"model": {"half_spread": 0.03}}, not '
+            '{"model": {"half_spread": 0.05}}'
+        )
     )
     assert len(pd.read_csv(equity)) == 3  # refused before anything ran
     code, out = paper(

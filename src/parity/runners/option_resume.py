@@ -1,5 +1,5 @@
-"""`--resume` of a paper run trading options: the desk rebuilt from the journal, then the venue's
-word on what happened while the run was down, applied once.
+"""`--resume` (and `--continue`) of a paper run trading options: the desk rebuilt from the
+journal, then the venue's word on what happened while the run was down, applied once.
 
 1. The book (orders, positions, groups, every fill and settlement, marks, the sessions' Greeks
    rows), the desk's venue bookkeeping (contracts and notional applied per client order id, fee
@@ -27,6 +27,10 @@ word on what happened while the run was down, applied once.
    contract the book no longer holds was applied before the crash, and is skipped. The shares
    such an activity delivered are already in the positions adopted from the venue
    (`venue_delivered`): its cash moves, its shares are not delivered twice.
+
+`--continue` (a clean stop, a later day) takes the same path: the clean stop left the option
+orders working and the book is rebuilt alike; only the last bar differs, processed again live by
+the broker and so by the desk (`continued`: its Greeks rows are taken again, not rebuilt).
 
 Before the equity reconciliation, `option_ahead` says what the venue applied that the journal
 records only once the resumed run has applied it (down-time fills of option orders, the shares
@@ -131,14 +135,18 @@ def last_quotes(tape: Path | None) -> dict[str, OptionSnap]:
         return {}
     frame = pd.read_csv(tape, parse_dates=["time"]).drop_duplicates("symbol", keep="last")
     frame = frame.astype(object).where(frame.notna(), None)  # a Greek the venue omitted: None
-    return {
-        str(row.symbol): OptionSnap(
-            str(row.symbol), None if row.time is None else row.time.to_pydatetime(),
-            float(row.bid), float(row.ask), float(row.bid_size), float(row.ask_size),
-            row.iv, row.delta, row.gamma, row.theta, row.vega, row.rho,
-        )  # fmt: skip
-        for row in frame.itertuples(index=False)
-    }
+    sizes = ("bid", "ask", "bid_size", "ask_size")
+    greeks = ("iv", "delta", "gamma", "theta", "vega", "rho")
+    out: dict[str, OptionSnap] = {}
+    for row in frame.to_dict("records"):
+        moment = row["time"]
+        out[str(row["symbol"])] = OptionSnap(
+            symbol=str(row["symbol"]),
+            time=None if moment is None else moment.to_pydatetime(),
+            **{k: float(row[k]) for k in sizes},
+            **{k: row[k] for k in greeks},
+        )
+    return out
 
 
 def desk_restorer(
