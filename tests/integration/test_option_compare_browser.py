@@ -92,22 +92,22 @@ def expected_ledger(run: Path) -> list[list[Any]]:
     for c in ledger[ledger["level"] == "combo"].itertuples(index=False):
         rows.append([
             f"combo {c.status}",
-            [c.status, c.legs, text(c.opened), f"{text(c.closed)} / {text(c.model_closed)}",
-             f"{qty(c.contracts)} / {qty(c.model_contracts)}", "", "", "", "", "",
+            [c.status, c.legs, text(c.opened), f"{qty(c.contracts)} / {qty(c.model_contracts)}",
              f"{money(c.pnl)} / {money(c.model_pnl)}", *(money(getattr(c, k)) for k in terms),
-             money(c.missed_partial), money(c.exit_timing)],
+             money(c.missed_partial), money(c.exit_timing), "", "", "", "", "",
+             f"{text(c.closed)} / {text(c.model_closed)}"],
         ])  # fmt: skip
         if pd.isna(c.group):
             continue
         for g in legs[legs["group"] == c.group].itertuples(index=False):
             rows.append([
                 f"leg {g.status}",
-                [g.status, g.symbol, text(g.datetime), "",
-                 f"{qty(g.contracts)} / {qty(g.model_contracts)}", px(g.price),
+                [g.status, g.symbol, text(g.datetime),
+                 f"{qty(g.contracts)} / {qty(g.model_contracts)}", "",
+                 *(money(getattr(g, k)) for k in terms), "", "", px(g.price),
                  px(g.model_price), f"{px(g.tape_mid)} / {px(g.tape_touch)}",
                  f"{px(g.model_mid)} / {px(g.model_touch)}",
-                 f"{money(g.commission)} / {money(g.model_commission)}", "",
-                 *(money(getattr(g, k)) for k in terms), "", ""],
+                 f"{money(g.commission)} / {money(g.model_commission)}", ""],
             ])  # fmt: skip
     return rows
 

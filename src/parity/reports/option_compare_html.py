@@ -28,13 +28,15 @@ from parity.reports.waterfall import svg_waterfall
 # the keys `divergence.js` draws: paper first in its legend's colours, the twins dashed
 SERIES = {"live": "paper", "tape": "twin on received quotes", "reference": "twin on model chain"}
 COLOURS = {"live": "#1f4e79", "tape": "#e07b00", "reference": "#6b7380"}
+# what the gap is made of first (a wide table scrolls): the P&L and the components, then the
+# prices each leg's terms come from, the closing times last
 LEDGER_HEAD = (
-    "status", "combo / leg", "opened / filled", "closed (paper / model)",
-    "contracts (paper / model)", "price", "model price", "received mid / touch",
-    "model mid / touch", "fees (paper / model)", "P&L (paper / model)", "quotes", "spread",
-    "slippage", "fees", "missed / partial", "exit timing",
+    "status", "combo / leg", "opened / filled", "contracts (paper / model)",
+    "P&L (paper / model)", "quotes", "spread", "slippage", "fees", "missed / partial",
+    "exit timing", "price", "model price", "received mid / touch", "model mid / touch",
+    "fees paid (paper / model)", "closed (paper / model)",
 )  # fmt: skip
-_NUMERIC = set(range(4, len(LEDGER_HEAD)))
+_NUMERIC = set(range(3, len(LEDGER_HEAD) - 1))
 
 
 def _e(value: Any) -> str:
@@ -72,17 +74,13 @@ def combo_cells(r: Mapping[str, Any], currency: str) -> list[str]:
         str(r["status"]),
         str(r["legs"]),
         _text(r["opened"]),
-        _pair(_text(r["closed"]), _text(r["model_closed"])),
         _pair(_qty(r["contracts"]), _qty(r["model_contracts"])),
-        "",
-        "",
-        "",
-        "",
-        "",
         _pair(_cash(r["pnl"], currency), _cash(r["model_pnl"], currency)),
         *(_cash(r[k], currency) for k in ("quotes", "spread", "slippage", "fees")),
         _cash(r["missed_partial"], currency),
         _cash(r["exit_timing"], currency),
+        *([""] * 5),
+        _pair(_text(r["closed"]), _text(r["model_closed"])),
     ]
 
 
@@ -92,16 +90,16 @@ def leg_cells(r: Mapping[str, Any], currency: str) -> list[str]:
         str(r["status"]),
         str(r["symbol"]),
         _text(r["datetime"]),
-        "",
         _pair(_qty(r["contracts"]), _qty(r["model_contracts"])),
+        "",
+        *(_cash(r[k], currency) for k in ("quotes", "spread", "slippage", "fees")),
+        "",
+        "",
         _px(r["price"]),
         _px(r["model_price"]),
         _pair(_px(r["tape_mid"]), _px(r["tape_touch"])),
         _pair(_px(r["model_mid"]), _px(r["model_touch"])),
         _pair(_cash(r["commission"], currency), _cash(r["model_commission"], currency)),
-        "",
-        *(_cash(r[k], currency) for k in ("quotes", "spread", "slippage", "fees")),
-        "",
         "",
     ]
 
