@@ -232,7 +232,9 @@ def test_the_readme_example_prints_what_the_readme_shows(runs: dict[str, Path]) 
     assert out.splitlines()[:-2] == expected[:-2]  # the last two name the runs directory
     assert expected[-2].startswith("written: runs/wide/compare/ (compare.json")
     assert expected[-1] == "report: runs/wide/compare/divergence.html"
-    assert out.splitlines()[-1] == f"report: {runs['root'] / 'wide' / 'compare' / 'divergence.html'}"
+    assert (
+        out.splitlines()[-1] == f"report: {runs['root'] / 'wide' / 'compare' / 'divergence.html'}"
+    )
 
 
 def test_a_combo_rehearsal_at_the_cent_tick_matches_every_combo_and_leg(

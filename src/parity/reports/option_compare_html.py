@@ -135,9 +135,7 @@ def _ledger(ledger: pd.DataFrame, currency: str) -> str:
             for i, c in enumerate(cells)
         )
         group = "" if r["group"] is None else int(r["group"])
-        body.append(
-            f'<tr class="{r["level"]} {_e(r["status"])}" data-group="{group}">{tds}</tr>'
-        )
+        body.append(f'<tr class="{r["level"]} {_e(r["status"])}" data-group="{group}">{tds}</tr>')
     empty = "" if body else "<p class='muted'>no option trades in either run</p>"
     return (
         "<section class='panel' id='ledger'><h2>Matched ledger <small class='muted'>each combo "
