@@ -260,3 +260,13 @@ def test_the_ledger_and_the_assumptions_are_the_files_rows(
         assert colour == "rgb({}, {}, {})".format(*VERDICT_RGB[verdict]), (item, colour)
     chrome.execute("document.getElementById('options-ledger').scrollIntoView()")
     keep_screenshot(chrome, "options-compare-ledger", tmp_path)
+
+
+def test_the_runs_next_steps_name_the_options_page(wide: dict[str, Any]) -> None:
+    from parity.reports.run_header import next_steps
+    from parity.runstore import RunStore
+
+    record = RunStore(wide["root"]).get("wide")
+    steps = next_steps(record.manifest, "wide", wide["root"])
+    line = next(s for s in steps if "parity compare wide" in s)
+    assert line.endswith("# against its backtest twin: compare/divergence.html"), line
