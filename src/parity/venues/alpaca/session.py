@@ -21,6 +21,7 @@ from parity.brokers.core import BrokerCore
 from parity.brokers.sim import build_sim_broker
 from parity.errors import BrokerError, ConfigError, ParityError
 from parity.feeds.lockstep import Lockstep, LockstepMark
+from parity.options.contracts import parse_occ
 from parity.options.setup import OptionsSetup
 from parity.venues.alpaca.client import AlpacaStore
 from parity.venues.alpaca.config import AlpacaCredentials, AlpacaEndpoints
@@ -301,8 +302,18 @@ class AlpacaSession:
         held = self.store.positions()
         ours = {s: p for s, p in held.items() if s in config.symbols and p.qty}
         for symbol, position in held.items():
-            if symbol not in ours:
-                notify(f"account also holds {position.qty:g} {symbol}: not this run's, left alone")
+            if symbol in ours:
+                continue
+            occ = parse_occ(symbol) if broker.options is not None else None
+            if occ is not None and occ.underlying in config.symbols:
+                # the desk's business: a resumed or continued run rebuilds its own contracts
+                # from the journal's option book; any others it leaves alone
+                notify(
+                    f"account holds {position.qty:g} {symbol}, an option on {occ.underlying}: "
+                    "the run's own if its journaled option book holds it, else left alone"
+                )
+                continue
+            notify(f"account also holds {position.qty:g} {symbol}: not this run's, left alone")
         if not ours:
             return
         listing = ", ".join(f"{p.qty:g} {s}" for s, p in ours.items())
