@@ -98,6 +98,9 @@ class VenueOptionsDesk(VenueSettlements):
         # activity groups whose shares the positions adopted at a resume already hold (the
         # venue delivered them while the run was down): their cash moves, their shares not
         self.venue_delivered: set[str] = set()
+        self.fees_booked: set[str] = set()  # daily FEE rows booked (`charge_daily_fees`)
+        self.traded_days: set[dt.date] = set()
+        self.fee_days: set[dt.date] = set()
         # a resumed run: the desk's work (fills, settlements, marks) of the bars closing by
         # then is the journal's; those bars are its warm-up, the venue is heard after them
         self.done_through: dt.datetime | None = None
@@ -212,6 +215,7 @@ class VenueOptionsDesk(VenueSettlements):
         if self._warm_up():
             return
         self.settle_activities()
+        self.charge_daily_fees()
         updates, self._updates = self._updates, []
         for order, event in updates:
             self._apply(order, event.order, event.price, event.qty)

@@ -17,6 +17,7 @@ from parity.errors import BrokerError
 from parity.options.chain import session_open
 from parity.options.desk import OptionsDesk
 from parity.options.orders import OptionFill, OptionOrder
+from parity.venues.alpaca.option_calls import REGULATORY_FEES
 from parity.venues.types import OrderRejected, OrderSnapshot, VenueUnavailable
 
 if TYPE_CHECKING:
@@ -27,7 +28,6 @@ log = logging.getLogger("parity.broker")
 
 _FINAL = {"canceled": "cancelled", "expired": "expired", "rejected": "rejected",
           "done_for_day": "expired", "suspended": "cancelled"}  # fmt: skip
-REGULATORY_FEES = {"ORF", "OCC", "TAF", "REG", "CAT"}  # FEE activity sub-types: an option's fees
 
 
 class VenueFills(OptionsDesk):
@@ -40,6 +40,8 @@ class VenueFills(OptionsDesk):
     _notional: dict[str, float]  # client order id -> cumulative premium applied
     _fees_seen: dict[str, int]  # venue order id -> its fee rows applied
     _charged: dict[str, list[str]]  # client order id -> venue ids read for fees
+    traded_days: set[dt.date]
+    fee_days: set[dt.date]
 
     def _apply(
         self, order: OptionOrder, snap: OrderSnapshot, price: float | None, qty: float | None
@@ -138,6 +140,8 @@ class VenueFills(OptionsDesk):
     ) -> None:
         assert self._account is not None
         group = self.book.group(order.group, now, order.tag)
+        self.traded_days.add(now.date())  # its fees may come as daily rows (`option_settle`)
+        self.fee_days.add(now.date())
         if group.entry_net is None:
             group.entry_net, group.contracts = round(net, 6), order.qty
         for fill in fills:

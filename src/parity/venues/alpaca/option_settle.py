@@ -1,21 +1,27 @@
 """The settlements of a `VenueOptionsDesk`: the account's expiry, exercise and assignment
 activities (OPEXP, OPEXC, OPASN, with OPTRD for the shares), each applied once (by its
-`group_id`), dated at the expiry's close as the backtest dates them."""
+`group_id`), dated at the expiry's close as the backtest dates them; and Alpaca's daily
+regulatory fees (FEE rows naming no order, a day's total per type rounded up to the cent),
+each booked once (by its activity id) into cash, as a fee row of its day."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 import backtrader as bt
 
 from parity.options.chain import session_close
-from parity.options.orders import EventKind, OptionFill
-from parity.venues.alpaca.option_calls import option_activities
+from parity.options.orders import AccountFee, EventKind, OptionFill
+from parity.venues.alpaca.option_calls import daily_fee_rows, option_activities
 from parity.venues.alpaca.option_fills import VenueFills
+from parity.venues.types import OrderRejected, VenueUnavailable
 
 _SETTLING = {"OPEXP", "OPEXC", "OPASN"}
+FEE_PATIENCE = dt.timedelta(days=10)  # a traded day's fees looked for this long after it
+log = logging.getLogger("parity.broker")
 
 
 class VenueSettlements(VenueFills):
@@ -23,6 +29,54 @@ class VenueSettlements(VenueFills):
 
     _settled: set[str]  # activity groups applied (ids when a row has none)
     venue_delivered: set[str]  # groups whose shares the positions adopted at a resume hold
+    fees_booked: set[str]  # daily FEE activity ids booked
+    traded_days: set[dt.date]  # the days the desk's orders filled (whose fees are its own)
+    fee_days: set[dt.date]  # traded days whose daily fee rows have not been seen yet
+
+    def charge_daily_fees(self, rows: Sequence[dict[str, Any]] | None = None) -> int:
+        """Book the account's daily regulatory FEE rows (naming no order) of the days this
+        desk traded, each once by its id (read from the venue unless given, while a traded
+        day's rows are awaited: they come after its close); returns how many were booked.
+        The rows of a day the desk did not trade are not this run's; a day whose rows never
+        come (Alpaca paper may not charge fees) is given up after `FEE_PATIENCE`."""
+        today = self.now().date()
+        if rows is None:
+            if not self.fee_days or min(self.fee_days) >= today:
+                return 0
+            after = f"{min(self.fee_days).isoformat()}T00:00:00Z"
+            try:
+                rows = daily_fee_rows(self.store, after=after)
+            except (OrderRejected, VenueUnavailable) as exc:
+                log.warning("daily fee rows could not be read (read again next bar): %s", exc)
+                return 0
+        booked = 0
+        for row in rows:
+            key, day = str(row.get("id")), dt.date.fromisoformat(str(row.get("date"))[:10])
+            if day not in self.traded_days:
+                continue
+            self.fee_days.discard(day)
+            if key in self.fees_booked:
+                continue
+            fee = AccountFee(session_close(self.calendar, day), day,
+                             str(row.get("activity_sub_type")),
+                             -float(row.get("net_amount") or 0.0), key)  # fmt: skip
+            with self.journal_batch():
+                self.book_fee(fee)
+            booked += 1
+        for day in [d for d in self.fee_days if today - d > FEE_PATIENCE]:
+            log.warning("no regulatory fee rows of %s came from the venue: none booked", day)
+            self.fee_days.discard(day)
+        return booked
+
+    def book_fee(self, fee: AccountFee) -> None:
+        """Pay `fee` from cash, keep it in the book (a fee row of its day) and tell the
+        listeners (the journal)."""
+        assert self._account is not None
+        self.fees_booked.add(fee.id)
+        self._account.move_cash(-fee.amount)
+        self.book.account_fees.append(fee)
+        for listener in self._listeners:
+            listener.fee_charged(fee)
 
     def settle_activities(self, rows: Sequence[dict[str, Any]] | None = None) -> int:
         """Apply the account's expiry/exercise/assignment activities not applied yet (read from
