@@ -53,9 +53,13 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
             venue="local",
             timeframe=parse_timeframe("1Day"),
             runs_dir=root / "paper",
-            venue_options={"commission_per_contract": 0.0, "slippage": 0.0,
-                           "regulatory_fees": True, "fee_report": "daily"},
-        )  # fmt: skip
+            venue_options={
+                "commission_per_contract": 0.0,
+                "slippage": 0.0,
+                "regulatory_fees": True,
+                "fee_report": "daily",
+            },
+        )
     ).run_dir
     return backtest, paper
 
