@@ -145,3 +145,15 @@ def test_a_bad_fee_report_is_a_one_line_error() -> None:
             data=load_bars("sample:daily", ["IBM"], start=WINDOW["start"], end=WINDOW["end"]),
             option_fee_report="hourly",
         )
+
+
+def test_the_fee_report_flags_reach_the_venue_and_refuse_a_bad_value() -> None:
+    from parity.cli.venue_options import venue_option_terms
+
+    terms = venue_option_terms(
+        {"venue_option_reg_fees": True, "venue_option_fee_report": "daily"}, "venue-option"
+    )
+    assert terms.fee_report == "daily" and terms.costs() == FEES
+    assert terms.describe() == {"regulatory_fees": True, "fee_report": "daily"}
+    with pytest.raises(ConfigError, match=r"^--option-fee-report 'eod' is not a fee report"):
+        venue_option_terms({"option_fee_report": "eod"}, "option")
