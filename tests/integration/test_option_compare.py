@@ -189,10 +189,12 @@ def test_the_cli_prints_the_table_and_takes_bands_and_expected_figures(
     assert code == 2, out  # FAIL: the daily P&L is nowhere near the $341.77 stated
     assert "(excellent within ±70%, acceptable within ±80%" in out
     assert "+66.7%  excellent" in out  # the spread's +66.7% is within 70%
-    assert out.splitlines()[-2] == "verdict: FAIL (daily_pnl concerning)"
+    assert out.splitlines()[-3] == "verdict: FAIL (daily_pnl concerning)"
     daily = table(runs["wide"]).loc["daily_pnl"]
     assert daily["assumed"] == 341.77 and daily["verdict"] == "concerning"
     assert "written:" in out and "assumptions.csv" in out
+    report = runs["root"] / "wide" / "compare" / "divergence.html"
+    assert out.splitlines()[-1] == f"report: {report}" and report.is_file()
 
 
 @pytest.mark.parametrize(
@@ -227,8 +229,12 @@ def test_the_readme_example_prints_what_the_readme_shows(runs: dict[str, Path]) 
     expected = shown.split("```", 1)[0].splitlines()
     code, out = cli_compare(runs, "wide")
     assert code == 2
-    assert out.splitlines()[:-1] == expected[:-1]  # the last line names the runs directory
-    assert expected[-1].startswith("written: runs/wide/compare/ (compare.json")
+    assert out.splitlines()[:-2] == expected[:-2]  # the last two name the runs directory
+    assert expected[-2].startswith("written: runs/wide/compare/ (compare.json")
+    assert expected[-1] == "report: runs/wide/compare/divergence.html"
+    assert (
+        out.splitlines()[-1] == f"report: {runs['root'] / 'wide' / 'compare' / 'divergence.html'}"
+    )
 
 
 def test_a_combo_rehearsal_at_the_cent_tick_matches_every_combo_and_leg(

@@ -151,6 +151,7 @@ def compare_cmd(**values: Any) -> None:
         click.echo(result.text)
         click.echo(f"written: {result.json_path.parent}/ (compare.json, assumptions.csv, "
                    "options_ledger.csv, model-twin/, tape-twin/)")  # fmt: skip
+        click.echo(f"report: {result.html_path}")
     else:
         click.echo(summary_text(result.divergence))
         click.echo(f"report: {result.html_path}")

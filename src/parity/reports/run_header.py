@@ -52,8 +52,11 @@ def next_steps(manifest: Manifest, run_id: str, runs_dir: Path) -> list[str]:
     where = "" if Path(runs_dir) == Path("runs") else f" --runs-dir {shlex.quote(str(runs_dir))}"
     steps = [(f"parity report tearsheet {run_id}{where}", "HTML tearsheet (QuantStats)")]
     if manifest.is_paper:
+        # a run that traded options (it wrote its option tape) gets the options compare's page
+        options = (Path(runs_dir) / run_id / "option_tape.csv").is_file()
+        page = "compare/divergence.html" if options else "divergence.html"
         steps += [
-            (f"parity compare {run_id}{where}", "against its backtest twin: divergence.html"),
+            (f"parity compare {run_id}{where}", f"against its backtest twin: {page}"),
             (f"parity report daily {run_id}{where}", "the last session's report"),
         ]
     else:

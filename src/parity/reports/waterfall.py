@@ -21,6 +21,7 @@ LABELS = {
     "fill_price": "fill price",
     "exit_timing": "exit timing",
     "partial_fills": "partial fills",
+    "missed_partial": "missed / partial",
     "fees": "fees",
     "residual": "residual",
     "total": "total gap",
@@ -91,7 +92,7 @@ def svg_waterfall(
             h = max(abs(ya - yb), 1.0)  # a real but tiny value still shows as a hairline
             colour = "#4b5563" if name == "total" else "#1f7a3d" if value > 0 else "#b3261e"
             parts.append(
-                f'<rect class="bar" data-name="{name}" data-value="{value:.6g}" '
+                f'<rect class="bar" data-name="{name}" data-value="{value:.12g}" '
                 f'x="{x + 6:.1f}" y="{min(ya, yb):.1f}" width="{bar - 12:.1f}" '
                 f'height="{h:.1f}" fill="{colour}"><title>{html.escape(label)}: {shown}'
                 "</title></rect>"

@@ -40,7 +40,7 @@ from parity.analyzers.verdict import WORSE, Thresholds, check_stated, verdict
 from parity.errors import ConfigError
 from parity.instruments.money import run_currency
 from parity.manifest import Manifest
-from parity.runners.option_compare import compare_options, trades_options
+from parity.runners.option_compare import REPORT, compare_options, trades_options
 from parity.runners.twins import build_twins, manifest_differences
 from parity.runstore import RunRecord, RunStore
 from parity.timeframe import parse_timeframe
@@ -77,7 +77,7 @@ class CompareConfig:
 class CompareResult:
     divergence: dict[str, Any]
     json_path: Path
-    html_path: Path | None  # None: an options run (its table and ledger are CSV and JSON)
+    html_path: Path | None  # an options run's is compare/divergence.html
     warnings: tuple[str, ...]
     text: str | None = None  # an options run's console output
 
@@ -160,7 +160,7 @@ def _compare_options(config: CompareConfig, record: RunRecord) -> CompareResult:
         shutil.rmtree(staging, ignore_errors=True)
     figures = {**done.figures, "warnings": warnings}
     path = directory / "compare.json"
-    return CompareResult(figures, path, None, tuple(warnings), done.text)
+    return CompareResult(figures, path, directory / REPORT, tuple(warnings), done.text)
 
 
 def _publish(staging: Path, directory: Path) -> None:

@@ -9,7 +9,8 @@ run's equity costs (`runners.twins.twin_config`) and the options desk's assumpti
 * ``tape-twin``: on the quotes the run received (`option_tape.csv`, `options.taped`).
 
 Written to `PAPER_RUN/compare/`: both twins' run directories, `options_ledger.csv`,
-`assumptions.csv` and `compare.json`.
+`assumptions.csv`, `compare.json` and the report `divergence.html`
+(`reports.option_compare_html`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from parity.errors import DataError
 from parity.instruments.money import run_currency
 from parity.options.setup import OptionsSetup
 from parity.options.taped import TapedSetup
+from parity.reports.option_compare_html import write_html
 from parity.runners.twins import (
     TwinSettings,
     _check_source,
@@ -47,6 +49,9 @@ from parity.runstore import RunRecord
 
 Notify = Callable[[str], None]
 STATUS = {"excellent": ("PASS", 0), "acceptable": ("WARN", 1), "concerning": ("FAIL", 2)}
+
+
+REPORT = "divergence.html"  # in compare/: the options compare's page
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,13 @@ def compare_options(
 ) -> OptionCompare:
     """Run both twins into `staging`, write the ledger, table and compare.json there."""
     expected = check_expect(expect)
-    spec = _check_source(record, settings.allow_code_change, warn)
+    said: list[str] = []  # the warnings, for the page too
+
+    def note(text: str) -> None:
+        said.append(text)
+        warn(text)
+
+    spec = _check_source(record, settings.allow_code_change, note)
     manifest = record.manifest
     config = manifest.config or {}
     setup = OptionsSetup.for_strategy(spec.cls, config.get("options"))
@@ -140,7 +151,23 @@ def compare_options(
     (staging / "compare.json").write_text(
         json.dumps(figures, indent=2, default=str, allow_nan=False) + "\n"
     )
-    return OptionCompare(figures, summary(figures, bands))
+    text = summary(figures, bands)
+    curves = {"live": paper, "tape": tape, "reference": model}
+    write_html(
+        {**figures, "warnings": said},
+        pd.read_csv(staging / "options_ledger.csv"),  # the page shows the file, as written
+        {key: _curve(run) for key, run in curves.items()},
+        staging / REPORT,
+        details=text,
+    )
+    return OptionCompare(figures, text)
+
+
+def _curve(run: OptionRun) -> pd.Series:
+    equity = run.equity
+    return pd.Series(
+        equity["value"].astype(float).to_numpy(), index=pd.to_datetime(equity["datetime"])
+    )
 
 
 def assumption_rows(

@@ -1,5 +1,6 @@
-/* divergence.html: the equity and drawdown charts from the page's JSON, and the matched-trade
-   ledger shown a page at a time (without this script every row shows). */
+/* divergence.html (and an options run's compare/divergence.html, reports/option_compare_html.py):
+   the equity and drawdown charts from the page's JSON, and the matched-trade ledger shown a page
+   at a time (without this script every row shows; the options page has no paged ledger). */
 "use strict";
 
 (() => {
