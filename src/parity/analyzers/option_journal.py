@@ -28,7 +28,7 @@ from parity.instruments import instrument_of
 from parity.journal.hook import OrderJournal, fill_bar
 from parity.journal.ids import OrderIds
 from parity.options.book import COSTS
-from parity.options.orders import OptionFill, OptionOrder
+from parity.options.orders import AccountFee, OptionFill, OptionOrder
 
 _STATUS = {
     "filled": "completed",
@@ -133,6 +133,10 @@ class OptionRecorder:
             self._journal_state(record, durable=self.live)
             if not self.keep:
                 del self.orders[each]
+
+    def fee_charged(self, fee: AccountFee) -> None:
+        """A day's fee naming no order is no order's: the desk's book keeps it (a row of
+        `options_fills.csv`) and its journal (`runners.option_book`), the cash the account's."""
 
     def settled(self, event: OptionFill) -> None:
         contract = event.contract

@@ -133,6 +133,7 @@ def serve(
         ack_timeout=ack_timeout,
         option_chain=terms.chain(),
         option_costs=terms.costs(),
+        option_fee_report=terms.fee_report or "per_fill",
     )
     server = VenueServer(config, host=host, port=port)
     server.start()

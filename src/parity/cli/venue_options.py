@@ -54,6 +54,15 @@ def venue_option_flags(prefix: str) -> Callable[[Callable[..., Any]], Callable[.
                 default=None,
                 help=f"{venue.capitalize()} option fills pay regulatory fees (ORF, OCC, TAF).",
             ),
+            click.option(
+                f"--{prefix}-fee-report",
+                f"{key}_fee_report",
+                default=None,
+                help=f"How {venue} FEE activities report regulatory fees: per_fill (a row per "
+                "fill naming its order) or daily (Alpaca's: a row per fee type after each "
+                "close, the day's total rounded up to the cent, naming no order) "
+                "[default: per_fill].",
+            ),
         ]
         for flag in reversed(flags):
             func = flag(func)
@@ -71,5 +80,6 @@ def venue_option_terms(values: Mapping[str, Any], prefix: str) -> VenueOptionTer
         slippage=values.get(f"{key}_slippage"),
         commission=values.get(f"{key}_commission"),
         regulatory_fees=values.get(f"{key}_reg_fees") or None,
+        fee_report=values.get(f"{key}_fee_report"),
         flag=f"--{prefix}",
     )

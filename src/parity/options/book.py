@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from parity.options.contracts import OptionContract
-from parity.options.orders import OptionFill, OptionOrder
+from parity.options.orders import AccountFee, OptionFill, OptionOrder
 
 COSTS = ("spread_cost", "slippage_cost", "commission", "fees")
 
@@ -51,6 +51,8 @@ class Book:
     marks: dict[OptionContract, float] = field(default_factory=dict)  # last mid per unit
     greeks: list[dict[str, Any]] = field(default_factory=list)
     position_greeks: list[dict[str, Any]] = field(default_factory=list)  # per open contract
+    # fees charged naming no order (a venue's daily regulatory fees): rows of their own
+    account_fees: list[AccountFee] = field(default_factory=list)
 
     def group(self, gid: int, when: dt.datetime, tag: str) -> Group:
         found = self.groups.get(gid)
@@ -119,7 +121,13 @@ class Book:
         return pd.DataFrame(rows, columns=_ORDER_COLUMNS)
 
     def fills_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([f.row() for f in self.fills], columns=_FILL_COLUMNS)
+        rows = [f.row() for f in self.fills]
+        if self.account_fees:  # each after the day's fills and events, in time order
+            rows = sorted(
+                [*rows, *(f.row() for f in self.account_fees)],
+                key=lambda r: pd.Timestamp(r["datetime"]),  # type: ignore[arg-type]
+            )
+        return pd.DataFrame(rows, columns=_FILL_COLUMNS)
 
     def trades_frame(self) -> pd.DataFrame:
         rows = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from parity.options.orders import OptionFill, OptionOrder
+from parity.options.orders import AccountFee, OptionFill, OptionOrder
 
 
 class DeskListener(Protocol):
@@ -22,6 +22,9 @@ class DeskListener(Protocol):
 
     def settled(self, event: OptionFill) -> None:
         """An expiry, exercise, assignment or cash settlement at a session's close."""
+
+    def fee_charged(self, fee: AccountFee) -> None:
+        """A fee the venue charged naming no order (a day's regulatory fee of one type)."""
 
     def marked(
         self,

@@ -147,3 +147,33 @@ class OptionFill:
             "shares": self.shares,
             "underlying_price": self.underlying_price,
         }
+
+
+@dataclass(frozen=True)
+class AccountFee:
+    """A fee the account was charged naming no order: Alpaca's regulatory fee of one type
+    (`ORF`, `OCC`, `TAF`) for one day's option fills, the day's total rounded up to the cent,
+    charged after the close. `id` is the venue's activity id (booked once by it)."""
+
+    time: dt.datetime  # the close of the day charged
+    day: dt.date
+    name: str
+    amount: float  # > 0: what the account paid
+    id: str
+
+    def row(self) -> dict[str, object]:
+        """Its `options_fills.csv` row: kind `fee`, the fee's name as the symbol, no leg."""
+        return {"datetime": self.time, "kind": "fee", "order": 0, "group": 0, "leg": 0,
+                "symbol": self.name, "qty": 0, "price": 0.0, "mid": 0.0,
+                "cash": round(-self.amount, 6), "spread_cost": 0.0, "slippage_cost": 0.0,
+                "commission": 0.0, "fees": round(self.amount, 6), "shares": 0.0}  # fmt: skip
+
+    def payload(self) -> dict[str, object]:
+        return {"time": self.time.isoformat(), "day": self.day.isoformat(), "name": self.name,
+                "amount": self.amount, "id": self.id}  # fmt: skip
+
+    @classmethod
+    def of(cls, payload: dict[str, object]) -> AccountFee:
+        return cls(dt.datetime.fromisoformat(str(payload["time"])),
+                   dt.date.fromisoformat(str(payload["day"])), str(payload["name"]),
+                   float(payload["amount"]), str(payload["id"]))  # type: ignore[arg-type]  # fmt: skip

@@ -25,7 +25,7 @@ import pandas as pd
 
 from parity.analyzers.option_journal import OptionRecorder
 from parity.options.contracts import OptionContract
-from parity.options.orders import OptionFill, OptionOrder
+from parity.options.orders import AccountFee, OptionFill, OptionOrder
 
 BOOK_EVENT = "option_book"
 
@@ -146,6 +146,9 @@ class OptionBookJournal:
 
     def settled(self, event: OptionFill) -> None:
         self._event({"op": "settled", "fill": fill_payload(event)})
+
+    def fee_charged(self, fee: AccountFee) -> None:
+        self._event({"op": "fee", "fee": fee.payload()})
 
     def marked(
         self,

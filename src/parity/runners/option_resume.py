@@ -48,10 +48,10 @@ import pandas as pd
 
 from parity.analyzers.option_journal import OptionRecorder
 from parity.options.book import COSTS
-from parity.options.orders import Leg, OptionOrder
+from parity.options.orders import AccountFee, Leg, OptionOrder
 from parity.runners.option_book import BOOK_EVENT, fill_of
 from parity.runners.resume import VenueAhead
-from parity.venues.alpaca.option_calls import OptionSnap, option_activities
+from parity.venues.alpaca.option_calls import OptionSnap, daily_fee_rows, option_activities
 
 Notify = Callable[[str], None]
 _SETTLING = {"OPEXP", "OPEXC", "OPASN"}
@@ -87,6 +87,21 @@ def _pending_activities(store: Any, held: dict[str, int]) -> dict[str, list[dict
     }
 
 
+def _down_fees(store: Any, events: list[dict[str, Any]], ahead: VenueAhead) -> float:
+    """The venue's daily fee rows of the days the journal traded that it has not booked
+    (charged while the run was down; the resumed desk books them): their cash."""
+    days = {row["time"][:10] for e in events if e["op"] == "filled" for row in e["fills"]}
+    if not days:
+        return 0.0
+    booked = {e["fee"]["id"] for e in events if e["op"] == "fee"}
+    cash = 0.0
+    for row in daily_fee_rows(store, after=f"{min(days)}T00:00:00Z"):
+        if str(row.get("date"))[:10] in days and str(row.get("id")) not in booked:
+            cash += float(row.get("net_amount") or 0.0)
+            ahead.lines.append(f"fee {row.get('id')}: charged while the run was down")
+    return cash
+
+
 def option_ahead(store: Any, journal: Any, run_id: str) -> VenueAhead | None:
     """What the venue applied that the journal does not hold yet: the option orders' fills
     beyond the contracts journaled (cash, fees) and the down-time activities (shares, cash);
@@ -119,6 +134,7 @@ def option_ahead(store: Any, journal: Any, run_id: str) -> VenueAhead | None:
         fees = sum(store.order_fees(snap.id)[seen:])
         ahead.cash += sign * premium * multiplier - fees
         ahead.lines.append(f"{cid}: {snap.filled_qty - filled:g} filled while the run was down")
+    ahead.cash += _down_fees(store, events, ahead)
     for key, rows in _pending_activities(store, _held(events)).items():
         for row in rows:
             if row.get("activity_type") == "OPTRD":
@@ -227,6 +243,8 @@ def _rebuild(
             for fill in fills:
                 book.apply(fill)
                 book.marks[fill.contract] = fill.mid
+                desk.traded_days.add(fill.time.date())
+                desk.fee_days.add(fill.time.date())
                 for name in COSTS:
                     recorder._costs[name] += getattr(fill, name)
                 recorder._costs["contracts"] += abs(fill.qty)
@@ -253,6 +271,11 @@ def _rebuild(
         elif op == "settled":
             row = event["fill"]
             book.apply(fill_of(row, contract(row["symbol"])))
+        elif op == "fee":  # a daily fee booked (its cash is the journal's: `resumed_cash`); its
+            # day's fee rows are read again, each booked once by its id
+            fee = AccountFee.of(event["fee"])
+            desk.fees_booked.add(fee.id)
+            book.account_fees.append(fee)
         elif op == "marked":
             row = dict(event["row"])
             row["datetime"] = pd.Timestamp(row["datetime"])

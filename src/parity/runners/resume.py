@@ -371,7 +371,16 @@ def resumed_cash(journal: Any, run_id: str, starting_cash: float) -> float:
     }
     signed = fills["qty"] * fills["price"] * fills["side"].map({"buy": -1.0, "sell": 1.0})
     signed = signed * fills["symbol"].map(lambda s: lots.get(s, 1.0))
-    return float(starting_cash + signed.sum() - fills["commission"].sum())
+    fees = fills["commission"].sum() + _daily_fees(journal, run_id)
+    return float(starting_cash + signed.sum() - fees)
+
+
+def _daily_fees(journal: Any, run_id: str) -> float:
+    """The daily fees naming no order an options desk booked (`option_book` `fee` rows)."""
+    frame = journal.reader.events(run_id, "option_book")
+    if not len(frame):
+        return 0.0
+    return sum(float(p["fee"]["amount"]) for p in frame["payload"] if p.get("op") == "fee")
 
 
 def journal_positions(journal: Any, run_id: str) -> dict[str, tuple[float, float]]:

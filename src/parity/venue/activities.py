@@ -75,6 +75,7 @@ def activities(state: VenueState) -> list[tuple[datetime, str, dict[str, Any]]]:
     engine = state.engine
     out: list[tuple[datetime, str, dict[str, Any]]] = []
     cumulative: dict[str, float] = {}
+    per_fill = engine.options is None or engine.options.fee_report == "per_fill"
     for index, fill in enumerate(engine.fills):
         moment = state.calendar.aware(datetime.fromisoformat(str(fill["time"])))
         order_id = str(fill["order_id"])
@@ -125,10 +126,11 @@ def activities(state: VenueState) -> list[tuple[datetime, str, dict[str, Any]]]:
                     },
                 )
             )
-        for name, amount in dict(fill.get("fees") or {}).items():
+        for name, amount in dict(fill.get("fees") or {}).items() if per_fill else ():
             # an option's regulatory fee, as Alpaca's FEE rows name it (`activity_sub_type`);
             # Alpaca charges a day's total per fee after the close, rounded up to the cent,
-            # naming no order: this venue charges each fill's exactly, naming its order
+            # naming no order (`fee_report="daily"`: the FEE events below); `per_fill`
+            # charges each fill's exactly, naming its order
             out.append(
                 (
                     moment,
@@ -150,6 +152,20 @@ def activities(state: VenueState) -> list[tuple[datetime, str, dict[str, Any]]]:
             )
     for index, event in enumerate(engine.option_events):
         moment = state.calendar.aware(datetime.fromisoformat(str(event["time"])))
+        if event["type"] == "FEE":  # a day's regulatory fee of one type (`charge_daily_fees`)
+            fee = {
+                "id": _activity_id(moment, f"fee:{event['date']}:{event['sub_type']}"),
+                "account_id": ACCOUNT_ID,
+                "activity_type": "FEE",
+                "activity_sub_type": event["sub_type"],
+                "date": event["date"],
+                "net_amount": decimal(float(event["net"])),
+                "description": event["description"],
+                "status": "executed",
+                "created_at": rfc3339(moment),
+            }
+            out.append((moment, "FEE", fee))
+            continue
         body = {
             "id": _activity_id(moment, f"option:{index}"),
             "account_id": ACCOUNT_ID,

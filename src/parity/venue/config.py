@@ -16,6 +16,9 @@ from parity.options.costs import OptionCosts, per_contract, premium_fraction
 from parity.options.model import ModelChainParams
 
 REST_FAULT_STATUSES = (429, 500, 502, 503, 504)
+# how the local venue reports an option's regulatory fees: a FEE row per fill naming its order,
+# or Alpaca's: after each session's close, a row per fee type, rounded up to the cent
+FEE_REPORTS = ("per_fill", "daily")
 
 
 ALPACA_OPTION_FILLS = OptionCosts(commission_per_contract=0.0, slippage=0.0)
@@ -34,8 +37,10 @@ class VenueOptionTerms:
     slippage: float | None = None  # of the premium, against the trader
     commission_per_contract: float | None = None
     regulatory_fees: bool | None = None
+    fee_report: str | None = None  # FEE_REPORTS; None: per_fill
 
     def __post_init__(self) -> None:
+        check_fee_report(self.fee_report, "--option-fee-report")
         self.chain()  # one-line errors for a bad spread or tick
         self.costs()
 
@@ -48,6 +53,7 @@ class VenueOptionTerms:
         slippage: str | None = None,
         commission: str | None = None,
         regulatory_fees: bool | None = None,
+        fee_report: str | None = None,
         flag: str = "--option",
     ) -> VenueOptionTerms:
         """The terms from their text forms (`0.05` or `5%`, `0.01`, `0.5%`, `0.65/contract`)."""
@@ -67,6 +73,7 @@ class VenueOptionTerms:
                 else _named(per_contract, commission, f"{flag}-commission", "0.65/contract")
             ),
             regulatory_fees=regulatory_fees,
+            fee_report=check_fee_report(fee_report, f"{flag}-fee-report"),
         )
 
     @classmethod
@@ -103,6 +110,16 @@ class VenueOptionTerms:
 
     def describe(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def check_fee_report(value: str | None, flag: str) -> str | None:
+    """`value` if it is one of `FEE_REPORTS` (or None), else a one-line error naming `flag`."""
+    if value is not None and value not in FEE_REPORTS:
+        raise ConfigError(
+            f"{flag} {value!r} is not a fee report; use {' or '.join(FEE_REPORTS)}, "
+            f"e.g. {flag} daily"
+        )
+    return value
 
 
 def _named(parse: Callable[[str], float], text: str, flag: str, example: str) -> float:
@@ -194,8 +211,12 @@ class VenueConfig:
     option_costs: OptionCosts | None = None
     # the venue's own model chain (its half spread, tick): None, the part-1 defaults
     option_chain: ModelChainParams | None = None
+    # an option's regulatory fees as FEE rows: `per_fill` (each fill's, naming its order) or
+    # `daily` (Alpaca's: a row per fee type after each close, rounded up, naming no order)
+    option_fee_report: str = "per_fill"
 
     def __post_init__(self) -> None:
+        check_fee_report(self.option_fee_report, "option_fee_report")
         if not self.data.series:
             raise ConfigError("the venue needs bars of at least one symbol")
         if self.speed is not None and not self.speed > 0:

@@ -323,6 +323,8 @@ class Engine:
             self.equity_date = when.date()
         if self.options is not None:  # expiries whose session closed before this step
             settlement.settle_options(self, when)
+            if self.options.fee_report == "daily":
+                settlement.charge_daily_fees(self, when)
             settlement.expire_contracts(self, when)
         matching.expire(self, when)
         for order in matching.time_priority(self):

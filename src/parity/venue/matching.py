@@ -132,7 +132,13 @@ def book(engine: Engine, order: Order, qty: float, price: float, when: datetime)
             maker=order.type == "limit",
         )
     cash = qty * price * instrument.multiplier  # a premium is paid per contract x 100
-    engine.cash += (cash if sell else -cash) - commission - sum(fees.values())
+    # fees reported daily are charged at the session's close (`settlement.charge_daily_fees`)
+    paid = (
+        sum(fees.values())
+        if engine.options is None or engine.options.fee_report == "per_fill"
+        else 0.0
+    )
+    engine.cash += (cash if sell else -cash) - commission - paid
     add_position(engine.positions, order.symbol, -qty if sell else qty, price)
     order.filled_qty += qty
     order.filled_notional += qty * price

@@ -78,11 +78,15 @@ class VenueOptions:
         costs: OptionCosts = ALPACA_OPTION_FILLS,
         daily: bool = False,
         charges: bool = False,
+        fee_report: str = "per_fill",
     ) -> None:
         """`daily`: the replay's steps are sessions, an order meets the session's opening
         quote (as the backtest's desk fills at the open); `charges`: fills pay the commission
-        and fees of `costs` (else the venue's commission model, per contract)."""
+        and fees of `costs` (else the venue's commission model, per contract); `fee_report`: the
+        regulatory fees as FEE rows per fill naming the order (`per_fill`), or as Alpaca does,
+        a row per fee type after each session's close, naming no order (`daily`)."""
         self.charges = charges
+        self.fee_report = fee_report
         self.tifs = OPTION_TIFS  # the times in force an option order may have here
         self.exchange = exchange
         self.daily = daily

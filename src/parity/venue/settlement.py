@@ -4,9 +4,10 @@ activities (OPEXC + OPTRD, or OPEXP)."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from parity.engine.fills import Bar
@@ -18,6 +19,35 @@ if TYPE_CHECKING:
     from parity.venue.engine import Engine
 
 ITM_THRESHOLD = 0.01  # in the money by this much at the close: exercised (Alpaca's rule)
+
+
+def charge_daily_fees(engine: Engine, when: datetime) -> None:
+    """Alpaca's way with an option's regulatory fees (`fee_report="daily"`): after a session's
+    close, each fee type's total of the session's fills, rounded up to the cent, is one FEE
+    activity naming no order, charged to cash then (Alpaca's pending amounts reduce the buying
+    power intraday; this venue's fills keep them out of cash until the close)."""
+    assert engine.options is not None
+    charged = {e["date"] for e in engine.option_events if e["type"] == "FEE"}
+    totals: dict[str, dict[str, float]] = {}  # session -> fee name -> exact total
+    for row in engine.fills:
+        if row.get("fees"):
+            day = str(row["time"])[:10]
+            if day not in charged:
+                for name, amount in row["fees"].items():
+                    totals.setdefault(day, {})[name] = totals.get(day, {}).get(name, 0.0) + amount
+    for day, fees in sorted(totals.items()):
+        close = engine.calendar.close_of(date.fromisoformat(day))
+        if when < close:
+            continue
+        moment = close.replace(tzinfo=None).isoformat()
+        for name, exact in sorted(fees.items()):
+            # to the cent, up; the 1e-9 keeps a float sum of whole cents from rounding up a cent
+            rounded = math.ceil(round(exact * 100, 9) - 1e-9) / 100
+            engine.cash -= rounded
+            engine.option_events.append(
+                {"time": moment, "type": "FEE", "sub_type": name, "date": day,
+                 "net": -rounded, "description": f"{name} fee, options, {day}"}
+            )  # fmt: skip
 
 
 def settle_options(engine: Engine, when: datetime) -> None:

@@ -88,6 +88,7 @@ class VenueState:
             daily=self.data.bar_seconds >= 86400,
             costs=config.option_costs or ALPACA_OPTION_FILLS,
             charges=config.option_costs is not None,
+            fee_report=config.option_fee_report,
         )
         self.faults = FaultState(self.calendar)
         self.faults.add(config.faults)

@@ -175,3 +175,34 @@ def option_activities(store: AlpacaRest, after: str | None = None) -> list[dict[
         if len(page) < PAGE:
             return out
         query["page_token"] = page[-1]["id"]
+
+
+REGULATORY_FEES = {"ORF", "OCC", "TAF", "REG", "CAT"}  # FEE activity sub-types: an option's fees
+
+
+def is_daily_fee(row: dict[str, Any]) -> bool:
+    """A regulatory FEE row naming no order: Alpaca's charge of a day's total of one type."""
+    return (
+        row.get("activity_sub_type") in REGULATORY_FEES
+        and not row.get("order_id")
+        and "order" not in str(row.get("description") or "")
+    )
+
+
+def daily_fee_rows(store: AlpacaRest, after: str | None = None) -> list[dict[str, Any]]:
+    """The account's regulatory FEE rows that name no order, oldest first, every page
+    (`after`: only those created after this RFC 3339 time)."""
+    store.connect()
+    query: dict[str, Any] = {"direction": "asc", "page_size": PAGE}
+    if after:
+        query["after"] = after
+    out: list[dict[str, Any]] = []
+    while True:
+        rows = store._call(
+            "fee activities", _bound(store._trading.get, "/account/activities/FEE", dict(query))
+        )
+        page = [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+        out += [r for r in page if is_daily_fee(r)]
+        if len(page) < PAGE:
+            return out
+        query["page_token"] = page[-1]["id"]

@@ -10,11 +10,9 @@ differs is who fills and who settles:
   Alpaca's rules are checked here before sending: `day` orders only (whole contracts and no
   extended hours hold by construction);
 - its fills are the venue's trade updates (handed over by the broker, `take`) and, on each new
-  bar, its state read back over REST (`sync`): applied once, keyed by the cumulative quantity;
-  the fee is what the venue reports for the order;
-- expiries, exercises and assignments are the account's activities (OPEXP, OPEXC, OPASN, with
-  OPTRD for the shares), read at each bar while contracts are held, each applied once (by its
-  `group_id`), dated at the expiry's close as the backtest dates them.
+  bar, its state read back over REST (`sync`), booked by `option_fills.VenueFills`;
+- expiries, exercises and assignments are the account's activities, read at each bar while
+  contracts are held and applied once by `option_settle.VenueSettlements`.
 """
 
 from __future__ import annotations
@@ -22,30 +20,26 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import math
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-import backtrader as bt
 import pandas as pd
 
 from parity.brokers.core import WARM_UP
-from parity.errors import BrokerError
 from parity.instruments.calendars import ExchangeCalendar
-from parity.options.chain import Quote, session_close, session_open
+from parity.options.chain import Quote, session_close
 from parity.options.contracts import OptionContract
 from parity.options.costs import OptionCosts
-from parity.options.desk import OptionsDesk
-from parity.options.orders import EventKind, Leg, OptionFill, OptionOrder
+from parity.options.orders import Leg, OptionOrder
 from parity.options.rules import DeskRules
-from parity.venues.alpaca.option_calls import OptionSnap, option_activities
+from parity.venues.alpaca.option_calls import OptionSnap
 from parity.venues.alpaca.option_chain import VenueChain
 from parity.venues.alpaca.option_requests import order_request
+from parity.venues.alpaca.option_settle import VenueSettlements
 from parity.venues.types import (
     OrderRejected,
     OrderRequest,
-    OrderSnapshot,
     SubmissionUnknown,
     TradeEvent,
     VenueUnavailable,
@@ -58,15 +52,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("parity.broker")
 
-_FINAL = {"canceled": "cancelled", "expired": "expired", "rejected": "rejected",
-          "done_for_day": "expired", "suspended": "cancelled"}  # fmt: skip
-_SETTLING = {"OPEXP", "OPEXC", "OPASN"}
-REGULATORY_FEES = {"ORF", "OCC", "TAF", "REG", "CAT"}  # FEE activity sub-types: an option's fees
 TAPE_COLUMNS = ["time", "decided_at", "source", "symbol", "bid", "ask", "bid_size", "ask_size",
                 "iv", "delta", "gamma", "theta", "vega", "rho"]  # fmt: skip
 
 
-class VenueOptionsDesk(OptionsDesk):
+class VenueOptionsDesk(VenueSettlements):
     """An `OptionsDesk` whose orders, fills and settlements are the venue's."""
 
     def __init__(
@@ -108,6 +98,10 @@ class VenueOptionsDesk(OptionsDesk):
         # activity groups whose shares the positions adopted at a resume already hold (the
         # venue delivered them while the run was down): their cash moves, their shares not
         self.venue_delivered: set[str] = set()
+        self.fees_booked: set[str] = set()  # daily FEE rows booked (`charge_daily_fees`)
+        self.traded_days: set[dt.date] = set()
+        self.fee_days: set[dt.date] = set()
+        self.fees_read: dt.date | None = None
         # a resumed run: the desk's work (fills, settlements, marks) of the bars closing by
         # then is the journal's; those bars are its warm-up, the venue is heard after them
         self.done_through: dt.datetime | None = None
@@ -212,231 +206,6 @@ class VenueOptionsDesk(OptionsDesk):
                 continue
             self._apply(order, snap, None, None)
 
-    def _apply(
-        self, order: OptionOrder, snap: OrderSnapshot, price: float | None, qty: float | None
-    ) -> None:
-        if not order.alive:
-            return
-        cid = order.client_order_id
-        done = self._filled.get(cid, 0.0)
-        increment = snap.filled_qty - done
-        if increment > 1e-9:
-            if price is None or qty is None or abs(qty - increment) > 1e-9:
-                average = snap.filled_avg_price or price or 0.0
-                price = (average * snap.filled_qty - self._notional.get(cid, 0.0)) / increment
-            self._filled[cid] = snap.filled_qty
-            self._notional[cid] = self._notional.get(cid, 0.0) + increment * price
-            when = snap.filled_at or snap.updated_at or self.now()
-            if self.daily:  # a daily replay stamps its bar's label: a fill is in the session
-                when = max(when, session_open(self.calendar, when.date()))
-            self._executed(order, snap, round(increment), price, when)
-        final = _FINAL.get(snap.status)
-        if final is not None and order.alive:
-            said = None
-            if final == "rejected":  # the venue's message, as an equity rejection's
-                with contextlib.suppress(BrokerError):
-                    said = self.store.rejection_reason(snap.id)
-            self._finish(order, final, f"venue: {snap.status}" + (f": {said}" if said else ""))
-
-    def _executed(
-        self, order: OptionOrder, snap: OrderSnapshot, filled: int, price: float, when: dt.datetime
-    ) -> None:
-        """`filled` more at `price` (a single leg: contracts at the premium per share; an mleg
-        order: the venue's units at their net price): one fill per leg, as the backtest's."""
-        # the venue's charges (commission, regulatory fees): the order's, on its first leg,
-        # and a combo's legs' (the venue fills each leg as an order of its own)
-        charges = self._venue_charges(order, snap.id)
-        spot = float(self._data.open[0])  # the venue fills at its step's quote: the bar's open
-        if len(order.legs) == 1:
-            ratio = order.legs[0].ratio
-            units, prices = filled // abs(ratio), {order.legs[0].contract.symbol: price}
-            net = ratio * price
-        else:  # the venue's units are the desk's x the ratios' common factor
-            unit = math.gcd(*(abs(leg.ratio) for leg in order.legs))
-            units = filled // unit
-            prices = {leg.symbol: leg.filled_avg_price or 0.0 for leg in snap.legs}
-            net = price * unit
-        with self.journal_batch():
-            fills = self._leg_fills(order, prices, units, charges, when)
-            self._book_fills(order, when, spot, fills, net, units)
-
-    def _leg_fills(
-        self,
-        order: OptionOrder,
-        prices: dict[str, float],
-        units: int,
-        charges: dict[str, tuple[float, float]],
-        when: dt.datetime,
-    ) -> list[OptionFill]:
-        spot = float(self._data.open[0])
-        fills: list[OptionFill] = []
-        for i, leg in enumerate(order.legs, 1):
-            n, m = leg.ratio * units, leg.contract.multiplier
-            leg_price = prices.get(leg.contract.symbol, 0.0)
-            seen = self.chain_source.last.get(leg.contract.symbol)
-            touch = (seen.ask if n > 0 else seen.bid) if seen is not None else leg_price
-            mid = (seen.bid + seen.ask) / 2 if seen is not None else leg_price
-            commission, fees = charges.get(leg.contract.symbol, (0.0, 0.0))
-            fills.append(
-                OptionFill(
-                    when,
-                    "trade",
-                    order.ref,
-                    order.group,
-                    i,
-                    leg.contract,
-                    n,
-                    round(leg_price, 6),
-                    mid,
-                    -n * m * leg_price - commission - fees,
-                    abs(n) * m * abs(touch - mid),
-                    abs(n) * m * abs(leg_price - touch),
-                    commission,
-                    fees,
-                    underlying_price=spot,
-                )
-            )
-        return fills
-
-    def _book_fills(
-        self,
-        order: OptionOrder,
-        now: dt.datetime,
-        spot: float,
-        fills: Sequence[OptionFill],
-        net: float,
-        units: int,
-    ) -> None:
-        assert self._account is not None
-        group = self.book.group(order.group, now, order.tag)
-        if group.entry_net is None:
-            group.entry_net, group.contracts = round(net, 6), order.qty
-        for fill in fills:
-            self._account.move_cash(fill.cash)
-            self.book.apply(fill)
-            self.book.marks[fill.contract] = fill.mid
-        before = order.filled
-        order.filled += units
-        order.net = ((order.net or 0.0) * before + net * units) / order.filled
-        order.filled_at = now
-        for listener in self._listeners:
-            listener.filled(order, fills)
-        if order.filled >= order.qty:
-            self._finish(order, "filled", "")
-        else:
-            self._notify(order)
-        for fill in fills:
-            self._notify_leg(order, fill)
-
-    def _venue_charges(self, order: OptionOrder, venue_id: str) -> dict[str, tuple[float, float]]:
-        """The commission and the regulatory fees (`ORF`, `OCC`, `TAF` FEE activities) the
-        venue charged on the order since last read, by the contract charged (a combo's rows
-        name the combo and the leg's contract; one naming no leg goes to the first): each
-        activity applied once."""
-        self._charged.setdefault(order.client_order_id, []).append(venue_id)
-        try:
-            rows = self.store.order_fee_rows(venue_id)
-        except (OrderRejected, VenueUnavailable) as exc:
-            log.warning("fees of option order %s could not be read (taken as 0): %s", venue_id, exc)
-            return {}
-        seen = self._fees_seen.get(venue_id, 0)
-        self._fees_seen[venue_id] = len(rows)
-        legs = {leg.contract.symbol for leg in order.legs}
-        charges: dict[str, tuple[float, float]] = {}
-        for name, amount, symbol in rows[seen:]:
-            leg = symbol if symbol in legs else order.legs[0].contract.symbol
-            commission, fees = charges.get(leg, (0.0, 0.0))
-            if name in REGULATORY_FEES:
-                charges[leg] = (commission, fees + amount)
-            else:
-                charges[leg] = (commission + amount, fees)
-        return charges
-
-    # ------------------------------------------------------------------ settlements
-    def settle_activities(self, rows: Sequence[dict[str, Any]] | None = None) -> int:
-        """Apply the account's expiry/exercise/assignment activities not applied yet (read from
-        the venue unless given); returns how many events were applied."""
-        if rows is None:
-            if not self.book.positions:
-                return 0
-            rows = option_activities(self.store)
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            key = str(row.get("group_id") or row.get("id"))
-            groups.setdefault(key, []).append(row)
-        applied = 0
-        for key, members in groups.items():
-            if key in self._settled:
-                continue
-            main = next((r for r in members if r.get("activity_type") in _SETTLING), None)
-            if main is None:
-                continue
-            contract = self.chain_source.contract(str(main["symbol"]))
-            if not self.book.positions.get(contract):
-                self._settled.add(key)  # not this run's contract (or applied before a resume)
-                continue
-            trade = next((r for r in members if r.get("activity_type") == "OPTRD"), None)
-            with self.journal_batch():
-                delivered = key in self.venue_delivered
-                applied += self._settle_one(contract, str(main["activity_type"]), trade, delivered)
-            self._settled.add(key)
-        return applied
-
-    def _settle_one(
-        self, contract: Any, kind: str, trade: dict[str, Any] | None, delivered: bool = False
-    ) -> int:
-        assert self._account is not None
-        held = self.book.positions[contract]
-        when = session_close(self.calendar, contract.expiry)
-        spot = self._close_at(when)
-        shares_total = float(trade.get("qty") or 0.0) if trade else 0.0
-        cash_total = float(trade.get("net_amount") or 0.0) if trade else 0.0
-        count = 0
-        for group in list(self.book.groups.values()):
-            qty = group.legs.get(contract, 0)
-            if not qty:
-                continue
-            share = qty / held
-            event_kind: EventKind
-            if kind == "OPEXP" or trade is None:
-                event_kind, price, cash, shares = "expiry", 0.0, 0.0, 0.0
-            else:
-                event_kind = "exercise" if qty > 0 else "assignment"
-                price, cash, shares = contract.strike, cash_total * share, shares_total * share
-            event = OptionFill(
-                when, event_kind, 0, group.id, 0, contract, -qty, price, 0.0, cash, 0.0, 0.0,
-                0.0, 0.0, shares=shares, underlying_price=spot,
-            )  # fmt: skip
-            self._account.move_cash(event.cash)
-            if event.shares and not delivered:
-                self._account.deliver(self._data, event.shares, contract.strike)
-            self.book.apply(event)
-            for listener in self._listeners:
-                listener.settled(event)
-            self._notify_leg(None, event)
-            count += 1
-        return count
-
-    def _close_at(self, moment: dt.datetime) -> float:
-        """The underlying's close of the last bar that started before `moment` (an expiry's
-        close read at a later bar), else this bar's."""
-        data = self._data
-        for back in range(len(data)):
-            start = bt.num2date(data.datetime[-back])
-            if (start.date() <= moment.date()) if self.daily else start < moment:
-                return float(data.close[-back])
-        return float(data.close[0])
-
-    def event_stamp(self, event: OptionFill) -> float:
-        """An activity is read at a bar after the expiry: it belongs to the expiry session's
-        last bar (as the backtest books it), labelled by its start."""
-        label = (
-            dt.datetime.combine(event.time.date(), dt.time())
-            if self.daily
-            else event.time - self.bar_period
-        )
-        return float(bt.date2num(label))
-
     # ------------------------------------------------------------------ bar events
     def open_bar(self) -> None:
         """Before the strategy: the venue's settlements (they belong to an earlier session),
@@ -447,6 +216,7 @@ class VenueOptionsDesk(OptionsDesk):
         if self._warm_up():
             return
         self.settle_activities()
+        self.charge_daily_fees()
         updates, self._updates = self._updates, []
         for order, event in updates:
             self._apply(order, event.order, event.price, event.qty)

@@ -42,6 +42,7 @@ def venue_config(config: SessionConfig) -> VenueConfig:
     if config.venue_options:
         terms = VenueOptionTerms.from_mapping(config.venue_options)
         extra["option_chain"], extra["option_costs"] = terms.chain(), terms.costs()
+        extra["option_fee_report"] = terms.fee_report or "per_fill"
     if config.replay_start:
         extra["start"] = config.replay_start
     return VenueConfig(
