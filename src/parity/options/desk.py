@@ -338,11 +338,25 @@ class OptionsDesk:
     ) -> None:
         """Fill `units` combo units of `order` (all of it, or part of a single leg against the
         quoted size)."""
+        fills = leg_fills(order, now, spot, quotes, prices, units, self.costs)
+        self._book_fills(order, now, spot, fills, net, units)
+
+    def _book_fills(
+        self,
+        order: OptionOrder,
+        now: dt.datetime,
+        spot: float,
+        fills: Sequence[OptionFill],
+        net: float,
+        units: int,
+    ) -> None:
+        """`units` combo units of `order` filled at `net` as `fills` (a leg each): cash, the
+        book, marks, the order's average, its listeners and the strategy's notifications (the
+        venue desk books the venue's fills through here too)."""
         assert self._account is not None
         group = self.book.group(order.group, now, order.tag)
         if group.entry_net is None:
             group.entry_net, group.contracts = round(net, 6), order.qty
-        fills = leg_fills(order, now, spot, quotes, prices, units, self.costs)
         for fill in fills:
             self._account.move_cash(fill.cash)
             self.book.apply(fill)

@@ -138,28 +138,9 @@ class VenueFills(OptionsDesk):
         net: float,
         units: int,
     ) -> None:
-        assert self._account is not None
-        group = self.book.group(order.group, now, order.tag)
         self.traded_days.add(now.date())  # its fees may come as daily rows (`option_settle`)
         self.fee_days.add(now.date())
-        if group.entry_net is None:
-            group.entry_net, group.contracts = round(net, 6), order.qty
-        for fill in fills:
-            self._account.move_cash(fill.cash)
-            self.book.apply(fill)
-            self.book.marks[fill.contract] = fill.mid
-        before = order.filled
-        order.filled += units
-        order.net = ((order.net or 0.0) * before + net * units) / order.filled
-        order.filled_at = now
-        for listener in self._listeners:
-            listener.filled(order, fills)
-        if order.filled >= order.qty:
-            self._finish(order, "filled", "")
-        else:
-            self._notify(order)
-        for fill in fills:
-            self._notify_leg(order, fill)
+        super()._book_fills(order, now, spot, fills, net, units)
 
     def _venue_charges(self, order: OptionOrder, venue_id: str) -> dict[str, tuple[float, float]]:
         """The commission and the regulatory fees (`ORF`, `OCC`, `TAF` FEE activities) the
