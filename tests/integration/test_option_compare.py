@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -42,10 +43,21 @@ TABLE = ["item", "assumed", "measured", "p10", "p50", "p90", "n", "deviation", "
 OTHERS = ("quotes", "slippage", "fees", "missed_partial", "exit_timing", "residual")
 
 
-def paper(root: Path, run_id: str, half_spread: float, **costs: float) -> Path:
+def paper(
+    root: Path,
+    run_id: str,
+    half_spread: float | None,
+    *,
+    strategy: str = "protective_put",
+    window: dict[str, dt.date] = WINDOW,
+    options: dict[str, Any] = ASSUMED,
+    **costs: float,
+) -> Path:
+    """A lock-step rehearsal on the local venue; `half_spread` None: the venue's own terms."""
+    venue = None if half_spread is None else {"tick": TICK, "half_spread": half_spread, **costs}
     return run_paper(
         PaperConfig(
-            strategy="protective_put",
+            strategy=strategy,
             symbols=("IBM",),
             venue="local",
             data="sample:daily",
@@ -55,9 +67,9 @@ def paper(root: Path, run_id: str, half_spread: float, **costs: float) -> Path:
             slippage="0",
             runs_dir=root,
             run_id=run_id,
-            options=ASSUMED,
-            venue_options={"tick": TICK, "half_spread": half_spread, **costs},
-            **WINDOW,
+            options=options,
+            venue_options=venue,
+            **window,
         )
     ).run_dir
 
@@ -246,22 +258,7 @@ def test_a_combo_rehearsal_at_the_cent_tick_matches_every_combo_and_leg(
     one-tick spreads of its cheap long legs are the model's one tick)."""
     window = {"start": dt.date(2012, 1, 3), "end": dt.date(2012, 4, 27)}
     zero = {"costs": {"commission_per_contract": 0.0, "slippage": 0.0}}
-    run_paper(
-        PaperConfig(
-            strategy="put_credit_spread",
-            symbols=("IBM",),
-            venue="local",
-            data="sample:daily",
-            timeframe=parse_timeframe("1Day"),
-            cash=CASH,
-            commission="0",
-            slippage="0",
-            runs_dir=tmp_path,
-            run_id="combo",
-            options=zero,
-            **window,
-        )
-    )
+    paper(tmp_path, "combo", None, strategy="put_credit_spread", window=window, options=zero)
     figures = run_compare(CompareConfig(paper_run="combo", runs_dir=tmp_path)).divergence
     assert figures["combos"] == {"matched": 30, "partial": 0, "missed": 0, "extra": 0}
     assert abs(figures["gap"]) < 0.005 and abs(figures["pnl"]["paper"]) > 10
