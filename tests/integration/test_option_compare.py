@@ -315,3 +315,20 @@ def test_the_reports_read_the_assumptions_compare_wrote(runs: dict[str, Path]) -
     assert (spread["assumed"], spread["measured"], spread["verdict"]) == (0.03, 0.05, "concerning")
     html = assumptions_html(rows)
     assert html.count("<tr") == len(written) + 1 and "concerning" in html
+
+
+def test_the_dashboard_gives_an_options_runs_compare_verdict(runs: dict[str, Path]) -> None:
+    """The dashboard's divergence panel reads an options run's `compare/compare.json` (the twin
+    compare's `divergence.json` is not written for options): its verdict, the concerning item,
+    and where the page is; a run never compared (the backtest) has none."""
+    from parity.dashboard.views import divergence
+
+    no_events = pd.DataFrame(columns=["kind", "at", "level", "payload"])
+    compare(runs, "wide")
+    board = divergence(runs["wide"], no_events)
+    assert board["verdict"] == {
+        "status": "FAIL",
+        "reasons": ["spread: beyond its assumption's band"],
+    }
+    assert board["source"].endswith("compare/divergence.html")
+    assert divergence(runs["bt-True"], no_events)["verdict"] is None  # never compared

@@ -185,12 +185,15 @@ def divergence(run_dir: Any, events: pd.DataFrame) -> dict[str, Any]:
             "final_equity": curves.get("final_equity"),
             "warnings": found.get("warnings"),
         }
+    options = None if report is not None or run_dir is None else _options_compare(run_dir)
+    if options is not None:  # an options run's compare: its verdict and where its page is
+        report = options
     latest = rows[-1] if rows else None
     verdict = (report or {}).get("verdict") or (
         {"status": latest.get("status"), "reasons": latest.get("reasons") or []} if latest else None
     )
     source = (
-        "parity compare with its backtest twin"
+        (report or {}).get("source") or "parity compare with its backtest twin"
         if report and report.get("verdict")
         else f"session check of {latest.get('session') or latest.get('at')}"
         if latest
@@ -199,6 +202,23 @@ def divergence(run_dir: Any, events: pd.DataFrame) -> dict[str, Any]:
     return clean(
         {"verdict": verdict, "source": source, "report": report, "events": rows[-RECENT:][::-1]}
     )
+
+
+def _options_compare(run_dir: Any) -> dict[str, Any] | None:
+    """An options run's `parity compare` (`compare/compare.json`): the verdict, with the reasons
+    its assumptions table gives, and its page (`compare/divergence.html`)."""
+    found = read_json(run_dir / "compare" / "compare.json")
+    if found is None or not isinstance(found.get("verdict"), dict):
+        return None
+    given = found["verdict"]
+    reasons = [f"{item}: beyond its assumption's band" for item in given.get("concerning") or []]
+    return {
+        "mode": "options",
+        "compared_with": "its twins on the model chain and on the received quotes",
+        "verdict": {"status": given.get("status"), "reasons": reasons},
+        "source": "parity compare (options) with its twins: compare/divergence.html",
+        "warnings": found.get("warnings"),
+    }
 
 
 def risk(run_dir: Any, manifest: Manifest) -> dict[str, Any]:
